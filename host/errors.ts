@@ -1,0 +1,46 @@
+// Errors a user can act on: every failure the host reports carries a stable code that tests and clients match on.
+
+export type EdgeErrorCode =
+  | 'E_MANIFEST_INVALID'
+  | 'E_MANIFEST_NOT_FOUND'
+  | 'E_BINDING_UNSUPPORTED'
+  | 'E_MODULE_INVALID'
+  | 'E_MODULE_NOT_FOUND'
+  | 'E_NO_FETCH_HANDLER'
+  | 'E_DEPLOY_INVALID'
+  | 'E_WORKER_NOT_FOUND'
+  | 'E_VERSION_NOT_FOUND'
+  | 'E_NO_ROUTE'
+  | 'E_CPU_LIMIT'
+  | 'E_WALL_LIMIT'
+  | 'E_MEMORY_LIMIT'
+  | 'E_SUBREQUEST_LIMIT'
+  | 'E_FUEL_LIMIT'
+  | 'E_WORKER_EXCEPTION'
+  | 'E_ISOLATE_RESET'
+  | 'E_UNAUTHORIZED'
+  | 'E_CONFIG_INVALID'
+  | 'E_INTERNAL';
+
+export class EdgeError extends Error {
+  readonly code: EdgeErrorCode;
+  /** HTTP status the host answers with when this error ends a request. */
+  readonly status: number;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: EdgeErrorCode, message: string, options: { status?: number; details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'EdgeError';
+    this.code = code;
+    this.status = options.status ?? 400;
+    if (options.details) this.details = options.details;
+  }
+
+  toJSON(): { code: EdgeErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+  }
+}
+
+export function isEdgeError(e: unknown): e is EdgeError {
+  return e instanceof EdgeError;
+}

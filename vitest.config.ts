@@ -1,0 +1,12 @@
+// Test runner settings: isolated-vm needs --no-node-snapshot on Node >= 20, so tests run in forked workers with it.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts', 'host/**/*.test.ts', 'storage/**/*.test.ts', 'bench/**/*.test.ts'],
+    pool: 'forks',
+    execArgv: ['--no-node-snapshot'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
