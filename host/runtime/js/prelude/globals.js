@@ -1,0 +1,2 @@
+// PLACEHOLDER (being written): installs the Web APIs as globals.
+export function installGlobals(g) {}

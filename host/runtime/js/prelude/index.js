@@ -1,0 +1,25 @@
+// The isolate prelude: evaluated once into the V8 startup snapshot (no host access at load time), then
+// wired to the host per context by __edgeInit, which deletes itself before any guest code runs.
+import { setBridge } from './internal/bridge.js';
+import { installGlobals } from './globals.js';
+import { installWasmMemoryLimits } from './wasm-memory.js';
+import { createRuntime } from './runtime.js';
+
+installGlobals(globalThis);
+
+Object.defineProperty(globalThis, '__edgeInit', {
+  configurable: true,
+  enumerable: false,
+  writable: false,
+  /**
+   * @param log, randomBytes, urlParse, call, settle  ivm References to host functions (see internal/bridge.js)
+   * @param options  { memoryBytes: number }  the isolate's memory budget, shared by the JS heap and WebAssembly memories
+   * @returns the runtime's entry function, which the host keeps a Reference to
+   */
+  value: function __edgeInit(log, randomBytes, urlParse, call, settle, options) {
+    delete globalThis.__edgeInit;
+    setBridge({ log, randomBytes, urlParse, call, settle });
+    installWasmMemoryLimits(globalThis.WebAssembly, options.memoryBytes);
+    return createRuntime(options);
+  },
+});

@@ -1,0 +1,37 @@
+// The prelude's only link to the host: isolated-vm References handed over once by __edgeInit, kept in this
+// closure and never exposed to guest code. Every host function validates its arguments: guests are untrusted.
+//
+// Host functions (all receive and return copies, never host objects):
+//   log(level: string, text: string)                     applyIgnored   console output, to `edge tail`
+//   randomBytes(n: number) -> Uint8Array                 applySync      CSPRNG bytes, n <= 65536
+//   urlParse(input: string, base?: string) -> UrlRecord | null   applySync   WHATWG URL parse (host's Ada)
+//   call(reqId: number, op: string, arg: any)            applyIgnored   async host ops; answer comes back as an entry
+//   settle(reqId: number, kind: string, payload: any)    applyIgnored   guest -> host results (response, errors)
+// UrlRecord = { href, origin, protocol, username, password, host, hostname, port, pathname, search, hash }
+
+export const bridge = {
+  log: null,
+  randomBytes: null,
+  urlParse: null,
+  call: null,
+  settle: null,
+};
+
+export function setBridge(refs) {
+  for (const k of Object.keys(bridge)) {
+    if (!refs[k]) throw new TypeError(`__edgeInit: missing host function ${k}`);
+    bridge[k] = refs[k];
+  }
+}
+
+export function hostLog(level, text) {
+  bridge.log.applyIgnored(undefined, [level, text]);
+}
+
+export function hostRandomBytes(n) {
+  return bridge.randomBytes.applySync(undefined, [n], { result: { copy: true } });
+}
+
+export function hostUrlParse(input, base) {
+  return bridge.urlParse.applySync(undefined, base === undefined ? [input] : [input, base], { result: { copy: true } });
+}

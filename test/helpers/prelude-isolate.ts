@@ -1,0 +1,59 @@
+// Test harness: a real isolated-vm isolate with the built prelude evaluated and wired to fake host functions,
+// so that the in-isolate Web APIs can be tested exactly as guests see them.
+import ivm from 'isolated-vm';
+import { randomBytes } from 'node:crypto';
+import { buildPrelude } from '../../host/runtime/js/prelude-bundle.ts';
+
+export interface PreludeIsolate {
+  isolate: ivm.Isolate;
+  context: ivm.Context;
+  logs: Array<{ level: string; text: string }>;
+  /** Runs `body` as an async function body inside the isolate; its return value comes back JSON-copied. */
+  run<T = unknown>(body: string): Promise<T>;
+  dispose(): void;
+}
+
+export function hostUrlParse(input: unknown, base?: unknown): Record<string, string> | null {
+  if (typeof input !== 'string' || (base !== undefined && typeof base !== 'string')) return null;
+  const u = URL.parse(input, base);
+  if (!u) return null;
+  const { href, origin, protocol, username, password, host, hostname, port, pathname, search, hash } = u;
+  return { href, origin, protocol, username, password, host, hostname, port, pathname, search, hash };
+}
+
+export async function createPreludeIsolate(options: { memoryMb?: number } = {}): Promise<PreludeIsolate> {
+  const memoryMb = options.memoryMb ?? 64;
+  const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
+  const context = await isolate.createContext();
+  const prelude = await buildPrelude();
+  await context.eval(prelude);
+  const logs: Array<{ level: string; text: string }> = [];
+  const init = await context.global.get('__edgeInit', { reference: true });
+  await init.apply(
+    undefined,
+    [
+      new ivm.Reference((level: string, text: string) => void logs.push({ level: String(level), text: String(text) })),
+      new ivm.Reference((n: number) => new ivm.ExternalCopy(new Uint8Array(randomBytes(Math.min(Math.max(0, n | 0), 65536)))).copyInto()),
+      new ivm.Reference(hostUrlParse),
+      new ivm.Reference(() => undefined),
+      new ivm.Reference(() => undefined),
+      new ivm.ExternalCopy({ memoryBytes: memoryMb * 1024 * 1024 }).copyInto(),
+    ],
+    { result: { reference: true } },
+  );
+  return {
+    isolate,
+    context,
+    logs,
+    async run<T>(body: string): Promise<T> {
+      const json = await context.eval(`(async () => { ${body} })().then((v) => JSON.stringify(v === undefined ? null : v))`, {
+        promise: true,
+        timeout: 5000,
+      });
+      return JSON.parse(json as string) as T;
+    },
+    dispose() {
+      if (!isolate.isDisposed) isolate.dispose();
+    },
+  };
+}
