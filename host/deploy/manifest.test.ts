@@ -1,0 +1,407 @@
+// Tests for the deploy manifest: valid wrangler.toml / .json / .jsonc files and every kind of rejection.
+
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EdgeError } from '../errors.ts';
+import { DEFAULT_LIMITS, findManifest, LIMIT_RANGES, loadManifest, parseManifestText } from './manifest.ts';
+
+function errorOf(fn: () => unknown): EdgeError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof EdgeError) return e;
+    throw e;
+  }
+  throw new Error('expected an EdgeError, nothing was thrown');
+}
+
+const toml = (body: string) => parseManifestText(`name = "w"\nmain = "index.js"\n${body}`, 'wrangler.toml');
+const tomlError = (body: string) => errorOf(() => toml(body));
+
+describe('parseManifestText: TOML', () => {
+  it('parses a minimal manifest with defaults', () => {
+    expect(parseManifestText('name = "hello-js"\nmain = "index.js"\n', 'wrangler.toml')).toEqual({
+      name: 'hello-js',
+      main: 'index.js',
+      compatibilityFlags: [],
+      vars: {},
+      routes: [],
+      limits: DEFAULT_LIMITS,
+    });
+  });
+
+  it('parses every supported key', () => {
+    const m = parseManifestText(
+      `
+"$schema" = "node_modules/wrangler/config-schema.json"
+name = "api-2"
+main = "./src/index.js"
+compatibility_date = "2025-03-14"
+compatibility_flags = ["nodejs_compat", "global_fetch_strictly_public"]
+account_id = "abc123"
+workers_dev = false
+routes = ["example.com/api/*", { pattern = "shop.example.com/*", zone_name = "example.com" }, { pattern = "api.example.org", custom_domain = true }, { pattern = "x.example.com/*", zone_id = "z1" }]
+
+[vars]
+GREETING = "hi"
+COUNT = 3
+RATIO = 0.5
+ENABLED = true
+LIST = [1, "two"]
+[vars.NESTED]
+deep = { a = 1 }
+
+[limits]
+cpu_ms = 100
+wall_ms = 5000
+memory_mb = 64
+subrequests = 0
+`,
+      'wrangler.toml',
+    );
+    expect(m).toEqual({
+      name: 'api-2',
+      main: 'src/index.js',
+      compatibilityDate: '2025-03-14',
+      compatibilityFlags: ['nodejs_compat', 'global_fetch_strictly_public'],
+      vars: { GREETING: 'hi', COUNT: 3, RATIO: 0.5, ENABLED: true, LIST: [1, 'two'], NESTED: { deep: { a: 1 } } },
+      routes: [
+        { pattern: 'example.com/api/*' },
+        { pattern: 'shop.example.com/*', zoneName: 'example.com' },
+        { pattern: 'api.example.org', customDomain: true },
+        { pattern: 'x.example.com/*' },
+      ],
+      limits: { cpuMs: 100, wallMs: 5000, memoryMb: 64, subrequests: 0 },
+    });
+    // vars are plain JSON objects, not TOML's null-prototype tables.
+    expect(Object.getPrototypeOf(m.vars['NESTED'])).toBe(Object.prototype);
+    expect(JSON.parse(JSON.stringify(m.vars))).toEqual(m.vars);
+  });
+
+  it('accepts `route` as a single string, and an unquoted TOML date', () => {
+    const m = toml('route = "example.com/*"\ncompatibility_date = 2024-09-23\n');
+    expect(m.routes).toEqual([{ pattern: 'example.com/*' }]);
+    expect(m.compatibilityDate).toBe('2024-09-23');
+  });
+
+  it('merges partial limits with the defaults', () => {
+    expect(toml('[limits]\ncpu_ms = 10\n').limits).toEqual({ ...DEFAULT_LIMITS, cpuMs: 10 });
+  });
+
+  it('reports TOML syntax errors with file, line and column', () => {
+    const e = errorOf(() => parseManifestText('name = "w"\nmain = \n', 'wrangler.toml'));
+    expect(e.code).toBe('E_MANIFEST_INVALID');
+    expect(e.message).toMatch(/^wrangler\.toml:2:\d+: invalid TOML/);
+    expect(e.details).toMatchObject({ file: 'wrangler.toml', line: 2 });
+    expect(typeof e.details?.['column']).toBe('number');
+  });
+
+  it('reports duplicate TOML keys as syntax errors', () => {
+    const e = errorOf(() => parseManifestText('name = "a"\nname = "b"\nmain = "i.js"', 'wrangler.toml'));
+    expect(e.code).toBe('E_MANIFEST_INVALID');
+    expect(e.details).toMatchObject({ file: 'wrangler.toml', line: 2 });
+  });
+});
+
+describe('parseManifestText: JSON and JSONC', () => {
+  it('parses wrangler.json', () => {
+    const m = parseManifestText(
+      JSON.stringify({
+        $schema: './node_modules/wrangler/config-schema.json',
+        name: 'j',
+        main: 'src/worker.mjs',
+        compatibility_date: '2024-01-31',
+        vars: { CONFIG: { a: [1, 2], b: null } },
+        routes: [{ pattern: 'example.com/*', custom_domain: false }],
+        limits: { cpu_ms: 30000 },
+      }),
+      'wrangler.json',
+    );
+    expect(m).toMatchObject({
+      name: 'j',
+      main: 'src/worker.mjs',
+      compatibilityDate: '2024-01-31',
+      vars: { CONFIG: { a: [1, 2], b: null } },
+      routes: [{ pattern: 'example.com/*' }],
+      limits: { ...DEFAULT_LIMITS, cpuMs: 30000 },
+    });
+    expect(m.routes[0]).not.toHaveProperty('customDomain');
+  });
+
+  it('parses wrangler.jsonc with comments and trailing commas', () => {
+    const m = parseManifestText(
+      `// my worker
+{
+  "name": "c", /* inline */
+  "main": "index.js",
+  "route": { "pattern": "c.example.com", "custom_domain": true },
+  "compatibility_flags": ["nodejs_compat",],
+}
+`,
+      'wrangler.jsonc',
+    );
+    expect(m).toMatchObject({ name: 'c', routes: [{ pattern: 'c.example.com', customDomain: true }], compatibilityFlags: ['nodejs_compat'] });
+  });
+
+  it('reports JSON syntax errors with file, line and column', () => {
+    const e = errorOf(() => parseManifestText('{\n  "name": "x",\n  "main" "index.js"\n}', 'wrangler.json'));
+    expect(e.code).toBe('E_MANIFEST_INVALID');
+    expect(e.message).toBe('wrangler.json:3:10: invalid JSON: ColonExpected');
+    expect(e.details).toEqual({ file: 'wrangler.json', key: undefined, line: 3, column: 10 });
+  });
+
+  it('rejects an empty JSON file', () => {
+    const e = errorOf(() => parseManifestText('  \n', 'wrangler.jsonc'));
+    expect(e.code).toBe('E_MANIFEST_INVALID');
+    expect(e.message).toMatch(/^wrangler\.jsonc:\d+:\d+: invalid JSON/);
+  });
+
+  it('rejects duplicate JSON keys with their position', () => {
+    const e = errorOf(() => parseManifestText('{"name": "a", "main": "i.js",\n "limits": {"cpu_ms": 1, "cpu_ms": 2}}', 'wrangler.json'));
+    expect(e.message).toBe('wrangler.json:2:26: duplicate key `limits.cpu_ms`');
+    expect(e.details).toMatchObject({ file: 'wrangler.json', key: 'limits.cpu_ms' });
+  });
+
+  it('rejects a top level that is not an object', () => {
+    const e = errorOf(() => parseManifestText('["name"]', 'wrangler.json'));
+    expect(e.message).toBe('wrangler.json: the top level must be an object, found an array');
+  });
+
+  it('rejects a file name that is not a manifest', () => {
+    expect(errorOf(() => parseManifestText('', 'package.json.txt')).code).toBe('E_MANIFEST_INVALID');
+  });
+});
+
+describe('parseManifestText: unknown and unsupported keys', () => {
+  it.each(['kv_namespaces', 'r2_buckets', 'd1_databases', 'durable_objects', 'services', 'queues', 'ai', 'assets', 'env', 'triggers', 'build', 'placement'])(
+    'rejects the `%s` section as not supported yet',
+    (key) => {
+      const e = errorOf(() => parseManifestText(JSON.stringify({ name: 'w', main: 'i.js', [key]: [] }), 'wrangler.json'));
+      expect(e.code).toBe('E_BINDING_UNSUPPORTED');
+      expect(e.message).toContain(`\`${key}\``);
+      expect(e.message).toContain('not supported yet');
+      expect(e.message).toContain('wrangler.json');
+      expect(e.details).toEqual({ file: 'wrangler.json', key });
+    },
+  );
+
+  it('rejects a TOML binding table', () => {
+    const e = tomlError('[[kv_namespaces]]\nbinding = "KV"\nid = "x"\n');
+    expect(e.code).toBe('E_BINDING_UNSUPPORTED');
+    expect(e.message).toBe(
+      'wrangler.toml: the `kv_namespaces` binding section is not supported yet by this runtime; remove `kv_namespaces` from wrangler.toml to deploy without it',
+    );
+  });
+
+  it('rejects an unknown key and suggests the closest known one', () => {
+    const e = errorOf(() => parseManifestText('name = "w"\nmian = "index.js"', 'wrangler.toml'));
+    expect(e.code).toBe('E_MANIFEST_INVALID');
+    expect(e.message).toContain('unknown key `mian` in wrangler.toml (did you mean `main`?)');
+    expect(e.details).toEqual({ file: 'wrangler.toml', key: 'mian' });
+    expect(tomlError('compatability_date = "2024-01-01"').message).toContain('did you mean `compatibility_date`?');
+    expect(tomlError('[var]\nA = "1"').message).toContain('did you mean `vars`?');
+    expect(tomlError('compatibility-flags = []').message).toContain('did you mean `compatibility_flags`?');
+  });
+
+  it('does not suggest anything for an unrelated key', () => {
+    const e = tomlError('foo = 1');
+    expect(e.message).toMatch(/^wrangler\.toml: unknown key `foo` in wrangler\.toml\. Known keys:/);
+  });
+
+  it('points a misspelled unsupported section at its real name', () => {
+    const e = tomlError('[[kv_namespace]]\nbinding = "A"');
+    expect(e.code).toBe('E_MANIFEST_INVALID');
+    expect(e.message).toContain('did you mean `kv_namespaces`? It is not supported yet');
+  });
+
+  it('rejects unknown keys inside limits and routes', () => {
+    const e = tomlError('[limits]\ncpu = 10');
+    expect(e.message).toContain('unknown key `limits.cpu` in wrangler.toml (did you mean `limits.cpu_ms`?)');
+    expect(e.details).toEqual({ file: 'wrangler.toml', key: 'limits.cpu' });
+    const r = tomlError('routes = [{ pattern = "a.com/*", zone = "a.com" }]');
+    expect(r.details).toEqual({ file: 'wrangler.toml', key: 'routes[0].zone' });
+  });
+
+  it('checks the types of ignored wrangler keys', () => {
+    expect(tomlError('workers_dev = "yes"').details).toEqual({ file: 'wrangler.toml', key: 'workers_dev' });
+    expect(tomlError('account_id = 1').details).toEqual({ file: 'wrangler.toml', key: 'account_id' });
+  });
+});
+
+describe('parseManifestText: name and main', () => {
+  it('requires name and main', () => {
+    const noName = errorOf(() => parseManifestText('main = "i.js"', 'wrangler.toml'));
+    expect(noName.message).toBe('wrangler.toml: `name` is missing: set it to the worker\'s name, e.g. name = "my-worker"');
+    expect(noName.details).toEqual({ file: 'wrangler.toml', key: 'name' });
+    const noMain = errorOf(() => parseManifestText('{"name": "w"}', 'wrangler.json'));
+    expect(noMain.message).toBe('wrangler.json: `main` is missing: set it to the entry module, e.g. "main": "src/index.js"');
+    expect(noMain.details).toEqual({ file: 'wrangler.json', key: 'main' });
+  });
+
+  it.each(['a', 'hello-js', 'x1', '0', 'a'.repeat(63), 'a-b-c'])('accepts the name %j', (name) => {
+    expect(parseManifestText(JSON.stringify({ name, main: 'i.js' }), 'wrangler.json').name).toBe(name);
+  });
+
+  it.each(['', 'Hello', '-a', 'a-', 'a_b', 'a.b', 'a'.repeat(64), 'é'])('rejects the name %j', (name) => {
+    const e = errorOf(() => parseManifestText(JSON.stringify({ name, main: 'i.js' }), 'wrangler.json'));
+    expect(e.code).toBe('E_MANIFEST_INVALID');
+    expect(e.details).toEqual({ file: 'wrangler.json', key: 'name' });
+    expect(e.message).toContain('<name>.localhost');
+  });
+
+  it('suggests a valid name', () => {
+    expect(errorOf(() => parseManifestText('{"name":"My_Worker","main":"i.js"}', 'wrangler.json')).message).toContain('(for example `my-worker`)');
+  });
+
+  it('rejects a name of the wrong type', () => {
+    const e = errorOf(() => parseManifestText('name = 12\nmain = "i.js"', 'wrangler.toml'));
+    expect(e.message).toBe('wrangler.toml: `name` must be a string, found the integer 12');
+  });
+
+  it('normalizes main', () => {
+    expect(toml('').main).toBe('index.js');
+    expect(parseManifestText('name = "w"\nmain = "./src/../lib/w.js"', 'wrangler.toml').main).toBe('lib/w.js');
+  });
+
+  it.each(['/abs/index.js', 'C:/w/index.js', '../index.js', 'src/../../index.js', 'src\\index.js', '', '.', 'src/'])('rejects main %j', (main) => {
+    const e = errorOf(() => parseManifestText(JSON.stringify({ name: 'w', main }), 'wrangler.json'));
+    expect(e.code).toBe('E_MANIFEST_INVALID');
+    expect(e.details).toEqual({ file: 'wrangler.json', key: 'main' });
+  });
+
+  it('rejects main of the wrong type', () => {
+    const e = errorOf(() => parseManifestText('{"name":"w","main":["a.js"]}', 'wrangler.json'));
+    expect(e.message).toBe('wrangler.json: `main` must be a string (the path of the entry module), found an array');
+  });
+});
+
+describe('parseManifestText: other values', () => {
+  it.each(['2024-1-01', '2024-02-30', 'yesterday', '2024-13-01'])('rejects compatibility_date %j', (date) => {
+    const e = tomlError(`compatibility_date = "${date}"`);
+    expect(e.details).toEqual({ file: 'wrangler.toml', key: 'compatibility_date' });
+    expect(e.message).toContain('YYYY-MM-DD');
+  });
+
+  it('rejects a TOML date-time as compatibility_date', () => {
+    expect(tomlError('compatibility_date = 2024-01-01T10:00:00Z').details?.['key']).toBe('compatibility_date');
+  });
+
+  it('rejects bad compatibility_flags', () => {
+    expect(tomlError('compatibility_flags = "nodejs_compat"').message).toBe(
+      'wrangler.toml: `compatibility_flags` must be an array of strings, found a string ("nodejs_compat")',
+    );
+    expect(tomlError('compatibility_flags = ["ok", 3]').details).toEqual({ file: 'wrangler.toml', key: 'compatibility_flags[1]' });
+  });
+
+  it('rejects vars that are not a table, or not JSON', () => {
+    expect(tomlError('vars = "A=1"').message).toBe('wrangler.toml: `vars` must be a table ([vars]), found a string ("A=1")');
+    expect(tomlError('[vars]\nN = inf').details).toEqual({ file: 'wrangler.toml', key: 'vars.N' });
+    expect(tomlError('[vars]\nN = { a = [nan] }').details).toEqual({ file: 'wrangler.toml', key: 'vars.N.a[0]' });
+  });
+
+  it('turns TOML dates inside vars into strings', () => {
+    expect(toml('[vars]\nD = 2024-05-06').vars).toEqual({ D: '2024-05-06' });
+  });
+
+  it('rejects bad routes', () => {
+    expect(tomlError('routes = "example.com/*"').message).toBe(
+      'wrangler.toml: `routes` must be an array of route patterns, found a string ("example.com/*")',
+    );
+    expect(tomlError('routes = [""]').details).toEqual({ file: 'wrangler.toml', key: 'routes[0]' });
+    expect(tomlError('routes = ["/api/*"]').message).toContain('must start with a host name');
+    expect(tomlError('routes = ["ftp://example.com/*"]').message).toContain('http:// or https://');
+    expect(tomlError('routes = ["a b.com/*"]').message).toContain('whitespace');
+    expect(tomlError('routes = [{ zone_name = "a.com" }]').details).toEqual({ file: 'wrangler.toml', key: 'routes[0].pattern' });
+    expect(tomlError('routes = [{ pattern = "a.com/*", custom_domain = "yes" }]').details).toEqual({
+      file: 'wrangler.toml',
+      key: 'routes[0].custom_domain',
+    });
+    expect(tomlError('routes = [{ pattern = "a.com/*", custom_domain = true }]').message).toContain('custom domain');
+    expect(tomlError('route = "a.com/*"\nroutes = ["b.com/*"]').message).toContain('both `route` and `routes`');
+    expect(tomlError('routes = [{ pattern = "a.com/*", zone_name = 3 }]').details?.['key']).toBe('routes[0].zone_name');
+  });
+
+  it('accepts https:// route patterns', () => {
+    expect(toml('routes = ["https://example.com/*"]').routes).toEqual([{ pattern: 'https://example.com/*' }]);
+  });
+
+  describe('limits', () => {
+    const keys = { cpu_ms: 'cpuMs', wall_ms: 'wallMs', memory_mb: 'memoryMb', subrequests: 'subrequests' } as const;
+    it.each(Object.entries(keys))('accepts %s at both ends of its range', (key, field) => {
+      const { min, max } = LIMIT_RANGES[field];
+      expect(toml(`[limits]\n${key} = ${min}`).limits[field]).toBe(min);
+      expect(toml(`[limits]\n${key} = ${max}`).limits[field]).toBe(max);
+    });
+    it.each(Object.entries(keys))('rejects %s outside its range, naming the range', (key, field) => {
+      const { min, max } = LIMIT_RANGES[field];
+      for (const value of [min - 1, max + 1]) {
+        const e = tomlError(`[limits]\n${key} = ${value}`);
+        expect(e.code).toBe('E_MANIFEST_INVALID');
+        expect(e.message).toContain(`\`limits.${key}\` must be between ${min} and ${max}`);
+        expect(e.message).toContain(`found ${value}`);
+        expect(e.details).toMatchObject({ file: 'wrangler.toml', key: `limits.${key}`, min, max });
+      }
+    });
+    it('rejects non-integer limits', () => {
+      expect(tomlError('[limits]\ncpu_ms = "50"').message).toBe(
+        'wrangler.toml: `limits.cpu_ms` must be an integer between 1 and 30000 (milliseconds of CPU time per request), found a string ("50")',
+      );
+      expect(tomlError('[limits]\nmemory_mb = 1.5').message).toContain('found the number 1.5');
+      expect(tomlError('limits = 5').details).toEqual({ file: 'wrangler.toml', key: 'limits' });
+    });
+  });
+});
+
+describe('findManifest / loadManifest', () => {
+  const dirs: string[] = [];
+  const tempDir = async () => {
+    const d = await mkdtemp(join(tmpdir(), 'edge-manifest-'));
+    dirs.push(d);
+    return d;
+  };
+  afterEach(async () => {
+    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it.each(['wrangler.toml', 'wrangler.json', 'wrangler.jsonc'])('finds %s', async (fileName) => {
+    const dir = await tempDir();
+    const text = fileName.endsWith('.toml') ? 'name = "w"\nmain = "i.js"\n' : '{ "name": "w", "main": "i.js" }';
+    await writeFile(join(dir, fileName), text);
+    expect(await findManifest(dir)).toEqual({ fileName, path: join(dir, fileName), text });
+    expect(await loadManifest(dir)).toEqual({ fileName, manifest: expect.objectContaining({ name: 'w', main: 'i.js' }) });
+  });
+
+  it('rejects two manifests, naming both', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'wrangler.toml'), 'name = "w"\nmain = "i.js"\n');
+    await writeFile(join(dir, 'wrangler.jsonc'), '{}');
+    const e = await findManifest(dir).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(EdgeError);
+    expect((e as EdgeError).code).toBe('E_MANIFEST_INVALID');
+    expect((e as EdgeError).message).toContain('both wrangler.toml and wrangler.jsonc');
+  });
+
+  it('reports what it looked for when there is no manifest', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'wrangler.toml')); // a directory is not a manifest
+    const e = (await findManifest(dir).catch((err: unknown) => err)) as EdgeError;
+    expect(e.code).toBe('E_MANIFEST_NOT_FOUND');
+    expect(e.message).toBe(`no manifest in ${dir}: looked for wrangler.toml, wrangler.json, wrangler.jsonc`);
+    expect(e.details).toEqual({ dir, lookedFor: ['wrangler.toml', 'wrangler.json', 'wrangler.jsonc'] });
+  });
+
+  it('reports a missing directory', async () => {
+    const dir = join(await tempDir(), 'nope');
+    const e = (await loadManifest(dir).catch((err: unknown) => err)) as EdgeError;
+    expect(e.code).toBe('E_MANIFEST_NOT_FOUND');
+    expect(e.message).toContain('is not a directory');
+  });
+
+  it('loads the hello-js example', async () => {
+    const { manifest, fileName } = await loadManifest('examples/hello-js');
+    expect(fileName).toBe('wrangler.toml');
+    expect(manifest).toMatchObject({ name: 'hello-js', main: 'index.js', compatibilityDate: '2026-11-01' });
+  });
+});
