@@ -1,0 +1,72 @@
+// Client-side collection of a deploy: the manifest text plus every JS module under the worker's directory.
+// The host re-validates all of it; this only gathers files and fails early on what is obviously wrong.
+
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { EdgeError } from '../errors.ts';
+import { findManifest, parseManifestText } from './manifest.ts';
+
+export interface DeployUpload { manifest: { fileName: string; content: string }; modules: Array<{ path: string; content: string }> }
+
+/** Total bytes of manifest plus modules one upload may carry. */
+export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+
+const MODULE_EXTENSIONS = ['.js', '.mjs'];
+const SKIPPED_DIRS = new Set(['node_modules', '.edge', '.git']);
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / (1024 * 1024)).toFixed(2)} MiB`;
+}
+
+/** Posix-relative paths of the module files under `root`; symlinked directories are not followed, so cycles cannot occur. */
+async function listModules(root: string, rel: string, out: string[]): Promise<void> {
+  const entries = await readdir(join(root, rel), { withFileTypes: true });
+  for (const entry of entries) {
+    const path = rel ? `${rel}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) {
+      if (SKIPPED_DIRS.has(entry.name) || entry.name.startsWith('.')) continue;
+      await listModules(root, path, out);
+      continue;
+    }
+    if (!MODULE_EXTENSIONS.some((ext) => entry.name.endsWith(ext))) continue;
+    if (entry.isFile() || (entry.isSymbolicLink() && (await stat(join(root, path)).then((s) => s.isFile(), () => false)))) out.push(path);
+  }
+}
+
+const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export async function collectUpload(dir: string): Promise<DeployUpload> {
+  const root = resolve(dir);
+  const found = await findManifest(root);
+  const manifest = parseManifestText(found.text, found.fileName);
+
+  const paths: string[] = [];
+  await listModules(root, '', paths);
+  paths.sort(byCodeUnits);
+
+  if (!paths.includes(manifest.main)) {
+    const isModule = MODULE_EXTENSIONS.some((ext) => manifest.main.endsWith(ext));
+    const why = isModule
+      ? `it is not in ${root}${paths.length ? ` (modules found: ${paths.slice(0, 10).join(', ')}${paths.length > 10 ? ', …' : ''})` : ' (no .js or .mjs files found)'}`
+      : 'only .js and .mjs modules are uploaded; build the worker to JavaScript first and point `main` at the output';
+    throw new EdgeError('E_MODULE_NOT_FOUND', `${found.fileName}: main module \`${manifest.main}\` not found: ${why}`, {
+      details: { file: found.fileName, key: 'main', main: manifest.main, dir: root },
+    });
+  }
+
+  // Sizes come from stat so that an oversized tree is rejected before it is read into memory.
+  const sizes = await Promise.all(paths.map(async (path) => ({ path, bytes: (await stat(join(root, path))).size })));
+  const total = sizes.reduce((sum, s) => sum + s.bytes, Buffer.byteLength(found.text));
+  if (total > MAX_UPLOAD_BYTES) {
+    const largest = sizes.sort((a, b) => b.bytes - a.bytes).slice(0, 3).map((s) => `${s.path} (${formatBytes(s.bytes)})`);
+    throw new EdgeError(
+      'E_DEPLOY_INVALID',
+      `upload of ${root} is ${formatBytes(total)} (${total} bytes), over the 10 MiB (${MAX_UPLOAD_BYTES} bytes) limit; largest files: ${largest.join(', ')}`,
+      { details: { dir: root, bytes: total, limit: MAX_UPLOAD_BYTES } },
+    );
+  }
+  const modules = await Promise.all(paths.map(async (path) => ({ path, content: await readFile(join(root, path), 'utf8') })));
+  return { manifest: { fileName: found.fileName, content: found.text }, modules };
+}
