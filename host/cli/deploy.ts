@@ -1,0 +1,43 @@
+// `edge deploy`: collects a worker directory and uploads it to the host's admin API.
+
+import { Command } from 'commander';
+import { collectUpload } from '../deploy/upload.ts';
+import type { DeployResult } from './admin-client.ts';
+import { paint } from './output.ts';
+import { adminClientFrom, jsonOption, printJson, withClientOptions, type ClientOptions } from './options.ts';
+
+export function formatDeployResult(result: DeployResult): string {
+  return (
+    `${paint('green', 'deployed')} ${result.name} version ${result.version.id} (main ${result.version.main})\n` +
+    `  url:    ${result.url}\n` +
+    `  routes: ${result.routes.length ? result.routes.join(', ') : '(none)'}\n`
+  );
+}
+
+export function deployCommand(): Command {
+  return withClientOptions(
+    new Command('deploy')
+      .summary('upload a worker and make it the active version')
+      .description(
+        'Upload the worker in [dir] (its wrangler.toml / wrangler.json / wrangler.jsonc and every .js/.mjs module) ' +
+          'to a running host. The host validates everything first; a rejected deploy leaves the active version serving.',
+      )
+      .argument('[dir]', 'worker directory', '.'),
+  )
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ edge deploy examples/hello-js
+  $ edge deploy ./my-worker --admin-url http://127.0.0.1:9000 --token "$TOKEN"
+  $ edge deploy --data-dir /var/lib/edge      # token read from /var/lib/edge/admin-token`,
+    )
+    .action(async (dir: string, opts: ClientOptions & { json?: boolean }) => {
+      const upload = await collectUpload(dir);
+      const client = await adminClientFrom(opts);
+      const result = await client.deploy(upload);
+      if (opts.json) printJson(result);
+      else process.stdout.write(formatDeployResult(result));
+    });
+}

@@ -1,0 +1,122 @@
+// `edge dev`: a host plus a watcher that redeploys the worker directory on every change.
+
+import { join, relative, resolve, sep } from 'node:path';
+import { watch } from 'chokidar';
+import { Command, Option } from 'commander';
+import { collectUpload, type DeployUpload } from '../deploy/upload.ts';
+import { AdminClient } from './admin-client.ts';
+import { formatDeployResult } from './deploy.ts';
+import { formatError, paint } from './output.ts';
+import { DEFAULT_ADMIN_PORT, DEFAULT_PORT, parsePort } from './options.ts';
+import { CLOSE_TIMEOUT_MS, printHostBanner, startHost } from './serve.ts';
+import { waitForShutdownSignal } from './signals.ts';
+
+const DEBOUNCE_MS = 100;
+const IGNORED_DIRS = new Set(['node_modules', '.edge', '.git']);
+const RELEVANT = /(\.m?js|^wrangler\.(toml|json|jsonc))$/;
+
+const stamp = () => paint('dim', `[${new Date().toTimeString().slice(0, 8)}]`);
+
+/**
+ * Redeploys at most one at a time: changes arriving during a deploy are coalesced into one more deploy after it.
+ * An upload identical to the last successful one is skipped, so saving a file unchanged does not mint a version.
+ */
+class Redeployer {
+  #client: AdminClient;
+  #dir: string;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #lastUploaded: string | undefined;
+
+  constructor(client: AdminClient, dir: string) {
+    this.#client = client;
+    this.#dir = dir;
+  }
+
+  trigger(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      do {
+        this.#again = false;
+        await this.#deployOnce();
+      } while (this.#again);
+      this.#running = undefined;
+    })();
+    return this.#running;
+  }
+
+  idle(): Promise<void> {
+    return this.#running ?? Promise.resolve();
+  }
+
+  async #deployOnce(): Promise<void> {
+    let upload: DeployUpload;
+    try {
+      upload = await collectUpload(this.#dir);
+      const key = JSON.stringify(upload);
+      if (key === this.#lastUploaded) {
+        process.stdout.write(`${stamp()} no change to the upload; still serving the same version\n`);
+        return;
+      }
+      const result = await this.#client.deploy(upload);
+      this.#lastUploaded = key;
+      process.stdout.write(`${stamp()} ${formatDeployResult(result)}`);
+    } catch (e) {
+      process.stderr.write(`${stamp()} ${formatError(e)}${this.#lastUploaded ? `${stamp()} the previous version keeps serving\n` : ''}`);
+    }
+  }
+}
+
+export function devCommand(): Command {
+  return new Command('dev')
+    .summary('serve a worker locally and redeploy it on every change')
+    .description(
+      'Start a host with its data in <dir>/.edge, deploy the worker in [dir], then watch [dir] and redeploy on every ' +
+        'change to its manifest or modules. A failed redeploy prints the error and the last good version keeps serving.',
+    )
+    .argument('[dir]', 'worker directory', '.')
+    .addOption(new Option('--port <port>', 'data-plane port (0 picks a free one)').default(DEFAULT_PORT).argParser(parsePort))
+    .addOption(new Option('--admin-port <port>', 'admin API port (0 picks a free one)').default(DEFAULT_ADMIN_PORT).argParser(parsePort))
+    .addHelpText('after', '\nExamples:\n  $ edge dev examples/hello-js\n  $ edge dev . --port 3000 --admin-port 3001')
+    .action(async (dir: string, opts: { port: number; adminPort: number }) => {
+      const root = resolve(dir);
+      const dataDir = join(root, '.edge');
+      const shutdown = waitForShutdownSignal({ forceAfterMs: CLOSE_TIMEOUT_MS });
+      const host = await startHost({ dataDir, port: opts.port, adminPort: opts.adminPort });
+      printHostBanner(host, dataDir);
+      const redeployer = new Redeployer(new AdminClient({ adminUrl: host.adminUrl, token: host.adminToken }), root);
+      await redeployer.trigger();
+
+      let timer: NodeJS.Timeout | undefined;
+      const changed = new Set<string>();
+      const watcher = watch(root, {
+        ignoreInitial: true,
+        ignored: (path: string) => relative(root, path).split(sep).some((part) => IGNORED_DIRS.has(part) || (part.startsWith('.') && part !== '.' && part !== '..')),
+      });
+      watcher.on('all', (event, path) => {
+        const rel = relative(root, path);
+        if ((event === 'add' || event === 'change' || event === 'unlink') && !RELEVANT.test(rel)) return;
+        changed.add(rel || '.');
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          process.stdout.write(`${stamp()} changed: ${[...changed].join(', ')}; redeploying\n`);
+          changed.clear();
+          void redeployer.trigger();
+        }, DEBOUNCE_MS);
+      });
+      watcher.on('error', (e) => process.stderr.write(`${stamp()} watch error: ${e instanceof Error ? e.message : String(e)}\n`));
+      await new Promise<void>((ready) => watcher.once('ready', () => ready()));
+      process.stdout.write(`watching ${root} for changes; press Ctrl-C to stop\n`);
+
+      const signal = await shutdown;
+      process.stdout.write(`${signal}: closing…\n`);
+      clearTimeout(timer);
+      await watcher.close();
+      await redeployer.idle();
+      await host.close();
+      process.stdout.write('closed\n');
+    });
+}

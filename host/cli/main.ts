@@ -1,0 +1,54 @@
+// The `edge` command line: builds the commander program and runs it. Started by edge.mjs (or directly, with
+// --no-node-snapshot already given, as `node host/cli/main.ts ...`).
+
+import { Command, CommanderError } from 'commander';
+import pkg from '../../package.json' with { type: 'json' };
+import { deployCommand } from './deploy.ts';
+import { devCommand } from './dev.ts';
+import { printError } from './output.ts';
+import { serveCommand } from './serve.ts';
+import { tailCommand } from './tail.ts';
+import { deleteCommand, listCommand, rollbackCommand, versionsCommand } from './workers.ts';
+
+export function createProgram(): Command {
+  const program = new Command('edge')
+    .description('An edge runtime for Workers-style JavaScript and WebAssembly workers, on one machine.')
+    .version(pkg.version, '-v, --version')
+    .showSuggestionAfterError()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ edge serve                         # run the host: workers on :8787, admin API on :8788
+  $ edge deploy examples/hello-js      # then: curl -H 'Host: hello-js.localhost' http://127.0.0.1:8787/
+  $ edge dev examples/hello-js         # host + redeploy on every change
+  $ edge tail hello-js                 # stream its logs
+
+Client commands find the admin token in --token, $EDGE_ADMIN_TOKEN, or <data-dir>/admin-token (default .edge).`,
+    );
+  for (const cmd of [serveCommand(), devCommand(), deployCommand(), listCommand(), versionsCommand(), rollbackCommand(), deleteCommand(), tailCommand()]) {
+    program.addCommand(cmd.showHelpAfterError('(add --help for usage)'));
+  }
+  // Throw instead of exiting inside commander, so that runCli owns the exit code everywhere.
+  program.exitOverride();
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/** Runs the CLI on `argv` (as in process.argv: node, script, ...args) and returns the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    // Commander has already printed its own usage errors and help.
+    if (e instanceof CommanderError) return e.exitCode;
+    printError(e);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  process.exit(await runCli(process.argv));
+}

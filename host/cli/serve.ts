@@ -1,0 +1,70 @@
+// `edge serve`: runs the host (data plane + admin API) in the foreground until SIGINT/SIGTERM.
+
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import type { HostOptions, RunningHost } from '../server/host.ts';
+import { paint } from './output.ts';
+import { DEFAULT_ADMIN_PORT, DEFAULT_PORT, parsePort } from './options.ts';
+import { waitForShutdownSignal } from './signals.ts';
+import { ADMIN_TOKEN_ENV, DEFAULT_DATA_DIR } from './token.ts';
+
+/** How long a clean close may take after Ctrl-C before the process exits anyway. */
+export const CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * Loaded on demand so that client commands (deploy, list, tail...) do not pay for loading Fastify and isolated-vm.
+ */
+export async function startHost(options: HostOptions): Promise<RunningHost> {
+  const { startHost: start } = await import('../server/host.ts');
+  return start(options);
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+
+/** Prints where the host listens; `edge dev` and tests read the `data:` and `admin:` lines. */
+export function printHostBanner(host: RunningHost, dataDir: string): void {
+  const data = new URL(host.dataUrl);
+  const token = host.adminTokenFile ? `in ${host.adminTokenFile}` : process.env[ADMIN_TOKEN_ENV] ? `from $${ADMIN_TOKEN_ENV}` : 'given by the caller';
+  process.stdout.write(
+    `${paint('bold', 'edge host running')} (data dir ${resolve(dataDir)})\n` +
+      `  data:  ${host.dataUrl}   workers answer at http://<name>.localhost:${data.port}/\n` +
+      `  admin: ${host.adminUrl}\n` +
+      `  token: ${token}\n`,
+  );
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .summary('run the edge host in the foreground')
+    .description(
+      'Run the edge host: the data plane that serves deployed workers, and the admin API that `edge deploy`, ' +
+        '`edge list`, `edge tail`... talk to. State (versions, storage, the admin token) lives in --data-dir. ' +
+        'Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.',
+    )
+    .addOption(new Option('--port <port>', 'data-plane port (0 picks a free one)').default(DEFAULT_PORT).argParser(parsePort))
+    .addOption(new Option('--admin-port <port>', 'admin API port (0 picks a free one)').default(DEFAULT_ADMIN_PORT).argParser(parsePort))
+    .option('--host <address>', 'address the data plane binds', '127.0.0.1')
+    .option('--admin-host <address>', 'address the admin API binds', '127.0.0.1')
+    .option('--data-dir <dir>', 'where versions, storage and the admin token are kept', DEFAULT_DATA_DIR)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ edge serve
+  $ edge serve --port 8080 --admin-port 8081 --data-dir /var/lib/edge
+  $ EDGE_ADMIN_TOKEN=secret edge serve --port 0 --admin-port 0   # random free ports`,
+    )
+    .action(async (opts: { port: number; adminPort: number; host: string; adminHost: string; dataDir: string }) => {
+      if (!isLoopback(opts.adminHost)) {
+        process.stderr.write(`${paint('yellow', 'warning', process.stderr)}: the admin API binds ${opts.adminHost}; anyone who can reach it with the token can deploy code\n`);
+      }
+      const shutdown = waitForShutdownSignal({ forceAfterMs: CLOSE_TIMEOUT_MS });
+      const host = await startHost({ dataDir: opts.dataDir, port: opts.port, adminPort: opts.adminPort, host: opts.host, adminHost: opts.adminHost });
+      printHostBanner(host, opts.dataDir);
+      process.stdout.write('press Ctrl-C to stop\n');
+      const signal = await shutdown;
+      process.stdout.write(`${signal}: closing…\n`);
+      await host.close();
+      process.stdout.write('closed\n');
+    });
+}
