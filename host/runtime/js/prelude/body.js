@@ -1,0 +1,224 @@
+// The Body mixin shared by Request and Response (as a base class). A body is either bytes or a string that were
+// never turned into a stream (kept as is: the common case of `new Response("...")` costs no stream at all), a
+// ReadableStream, or nothing. `takeBody` is how the runtime takes a body to send it to the host.
+import { ReadableStream, isDisturbed } from './streams.js';
+import { utf8Encode, utf8Decode } from './encoding.js';
+import { URLSearchParams } from './url.js';
+
+const USED_MESSAGE = 'Body has already been used. It can only be used once. Use tee() first if you need to read it twice.';
+const LOCKED_MESSAGE = "The body's ReadableStream is locked to a reader.";
+const TEXT_PLAIN = 'text/plain;charset=UTF-8';
+const FORM_URLENCODED = 'application/x-www-form-urlencoded;charset=UTF-8';
+
+function copyBytes(buffer, offset, length) {
+  const out = new Uint8Array(length);
+  out.set(new Uint8Array(buffer, offset, length));
+  return out;
+}
+
+function chunkBytes(value) {
+  if (value instanceof Uint8Array) return value;
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  return null;
+}
+
+async function readAllBytes(stream) {
+  const reader = stream.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const chunk = chunkBytes(value);
+    if (chunk === null) {
+      const error = new TypeError('A body stream must produce Uint8Array (or ArrayBuffer/ArrayBufferView) chunks, got ' + (value === null ? 'null' : typeof value) + '.');
+      reader.cancel(error).catch(() => {});
+      throw error;
+    }
+    chunks.push(chunk);
+    total += chunk.length;
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    out.set(chunks[i], offset);
+    offset += chunks[i].length;
+  }
+  return out;
+}
+
+function bytesToStream(bytes) {
+  return new ReadableStream({
+    type: 'bytes',
+    start(controller) {
+      if (bytes.length > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+function toArrayBuffer(bytes) {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+}
+
+let initBody;
+let cloneBodyInto;
+let moveBody;
+let hasBody;
+let takeBodyFrom;
+
+export class Body {
+  #src = null; // string | Uint8Array | null: a body that has not been turned into a stream
+  #stream = null; // ReadableStream | null
+  #used = false;
+
+  static {
+    initBody = (target, init) => {
+      if (init === null || init === undefined) return null;
+      if (typeof init === 'string') {
+        target.#src = init;
+        return TEXT_PLAIN;
+      }
+      if (init instanceof ReadableStream) {
+        if (init.locked || isDisturbed(init)) throw new TypeError('The ReadableStream given as a body is locked or has already been read.');
+        target.#stream = init;
+        return null;
+      }
+      if (ArrayBuffer.isView(init)) {
+        target.#src = copyBytes(init.buffer, init.byteOffset, init.byteLength);
+        return null;
+      }
+      if (init instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && init instanceof SharedArrayBuffer)) {
+        target.#src = copyBytes(init, 0, init.byteLength);
+        return null;
+      }
+      if (init instanceof URLSearchParams) {
+        target.#src = init.toString();
+        return FORM_URLENCODED;
+      }
+      target.#src = String(init);
+      return TEXT_PLAIN;
+    };
+    hasBody = (target) => target.#src !== null || target.#stream !== null;
+    cloneBodyInto = (from, to) => {
+      from.#throwIfUnusable();
+      if (from.#stream !== null) {
+        const [a, b] = from.#stream.tee();
+        from.#stream = a;
+        to.#stream = b;
+      } else if (from.#src !== null) {
+        to.#src = typeof from.#src === 'string' ? from.#src : from.#src.slice();
+      }
+    };
+    moveBody = (from, to) => {
+      if (from.#src === null && from.#stream === null) return;
+      from.#throwIfUnusable();
+      to.#src = from.#src;
+      to.#stream = from.#stream;
+      from.#src = null;
+      from.#stream = null;
+      from.#used = true;
+    };
+    takeBodyFrom = (target) => {
+      const stream = target.#stream;
+      if (stream !== null) {
+        target.#throwIfUnusable();
+        target.#used = true;
+        return stream;
+      }
+      const src = target.#src;
+      if (src === null) {
+        if (target.#used) throw new TypeError(USED_MESSAGE);
+        return null;
+      }
+      target.#src = null;
+      target.#used = true;
+      return typeof src === 'string' ? utf8Encode(src) : src;
+    };
+  }
+
+  #throwIfUnusable() {
+    if (this.#used) throw new TypeError(USED_MESSAGE);
+    const stream = this.#stream;
+    if (stream !== null) {
+      if (isDisturbed(stream)) throw new TypeError(USED_MESSAGE);
+      if (stream.locked) throw new TypeError(LOCKED_MESSAGE);
+    }
+  }
+
+  /** Takes the body for reading: a string (never streamed), bytes, or a promise of bytes from the stream. */
+  #consume() {
+    this.#throwIfUnusable();
+    const stream = this.#stream;
+    if (stream !== null) {
+      this.#used = true;
+      return readAllBytes(stream);
+    }
+    const src = this.#src;
+    if (src === null) return new Uint8Array(0);
+    this.#src = null;
+    this.#used = true;
+    return src;
+  }
+
+  get body() {
+    let stream = this.#stream;
+    if (stream === null) {
+      const src = this.#src;
+      if (src === null) return null;
+      this.#src = null;
+      stream = this.#stream = bytesToStream(typeof src === 'string' ? utf8Encode(src) : src);
+    }
+    return stream;
+  }
+
+  get bodyUsed() {
+    if (this.#used) return true;
+    const stream = this.#stream;
+    return stream !== null && isDisturbed(stream);
+  }
+
+  async arrayBuffer() {
+    const b = this.#consume();
+    if (typeof b === 'string') return utf8Encode(b).buffer;
+    return toArrayBuffer(b instanceof Uint8Array ? b : await b);
+  }
+
+  async bytes() {
+    const b = this.#consume();
+    if (typeof b === 'string') return utf8Encode(b);
+    return b instanceof Uint8Array ? b : await b;
+  }
+
+  async text() {
+    const b = this.#consume();
+    if (typeof b === 'string') return b.toWellFormed();
+    return utf8Decode(b instanceof Uint8Array ? b : await b);
+  }
+
+  async json() {
+    return JSON.parse(await this.text());
+  }
+
+  async formData() {
+    throw new TypeError('Body.formData() is not supported yet.');
+  }
+
+  async blob() {
+    throw new TypeError('Body.blob() is not supported yet (Blob is not available in this runtime).');
+  }
+}
+
+/**
+ * Takes the body of a Request or Response for the host, marking it used:
+ *   null        no body
+ *   Uint8Array  the body was given as a string, bytes or URLSearchParams and never turned into a stream
+ *   ReadableStream  otherwise (the caller reads it)
+ * Throws TypeError if the body was already used or its stream is locked.
+ */
+export function takeBody(requestOrResponse) {
+  return takeBodyFrom(requestOrResponse);
+}
+
+export { initBody, cloneBodyInto, moveBody, hasBody };

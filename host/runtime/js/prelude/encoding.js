@@ -1,0 +1,393 @@
+// TextEncoder / TextDecoder (UTF-8 only, per the WHATWG Encoding Standard), plus the UTF-8 helpers that
+// Body, URLSearchParams and the streams share. Written by hand: V8 has no built-in codec and the spec'd
+// algorithm is small; a library would only add bundle weight to every isolate.
+import { TransformStream } from './streams.js';
+
+const fromCharCode = String.fromCharCode;
+const CHUNK = 0x2000;
+
+function isBufferSource(v) {
+  return ArrayBuffer.isView(v) || v instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer);
+}
+
+function toBytes(input) {
+  if (input instanceof Uint8Array) return input;
+  if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  if (isBufferSource(input)) return new Uint8Array(input);
+  throw new TypeError("The \"input\" argument must be an ArrayBuffer or ArrayBufferView");
+}
+
+/** Number of UTF-8 bytes for s from index `from` (lone surrogates count as U+FFFD, 3 bytes). */
+function utf8Length(s, from) {
+  let n = 0;
+  const len = s.length;
+  for (let i = from; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < len && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** UTF-8 encodes s into an exactly sized Uint8Array (USVString conversion: lone surrogates become U+FFFD). */
+export function utf8Encode(s) {
+  const len = s.length;
+  let out = new Uint8Array(len);
+  let i = 0;
+  // ASCII fast path: most strings in practice are ASCII and need exactly len bytes.
+  for (; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) break;
+    out[i] = c;
+  }
+  if (i === len) return out;
+  const ascii = out.subarray(0, i);
+  out = new Uint8Array(i + utf8Length(s, i));
+  out.set(ascii);
+  let p = i;
+  for (; i < len; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      out[p++] = c;
+    } else if (c < 0x800) {
+      out[p++] = 0xc0 | (c >> 6);
+      out[p++] = 0x80 | (c & 0x3f);
+    } else {
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const d = i + 1 < len ? s.charCodeAt(i + 1) : 0;
+        if (c <= 0xdbff && (d & 0xfc00) === 0xdc00) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          i++;
+          out[p++] = 0xf0 | (c >> 18);
+          out[p++] = 0x80 | ((c >> 12) & 0x3f);
+          out[p++] = 0x80 | ((c >> 6) & 0x3f);
+          out[p++] = 0x80 | (c & 0x3f);
+          continue;
+        }
+        c = 0xfffd;
+      }
+      out[p++] = 0xe0 | (c >> 12);
+      out[p++] = 0x80 | ((c >> 6) & 0x3f);
+      out[p++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return out;
+}
+
+function unitsToString(units, start, end) {
+  if (end - start <= CHUNK) return fromCharCode.apply(null, units.subarray(start, end));
+  let s = '';
+  for (let i = start; i < end; i += CHUNK) s += fromCharCode.apply(null, units.subarray(i, Math.min(i + CHUNK, end)));
+  return s;
+}
+
+function asciiPrefix(bytes) {
+  const len = bytes.length;
+  let i = 0;
+  while (i < len && bytes[i] < 0x80) i++;
+  return i;
+}
+
+/**
+ * The WHATWG UTF-8 decoder as a resumable state machine (so `stream: true` works across chunk boundaries).
+ * Invalid input yields U+FFFD per maximal subpart, or a TypeError when fatal.
+ */
+class Utf8Decoder {
+  constructor(fatal) {
+    this.fatal = fatal;
+    this.reset();
+  }
+
+  reset() {
+    this.need = 0;
+    this.seen = 0;
+    this.cp = 0;
+    this.lower = 0x80;
+    this.upper = 0xbf;
+  }
+
+  /** Decodes bytes into a string; with flush the trailing incomplete sequence becomes an error. */
+  decode(bytes, flush) {
+    const len = bytes.length;
+    // Fast path: a whole ASCII chunk with no pending sequence.
+    if (this.need === 0) {
+      const a = asciiPrefix(bytes);
+      if (a === len) return len <= CHUNK ? fromCharCode.apply(null, bytes) : unitsToString(bytes, 0, len);
+    }
+    const out = new Uint16Array(len + 4);
+    let n = 0;
+    let { need, seen, cp, lower, upper } = this;
+    for (let i = 0; i < len; i++) {
+      const b = bytes[i];
+      if (need === 0) {
+        if (b < 0x80) {
+          out[n++] = b;
+        } else if (b >= 0xc2 && b <= 0xdf) {
+          need = 1;
+          cp = b & 0x1f;
+        } else if (b >= 0xe0 && b <= 0xef) {
+          if (b === 0xe0) lower = 0xa0;
+          else if (b === 0xed) upper = 0x9f;
+          need = 2;
+          cp = b & 0xf;
+        } else if (b >= 0xf0 && b <= 0xf4) {
+          if (b === 0xf0) lower = 0x90;
+          else if (b === 0xf4) upper = 0x8f;
+          need = 3;
+          cp = b & 0x7;
+        } else {
+          if (this.fatal) return this.#fail();
+          out[n++] = 0xfffd;
+        }
+        continue;
+      }
+      if (b < lower || b > upper) {
+        // The byte ends the bad sequence (one U+FFFD) and is then processed again on its own.
+        need = seen = cp = 0;
+        lower = 0x80;
+        upper = 0xbf;
+        if (this.fatal) return this.#fail();
+        out[n++] = 0xfffd;
+        i--;
+        continue;
+      }
+      lower = 0x80;
+      upper = 0xbf;
+      cp = (cp << 6) | (b & 0x3f);
+      if (++seen === need) {
+        if (cp > 0xffff) {
+          cp -= 0x10000;
+          out[n++] = 0xd800 | (cp >> 10);
+          out[n++] = 0xdc00 | (cp & 0x3ff);
+        } else {
+          out[n++] = cp;
+        }
+        need = seen = cp = 0;
+      }
+    }
+    if (flush && need !== 0) {
+      need = seen = cp = 0;
+      lower = 0x80;
+      upper = 0xbf;
+      if (this.fatal) return this.#fail();
+      out[n++] = 0xfffd;
+    }
+    this.need = need;
+    this.seen = seen;
+    this.cp = cp;
+    this.lower = lower;
+    this.upper = upper;
+    return unitsToString(out, 0, n);
+  }
+
+  #fail() {
+    this.reset();
+    throw new TypeError('The encoded data was not valid for encoding utf-8');
+  }
+}
+
+/** UTF-8 decode with BOM stripping and replacement (what Body.text() and URLSearchParams use). */
+export function utf8Decode(bytes) {
+  let start = 0;
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+  return new Utf8Decoder(false).decode(start === 0 ? bytes : bytes.subarray(start), true);
+}
+
+export class TextEncoder {
+  get encoding() {
+    return 'utf-8';
+  }
+
+  encode(input = '') {
+    return utf8Encode(String(input));
+  }
+
+  encodeInto(source, destination) {
+    if (!(destination instanceof Uint8Array)) throw new TypeError('The "destination" argument must be a Uint8Array');
+    const s = String(source);
+    const len = s.length;
+    const cap = destination.length;
+    let read = 0;
+    let written = 0;
+    while (read < len) {
+      let c = s.charCodeAt(read);
+      if (c < 0x80) {
+        if (written >= cap) break;
+        destination[written++] = c;
+        read++;
+        continue;
+      }
+      let units = 1;
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const d = read + 1 < len ? s.charCodeAt(read + 1) : 0;
+        if (c <= 0xdbff && (d & 0xfc00) === 0xdc00) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          units = 2;
+        } else {
+          c = 0xfffd;
+        }
+      }
+      if (c < 0x800) {
+        if (written + 2 > cap) break;
+        destination[written++] = 0xc0 | (c >> 6);
+        destination[written++] = 0x80 | (c & 0x3f);
+      } else if (c < 0x10000) {
+        if (written + 3 > cap) break;
+        destination[written++] = 0xe0 | (c >> 12);
+        destination[written++] = 0x80 | ((c >> 6) & 0x3f);
+        destination[written++] = 0x80 | (c & 0x3f);
+      } else {
+        if (written + 4 > cap) break;
+        destination[written++] = 0xf0 | (c >> 18);
+        destination[written++] = 0x80 | ((c >> 12) & 0x3f);
+        destination[written++] = 0x80 | ((c >> 6) & 0x3f);
+        destination[written++] = 0x80 | (c & 0x3f);
+      }
+      read += units;
+    }
+    return { read, written };
+  }
+}
+Object.defineProperty(TextEncoder.prototype, Symbol.toStringTag, { value: 'TextEncoder', configurable: true });
+
+const UTF8_LABELS = ['utf-8', 'utf8', 'unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'x-unicode20utf8'];
+
+export class TextDecoder {
+  #decoder;
+  #fatal;
+  #ignoreBOM;
+  #bomSeen = false;
+  #streaming = false;
+
+  constructor(label = 'utf-8', options = undefined) {
+    const l = String(label).trim().toLowerCase();
+    if (!UTF8_LABELS.includes(l)) throw new RangeError(`The "${label}" encoding is not supported`);
+    const opts = options == null ? {} : options;
+    if (typeof opts !== 'object' && typeof opts !== 'function') throw new TypeError('The "options" argument must be an object');
+    this.#fatal = Boolean(opts.fatal);
+    this.#ignoreBOM = Boolean(opts.ignoreBOM);
+    this.#decoder = new Utf8Decoder(this.#fatal);
+  }
+
+  get encoding() {
+    return 'utf-8';
+  }
+
+  get fatal() {
+    return this.#fatal;
+  }
+
+  get ignoreBOM() {
+    return this.#ignoreBOM;
+  }
+
+  decode(input = undefined, options = undefined) {
+    const bytes = input === undefined ? new Uint8Array(0) : toBytes(input);
+    const stream = options != null && Boolean(options.stream);
+    if (!this.#streaming) {
+      this.#decoder.reset();
+      this.#bomSeen = false;
+    }
+    this.#streaming = stream;
+    let s;
+    try {
+      s = this.#decoder.decode(bytes, !stream);
+    } catch (e) {
+      this.#streaming = false;
+      throw e;
+    }
+    if (!this.#ignoreBOM && !this.#bomSeen && s.length > 0) {
+      this.#bomSeen = true;
+      if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
+    }
+    return s;
+  }
+}
+Object.defineProperty(TextDecoder.prototype, Symbol.toStringTag, { value: 'TextDecoder', configurable: true });
+
+export class TextEncoderStream {
+  #transform;
+
+  constructor() {
+    let pending = '';
+    this.#transform = new TransformStream({
+      transform(chunk, controller) {
+        let s = pending + String(chunk);
+        pending = '';
+        const last = s.charCodeAt(s.length - 1);
+        // Keep a trailing high surrogate for the next chunk so a split pair still encodes as one code point.
+        if (last >= 0xd800 && last <= 0xdbff) {
+          pending = s.slice(-1);
+          s = s.slice(0, -1);
+        }
+        if (s.length > 0) controller.enqueue(utf8Encode(s));
+      },
+      flush(controller) {
+        if (pending) controller.enqueue(new Uint8Array([0xef, 0xbf, 0xbd]));
+      },
+    });
+  }
+
+  get encoding() {
+    return 'utf-8';
+  }
+
+  get readable() {
+    return this.#transform.readable;
+  }
+
+  get writable() {
+    return this.#transform.writable;
+  }
+}
+Object.defineProperty(TextEncoderStream.prototype, Symbol.toStringTag, { value: 'TextEncoderStream', configurable: true });
+
+export class TextDecoderStream {
+  #decoder;
+  #transform;
+
+  constructor(label = 'utf-8', options = undefined) {
+    const decoder = new TextDecoder(label, options);
+    this.#decoder = decoder;
+    this.#transform = new TransformStream({
+      transform(chunk, controller) {
+        const s = decoder.decode(toBytes(chunk), { stream: true });
+        if (s) controller.enqueue(s);
+      },
+      flush(controller) {
+        const s = decoder.decode();
+        if (s) controller.enqueue(s);
+      },
+    });
+  }
+
+  get encoding() {
+    return 'utf-8';
+  }
+
+  get fatal() {
+    return this.#decoder.fatal;
+  }
+
+  get ignoreBOM() {
+    return this.#decoder.ignoreBOM;
+  }
+
+  get readable() {
+    return this.#transform.readable;
+  }
+
+  get writable() {
+    return this.#transform.writable;
+  }
+}
+Object.defineProperty(TextDecoderStream.prototype, Symbol.toStringTag, { value: 'TextDecoderStream', configurable: true });
+
+/** UTF-8 decode without BOM handling (URL percent-decoding keeps a leading U+FEFF). */
+export function utf8DecodeKeepBOM(bytes) {
+  return new Utf8Decoder(false).decode(bytes, true);
+}

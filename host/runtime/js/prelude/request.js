@@ -1,0 +1,182 @@
+// Request per the Fetch standard, with the Workers additions (cf, duplex) and the fast constructor the runtime
+// uses for every incoming request (createIncomingRequest): the host already validated method, URL and headers.
+import { Body, initBody, cloneBodyInto, moveBody, hasBody } from './body.js';
+import { Headers, headersFromList, headersToList, makeImmutable, isImmutable, setDefaultContentType } from './headers.js';
+import { parseAbsoluteUrl } from './url.js';
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const NORMALIZED_METHODS = new Map([
+  ['delete', 'DELETE'], ['get', 'GET'], ['head', 'HEAD'], ['options', 'OPTIONS'], ['post', 'POST'], ['put', 'PUT'],
+]);
+const FORBIDDEN_METHODS = new Set(['connect', 'trace', 'track']);
+const REDIRECT_MODES = new Set(['follow', 'error', 'manual']);
+const INTERNAL = Symbol('internal');
+
+function normalizeMethod(m) {
+  const s = String(m);
+  if (s === 'GET' || s === 'POST') return s;
+  if (!TOKEN.test(s)) throw new TypeError(`'${s}' is not a valid HTTP method.`);
+  const lower = s.toLowerCase();
+  if (FORBIDDEN_METHODS.has(lower)) throw new TypeError(`'${s}' HTTP method is unsupported.`);
+  return NORMALIZED_METHODS.get(lower) ?? s;
+}
+
+let setIncoming;
+let readHead;
+let isRequestImpl;
+
+export class Request extends Body {
+  #method = 'GET';
+  #url = '';
+  #headers = null; // Headers, or null while #rawHeaders has not been looked at
+  #rawHeaders = null; // [name, value][] from the host, turned into immutable Headers on first access
+  #redirect = 'follow';
+  #signal = null;
+  #cf = undefined;
+
+  static {
+    setIncoming = (req, method, url, rawHeaders, cf) => {
+      req.#method = method;
+      req.#url = url;
+      req.#rawHeaders = rawHeaders;
+      req.#cf = cf;
+    };
+    isRequestImpl = (v) => typeof v === 'object' && v !== null && #method in v;
+    readHead = (req) => ({
+      method: req.#method,
+      url: req.#url,
+      headers: req.#headers !== null ? headersToList(req.#headers) : req.#rawHeaders !== null ? req.#rawHeaders : [],
+      redirect: req.#redirect,
+      cf: req.#cf,
+    });
+  }
+
+  constructor(input, init = undefined) {
+    super();
+    if (input === INTERNAL) return;
+    if (arguments.length === 0) throw new TypeError("Failed to construct 'Request': 1 argument required, but only 0 present.");
+    const from = input instanceof Request && #method in input ? input : null;
+    if (from !== null) {
+      this.#method = from.#method;
+      this.#url = from.#url;
+      this.#redirect = from.#redirect;
+      this.#signal = from.#signal;
+      this.#cf = from.#cf;
+    } else {
+      const href = parseAbsoluteUrl(input);
+      if (href === null) throw new TypeError(`Invalid URL: ${String(input)}`);
+      this.#url = href;
+    }
+    const opts = init == null ? undefined : init;
+    if (opts !== undefined && typeof opts !== 'object' && typeof opts !== 'function') {
+      throw new TypeError("Failed to construct 'Request': The provided value is not of type 'RequestInit'.");
+    }
+    if (opts !== undefined) {
+      if (opts.method !== undefined) this.#method = normalizeMethod(opts.method);
+      if (opts.redirect !== undefined) {
+        const r = String(opts.redirect);
+        if (!REDIRECT_MODES.has(r)) throw new TypeError(`Invalid redirect value: '${r}' (expected 'follow', 'error' or 'manual').`);
+        this.#redirect = r;
+      }
+      if (opts.signal !== undefined) this.#signal = opts.signal;
+      if (opts.cf !== undefined) this.#cf = opts.cf;
+      if (opts.duplex !== undefined && String(opts.duplex) !== 'half') throw new TypeError(`Invalid duplex value: '${opts.duplex}' (only 'half' is supported).`);
+    }
+    const headersInit = opts !== undefined ? opts.headers : undefined;
+    if (headersInit !== undefined) this.#headers = new Headers(headersInit);
+    else if (from !== null) this.#headers = new Headers(from.headers);
+
+    const bodyInit = opts !== undefined ? opts.body : undefined;
+    const bodyless = this.#method === 'GET' || this.#method === 'HEAD';
+    if (bodyInit !== undefined && bodyInit !== null) {
+      if (bodyless) throw new TypeError('Request with a GET or HEAD method cannot have a body.');
+      const type = initBody(this, bodyInit);
+      if (type !== null) setDefaultContentType((this.#headers ??= new Headers()), type);
+    } else if (from !== null && bodyInit === undefined && hasBody(from)) {
+      if (bodyless) throw new TypeError('Request with a GET or HEAD method cannot have a body.');
+      moveBody(from, this);
+    }
+  }
+
+  get method() {
+    return this.#method;
+  }
+
+  get url() {
+    return this.#url;
+  }
+
+  get headers() {
+    let h = this.#headers;
+    if (h === null) {
+      const raw = this.#rawHeaders;
+      h = this.#headers = raw !== null ? headersFromList(raw, true) : new Headers();
+      this.#rawHeaders = null;
+    }
+    return h;
+  }
+
+  get redirect() {
+    return this.#redirect;
+  }
+
+  get signal() {
+    return this.#signal;
+  }
+
+  get cf() {
+    return this.#cf;
+  }
+
+  get duplex() {
+    return 'half';
+  }
+
+  get keepalive() {
+    return false;
+  }
+
+  get integrity() {
+    return '';
+  }
+
+  clone() {
+    const c = new Request(INTERNAL);
+    c.#method = this.#method;
+    c.#url = this.#url;
+    c.#redirect = this.#redirect;
+    c.#signal = this.#signal;
+    c.#cf = this.#cf;
+    if (this.#headers !== null) {
+      c.#headers = new Headers(this.#headers);
+      if (isImmutable(this.#headers)) makeImmutable(c.#headers);
+    } else {
+      c.#rawHeaders = this.#rawHeaders;
+    }
+    cloneBodyInto(this, c);
+    return c;
+  }
+}
+Object.defineProperty(Request.prototype, Symbol.toStringTag, { value: 'Request', configurable: true });
+
+/**
+ * The Request a fetch handler receives. Trusts the host: method is an upper-case token, url an absolute
+ * serialized URL, headers [name, value] pairs from the HTTP parser (lowercased lazily on first access, then
+ * immutable), body a ReadableStream or null, cf an object or undefined.
+ */
+export function createIncomingRequest({ method, url, headers, body, cf }) {
+  const req = new Request(INTERNAL);
+  setIncoming(req, method, url, headers, cf);
+  if (body !== null && body !== undefined) initBody(req, body);
+  return req;
+}
+
+/** True for a real Request (not an object that only has Request.prototype in its chain). */
+export function isRequest(value) {
+  return isRequestImpl(value);
+}
+
+/** Method, url, headers ([name, value][]), redirect and cf of a Request, read from its private state. */
+export function getRequestHead(request) {
+  return readHead(request);
+}
