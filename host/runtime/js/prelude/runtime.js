@@ -1,2 +1,311 @@
-// PLACEHOLDER (being written): the entry trampoline between host and guest.
-export function createRuntime(options) { return function entry(cmd) {}; }
+// The entry trampoline between host and guest. Every execution in the isolate starts here, from a host
+// `apply` that carries the CPU timeout of the request it belongs to: a fetch dispatch, a request-body
+// chunk, a timer firing, a pull on a streamed response body. Async host work (timers, body reads) is
+// requested fire-and-forget through `call`, and its answer arrives as a later entry.
+import { bridge } from './internal/bridge.js';
+import { createIncomingRequest } from './request.js';
+import { takeBody } from './body.js';
+import { wasmMemoryExceeded } from './wasm-memory.js';
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const YIELD_TURNS = 16;
+const DEFERRED = Symbol('deferred');
+const noop = () => {};
+
+function yieldTurns() {
+  let p = Promise.resolve();
+  for (let i = 0; i < YIELD_TURNS; i++) p = p.then(noop);
+  return p;
+}
+
+export function createRuntime(options) {
+  let worker = null;
+  let env = {};
+  /** reqId of the entry running now: timers and waitUntil work are attributed to it. */
+  let current = 0;
+  /** reqId -> per-request state */
+  const requests = new Map();
+  /** timer id -> { cb, args, reqId, interval } */
+  const timers = new Map();
+  /** response stream id -> reader */
+  const streams = new Map();
+  let nextTimerId = 1;
+  let nextStreamId = 1;
+
+  /**
+   * An entry must end with its task so that the host can attribute CPU to it. A result that settles within
+   * a few microtask turns returns directly; a later one is sent with `call(reqId, op, value)` instead.
+   */
+  function settleOrDefer(reqId, promise, op, extra) {
+    let settled = false;
+    let value;
+    const tracked = promise.then((v) => {
+      settled = true;
+      value = v;
+      return v;
+    });
+    return Promise.race([tracked, yieldTurns().then(() => (settled ? value : DEFERRED))]).then((v) => {
+      if (v !== DEFERRED) return v;
+      tracked.then((late) => hostCall(reqId, op, extra ? Object.assign(extra, late) : late));
+      return { deferred: true };
+    });
+  }
+
+  function hostCall(reqId, op, arg) {
+    bridge.call.applyIgnored(undefined, [reqId, op, arg], { arguments: { copy: true } });
+  }
+
+  function describeError(err) {
+    try {
+      if (err instanceof Error) {
+        return { name: String(err.name), message: String(err.message), stack: String(err.stack ?? `${err.name}: ${err.message}`) };
+      }
+      return { name: 'Error', message: `Uncaught ${typeof err === 'string' ? err : safeString(err)}`, stack: '' };
+    } catch {
+      return { name: 'Error', message: 'Uncaught exception (could not be described)', stack: '' };
+    }
+  }
+
+  function safeString(v) {
+    try {
+      return String(v);
+    } catch {
+      return Object.prototype.toString.call(v);
+    }
+  }
+
+  function reportException(reqId, err) {
+    hostCall(reqId, 'exception', describeError(err));
+  }
+
+  function checkMemory() {
+    if (wasmMemoryExceeded()) {
+      const e = new RangeError('WebAssembly memory exceeds the worker memory limit');
+      e.edgeLimit = 'E_MEMORY_LIMIT';
+      throw e;
+    }
+  }
+
+  // Timers: scheduled by the host, fired as entries attributed to the request that created them.
+  function setTimer(cb, ms, args, interval) {
+    if (typeof cb !== 'function') throw new TypeError('The "callback" argument must be a function (string callbacks are not supported).');
+    const id = nextTimerId++;
+    let delay = Number(ms);
+    if (!(delay >= 0)) delay = 0;
+    if (delay > MAX_TIMER_MS) delay = MAX_TIMER_MS;
+    timers.set(id, { cb, args, reqId: current, interval });
+    const st = requests.get(current);
+    if (st) st.timers.add(id);
+    hostCall(current, 'timer.set', [id, delay, interval]);
+    return id;
+  }
+  function clearTimer(id) {
+    const t = timers.get(id);
+    if (!t) return;
+    timers.delete(id);
+    requests.get(t.reqId)?.timers.delete(id);
+    hostCall(t.reqId, 'timer.clear', id);
+  }
+  const timerGlobals = {
+    setTimeout: (cb, ms, ...args) => setTimer(cb, ms, args, false),
+    setInterval: (cb, ms, ...args) => setTimer(cb, ms, args, true),
+    clearTimeout: (id) => clearTimer(id),
+    clearInterval: (id) => clearTimer(id),
+  };
+  for (const [name, fn] of Object.entries(timerGlobals)) {
+    Object.defineProperty(fn, 'name', { value: name });
+    Object.defineProperty(globalThis, name, { value: fn, writable: true, configurable: true, enumerable: false });
+  }
+
+  function requestBodyStream(state) {
+    return new ReadableStream({
+      type: 'bytes',
+      pull(controller) {
+        return new Promise((resolve, reject) => {
+          state.pull = { controller, resolve, reject };
+          hostCall(state.reqId, 'body.read', null);
+        });
+      },
+      cancel() {
+        hostCall(state.reqId, 'body.cancel', null);
+      },
+    });
+  }
+
+  function toHostResponse(state, res) {
+    if (!(res instanceof Response)) {
+      throw new TypeError(`The fetch handler must return a Response (or a Promise of one), but it returned ${res === null ? 'null' : typeof res === 'object' ? Object.prototype.toString.call(res) : typeof res}.`);
+    }
+    checkMemory();
+    const headers = [];
+    for (const pair of res.headers) headers.push(pair);
+    const body = takeBody(res);
+    let out;
+    if (body === null || body instanceof Uint8Array) {
+      out = { ok: true, status: res.status, statusText: res.statusText, headers, body };
+    } else {
+      const id = nextStreamId++;
+      streams.set(id, { reader: body.getReader(), reqId: state.reqId });
+      out = { ok: true, status: res.status, statusText: res.statusText, headers, body: null, stream: id };
+    }
+    if (state.waitUntil.length > 0) {
+      out.waitUntil = true;
+      Promise.allSettled(state.waitUntil).then(() => hostCall(state.reqId, 'waitUntil.done', null));
+    }
+    return out;
+  }
+
+  function failure(err) {
+    const d = describeError(err);
+    if (err && typeof err === 'object' && typeof err.edgeLimit === 'string') d.limit = err.edgeLimit;
+    return { ok: false, error: d };
+  }
+
+  function dispatchFetch(cmd) {
+    if (!worker) throw new Error('worker not initialised');
+    const state = { reqId: cmd.reqId, timers: new Set(), waitUntil: [], pull: null };
+    requests.set(cmd.reqId, state);
+    const ctx = {
+      waitUntil(p) {
+        state.waitUntil.push(Promise.resolve(p).catch((err) => reportException(state.reqId, err)));
+      },
+      passThroughOnException() {},
+    };
+    let result;
+    try {
+      const request = createIncomingRequest({
+        method: cmd.method,
+        url: cmd.url,
+        headers: cmd.headers,
+        body: cmd.hasBody ? requestBodyStream(state) : null,
+        cf: cmd.cf,
+      });
+      result = worker.fetch(request, env, ctx);
+      if (result === null || typeof result !== 'object' || typeof result.then !== 'function') {
+        return toHostResponse(state, result);
+      }
+    } catch (err) {
+      return failure(err);
+    }
+    const response = Promise.resolve(result).then(
+      (res) => {
+        try {
+          return toHostResponse(state, res);
+        } catch (err) {
+          return failure(err);
+        }
+      },
+      failure,
+    );
+    return settleOrDefer(state.reqId, response, 'response');
+  }
+
+  function deliverChunk(cmd) {
+    const state = requests.get(cmd.reqId);
+    const p = state?.pull;
+    if (!p) return;
+    state.pull = null;
+    try {
+      if (cmd.error) {
+        p.controller.error(new TypeError(cmd.error));
+      } else if (cmd.done) {
+        p.controller.close();
+        // A byob request left pending must be answered after close.
+        p.controller.byobRequest?.respond(0);
+      } else {
+        p.controller.enqueue(cmd.chunk);
+      }
+      p.resolve();
+    } catch (err) {
+      p.reject(err);
+    }
+  }
+
+  function fireTimer(cmd) {
+    const t = timers.get(cmd.id);
+    if (!t) return;
+    if (!t.interval) {
+      timers.delete(cmd.id);
+      requests.get(t.reqId)?.timers.delete(cmd.id);
+    }
+    try {
+      t.cb(...t.args);
+    } catch (err) {
+      reportException(t.reqId, err);
+    }
+  }
+
+  async function readStream(cmd) {
+    const s = streams.get(cmd.id);
+    if (!s) return { done: true };
+    try {
+      const { value, done } = await s.reader.read();
+      if (done) {
+        streams.delete(cmd.id);
+        return { done: true };
+      }
+      let chunk = value;
+      if (chunk instanceof ArrayBuffer) chunk = new Uint8Array(chunk);
+      else if (ArrayBuffer.isView(chunk) && !(chunk instanceof Uint8Array)) chunk = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      else if (typeof chunk === 'string') chunk = new TextEncoder().encode(chunk);
+      if (!(chunk instanceof Uint8Array)) {
+        throw new TypeError(`A response body stream must produce Uint8Array chunks, but it produced ${Object.prototype.toString.call(value)}.`);
+      }
+      checkMemory();
+      return { done: false, chunk };
+    } catch (err) {
+      streams.delete(cmd.id);
+      return { done: true, error: describeError(err) };
+    }
+  }
+
+  function endRequest(cmd) {
+    const state = requests.get(cmd.reqId);
+    if (!state) return;
+    requests.delete(cmd.reqId);
+    for (const id of state.timers) timers.delete(id);
+    for (const [id, s] of streams) {
+      if (s.reqId === cmd.reqId) {
+        streams.delete(id);
+        s.reader.cancel().catch(() => {});
+      }
+    }
+    if (state.pull) state.pull.reject(new TypeError('The request has ended.'));
+  }
+
+  /** The one function the host enters the isolate through. */
+  return function entry(cmd) {
+    current = cmd.reqId ?? 0;
+    switch (cmd.t) {
+      case 'fetch':
+        return dispatchFetch(cmd);
+      case 'chunk':
+        return deliverChunk(cmd);
+      case 'timer':
+        return fireTimer(cmd);
+      case 'pull':
+        return settleOrDefer(cmd.reqId, readStream(cmd), 'pulled', { id: cmd.id });
+      case 'cancel': {
+        const s = streams.get(cmd.id);
+        streams.delete(cmd.id);
+        s?.reader.cancel().catch(() => {});
+        return undefined;
+      }
+      case 'end':
+        return endRequest(cmd);
+      case 'init': {
+        // The host sets the evaluated module's default export as a global just before this entry.
+        const w = globalThis.__edgeWorker;
+        delete globalThis.__edgeWorker;
+        if (w === null || typeof w !== 'object' || typeof w.fetch !== 'function') return false;
+        worker = w;
+        env = cmd.env;
+        return true;
+      }
+      case 'memory':
+        return wasmMemoryExceeded();
+      default:
+        throw new TypeError(`unknown entry ${cmd.t}`);
+    }
+  };
+}

@@ -1,0 +1,144 @@
+// Deploy, rollback and delete. A deploy validates everything first (manifest, module paths, every module
+// compiles and links, the global scope runs, the default export has fetch), produces the V8 code cache,
+// stores the version durably, and only then switches traffic to it; any failure leaves the old version serving.
+import { posix } from 'node:path';
+import { EdgeError } from '../errors.ts';
+import { parseManifestText } from './manifest.ts';
+import type { DeployUpload } from './upload.ts';
+import { newVersionId, type VersionInfo, type VersionStore } from './version-store.ts';
+import type { IsolatePool } from '../runtime/isolate-pool.ts';
+import { WorkerInstance, type LoadedVersion } from '../runtime/worker-instance.ts';
+import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
+import type { Router } from '../server/router.ts';
+
+export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+
+export interface DeployOutcome {
+  name: string;
+  version: VersionInfo;
+  routes: string[];
+}
+
+export class Deployer {
+  private readonly store: VersionStore;
+  private readonly runtime: WorkerRuntime;
+  private readonly pool: IsolatePool;
+  private readonly router: Router;
+  /** One deploy/rollback/delete at a time per worker. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(deps: { store: VersionStore; runtime: WorkerRuntime; pool: IsolatePool; router: Router }) {
+    this.store = deps.store;
+    this.runtime = deps.runtime;
+    this.pool = deps.pool;
+    this.router = deps.router;
+  }
+
+  private serialize<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(name) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => {});
+    this.locks.set(name, tail);
+    tail.then(() => {
+      if (this.locks.get(name) === tail) this.locks.delete(name);
+    });
+    return next;
+  }
+
+  /** Loads every stored active version at host start (their isolates start on first request). */
+  async restore(): Promise<number> {
+    await this.store.cleanup();
+    const names = await this.store.listWorkers();
+    for (const name of names) {
+      const st = await this.store.state(name);
+      if (!st?.active) continue;
+      const version = await this.store.load(name, st.active);
+      this.runtime.activate(version);
+      this.router.set(name, version.manifest.routes);
+    }
+    return names.length;
+  }
+
+  async deploy(upload: DeployUpload): Promise<DeployOutcome> {
+    const manifest = parseManifestText(upload.manifest.content, upload.manifest.fileName);
+    const modules = checkModules(upload, manifest.main);
+    for (const r of manifest.routes) {
+      const owner = this.router.owner(r.pattern, manifest.name);
+      if (owner) {
+        throw new EdgeError('E_DEPLOY_INVALID', `Route "${r.pattern}" is already served by worker "${owner}"; remove it there first.`, {
+          details: { route: r.pattern, worker: owner },
+        });
+      }
+    }
+    return this.serialize(manifest.name, async () => {
+      const version: LoadedVersion = { worker: manifest.name, versionId: newVersionId(), manifest, modules };
+      const pooled = await this.pool.take(manifest.limits.memoryMb);
+      // Validation runs the worker for real; the isolate it leaves behind serves the first requests.
+      const instance = await WorkerInstance.load(version, pooled, this.runtime.hookSet, { produceCache: true });
+      try {
+        const info = await this.store.save(version, upload.manifest.fileName);
+        await this.store.activate(manifest.name, version.versionId);
+        this.runtime.activate(version, instance);
+        this.router.set(manifest.name, manifest.routes);
+        return { name: manifest.name, version: info, routes: manifest.routes.map((r) => r.pattern) };
+      } catch (err) {
+        instance.dispose(null);
+        throw err;
+      }
+    });
+  }
+
+  async rollback(name: string, versionId?: string): Promise<{ name: string; activeVersion: string; previousVersion: string | null }> {
+    return this.serialize(name, async () => {
+      const st = await this.store.state(name);
+      if (!st?.active) throw new EdgeError('E_WORKER_NOT_FOUND', `No worker named "${name}" is deployed.`, { status: 404 });
+      const target = versionId ?? (await this.store.previousOf(name));
+      if (!target) {
+        throw new EdgeError('E_VERSION_NOT_FOUND', `Worker "${name}" has no earlier version to roll back to; name one with \`edge versions ${name}\`.`, {
+          status: 404,
+        });
+      }
+      const version = await this.store.load(name, target);
+      const previous = await this.store.activate(name, target, { rollback: versionId === undefined });
+      this.runtime.activate(version);
+      this.router.set(name, version.manifest.routes);
+      return { name, activeVersion: target, previousVersion: previous };
+    });
+  }
+
+  async delete(name: string): Promise<void> {
+    return this.serialize(name, async () => {
+      await this.store.delete(name);
+      this.runtime.remove(name);
+      this.router.remove(name);
+    });
+  }
+}
+
+function checkModules(upload: DeployUpload, main: string): LoadedVersion['modules'] {
+  const seen = new Set<string>();
+  let total = 0;
+  const modules: LoadedVersion['modules'] = [];
+  for (const m of upload.modules) {
+    const p = m.path;
+    if (p.length === 0 || p.startsWith('/') || p.includes('\\') || p.includes('\0') || posix.normalize(p) !== p || p.startsWith('../')) {
+      throw new EdgeError('E_DEPLOY_INVALID', `Module path "${p}" is not a relative path inside the worker directory.`, { details: { module: p } });
+    }
+    if (!/\.(m?js|cjs)$/.test(p)) {
+      throw new EdgeError('E_DEPLOY_INVALID', `Module "${p}" is not a JavaScript module (.js or .mjs).`, { details: { module: p } });
+    }
+    if (seen.has(p)) throw new EdgeError('E_DEPLOY_INVALID', `Module "${p}" was uploaded twice.`, { details: { module: p } });
+    seen.add(p);
+    total += Buffer.byteLength(m.content);
+    modules.push({ path: p, source: m.content });
+  }
+  if (total > MAX_UPLOAD_BYTES) {
+    throw new EdgeError('E_DEPLOY_INVALID', `The worker's modules total ${total} bytes, more than the ${MAX_UPLOAD_BYTES} allowed.`);
+  }
+  if (!seen.has(main)) {
+    throw new EdgeError('E_MODULE_NOT_FOUND', `The manifest's main "${main}" is not among the uploaded modules (${[...seen].join(', ') || 'none'}).`, {
+      details: { module: main },
+    });
+  }
+  return modules;
+}

@@ -1,0 +1,145 @@
+// Pre-created isolates for cold starts: each one is made from a V8 startup snapshot of the prelude, gets its
+// context and host bridge ahead of time, and waits until a worker version adopts it. A cold start then
+// costs only compiling the worker (with its code cache) and one call.
+import ivm from 'isolated-vm';
+import { randomFillSync } from 'node:crypto';
+import { buildPrelude } from './js/prelude-bundle.ts';
+
+/** What a pooled isolate reports to whoever adopts it; swapped in on adoption. */
+export interface IsolateSink {
+  log(level: string, text: string): void;
+  call(reqId: number, op: string, arg: unknown): void;
+}
+
+const idleSink: IsolateSink = {
+  log() {},
+  call() {},
+};
+
+export interface PooledIsolate {
+  readonly isolate: ivm.Isolate;
+  readonly context: ivm.Context;
+  /** The prelude's entry function (host/runtime/js/prelude/runtime.js). */
+  readonly entry: ivm.Reference<(cmd: unknown) => unknown>;
+  readonly memoryMb: number;
+  sink: IsolateSink;
+}
+
+const URL_FIELDS = ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname', 'search', 'hash'] as const;
+
+function urlParse(input: unknown, base?: unknown): ivm.ExternalCopy<Record<string, string>> | null {
+  if (typeof input !== 'string' || (base !== undefined && typeof base !== 'string')) return null;
+  const u = URL.parse(input, base as string | undefined);
+  if (!u) return null;
+  const out: Record<string, string> = {};
+  for (const k of URL_FIELDS) out[k] = u[k];
+  return new ivm.ExternalCopy(out);
+}
+
+function randomBytes(n: unknown): ivm.ExternalCopy<Uint8Array> {
+  const len = typeof n === 'number' && n > 0 ? Math.min(n | 0, 65536) : 0;
+  return new ivm.ExternalCopy(randomFillSync(new Uint8Array(len)));
+}
+
+export interface IsolatePoolOptions {
+  /** Spare isolates kept ready for the default memory limit. */
+  size?: number;
+  defaultMemoryMb?: number;
+}
+
+export class IsolatePool {
+  private readonly snapshot: ivm.ExternalCopy<ArrayBuffer>;
+  private readonly spares = new Map<number, PooledIsolate[]>();
+  private readonly size: number;
+  private readonly defaultMemoryMb: number;
+  private refilling = false;
+  private closed = false;
+
+  private constructor(snapshot: ivm.ExternalCopy<ArrayBuffer>, options: IsolatePoolOptions) {
+    this.snapshot = snapshot;
+    this.size = options.size ?? 4;
+    this.defaultMemoryMb = options.defaultMemoryMb ?? 128;
+  }
+
+  static async create(options: IsolatePoolOptions = {}): Promise<IsolatePool> {
+    const prelude = await buildPrelude();
+    const snapshot = ivm.Isolate.createSnapshot([{ code: prelude, filename: 'edge:prelude' }]);
+    const pool = new IsolatePool(snapshot, options);
+    pool.refill();
+    return pool;
+  }
+
+  /** A ready isolate with `memoryMb` as its heap limit: from the spares when one is there, else made now. */
+  async take(memoryMb: number): Promise<PooledIsolate> {
+    const list = this.spares.get(memoryMb);
+    const spare = list?.pop();
+    this.refill();
+    if (spare && !spare.isolate.isDisposed) return spare;
+    return this.make(memoryMb);
+  }
+
+  private async make(memoryMb: number): Promise<PooledIsolate> {
+    const isolate = new ivm.Isolate({ snapshot: this.snapshot, memoryLimit: memoryMb });
+    try {
+      const context = await isolate.createContext();
+      const pooled: { sink: IsolateSink } = { sink: idleSink };
+      const init = (await context.global.get('__edgeInit', { reference: true })) as ivm.Reference<(...a: unknown[]) => unknown>;
+      const entry = (await init.apply(
+        undefined,
+        [
+          new ivm.Reference((level: unknown, text: unknown) => pooled.sink.log(String(level), String(text))),
+          new ivm.Reference(randomBytes),
+          new ivm.Reference(urlParse),
+          new ivm.Reference((reqId: unknown, op: unknown, arg: unknown) => {
+            if (typeof reqId === 'number' && typeof op === 'string') pooled.sink.call(reqId, op, arg);
+          }),
+          new ivm.Reference(() => undefined),
+          new ivm.ExternalCopy({ memoryBytes: memoryMb * 1024 * 1024 }).copyInto(),
+        ],
+        { result: { reference: true } },
+      )) as ivm.Reference<(cmd: unknown) => unknown>;
+      init.release();
+      return Object.assign(pooled, { isolate, context, entry, memoryMb });
+    } catch (err) {
+      if (!isolate.isDisposed) isolate.dispose();
+      throw err;
+    }
+  }
+
+  /** Tops the default-limit spares back up, one isolate per macrotask so that warm traffic keeps flowing. */
+  private refill(): void {
+    if (this.refilling || this.closed) return;
+    this.refilling = true;
+    const step = (): void => {
+      const list = this.spares.get(this.defaultMemoryMb) ?? [];
+      this.spares.set(this.defaultMemoryMb, list);
+      if (this.closed || list.length >= this.size) {
+        this.refilling = false;
+        return;
+      }
+      this.make(this.defaultMemoryMb).then(
+        (p) => {
+          if (this.closed) p.isolate.dispose();
+          else list.push(p);
+          setImmediate(step);
+        },
+        () => {
+          this.refilling = false;
+        },
+      );
+    };
+    setImmediate(step);
+  }
+
+  get spareCount(): number {
+    let n = 0;
+    for (const l of this.spares.values()) n += l.length;
+    return n;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const list of this.spares.values()) for (const p of list) if (!p.isolate.isDisposed) p.isolate.dispose();
+    this.spares.clear();
+  }
+}

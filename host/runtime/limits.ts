@@ -1,0 +1,92 @@
+// The one seam through which every per-request limit is enforced (after workerd's LimitEnforcer): the
+// runtime calls these hooks when it enters and leaves the isolate for a request, when a subrequest
+// starts and when the request completes; no limit check lives anywhere else.
+import { EdgeError } from '../errors.ts';
+import type { WorkerLimits } from '../deploy/manifest.ts';
+
+export type LimitCode = 'E_CPU_LIMIT' | 'E_WALL_LIMIT' | 'E_MEMORY_LIMIT' | 'E_SUBREQUEST_LIMIT' | 'E_FUEL_LIMIT';
+
+export class LimitExceededError extends EdgeError {
+  declare readonly code: LimitCode;
+  constructor(code: LimitCode, message: string) {
+    super(code, message, { status: code === 'E_WALL_LIMIT' ? 504 : 503 });
+    this.name = 'LimitExceededError';
+  }
+}
+
+/** Hooks the runtime calls for one request. */
+export interface LimitEnforcer {
+  /** Milliseconds of CPU the next entry into the isolate may use (the isolate timeout of that entry). */
+  cpuBudgetMs(): number;
+  /** An entry for this request finished, having used `cpuNs` of isolate CPU time. */
+  exitJs(cpuNs: number): void;
+  /** An entry was terminated by its timeout: the request is over its CPU limit. */
+  cpuExceeded(): LimitExceededError;
+  /** A subrequest (outbound fetch, service call) is about to start; throws when over the limit. */
+  newSubrequest(): void;
+  /** Milliseconds until the wall-clock limit of the request ends it. */
+  wallRemainingMs(): number;
+  wallExceeded(): LimitExceededError;
+  memoryExceeded(detail?: string): LimitExceededError;
+  /** CPU used so far, in nanoseconds. */
+  readonly cpuUsedNs: number;
+  readonly subrequests: number;
+}
+
+export class RequestLimitEnforcer implements LimitEnforcer {
+  private readonly limits: WorkerLimits;
+  private readonly worker: string;
+  private readonly startedAt: number;
+  cpuUsedNs = 0;
+  subrequests = 0;
+
+  constructor(worker: string, limits: WorkerLimits, now = performance.now()) {
+    this.worker = worker;
+    this.limits = limits;
+    this.startedAt = now;
+  }
+
+  cpuBudgetMs(): number {
+    // isolated-vm takes whole milliseconds; never hand it 0 (which means "no timeout").
+    return Math.max(1, Math.ceil(this.limits.cpuMs - this.cpuUsedNs / 1e6));
+  }
+
+  exitJs(cpuNs: number): void {
+    this.cpuUsedNs += cpuNs;
+  }
+
+  cpuExceeded(): LimitExceededError {
+    return new LimitExceededError(
+      'E_CPU_LIMIT',
+      `Worker "${this.worker}" exceeded its CPU time limit of ${this.limits.cpuMs} ms for this request (raise [limits] cpu_ms in the manifest if the work is legitimate).`,
+    );
+  }
+
+  newSubrequest(): void {
+    if (this.subrequests >= this.limits.subrequests) {
+      throw new LimitExceededError(
+        'E_SUBREQUEST_LIMIT',
+        `Worker "${this.worker}" exceeded its limit of ${this.limits.subrequests} subrequests for this request ([limits] subrequests).`,
+      );
+    }
+    this.subrequests++;
+  }
+
+  wallRemainingMs(): number {
+    return Math.max(0, this.limits.wallMs - (performance.now() - this.startedAt));
+  }
+
+  wallExceeded(): LimitExceededError {
+    return new LimitExceededError(
+      'E_WALL_LIMIT',
+      `Worker "${this.worker}" did not finish this request within its wall-clock limit of ${this.limits.wallMs} ms ([limits] wall_ms).`,
+    );
+  }
+
+  memoryExceeded(detail?: string): LimitExceededError {
+    return new LimitExceededError(
+      'E_MEMORY_LIMIT',
+      `Worker "${this.worker}" exceeded its memory limit of ${this.limits.memoryMb} MB${detail ? ` (${detail})` : ''}; its isolate was discarded ([limits] memory_mb).`,
+    );
+  }
+}

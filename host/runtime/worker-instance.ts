@@ -1,0 +1,532 @@
+// One worker version loaded into one isolate: compiles its modules (with the deploy-time code cache), runs
+// fetch requests through the prelude's entry function, streams bodies both ways, and turns every limit
+// breach into a clear error. Each entry into the isolate carries the CPU budget left to its request.
+import ivm from 'isolated-vm';
+import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import { EdgeError } from '../errors.ts';
+import type { DeployManifest } from '../deploy/manifest.ts';
+import type { PooledIsolate } from './isolate-pool.ts';
+import { LimitExceededError, RequestLimitEnforcer } from './limits.ts';
+
+export interface VersionModule {
+  path: string;
+  source: string;
+  /** V8 code cache produced at deploy. */
+  cache?: Buffer;
+}
+
+export interface LoadedVersion {
+  worker: string;
+  versionId: string;
+  manifest: DeployManifest;
+  modules: VersionModule[];
+}
+
+export interface IncomingRequestData {
+  method: string;
+  url: string;
+  headers: Array<[string, string]>;
+  body: Readable | null;
+  cf?: Record<string, unknown>;
+}
+
+export interface WorkerResponse {
+  status: number;
+  statusText: string;
+  headers: Array<[string, string]>;
+  /** Whole body, or null when `stream` carries it (or there is none). */
+  body: Uint8Array | null;
+  stream: AsyncGenerator<Uint8Array> | null;
+}
+
+export type TailKind = 'console' | 'exception' | 'limit' | 'request';
+export interface TailEvent {
+  ts: number;
+  worker: string;
+  version: string;
+  level: 'log' | 'info' | 'warn' | 'error' | 'debug';
+  kind: TailKind;
+  message: string;
+  code?: string;
+  stack?: string;
+}
+
+export interface InstanceHooks {
+  tail(event: TailEvent): void;
+  /** A request finished; `code` is the error code when it failed. */
+  requestDone(info: { worker: string; cpuNs: number; code?: string; status: number }): void;
+  /** The isolate was discarded (limit breach or eviction). */
+  disposed(instance: WorkerInstance): void;
+}
+
+/** Guest code run at module evaluation (global scope) gets this much CPU at most, as Workers' startup limit. */
+const STARTUP_CPU_MS = 1000;
+
+type EntryResult =
+  | { ok: true; status: number; statusText: string; headers: Array<[string, string]>; body: Uint8Array | null; stream?: number; waitUntil?: boolean }
+  | { ok: false; error: { name: string; message: string; stack: string; limit?: string } };
+
+interface PullResult {
+  done: boolean;
+  chunk?: Uint8Array;
+  error?: { message: string; stack: string };
+}
+
+class RequestContext {
+  readonly id: number;
+  readonly limiter: RequestLimitEnforcer;
+  readonly body: Readable | null;
+  bodyIter: AsyncIterator<unknown> | null = null;
+  readonly timers = new Map<number, NodeJS.Timeout>();
+  wallTimer: NodeJS.Timeout | null = null;
+  failure: EdgeError | null = null;
+  ended = false;
+  private waiters = new Map<string, { resolve(v: unknown): void; reject(e: unknown): void }>();
+  private failListeners = new Set<(e: EdgeError) => void>();
+
+  constructor(id: number, limiter: RequestLimitEnforcer, body: Readable | null) {
+    this.id = id;
+    this.limiter = limiter;
+    this.body = body;
+  }
+
+  /** Waits for a value the guest sends later with call(reqId, key, value); rejects when the request fails. */
+  wait<T>(key: string): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<T>((resolve, reject) => {
+      this.waiters.set(key, { resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  deliver(key: string, value: unknown): void {
+    const w = this.waiters.get(key);
+    if (!w) return;
+    this.waiters.delete(key);
+    w.resolve(value);
+  }
+
+  fail(err: EdgeError): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const w of this.waiters.values()) w.reject(err);
+    this.waiters.clear();
+    for (const l of this.failListeners) l(err);
+  }
+
+  /** A promise that rejects when the request fails, for racing against guest work. */
+  failed(): Promise<never> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<never>((_, reject) => {
+      this.failListeners.add(reject);
+    });
+  }
+}
+
+const TIMEOUT_MESSAGE = /execution timed out/i;
+const MEMORY_MESSAGE = /memory limit|array buffer allocation failed|out of memory/i;
+
+export class WorkerInstance {
+  readonly version: LoadedVersion;
+  readonly pooled: PooledIsolate;
+  private readonly hooks: InstanceHooks;
+  private readonly requests = new Map<number, RequestContext>();
+  private nextReqId = 1;
+  /** isolate.cpuTime at the last entry completion: entries complete in the order they ran. */
+  private cpuMark = 0n;
+  private dead: EdgeError | null = null;
+  lastUsed = performance.now();
+  /** Sampled heap size, for the runtime's memory budget. */
+  heapBytes = 0;
+
+  private constructor(version: LoadedVersion, pooled: PooledIsolate, hooks: InstanceHooks) {
+    this.version = version;
+    this.pooled = pooled;
+    this.hooks = hooks;
+    this.cpuMark = pooled.isolate.cpuTime;
+    pooled.sink = {
+      log: (level, text) => this.tail(normalizeLevel(level), 'console', text),
+      call: (reqId, op, arg) => this.onCall(reqId, op, arg),
+    };
+  }
+
+  get inFlight(): number {
+    return this.requests.size;
+  }
+
+  get disposed(): boolean {
+    return this.dead !== null || this.pooled.isolate.isDisposed;
+  }
+
+  /**
+   * Compiles, links and evaluates the version's modules in `pooled`, then hands the default export to the
+   * prelude. With `produceCache`, fills each module's `cache` with V8 code cache (done at deploy).
+   */
+  static async load(
+    version: LoadedVersion,
+    pooled: PooledIsolate,
+    hooks: InstanceHooks,
+    options: { produceCache?: boolean } = {},
+  ): Promise<WorkerInstance> {
+    const instance = new WorkerInstance(version, pooled, hooks);
+    try {
+      await instance.evaluate(options.produceCache === true);
+      return instance;
+    } catch (err) {
+      instance.dispose(null);
+      throw err;
+    }
+  }
+
+  private async evaluate(produceCache: boolean): Promise<void> {
+    const { isolate, context } = this.pooled;
+    const { manifest, modules, worker } = this.version;
+    const byPath = new Map(modules.map((m) => [m.path, m]));
+    const compiled = new Map<string, ivm.Module>();
+    const pathOf = new Map<ivm.Module, string>();
+
+    const compile = async (path: string): Promise<ivm.Module> => {
+      const existing = compiled.get(path);
+      if (existing) return existing;
+      const mod = byPath.get(path);
+      if (!mod) throw new EdgeError('E_MODULE_NOT_FOUND', `Module "${path}" was not uploaded.`);
+      let m: ivm.Module;
+      try {
+        const filename = `worker://${worker}/${path}`;
+        if (produceCache) {
+          m = await isolate.compileModule(mod.source, { filename, produceCachedData: true });
+          const cached = (m as ivm.Module & ivm.CachedDataResult).cachedData;
+          if (cached) mod.cache = Buffer.from(cached.copy());
+        } else {
+          m = await isolate.compileModule(mod.source, {
+            filename,
+            ...(mod.cache ? { cachedData: new ivm.ExternalCopy(new Uint8Array(mod.cache).buffer as ArrayBuffer) } : {}),
+          });
+        }
+      } catch (err) {
+        throw new EdgeError('E_MODULE_INVALID', `${path}: ${errorText(err)}`, { details: { module: path } });
+      }
+      compiled.set(path, m);
+      pathOf.set(m, path);
+      return m;
+    };
+
+    const resolve = async (specifier: string, referrer: ivm.Module): Promise<ivm.Module> => {
+      const from = pathOf.get(referrer) ?? manifest.main;
+      if (!specifier.startsWith('./') && !specifier.startsWith('../') && !specifier.startsWith('/')) {
+        throw new EdgeError(
+          'E_MODULE_NOT_FOUND',
+          `${from}: cannot import "${specifier}": only relative imports of uploaded modules are supported (bundle npm packages into your worker first).`,
+          { details: { module: from, specifier } },
+        );
+      }
+      const target = specifier.startsWith('/') ? posix.normalize(specifier.slice(1)) : posix.join(posix.dirname(from), specifier);
+      if (!byPath.has(target)) {
+        throw new EdgeError('E_MODULE_NOT_FOUND', `${from}: cannot import "${specifier}": no uploaded module at "${target}".`, {
+          details: { module: from, specifier },
+        });
+      }
+      return compile(target);
+    };
+
+    const main = await compile(manifest.main);
+    try {
+      await main.instantiate(context, resolve);
+    } catch (err) {
+      if (err instanceof EdgeError) throw err;
+      throw new EdgeError('E_MODULE_INVALID', `linking ${manifest.main}: ${errorText(err)}`);
+    }
+    try {
+      await main.evaluate({ timeout: Math.max(STARTUP_CPU_MS, manifest.limits.cpuMs), promise: true });
+    } catch (err) {
+      if (isolate.isDisposed) throw new EdgeError('E_MEMORY_LIMIT', `Evaluating ${manifest.main} exceeded the memory limit of ${manifest.limits.memoryMb} MB.`);
+      if (TIMEOUT_MESSAGE.test(errorText(err))) {
+        throw new EdgeError('E_CPU_LIMIT', `Evaluating the global scope of ${manifest.main} took longer than ${Math.max(STARTUP_CPU_MS, manifest.limits.cpuMs)} ms of CPU.`);
+      }
+      throw new EdgeError('E_MODULE_INVALID', `${manifest.main} threw while being evaluated: ${errorText(err)}`, { details: { stack: errorStack(err) } });
+    }
+    const def = await main.namespace.get('default', { reference: true });
+    await context.global.set('__edgeWorker', def.derefInto());
+    const ok = await this.pooled.entry.apply(undefined, [{ t: 'init', env: manifest.vars }], {
+      arguments: { copy: true },
+      result: { copy: true },
+      timeout: STARTUP_CPU_MS,
+    });
+    if (ok !== true) {
+      throw new EdgeError(
+        'E_NO_FETCH_HANDLER',
+        `${manifest.main} must export a default object with a fetch(request, env, ctx) method, e.g. \`export default { fetch(request) { return new Response('ok') } }\`.`,
+      );
+    }
+    this.cpuMark = isolate.cpuTime;
+  }
+
+  /** Runs one request through the worker's fetch handler. Never rejects: failures become error responses. */
+  async fetch(req: IncomingRequestData): Promise<WorkerResponse> {
+    this.lastUsed = performance.now();
+    const { worker, manifest } = this.version;
+    if (this.dead) return errorResponse(new EdgeError('E_ISOLATE_RESET', 'The worker isolate was reset; retry the request.', { status: 503 }));
+    const id = this.nextReqId++;
+    const rc = new RequestContext(id, new RequestLimitEnforcer(worker, manifest.limits), req.body);
+    this.requests.set(id, rc);
+    rc.wallTimer = setTimeout(() => this.failRequest(rc, rc.limiter.wallExceeded()), rc.limiter.wallRemainingMs());
+    try {
+      let result = (await Promise.race([
+        this.enter(rc, { t: 'fetch', reqId: id, method: req.method, url: req.url, headers: req.headers, hasBody: req.body !== null, cf: req.cf }),
+        rc.failed(),
+      ])) as EntryResult | { deferred: true };
+      if ('deferred' in result) result = await Promise.race([rc.wait<EntryResult>('response'), rc.failed()]);
+      if (!result.ok) {
+        const e = result.error;
+        if (e.limit === 'E_MEMORY_LIMIT') {
+          const err = rc.limiter.memoryExceeded('WebAssembly memory');
+          this.dispose(err, rc);
+          throw err;
+        }
+        this.tail('error', 'exception', `Uncaught ${e.message.startsWith('Uncaught') ? e.message.slice(9) : `${e.name}: ${e.message}`}`, undefined, e.stack);
+        throw new EdgeError('E_WORKER_EXCEPTION', `Worker "${worker}" threw an exception; see \`edge tail ${worker}\` for the stack.`, { status: 500 });
+      }
+      const res: WorkerResponse = { status: result.status, statusText: result.statusText, headers: result.headers, body: result.body, stream: null };
+      if (result.stream !== undefined) {
+        res.stream = this.pullBody(rc, result.stream, result.waitUntil === true);
+      } else {
+        this.finishAfter(rc, result.waitUntil === true);
+      }
+      return res;
+    } catch (err) {
+      const e = err instanceof EdgeError ? err : new EdgeError('E_INTERNAL', errorText(err), { status: 500 });
+      this.finish(rc, e);
+      return errorResponse(e);
+    }
+  }
+
+  /** Streams a response body out of the isolate, one chunk per entry, as fast as the client reads. */
+  private async *pullBody(rc: RequestContext, streamId: number, waitUntil: boolean): AsyncGenerator<Uint8Array> {
+    let completed = false;
+    try {
+      for (;;) {
+        let r = (await Promise.race([this.enter(rc, { t: 'pull', reqId: rc.id, id: streamId }), rc.failed()])) as PullResult | { deferred: true };
+        if ('deferred' in r) r = await Promise.race([rc.wait<PullResult>(`pulled:${streamId}`), rc.failed()]);
+        if (r.error) {
+          this.tail('error', 'exception', `Uncaught (in response body stream) ${r.error.message}`, undefined, r.error.stack);
+          throw new EdgeError('E_WORKER_EXCEPTION', 'The response body stream failed.', { status: 500 });
+        }
+        if (r.done) break;
+        if (r.chunk && r.chunk.byteLength > 0) yield r.chunk;
+      }
+      completed = true;
+    } finally {
+      if (!completed && !rc.failure) {
+        // The client went away or the stream failed: let the guest's stream know.
+        this.enter(rc, { t: 'cancel', reqId: rc.id, id: streamId }).catch(() => {});
+      }
+      this.finishAfter(rc, waitUntil && completed);
+    }
+  }
+
+  /**
+   * Enters the isolate for `rc` with the CPU it has left as the timeout. Entries complete in the order they
+   * ran (each ends with its task), so the CPU time since the previous completion is this entry's.
+   */
+  private async enter(rc: RequestContext | null, cmd: Record<string, unknown>): Promise<unknown> {
+    if (this.dead) throw this.dead;
+    const isolate = this.pooled.isolate;
+    try {
+      return await this.pooled.entry.apply(undefined, [cmd], {
+        arguments: { copy: true },
+        result: { copy: true, promise: true },
+        timeout: rc ? rc.limiter.cpuBudgetMs() : STARTUP_CPU_MS,
+      });
+    } catch (err) {
+      const text = errorText(err);
+      if (isolate.isDisposed || MEMORY_MESSAGE.test(text)) {
+        const e = this.dead ?? (rc ? rc.limiter.memoryExceeded('JavaScript heap') : new EdgeError('E_MEMORY_LIMIT', 'Memory limit exceeded.', { status: 503 }));
+        if (rc) this.dispose(e, rc);
+        throw e;
+      }
+      if (TIMEOUT_MESSAGE.test(text) && rc) {
+        const e = rc.limiter.cpuExceeded();
+        // Execution was cut at an arbitrary point: the isolate's state can no longer be trusted.
+        this.dispose(e, rc);
+        throw e;
+      }
+      throw new EdgeError('E_INTERNAL', `entry ${String(cmd.t)} failed: ${text}`, { status: 500 });
+    } finally {
+      if (!isolate.isDisposed) {
+        const now = isolate.cpuTime;
+        const used = now - this.cpuMark;
+        this.cpuMark = now;
+        if (rc) rc.limiter.exitJs(Number(used));
+      }
+    }
+  }
+
+  /** Host side of the guest's `call(reqId, op, arg)`: async work whose answer comes back as an entry. */
+  private onCall(reqId: number, op: string, arg: unknown): void {
+    const rc = this.requests.get(reqId);
+    switch (op) {
+      case 'exception': {
+        const e = (arg ?? {}) as { name?: unknown; message?: unknown; stack?: unknown };
+        this.tail('error', 'exception', `Uncaught ${String(e.name ?? 'Error')}: ${String(e.message ?? '')}`, undefined, String(e.stack ?? ''));
+        return;
+      }
+      case 'response':
+        rc?.deliver('response', arg);
+        return;
+      case 'pulled': {
+        const id = (arg as { id?: unknown } | null)?.id;
+        if (typeof id === 'number') rc?.deliver(`pulled:${id}`, arg);
+        return;
+      }
+      case 'waitUntil.done':
+        rc?.deliver('waitUntil', true);
+        return;
+    }
+    if (!rc || rc.ended || rc.failure) {
+      if (op === 'timer.set' && reqId === 0) {
+        this.tail('warn', 'console', 'setTimeout/setInterval outside of a request is ignored: timers only run while a request (or its waitUntil work) is alive.');
+      }
+      return;
+    }
+    switch (op) {
+      case 'timer.set': {
+        if (!Array.isArray(arg)) return;
+        const [timerId, delay, interval] = arg as [unknown, unknown, unknown];
+        if (typeof timerId !== 'number' || typeof delay !== 'number') return;
+        const fire = (): void => {
+          if (!interval) rc.timers.delete(timerId);
+          this.enter(rc, { t: 'timer', reqId, id: timerId }).catch((err) => this.failRequest(rc, asEdgeError(err)));
+        };
+        const ms = Math.max(interval ? 1 : 0, delay);
+        rc.timers.set(timerId, interval ? setInterval(fire, ms) : setTimeout(fire, ms));
+        return;
+      }
+      case 'timer.clear': {
+        if (typeof arg !== 'number') return;
+        const t = rc.timers.get(arg);
+        if (t) clearTimeout(t);
+        rc.timers.delete(arg);
+        return;
+      }
+      case 'body.read':
+        this.readBodyChunk(rc);
+        return;
+      case 'body.cancel':
+        rc.body?.destroy();
+        return;
+    }
+  }
+
+  private readBodyChunk(rc: RequestContext): void {
+    if (!rc.body) {
+      this.enter(rc, { t: 'chunk', reqId: rc.id, done: true }).catch(() => {});
+      return;
+    }
+    rc.bodyIter ??= rc.body[Symbol.asyncIterator]();
+    rc.bodyIter.next().then(
+      ({ value, done }) => {
+        if (rc.failure || rc.ended) return;
+        const cmd = done
+          ? { t: 'chunk', reqId: rc.id, done: true }
+          : { t: 'chunk', reqId: rc.id, chunk: value instanceof Uint8Array ? value : new Uint8Array(Buffer.from(String(value))) };
+        return this.enter(rc, cmd);
+      },
+      (err: unknown) => {
+        if (rc.failure || rc.ended) return;
+        return this.enter(rc, { t: 'chunk', reqId: rc.id, error: `Reading the request body failed: ${errorText(err)}` });
+      },
+    ).catch((err) => this.failRequest(rc, asEdgeError(err)));
+  }
+
+  /** Ends the request once its waitUntil work (if any) settled, bounded by the wall-clock limit. */
+  private finishAfter(rc: RequestContext, waitUntil: boolean): void {
+    if (!waitUntil || rc.failure) {
+      this.finish(rc, rc.failure);
+      return;
+    }
+    rc.wait('waitUntil').then(
+      () => this.finish(rc, null),
+      (e: unknown) => this.finish(rc, asEdgeError(e)),
+    );
+  }
+
+  private failRequest(rc: RequestContext, err: EdgeError): void {
+    if (rc.ended) return;
+    if (err.code === 'E_WALL_LIMIT') this.tail('error', 'limit', err.message, err.code);
+    rc.fail(err);
+    this.finish(rc, err);
+  }
+
+  private finish(rc: RequestContext, err: EdgeError | null): void {
+    if (rc.ended) return;
+    rc.ended = true;
+    if (err && !rc.failure) rc.fail(err);
+    if (rc.wallTimer) clearTimeout(rc.wallTimer);
+    for (const t of rc.timers.values()) clearTimeout(t);
+    rc.timers.clear();
+    this.requests.delete(rc.id);
+    if (rc.body && !rc.body.readableEnded) rc.body.resume();
+    if (!this.dead) this.enter(null, { t: 'end', reqId: rc.id }).catch(() => {});
+    this.hooks.requestDone({ worker: this.version.worker, cpuNs: rc.limiter.cpuUsedNs, status: err ? err.status : 200, ...(err ? { code: err.code } : {}) });
+  }
+
+  /**
+   * Discards the isolate. `cause` names the limit breached (logged to tail); the request that breached it
+   * gets that error, every other request in flight on this isolate gets E_ISOLATE_RESET.
+   */
+  dispose(cause: EdgeError | null, culprit?: RequestContext): void {
+    if (this.dead) return;
+    this.dead = cause ?? new EdgeError('E_ISOLATE_RESET', 'The worker isolate was evicted.', { status: 503 });
+    if (cause) this.tail('error', 'limit', cause.message, cause.code);
+    const reset = new EdgeError('E_ISOLATE_RESET', `The isolate of worker "${this.version.worker}" was reset because another request broke a limit; retry the request.`, { status: 503 });
+    for (const rc of [...this.requests.values()]) {
+      const e = rc === culprit && cause ? cause : reset;
+      rc.fail(e);
+      this.finish(rc, e);
+    }
+    try {
+      if (!this.pooled.isolate.isDisposed) this.pooled.isolate.dispose();
+    } catch {
+      // already gone
+    }
+    this.hooks.disposed(this);
+  }
+
+  private tail(level: TailEvent['level'], kind: TailKind, message: string, code?: string, stack?: string): void {
+    const ev: TailEvent = { ts: Date.now(), worker: this.version.worker, version: this.version.versionId, level, kind, message };
+    if (code) ev.code = code;
+    if (stack) ev.stack = stack;
+    this.hooks.tail(ev);
+  }
+}
+
+function normalizeLevel(level: string): TailEvent['level'] {
+  return level === 'info' || level === 'warn' || level === 'error' || level === 'debug' ? level : 'log';
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+function errorStack(err: unknown): string | undefined {
+  return err instanceof Error ? err.stack : undefined;
+}
+
+function asEdgeError(err: unknown): EdgeError {
+  return err instanceof EdgeError ? err : new EdgeError('E_INTERNAL', errorText(err), { status: 500 });
+}
+
+export function errorResponse(err: EdgeError): WorkerResponse {
+  const body = new TextEncoder().encode(`${err.code}: ${err.message}\n`);
+  return {
+    status: err.status >= 500 ? err.status : 500,
+    statusText: '',
+    headers: [
+      ['content-type', 'text/plain; charset=utf-8'],
+      ['x-edge-error', err.code],
+    ],
+    body,
+    stream: null,
+  };
+}

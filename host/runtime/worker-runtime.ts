@@ -1,0 +1,195 @@
+// The live side of deployments: which version of each worker is active, and the warm isolate running it.
+// Cold starts take a pooled isolate; idle isolates are evicted least-recently-used when the count or the
+// total heap passes its bound. A cold start is awaited only by requests for that worker.
+import { EdgeError } from '../errors.ts';
+import type { IsolatePool } from './isolate-pool.ts';
+import { WorkerInstance, type InstanceHooks, type LoadedVersion, type TailEvent } from './worker-instance.ts';
+
+export interface RuntimeObserver {
+  tail(event: TailEvent): void;
+  requestDone(info: { worker: string; cpuNs: number; code?: string; status: number }): void;
+  coldStart(info: { worker: string; ms: number }): void;
+}
+
+export interface WorkerRuntimeOptions {
+  pool: IsolatePool;
+  observer: RuntimeObserver;
+  /** Most warm isolates kept at once. */
+  maxIsolates?: number;
+  /** Total heap of warm isolates, in MB, before idle ones are evicted. */
+  memoryBudgetMb?: number;
+}
+
+export class WorkerRuntime {
+  private readonly pool: IsolatePool;
+  private readonly observer: RuntimeObserver;
+  private readonly maxIsolates: number;
+  private readonly memoryBudgetBytes: number;
+  private readonly active = new Map<string, LoadedVersion>();
+  /** name -> warm instance of its active version; Map order is least recently used first. */
+  private readonly warm = new Map<string, WorkerInstance>();
+  private readonly starting = new Map<string, Promise<WorkerInstance>>();
+  private readonly hooks: InstanceHooks;
+  private heapTimer: NodeJS.Timeout;
+  evictions = 0;
+
+  constructor(options: WorkerRuntimeOptions) {
+    this.pool = options.pool;
+    this.observer = options.observer;
+    this.maxIsolates = options.maxIsolates ?? 10_000;
+    this.memoryBudgetBytes = (options.memoryBudgetMb ?? 8192) * 1024 * 1024;
+    this.hooks = {
+      tail: (e) => this.observer.tail(e),
+      requestDone: (i) => this.observer.requestDone(i),
+      disposed: (inst) => {
+        const name = inst.version.worker;
+        if (this.warm.get(name) === inst) this.warm.delete(name);
+      },
+    };
+    this.heapTimer = setInterval(() => void this.sampleHeaps(), 5000);
+    this.heapTimer.unref();
+  }
+
+  get hookSet(): InstanceHooks {
+    return this.hooks;
+  }
+
+  get isolatesAlive(): number {
+    return this.warm.size;
+  }
+
+  get heapBytes(): number {
+    let n = 0;
+    for (const i of this.warm.values()) n += i.heapBytes;
+    return n;
+  }
+
+  activeVersion(name: string): LoadedVersion | undefined {
+    return this.active.get(name);
+  }
+
+  activeNames(): string[] {
+    return [...this.active.keys()];
+  }
+
+  /**
+   * Makes `version` the one serving `version.worker`. A warm instance made while validating the deploy may
+   * be handed over; the previous instance finishes its in-flight requests and is then discarded.
+   */
+  activate(version: LoadedVersion, instance?: WorkerInstance): void {
+    const name = version.worker;
+    this.active.set(name, version);
+    this.starting.delete(name);
+    const old = this.warm.get(name);
+    this.warm.delete(name);
+    if (old) this.retire(old);
+    if (instance && !instance.disposed) {
+      this.warm.set(name, instance);
+      this.enforceBounds();
+    }
+  }
+
+  remove(name: string): void {
+    this.active.delete(name);
+    this.starting.delete(name);
+    const old = this.warm.get(name);
+    this.warm.delete(name);
+    if (old) this.retire(old);
+  }
+
+  /** Evicts the warm isolate of `name` (the next request cold-starts). For tests and benchmarks. */
+  evict(name: string): boolean {
+    const inst = this.warm.get(name);
+    if (!inst) return false;
+    this.warm.delete(name);
+    this.retire(inst);
+    return true;
+  }
+
+  private retire(inst: WorkerInstance): void {
+    if (inst.inFlight === 0) {
+      inst.dispose(null);
+      return;
+    }
+    const timer = setInterval(() => {
+      if (inst.inFlight === 0 || inst.disposed) {
+        clearInterval(timer);
+        inst.dispose(null);
+      }
+    }, 50);
+    timer.unref();
+  }
+
+  /** The warm instance for `name`, cold-starting it when needed; null when no such worker is deployed. */
+  instance(name: string): WorkerInstance | Promise<WorkerInstance> | null {
+    const inst = this.warm.get(name);
+    if (inst && !inst.disposed) {
+      // Move to the most-recently-used end.
+      this.warm.delete(name);
+      this.warm.set(name, inst);
+      return inst;
+    }
+    const version = this.active.get(name);
+    if (!version) return null;
+    let p = this.starting.get(name);
+    if (!p) {
+      p = this.coldStart(version);
+      this.starting.set(name, p);
+      const clear = (): void => {
+        if (this.starting.get(name) === p) this.starting.delete(name);
+      };
+      p.then(clear, clear);
+    }
+    return p;
+  }
+
+  private async coldStart(version: LoadedVersion): Promise<WorkerInstance> {
+    const t0 = performance.now();
+    const pooled = await this.pool.take(version.manifest.limits.memoryMb);
+    const inst = await WorkerInstance.load(version, pooled, this.hooks);
+    if (this.active.get(version.worker) !== version) {
+      // Redeployed or deleted while starting: serve this request, then let it go.
+      this.retire(inst);
+      return inst;
+    }
+    this.warm.set(version.worker, inst);
+    this.observer.coldStart({ worker: version.worker, ms: performance.now() - t0 });
+    this.enforceBounds();
+    return inst;
+  }
+
+  private enforceBounds(): void {
+    if (this.warm.size <= this.maxIsolates && this.heapBytes <= this.memoryBudgetBytes) return;
+    for (const [name, inst] of this.warm) {
+      if (this.warm.size <= this.maxIsolates && this.heapBytes <= this.memoryBudgetBytes) break;
+      if (inst.inFlight > 0) continue;
+      this.warm.delete(name);
+      inst.dispose(null);
+      this.evictions++;
+    }
+  }
+
+  private async sampleHeaps(): Promise<void> {
+    for (const inst of [...this.warm.values()]) {
+      if (inst.disposed) continue;
+      try {
+        const s = await inst.pooled.isolate.getHeapStatistics();
+        inst.heapBytes = s.total_heap_size + s.externally_allocated_size;
+      } catch {
+        // disposed meanwhile
+      }
+    }
+    this.enforceBounds();
+  }
+
+  close(): void {
+    clearInterval(this.heapTimer);
+    for (const inst of this.warm.values()) inst.dispose(null);
+    this.warm.clear();
+    this.active.clear();
+  }
+}
+
+export function notDeployed(name: string): EdgeError {
+  return new EdgeError('E_WORKER_NOT_FOUND', `No worker named "${name}" is deployed.`, { status: 404 });
+}

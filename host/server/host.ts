@@ -1,0 +1,156 @@
+// Starts a whole host: the isolate pool, the runtime, stored deployments, the data plane and the admin API.
+import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+import { EdgeError } from '../errors.ts';
+import { Deployer } from '../deploy/deployer.ts';
+import { VersionStore } from '../deploy/version-store.ts';
+import { IsolatePool } from '../runtime/isolate-pool.ts';
+import { LogHub } from '../runtime/log-hub.ts';
+import { WorkerRuntime } from '../runtime/worker-runtime.ts';
+import { createAdminApi } from './admin-api.ts';
+import { createDataPlane } from './data-plane.ts';
+import { HostMetrics } from './metrics.ts';
+import { Router } from './router.ts';
+
+export interface HostOptions {
+  dataDir: string;
+  /** Data plane port (8787; 0 picks a free one). */
+  port?: number;
+  /** Admin API port (8788; 0 picks a free one). */
+  adminPort?: number;
+  host?: string;
+  adminHost?: string;
+  /** Else EDGE_ADMIN_TOKEN, else generated into <dataDir>/admin-token (mode 0600). */
+  adminToken?: string;
+  /** Spare isolates kept ready. */
+  poolSize?: number;
+  maxIsolates?: number;
+  memoryBudgetMb?: number;
+}
+
+export interface RunningHost {
+  dataUrl: string;
+  adminUrl: string;
+  adminToken: string;
+  adminTokenFile?: string;
+  readonly runtime: WorkerRuntime;
+  readonly deployer: Deployer;
+  readonly logs: LogHub;
+  readonly pool: IsolatePool;
+  close(): Promise<void>;
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '[::1]';
+}
+
+async function resolveToken(dataDir: string, options: HostOptions): Promise<{ token: string; file?: string; explicit: boolean }> {
+  const explicit = options.adminToken ?? process.env.EDGE_ADMIN_TOKEN;
+  if (explicit) return { token: explicit, explicit: true };
+  const file = join(dataDir, 'admin-token');
+  try {
+    const t = (await readFile(file, 'utf8')).trim();
+    if (t) return { token: t, file, explicit: false };
+  } catch {
+    // generated below
+  }
+  const token = randomBytes(32).toString('hex');
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  return { token, file, explicit: false };
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+export async function startHost(options: HostOptions): Promise<RunningHost> {
+  const dataDir = resolve(options.dataDir);
+  const host = options.host ?? '127.0.0.1';
+  const adminHost = options.adminHost ?? '127.0.0.1';
+  await mkdir(dataDir, { recursive: true });
+  const tok = await resolveToken(dataDir, options);
+  if (!isLoopback(adminHost) && !tok.explicit) {
+    throw new EdgeError(
+      'E_CONFIG_INVALID',
+      `Refusing to expose the admin API on ${adminHost} without an explicit token: set EDGE_ADMIN_TOKEN (or bind the admin port to 127.0.0.1).`,
+    );
+  }
+
+  const logs = new LogHub();
+  const pool = await IsolatePool.create({ size: options.poolSize ?? 4 });
+  let metrics: HostMetrics | undefined;
+  const runtime = new WorkerRuntime({
+    pool,
+    maxIsolates: options.maxIsolates,
+    memoryBudgetMb: options.memoryBudgetMb,
+    observer: {
+      tail: (e) => logs.publish(e),
+      requestDone: (i) => {
+        metrics?.cpuSeconds.inc({ worker: i.worker }, i.cpuNs / 1e9);
+        if (i.code) metrics?.errors.inc({ worker: i.worker, code: i.code });
+      },
+      coldStart: (i) => {
+        metrics?.coldStarts.inc({ worker: i.worker });
+        metrics?.coldStartSeconds.observe(i.ms / 1000);
+      },
+    },
+  });
+  metrics = new HostMetrics({
+    isolatesAlive: () => runtime.isolatesAlive,
+    isolateHeapBytes: () => runtime.heapBytes,
+    spareIsolates: () => pool.spareCount,
+    workersDeployed: () => runtime.activeNames().length,
+  });
+  const router = new Router();
+  const store = new VersionStore(dataDir);
+  const deployer = new Deployer({ store, runtime, pool, router });
+  await deployer.restore();
+
+  const data = createDataPlane({ router, runtime, metrics });
+  let dataPort = 0;
+  const admin = createAdminApi({
+    token: tok.token,
+    deployer,
+    store,
+    logs,
+    metrics,
+    workerUrl: (name) => `http://${name}.localhost:${dataPort}/`,
+  });
+  try {
+    await data.listen({ port: options.port ?? 8787, host });
+    dataPort = (data.server.address() as { port: number }).port;
+    await admin.listen({ port: options.adminPort ?? 8788, host: adminHost });
+  } catch (err) {
+    await data.close().catch(() => {});
+    runtime.close();
+    pool.close();
+    throw err;
+  }
+  const adminPort = (admin.server.address() as { port: number }).port;
+
+  let closed = false;
+  return {
+    dataUrl: `http://${urlHost(host)}:${dataPort}`,
+    adminUrl: `http://${urlHost(adminHost)}:${adminPort}`,
+    adminToken: tok.token,
+    ...(tok.file ? { adminTokenFile: tok.file } : {}),
+    runtime,
+    deployer,
+    logs,
+    pool,
+    async close() {
+      if (closed) return;
+      closed = true;
+      admin.server.closeAllConnections?.();
+      data.server.closeAllConnections?.();
+      await Promise.all([admin.close(), data.close()]);
+      runtime.close();
+      pool.close();
+    },
+  };
+}

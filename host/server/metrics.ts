@@ -1,0 +1,25 @@
+// Prometheus metrics of the host (served at GET /metrics on the admin port).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class HostMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'edge_requests_total', help: 'Requests handled by workers', labelNames: ['worker'] as const, registers: [this.registry] });
+  readonly errors = new Counter({ name: 'edge_errors_total', help: 'Requests that ended with an error, by error code', labelNames: ['worker', 'code'] as const, registers: [this.registry] });
+  readonly coldStarts = new Counter({ name: 'edge_cold_starts_total', help: 'Isolates started for a worker version', labelNames: ['worker'] as const, registers: [this.registry] });
+  readonly coldStartSeconds = new Histogram({
+    name: 'edge_cold_start_seconds',
+    help: 'Time to start an isolate for a worker (pooled isolate, code load, global scope)',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    registers: [this.registry],
+  });
+  readonly cpuSeconds = new Counter({ name: 'edge_cpu_seconds_total', help: 'Isolate CPU time used by requests', labelNames: ['worker'] as const, registers: [this.registry] });
+  readonly noRoute = new Counter({ name: 'edge_no_route_total', help: 'Requests that matched no worker', registers: [this.registry] });
+
+  constructor(sources: { isolatesAlive(): number; isolateHeapBytes(): number; spareIsolates(): number; workersDeployed(): number }) {
+    new Gauge({ name: 'edge_isolates_alive', help: 'Warm worker isolates', registers: [this.registry], collect() { this.set(sources.isolatesAlive()); } });
+    new Gauge({ name: 'edge_isolates_spare', help: 'Pre-created isolates waiting in the pool', registers: [this.registry], collect() { this.set(sources.spareIsolates()); } });
+    new Gauge({ name: 'edge_isolate_heap_bytes', help: 'Heap of warm isolates (sampled)', registers: [this.registry], collect() { this.set(sources.isolateHeapBytes()); } });
+    new Gauge({ name: 'edge_workers_deployed', help: 'Workers with an active version', registers: [this.registry], collect() { this.set(sources.workersDeployed()); } });
+    collectDefaultMetrics({ register: this.registry, prefix: 'edge_host_' });
+  }
+}
