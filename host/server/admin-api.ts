@@ -31,7 +31,7 @@ function digest(s: string): Buffer {
 }
 
 export function createAdminApi(deps: AdminDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 32 * 1024 * 1024, disableRequestLogging: true });
+  const app = Fastify({ logger: false, bodyLimit: 32 * 1024 * 1024 });
   const expected = digest(deps.token);
 
   app.addHook('onRequest', async (req, reply) => {

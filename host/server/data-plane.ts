@@ -13,7 +13,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
 
 export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; metrics: HostMetrics }): FastifyInstance {
   const { router, runtime, metrics } = deps;
-  const app = Fastify({ logger: false, disableRequestLogging: true, requestIdHeader: false, return503OnClosing: false, keepAliveTimeout: 65_000 });
+  const app = Fastify({ logger: false, requestIdHeader: false, return503OnClosing: false, keepAliveTimeout: 65_000 });
   // Leave every body unread: the worker pulls it, chunk by chunk, only if it wants it.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
