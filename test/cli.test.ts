@@ -517,16 +517,18 @@ describe.skipIf(!HOST_EXISTS)('end to end with a real host', () => {
   it('tails console output of a worker', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'wrangler.toml'), 'name = "tail-me"\nmain = "index.js"\n');
-    await writeFile(join(dir, 'index.js'), "export default { fetch(req) { console.log('hello from tail-me', new URL(req.url).pathname); return new Response('ok'); } };\n");
+    // A token unique to this run, so the line cannot come from anything else.
+    const token = `t${Date.now()}`;
+    await writeFile(join(dir, 'index.js'), `export default { fetch() { console.log('hello from tail-me', '${token}'); return new Response('ok'); } };\n`);
     const deployed = await runCli(client('deploy', dir));
     expect(deployed.code).toBe(0);
     const url = deployed.stdout.match(/url:\s+(\S+)/)![1]!;
 
     const tail = startCli(client('tail', 'tail-me'));
     await tail.waitFor(/connected/, 'stderr');
-    expect((await fetchWorker(dataUrl, `${url}ping`)).body).toBe('ok');
-    const line = await tail.waitFor(/^.*hello from tail-me \/ping.*$/m);
-    expect(line[0]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z\s+tail-me@\S+\s+log\s+hello from tail-me \/ping$/);
+    expect((await fetchWorker(dataUrl, url)).body).toBe('ok');
+    const line = await tail.waitFor(new RegExp(`^.*hello from tail-me ${token}.*$`, 'm'));
+    expect(line[0]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\s+tail-me@\\S+\\s+log\\s+hello from tail-me ${token}$`));
     tail.child.kill('SIGINT');
     expect((await tail.exited).code).toBe(0);
   });

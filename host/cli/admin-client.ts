@@ -4,7 +4,7 @@ import type { DeployUpload } from '../deploy/upload.ts';
 
 export interface DeployedVersion { id: string; createdAt: string | number; main: string }
 export interface DeployResult { name: string; version: DeployedVersion; url: string; routes: string[] }
-export interface WorkerSummary { name: string; activeVersion: string | null; routes: string[]; url: string; updatedAt: string | number }
+export interface WorkerSummary { name: string; activeVersion: string | null; routes: string[]; url: string; updatedAt: string | number | null }
 export interface WorkerList { workers: WorkerSummary[] }
 export interface VersionSummary { id: string; createdAt: string | number; main: string; active: boolean }
 export interface VersionList { name: string; activeVersion: string | null; versions: VersionSummary[] }

@@ -51,7 +51,7 @@ const LEVEL_STYLE: Record<TailEvent['level'], Style> = { log: 'reset', info: 'cy
 /** One tail event as text: `time  worker@version  level  message`, then the stack indented for exceptions. */
 export function formatTailEvent(ev: TailEvent, stream: NodeJS.WriteStream = process.stdout): string {
   const level = paint(LEVEL_STYLE[ev.level] ?? 'reset', (ev.level ?? 'log').padEnd(5), stream);
-  const where = paint('dim', `${ev.worker}@${ev.version}`, stream);
+  const where = paint('dim', ev.version ? `${ev.worker}@${ev.version}` : ev.worker, stream);
   let message = ev.message;
   if (ev.kind === 'exception') message = `${paint(['red', 'bold'], 'exception', stream)}: ${message}`;
   else if (ev.kind === 'limit') message = `${paint(['red', 'bold'], `limit ${ev.code ?? 'exceeded'}`, stream)}: ${message}`;
