@@ -148,8 +148,9 @@ function propertyItems(v, depth, ctx, skipIndices) {
 function formatError(err, depth, ctx) {
   let stack;
   try {
-    const d = getOwnPropertyDescriptor(err, 'stack');
-    stack = d && typeof d.value === 'string' ? d.value : undefined;
+    // V8 keeps `stack` as an own accessor on errors, so read it (a guest's throwing getter lands in the catch).
+    const s = err.stack;
+    if (typeof s === 'string' && s !== '') stack = s;
   } catch {}
   if (stack === undefined) {
     let name = 'Error';

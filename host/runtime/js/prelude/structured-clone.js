@@ -31,6 +31,11 @@ function setProperty(obj, key, value) {
   else obj[key] = value;
 }
 
+function copyStack(from, to) {
+  const stack = from.stack;
+  if (typeof stack === 'string') Object.defineProperty(to, 'stack', { value: stack, writable: true, configurable: true });
+}
+
 function cloneBuffer(buf) {
   if (buf.resizable) {
     const copy = new ArrayBuffer(buf.byteLength, { maxByteLength: buf.maxByteLength });
@@ -80,16 +85,14 @@ function cloneValue(v, memo) {
     return out;
   } else if (v instanceof DOMException) {
     out = new DOMException(v.message, v.name);
-    const stack = getOwnPropertyDescriptor(v, 'stack');
-    if (stack && typeof stack.value === 'string') Object.defineProperty(out, 'stack', { value: stack.value, writable: true, configurable: true });
+    copyStack(v, out);
   } else if (v instanceof Error) {
     const name = v.name;
     const Ctor = typeof name === 'string' && hasOwn(ERROR_TYPES, name) ? ERROR_TYPES[name] : Error;
     const msg = getOwnPropertyDescriptor(v, 'message');
     out = msg ? new Ctor(String(v.message)) : new Ctor();
     memo.set(v, out);
-    const stack = getOwnPropertyDescriptor(v, 'stack');
-    if (stack && typeof stack.value === 'string') Object.defineProperty(out, 'stack', { value: stack.value, writable: true, configurable: true });
+    copyStack(v, out);
     if (hasOwn(v, 'cause')) Object.defineProperty(out, 'cause', { value: cloneValue(v.cause, memo), writable: true, configurable: true });
     return out;
   } else if (v instanceof Boolean) out = Object(Boolean.prototype.valueOf.call(v));
