@@ -27,18 +27,19 @@ export interface PooledIsolate {
 
 const URL_FIELDS = ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname', 'search', 'hash'] as const;
 
-function urlParse(input: unknown, base?: unknown): ivm.ExternalCopy<Record<string, string>> | null {
+// Results are copied into the isolate by the caller (`result: { copy: true }`): return plain values.
+export function urlParse(input: unknown, base?: unknown): Record<string, string> | null {
   if (typeof input !== 'string' || (base !== undefined && typeof base !== 'string')) return null;
   const u = URL.parse(input, base as string | undefined);
   if (!u) return null;
   const out: Record<string, string> = {};
   for (const k of URL_FIELDS) out[k] = u[k];
-  return new ivm.ExternalCopy(out);
+  return out;
 }
 
-function randomBytes(n: unknown): ivm.ExternalCopy<Uint8Array> {
+export function randomBytes(n: unknown): Uint8Array {
   const len = typeof n === 'number' && n > 0 ? Math.min(n | 0, 65536) : 0;
-  return new ivm.ExternalCopy(randomFillSync(new Uint8Array(len)));
+  return randomFillSync(new Uint8Array(len));
 }
 
 export interface IsolatePoolOptions {

@@ -1,8 +1,8 @@
 // Test harness: a real isolated-vm isolate with the built prelude evaluated and wired to fake host functions,
 // so that the in-isolate Web APIs can be tested exactly as guests see them.
 import ivm from 'isolated-vm';
-import { randomBytes } from 'node:crypto';
 import { buildPrelude } from '../../host/runtime/js/prelude-bundle.ts';
+import { randomBytes, urlParse } from '../../host/runtime/isolate-pool.ts';
 
 export interface PreludeIsolate {
   isolate: ivm.Isolate;
@@ -13,13 +13,8 @@ export interface PreludeIsolate {
   dispose(): void;
 }
 
-export function hostUrlParse(input: unknown, base?: unknown): Record<string, string> | null {
-  if (typeof input !== 'string' || (base !== undefined && typeof base !== 'string')) return null;
-  const u = URL.parse(input, base);
-  if (!u) return null;
-  const { href, origin, protocol, username, password, host, hostname, port, pathname, search, hash } = u;
-  return { href, origin, protocol, username, password, host, hostname, port, pathname, search, hash };
-}
+/** The host's URL parser, as the pool hands it to isolates. */
+export const hostUrlParse = urlParse;
 
 export async function createPreludeIsolate(options: { memoryMb?: number } = {}): Promise<PreludeIsolate> {
   const memoryMb = options.memoryMb ?? 64;
@@ -33,7 +28,7 @@ export async function createPreludeIsolate(options: { memoryMb?: number } = {}):
     undefined,
     [
       new ivm.Reference((level: string, text: string) => void logs.push({ level: String(level), text: String(text) })),
-      new ivm.Reference((n: number) => new ivm.ExternalCopy(new Uint8Array(randomBytes(Math.min(Math.max(0, n | 0), 65536)))).copyInto()),
+      new ivm.Reference(randomBytes),
       new ivm.Reference(hostUrlParse),
       new ivm.Reference(() => undefined),
       new ivm.Reference(() => undefined),
