@@ -339,8 +339,11 @@ export class WorkerInstance {
       });
     } catch (err) {
       const text = errorText(err);
-      if (isolate.isDisposed || MEMORY_MESSAGE.test(text)) {
-        const e = this.dead ?? (rc ? rc.limiter.memoryExceeded('JavaScript heap') : new EdgeError('E_MEMORY_LIMIT', 'Memory limit exceeded.', { status: 503 }));
+      const wasm = text.includes('__EDGE_LIMIT__:E_MEMORY_LIMIT');
+      if (isolate.isDisposed || wasm || MEMORY_MESSAGE.test(text)) {
+        const what = wasm ? 'WebAssembly memory' : 'JavaScript heap';
+        const e = this.dead ?? (rc ? rc.limiter.memoryExceeded(what) : new EdgeError('E_MEMORY_LIMIT', `Memory limit exceeded (${what}).`, { status: 503 }));
+        if (!rc) this.dispose(e);
         if (rc) this.dispose(e, rc);
         throw e;
       }

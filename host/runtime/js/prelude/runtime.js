@@ -158,6 +158,8 @@ export function createRuntime(options) {
   function failure(err) {
     const d = describeError(err);
     if (err && typeof err === 'object' && typeof err.edgeLimit === 'string') d.limit = err.edgeLimit;
+    // A refused WebAssembly allocation that the guest did not handle ends the request as a memory breach.
+    else if (err instanceof RangeError && d.message.startsWith('WebAssembly memory limit exceeded')) d.limit = 'E_MEMORY_LIMIT';
     return { ok: false, error: d };
   }
 
@@ -276,6 +278,13 @@ export function createRuntime(options) {
   /** The one function the host enters the isolate through. */
   return function entry(cmd) {
     current = cmd.reqId ?? 0;
+    const result = run(cmd);
+    // wasm `memory.grow` is bounded per memory only; the total is checked as every entry ends.
+    if (wasmMemoryExceeded()) throw new Error('__EDGE_LIMIT__:E_MEMORY_LIMIT');
+    return result;
+  };
+
+  function run(cmd) {
     switch (cmd.t) {
       case 'fetch':
         return dispatchFetch(cmd);
@@ -307,5 +316,5 @@ export function createRuntime(options) {
       default:
         throw new TypeError(`unknown entry ${cmd.t}`);
     }
-  };
+  }
 }
