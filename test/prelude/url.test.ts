@@ -184,7 +184,7 @@ describe('URLSearchParams', () => {
   });
 
   it('serializes like application/x-www-form-urlencoded (matches Node)', async () => {
-    const pairs = [
+    const pairs: Array<[string, string]> = [
       ['a b', 'c+d'],
       ['*-._', '~!\'()'],
       ['emoji', '😀'],
