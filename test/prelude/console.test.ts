@@ -37,6 +37,7 @@ describe('console', () => {
       "Bob is 42.5 years, 99% sure, pi=3.14, {\"a\":1} 'q' [ 1 ] |%x rest",
     );
     expect(await logOf(`console.log('%s and %s', 'only one')`)).toBe('only one and %s');
+    expect(await logOf(`console.log('%s', { a: { b: 1 } })`)).toBe('{ a: [Object] }');
     expect(await logOf(`const o = {}; o.o = o; console.log('%j', o)`)).toBe('[Circular]');
   });
 

@@ -87,4 +87,15 @@ describe('Request', () => {
       `),
     ).toEqual([['AB', 'AB'], null, 'POST', 'TypeError']);
   });
+
+  it('cannot be constructed from a Request whose body was already read', async () => {
+    expect(
+      await pi.run(`
+        const a = new Request('https://e.com', { method: 'POST', body: 'x' });
+        await a.text();
+        try { new Request(a); } catch (e) { return e.constructor.name; }
+        return 'ok';
+      `),
+    ).toBe('TypeError');
+  });
 });

@@ -356,7 +356,8 @@ export function formatArgs(args) {
             const arg = args[a];
             switch (c) {
               case 's':
-                rep = typeof arg === 'string' ? arg : typeof arg === 'object' && arg !== null ? formatValue(arg, 1, ctx, true) : formatValue(arg, 0, ctx, false);
+                // Like Node, %s shows objects one level deep.
+                rep = typeof arg === 'string' ? arg : typeof arg === 'object' && arg !== null ? formatValue(arg, MAX_DEPTH, ctx, true) : formatValue(arg, 0, ctx, false);
                 break;
               case 'd':
               case 'i':

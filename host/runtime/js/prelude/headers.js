@@ -145,6 +145,7 @@ export class Headers {
   }
 
   delete(name) {
+    if (arguments.length < 1) throw new TypeError("Failed to execute 'delete' on 'Headers': 1 argument required, but only 0 present.");
     const n = normalizeName(name);
     if (this.#immutable) throw immutableError();
     if (this.#map.delete(n)) this.#sortedNames = null;
@@ -152,11 +153,13 @@ export class Headers {
   }
 
   get(name) {
+    if (arguments.length < 1) throw new TypeError("Failed to execute 'get' on 'Headers': 1 argument required, but only 0 present.");
     const v = this.#map.get(normalizeName(name));
     return v === undefined ? null : v;
   }
 
   has(name) {
+    if (arguments.length < 1) throw new TypeError("Failed to execute 'has' on 'Headers': 1 argument required, but only 0 present.");
     return this.#map.has(normalizeName(name));
   }
 

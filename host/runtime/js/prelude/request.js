@@ -92,6 +92,8 @@ export class Request extends Body {
       if (bodyless) throw new TypeError('Request with a GET or HEAD method cannot have a body.');
       const type = initBody(this, bodyInit);
       if (type !== null) setDefaultContentType((this.#headers ??= new Headers()), type);
+    } else if (from !== null && bodyInit === undefined && from.bodyUsed) {
+      throw new TypeError('Cannot construct a Request from a Request whose body has already been used.');
     } else if (from !== null && bodyInit === undefined && hasBody(from)) {
       if (bodyless) throw new TypeError('Request with a GET or HEAD method cannot have a body.');
       moveBody(from, this);
