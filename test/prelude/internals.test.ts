@@ -15,10 +15,10 @@ import { installGlobals } from './globals.js';
 import { takeBody } from './body.js';
 import { createIncomingRequest, getRequestHead, isRequest } from './request.js';
 import { makeImmutable, headersFromList, headersToList } from './headers.js';
-import { getResponseHead, isResponse } from './response.js';
+import { getResponseHead, isResponse, createFetchResponse } from './response.js';
 import { inspect, reportError } from './console.js';
 installGlobals(globalThis);
-globalThis.__t = { takeBody, createIncomingRequest, getRequestHead, isRequest, makeImmutable, headersFromList, headersToList, getResponseHead, isResponse, inspect, reportError };
+globalThis.__t = { takeBody, createIncomingRequest, getRequestHead, isRequest, makeImmutable, headersFromList, headersToList, getResponseHead, isResponse, createFetchResponse, inspect, reportError };
 globalThis.__wire = (log, randomBytes, urlParse) => setBridge({ log, randomBytes, urlParse, call: log, settle: log });
 `;
 
@@ -206,5 +206,21 @@ describe('headers and response helpers', () => {
     expect(got).toBe("{ a: [ 1, 'x' ] }");
     expect(logs[0]).toEqual({ level: 'error', text: expect.stringMatching(/^Uncaught TypeError: boom\n\s+at /) });
     expect(logs[1]).toEqual({ level: 'error', text: "Uncaught 'str'" });
+  });
+
+  it('createFetchResponse builds a subrequest Response with immutable headers, url and redirected', async () => {
+    expect(
+      await run(`
+        const res = t.createFetchResponse({
+          status: 304, statusText: 'Not Modified', headers: [['ETag', '"x"']], body: new ReadableStream(), url: 'https://e.com/final', redirected: true,
+        });
+        const ok = t.createFetchResponse({ status: 200, headers: [], body: new ReadableStream({ start(c) { c.enqueue(new Uint8Array([104, 105])); c.close(); } }) });
+        let err = null;
+        try { res.headers.set('a', 'b'); } catch (e) { err = e.message; }
+        const copy = new Response(ok.body, ok);
+        copy.headers.set('x', 'y');
+        return [res.status, res.statusText, res.headers.get('etag'), res.url, res.redirected, res.body, err, res.type, await copy.text(), copy.headers.get('x')];
+      `),
+    ).toEqual([304, 'Not Modified', '"x"', 'https://e.com/final', true, null, "Can't modify immutable headers.", 'default', 'hi', 'y']);
   });
 });

@@ -21,6 +21,7 @@ function toUnsignedShort(v) {
 
 let readHead;
 let isResponseImpl;
+let setFetched;
 
 export class Response extends Body {
   #status = 200;
@@ -34,6 +35,13 @@ export class Response extends Body {
 
   static {
     isResponseImpl = (v) => typeof v === 'object' && v !== null && #status in v;
+    setFetched = (res, status, statusText, headers, url, redirected) => {
+      res.#status = status;
+      res.#statusText = statusText;
+      res.#headers = headers;
+      res.#url = url;
+      res.#redirected = redirected;
+    };
     readHead = (res) => ({
       status: res.#status,
       statusText: res.#statusText,
@@ -169,4 +177,16 @@ export function isResponse(value) {
 /** Status, statusText and headers ([name, value][], Set-Cookie values separate) read from private state. */
 export function getResponseHead(response) {
   return readHead(response);
+}
+
+/**
+ * The Response a subrequest (fetch) resolves to, from what the host received. Trusts the host: status is any
+ * HTTP status (0-999, including 1xx/3xx that the constructor refuses), headers are [name, value] pairs from the
+ * HTTP parser (made immutable, as for fetch responses), body a ReadableStream or null, url the final URL.
+ */
+export function createFetchResponse({ status, statusText = '', headers, body = null, url = '', redirected = false }) {
+  const res = new Response(INTERNAL);
+  setFetched(res, status, statusText, headersFromList(headers, true), url, redirected);
+  if (body !== null && body !== undefined && !isNullBodyStatus(status)) initBody(res, body);
+  return res;
 }
