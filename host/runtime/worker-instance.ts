@@ -29,6 +29,23 @@ export interface IncomingRequestData {
   headers: Array<[string, string]>;
   body: Readable | null;
   cf?: Record<string, unknown>;
+  /** How many subrequests deep this request is (0 for client traffic). */
+  depth?: number;
+}
+
+export interface SubrequestInit {
+  method: string;
+  url: string;
+  headers: Array<[string, string]>;
+  body: Uint8Array | null;
+  redirect: 'follow' | 'manual' | 'error';
+}
+
+export interface SubrequestResult {
+  status: number;
+  statusText: string;
+  headers: Array<[string, string]>;
+  body: Uint8Array | null;
 }
 
 export interface WorkerResponse {
@@ -58,6 +75,8 @@ export interface InstanceHooks {
   requestDone(info: { worker: string; cpuNs: number; code?: string; status: number }): void;
   /** The isolate was discarded (limit breach or eviction). */
   disposed(instance: WorkerInstance): void;
+  /** Performs a worker's outbound fetch. */
+  subrequest(req: SubrequestInit, depth: number): Promise<SubrequestResult>;
 }
 
 /** Guest code run at module evaluation (global scope) gets this much CPU at most, as Workers' startup limit. */
@@ -77,6 +96,7 @@ class RequestContext {
   readonly id: number;
   readonly limiter: RequestLimitEnforcer;
   readonly body: Readable | null;
+  depth = 0;
   bodyIter: AsyncIterator<unknown> | null = null;
   readonly timers = new Map<number, NodeJS.Timeout>();
   wallTimer: NodeJS.Timeout | null = null;
@@ -268,6 +288,7 @@ export class WorkerInstance {
     if (this.dead) return errorResponse(new EdgeError('E_ISOLATE_RESET', 'The worker isolate was reset; retry the request.', { status: 503 }));
     const id = this.nextReqId++;
     const rc = new RequestContext(id, new RequestLimitEnforcer(worker, manifest.limits), req.body);
+    rc.depth = req.depth ?? 0;
     this.requests.set(id, rc);
     rc.wallTimer = setTimeout(() => this.failRequest(rc, rc.limiter.wallExceeded()), rc.limiter.wallRemainingMs());
     try {
@@ -386,6 +407,10 @@ export class WorkerInstance {
         return;
     }
     if (!rc || rc.ended || rc.failure) {
+      if (op === 'fetch' && !rc) {
+        const id = (arg as { id?: unknown } | null)?.id;
+        if (typeof id === 'number') this.enter(null, { t: 'fetched', id, error: 'fetch() can only be used while handling a request (not in the global scope or after the request ended).' }).catch(() => {});
+      }
       if (op === 'timer.set' && reqId === 0) {
         this.tail('warn', 'console', 'setTimeout/setInterval outside of a request is ignored: timers only run while a request (or its waitUntil work) is alive.');
       }
@@ -414,6 +439,9 @@ export class WorkerInstance {
       case 'body.read':
         this.readBodyChunk(rc);
         return;
+      case 'fetch':
+        this.subrequest(rc, arg);
+        return;
       case 'body.cancel':
         rc.body?.destroy();
         return;
@@ -441,6 +469,29 @@ export class WorkerInstance {
     ).catch((err) => this.failRequest(rc, asEdgeError(err)));
   }
 
+  private subrequest(rc: RequestContext, arg: unknown): void {
+    const a = (arg ?? {}) as Record<string, unknown>;
+    const id = a.id;
+    if (typeof id !== 'number' || typeof a.method !== 'string' || typeof a.url !== 'string' || !Array.isArray(a.headers)) return;
+    try {
+      rc.limiter.newSubrequest();
+    } catch (err) {
+      this.failRequest(rc, asEdgeError(err));
+      return;
+    }
+    const init: SubrequestInit = {
+      method: a.method,
+      url: a.url,
+      headers: (a.headers as unknown[]).filter((h): h is [string, string] => Array.isArray(h) && typeof h[0] === 'string' && typeof h[1] === 'string'),
+      body: a.body instanceof Uint8Array ? a.body : null,
+      redirect: a.redirect === 'manual' || a.redirect === 'error' ? a.redirect : 'follow',
+    };
+    this.hooks.subrequest(init, rc.depth).then(
+      (r) => (rc.failure || rc.ended ? undefined : this.enter(rc, { t: 'fetched', reqId: rc.id, id, status: r.status, statusText: r.statusText, headers: r.headers, body: r.body })),
+      (err: unknown) => (rc.failure || rc.ended ? undefined : this.enter(rc, { t: 'fetched', reqId: rc.id, id, error: errorText(err) })),
+    ).catch((err) => this.failRequest(rc, asEdgeError(err)));
+  }
+
   /** Ends the request once its waitUntil work (if any) settled, bounded by the wall-clock limit. */
   private finishAfter(rc: RequestContext, waitUntil: boolean): void {
     if (!waitUntil || rc.failure) {
@@ -455,7 +506,7 @@ export class WorkerInstance {
 
   private failRequest(rc: RequestContext, err: EdgeError): void {
     if (rc.ended) return;
-    if (err.code === 'E_WALL_LIMIT') this.tail('error', 'limit', err.message, err.code);
+    if (err instanceof LimitExceededError) this.tail('error', 'limit', err.message, err.code);
     rc.fail(err);
     this.finish(rc, err);
   }

@@ -3,12 +3,13 @@
 // total heap passes its bound. A cold start is awaited only by requests for that worker.
 import { EdgeError } from '../errors.ts';
 import type { IsolatePool } from './isolate-pool.ts';
-import { WorkerInstance, type InstanceHooks, type LoadedVersion, type TailEvent } from './worker-instance.ts';
+import { WorkerInstance, type InstanceHooks, type LoadedVersion, type SubrequestInit, type SubrequestResult, type TailEvent } from './worker-instance.ts';
 
 export interface RuntimeObserver {
   tail(event: TailEvent): void;
   requestDone(info: { worker: string; cpuNs: number; code?: string; status: number }): void;
   coldStart(info: { worker: string; ms: number }): void;
+  subrequest(req: SubrequestInit, depth: number): Promise<SubrequestResult>;
 }
 
 export interface WorkerRuntimeOptions {
@@ -41,6 +42,7 @@ export class WorkerRuntime {
     this.hooks = {
       tail: (e) => this.observer.tail(e),
       requestDone: (i) => this.observer.requestDone(i),
+      subrequest: (req, depth) => this.observer.subrequest(req, depth),
       disposed: (inst) => {
         const name = inst.version.worker;
         if (this.warm.get(name) === inst) this.warm.delete(name);

@@ -13,6 +13,7 @@ import { createAdminApi } from './admin-api.ts';
 import { createDataPlane } from './data-plane.ts';
 import { HostMetrics } from './metrics.ts';
 import { Router } from './router.ts';
+import { SubrequestDispatcher, type EgressOptions } from './subrequest.ts';
 
 export interface HostOptions {
   dataDir: string;
@@ -28,6 +29,8 @@ export interface HostOptions {
   poolSize?: number;
   maxIsolates?: number;
   memoryBudgetMb?: number;
+  /** What workers' outbound fetch may reach beyond the public internet. */
+  egress?: EgressOptions;
 }
 
 export interface RunningHost {
@@ -84,6 +87,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const logs = new LogHub();
   const pool = await IsolatePool.create({ size: options.poolSize ?? 4 });
   let metrics: HostMetrics | undefined;
+  let dispatcher: SubrequestDispatcher | undefined;
   const runtime = new WorkerRuntime({
     pool,
     maxIsolates: options.maxIsolates,
@@ -94,12 +98,14 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         metrics?.cpuSeconds.inc({ worker: i.worker }, i.cpuNs / 1e9);
         if (i.code) metrics?.errors.inc({ worker: i.worker, code: i.code });
       },
+      subrequest: (req, depth) => dispatcher!.fetch(req, depth),
       coldStart: (i) => {
         metrics?.coldStarts.inc({ worker: i.worker });
         metrics?.coldStartSeconds.observe(i.ms / 1000);
       },
     },
   });
+  dispatcher = new SubrequestDispatcher({ runtime, ...(options.egress ? { egress: options.egress } : {}) });
   metrics = new HostMetrics({
     isolatesAlive: () => runtime.isolatesAlive,
     isolateHeapBytes: () => runtime.heapBytes,

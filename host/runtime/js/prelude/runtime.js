@@ -112,6 +112,54 @@ export function createRuntime(options) {
     clearTimeout: (id) => clearTimer(id),
     clearInterval: (id) => clearTimer(id),
   };
+  // Outbound fetch: performed by the host (another worker in-process, or the network under the host's
+  // egress policy), counted against the request's subrequest limit. Bodies are buffered both ways for now.
+  const MAX_SUBREQUEST_BODY = 32 * 1024 * 1024;
+  const fetches = new Map();
+  let nextFetchId = 1;
+  async function readAll(stream) {
+    const reader = stream.getReader();
+    const parts = [];
+    let size = 0;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const chunk = value instanceof Uint8Array ? value : new Uint8Array(value);
+      size += chunk.byteLength;
+      if (size > MAX_SUBREQUEST_BODY) throw new TypeError(`fetch(): request bodies over ${MAX_SUBREQUEST_BODY} bytes are not supported yet.`);
+      parts.push(chunk);
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.byteLength;
+    }
+    return out;
+  }
+  timerGlobals.fetch = async function fetch(input, init) {
+    const reqId = current;
+    const request = new Request(input, init);
+    const taken = takeBody(request);
+    const body = taken === null || taken instanceof Uint8Array ? taken : await readAll(taken);
+    const headers = [];
+    for (const pair of request.headers) headers.push(pair);
+    const id = nextFetchId++;
+    const reply = await new Promise((resolve, reject) => {
+      fetches.set(id, { resolve, reject });
+      hostCall(reqId, 'fetch', { id, method: request.method, url: request.url, headers, body, redirect: request.redirect });
+    });
+    if (reply.error) throw new TypeError(reply.error);
+    const nullBody = reply.status === 101 || reply.status === 204 || reply.status === 205 || reply.status === 304;
+    return new Response(nullBody ? null : reply.body, { status: reply.status, statusText: reply.statusText, headers: reply.headers });
+  };
+  function deliverFetch(cmd) {
+    const f = fetches.get(cmd.id);
+    if (!f) return;
+    fetches.delete(cmd.id);
+    f.resolve(cmd);
+  }
+
   for (const [name, fn] of Object.entries(timerGlobals)) {
     Object.defineProperty(fn, 'name', { value: name });
     Object.defineProperty(globalThis, name, { value: fn, writable: true, configurable: true, enumerable: false });
@@ -292,6 +340,8 @@ export function createRuntime(options) {
         return deliverChunk(cmd);
       case 'timer':
         return fireTimer(cmd);
+      case 'fetched':
+        return deliverFetch(cmd);
       case 'pull':
         return settleOrDefer(cmd.reqId, readStream(cmd), 'pulled', { id: cmd.id });
       case 'cancel': {
