@@ -5,6 +5,7 @@
 import { bridge } from './internal/bridge.js';
 import { createIncomingRequest } from './request.js';
 import { takeBody } from './body.js';
+import { createFetchResponse, getResponseHead, isResponse } from './response.js';
 import { wasmMemoryExceeded } from './wasm-memory.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -150,8 +151,18 @@ export function createRuntime(options) {
       hostCall(reqId, 'fetch', { id, method: request.method, url: request.url, headers, body, redirect: request.redirect });
     });
     if (reply.error) throw new TypeError(reply.error);
-    const nullBody = reply.status === 101 || reply.status === 204 || reply.status === 205 || reply.status === 304;
-    return new Response(nullBody ? null : reply.body, { status: reply.status, statusText: reply.statusText, headers: reply.headers });
+    const bytes = reply.body;
+    const stream =
+      bytes && bytes.byteLength > 0
+        ? new ReadableStream({
+            type: 'bytes',
+            start(c) {
+              c.enqueue(bytes);
+              c.close();
+            },
+          })
+        : null;
+    return createFetchResponse({ status: reply.status, statusText: reply.statusText, headers: reply.headers, body: stream, url: request.url });
   };
   function deliverFetch(cmd) {
     const f = fetches.get(cmd.id);
@@ -181,20 +192,19 @@ export function createRuntime(options) {
   }
 
   function toHostResponse(state, res) {
-    if (!(res instanceof Response)) {
+    if (!isResponse(res)) {
       throw new TypeError(`The fetch handler must return a Response (or a Promise of one), but it returned ${res === null ? 'null' : typeof res === 'object' ? Object.prototype.toString.call(res) : typeof res}.`);
     }
     checkMemory();
-    const headers = [];
-    for (const pair of res.headers) headers.push(pair);
+    const head = getResponseHead(res);
     const body = takeBody(res);
     let out;
     if (body === null || body instanceof Uint8Array) {
-      out = { ok: true, status: res.status, statusText: res.statusText, headers, body };
+      out = { ok: true, status: head.status, statusText: head.statusText, headers: head.headers, body };
     } else {
       const id = nextStreamId++;
       streams.set(id, { reader: body.getReader(), reqId: state.reqId });
-      out = { ok: true, status: res.status, statusText: res.statusText, headers, body: null, stream: id };
+      out = { ok: true, status: head.status, statusText: head.statusText, headers: head.headers, body: null, stream: id };
     }
     if (state.waitUntil.length > 0) {
       out.waitUntil = true;
