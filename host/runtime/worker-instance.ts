@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { EdgeError } from '../errors.ts';
 import type { DeployManifest } from '../deploy/manifest.ts';
 import type { PooledIsolate } from './isolate-pool.ts';
-import { LimitExceededError, RequestLimitEnforcer } from './limits.ts';
+import { cpuWatchdog, LimitExceededError, RequestLimitEnforcer, type CpuWatched } from './limits.ts';
 
 export interface VersionModule {
   path: string;
@@ -146,7 +146,7 @@ class RequestContext {
 const TIMEOUT_MESSAGE = /execution timed out/i;
 const MEMORY_MESSAGE = /memory limit|array buffer allocation failed|out of memory/i;
 
-export class WorkerInstance {
+export class WorkerInstance implements CpuWatched {
   readonly version: LoadedVersion;
   readonly pooled: PooledIsolate;
   private readonly hooks: InstanceHooks;
@@ -154,6 +154,8 @@ export class WorkerInstance {
   private nextReqId = 1;
   /** isolate.cpuTime at the last entry completion: entries complete in the order they ran. */
   private cpuMark = 0n;
+  /** Entries sent into the isolate and not yet completed, oldest (the one running) first. */
+  private readonly running: Array<RequestContext | null> = [];
   private dead: EdgeError | null = null;
   lastUsed = performance.now();
   /** Sampled heap size, for the runtime's memory budget. */
@@ -346,17 +348,19 @@ export class WorkerInstance {
   }
 
   /**
-   * Enters the isolate for `rc` with the CPU it has left as the timeout. Entries complete in the order they
-   * ran (each ends with its task), so the CPU time since the previous completion is this entry's.
+   * Enters the isolate for `rc`. Entries run one after another and complete in that order (each ends with
+   * its task), so the CPU time since the previous completion is this entry's, and the oldest entry not yet
+   * completed is the one running: the CPU watchdog charges it.
    */
   private async enter(rc: RequestContext | null, cmd: Record<string, unknown>): Promise<unknown> {
     if (this.dead) throw this.dead;
     const isolate = this.pooled.isolate;
+    this.running.push(rc);
+    if (this.running.length === 1) cpuWatchdog.watch(this);
     try {
       return await this.pooled.entry.apply(undefined, [cmd], {
         arguments: { copy: true },
         result: { copy: true, promise: true },
-        timeout: rc ? rc.limiter.cpuBudgetMs() : STARTUP_CPU_MS,
       });
     } catch (err) {
       const text = errorText(err);
@@ -376,6 +380,9 @@ export class WorkerInstance {
       }
       throw new EdgeError('E_INTERNAL', `entry ${String(cmd.t)} failed: ${text}`, { status: 500 });
     } finally {
+      const at = this.running.indexOf(rc);
+      if (at >= 0) this.running.splice(at, 1);
+      if (this.running.length === 0) cpuWatchdog.unwatch(this);
       if (!isolate.isDisposed) {
         const now = isolate.cpuTime;
         const used = now - this.cpuMark;
@@ -383,6 +390,17 @@ export class WorkerInstance {
         if (rc) rc.limiter.exitJs(Number(used));
       }
     }
+  }
+
+  checkCpu(): void {
+    const isolate = this.pooled.isolate;
+    if (this.dead || isolate.isDisposed || this.running.length === 0) return;
+    const head = this.running[0] ?? null;
+    const used = Number(isolate.cpuTime - this.cpuMark);
+    if (used <= (head ? head.limiter.cpuRemainingNs() : STARTUP_CPU_MS * 1e6)) return;
+    // Execution is cut at an arbitrary point: the isolate's state can no longer be trusted.
+    const e = head ? head.limiter.cpuExceeded() : new EdgeError('E_CPU_LIMIT', `Worker "${this.version.worker}" used more than ${STARTUP_CPU_MS} ms of CPU outside a request.`, { status: 503 });
+    this.dispose(e, head ?? undefined);
   }
 
   /** Host side of the guest's `call(reqId, op, arg)`: async work whose answer comes back as an entry. */
