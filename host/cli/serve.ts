@@ -46,6 +46,7 @@ export function serveCommand(): Command {
     .option('--host <address>', 'address the data plane binds', '127.0.0.1')
     .option('--admin-host <address>', 'address the admin API binds', '127.0.0.1')
     .option('--data-dir <dir>', 'where versions, storage and the admin token are kept', DEFAULT_DATA_DIR)
+    .option('--egress-allow <cidr...>', "private addresses or CIDR ranges workers' fetch() may reach (denied by default), e.g. 127.0.0.1/32")
     .addHelpText(
       'after',
       `
@@ -54,12 +55,19 @@ Examples:
   $ edge serve --port 8080 --admin-port 8081 --data-dir /var/lib/edge
   $ EDGE_ADMIN_TOKEN=secret edge serve --port 0 --admin-port 0   # random free ports`,
     )
-    .action(async (opts: { port: number; adminPort: number; host: string; adminHost: string; dataDir: string }) => {
+    .action(async (opts: { port: number; adminPort: number; host: string; adminHost: string; dataDir: string; egressAllow?: string[] }) => {
       if (!isLoopback(opts.adminHost)) {
         process.stderr.write(`${paint('yellow', 'warning', process.stderr)}: the admin API binds ${opts.adminHost}; anyone who can reach it with the token can deploy code\n`);
       }
       const shutdown = waitForShutdownSignal({ forceAfterMs: CLOSE_TIMEOUT_MS });
-      const host = await startHost({ dataDir: opts.dataDir, port: opts.port, adminPort: opts.adminPort, host: opts.host, adminHost: opts.adminHost });
+      const host = await startHost({
+        dataDir: opts.dataDir,
+        port: opts.port,
+        adminPort: opts.adminPort,
+        host: opts.host,
+        adminHost: opts.adminHost,
+        ...(opts.egressAllow ? { egress: { allow: opts.egressAllow } } : {}),
+      });
       printHostBanner(host, opts.dataDir);
       process.stdout.write('press Ctrl-C to stop\n');
       const signal = await shutdown;
