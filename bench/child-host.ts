@@ -183,6 +183,15 @@ export function readRssBytes(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
+/** User + system CPU time used so far by process `pid`, in seconds (from /proc/<pid>/stat; 10 ms resolution). */
+export function readCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may itself contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticksPerSecond = 100; // USER_HZ: 100 on Linux x86-64 (getconf CLK_TCK)
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
 /** The plain Fastify hello world (bench/fastify-hello.ts) used as the throughput ceiling. */
 export async function startFastifyHello(): Promise<{ pid: number; url: string; port: number; stop(): Promise<void> }> {
   const started = await startChild('fastify hello', ['bench/fastify-hello.ts'], { ready: /^listening (http:\/\/\S+)$/m });

@@ -90,8 +90,10 @@ async function main(): Promise<void> {
 
   const results: SuiteResult[] = [];
   const timings: Record<string, number> = {};
+  const load: string[] = [];
   for (const suite of opts.only) {
     const t0 = performance.now();
+    const loadBefore = loadavg()[0]!;
     log(`== ${suite}`);
     if (suite === 'cold') results.push(await runColdStart({ samples: opts.quick ? 50 : 200, warmup: 5, log }));
     if (suite === 'warm') {
@@ -99,12 +101,16 @@ async function main(): Promise<void> {
     }
     if (suite === 'memory') results.push(await runMemory({ workers: opts.quick ? 200 : 1000, concurrency: 4, log }));
     timings[suite] = Number(((performance.now() - t0) / 1000).toFixed(1));
+    load.push(`${suite} ${loadBefore.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}`);
   }
   const totalSeconds = Number(((performance.now() - started) / 1000).toFixed(1));
 
   const records: BenchRecord[] = results.flatMap((r) => r.records);
   const targets: TargetCheck[] = results.flatMap((r) => r.targets);
   const notes: string[] = results.flatMap((r) => r.notes);
+  notes.push(
+    `machine: 1-minute load average before → after each suite: ${load.join('; ')}. The benchmark itself keeps up to 2 processes busy; a higher figure at the start means other work was running on this shared ${facts.cores}-core machine.`,
+  );
 
   const out = process.stdout;
   out.write(`\nedge bench — ${facts.cpuModel}, ${facts.cores} cores, ${facts.memoryGiB} GiB, Node ${facts.node}, isolated-vm ${facts.isolatedVm}${opts.quick ? ' (--quick)' : ''}\n\n`);
