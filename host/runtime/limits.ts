@@ -127,13 +127,20 @@ export class CpuWatchdog {
 
   unwatch(w: CpuWatched): void {
     this.busy.delete(w);
-    if (this.busy.size === 0 && this.timer) {
-      clearInterval(this.timer);
-      this.timer = null;
-    }
   }
 
+  private idleTicks = 0;
+
   private check(): void {
+    // Under load isolates go busy and idle thousands of times a second: keep the timer while traffic lasts.
+    if (this.busy.size === 0) {
+      if (++this.idleTicks > 250 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = null;
+      }
+      return;
+    }
+    this.idleTicks = 0;
     for (const w of this.busy) w.checkCpu();
   }
 }

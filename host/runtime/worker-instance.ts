@@ -83,7 +83,7 @@ export interface InstanceHooks {
 const STARTUP_CPU_MS = 1000;
 
 type EntryResult =
-  | { ok: true; status: number; statusText: string; headers: Array<[string, string]>; body: Uint8Array | null; stream?: number; waitUntil?: boolean }
+  | { ok: true; status: number; statusText: string; headers: Array<[string, string]>; body: Uint8Array | null; stream?: number; waitUntil?: boolean; released?: boolean }
   | { ok: false; error: { name: string; message: string; stack: string; limit?: string } };
 
 interface PullResult {
@@ -102,6 +102,8 @@ class RequestContext {
   wallTimer: NodeJS.Timeout | null = null;
   failure: EdgeError | null = null;
   ended = false;
+  /** The guest already dropped its state for this request: no 'end' entry is needed. */
+  released = false;
   private waiters = new Map<string, { resolve(v: unknown): void; reject(e: unknown): void }>();
   private failListeners = new Set<(e: EdgeError) => void>();
 
@@ -313,6 +315,7 @@ export class WorkerInstance implements CpuWatched {
       if (result.stream !== undefined) {
         res.stream = this.pullBody(rc, result.stream, result.waitUntil === true);
       } else {
+        if (result.released === true) rc.released = true;
         this.finishAfter(rc, result.waitUntil === true);
       }
       return res;
@@ -538,7 +541,7 @@ export class WorkerInstance implements CpuWatched {
     rc.timers.clear();
     this.requests.delete(rc.id);
     if (rc.body && !rc.body.readableEnded) rc.body.resume();
-    if (!this.dead) this.enter(null, { t: 'end', reqId: rc.id }).catch(() => {});
+    if (!this.dead && !rc.released) this.enter(null, { t: 'end', reqId: rc.id }).catch(() => {});
     this.hooks.requestDone({ worker: this.version.worker, cpuNs: rc.limiter.cpuUsedNs, status: err ? err.status : 200, ...(err ? { code: err.code } : {}) });
   }
 

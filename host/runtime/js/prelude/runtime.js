@@ -209,6 +209,10 @@ export function createRuntime(options) {
     if (state.waitUntil.length > 0) {
       out.waitUntil = true;
       Promise.allSettled(state.waitUntil).then(() => hostCall(state.reqId, 'waitUntil.done', null));
+    } else if (out.stream === undefined && state.timers.size === 0 && state.pull === null) {
+      // Nothing of this request is left in the isolate: the host need not send an 'end' entry.
+      requests.delete(state.reqId);
+      out.released = true;
     }
     return out;
   }
