@@ -72,7 +72,7 @@ export interface TailEvent {
 export interface InstanceHooks {
   tail(event: TailEvent): void;
   /** A request finished; `code` is the error code when it failed. */
-  requestDone(info: { worker: string; cpuNs: number; code?: string; status: number }): void;
+  requestDone(info: { worker: string; cpuNs: number; code?: string }): void;
   /** The isolate was discarded (limit breach or eviction). */
   disposed(instance: WorkerInstance): void;
   /** Performs a worker's outbound fetch. */
@@ -542,7 +542,7 @@ export class WorkerInstance implements CpuWatched {
     this.requests.delete(rc.id);
     if (rc.body && !rc.body.readableEnded) rc.body.resume();
     if (!this.dead && !rc.released) this.enter(null, { t: 'end', reqId: rc.id }).catch(() => {});
-    this.hooks.requestDone({ worker: this.version.worker, cpuNs: rc.limiter.cpuUsedNs, status: err ? err.status : 200, ...(err ? { code: err.code } : {}) });
+    this.hooks.requestDone({ worker: this.version.worker, cpuNs: rc.limiter.cpuUsedNs, ...(err ? { code: err.code } : {}) });
   }
 
   /**

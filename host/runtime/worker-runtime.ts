@@ -7,7 +7,7 @@ import { WorkerInstance, type InstanceHooks, type LoadedVersion, type Subrequest
 
 export interface RuntimeObserver {
   tail(event: TailEvent): void;
-  requestDone(info: { worker: string; cpuNs: number; code?: string; status: number }): void;
+  requestDone(info: { worker: string; cpuNs: number; code?: string }): void;
   coldStart(info: { worker: string; ms: number }): void;
   subrequest(req: SubrequestInit, depth: number): Promise<SubrequestResult>;
 }
