@@ -183,13 +183,23 @@ export function readRssBytes(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
-/** User + system CPU time used so far by process `pid`, in seconds (from /proc/<pid>/stat; 10 ms resolution). */
-export function readCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** User + system CPU seconds from a /proc stat line (10 ms resolution). */
+function statCpuSeconds(stat: string): number {
   // Fields after the command name, which is in parentheses and may itself contain spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticksPerSecond = 100; // USER_HZ: 100 on Linux x86-64 (getconf CLK_TCK)
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/**
+ * CPU seconds used so far by process `pid`: all its threads, and its main thread alone (the event loop; the
+ * rest is V8's and isolated-vm's worker threads).
+ */
+export function readCpuSeconds(pid: number): { total: number; mainThread: number } {
+  return {
+    total: statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8')),
+    mainThread: statCpuSeconds(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')),
+  };
 }
 
 /** The plain Fastify hello world (bench/fastify-hello.ts) used as the throughput ceiling. */

@@ -216,6 +216,11 @@ async function measure(host: RunningHost, agent: Agent, floorPort: number, optio
     notes.push('cold start: the host exports no edge_cold_start_seconds histogram; only the wrapped timings are reported.');
   }
 
+  const med = (xs: number[]): string => formatNumber(summarize(xs).p50);
+  notes.push(
+    `cold start, where the time goes (p50): client ${med(afterEviction)} ms = host cold start ${med(hostCold)} ms (pool.take ${med(poolTake)} + code load ${med(codeLoad)}) + the rest (HTTP, routing, first fetch, anything else on the thread; a warm request costs ${med(warm)} ms, a 404 ${med(noRoute)} ms, bare node:http ${med(bareHttp)} ms on this machine). ` +
+      `The same code load takes ${med(quiet)} ms when no pool refill runs meanwhile: pool.take() schedules the refill (a new isolate from the snapshot, its context and prelude init) on the same thread, and it lands between the load's async steps.`,
+  );
   const pB = summarize(afterEviction).p50;
   const pA = summarize(afterDeploy).p50;
   return {

@@ -154,23 +154,23 @@ export async function runThroughput(options: ThroughputOptions): Promise<SuiteRe
       options.log(`  warm: ${t.runtime}: autocannon -c ${c} -d ${options.durationSec}`);
       const cpu0 = readCpuSeconds(t.pid);
       const r = await runAutocannon(t.url, t.hostHeader, c, options.durationSec);
-      const cpuUs = ((readCpuSeconds(t.pid) - cpu0) * 1e6) / r.requests;
+      const cpu = cpuPerRequestUs(t.pid, cpu0, r.requests);
       results.set(c, r);
       const workload = `${t.workload}, autocannon c=${c} d=${options.durationSec}s`;
-      records.push({ suite: 'warm-throughput', runtime: t.runtime, workload, metric: 'requests_per_second', unit: 'req/s', ...pick(r.reqPerSec), n: r.seconds, note: 'percentiles over per-second samples' });
+      records.push({ suite: 'warm-throughput', runtime: t.runtime, workload, metric: 'requests_per_second', unit: 'req/s', ...pick(r.reqPerSec), n: Math.round(r.seconds), note: 'percentiles over per-second samples' });
       records.push({ suite: 'warm-throughput', runtime: t.runtime, workload, metric: 'latency', unit: 'ms', ...pick(r.latencyMs), n: r.requests, note: 'autocannon records whole milliseconds' });
-      records.push(single(t.runtime, workload, 'server_cpu_per_request', 'µs', cpuUs, 'server process user+system CPU (all its threads) / requests answered'));
+      records.push(...cpuRecords(t.runtime, workload, cpu));
     }
     if (wrk) {
       options.log(`  warm: ${t.runtime}: wrk -t1 -c10 -d${options.durationSec}s --latency`);
       const cpu0 = readCpuSeconds(t.pid);
       const w = await runWrk(wrk, t.url, t.hostHeader, 10, options.durationSec);
-      const cpuUs = ((readCpuSeconds(t.pid) - cpu0) * 1e6) / w.requests;
+      const cpu = cpuPerRequestUs(t.pid, cpu0, w.requests);
       wrkResults.set(t.runtime, w);
       const workload = `${t.workload}, wrk -t1 -c10 -d${options.durationSec}s`;
       records.push(single(t.runtime, workload, 'requests_per_second', 'req/s', w.reqPerSec, 'wrk prints only the mean'));
       records.push({ suite: 'warm-throughput', runtime: t.runtime, workload, metric: 'latency', unit: 'ms', ...w.latencyMs, n: w.requests, note: 'wrk --latency (coordinated omission not corrected)' });
-      records.push(single(t.runtime, workload, 'server_cpu_per_request', 'µs', cpuUs, 'server process user+system CPU (all its threads) / requests answered'));
+      records.push(...cpuRecords(t.runtime, workload, cpu));
     }
   };
 
@@ -231,6 +231,18 @@ export async function runThroughput(options: ThroughputOptions): Promise<SuiteRe
       },
     ],
   };
+}
+
+function cpuPerRequestUs(pid: number, before: { total: number; mainThread: number }, requests: number): { total: number; mainThread: number } {
+  const after = readCpuSeconds(pid);
+  return { total: ((after.total - before.total) * 1e6) / requests, mainThread: ((after.mainThread - before.mainThread) * 1e6) / requests };
+}
+
+function cpuRecords(runtime: string, workload: string, cpu: { total: number; mainThread: number }): BenchRecord[] {
+  return [
+    single(runtime, workload, 'server_cpu_per_request', 'µs', cpu.total, 'server process user+system CPU (all threads, /proc/<pid>/stat) / requests answered'),
+    single(runtime, workload, 'server_main_thread_cpu_per_request', 'µs', cpu.mainThread, 'the same for the event-loop thread alone (/proc/<pid>/task/<pid>/stat)'),
+  ];
 }
 
 function single(runtime: string, workload: string, metric: string, unit: string, value: number, note: string): BenchRecord {
