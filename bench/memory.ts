@@ -3,7 +3,8 @@
 // (/proc/<pid>/status VmRSS) divided by N. Nothing is forced (no GC, no eviction).
 import { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startChildHost, type ChildHost } from './child-host.ts';
+import { IsolatePool, type PooledIsolate } from '../host/runtime/isolate-pool.ts';
+import { readRssBytes, startChildHost, type ChildHost } from './child-host.ts';
 import { timedGet } from './http-get.ts';
 import { metricValue } from './prom.ts';
 import { formatNumber, type BenchRecord, type SuiteResult } from './report.ts';
@@ -45,7 +46,54 @@ async function inParallel<T>(items: T[], concurrency: number, fn: (item: T) => P
   );
 }
 
+/**
+ * Diagnostic: what a pooled isolate costs before any worker is loaded into it (snapshot + context + prelude
+ * init), measured in this process with the host's own IsolatePool, so that the per-worker figure can be split
+ * into "isolate as the pool makes it" and "the worker on top".
+ */
+async function pooledIsolateRss(count: number): Promise<{ mibEach: number; heapTotalMib: number; heapUsedMib: number }> {
+  const pool = await IsolatePool.create({ size: 0 });
+  const held: PooledIsolate[] = [];
+  try {
+    for (let i = 0; i < 5; i++) held.push(await pool.take(128));
+    await sleep(1000);
+    const before = readRssBytes(process.pid);
+    for (let i = 0; i < count; i++) held.push(await pool.take(128));
+    await sleep(IDLE_WAIT_MS);
+    const after = readRssBytes(process.pid);
+    const heap = await held[held.length - 1]!.isolate.getHeapStatistics();
+    return { mibEach: (after - before) / count / MiB, heapTotalMib: heap.total_heap_size / MiB, heapUsedMib: heap.used_heap_size / MiB };
+  } finally {
+    pool.close();
+    for (const p of held) if (!p.isolate.isDisposed) p.isolate.dispose();
+  }
+}
+
 export async function runMemory(options: MemoryOptions): Promise<SuiteResult> {
+  const result = await measureHost(options);
+  const n = Math.min(300, options.workers);
+  options.log(`  memory: ${n} bare pooled isolates in this process (diagnostic)`);
+  const bare = await pooledIsolateRss(n);
+  result.records.push({
+    suite: 'memory',
+    runtime: 'edge-js',
+    workload: `${n} pooled isolates, no worker loaded (IsolatePool in the bench process)`,
+    metric: 'rss_per_pooled_isolate',
+    unit: 'MiB',
+    p50: bare.mibEach,
+    p90: bare.mibEach,
+    p99: bare.mibEach,
+    mean: bare.mibEach,
+    n: 1,
+    note: 'diagnostic: VmRSS growth / isolates; snapshot + context + prelude init only',
+  });
+  result.notes.push(
+    `memory: of the per-worker RSS, ${formatNumber(bare.mibEach)} MiB is the pooled isolate itself before any worker code (prelude snapshot + context + init; its V8 heap: ${formatNumber(bare.heapTotalMib)} MiB total, ${formatNumber(bare.heapUsedMib)} MiB used), measured with the host's IsolatePool on ${n} isolates in the bench process; the lab notes measured 1.26 MB for a bare isolate + context on Node 24.`,
+  );
+  return result;
+}
+
+async function measureHost(options: MemoryOptions): Promise<SuiteResult> {
   const host = await startChildHost();
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   try {
