@@ -157,7 +157,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<SuiteRe
       const cpu = cpuPerRequestUs(t.pid, cpu0, r.requests);
       results.set(c, r);
       const workload = `${t.workload}, autocannon c=${c} d=${options.durationSec}s`;
-      records.push({ suite: 'warm-throughput', runtime: t.runtime, workload, metric: 'requests_per_second', unit: 'req/s', ...pick(r.reqPerSec), n: Math.round(r.seconds), note: 'percentiles over per-second samples' });
+      records.push({ suite: 'warm-throughput', runtime: t.runtime, workload, metric: 'requests_per_second', unit: 'req/s', ...pick(r.reqPerSec), n: Math.floor(r.seconds), note: 'percentiles over per-second samples' });
       records.push({ suite: 'warm-throughput', runtime: t.runtime, workload, metric: 'latency', unit: 'ms', ...pick(r.latencyMs), n: r.requests, note: 'autocannon records whole milliseconds' });
       records.push(...cpuRecords(t.runtime, workload, cpu));
     }
