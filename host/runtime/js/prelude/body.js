@@ -221,4 +221,4 @@ export function takeBody(requestOrResponse) {
   return takeBodyFrom(requestOrResponse);
 }
 
-export { initBody, cloneBodyInto, moveBody, hasBody };
+export { initBody, cloneBodyInto, moveBody, hasBody, readAllBytes, chunkBytes };

@@ -4,7 +4,7 @@
 // requested fire-and-forget through `call`, and its answer arrives as a later entry.
 import { bridge } from './internal/bridge.js';
 import { createIncomingRequest } from './request.js';
-import { takeBody } from './body.js';
+import { chunkBytes, readAllBytes, takeBody } from './body.js';
 import { createFetchResponse, getResponseHead, isResponse } from './response.js';
 import { wasmMemoryExceeded } from './wasm-memory.js';
 
@@ -118,31 +118,14 @@ export function createRuntime(options) {
   const MAX_SUBREQUEST_BODY = 32 * 1024 * 1024;
   const fetches = new Map();
   let nextFetchId = 1;
-  async function readAll(stream) {
-    const reader = stream.getReader();
-    const parts = [];
-    let size = 0;
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      const chunk = value instanceof Uint8Array ? value : new Uint8Array(value);
-      size += chunk.byteLength;
-      if (size > MAX_SUBREQUEST_BODY) throw new TypeError(`fetch(): request bodies over ${MAX_SUBREQUEST_BODY} bytes are not supported yet.`);
-      parts.push(chunk);
-    }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.byteLength;
-    }
-    return out;
-  }
   timerGlobals.fetch = async function fetch(input, init) {
     const reqId = current;
     const request = new Request(input, init);
     const taken = takeBody(request);
-    const body = taken === null || taken instanceof Uint8Array ? taken : await readAll(taken);
+    const body = taken === null || taken instanceof Uint8Array ? taken : await readAllBytes(taken);
+    if (body !== null && body.byteLength > MAX_SUBREQUEST_BODY) {
+      throw new TypeError(`fetch(): request bodies over ${MAX_SUBREQUEST_BODY} bytes are not supported yet.`);
+    }
     const headers = [];
     for (const pair of request.headers) headers.push(pair);
     const id = nextFetchId++;
@@ -308,12 +291,9 @@ export function createRuntime(options) {
         streams.delete(cmd.id);
         return { done: true };
       }
-      let chunk = value;
-      if (chunk instanceof ArrayBuffer) chunk = new Uint8Array(chunk);
-      else if (ArrayBuffer.isView(chunk) && !(chunk instanceof Uint8Array)) chunk = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      else if (typeof chunk === 'string') chunk = new TextEncoder().encode(chunk);
-      if (!(chunk instanceof Uint8Array)) {
-        throw new TypeError(`A response body stream must produce Uint8Array chunks, but it produced ${Object.prototype.toString.call(value)}.`);
+      const chunk = chunkBytes(value);
+      if (chunk === null) {
+        throw new TypeError(`A response body stream must produce Uint8Array (or ArrayBuffer/ArrayBufferView) chunks, but it produced ${typeof value === 'string' ? 'a string (encode it with TextEncoder or pipe through TextEncoderStream)' : Object.prototype.toString.call(value)}.`);
       }
       checkMemory();
       return { done: false, chunk };
