@@ -281,3 +281,25 @@ describe('worker runtime', () => {
     expect((await cold).text).toBe('big');
   });
 });
+
+describe('isolate eviction', () => {
+  it('keeps at most maxIsolates warm isolates, evicting the least recently used', async () => {
+    const t = await startTestHost({ maxIsolates: 3 });
+    try {
+      const boot: Record<string, string> = {};
+      for (let i = 1; i <= 5; i++) {
+        await t.deploy(`lru${i}`, { modules: { 'index.js': 'const boot = crypto.randomUUID(); export default { fetch() { return new Response(boot); } };' } });
+        boot[`lru${i}`] = (await t.get(`lru${i}`)).text;
+        expect(t.host.runtime.isolatesAlive).toBeLessThanOrEqual(3);
+      }
+      // The three most recently used kept their isolates; lru1 was evicted and starts a fresh one.
+      expect((await t.get('lru5')).text).toBe(boot.lru5);
+      expect((await t.get('lru4')).text).toBe(boot.lru4);
+      expect((await t.get('lru1')).text).not.toBe(boot.lru1);
+      expect(t.host.runtime.isolatesAlive).toBeLessThanOrEqual(3);
+      expect(t.host.runtime.evictions).toBeGreaterThanOrEqual(3);
+    } finally {
+      await t.close();
+    }
+  });
+});
