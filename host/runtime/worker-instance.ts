@@ -104,8 +104,9 @@ class RequestContext {
   ended = false;
   /** The guest already dropped its state for this request: no 'end' entry is needed. */
   released = false;
-  private waiters = new Map<string, { resolve(v: unknown): void; reject(e: unknown): void }>();
-  private failListeners = new Set<(e: EdgeError) => void>();
+  /** Created on first use: most requests finish within their first entry and never wait. */
+  private waiters: Map<string, { resolve(v: unknown): void; reject(e: unknown): void }> | null = null;
+  private failListeners: Set<(e: EdgeError) => void> | null = null;
 
   constructor(id: number, limiter: RequestLimitEnforcer, body: Readable | null) {
     this.id = id;
@@ -117,30 +118,30 @@ class RequestContext {
   wait<T>(key: string): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
-      this.waiters.set(key, { resolve: resolve as (v: unknown) => void, reject });
+      (this.waiters ??= new Map()).set(key, { resolve: resolve as (v: unknown) => void, reject });
     });
   }
 
   deliver(key: string, value: unknown): void {
-    const w = this.waiters.get(key);
+    const w = this.waiters?.get(key);
     if (!w) return;
-    this.waiters.delete(key);
+    this.waiters!.delete(key);
     w.resolve(value);
   }
 
   fail(err: EdgeError): void {
     if (this.failure) return;
     this.failure = err;
-    for (const w of this.waiters.values()) w.reject(err);
-    this.waiters.clear();
-    for (const l of this.failListeners) l(err);
+    if (this.waiters) for (const w of this.waiters.values()) w.reject(err);
+    this.waiters = null;
+    if (this.failListeners) for (const l of this.failListeners) l(err);
   }
 
   /** A promise that rejects when the request fails, for racing against guest work. */
   failed(): Promise<never> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<never>((_, reject) => {
-      this.failListeners.add(reject);
+      (this.failListeners ??= new Set()).add(reject);
     });
   }
 }
@@ -294,13 +295,17 @@ export class WorkerInstance implements CpuWatched {
     const rc = new RequestContext(id, new RequestLimitEnforcer(worker, manifest.limits), req.body);
     rc.depth = req.depth ?? 0;
     this.requests.set(id, rc);
-    rc.wallTimer = setTimeout(() => this.failRequest(rc, rc.limiter.wallExceeded()), rc.limiter.wallRemainingMs());
     try {
-      let result = (await Promise.race([
-        this.enter(rc, { t: 'fetch', reqId: id, method: req.method, url: req.url, headers: req.headers, hasBody: req.body !== null, cf: req.cf }),
-        rc.failed(),
-      ])) as EntryResult | { deferred: true };
-      if ('deferred' in result) result = await Promise.race([rc.wait<EntryResult>('response'), rc.failed()]);
+      // The first entry needs no wall-clock timer: it ends with its task, within the CPU limit. Only a request
+      // that goes on waiting (for I/O, timers, a streamed body, waitUntil) gets one.
+      let result = (await this.enter(rc, { t: 'fetch', reqId: id, method: req.method, url: req.url, headers: req.headers, hasBody: req.body !== null, cf: req.cf })) as
+        | EntryResult
+        | { deferred: true };
+      if (rc.failure) throw rc.failure;
+      if ('deferred' in result) {
+        this.armWallTimer(rc);
+        result = await Promise.race([rc.wait<EntryResult>('response'), rc.failed()]);
+      }
       if (!result.ok) {
         const e = result.error;
         if (e.limit === 'E_MEMORY_LIMIT') {
@@ -313,6 +318,7 @@ export class WorkerInstance implements CpuWatched {
       }
       const res: WorkerResponse = { status: result.status, statusText: result.statusText, headers: result.headers, body: result.body, stream: null };
       if (result.stream !== undefined) {
+        this.armWallTimer(rc);
         res.stream = this.pullBody(rc, result.stream, result.waitUntil === true);
       } else {
         if (result.released === true) rc.released = true;
@@ -358,8 +364,12 @@ export class WorkerInstance implements CpuWatched {
   private async enter(rc: RequestContext | null, cmd: Record<string, unknown>): Promise<unknown> {
     if (this.dead) throw this.dead;
     const isolate = this.pooled.isolate;
+    if (this.running.length === 0) {
+      // Idle until now: CPU the isolate used outside entries (heap statistics, say) is nobody's request.
+      this.cpuMark = isolate.cpuTime;
+      cpuWatchdog.watch(this);
+    }
     this.running.push(rc);
-    if (this.running.length === 1) cpuWatchdog.watch(this);
     try {
       return await this.pooled.entry.apply(undefined, [cmd], {
         arguments: { copy: true },
@@ -513,12 +523,18 @@ export class WorkerInstance implements CpuWatched {
     ).catch((err) => this.failRequest(rc, asEdgeError(err)));
   }
 
+  private armWallTimer(rc: RequestContext): void {
+    if (rc.wallTimer || rc.ended) return;
+    rc.wallTimer = setTimeout(() => this.failRequest(rc, rc.limiter.wallExceeded()), rc.limiter.wallRemainingMs());
+  }
+
   /** Ends the request once its waitUntil work (if any) settled, bounded by the wall-clock limit. */
   private finishAfter(rc: RequestContext, waitUntil: boolean): void {
     if (!waitUntil || rc.failure) {
       this.finish(rc, rc.failure);
       return;
     }
+    this.armWallTimer(rc);
     rc.wait('waitUntil').then(
       () => this.finish(rc, null),
       (e: unknown) => this.finish(rc, asEdgeError(e)),

@@ -33,7 +33,7 @@ export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; 
       );
       return send(reply, { ...errorResponse(err), status: 404 });
     }
-    metrics.requests.inc({ worker: name });
+    metrics.worker(name).requests.inc();
     let instance: WorkerInstance;
     try {
       const got = runtime.instance(name);

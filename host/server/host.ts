@@ -95,7 +95,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     observer: {
       tail: (e) => logs.publish(e),
       requestDone: (i) => {
-        metrics?.cpuSeconds.inc({ worker: i.worker }, i.cpuNs / 1e9);
+        metrics?.worker(i.worker).cpuSeconds.inc(i.cpuNs / 1e9);
         if (i.code) metrics?.errors.inc({ worker: i.worker, code: i.code });
       },
       subrequest: (req, depth) => dispatcher!.fetch(req, depth),

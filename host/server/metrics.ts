@@ -15,6 +15,18 @@ export class HostMetrics {
   readonly cpuSeconds = new Counter({ name: 'edge_cpu_seconds_total', help: 'Isolate CPU time used by requests', labelNames: ['worker'] as const, registers: [this.registry] });
   readonly noRoute = new Counter({ name: 'edge_no_route_total', help: 'Requests that matched no worker', registers: [this.registry] });
 
+  private readonly perWorker = new Map<string, { requests: { inc(): void }; cpuSeconds: { inc(v: number): void } }>();
+
+  /** Label-bound children, cached: binding labels on every request costs more than the increment. */
+  worker(name: string): { requests: { inc(): void }; cpuSeconds: { inc(v: number): void } } {
+    let w = this.perWorker.get(name);
+    if (!w) {
+      w = { requests: this.requests.labels(name), cpuSeconds: this.cpuSeconds.labels(name) };
+      this.perWorker.set(name, w);
+    }
+    return w;
+  }
+
   constructor(sources: { isolatesAlive(): number; isolateHeapBytes(): number; spareIsolates(): number; workersDeployed(): number }) {
     new Gauge({ name: 'edge_isolates_alive', help: 'Warm worker isolates', registers: [this.registry], collect() { this.set(sources.isolatesAlive()); } });
     new Gauge({ name: 'edge_isolates_spare', help: 'Pre-created isolates waiting in the pool', registers: [this.registry], collect() { this.set(sources.spareIsolates()); } });
