@@ -104,6 +104,7 @@ describe('durability of deployments under SIGKILL', () => {
   });
 
   it('never serves a half-written deploy after a kill in the middle of deploying', async () => {
+    if (host && host.child.exitCode === null) await kill9(host);
     host = await startHost(dataDir);
     const big = upload('gamma', 'gamma v1');
     big.modules[0]!.content += `\nexport const filler = ${JSON.stringify('x'.repeat(2_000_000))};`;
