@@ -272,7 +272,7 @@ describe('worker runtime', () => {
 
   it('does not let a cold start block warm requests of other workers', async () => {
     await t.deploy('warm1', { modules: { 'index.js': 'export default { fetch() { return new Response("w"); } };' } });
-    const big = `export default { fetch() { return new Response("big"); } };\n` + Array.from({ length: 3000 }, (_, i) => `export function f${i}(a) { return a * ${i} + ${i}; }`).join('\n');
+    const big = `export default { fetch() { return new Response("big"); } };\n` + Array.from({ length: 9000 }, (_, i) => `export function f${i}(a) { return a * ${i} + ${i}; }`).join('\n');
     await t.deploy('bigcold', { modules: { 'index.js': big } });
     t.host.runtime.evict('bigcold');
     const cold = t.get('bigcold');

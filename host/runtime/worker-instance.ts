@@ -81,6 +81,10 @@ export interface InstanceHooks {
 
 /** Guest code run at module evaluation (global scope) gets this much CPU at most, as Workers' startup limit. */
 const STARTUP_CPU_MS = 1000;
+/** Up to this much source, a cold start compiles on the host thread (see evaluate). */
+const SYNC_COMPILE_MAX_CHARS = 256 * 1024;
+const BOOTSTRAP_PATH = '__edge_bootstrap__.js';
+const NO_FETCH_MARKER = '__EDGE_NO_FETCH_HANDLER__';
 
 type EntryResult =
   | { ok: true; status: number; statusText: string; headers: Array<[string, string]>; body: Uint8Array | null; stream?: number; waitUntil?: boolean; released?: boolean }
@@ -209,34 +213,48 @@ export class WorkerInstance implements CpuWatched {
     const byPath = new Map(modules.map((m) => [m.path, m]));
     const compiled = new Map<string, ivm.Module>();
     const pathOf = new Map<ivm.Module, string>();
+    // Small workers compile and link on this thread: each async isolated-vm step is a round trip to the
+    // isolate's thread, and at idle those wake-ups cost more than compiling a few KB (with its code cache).
+    const sync = modules.reduce((n, m) => n + m.source.length, 0) <= SYNC_COMPILE_MAX_CHARS;
 
-    const compile = async (path: string): Promise<ivm.Module> => {
-      const existing = compiled.get(path);
-      if (existing) return existing;
-      const mod = byPath.get(path);
-      if (!mod) throw new EdgeError('E_MODULE_NOT_FOUND', `Module "${path}" was not uploaded.`);
-      let m: ivm.Module;
-      try {
-        const filename = `worker://${worker}/${path}`;
-        if (produceCache) {
-          m = await isolate.compileModule(mod.source, { filename, produceCachedData: true });
-          const cached = (m as ivm.Module & ivm.CachedDataResult).cachedData;
-          if (cached) mod.cache = Buffer.from(cached.copy());
-        } else {
-          m = await isolate.compileModule(mod.source, {
-            filename,
-            ...(mod.cache ? { cachedData: new ivm.ExternalCopy(new Uint8Array(mod.cache).buffer as ArrayBuffer) } : {}),
-          });
-        }
-      } catch (err) {
-        throw new EdgeError('E_MODULE_INVALID', `${path}: ${errorText(err)}`, { details: { module: path } });
+    const compileOptions = (path: string): ivm.CompileModuleOptions & ivm.CachedDataOptions => {
+      const mod = byPath.get(path)!;
+      const filename = `worker://${worker}/${path}`;
+      if (produceCache) return { filename, produceCachedData: true };
+      return mod.cache ? { filename, cachedData: new ivm.ExternalCopy(new Uint8Array(mod.cache).buffer as ArrayBuffer) } : { filename };
+    };
+    const record = (path: string, m: ivm.Module): ivm.Module => {
+      if (produceCache) {
+        const cached = (m as ivm.Module & ivm.CachedDataResult).cachedData;
+        if (cached) byPath.get(path)!.cache = Buffer.from(cached.copy());
       }
       compiled.set(path, m);
       pathOf.set(m, path);
       return m;
     };
+    const compileSync = (path: string, source = byPath.get(path)?.source): ivm.Module => {
+      const existing = compiled.get(path);
+      if (existing) return existing;
+      if (source === undefined) throw new EdgeError('E_MODULE_NOT_FOUND', `Module "${path}" was not uploaded.`);
+      try {
+        return record(path, isolate.compileModuleSync(source, compileOptions(path)));
+      } catch (err) {
+        throw new EdgeError('E_MODULE_INVALID', `${path}: ${errorText(err)}`, { details: { module: path } });
+      }
+    };
+    const compileAsync = async (path: string): Promise<ivm.Module> => {
+      const existing = compiled.get(path);
+      if (existing) return existing;
+      const mod = byPath.get(path);
+      if (!mod) throw new EdgeError('E_MODULE_NOT_FOUND', `Module "${path}" was not uploaded.`);
+      try {
+        return record(path, await isolate.compileModule(mod.source, compileOptions(path)));
+      } catch (err) {
+        throw new EdgeError('E_MODULE_INVALID', `${path}: ${errorText(err)}`, { details: { module: path } });
+      }
+    };
 
-    const resolve = async (specifier: string, referrer: ivm.Module): Promise<ivm.Module> => {
+    const target = (specifier: string, referrer: ivm.Module): string => {
       const from = pathOf.get(referrer) ?? manifest.main;
       if (!specifier.startsWith('./') && !specifier.startsWith('../') && !specifier.startsWith('/')) {
         throw new EdgeError(
@@ -245,43 +263,48 @@ export class WorkerInstance implements CpuWatched {
           { details: { module: from, specifier } },
         );
       }
-      const target = specifier.startsWith('/') ? posix.normalize(specifier.slice(1)) : posix.join(posix.dirname(from), specifier);
-      if (!byPath.has(target)) {
-        throw new EdgeError('E_MODULE_NOT_FOUND', `${from}: cannot import "${specifier}": no uploaded module at "${target}".`, {
+      const path = specifier.startsWith('/') ? posix.normalize(specifier.slice(1)) : posix.join(posix.dirname(from), specifier);
+      if (!byPath.has(path)) {
+        throw new EdgeError('E_MODULE_NOT_FOUND', `${from}: cannot import "${specifier}": no uploaded module at "${path}".`, {
           details: { module: from, specifier },
         });
       }
-      return compile(target);
+      return path;
     };
 
-    const main = await compile(manifest.main);
+    // The bootstrap imports the entry, checks its default export and hands it (with env) to the prelude,
+    // all within the one evaluation; the first fetch entry picks them up.
+    const bootstrapSource =
+      `import * as entry from ${JSON.stringify(`./${manifest.main}`)};\n` +
+      `const w = entry.default;\n` +
+      `if (w === null || (typeof w !== 'object' && typeof w !== 'function') || typeof w.fetch !== 'function') throw new Error(${JSON.stringify(NO_FETCH_MARKER)});\n` +
+      `Object.defineProperty(globalThis, '__edgeWorker', { value: w, configurable: true });\n` +
+      `Object.defineProperty(globalThis, '__edgeEnv', { value: JSON.parse(${JSON.stringify(JSON.stringify(manifest.vars))}), configurable: true });\n`;
+    const bootstrap = isolate.compileModuleSync(bootstrapSource, { filename: `worker://${worker}/${BOOTSTRAP_PATH}` });
+    pathOf.set(bootstrap, BOOTSTRAP_PATH);
     try {
-      await main.instantiate(context, resolve);
+      if (sync) bootstrap.instantiateSync(context, (spec, ref) => compileSync(target(spec, ref)));
+      else await bootstrap.instantiate(context, (spec, ref) => compileAsync(target(spec, ref)));
     } catch (err) {
       if (err instanceof EdgeError) throw err;
       throw new EdgeError('E_MODULE_INVALID', `linking ${manifest.main}: ${errorText(err)}`);
     }
+    const startupMs = Math.max(STARTUP_CPU_MS, manifest.limits.cpuMs);
     try {
-      await main.evaluate({ timeout: Math.max(STARTUP_CPU_MS, manifest.limits.cpuMs), promise: true });
+      await bootstrap.evaluate({ timeout: startupMs, promise: true });
     } catch (err) {
+      const text = errorText(err);
       if (isolate.isDisposed) throw new EdgeError('E_MEMORY_LIMIT', `Evaluating ${manifest.main} exceeded the memory limit of ${manifest.limits.memoryMb} MB.`);
-      if (TIMEOUT_MESSAGE.test(errorText(err))) {
-        throw new EdgeError('E_CPU_LIMIT', `Evaluating the global scope of ${manifest.main} took longer than ${Math.max(STARTUP_CPU_MS, manifest.limits.cpuMs)} ms of CPU.`);
+      if (TIMEOUT_MESSAGE.test(text)) {
+        throw new EdgeError('E_CPU_LIMIT', `Evaluating the global scope of ${manifest.main} took longer than ${startupMs} ms of CPU.`);
       }
-      throw new EdgeError('E_MODULE_INVALID', `${manifest.main} threw while being evaluated: ${errorText(err)}`, { details: { stack: errorStack(err) } });
-    }
-    const def = await main.namespace.get('default', { reference: true });
-    await context.global.set('__edgeWorker', def.derefInto());
-    const ok = await this.pooled.entry.apply(undefined, [{ t: 'init', env: manifest.vars }], {
-      arguments: { copy: true },
-      result: { copy: true },
-      timeout: STARTUP_CPU_MS,
-    });
-    if (ok !== true) {
-      throw new EdgeError(
-        'E_NO_FETCH_HANDLER',
-        `${manifest.main} must export a default object with a fetch(request, env, ctx) method, e.g. \`export default { fetch(request) { return new Response('ok') } }\`.`,
-      );
+      if (text.includes(NO_FETCH_MARKER)) {
+        throw new EdgeError(
+          'E_NO_FETCH_HANDLER',
+          `${manifest.main} must export a default object with a fetch(request, env, ctx) method, e.g. \`export default { fetch(request) { return new Response('ok') } }\`.`,
+        );
+      }
+      throw new EdgeError('E_MODULE_INVALID', `${manifest.main} threw while being evaluated: ${text}`, { details: { stack: errorStack(err) } });
     }
     this.cpuMark = isolate.cpuTime;
   }

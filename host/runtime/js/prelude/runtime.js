@@ -209,7 +209,13 @@ export function createRuntime(options) {
   }
 
   function dispatchFetch(cmd) {
-    if (!worker) throw new Error('worker not initialised');
+    if (!worker) {
+      // Left by the host's bootstrap module, which checked it has fetch().
+      worker = globalThis.__edgeWorker;
+      env = globalThis.__edgeEnv;
+      delete globalThis.__edgeWorker;
+      delete globalThis.__edgeEnv;
+    }
     const state = { reqId: cmd.reqId, timers: new Set(), waitUntil: [], pull: null };
     requests.set(cmd.reqId, state);
     const ctx = {
@@ -346,15 +352,6 @@ export function createRuntime(options) {
       }
       case 'end':
         return endRequest(cmd);
-      case 'init': {
-        // The host sets the evaluated module's default export as a global just before this entry.
-        const w = globalThis.__edgeWorker;
-        delete globalThis.__edgeWorker;
-        if (w === null || typeof w !== 'object' || typeof w.fetch !== 'function') return false;
-        worker = w;
-        env = cmd.env;
-        return true;
-      }
       case 'memory':
         return wasmMemoryExceeded();
       default:
