@@ -1,7 +1,7 @@
 // The Body mixin shared by Request and Response (as a base class). A body is either bytes or a string that were
 // never turned into a stream (kept as is: the common case of `new Response("...")` costs no stream at all), a
 // ReadableStream, or nothing. `takeBody` is how the runtime takes a body to send it to the host.
-import { ReadableStream, isDisturbed } from './streams.js';
+import { isDisturbed, isReadableStream, streams } from './streams.js';
 import { utf8Encode, utf8Decode } from './encoding.js';
 import { URLSearchParams } from './url.js';
 
@@ -49,7 +49,7 @@ async function readAllBytes(stream) {
 }
 
 function bytesToStream(bytes) {
-  return new ReadableStream({
+  return new (streams().ReadableStream)({
     type: 'bytes',
     start(controller) {
       if (bytes.length > 0) controller.enqueue(bytes);
@@ -80,7 +80,7 @@ export class Body {
         target.#src = init;
         return TEXT_PLAIN;
       }
-      if (init instanceof ReadableStream) {
+      if (isReadableStream(init)) {
         if (init.locked || isDisturbed(init)) throw new TypeError('The ReadableStream given as a body is locked or has already been read.');
         target.#stream = init;
         return null;

@@ -1,7 +1,7 @@
 // TextEncoder / TextDecoder (UTF-8 only, per the WHATWG Encoding Standard), plus the UTF-8 helpers that
 // Body, URLSearchParams and the streams share. Written by hand: V8 has no built-in codec and the spec'd
 // algorithm is small; a library would only add bundle weight to every isolate.
-import { TransformStream } from './streams.js';
+import { streams } from './streams.js';
 
 const fromCharCode = String.fromCharCode;
 const CHUNK = 0x2000;
@@ -314,7 +314,7 @@ export class TextEncoderStream {
 
   constructor() {
     let pending = '';
-    this.#transform = new TransformStream({
+    this.#transform = new (streams().TransformStream)({
       transform(chunk, controller) {
         let s = pending + String(chunk);
         pending = '';
@@ -353,7 +353,7 @@ export class TextDecoderStream {
   constructor(label = 'utf-8', options = undefined) {
     const decoder = new TextDecoder(label, options);
     this.#decoder = decoder;
-    this.#transform = new TransformStream({
+    this.#transform = new (streams().TransformStream)({
       transform(chunk, controller) {
         const s = decoder.decode(toBytes(chunk), { stream: true });
         if (s) controller.enqueue(s);

@@ -10,21 +10,7 @@ import { crypto, Crypto } from './crypto.js';
 import { structuredClone } from './structured-clone.js';
 import { queueMicrotask } from './microtask.js';
 import { DOMException } from './dom-exception.js';
-import {
-  ReadableStream,
-  ReadableStreamDefaultReader,
-  ReadableStreamBYOBReader,
-  ReadableStreamBYOBRequest,
-  ReadableStreamDefaultController,
-  ReadableByteStreamController,
-  WritableStream,
-  WritableStreamDefaultWriter,
-  WritableStreamDefaultController,
-  TransformStream,
-  TransformStreamDefaultController,
-  ByteLengthQueuingStrategy,
-  CountQueuingStrategy,
-} from './streams.js';
+import { STREAM_GLOBALS, streams } from './streams.js';
 
 const GLOBALS = {
   Headers,
@@ -44,23 +30,24 @@ const GLOBALS = {
   structuredClone,
   queueMicrotask,
   DOMException,
-  ReadableStream,
-  ReadableStreamDefaultReader,
-  ReadableStreamBYOBReader,
-  ReadableStreamBYOBRequest,
-  ReadableStreamDefaultController,
-  ReadableByteStreamController,
-  WritableStream,
-  WritableStreamDefaultWriter,
-  WritableStreamDefaultController,
-  TransformStream,
-  TransformStreamDefaultController,
-  ByteLengthQueuingStrategy,
-  CountQueuingStrategy,
 };
 
 export function installGlobals(g) {
   for (const name of Object.keys(GLOBALS)) {
     Object.defineProperty(g, name, { value: GLOBALS[name], writable: true, configurable: true, enumerable: false });
+  }
+  // The stream classes load on first access, then stay as ordinary data properties.
+  for (const name of STREAM_GLOBALS) {
+    const settle = (value) => Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(g, name, {
+      configurable: true,
+      enumerable: false,
+      get() {
+        const value = streams()[name];
+        settle(value);
+        return value;
+      },
+      set: settle,
+    });
   }
 }

@@ -6,10 +6,10 @@ import { Headers } from './headers.js';
 import { URL, URLSearchParams } from './url.js';
 import { Request } from './request.js';
 import { Response } from './response.js';
-import { ReadableStream, WritableStream, TransformStream } from './streams.js';
+import { isStreamObject } from './streams.js';
 
 const ERROR_TYPES = { Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError };
-const NOT_CLONEABLE = [Promise, WeakMap, WeakSet, WeakRef, Headers, URL, URLSearchParams, Request, Response, ReadableStream, WritableStream, TransformStream];
+const NOT_CLONEABLE = [Promise, WeakMap, WeakSet, WeakRef, Headers, URL, URLSearchParams, Request, Response];
 const { getOwnPropertyDescriptor, hasOwn, keys } = Object;
 
 function dataCloneError(what) {
@@ -101,6 +101,7 @@ function cloneValue(v, memo) {
   else if (v instanceof BigInt) out = Object(BigInt.prototype.valueOf.call(v));
   else {
     for (let i = 0; i < NOT_CLONEABLE.length; i++) if (v instanceof NOT_CLONEABLE[i]) throw dataCloneError(describe(v));
+    if (isStreamObject(v)) throw dataCloneError(describe(v));
     out = {};
     memo.set(v, out);
     for (const k of keys(v)) setProperty(out, k, cloneValue(v[k], memo));
