@@ -97,7 +97,6 @@ export class IsolatePool {
           new ivm.Reference((reqId: unknown, op: unknown, arg: unknown) => {
             if (typeof reqId === 'number' && typeof op === 'string') pooled.sink.call(reqId, op, arg);
           }),
-          new ivm.Reference(() => undefined),
           new ivm.ExternalCopy({ memoryBytes: memoryMb * 1024 * 1024 }).copyInto(),
         ],
         { result: { reference: true } },

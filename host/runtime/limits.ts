@@ -16,8 +16,6 @@ export class LimitExceededError extends EdgeError {
 
 /** Hooks the runtime calls for one request. */
 export interface LimitEnforcer {
-  /** Milliseconds of CPU the next entry into the isolate may use. */
-  cpuBudgetMs(): number;
   /** Nanoseconds of CPU left to the request. */
   cpuRemainingNs(): number;
   /** An entry for this request finished, having used `cpuNs` of isolate CPU time. */
@@ -46,11 +44,6 @@ export class RequestLimitEnforcer implements LimitEnforcer {
     this.worker = worker;
     this.limits = limits;
     this.startedAt = now;
-  }
-
-  cpuBudgetMs(): number {
-    // isolated-vm takes whole milliseconds; never hand it 0 (which means "no timeout").
-    return Math.max(1, Math.ceil(this.limits.cpuMs - this.cpuUsedNs / 1e6));
   }
 
   cpuRemainingNs(): number {

@@ -31,7 +31,6 @@ export async function createPreludeIsolate(options: { memoryMb?: number } = {}):
       new ivm.Reference(randomBytes),
       new ivm.Reference(hostUrlParse),
       new ivm.Reference(() => undefined),
-      new ivm.Reference(() => undefined),
       new ivm.ExternalCopy({ memoryBytes: memoryMb * 1024 * 1024 }).copyInto(),
     ],
     { result: { reference: true } },

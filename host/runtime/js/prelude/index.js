@@ -12,13 +12,13 @@ Object.defineProperty(globalThis, '__edgeInit', {
   enumerable: false,
   writable: false,
   /**
-   * @param log, randomBytes, urlParse, call, settle  ivm References to host functions (see internal/bridge.js)
+   * @param log, randomBytes, urlParse, call  ivm References to host functions (see internal/bridge.js)
    * @param options  { memoryBytes: number }  the isolate's memory budget, shared by the JS heap and WebAssembly memories
    * @returns the runtime's entry function, which the host keeps a Reference to
    */
-  value: function __edgeInit(log, randomBytes, urlParse, call, settle, options) {
+  value: function __edgeInit(log, randomBytes, urlParse, call, options) {
     delete globalThis.__edgeInit;
-    setBridge({ log, randomBytes, urlParse, call, settle });
+    setBridge({ log, randomBytes, urlParse, call });
     installWasmMemoryLimits(globalThis.WebAssembly, options.memoryBytes);
     return createRuntime(options);
   },

@@ -5,8 +5,7 @@
 //   log(level: string, text: string)                     applyIgnored   console output, to `edge tail`
 //   randomBytes(n: number) -> Uint8Array                 applySync      CSPRNG bytes, n <= 65536
 //   urlParse(input: string, base?: string) -> UrlRecord | null   applySync   WHATWG URL parse (host's Ada)
-//   call(reqId: number, op: string, arg: any)            applyIgnored   async host ops; answer comes back as an entry
-//   settle(reqId: number, kind: string, payload: any)    applyIgnored   guest -> host results (response, errors)
+//   call(reqId: number, op: string, arg: any)            applyIgnored   async host ops and late results; answers come back as entries
 // UrlRecord = { href, origin, protocol, username, password, host, hostname, port, pathname, search, hash }
 
 export const bridge = {
@@ -14,7 +13,6 @@ export const bridge = {
   randomBytes: null,
   urlParse: null,
   call: null,
-  settle: null,
 };
 
 export function setBridge(refs) {
