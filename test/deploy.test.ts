@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestFor, startTestHost, type TestHost } from './helpers/test-host.ts';
 import { request } from './helpers/http.ts';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 
 const worker = (text: string): string => `export default { fetch() { return new Response(${JSON.stringify(text)}); } };`;
 
@@ -178,6 +180,27 @@ describe('deploy lifecycle', () => {
     const rb = await t.admin('POST', '/v1/workers/life/rollback', {});
     expect(rb.status).toBe(200);
     expect((await t.get('life')).text).toBe('v1');
+  });
+});
+
+describe('admin token', () => {
+  it('is generated at first start into <data-dir>/admin-token with mode 0600 and reused after a restart', async () => {
+    const saved = process.env.EDGE_ADMIN_TOKEN;
+    delete process.env.EDGE_ADMIN_TOKEN;
+    const t = await startTestHost({ adminToken: undefined });
+    try {
+      const file = join(t.dataDir, 'admin-token');
+      const token = (await readFile(file, 'utf8')).trim();
+      expect(token).toMatch(/^[0-9a-f]{64}$/);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      expect(t.host.adminToken).toBe(token);
+      expect((await t.admin('GET', '/v1/workers', undefined, token)).status).toBe(200);
+      await t.restart({ adminToken: undefined });
+      expect(t.host.adminToken).toBe(token);
+    } finally {
+      if (saved !== undefined) process.env.EDGE_ADMIN_TOKEN = saved;
+      await t.close();
+    }
   });
 });
 
