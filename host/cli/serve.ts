@@ -1,7 +1,7 @@
 // `edge serve`: runs the host (data plane + admin API) in the foreground until SIGINT/SIGTERM.
 
 import { resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { HostOptions, RunningHost } from '../server/host.ts';
 import { paint } from './output.ts';
 import { DEFAULT_ADMIN_PORT, DEFAULT_PORT, parsePort } from './options.ts';
@@ -33,6 +33,12 @@ export function printHostBanner(host: RunningHost, dataDir: string): void {
   );
 }
 
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive whole number, got "${value}"`);
+  return n;
+}
+
 export function serveCommand(): Command {
   return new Command('serve')
     .summary('run the edge host in the foreground')
@@ -46,6 +52,8 @@ export function serveCommand(): Command {
     .option('--host <address>', 'address the data plane binds', '127.0.0.1')
     .option('--admin-host <address>', 'address the admin API binds', '127.0.0.1')
     .option('--data-dir <dir>', 'where versions, storage and the admin token are kept', DEFAULT_DATA_DIR)
+    .addOption(new Option('--max-isolates <n>', 'most warm worker isolates kept; least recently used ones are evicted beyond').argParser(positiveInt))
+    .addOption(new Option('--memory-budget-mb <mb>', 'total heap of warm isolates before idle ones are evicted').argParser(positiveInt))
     .option('--egress-allow <cidr...>', "private addresses or CIDR ranges workers' fetch() may reach (denied by default), e.g. 127.0.0.1/32")
     .addHelpText(
       'after',
@@ -55,7 +63,7 @@ Examples:
   $ edge serve --port 8080 --admin-port 8081 --data-dir /var/lib/edge
   $ EDGE_ADMIN_TOKEN=secret edge serve --port 0 --admin-port 0   # random free ports`,
     )
-    .action(async (opts: { port: number; adminPort: number; host: string; adminHost: string; dataDir: string; egressAllow?: string[] }) => {
+    .action(async (opts: { port: number; adminPort: number; host: string; adminHost: string; dataDir: string; egressAllow?: string[]; maxIsolates?: number; memoryBudgetMb?: number }) => {
       if (!isLoopback(opts.adminHost)) {
         process.stderr.write(`${paint('yellow', 'warning', process.stderr)}: the admin API binds ${opts.adminHost}; anyone who can reach it with the token can deploy code\n`);
       }
@@ -67,6 +75,8 @@ Examples:
         host: opts.host,
         adminHost: opts.adminHost,
         ...(opts.egressAllow ? { egress: { allow: opts.egressAllow } } : {}),
+        ...(opts.maxIsolates ? { maxIsolates: opts.maxIsolates } : {}),
+        ...(opts.memoryBudgetMb ? { memoryBudgetMb: opts.memoryBudgetMb } : {}),
       });
       printHostBanner(host, opts.dataDir);
       process.stdout.write('press Ctrl-C to stop\n');
