@@ -87,6 +87,18 @@ describe('limits', () => {
     expect((await t.get('sleepy', '/ok')).text).toBe('awake');
   });
 
+  it('enforces the wall-clock limit on a request that computes past it within its CPU limit', async () => {
+    await t.deploy('longcompute', {
+      toml: manifestFor('longcompute', 'index.js', '[limits]\ncpu_ms = 10000\nwall_ms = 200'),
+      modules: { 'index.js': 'export default { fetch() { const end = Date.now() + 3000; while (Date.now() < end) {} return new Response("done"); } };' },
+    });
+    const t0 = performance.now();
+    const r = await t.get('longcompute');
+    expect(r.status).toBe(504);
+    expect(r.headers['x-edge-error']).toBe('E_WALL_LIMIT');
+    expect(performance.now() - t0).toBeLessThan(1500);
+  });
+
   it('stops a JS heap bomb with E_MEMORY_LIMIT', async () => {
     await t.deploy('heapbomb', {
       toml: manifestFor('heapbomb', 'index.js', '[limits]\nmemory_mb = 32\ncpu_ms = 10000'),

@@ -432,6 +432,11 @@ export class WorkerInstance implements CpuWatched {
     const isolate = this.pooled.isolate;
     if (this.dead || isolate.isDisposed || this.running.length === 0) return;
     const head = this.running[0] ?? null;
+    if (head && !head.ended && head.limiter.wallRemainingMs() <= 0) {
+      // Still running past the request's wall-clock limit (possible when cpu_ms > wall_ms): only disposal stops it.
+      this.dispose(head.limiter.wallExceeded(), head);
+      return;
+    }
     const used = Number(isolate.cpuTime - this.cpuMark);
     if (used <= (head ? head.limiter.cpuRemainingNs() : STARTUP_CPU_MS * 1e6)) return;
     // Execution is cut at an arbitrary point: the isolate's state can no longer be trusted.
