@@ -551,9 +551,11 @@ describe.skipIf(!HOST_EXISTS)('edge dev', () => {
     await dev.waitFor(/watching/);
     expect((await fetchWorker(dataUrl, url)).body).toBe('one');
 
-    await writeFile(join(dir, 'index.js'), "export default { fetch() { return new Response('two'); } };\n");
+    await writeFile(join(dir, 'index.js'), "export default { fetch() { console.log('serving two'); return new Response('two'); } };\n");
     await dev.waitFor(/deployed[^]*deployed/);
     expect((await fetchWorker(dataUrl, url)).body).toBe('two');
+    // The worker's console output shows in the dev terminal, as with wrangler dev.
+    await dev.waitFor(/dev-me@\S+\s+log\s+serving two/);
 
     await writeFile(join(dir, 'index.js'), 'export default {');
     await dev.waitFor(/error E_[A-Z_]+/, 'stderr');

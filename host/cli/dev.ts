@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { collectUpload, type DeployUpload } from '../deploy/upload.ts';
 import { AdminClient } from './admin-client.ts';
 import { formatDeployResult } from './deploy.ts';
-import { formatError, paint } from './output.ts';
+import { formatError, formatTailEvent, paint } from './output.ts';
 import { DEFAULT_ADMIN_PORT, DEFAULT_PORT, parsePort } from './options.ts';
 import { CLOSE_TIMEOUT_MS, printHostBanner, startHost } from './serve.ts';
 import { waitForShutdownSignal } from './signals.ts';
@@ -87,6 +87,8 @@ export function devCommand(): Command {
       const shutdown = waitForShutdownSignal({ forceAfterMs: CLOSE_TIMEOUT_MS });
       const host = await startHost({ dataDir, port: opts.port, adminPort: opts.adminPort });
       printHostBanner(host, dataDir);
+      // Like `wrangler dev`: the worker's console output, exceptions and limit breaches in this terminal.
+      host.logs.subscribeAll((ev) => process.stdout.write(formatTailEvent(ev)));
       const redeployer = new Redeployer(new AdminClient({ adminUrl: host.adminUrl, token: host.adminToken }), root);
       await redeployer.trigger();
 
