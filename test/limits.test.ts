@@ -58,6 +58,27 @@ describe('limits', () => {
     expect(events.some((e) => e.worker === 'spin' && e.kind === 'limit' && e.code === 'E_CPU_LIMIT')).toBe(true);
   });
 
+  it('gives requests caught in a discarded isolate E_ISOLATE_RESET, and the offender its own code', async () => {
+    await t.deploy('shared', {
+      modules: {
+        'index.js': `export default { async fetch(req) {
+          if (new URL(req.url).pathname === '/spin') { while (true) {} }
+          await new Promise((r) => setTimeout(r, 400));
+          return new Response('slow');
+        } };`,
+      },
+    });
+    const slow = t.get('shared', '/slow');
+    await new Promise((r) => setTimeout(r, 50));
+    const spin = await t.get('shared', '/spin');
+    expect(spin.headers['x-edge-error']).toBe('E_CPU_LIMIT');
+    const innocent = await slow;
+    expect(innocent.status).toBe(503);
+    expect(innocent.headers['x-edge-error']).toBe('E_ISOLATE_RESET');
+    expect(innocent.text).toMatch(/retry/);
+    expect((await t.get('shared', '/slow')).text).toBe('slow');
+  });
+
   it('stops async work that accumulates CPU across entries', async () => {
     await t.deploy('slowburn', {
       toml: manifestFor('slowburn', 'index.js', '[limits]\ncpu_ms = 30'),

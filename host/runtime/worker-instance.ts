@@ -349,7 +349,7 @@ export class WorkerInstance implements CpuWatched {
       }
       return res;
     } catch (err) {
-      const e = err instanceof EdgeError ? err : new EdgeError('E_INTERNAL', errorText(err), { status: 500 });
+      const e = rc.failure ?? (err instanceof EdgeError ? err : new EdgeError('E_INTERNAL', errorText(err), { status: 500 }));
       this.finish(rc, e);
       return errorResponse(e);
     }
@@ -401,18 +401,13 @@ export class WorkerInstance implements CpuWatched {
     } catch (err) {
       const text = errorText(err);
       const wasm = text.includes('__EDGE_LIMIT__:E_MEMORY_LIMIT');
+      // Disposed under this entry (a limit, by this request or another one): each request has its own verdict.
+      if (rc?.failure) throw rc.failure;
       if (isolate.isDisposed || wasm || MEMORY_MESSAGE.test(text)) {
         const what = wasm ? 'WebAssembly memory' : 'JavaScript heap';
         const e = this.dead ?? (rc ? rc.limiter.memoryExceeded(what) : new EdgeError('E_MEMORY_LIMIT', `Memory limit exceeded (${what}).`, { status: 503 }));
-        if (!rc) this.dispose(e);
-        if (rc) this.dispose(e, rc);
-        throw e;
-      }
-      if (TIMEOUT_MESSAGE.test(text) && rc) {
-        const e = rc.limiter.cpuExceeded();
-        // Execution was cut at an arbitrary point: the isolate's state can no longer be trusted.
-        this.dispose(e, rc);
-        throw e;
+        this.dispose(e, rc ?? undefined);
+        throw rc?.failure ?? e;
       }
       throw new EdgeError('E_INTERNAL', `entry ${String(cmd.t)} failed: ${text}`, { status: 500 });
     } finally {
