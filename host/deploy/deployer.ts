@@ -4,14 +4,12 @@
 import { posix } from 'node:path';
 import { EdgeError } from '../errors.ts';
 import { parseManifestText } from './manifest.ts';
-import type { DeployUpload } from './upload.ts';
+import { MAX_UPLOAD_BYTES, type DeployUpload } from './upload.ts';
 import { newVersionId, type VersionInfo, type VersionStore } from './version-store.ts';
 import type { IsolatePool } from '../runtime/isolate-pool.ts';
 import { WorkerInstance, type LoadedVersion } from '../runtime/worker-instance.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import type { Router } from '../server/router.ts';
-
-export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
 export interface DeployOutcome {
   name: string;
