@@ -6,6 +6,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'host/**/*.test.ts', 'storage/**/*.test.ts', 'bench/**/*.test.ts'],
     pool: 'forks',
     execArgv: ['--no-node-snapshot'],
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ['default', ['json', { outputFile: '.vitest/results.json' }]],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
