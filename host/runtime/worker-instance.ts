@@ -394,10 +394,16 @@ export class WorkerInstance implements CpuWatched {
     }
     this.running.push(rc);
     try {
-      return await this.pooled.entry.apply(undefined, [cmd], {
+      const out = (await this.pooled.entry.apply(undefined, [cmd], {
         arguments: { copy: true },
         result: { copy: true, promise: true },
-      });
+      })) as { r: unknown; o: unknown[] };
+      // The guest's calls made during this entry come back with it (see runtime.js, outbox).
+      const o = out.o;
+      for (let i = 0; i < o.length; i += 3) {
+        if (typeof o[i] === 'number' && typeof o[i + 1] === 'string') this.onCall(o[i] as number, o[i + 1] as string, o[i + 2]);
+      }
+      return out.r;
     } catch (err) {
       const text = errorText(err);
       const wasm = text.includes('__EDGE_LIMIT__:E_MEMORY_LIMIT');
@@ -457,6 +463,7 @@ export class WorkerInstance implements CpuWatched {
         return;
       }
       case 'waitUntil.done':
+        if (rc && arg === true) rc.released = true;
         rc?.deliver('waitUntil', true);
         return;
     }

@@ -52,8 +52,19 @@ export function createRuntime(options) {
     });
   }
 
+  /**
+   * Calls made while an entry is running (and in the microtask turns that follow it) travel back with the
+   * entry's result instead of each crossing to the host on its own: one hand-off instead of several.
+   */
+  let outbox = null;
+
   function hostCall(reqId, op, arg) {
-    bridge.call.applyIgnored(undefined, [reqId, op, arg], { arguments: { copy: true } });
+    if (outbox !== null) outbox.push(reqId, op, arg);
+    else bridge.call.applyIgnored(undefined, [reqId, op, arg], { arguments: { copy: true } });
+  }
+
+  function flush(box) {
+    for (let i = 0; i < box.length; i += 3) bridge.call.applyIgnored(undefined, [box[i], box[i + 1], box[i + 2]], { arguments: { copy: true } });
   }
 
   function describeError(err) {
@@ -191,7 +202,12 @@ export function createRuntime(options) {
     }
     if (state.waitUntil.length > 0) {
       out.waitUntil = true;
-      Promise.allSettled(state.waitUntil).then(() => hostCall(state.reqId, 'waitUntil.done', null));
+      Promise.allSettled(state.waitUntil).then(() => {
+        // Nothing else of the request left in the isolate: drop it here, so the host sends no 'end' entry.
+        const released = out.stream === undefined && state.timers.size === 0 && state.pull === null;
+        if (released) requests.delete(state.reqId);
+        hostCall(state.reqId, 'waitUntil.done', released);
+      });
     } else if (out.stream === undefined && state.timers.size === 0 && state.pull === null) {
       // Nothing of this request is left in the isolate: the host need not send an 'end' entry.
       requests.delete(state.reqId);
@@ -324,12 +340,30 @@ export function createRuntime(options) {
   }
 
   /** The one function the host enters the isolate through. */
+  /** Entries that resolve guest promises: their continuations run in the microtasks right after them. */
+  const RESUMING = { timer: true, chunk: true, fetched: true };
+
   return function entry(cmd) {
     current = cmd.reqId ?? 0;
-    const result = run(cmd);
-    // wasm `memory.grow` is bounded per memory only; the total is checked as every entry ends.
-    if (wasmMemoryExceeded()) throw new Error('__EDGE_LIMIT__:E_MEMORY_LIMIT');
-    return result;
+    const box = [];
+    outbox = box;
+    let result;
+    try {
+      result = run(cmd);
+      // wasm `memory.grow` is bounded per memory only; the total is checked as every entry ends.
+      if (wasmMemoryExceeded()) throw new Error('__EDGE_LIMIT__:E_MEMORY_LIMIT');
+    } catch (err) {
+      outbox = null;
+      flush(box);
+      throw err;
+    }
+    const done = (r) => {
+      if (outbox === box) outbox = null;
+      return { r, o: box };
+    };
+    if (result !== null && typeof result === 'object' && typeof result.then === 'function') return result.then(done);
+    if (RESUMING[cmd.t] === true) return yieldTurns().then(() => done(result));
+    return done(result);
   };
 
   function run(cmd) {
