@@ -165,6 +165,8 @@ export class WorkerInstance implements CpuWatched {
   private readonly running: Array<RequestContext | null> = [];
   private dead: EdgeError | null = null;
   lastUsed = performance.now();
+  /** Ran code since its heap was last sampled (idle isolates are not sampled again). */
+  heapDirty = true;
   /** Sampled heap size, for the runtime's memory budget. */
   heapBytes = 0;
 
@@ -312,6 +314,7 @@ export class WorkerInstance implements CpuWatched {
   /** Runs one request through the worker's fetch handler. Never rejects: failures become error responses. */
   async fetch(req: IncomingRequestData): Promise<WorkerResponse> {
     this.lastUsed = performance.now();
+    this.heapDirty = true;
     const { worker, manifest } = this.version;
     if (this.dead) return errorResponse(new EdgeError('E_ISOLATE_RESET', 'The worker isolate was reset; retry the request.', { status: 503 }));
     const id = this.nextReqId++;

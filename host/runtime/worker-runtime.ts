@@ -173,7 +173,9 @@ export class WorkerRuntime {
 
   private async sampleHeaps(): Promise<void> {
     for (const inst of [...this.warm.values()]) {
-      if (inst.disposed) continue;
+      // An isolate that ran nothing since its last sample has the same heap: 1,000 idle workers cost nothing.
+      if (inst.disposed || !inst.heapDirty) continue;
+      inst.heapDirty = false;
       try {
         const s = await inst.pooled.isolate.getHeapStatistics();
         inst.heapBytes = s.total_heap_size + s.externally_allocated_size;
