@@ -22,6 +22,8 @@ export class HostMetrics {
     let w = this.perWorker.get(name);
     if (!w) {
       w = { requests: this.requests.labels(name), cpuSeconds: this.cpuSeconds.labels(name) };
+      // A worker served by the isolate its deploy left warm has had no cold start: show 0, not nothing.
+      this.coldStarts.labels(name).inc(0);
       this.perWorker.set(name, w);
     }
     return w;
