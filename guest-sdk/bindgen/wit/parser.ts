@@ -114,6 +114,14 @@ class Parser {
     throw this.expected(what);
   }
 
+  /** `record: func()`: a keyword where a function name belongs. */
+  private rejectKeywordName(): void {
+    const t = this.peek();
+    if (t.kind === 'keyword' && this.isPunct(':', 1)) {
+      throw this.error('E_WIT_SYNTAX', t, `expected a function name, found keyword '${t.value}' (write '%${t.value}' to use it as a name)`);
+    }
+  }
+
   private docsOf(t: Token): string | undefined {
     return t.docs.length > 0 ? t.docs.join('\n') : undefined;
   }
@@ -302,6 +310,7 @@ class Parser {
     while (!this.isPunct('}')) {
       if (this.peek().kind === 'eof') throw this.expected("'}' to close the interface");
       const start = this.itemStart();
+      this.rejectKeywordName();
       if (this.isKeyword('use')) items.push(this.useDecl(start));
       else if (this.peek().kind === 'id') items.push(this.funcDecl(start));
       else {
@@ -461,6 +470,7 @@ class Parser {
       this.expectPunct(';', 'after the constructor');
       return { kind: 'constructor', name: 'constructor', func, ...start };
     }
+    this.rejectKeywordName();
     const name = this.expectId(`a method name, 'constructor' or '}' in resource '${resource}'`).value;
     this.expectPunct(':', `after the method name '${name}'`);
     let kind: 'method' | 'static' = 'method';
@@ -587,7 +597,11 @@ class Parser {
         this.expectPunct(';', `after ${direction} '${first.value}'`);
         return { kind: 'func', name: first.value, func };
       }
-      if (after.kind === 'id' && this.isPunct(';', 3)) {
+      // `import a: b;` (a plain name implementing b) vs `import a:b/c;`: the spec tells them apart by the
+      // space after ':'.
+      const colon = this.peek(1).span;
+      const adjacent = after.span.line === colon.line && after.span.column === colon.column + 1;
+      if (after.kind === 'id' && this.isPunct(';', 3) && !adjacent) {
         throw this.error('E_WIT_UNSUPPORTED', first, `'${direction} ${first.value}: ${after.value};' (a plain name implementing an interface) is not supported; write '${direction} ${after.value};'`);
       }
     }
