@@ -482,12 +482,12 @@ class Resolver {
       const resource = isResource(r.type.def);
       if (resource === true) r.type.kind = 'own';
       else if (resource === false && r.explicitOwn) {
-        this.fail('E_WIT_INVALID', r.span, `own<${r.type.def.name}>: '${r.type.def.name}' is a ${definitionOf(r.type.def).kind.kind}, not a resource`);
+        this.fail('E_WIT_INVALID', r.span, `own<${r.type.def.name}>: '${r.type.def.name}' is ${describeKind(r.type.def)}, not a resource`);
       }
     }
     for (const b of this.borrows) {
       if (isResource(b.def) === false) {
-        this.fail('E_WIT_INVALID', b.span, `borrow<${b.def.name}>: '${b.def.name}' is a ${definitionOf(b.def).kind.kind}, not a resource`);
+        this.fail('E_WIT_INVALID', b.span, `borrow<${b.def.name}>: '${b.def.name}' is ${describeKind(b.def)}, not a resource`);
       }
     }
   }
@@ -553,7 +553,12 @@ class Resolver {
         }
         const rename = renames.get(wi.name);
         if (rename) renames.delete(wi.name);
-        const renamed: WorldItem = rename ? { ...wi, name: rename.to } : wi;
+        let renamed: WorldItem = wi;
+        if (rename && wi.kind === 'func') renamed = { kind: 'func', name: rename.to, func: { ...wi.func, name: rename.to } };
+        if (rename && wi.kind === 'inline-interface') {
+          // Its types name the interface as their owner; renaming would mean copying them all.
+          this.fail('E_WIT_UNSUPPORTED', rename.span, `renaming the inline interface '${wi.name}' with 'include ... with' is not supported; declare it as a named interface`);
+        }
         claim(taken, renamed.name, item.span, `including world '${name}' brings ${direction} '${renamed.name}', which world '${w.world.name}' already has; rename it with 'with { ${renamed.name} as other-name }'`);
         into.push(renamed);
       }
@@ -567,6 +572,11 @@ class Resolver {
   private worldKey(item: WorldItem): string {
     return item.kind === 'interface' ? interfaceId(item.ref, this.pkg) : item.name;
   }
+}
+
+function describeKind(def: TypeDef): string {
+  const kind = definitionOf(def).kind.kind;
+  return kind === 'alias' ? 'a type alias' : kind === 'enum' ? 'an enum' : `a ${kind}`;
 }
 
 function containedTypes(k: TypeDefKind): Type[] {
