@@ -310,6 +310,11 @@ describe('resolvePackage: worlds', () => {
     expect(resolveError('package a:b;\nworld one { import i: interface {} }\nworld w { include one with { i as j }; }').code).toBe('E_WIT_UNSUPPORTED');
   });
 
+  it('merges an interface imported both directly and through an include', () => {
+    const pkg = resolve('package a:b;\ninterface kv {}\nworld base { import kv; }\nworld w { include base; import kv; export kv; }');
+    expect([world(pkg, 'w').imports.length, world(pkg, 'w').exports.length]).toEqual([1, 1]);
+  });
+
   it('allows importing and exporting the same interface', () => {
     const pkg = resolve('package a:b;\ninterface p {}\nworld layer { import p; export p; }');
     expect([world(pkg, 'layer').imports.length, world(pkg, 'layer').exports.length]).toEqual([1, 1]);

@@ -509,16 +509,22 @@ class Resolver {
     w.state = 'visiting';
     const imports = new Map<string, Span>();
     const exports = new Map<string, Span>();
+    const includedKeys = new Set<string>();
     // World types are imported into the component, so they share the import namespace.
     for (const t of w.world.types) imports.set(t.name.toLowerCase(), t.span);
     for (const item of w.ast.items) {
       if (item.kind === 'import' || item.kind === 'export') {
         const built = w.built.get(item)!;
         const [list, taken] = item.kind === 'import' ? [w.world.imports, imports] : [w.world.exports, exports];
+        // An interface an earlier include already brought in is the same import: merge, as includes do.
+        if (built.kind === 'interface' && includedKeys.has(`${item.kind} ${this.worldKey(built).toLowerCase()}`)) continue;
         claim(taken, this.worldKey(built), item.span, `world '${w.world.name}' already ${item.kind}s '${this.worldKey(built)}'`);
         list.push(built);
       } else if (item.kind === 'include') {
+        const before = new Set([...imports.keys()].map((k) => `import ${k}`).concat([...exports.keys()].map((k) => `export ${k}`)));
         this.include(w, item, imports, exports);
+        for (const k of imports.keys()) if (!before.has(`import ${k}`)) includedKeys.add(`import ${k}`);
+        for (const k of exports.keys()) if (!before.has(`export ${k}`)) includedKeys.add(`export ${k}`);
       }
     }
     w.state = 'done';
