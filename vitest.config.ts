@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'host/**/*.test.ts', 'storage/**/*.test.ts', 'bench/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'host/**/*.test.ts', 'storage/**/*.test.ts', 'bench/**/*.test.ts', 'guest-sdk/**/*.test.ts'],
     pool: 'forks',
     execArgv: ['--no-node-snapshot'],
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
