@@ -1,0 +1,400 @@
+// Tests for fuel metering: modules are written in WAT, assembled with binaryen, instrumented, and run on
+// the real engine (Node's V8), metered and unmetered side by side.
+
+import binaryen from 'binaryen';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_INITIAL_FUEL,
+  FuelExhaustedError,
+  fuelGlobalOf,
+  instrumentFuel,
+  isFuelExhausted,
+  readFuel,
+  refillFuel,
+  runWithFuel,
+  WasmInstrumentError,
+  type FuelOptions,
+} from './fuel.ts';
+import { webAssembly, type WasmImports, type WasmInstance } from './webassembly-api.ts';
+
+// What AssemblyScript emits by default (plus mutable-globals, needed by the fuel export).
+const GUEST_FEATURES =
+  binaryen.Features.MutableGlobals |
+  binaryen.Features.SignExt |
+  binaryen.Features.NontrappingFPToInt |
+  binaryen.Features.BulkMemory |
+  binaryen.Features.BulkMemoryOpt; // binaryen asserts (and aborts for good) on bulk-memory without it
+
+function assemble(wat: string, features = GUEST_FEATURES, customSections: Record<string, Uint8Array> = {}): Uint8Array {
+  const module = binaryen.parseText(wat);
+  try {
+    module.setFeatures(features);
+    for (const [name, contents] of Object.entries(customSections)) module.addCustomSection(name, contents);
+    if (!module.validate()) throw new Error('test module does not validate');
+    return module.emitBinary();
+  } finally {
+    module.dispose();
+  }
+}
+
+function instantiate(bytes: Uint8Array, imports?: WasmImports): WasmInstance {
+  return new webAssembly.Instance(new webAssembly.Module(bytes), imports);
+}
+
+type Fn<A extends unknown[], R> = (...args: A) => R;
+function exported<A extends unknown[], R>(instance: WasmInstance, name: string): Fn<A, R> {
+  return instance.exports[name] as Fn<A, R>;
+}
+
+function metered(wat: string, options?: FuelOptions) {
+  const plain = assemble(wat);
+  const out = instrumentFuel(plain, options);
+  const instance = instantiate(out.bytes);
+  return { plain, out, instance, fuel: fuelGlobalOf(instance.exports) };
+}
+
+function errorOf(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error');
+}
+
+const FIB = `(module
+  (func $fib (export "fib") (param $n i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (local.get $n))
+      (else (i32.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
+                     (call $fib (i32.sub (local.get $n) (i32.const 2))))))))`;
+
+const SUM = `(module
+  (func (export "sum") (param $n i32) (result i64) (local $i i32) (local $acc i64)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_u (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $acc)))`;
+
+// Counts primes below n (n <= 65536) with a byte per number in linear memory.
+const SIEVE = `(module
+  (memory 1)
+  (func (export "sieve") (param $n i32) (result i32) (local $i i32) (local $j i32) (local $count i32)
+    (memory.fill (i32.const 0) (i32.const 0) (local.get $n))
+    (local.set $i (i32.const 2))
+    (block $done
+      (loop $outer
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (if (i32.eqz (i32.load8_u (local.get $i)))
+          (then
+            (local.set $count (i32.add (local.get $count) (i32.const 1)))
+            (local.set $j (i32.mul (local.get $i) (local.get $i)))
+            (block $jdone
+              (loop $inner
+                (br_if $jdone (i32.ge_u (local.get $j) (local.get $n)))
+                (i32.store8 (local.get $j) (i32.const 1))
+                (local.set $j (i32.add (local.get $j) (local.get $i)))
+                (br $inner)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $outer)))
+    (local.get $count)))`;
+
+const SPIN = `(module
+  (func $fib (export "fib") (param $n i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (local.get $n))
+      (else (i32.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
+                     (call $fib (i32.sub (local.get $n) (i32.const 2)))))))
+  (func (export "spin") (loop $forever (br $forever)))
+  (func (export "crash") (unreachable)))`;
+
+const RECURSION = `(module
+  (func $down (export "down") (param $n i32)
+    (if (local.get $n) (then (call $down (i32.sub (local.get $n) (i32.const 1))))))
+  (func $forever (export "forever") (call $forever)))`;
+
+const START = `(module
+  (global $ready (mut i32) (i32.const 0))
+  (func $init (local $i i32)
+    (loop $count
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $count (i32.lt_u (local.get $i) (i32.const 1000))))
+    (global.set $ready (local.get $i)))
+  (start $init)
+  (func (export "ready") (result i32) (global.get $ready)))`;
+
+/** Calls to fib made by fib(n), recursive: c(n) = 1 + c(n-1) + c(n-2), c(0) = c(1) = 1. */
+function fibCalls(n: number): bigint {
+  let [a, b] = [1n, 1n];
+  for (let i = 2; i <= n; i++) [a, b] = [b, 1n + a + b];
+  return n < 1 ? a : b;
+}
+
+describe('instrumentFuel', () => {
+  it('charges the same fuel for fib(25) on every run and in every fresh instance (3,398,990 units)', () => {
+    const plain = assemble(FIB);
+    const consumed: bigint[] = [];
+    for (let instance = 0; instance < 3; instance++) {
+      const out = instrumentFuel(plain);
+      const guest = instantiate(out.bytes);
+      const fuel = fuelGlobalOf(guest.exports);
+      const fib = exported<[number], number>(guest, 'fib');
+      for (let run = 0; run < 2; run++) consumed.push(runWithFuel(fuel, 10_000_000n, () => fib(25)).consumed);
+    }
+    expect(new Set(consumed).size).toBe(1);
+
+    // Stable by construction: every call to fib runs the same function-entry charge and nothing else.
+    const { fuel, instance } = metered(FIB);
+    const perCall = runWithFuel(fuel, 1000, () => exported<[number], number>(instance, 'fib')(0)).consumed;
+    expect(consumed[0]).toBe(fibCalls(25) * perCall);
+    console.log(`fib(25): ${consumed[0]} fuel units = ${fibCalls(25)} calls x ${perCall}`);
+  });
+
+  it('is deterministic across instrumentations: the same input gives the same bytes', () => {
+    const plain = assemble(SIEVE);
+    expect(Buffer.from(instrumentFuel(plain).bytes).equals(Buffer.from(instrumentFuel(plain).bytes))).toBe(true);
+  });
+
+  it('stops an infinite loop once the fuel runs out, and a refilled instance runs again', () => {
+    const { instance, fuel, out } = metered(SPIN);
+    expect(out.stats).toEqual({ functions: 3, loops: 1, instrumentedSites: 4 });
+    const spin = exported<[], void>(instance, 'spin');
+    const fib = exported<[number], number>(instance, 'fib');
+
+    const error = errorOf(() => runWithFuel(fuel, 1_000_000, spin));
+    expect(error).toBeInstanceOf(FuelExhaustedError);
+    expect((error as FuelExhaustedError).code).toBe('E_FUEL_EXHAUSTED');
+    expect((error as FuelExhaustedError).budget).toBe(1_000_000n);
+    expect(readFuel(fuel)).toBeLessThan(0n);
+
+    // Core instances stay callable after a trap: the next request gets a full tank.
+    expect(runWithFuel(fuel, 1_000_000, () => fib(10)).result).toBe(55);
+    // Without a refill the tank stays empty.
+    refillFuel(fuel, 0);
+    expect(isFuelExhausted(errorOf(() => fib(10)), fuel)).toBe(true);
+  });
+
+  it("does not mistake the guest's own trap for an empty tank", () => {
+    const { instance, fuel } = metered(SPIN);
+    const error = errorOf(() => runWithFuel(fuel, 1_000_000, exported<[], void>(instance, 'crash')));
+    expect(error).toBeInstanceOf(webAssembly.RuntimeError);
+    expect(error).not.toBeInstanceOf(FuelExhaustedError);
+    expect(readFuel(fuel)).toBeGreaterThan(0n);
+  });
+
+  it('meters recursion without loops at function entry', () => {
+    const { instance, fuel, out } = metered(RECURSION);
+    expect(out.stats.loops).toBe(0);
+    const down = exported<[number], void>(instance, 'down');
+    const perCall = runWithFuel(fuel, 1000, () => down(0)).consumed;
+    expect(perCall).toBeGreaterThan(0n);
+    expect(runWithFuel(fuel, 1_000_000, () => down(1000)).consumed).toBe(1001n * perCall);
+
+    // Runs out of fuel long before it runs out of stack.
+    const error = errorOf(() => runWithFuel(fuel, 10_000, exported<[], void>(instance, 'forever')));
+    expect(error).toBeInstanceOf(FuelExhaustedError);
+  });
+
+  it('charges loops per iteration: fuel grows linearly with the trip count', () => {
+    const { instance, fuel } = metered(SUM);
+    const sum = exported<[number], bigint>(instance, 'sum');
+    const used = [0, 1, 2, 3, 10, 100].map((n) => runWithFuel(fuel, 1_000_000, () => sum(n)).consumed);
+    const perIteration = used[1]! - used[0]!;
+    expect(perIteration).toBeGreaterThan(0n);
+    expect(used).toEqual([0n, 1n, 2n, 3n, 10n, 100n].map((n) => used[0]! + n * perIteration));
+  });
+
+  it('meters the start function, which runs on the fuel the module was instrumented with', () => {
+    const plain = assemble(START);
+    const defaultTank = instantiate(instrumentFuel(plain).bytes);
+    const startCost = DEFAULT_INITIAL_FUEL - readFuel(fuelGlobalOf(defaultTank.exports));
+    expect(exported<[], number>(defaultTank, 'ready')()).toBe(1000);
+    expect(startCost).toBeGreaterThan(1000n);
+
+    // Exactly enough fuel instantiates; one unit less traps during instantiation.
+    const exact = instantiate(instrumentFuel(plain, { initialFuel: startCost }).bytes);
+    expect(readFuel(fuelGlobalOf(exact.exports))).toBe(0n);
+    const short = instrumentFuel(plain, { initialFuel: startCost - 1n }).bytes;
+    expect(errorOf(() => instantiate(short))).toBeInstanceOf(webAssembly.RuntimeError);
+  });
+
+  it('leaves results unchanged: fib, loop sum and sieve, metered and unmetered', () => {
+    const cases: Array<[string, string, number[]]> = [
+      [FIB, 'fib', [0, 1, 2, 10, 20]],
+      [SUM, 'sum', [0, 1, 10, 1000, 100_000]],
+      [SIEVE, 'sieve', [2, 10, 100, 1000, 65_536]],
+    ];
+    for (const [wat, name, inputs] of cases) {
+      const { plain, instance, fuel } = metered(wat);
+      const reference = exported<[number], unknown>(instantiate(plain), name);
+      const instrumented = exported<[number], unknown>(instance, name);
+      for (const input of inputs) {
+        expect(runWithFuel(fuel, 1_000_000_000n, () => instrumented(input)).result, `${name}(${input})`).toEqual(
+          reference(input),
+        );
+      }
+    }
+    const { instance } = metered(SIEVE);
+    expect(exported<[number], number>(instance, 'sieve')(65_536)).toBe(6542);
+  });
+
+  it('keeps imports, exports, memory, tables, data and custom sections working', () => {
+    const wat = `(module
+      (import "env" "log" (func $log (param i32)))
+      (import "env" "base" (global $base i32))
+      (type $constant (func (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "edge")
+      (table (export "table") 2 funcref)
+      (elem (i32.const 0) $one $two)
+      (global $started (mut i32) (i32.const 0))
+      (func $one (result i32) (i32.const 1))
+      (func $two (result i32) (i32.const 2))
+      (func (export "run") (param $k i32) (result i32)
+        (call $log (i32.load8_u (i32.const 16)))
+        (i32.add (i32.add (global.get $base) (global.get $started))
+                 (call_indirect (type $constant) (local.get $k))))
+      (func $start (global.set $started (i32.const 100)))
+      (start $start))`;
+    const customSection = new TextEncoder().encode('kept as is');
+    const plain = assemble(wat, GUEST_FEATURES, { 'edge:test': customSection });
+    const out = instrumentFuel(plain, { exportName: 'fuel' });
+    expect(out.fuelGlobal).toBe('fuel');
+    expect(out.stats).toEqual({ functions: 4, loops: 0, instrumentedSites: 4 });
+    expect(webAssembly.validate(out.bytes)).toBe(true);
+
+    const module = new webAssembly.Module(out.bytes);
+    expect(webAssembly.Module.imports(module)).toEqual(webAssembly.Module.imports(new webAssembly.Module(plain)));
+    expect(webAssembly.Module.exports(module).map((e) => `${e.kind}:${e.name}`).sort()).toEqual(
+      ['function:run', 'global:fuel', 'memory:memory', 'table:table'].sort(),
+    );
+    const [section] = webAssembly.Module.customSections(module, 'edge:test');
+    expect(new Uint8Array(section!)).toEqual(customSection);
+
+    const logged: number[] = [];
+    const base = new webAssembly.Global({ value: 'i32' }, 1000);
+    const instance = new webAssembly.Instance(module, { env: { log: (x: number) => logged.push(x), base } });
+    const fuel = fuelGlobalOf(instance.exports, 'fuel');
+    const run = exported<[number], number>(instance, 'run');
+    expect(runWithFuel(fuel, 1000, () => run(0)).result).toBe(1101);
+    expect(runWithFuel(fuel, 1000, () => run(1)).result).toBe(1102);
+    expect(logged).toEqual(['e'.charCodeAt(0), 'e'.charCodeAt(0)]);
+  });
+
+  it('rejects what is not a valid module with E_WASM_INVALID and says why', () => {
+    const invalid = (bytes: Uint8Array) => {
+      const error = errorOf(() => instrumentFuel(bytes));
+      expect(error).toBeInstanceOf(WasmInstrumentError);
+      expect((error as WasmInstrumentError).code).toBe('E_WASM_INVALID');
+      return (error as Error).message;
+    };
+    expect(invalid(new TextEncoder().encode('export default { fetch() {} }'))).toMatch(/magic bytes/);
+    expect(invalid(new Uint8Array())).toMatch(/magic bytes/);
+    const plain = assemble(SIEVE);
+    expect(invalid(plain.subarray(0, plain.length - 5))).toMatch(/invalid WebAssembly module: .+/);
+    expect(invalid(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x02, 0x00, 0x00, 0x00))).toMatch(/version 2/);
+  });
+
+  it('refuses, with E_WASM_UNSUPPORTED, what it cannot meter completely', () => {
+    const unsupported = (bytes: Uint8Array) => {
+      const error = errorOf(() => instrumentFuel(bytes));
+      expect((error as WasmInstrumentError).code).toBe('E_WASM_UNSUPPORTED');
+      return (error as Error).message;
+    };
+    // A component (layer 1) rather than a core module.
+    expect(unsupported(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00))).toMatch(/component/);
+    // Instrumenting twice would charge twice.
+    expect(unsupported(instrumentFuel(assemble(FIB)).bytes)).toMatch(/already exports '__edge_fuel'/);
+    // table.fill: binaryen.js cannot reach its operands.
+    const tableFill = assemble(
+      `(module (table 4 funcref)
+         (func (export "clear") (table.fill 0 (i32.const 0) (ref.null func) (i32.const 4))))`,
+      GUEST_FEATURES | binaryen.Features.ReferenceTypes,
+    );
+    expect(unsupported(tableFill)).toMatch(/table\.fill/);
+    // GC is valid on V8 but outside the supported feature set (binaryen prints its validator errors).
+    const gc = assemble(
+      `(module (func (export "f") (result i32) (i31.get_s (ref.i31 (i32.const 1)))))`,
+      GUEST_FEATURES | binaryen.Features.ReferenceTypes | binaryen.Features.GC,
+    );
+    expect(unsupported(gc)).toMatch(/feature fuel metering does not support/);
+  });
+});
+
+describe('fuel measurements (reported, not asserted)', () => {
+  it('slowdown: fib(25) and sieve(65536), metered vs unmetered', () => {
+    // Fresh bytes (a unique custom section): V8 caches compiled modules by their bytes, and a cached copy
+    // from an earlier test can keep its earlier tiering state, which skews the comparison.
+    const fresh = (wat: string) => {
+      const plain = assemble(wat, GUEST_FEATURES, { bench: new TextEncoder().encode(String(Math.random())) });
+      const instance = instantiate(instrumentFuel(plain).bytes);
+      return { plain: instantiate(plain), instance, fuel: fuelGlobalOf(instance.exports) };
+    };
+    const { plain, instance, fuel } = fresh(FIB);
+    const reference = exported<[number], number>(plain, 'fib');
+    const instrumented = exported<[number], number>(instance, 'fib');
+    const sieve = fresh(SIEVE);
+    const fuel2 = sieve.fuel;
+    const sieveReference = exported<[number], number>(sieve.plain, 'sieve');
+    const sieveInstrumented = exported<[number], number>(sieve.instance, 'sieve');
+    // Warm both up first: V8 starts on Liftoff and tiers up hot functions to TurboFan.
+    const median = (call: () => void) => {
+      for (let i = 0; i < 5; i++) call();
+      const samples: number[] = [];
+      for (let i = 0; i < 11; i++) {
+        const start = performance.now();
+        call();
+        samples.push(performance.now() - start);
+      }
+      return samples.sort((a, b) => a - b)[5]!;
+    };
+    const plainMs = median(() => reference(25));
+    const meteredMs = median(() => runWithFuel(fuel, 10_000_000n, () => instrumented(25)));
+    const plainSieveMs = median(() => sieveReference(65_536));
+    const meteredSieveMs = median(() => runWithFuel(fuel2, 100_000_000n, () => sieveInstrumented(65_536)));
+    console.log(
+      `fib(25): unmetered ${plainMs.toFixed(2)} ms, metered ${meteredMs.toFixed(2)} ms, ` +
+        `slowdown ${(meteredMs / plainMs).toFixed(2)}x; sieve(65536): unmetered ${plainSieveMs.toFixed(2)} ms, ` +
+        `metered ${meteredSieveMs.toFixed(2)} ms, slowdown ${(meteredSieveMs / plainSieveMs).toFixed(2)}x`,
+    );
+    expect(meteredMs).toBeGreaterThan(0);
+  });
+
+  it('instrumentation time for a ~100 KB module', () => {
+    const functions: string[] = [];
+    const count = 850;
+    for (let i = 0; i < count; i++) {
+      const callee = i === 0 ? '' : `(drop (call $f${i - 1} (i32.const 0)))`;
+      functions.push(`(func $f${i} (export "f${i}") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+        ${callee}
+        (block $done (loop $next
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (local.set $acc (i32.add (local.get $acc) (i32.mul (local.get $i) (i32.const ${i + 3}))))
+          (local.set $acc (i32.xor (local.get $acc) (i32.shr_u (local.get $acc) (i32.const 7))))
+          (i32.store (i32.and (local.get $acc) (i32.const 0xfffc)) (local.get $acc))
+          (local.set $acc (i32.add (local.get $acc) (i32.load offset=4 (i32.and (local.get $i) (i32.const 0xfff0)))))
+          (if (i32.eq (i32.and (local.get $acc) (i32.const 15)) (i32.const ${i % 16}))
+            (then (local.set $acc (i32.rotl (local.get $acc) (i32.const 3))))
+            (else (local.set $acc (i32.sub (local.get $acc) (i32.const ${i * 7})))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $next)))
+        (i32.add (local.get $acc) (i32.const ${i})))`);
+    }
+    const plain = assemble(`(module (memory 1) ${functions.join('\n')})`);
+    const timings: number[] = [];
+    let out = instrumentFuel(plain);
+    for (let i = 0; i < 3; i++) {
+      const start = performance.now();
+      out = instrumentFuel(plain);
+      timings.push(performance.now() - start);
+    }
+    console.log(
+      `instrumenting ${(plain.length / 1024).toFixed(0)} KB (${count} functions): ` +
+        `${timings.map((t) => t.toFixed(0)).join(' / ')} ms, output ${(out.bytes.length / 1024).toFixed(0)} KB`,
+    );
+    expect(out.stats).toEqual({ functions: count, loops: count, instrumentedSites: 2 * count });
+  });
+});
