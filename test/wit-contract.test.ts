@@ -1,6 +1,8 @@
 // The platform's WIT contract (wit/): it resolves as one package, its worlds hold what guests need, and every
 // capability is reached the same way: a resource opened by the binding name the manifest grants.
 import { describe, expect, it } from 'vitest';
+import { resolve } from 'node:path';
+import { worldCoreExports } from '../host/build/component-tools.ts';
 import { loadWitDir, parseWit, printWit, resolvePackage, type Interface, type TypeDef, type World } from '../guest-sdk/bindgen/wit/index.ts';
 
 const pkg = await loadWitDir('wit');
@@ -65,5 +67,12 @@ describe('the WIT contract', () => {
     const again = resolvePackage([{ path: 'printed.wit', text }]);
     expect(printWit(again)).toBe(text);
     expect(() => parseWit('printed.wit', text)).not.toThrow();
+  });
+
+  it('is accepted by wasm-tools (through jco) for both worlds, which export the handlers', async () => {
+    const worker = await worldCoreExports(resolve('wit'), 'worker');
+    expect(worker.some((e) => e.includes('edge:platform/incoming-handler') && e.endsWith('|handle'))).toBe(true);
+    const durable = await worldCoreExports(resolve('wit'), 'durable-object');
+    expect(durable.some((e) => e.includes('edge:platform/durable-handler') && e.endsWith('|handle'))).toBe(true);
   });
 });
