@@ -1,0 +1,755 @@
+// AssemblyScript glue for the EXPORTS of a WIT world (the guest side of the Canonical ABI), first subset:
+// bool, integers, floats, char, string, list<T> (list<u8> as Uint8Array), record, enum, option, result.
+// The glue defines the core exports the world expects, lifts the flat arguments from linear memory, calls the
+// user's plain AssemblyScript functions and lowers their results. See README.md for the convention.
+import { alignment, elemSize, fieldOffsets, flatten, flattenFunc, variantLayout, type CoreType } from '../abi/index.ts';
+import { definitionOf } from '../wit/resolve.ts';
+import type { Func, Interface, ResolvedPackage, Type, TypeDef } from '../wit/types.ts';
+
+export type BindgenErrorCode = 'E_BINDGEN_UNSUPPORTED' | 'E_BINDGEN_UNKNOWN_WORLD';
+
+export class BindgenError extends Error {
+  readonly code: BindgenErrorCode;
+  constructor(code: BindgenErrorCode, message: string) {
+    super(message);
+    this.name = 'BindgenError';
+    this.code = code;
+  }
+}
+
+export interface GenerateOptions {
+  /** Module specifier (relative to glue.ts) of the user's implementation. Default './handler'. */
+  handlerModule?: string;
+  /** What to do with the world's imports, which this step does not bind: 'error' (default) or 'ignore'. */
+  imports?: 'error' | 'ignore';
+}
+
+export interface GeneratedGlue {
+  /**
+   * `glue.ts` (the asc entry: core exports, cabi_realloc) and `glue-types.ts` (records, enums, results, Box), to be
+   * written next to the user's module: asc must see one path for each module, so the entry sits at the source root.
+   */
+  files: Record<string, string>;
+}
+
+/** `get-value` → `getValue`. */
+function camel(witName: string): string {
+  return witName.replace(/^%/, '').replace(/-([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function pascal(witName: string): string {
+  const c = camel(witName);
+  return c.charAt(0).toUpperCase() + c.slice(1);
+}
+
+const PRIMITIVE_AS: Record<string, string> = {
+  bool: 'bool',
+  s8: 'i8',
+  u8: 'u8',
+  s16: 'i16',
+  u16: 'u16',
+  s32: 'i32',
+  u32: 'u32',
+  s64: 'i64',
+  u64: 'u64',
+  f32: 'f32',
+  f64: 'f64',
+  char: 'u32',
+  string: 'string',
+};
+
+/** A type of the subset, with names and aliases followed. */
+type Shape =
+  | { kind: 'primitive'; name: string }
+  | { kind: 'list'; element: Type }
+  | { kind: 'option'; some: Type }
+  | { kind: 'result'; ok?: Type; err?: Type }
+  | { kind: 'record'; def: TypeDef; fields: { name: string; type: Type }[] }
+  | { kind: 'enum'; def: TypeDef; cases: string[] };
+
+interface FuncSite {
+  /** `api.greet` or `run`, for messages. */
+  where: string;
+}
+
+function unsupported(site: FuncSite, what: string): never {
+  throw new BindgenError(
+    'E_BINDGEN_UNSUPPORTED',
+    `function '${site.where}': ${what} is not supported by the AssemblyScript export glue yet (supported: bool, integers, floats, char, string, list, record, enum, option, result)`,
+  );
+}
+
+function shapeOf(t: Type, site: FuncSite): Shape {
+  switch (t.kind) {
+    case 'primitive':
+      return { kind: 'primitive', name: t.name };
+    case 'list':
+      return { kind: 'list', element: t.element };
+    case 'option':
+      return { kind: 'option', some: t.some };
+    case 'result':
+      return { kind: 'result', ...(t.ok ? { ok: t.ok } : {}), ...(t.err ? { err: t.err } : {}) };
+    case 'tuple':
+      return unsupported(site, 'type tuple<...>');
+    case 'own':
+    case 'borrow':
+      return unsupported(site, `resource handle '${t.kind}<${t.def.name}>'`);
+    case 'ref': {
+      const seen = new Set<TypeDef>();
+      let d = definitionOf(t.def);
+      for (;;) {
+        if (seen.has(d)) return unsupported(site, `recursive type '${d.name}'`);
+        seen.add(d);
+        const k = d.kind;
+        switch (k.kind) {
+          case 'record':
+            return { kind: 'record', def: d, fields: k.fields.map((f) => ({ name: f.name, type: f.type })) };
+          case 'enum':
+            return { kind: 'enum', def: d, cases: k.cases.map((c) => c.name) };
+          case 'alias':
+            if (k.type.kind !== 'ref') return shapeOf(k.type, site);
+            d = definitionOf(k.type.def);
+            continue;
+          case 'use':
+            return unsupported(site, `type '${d.name}' from a foreign package`);
+          case 'variant':
+            return unsupported(site, `variant '${d.name}'`);
+          case 'flags':
+            return unsupported(site, `flags '${d.name}'`);
+          case 'resource':
+            return unsupported(site, `resource '${d.name}'`);
+        }
+      }
+    }
+  }
+}
+
+/** Collects the AssemblyScript declarations (types.ts) the exported functions need. */
+class TypeRegistry {
+  readonly decls = new Map<string, string>();
+  private readonly owners = new Map<string, TypeDef>();
+  usesBox = false;
+
+  private claim(name: string, def: TypeDef, site: FuncSite): boolean {
+    const prev = this.owners.get(name);
+    if (prev && prev !== def) unsupported(site, `two types named '${def.name}' (from different interfaces)`);
+    if (prev) return false;
+    this.owners.set(name, def);
+    return true;
+  }
+
+  /** Whether the AS type of `t` is a non-nullable reference (so `T | null` can stand for option<T>). */
+  isPlainRef(t: Type, site: FuncSite): boolean {
+    const s = shapeOf(t, site);
+    return s.kind === 'list' || s.kind === 'record' || s.kind === 'result' || (s.kind === 'primitive' && s.name === 'string');
+  }
+
+  isNullable(t: Type, site: FuncSite): boolean {
+    return shapeOf(t, site).kind === 'option';
+  }
+
+  /** Default value for a field of this AS type that is not a reference. */
+  asType(t: Type, site: FuncSite): string {
+    const s = shapeOf(t, site);
+    switch (s.kind) {
+      case 'primitive':
+        return PRIMITIVE_AS[s.name]!;
+      case 'list': {
+        const e = shapeOf(s.element, site);
+        if (e.kind === 'primitive' && e.name === 'u8') return 'Uint8Array';
+        return `Array<${this.asType(s.element, site)}>`;
+      }
+      case 'option': {
+        const inner = this.asType(s.some, site);
+        if (this.isPlainRef(s.some, site)) return `${inner} | null`;
+        this.usesBox = true;
+        return `Box<${inner}> | null`;
+      }
+      case 'result':
+        return this.resultClass(s, site);
+      case 'record': {
+        const name = pascal(s.def.name);
+        if (this.claim(name, s.def, site)) {
+          const fields = s.fields.map((f) => ({ name: camel(f.name), type: this.asType(f.type, site) }));
+          const lines = [`export class ${name} {`];
+          for (const f of fields) lines.push(`  ${f.name}: ${f.type};`);
+          lines.push(`  constructor(${fields.map((f) => `${f.name}: ${f.type}`).join(', ')}) {`);
+          for (const f of fields) lines.push(`    this.${f.name} = ${f.name};`);
+          lines.push('  }', '}');
+          this.decls.set(name, lines.join('\n'));
+        }
+        return name;
+      }
+      case 'enum': {
+        const name = pascal(s.def.name);
+        if (this.claim(name, s.def, site)) {
+          this.decls.set(name, `export enum ${name} {\n${s.cases.map((c, i) => `  ${pascal(c)} = ${i},`).join('\n')}\n}`);
+        }
+        return name;
+      }
+    }
+  }
+
+  private mangle(t: Type | undefined, site: FuncSite): string {
+    if (!t) return 'Void';
+    const s = shapeOf(t, site);
+    switch (s.kind) {
+      case 'primitive':
+        return pascal(s.name);
+      case 'list':
+        return `List${this.mangle(s.element, site)}`;
+      case 'option':
+        return `Option${this.mangle(s.some, site)}`;
+      case 'result':
+        return `Result${this.mangle(s.ok, site)}${this.mangle(s.err, site)}`;
+      case 'record':
+      case 'enum':
+        return pascal(s.def.name);
+    }
+  }
+
+  private resultClass(s: { ok?: Type; err?: Type }, site: FuncSite): string {
+    const name = `Result${this.mangle(s.ok, site)}${this.mangle(s.err, site)}`;
+    if (this.decls.has(name)) return name;
+    this.decls.set(name, ''); // reserve (payload types may register more declarations)
+    const lines = [
+      `/** result<${s.ok ? 'T' : '_'}, ${s.err ? 'E' : '_'}>: construct with ${name}.ok(...) / ${name}.err(...). */`,
+      `export class ${name} {`,
+      '  isOk: bool = true;',
+    ];
+    const part = (t: Type | undefined, field: string, ctor: string, getter: string, isOk: boolean): void => {
+      if (!t) {
+        lines.push(`  static ${ctor}(): ${name} { const r = new ${name}(); r.isOk = ${isOk}; return r; }`);
+        return;
+      }
+      const ty = this.asType(t, site);
+      const nullable = this.isNullable(t, site);
+      const ref = this.isPlainRef(t, site);
+      if (nullable) lines.push(`  private ${field}: ${ty} = null;`);
+      else if (ref) lines.push(`  private ${field}: ${ty} | null = null;`);
+      else lines.push(`  private ${field}: ${ty} = ${defaultOf(ty)};`);
+      lines.push(`  static ${ctor}(v: ${ty}): ${name} { const r = new ${name}(); r.isOk = ${isOk}; r.${field} = v; return r; }`);
+      lines.push(`  get ${getter}(): ${ty} { return this.${field}${ref ? '!' : ''}; }`);
+    };
+    part(s.ok, '_ok', 'ok', 'value', true);
+    part(s.err, '_err', 'err', 'error', false);
+    lines.push('}');
+    this.decls.set(name, lines.join('\n'));
+    return name;
+  }
+}
+
+function defaultOf(asType: string): string {
+  if (asType === 'bool') return 'false';
+  return '0';
+}
+
+/** Emits AssemblyScript statements for one export function. */
+class Emitter {
+  lines: string[] = [];
+  private n = 0;
+  private depth = 1;
+  readonly types: TypeRegistry;
+  readonly site: FuncSite;
+
+  constructor(types: TypeRegistry, site: FuncSite) {
+    this.types = types;
+    this.site = site;
+  }
+
+  tmp(prefix = 't'): string {
+    return `${prefix}${this.n++}`;
+  }
+
+  line(text: string): void {
+    this.lines.push('  '.repeat(this.depth) + text);
+  }
+
+  open(text: string): void {
+    this.line(text);
+    this.depth++;
+  }
+
+  close(text = '}'): void {
+    this.depth--;
+    this.line(text);
+  }
+
+  /** Lifts a value from flat core values (slots), consuming flatten(t).length of them from `pos`. */
+  liftFlat(t: Type, slots: { expr: string; core: CoreType }[], pos: { i: number }): string {
+    const take = (want: CoreType): string => {
+      const slot = slots[pos.i++]!;
+      return coerce(slot.expr, slot.core, want);
+    };
+    const s = shapeOf(t, this.site);
+    switch (s.kind) {
+      case 'primitive': {
+        if (s.name === 'string') {
+          const p = take('i32');
+          const l = take('i32');
+          const v = this.tmp();
+          this.line(`const ${v} = __liftString(<usize>${p}, <usize>${l});`);
+          return v;
+        }
+        const core = flatten(t)[0]!;
+        return liftPrimitive(s.name, take(core));
+      }
+      case 'list': {
+        const p = take('i32');
+        const l = take('i32');
+        return this.liftList(s.element, `<usize>${p}`, `<usize>${l}`);
+      }
+      case 'record': {
+        const args = s.fields.map((f) => this.liftFlat(f.type, slots, pos));
+        const v = this.tmp();
+        this.line(`const ${v} = new ${this.types.asType(t, this.site)}(${args.join(', ')});`);
+        return v;
+      }
+      case 'enum':
+        return `<${this.types.asType(t, this.site)}>(${take('i32')})`;
+      case 'option':
+      case 'result': {
+        const start = pos.i;
+        const width = flatten(t).length;
+        const disc = take('i32');
+        const payloadSlots = slots.slice(start + 1, start + width);
+        const v = this.tmp();
+        const ty = this.types.asType(t, this.site);
+        const liftCase = (ct: Type): string => this.liftFlat(ct, payloadSlots, { i: 0 });
+        if (s.kind === 'option') {
+          this.line(`let ${v}: ${ty} = null;`);
+          this.open(`if (${disc} != 0) {`);
+          const inner = liftCase(s.some);
+          this.line(`${v} = ${this.types.isPlainRef(s.some, this.site) ? inner : `new Box<${this.types.asType(s.some, this.site)}>(${inner})`};`);
+          this.close();
+        } else {
+          this.line(`let ${v}: ${ty} | null = null;`);
+          this.open(`if (${disc} == 0) {`);
+          this.line(`${v} = ${ty}.ok(${s.ok ? liftCase(s.ok) : ''});`);
+          this.close('} else {');
+          this.depth++;
+          this.line(`${v} = ${ty}.err(${s.err ? liftCase(s.err) : ''});`);
+          this.close();
+        }
+        pos.i = start + width;
+        return v; // non-null after the if/else (AssemblyScript's flow analysis knows it)
+      }
+    }
+  }
+
+  /** Lifts a list<T> from (ptr, len) and frees the host-allocated buffer. */
+  liftList(element: Type, ptr: string, len: string): string {
+    const e = shapeOf(element, this.site);
+    const v = this.tmp();
+    if (e.kind === 'primitive' && e.name === 'u8') {
+      this.line(`const ${v} = __liftBytes(${ptr}, ${len});`);
+      return v;
+    }
+    const size = elemSize(element);
+    const p = this.tmp('p');
+    const n = this.tmp('n');
+    const i = this.tmp('i');
+    this.line(`const ${p}: usize = ${ptr};`);
+    this.line(`const ${n}: usize = ${len};`);
+    this.line(`const ${v} = new ${this.types.asType({ kind: 'list', element }, this.site)}();`);
+    this.open(`for (let ${i}: usize = 0; ${i} < ${n}; ${i}++) {`);
+    const item = this.liftMem(element, `${p} + ${i} * ${size}`);
+    this.line(`${v}.push(${item});`);
+    this.close();
+    this.line(`__free(${p}, ${n} * ${size});`);
+    return v;
+  }
+
+  /** Lifts a value stored at `addr` (an expression evaluated once). */
+  liftMem(t: Type, addrExpr: string): string {
+    const a = this.tmp('a');
+    this.line(`const ${a}: usize = ${addrExpr};`);
+    const s = shapeOf(t, this.site);
+    switch (s.kind) {
+      case 'primitive': {
+        if (s.name === 'string') {
+          const v = this.tmp();
+          this.line(`const ${v} = __liftString(<usize>load<u32>(${a}), <usize>load<u32>(${a}, 4));`);
+          return v;
+        }
+        return memLoad(s.name, a);
+      }
+      case 'list':
+        return this.liftList(s.element, `<usize>load<u32>(${a})`, `<usize>load<u32>(${a}, 4)`);
+      case 'record': {
+        const args = fieldOffsets(t).map((f) => this.liftMem(f.type, `${a} + ${f.offset}`));
+        const v = this.tmp();
+        this.line(`const ${v} = new ${this.types.asType(t, this.site)}(${args.join(', ')});`);
+        return v;
+      }
+      case 'enum': {
+        const layout = variantLayout(t);
+        return `<${this.types.asType(t, this.site)}>(${discLoad(layout.discriminantSize, a)})`;
+      }
+      case 'option':
+      case 'result': {
+        const layout = variantLayout(t);
+        const d = this.tmp('d');
+        this.line(`const ${d} = ${discLoad(layout.discriminantSize, a)};`);
+        const payload = `${a} + ${layout.payloadOffset}`;
+        const v = this.tmp();
+        const ty = this.types.asType(t, this.site);
+        if (s.kind === 'option') {
+          this.line(`let ${v}: ${ty} = null;`);
+          this.open(`if (${d} != 0) {`);
+          const inner = this.liftMem(s.some, payload);
+          this.line(`${v} = ${this.types.isPlainRef(s.some, this.site) ? inner : `new Box<${this.types.asType(s.some, this.site)}>(${inner})`};`);
+          this.close();
+          return v;
+        }
+        this.line(`let ${v}: ${ty} | null = null;`);
+        this.open(`if (${d} == 0) {`);
+        this.line(`${v} = ${ty}.ok(${s.ok ? this.liftMem(s.ok, payload) : ''});`);
+        this.close('} else {');
+        this.depth++;
+        this.line(`${v} = ${ty}.err(${s.err ? this.liftMem(s.err, payload) : ''});`);
+        this.close();
+        return v;
+      }
+    }
+  }
+
+  /** A single flat core value for a result whose flattening is one value. */
+  lowerFlat(t: Type, value: string): string {
+    const s = shapeOf(t, this.site);
+    switch (s.kind) {
+      case 'primitive': {
+        const core = flatten(t)[0]!;
+        if (s.name === 'bool') return `(${value} ? 1 : 0)`;
+        return `<${core}>(${value})`;
+      }
+      case 'enum':
+        return `<i32>(${value})`;
+      case 'record': {
+        const only = s.fields[0];
+        if (s.fields.length === 1 && only) return this.lowerFlat(only.type, `${value}.${camel(only.name)}`);
+        break;
+      }
+      case 'result':
+        if (!s.ok && !s.err) return `(${value}.isOk ? 0 : 1)`;
+        break;
+      default:
+        break;
+    }
+    return unsupported(this.site, 'a single-value result of this shape');
+  }
+
+  /** Stores `value` at `addrExpr`, allocating buffers for strings and lists (freed after the next call). */
+  lowerMem(t: Type, value: string, addrExpr: string): void {
+    const a = this.tmp('a');
+    this.line(`const ${a}: usize = ${addrExpr};`);
+    const s = shapeOf(t, this.site);
+    switch (s.kind) {
+      case 'primitive':
+        if (s.name === 'string') this.line(`__lowerString(${value}, ${a});`);
+        else this.line(memStore(s.name, a, value));
+        return;
+      case 'list': {
+        const e = shapeOf(s.element, this.site);
+        if (e.kind === 'primitive' && e.name === 'u8') {
+          this.line(`__lowerBytes(${value}, ${a});`);
+          return;
+        }
+        const size = elemSize(s.element);
+        const arr = this.tmp('l');
+        const p = this.tmp('p');
+        const i = this.tmp('i');
+        this.line(`const ${arr} = ${value};`);
+        this.line(`const ${p} = __allocKeep(<usize>${arr}.length * ${size});`);
+        this.open(`for (let ${i} = 0; ${i} < ${arr}.length; ${i}++) {`);
+        this.lowerMem(s.element, `${arr}[${i}]`, `${p} + <usize>${i} * ${size}`);
+        this.close();
+        this.line(`store<u32>(${a}, <u32>${p});`);
+        this.line(`store<u32>(${a}, <u32>${arr}.length, 4);`);
+        return;
+      }
+      case 'record': {
+        const r = this.tmp('r');
+        this.line(`const ${r} = ${value};`);
+        for (const f of fieldOffsets(t)) this.lowerMem(f.type, `${r}.${camel(f.name)}`, `${a} + ${f.offset}`);
+        return;
+      }
+      case 'enum': {
+        const layout = variantLayout(t);
+        this.line(discStore(layout.discriminantSize, a, `<i32>(${value})`));
+        return;
+      }
+      case 'option':
+      case 'result': {
+        const layout = variantLayout(t);
+        const payload = `${a} + ${layout.payloadOffset}`;
+        const o = this.tmp('o');
+        this.line(`const ${o} = ${value};`);
+        if (s.kind === 'option') {
+          this.open(`if (${o} == null) {`);
+          this.line(discStore(layout.discriminantSize, a, '0'));
+          this.close('} else {');
+          this.depth++;
+          this.line(discStore(layout.discriminantSize, a, '1'));
+          const inner = this.types.isPlainRef(s.some, this.site) ? o : `${o}.value`; // narrowed to non-null
+          this.lowerMem(s.some, inner, payload);
+          this.close();
+          return;
+        }
+        this.open(`if (${o}.isOk) {`);
+        this.line(discStore(layout.discriminantSize, a, '0'));
+        if (s.ok) this.lowerMem(s.ok, `${o}.value`, payload);
+        this.close('} else {');
+        this.depth++;
+        this.line(discStore(layout.discriminantSize, a, '1'));
+        if (s.err) this.lowerMem(s.err, `${o}.error`, payload);
+        this.close();
+        return;
+      }
+    }
+  }
+}
+
+/** spec: lift_flat_variant's coercion of a joined flat slot to the case's own core type. */
+function coerce(expr: string, have: CoreType, want: CoreType): string {
+  if (have === want) return expr;
+  if (have === 'i32' && want === 'f32') return `reinterpret<f32>(${expr})`;
+  if (have === 'i64' && want === 'i32') return `<i32>(${expr})`;
+  if (have === 'i64' && want === 'f32') return `reinterpret<f32>(<i32>(${expr}))`;
+  if (have === 'i64' && want === 'f64') return `reinterpret<f64>(${expr})`;
+  throw new Error(`unreachable coercion ${have} → ${want}`);
+}
+
+function liftPrimitive(name: string, v: string): string {
+  switch (name) {
+    case 'bool':
+      return `(${v} != 0)`;
+    case 's32':
+    case 's64':
+    case 'f32':
+    case 'f64':
+      return v;
+    default:
+      return `<${PRIMITIVE_AS[name]!}>(${v})`;
+  }
+}
+
+const MEM_TYPE: Record<string, string> = {
+  bool: 'u8',
+  s8: 'i8',
+  u8: 'u8',
+  s16: 'i16',
+  u16: 'u16',
+  s32: 'i32',
+  u32: 'u32',
+  s64: 'i64',
+  u64: 'u64',
+  f32: 'f32',
+  f64: 'f64',
+  char: 'u32',
+};
+
+function memLoad(name: string, a: string): string {
+  return name === 'bool' ? `(load<u8>(${a}) != 0)` : `load<${MEM_TYPE[name]!}>(${a})`;
+}
+
+function memStore(name: string, a: string, v: string): string {
+  return name === 'bool' ? `store<u8>(${a}, ${v} ? 1 : 0);` : `store<${MEM_TYPE[name]!}>(${a}, ${v});`;
+}
+
+function discLoad(size: number, a: string): string {
+  return `<i32>load<${size === 1 ? 'u8' : size === 2 ? 'u16' : 'u32'}>(${a})`;
+}
+
+function discStore(size: number, a: string, v: string): string {
+  return `store<${size === 1 ? 'u8' : size === 2 ? 'u16' : 'u32'}>(${a}, ${v});`;
+}
+
+const RUNTIME = `// Canonical ABI runtime of the glue. Argument buffers the host allocated with cabi_realloc are freed after lifting.
+// Result buffers stay alive until the next export call (the host reads them before calling again), since
+// post-return exports cannot be named through host/build yet.
+const __EMPTY: usize = memory.data(16, 16);
+const __pending = new Array<usize>();
+
+function __freePending(): void {
+  for (let i = 0; i < __pending.length; i++) heap.free(__pending[i]);
+  __pending.length = 0;
+}
+
+function __allocKeep(size: usize): usize {
+  if (size == 0) return __EMPTY;
+  const p = heap.alloc(size);
+  __pending.push(p);
+  return p;
+}
+
+function __free(ptr: usize, size: usize): void {
+  if (size != 0 && ptr != __EMPTY && ptr != 0) heap.free(ptr);
+}
+
+function __liftString(ptr: usize, len: usize): string {
+  if (len == 0) return "";
+  const s = String.UTF16.decodeUnsafe(ptr, len << 1);
+  __free(ptr, len << 1);
+  return s;
+}
+
+function __liftBytes(ptr: usize, len: usize): Uint8Array {
+  const a = new Uint8Array(<i32>len);
+  if (len != 0) {
+    memory.copy(a.dataStart, ptr, len);
+    __free(ptr, len);
+  }
+  return a;
+}
+
+function __lowerString(s: string, at: usize): void {
+  const bytes = <usize>s.length << 1;
+  const p = __allocKeep(bytes);
+  if (bytes != 0) memory.copy(p, changetype<usize>(s), bytes);
+  store<u32>(at, <u32>p);
+  store<u32>(at, <u32>s.length, 4);
+}
+
+function __lowerBytes(a: Uint8Array, at: usize): void {
+  const n = <usize>a.length;
+  const p = __allocKeep(n);
+  if (n != 0) memory.copy(p, a.dataStart, n);
+  store<u32>(at, <u32>p);
+  store<u32>(at, <u32>n, 4);
+}
+
+/** The Canonical ABI allocator the host uses to pass arguments (heap blocks are 16-byte aligned). */
+export function cabi_realloc(ptr: usize, oldSize: usize, align: usize, newSize: usize): usize {
+  const fresh = ptr == 0 || oldSize == 0 || ptr == __EMPTY;
+  if (newSize == 0) {
+    if (!fresh) heap.free(ptr);
+    return __EMPTY;
+  }
+  if (fresh) return heap.alloc(newSize);
+  return heap.realloc(ptr, newSize);
+}
+`;
+
+const BOX = `/** option<T> of a value type (or of an option): null is none. */
+export class Box<T> {
+  value: T;
+  constructor(value: T) {
+    this.value = value;
+  }
+}`;
+
+interface ExportedFunc {
+  /** Core export name the host/build rename transform maps to the world's canonical name. */
+  coreName: string;
+  /** Name the user's module exports. */
+  userName: string;
+  func: Func;
+  where: string;
+}
+
+function interfaceOf(item: { kind: 'interface'; ref: { kind: 'local'; interface: Interface } | { kind: 'external' } } | { kind: 'inline-interface'; interface: Interface }): Interface | undefined {
+  if (item.kind === 'inline-interface') return item.interface;
+  return item.ref.kind === 'local' ? item.ref.interface : undefined;
+}
+
+export function generateExportGlue(pkg: ResolvedPackage, worldName: string, options: GenerateOptions = {}): GeneratedGlue {
+  const world = pkg.worlds.find((w) => w.name === worldName);
+  if (!world) throw new BindgenError('E_BINDGEN_UNKNOWN_WORLD', `package ${pkg.id.namespace}:${pkg.id.name} has no world '${worldName}'`);
+  if ((options.imports ?? 'error') === 'error' && world.imports.length > 0) {
+    const names = world.imports.map((i) => (i.kind === 'interface' ? (i.ref.kind === 'local' ? i.ref.interface.name : `${i.ref.package.namespace}:${i.ref.package.name}/${i.ref.interface}`) : i.name));
+    throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' imports ${names.join(', ')}: imports are not bound by the AssemblyScript glue yet (pass imports: 'ignore' to skip them)`);
+  }
+
+  const funcs: ExportedFunc[] = [];
+  for (const item of world.exports) {
+    if (item.kind === 'func') {
+      funcs.push({ coreName: camel(item.name), userName: camel(item.name), func: item.func, where: item.name });
+      continue;
+    }
+    const iface = interfaceOf(item);
+    if (!iface) {
+      const ref = item.kind === 'interface' && item.ref.kind === 'external' ? item.ref : undefined;
+      throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' exports ${ref ? `${ref.package.namespace}:${ref.package.name}/${ref.interface}` : 'an interface'} from a foreign package, which is not loaded`);
+    }
+    for (const type of iface.types) {
+      const k = definitionOf(type).kind.kind;
+      if (k === 'resource') throw new BindgenError('E_BINDGEN_UNSUPPORTED', `interface '${iface.name}': resource '${type.name}' is not supported by the AssemblyScript export glue yet`);
+    }
+    for (const func of iface.functions) {
+      funcs.push({ coreName: `${camel(iface.name)}_${camel(func.name)}`, userName: camel(func.name), func, where: `${iface.name}.${func.name}` });
+    }
+  }
+  // Like host/build: the short name unless two exported functions share it, then `iface_func`.
+  const count = new Map<string, number>();
+  for (const f of funcs) count.set(f.userName, (count.get(f.userName) ?? 0) + 1);
+  for (const f of funcs) if (count.get(f.userName)! > 1) f.userName = f.coreName;
+
+  const types = new TypeRegistry();
+  const bodies: string[] = [];
+  for (const f of funcs) bodies.push(generateFunction(f, types));
+
+  const handler = options.handlerModule ?? './handler';
+  const typeNames = [...types.decls.keys(), ...(types.usesBox ? ['Box'] : [])];
+  const exportsTs = [
+    `// Generated by guest-sdk/bindgen/assemblyscript from world '${worldName}' of ${pkg.id.namespace}:${pkg.id.name}. Do not edit.`,
+    ...(typeNames.length > 0 ? [`import { ${typeNames.join(', ')} } from "./glue-types";`] : []),
+    ...(funcs.length > 0 ? [`import { ${funcs.map((f) => `${f.userName} as __user_${f.coreName}`).join(', ')} } from "${handler}";`] : []),
+    '',
+    RUNTIME,
+    ...bodies,
+  ].join('\n');
+  const typesTs = [
+    `// Generated by guest-sdk/bindgen/assemblyscript from world '${worldName}' of ${pkg.id.namespace}:${pkg.id.name}. Do not edit.`,
+    '',
+    ...(types.usesBox ? [BOX, ''] : []),
+    ...[...types.decls.values()].flatMap((d) => [d, '']),
+  ].join('\n');
+  return { files: { 'glue.ts': exportsTs, 'glue-types.ts': typesTs } };
+}
+
+function generateFunction(f: ExportedFunc, types: TypeRegistry): string {
+  const site = { where: f.where };
+  if (f.func.kind !== 'freestanding') unsupported(site, `resource ${f.func.kind}`);
+  // Validate every type first, so the error names the type and function.
+  for (const p of f.func.params) types.asType(p.type, site);
+  const resultType = f.func.result ? types.asType(f.func.result, site) : undefined;
+  const sig = flattenFunc(f.func, 'lift');
+  const e = new Emitter(types, site);
+  const params = sig.params.map((core, i) => ({ name: `__p${i}`, core }));
+
+  e.line('__freePending();');
+  let args: string[];
+  if (sig.paramsIndirect) {
+    const base = e.tmp('args');
+    e.line(`const ${base}: usize = <usize>__p0;`);
+    const layout = fieldOffsets({ kind: 'tuple', types: f.func.params.map((p) => p.type) });
+    args = layout.map((l) => e.liftMem(l.type, `${base} + ${l.offset}`));
+    e.line(`__free(${base}, ${sig.paramsLayout.size});`);
+  } else {
+    const slots = params.map((p) => ({ expr: p.name, core: p.core }));
+    const pos = { i: 0 };
+    args = f.func.params.map((p) => e.liftFlat(p.type, slots, pos));
+  }
+  const call = `__user_${f.coreName}(${args.join(', ')})`;
+  const result = f.func.result;
+  let ret = 'void';
+  let prelude = '';
+  if (!result) {
+    e.line(`${call};`);
+  } else if (!sig.resultsIndirect) {
+    ret = sig.results[0]!;
+    const r = e.tmp('r');
+    e.line(`const ${r}: ${resultType} = ${call};`);
+    e.line(`return ${e.lowerFlat(result, r)};`);
+  } else {
+    ret = 'i32';
+    const area = `__ret_${f.coreName}`;
+    prelude = `const ${area}: usize = memory.data(${Math.max(elemSize(result), 1)}, ${Math.max(alignment(result), 1)});\n`;
+    const r = e.tmp('r');
+    e.line(`const ${r}: ${resultType} = ${call};`);
+    e.lowerMem(result, r, area);
+    e.line(`return <i32>${area};`);
+  }
+  return `${prelude}/** ${f.where} */\nexport function ${f.coreName}(${params.map((p) => `${p.name}: ${p.core}`).join(', ')}): ${ret} {\n${e.lines.join('\n')}\n}\n`;
+}
