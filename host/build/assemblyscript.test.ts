@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileAssemblyScript } from './assemblyscript.ts';
-import { printComponent, transpileComponent } from './component-tools.ts';
+import { coreExportNames, printComponent, transpileComponent } from './component-tools.ts';
 import { BuildError } from './errors.ts';
 
 const WIT = `package test:hello@0.1.0;
@@ -86,6 +86,20 @@ describe('compileAssemblyScript', () => {
     expect(build.diagnostics[0]).toMatchObject({ file: 'broken.ts', line: 2, column: 14 });
     expect(build.diagnostics[0]!.message).toContain('undefinedThing');
     expect(build.message).toContain('broken.ts:2:14:');
+  });
+
+  it.each([
+    ['greet_post', 'export function greet(n: u32): u32 { return n + 1; }\nexport function greet_post(r: u32): void {}\n'],
+    ['greeter_greet_post', 'export function greeter_greet(n: u32): u32 { return n + 1; }\nexport function greeter_greet_post(r: u32): void {}\n'],
+  ])('exports %s under the canonical post-return name', async (asName, source) => {
+    await writeFile(join(dir, `post-${asName}.ts`), source);
+    const built = await compileAssemblyScript({ entry: join(dir, `post-${asName}.ts`), witDir: join(dir, 'wit'), world: 'hello' });
+    expect(built.warnings).toEqual([]);
+    const exports = coreExportNames(built.core);
+    expect(exports).toContain('cm32p2|test:hello/greeter@0.1|greet_post');
+    expect(exports).toContain('cm32p2|test:hello/greeter@0.1|greet');
+    expect(exports.filter((name) => name.endsWith('_post'))).toEqual(['cm32p2|test:hello/greeter@0.1|greet_post']);
+    expect(await printComponent(built.component)).toMatch(/canon lift[^\n]*post-return/);
   });
 
   it('names the missing export when the guest does not implement the world', async () => {

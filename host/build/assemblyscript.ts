@@ -35,22 +35,32 @@ function camelCase(witName: string): string {
   return witName.replace(/^%/, '').replace(/-([a-z0-9])/gi, (_, c: string) => c.toUpperCase());
 }
 
-/** A world function export as wit-component names it: legacy `iface@1.0.0#func` or `cm32p2|iface@1.0|func`. */
-function parseFunctionExport(name: string): { iface: string | null; func: string } | null {
+/**
+ * A world function export as wit-component names it: legacy `iface@1.0.0#func` or `cm32p2|iface@1.0|func`, and
+ * their post-return functions (`cabi_post_iface@1.0.0#func`, `cm32p2|iface@1.0|func_post`), with `post: true`.
+ * WIT names have no `_`, so a `_post` suffix cannot be part of a function name.
+ */
+function parseFunctionExport(name: string): { iface: string | null; func: string; post: boolean } | null {
   if (name.startsWith('cm32p2')) {
     const parts = name.split('|');
-    if (parts.length !== 3 || parts[2]!.endsWith('_post')) return null;
-    return { iface: parts[1] === '' ? null : parts[1]!, func: parts[2]! };
+    if (parts.length !== 3) return null;
+    const post = parts[2]!.endsWith('_post');
+    return { iface: parts[1] === '' ? null : parts[1]!, func: post ? parts[2]!.slice(0, -'_post'.length) : parts[2]!, post };
   }
-  if (RUNTIME_EXPORTS.has(name) || name.startsWith('cabi_')) return null;
-  const hash = name.indexOf('#');
-  return hash < 0 ? { iface: null, func: name } : { iface: name.slice(0, hash), func: name.slice(hash + 1) };
+  if (RUNTIME_EXPORTS.has(name)) return null;
+  const post = name.startsWith('cabi_post_');
+  if (name.startsWith('cabi_') && !post) return null;
+  const rest = post ? name.slice('cabi_post_'.length) : name;
+  const hash = rest.indexOf('#');
+  return hash < 0 ? { iface: null, func: rest, post } : { iface: rest.slice(0, hash), func: rest.slice(hash + 1), post };
 }
 
 /**
  * How guest exports map to the world: `iface#func` is implemented by `export function func` (camelCase), or by
  * `export function iface_func` when two exported interfaces share a function name; world-level functions by their
- * camelCase name. The canonical names come from wit-component's dummy module for the world.
+ * camelCase name. Post-return functions are the same names with `_post` appended (`iface_func_post`, `func_post`)
+ * and are optional: they are renamed when present, never required. The canonical names come from
+ * wit-component's dummy module for the world.
  */
 function planRenames(expected: string[]): { plan: RenamePlan; required: Map<string, string[]> } {
   const functions = expected.flatMap((name) => {
@@ -58,16 +68,17 @@ function planRenames(expected: string[]): { plan: RenamePlan; required: Map<stri
     return parsed ? [{ name, ...parsed }] : [];
   });
   const shortCount = new Map<string, number>();
-  for (const f of functions) shortCount.set(camelCase(f.func), (shortCount.get(camelCase(f.func)) ?? 0) + 1);
+  for (const f of functions) if (!f.post) shortCount.set(camelCase(f.func), (shortCount.get(camelCase(f.func)) ?? 0) + 1);
   const renames = new Map<string, string>();
   const required = new Map<string, string[]>();
   for (const f of functions) {
     const short = camelCase(f.func);
+    const suffix = f.post ? '_post' : '';
     const candidates: string[] = [];
-    if (f.iface !== null) candidates.push(`${camelCase(f.iface.replace(/@.*$/, '').replace(/^.*\//, ''))}_${short}`);
-    if (shortCount.get(short) === 1) candidates.push(short);
+    if (f.iface !== null) candidates.push(`${camelCase(f.iface.replace(/@.*$/, '').replace(/^.*\//, ''))}_${short}${suffix}`);
+    if (shortCount.get(short) === 1) candidates.push(`${short}${suffix}`);
     for (const c of candidates) renames.set(c, f.name);
-    required.set(f.name, candidates);
+    if (!f.post) required.set(f.name, candidates);
   }
   return { plan: { renames, keep: new Set(RUNTIME_EXPORTS) }, required };
 }

@@ -1,5 +1,6 @@
 // An asc transform (afterCompile) giving the guest's exports the canonical ABI names a WIT world expects,
-// since AssemblyScript cannot spell names such as `test:hello/greeter@0.1.0#greet`.
+// since AssemblyScript cannot spell names such as `test:hello/greeter@0.1.0#greet` or their post-return functions
+// (`cm32p2|test:hello/greeter@0.1|greet_post`). The plan (which name maps to which) is made in assemblyscript.ts.
 
 /** The subset of binaryen.js's Module that the transform touches. */
 interface BinaryenModuleLike {
