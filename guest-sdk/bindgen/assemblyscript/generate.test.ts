@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileAssemblyScript } from '../../../host/build/assemblyscript.ts';
-import { transpileComponent } from '../../../host/build/component-tools.ts';
+import { coreExportNames, transpileComponent } from '../../../host/build/component-tools.ts';
 import { webAssembly, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from '../../../host/runtime/wasm/webassembly-api.ts';
 import { resolvePackage } from '../wit/index.ts';
 import { BindgenError, generateExportGlue } from './generate.ts';
@@ -125,6 +125,7 @@ interface Misc {
 let dir: string;
 let api: Api;
 let memory: WasmMemory | undefined;
+let coreExports: string[];
 const LONG = 'x'.repeat(50_000) + 'é🎉'.repeat(25_000); // 100 KB of UTF-16 and more
 
 beforeAll(async () => {
@@ -138,6 +139,7 @@ beforeAll(async () => {
 
   const built = await compileAssemblyScript({ entry: join(dir, 'glue.ts'), witDir: join(dir, 'wit'), world: 'glue' });
   expect(built.warnings).toEqual([]);
+  coreExports = coreExportNames(built.core);
   const transpiled = await transpileComponent(built.component, 'glue');
   const out = join(dir, 'out');
   await mkdir(out, { recursive: true });
@@ -237,6 +239,21 @@ describe('generateExportGlue (built, transpiled and called)', () => {
     expect(memory).toBeDefined();
     expect(memory!.buffer.byteLength).toBe(before);
     expect(memory!.buffer.byteLength).toBeLessThan(16 * 1024 * 1024);
+  });
+});
+
+describe('generateExportGlue (post-return)', () => {
+  it('exports a post-return function exactly for the functions whose results allocate buffers', () => {
+    const posts = coreExports.filter((name) => name.endsWith('_post')).sort();
+    const api = (f: string): string => `cm32p2|test:glue/api@0.1|${f}_post`;
+    // Not: sum (u32), find (option<u32>), next-color, tweak (no strings), is-even.
+    expect(posts).toEqual(['check', 'echo-bytes', 'greet', 'half', 'maybe-name', 'move', 'split'].map(api).sort());
+  });
+
+  it('generates the post-return as <core name>_post taking the return-area pointer', () => {
+    const { files } = generateExportGlue(resolvePackage([{ path: 'glue.wit', text: WIT }]), 'glue');
+    expect(files['glue.ts']).toContain('export function api_greet_post(__r0: i32): void {\n  __freePending();\n}');
+    expect(files['glue.ts']).not.toContain('api_sum_post');
   });
 });
 

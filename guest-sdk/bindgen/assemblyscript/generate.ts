@@ -439,7 +439,7 @@ class Emitter {
     return unsupported(this.site, 'a single-value result of this shape');
   }
 
-  /** Stores `value` at `addrExpr`, allocating buffers for strings and lists (freed after the next call). */
+  /** Stores `value` at `addrExpr`, allocating buffers for strings and lists (freed by the post-return function). */
   lowerMem(t: Type, value: string, addrExpr: string): void {
     const a = this.tmp('a');
     this.line(`const ${a}: usize = ${addrExpr};`);
@@ -510,6 +510,25 @@ class Emitter {
   }
 }
 
+/** Whether lowering a value of `t` into memory allocates buffers (strings, lists), which post-return must free. */
+function allocates(t: Type, site: FuncSite): boolean {
+  const s = shapeOf(t, site);
+  switch (s.kind) {
+    case 'primitive':
+      return s.name === 'string';
+    case 'list':
+      return true;
+    case 'record':
+      return s.fields.some((f) => allocates(f.type, site));
+    case 'option':
+      return allocates(s.some, site);
+    case 'result':
+      return (s.ok !== undefined && allocates(s.ok, site)) || (s.err !== undefined && allocates(s.err, site));
+    case 'enum':
+      return false;
+  }
+}
+
 /** spec: lift_flat_variant's coercion of a joined flat slot to the case's own core type. */
 function coerce(expr: string, have: CoreType, want: CoreType): string {
   if (have === want) return expr;
@@ -566,8 +585,9 @@ function discStore(size: number, a: string, v: string): string {
 }
 
 const RUNTIME = `// Canonical ABI runtime of the glue. Argument buffers the host allocated with cabi_realloc are freed after lifting.
-// Result buffers stay alive until the next export call (the host reads them before calling again), since
-// post-return exports cannot be named through host/build yet.
+// Result buffers (string and list data) are recorded in __pending while the result is lowered and freed by the
+// export's post-return function (\`<export>_post\`), which the host calls once it has read the result. As a
+// fallback for a host that never calls it, every export call first frees what is still pending (then empty).
 const __EMPTY: usize = memory.data(16, 16);
 const __pending = new Array<usize>();
 
@@ -751,5 +771,11 @@ function generateFunction(f: ExportedFunc, types: TypeRegistry): string {
     e.lowerMem(result, r, area);
     e.line(`return <i32>${area};`);
   }
-  return `${prelude}/** ${f.where} */\nexport function ${f.coreName}(${params.map((p) => `${p.name}: ${p.core}`).join(', ')}): ${ret} {\n${e.lines.join('\n')}\n}\n`;
+  const main = `${prelude}/** ${f.where} */\nexport function ${f.coreName}(${params.map((p) => `${p.name}: ${p.core}`).join(', ')}): ${ret} {\n${e.lines.join('\n')}\n}\n`;
+  if (!result || !allocates(result, site)) return main;
+  // Post-return (host/build maps `<core name>_post` to the world's `..._post` export): takes the core function's
+  // flat results and frees the buffers this call allocated for its result, which __pending holds (it was emptied
+  // at the start of the call and only lowering adds to it).
+  const postParams = sig.results.map((core, i) => `__r${i}: ${core}`).join(', ');
+  return `${main}\n/** ${f.where}: post-return */\nexport function ${f.coreName}_post(${postParams}): void {\n  __freePending();\n}\n`;
 }
