@@ -54,6 +54,15 @@ export async function worldCoreExports(witDir: string, world: string): Promise<s
   return coreExportNames(dummy);
 }
 
+/**
+ * The core imports a world's guest must declare (`{ module: 'test:glue/host-api@0.1.0', name: 'log' }`, ...),
+ * read from wit-component's dummy module for the world, like `worldCoreExports`.
+ */
+export async function worldCoreImports(witDir: string, world: string): Promise<{ module: string; name: string }[]> {
+  const dummy = await withWitDir(witDir, (witPath) => componentEmbed({ dummy: true, witPath, world }));
+  return webAssembly.Module.imports(new webAssembly.Module(dummy)).map((i) => ({ module: i.module, name: i.name }));
+}
+
 /** Wraps an embedded core module as a component (no WASI adapter: the guests import no WASI). */
 export function newComponent(embedded: Uint8Array): Promise<Uint8Array> {
   return componentNew(embedded);

@@ -1,12 +1,21 @@
-// AssemblyScript glue for the EXPORTS of a WIT world (the guest side of the Canonical ABI), first subset:
-// bool, integers, floats, char, string, list<T> (list<u8> as Uint8Array), record, enum, option, result.
-// The glue defines the core exports the world expects, lifts the flat arguments from linear memory, calls the
-// user's plain AssemblyScript functions and lowers their results. See README.md for the convention.
+// AssemblyScript glue for a WIT world (the guest side of the Canonical ABI), first subset: bool, integers,
+// floats, char, string, list<T> (list<u8> as Uint8Array), record, enum, option, result.
+// EXPORTS: the glue defines the core exports the world expects, lifts the flat arguments from linear memory,
+// calls the user's plain AssemblyScript functions and lowers their results.
+// IMPORTS (freestanding functions): plain AssemblyScript wrappers that lower their arguments, call the core
+// import (`@external(module, name)`, names as wit-component's dummy module has them) and lift the result.
+// See README.md for the convention.
 import { alignment, elemSize, fieldOffsets, flatten, flattenFunc, variantLayout, type CoreType } from '../abi/index.ts';
 import { definitionOf } from '../wit/resolve.ts';
-import type { Func, Interface, ResolvedPackage, Type, TypeDef } from '../wit/types.ts';
+import type { Func, Interface, ResolvedPackage, Type, TypeDef, WorldItem } from '../wit/types.ts';
 
-export type BindgenErrorCode = 'E_BINDGEN_UNSUPPORTED' | 'E_BINDGEN_UNKNOWN_WORLD';
+export type BindgenErrorCode = 'E_BINDGEN_UNSUPPORTED' | 'E_BINDGEN_UNKNOWN_WORLD' | 'E_BINDGEN_NO_CORE_IMPORT';
+
+/** One core import of the world's guest, as wit-component names it (host/build `worldCoreImports`). */
+export interface CoreImport {
+  module: string;
+  name: string;
+}
 
 export class BindgenError extends Error {
   readonly code: BindgenErrorCode;
@@ -20,8 +29,16 @@ export class BindgenError extends Error {
 export interface GenerateOptions {
   /** Module specifier (relative to glue.ts) of the user's implementation. Default './handler'. */
   handlerModule?: string;
-  /** What to do with the world's imports, which this step does not bind: 'error' (default) or 'ignore'. */
+  /**
+   * What to do with the world's imports when `coreImports` is not given: 'error' (default) or 'ignore' (no
+   * import glue). 'ignore' also skips them when `coreImports` is given.
+   */
   imports?: 'error' | 'ignore';
+  /**
+   * The core imports the world expects (`await worldCoreImports(witDir, world)` from host/build/component-tools):
+   * given, the world's imported functions are bound in `glue-imports.ts`.
+   */
+  coreImports?: CoreImport[];
 }
 
 export interface GeneratedGlue {
@@ -75,7 +92,7 @@ interface FuncSite {
 function unsupported(site: FuncSite, what: string): never {
   throw new BindgenError(
     'E_BINDGEN_UNSUPPORTED',
-    `function '${site.where}': ${what} is not supported by the AssemblyScript export glue yet (supported: bool, integers, floats, char, string, list, record, enum, option, result)`,
+    `function '${site.where}': ${what} is not supported by the AssemblyScript glue yet (supported: bool, integers, floats, char, string, list, record, enum, option, result)`,
   );
 }
 
@@ -251,14 +268,17 @@ class Emitter {
   private depth = 1;
   readonly types: TypeRegistry;
   readonly site: FuncSite;
+  /** Prepended to temporaries (import wrappers use '__' so they cannot meet a parameter name). */
+  private readonly tmpPrefix: string;
 
-  constructor(types: TypeRegistry, site: FuncSite) {
+  constructor(types: TypeRegistry, site: FuncSite, tmpPrefix = '') {
     this.types = types;
     this.site = site;
+    this.tmpPrefix = tmpPrefix;
   }
 
   tmp(prefix = 't'): string {
-    return `${prefix}${this.n++}`;
+    return `${this.tmpPrefix}${prefix}${this.n++}`;
   }
 
   line(text: string): void {
@@ -439,6 +459,77 @@ class Emitter {
     return unsupported(this.site, 'a single-value result of this shape');
   }
 
+  /**
+   * The flat core values of `value` (spec: lower_flat), for an import's arguments: emits the statements and
+   * returns one expression per flat slot. Strings and list<u8> are passed in place (the host reads them during the
+   * call); other lists are lowered into a buffer from __allocKeep, freed after the call.
+   */
+  lowerFlatValues(t: Type, value: string): string[] {
+    const s = shapeOf(t, this.site);
+    switch (s.kind) {
+      case 'primitive': {
+        if (s.name !== 'string') return [this.lowerFlat(t, value)];
+        const v = this.tmp('s');
+        this.line(`const ${v}: string = ${value};`);
+        return [`<i32>changetype<usize>(${v})`, `${v}.length`];
+      }
+      case 'enum':
+        return [`<i32>(${value})`];
+      case 'list': {
+        const l = this.tmp('l');
+        this.line(`const ${l} = ${value};`);
+        const e = shapeOf(s.element, this.site);
+        if (e.kind === 'primitive' && e.name === 'u8') return [`<i32>${l}.dataStart`, `${l}.length`];
+        const size = elemSize(s.element);
+        const p = this.tmp('p');
+        const i = this.tmp('i');
+        this.line(`const ${p} = __allocKeep(<usize>${l}.length * ${size});`);
+        this.open(`for (let ${i} = 0; ${i} < ${l}.length; ${i}++) {`);
+        this.lowerMem(s.element, `${l}[${i}]`, `${p} + <usize>${i} * ${size}`);
+        this.close();
+        return [`<i32>${p}`, `${l}.length`];
+      }
+      case 'record': {
+        const r = this.tmp('r');
+        this.line(`const ${r} = ${value};`);
+        return s.fields.flatMap((f) => this.lowerFlatValues(f.type, `${r}.${camel(f.name)}`));
+      }
+      case 'option':
+      case 'result': {
+        const flat = flatten(t);
+        const vars = flat.map((core) => {
+          const v = this.tmp('f');
+          this.line(`let ${v}: ${core} = 0;`);
+          return v;
+        });
+        const o = this.tmp('o');
+        this.line(`const ${o} = ${value};`);
+        const arm = (disc: number, payload: Type | undefined, expr: string): void => {
+          this.line(`${vars[0]!} = ${disc};`);
+          if (!payload) return;
+          const have = flatten(payload);
+          this.lowerFlatValues(payload, expr).forEach((v, j) => this.line(`${vars[j + 1]!} = ${coerceUp(v, have[j]!, flat[j + 1]!)};`));
+        };
+        if (s.kind === 'option') {
+          this.open(`if (${o} == null) {`);
+          arm(0, undefined, '');
+          this.close('} else {');
+          this.depth++;
+          arm(1, s.some, this.types.isPlainRef(s.some, this.site) ? o : `${o}.value`); // narrowed to non-null
+          this.close();
+        } else {
+          this.open(`if (${o}.isOk) {`);
+          arm(0, s.ok, `${o}.value`);
+          this.close('} else {');
+          this.depth++;
+          arm(1, s.err, `${o}.error`);
+          this.close();
+        }
+        return vars;
+      }
+    }
+  }
+
   /** Stores `value` at `addrExpr`, allocating buffers for strings and lists (freed by the post-return function). */
   lowerMem(t: Type, value: string, addrExpr: string): void {
     const a = this.tmp('a');
@@ -536,6 +627,16 @@ function coerce(expr: string, have: CoreType, want: CoreType): string {
   if (have === 'i64' && want === 'i32') return `<i32>(${expr})`;
   if (have === 'i64' && want === 'f32') return `reinterpret<f32>(<i32>(${expr}))`;
   if (have === 'i64' && want === 'f64') return `reinterpret<f64>(${expr})`;
+  throw new Error(`unreachable coercion ${have} → ${want}`);
+}
+
+/** spec: lower_flat_variant's widening of a case's flat value to the joined slot type. */
+function coerceUp(expr: string, have: CoreType, want: CoreType): string {
+  if (have === want) return expr;
+  if (have === 'f32' && want === 'i32') return `reinterpret<i32>(${expr})`;
+  if (have === 'i32' && want === 'i64') return `<i64><u32>(${expr})`;
+  if (have === 'f32' && want === 'i64') return `<i64><u32>reinterpret<i32>(${expr})`;
+  if (have === 'f64' && want === 'i64') return `reinterpret<i64>(${expr})`;
   throw new Error(`unreachable coercion ${have} → ${want}`);
 }
 
@@ -651,6 +752,56 @@ export function cabi_realloc(ptr: usize, oldSize: usize, align: usize, newSize: 
 }
 `;
 
+const IMPORT_RUNTIME = `// Canonical ABI runtime of the import wrappers. Strings and list<u8> arguments are passed in place (the host
+// copies them during the call; nothing allocates on the GC heap meanwhile); other list buffers and an indirect
+// argument tuple come from __allocKeep and are freed when the call returns. Result buffers the host allocated
+// with cabi_realloc (glue.ts) are freed once lifted.
+const __EMPTY: usize = memory.data(16, 16);
+const __kept = new Array<usize>();
+
+function __allocKeep(size: usize): usize {
+  if (size == 0) return __EMPTY;
+  const p = heap.alloc(size);
+  __kept.push(p);
+  return p;
+}
+
+function __freeKept(mark: i32): void {
+  for (let i = mark; i < __kept.length; i++) heap.free(__kept[i]);
+  __kept.length = mark;
+}
+
+function __free(ptr: usize, size: usize): void {
+  if (size != 0 && ptr != 0) heap.free(ptr);
+}
+
+function __liftString(ptr: usize, len: usize): string {
+  if (len == 0) return "";
+  const s = String.UTF16.decodeUnsafe(ptr, len << 1);
+  __free(ptr, len << 1);
+  return s;
+}
+
+function __liftBytes(ptr: usize, len: usize): Uint8Array {
+  const a = new Uint8Array(<i32>len);
+  if (len != 0) {
+    memory.copy(a.dataStart, ptr, len);
+    __free(ptr, len);
+  }
+  return a;
+}
+
+function __lowerString(s: string, at: usize): void {
+  store<u32>(at, <u32>changetype<usize>(s));
+  store<u32>(at, <u32>s.length, 4);
+}
+
+function __lowerBytes(a: Uint8Array, at: usize): void {
+  store<u32>(at, <u32>a.dataStart);
+  store<u32>(at, <u32>a.length, 4);
+}
+`;
+
 const BOX = `/** option<T> of a value type (or of an option): null is none. */
 export class Box<T> {
   value: T;
@@ -673,13 +824,68 @@ function interfaceOf(item: { kind: 'interface'; ref: { kind: 'local'; interface:
   return item.ref.kind === 'local' ? item.ref.interface : undefined;
 }
 
+interface ImportedFunc {
+  /** The AssemblyScript wrapper's name (camelCase, or `iface_func` when two imported interfaces share it). */
+  userName: string;
+  /** Unique stem for the core declaration and return area. */
+  key: string;
+  func: Func;
+  where: string;
+  core: CoreImport;
+}
+
+/** The wit-component module name without its `cm32p2|` prefix and version: `test:glue/host-api`, '' for the world. */
+function importModuleId(module: string): string {
+  const m = module.startsWith('cm32p2') ? module.slice('cm32p2'.length).replace(/^\|/, '') : module;
+  if (m === '$root') return '';
+  return m.replace(/@[^/]*$/, '');
+}
+
+function collectImports(pkg: ResolvedPackage, worldName: string, items: WorldItem[], coreImports: CoreImport[]): ImportedFunc[] {
+  const find = (moduleId: string, name: string, where: string): CoreImport => {
+    const hit = coreImports.find((c) => importModuleId(c.module) === moduleId && c.name === name);
+    if (!hit) {
+      throw new BindgenError('E_BINDGEN_NO_CORE_IMPORT', `world '${worldName}' imports '${where}', but coreImports has no import for it (module '${moduleId}', name '${name}'); pass worldCoreImports(witDir, '${worldName}') for this world`);
+    }
+    return hit;
+  };
+  const funcs: ImportedFunc[] = [];
+  for (const item of items) {
+    if (item.kind === 'func') {
+      funcs.push({ userName: camel(item.name), key: camel(item.name), func: item.func, where: item.name, core: find('', item.name, item.name) });
+      continue;
+    }
+    const iface = interfaceOf(item);
+    if (!iface) {
+      const ref = item.kind === 'interface' && item.ref.kind === 'external' ? item.ref : undefined;
+      throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' imports ${ref ? `${ref.package.namespace}:${ref.package.name}/${ref.interface}` : 'an interface'} from a foreign package, which is not loaded`);
+    }
+    for (const type of iface.types) {
+      if (definitionOf(type).kind.kind === 'resource') throw new BindgenError('E_BINDGEN_UNSUPPORTED', `interface '${iface.name}': resource '${type.name}' is not supported by the AssemblyScript glue yet`);
+    }
+    const moduleId = item.kind === 'inline-interface' ? item.name : `${pkg.id.namespace}:${pkg.id.name}/${iface.name}`;
+    for (const func of iface.functions) {
+      const where = `${iface.name}.${func.name}`;
+      if (func.kind !== 'freestanding') unsupported({ where }, `resource ${func.kind}`);
+      const key = `${camel(iface.name)}_${camel(func.name)}`;
+      funcs.push({ userName: camel(func.name), key, func, where, core: find(moduleId, func.name, where) });
+    }
+  }
+  const count = new Map<string, number>();
+  for (const f of funcs) count.set(f.userName, (count.get(f.userName) ?? 0) + 1);
+  for (const f of funcs) if (count.get(f.userName)! > 1) f.userName = f.key;
+  return funcs;
+}
+
 export function generateExportGlue(pkg: ResolvedPackage, worldName: string, options: GenerateOptions = {}): GeneratedGlue {
   const world = pkg.worlds.find((w) => w.name === worldName);
   if (!world) throw new BindgenError('E_BINDGEN_UNKNOWN_WORLD', `package ${pkg.id.namespace}:${pkg.id.name} has no world '${worldName}'`);
-  if ((options.imports ?? 'error') === 'error' && world.imports.length > 0) {
+  const ignoreImports = options.imports === 'ignore';
+  if (!ignoreImports && !options.coreImports && world.imports.length > 0) {
     const names = world.imports.map((i) => (i.kind === 'interface' ? (i.ref.kind === 'local' ? i.ref.interface.name : `${i.ref.package.namespace}:${i.ref.package.name}/${i.ref.interface}`) : i.name));
-    throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' imports ${names.join(', ')}: imports are not bound by the AssemblyScript glue yet (pass imports: 'ignore' to skip them)`);
+    throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' imports ${names.join(', ')}: pass coreImports (host/build worldCoreImports(witDir, world)) to bind them, or imports: 'ignore' to skip them`);
   }
+  const imported = ignoreImports || !options.coreImports ? [] : collectImports(pkg, worldName, world.imports, options.coreImports);
 
   const funcs: ExportedFunc[] = [];
   for (const item of world.exports) {
@@ -708,6 +914,8 @@ export function generateExportGlue(pkg: ResolvedPackage, worldName: string, opti
   const types = new TypeRegistry();
   const bodies: string[] = [];
   for (const f of funcs) bodies.push(generateFunction(f, types));
+  const importBodies: string[] = [];
+  for (const f of imported) importBodies.push(generateImportFunction(f, types));
 
   const handler = options.handlerModule ?? './handler';
   const typeNames = [...types.decls.keys(), ...(types.usesBox ? ['Box'] : [])];
@@ -725,7 +933,62 @@ export function generateExportGlue(pkg: ResolvedPackage, worldName: string, opti
     ...(types.usesBox ? [BOX, ''] : []),
     ...[...types.decls.values()].flatMap((d) => [d, '']),
   ].join('\n');
-  return { files: { 'glue.ts': exportsTs, 'glue-types.ts': typesTs } };
+  const files: Record<string, string> = { 'glue.ts': exportsTs, 'glue-types.ts': typesTs };
+  if (imported.length > 0) {
+    files['glue-imports.ts'] = [
+      `// Generated by guest-sdk/bindgen/assemblyscript from world '${worldName}' of ${pkg.id.namespace}:${pkg.id.name}. Do not edit.`,
+      ...(typeNames.length > 0 ? [`import { ${typeNames.join(', ')} } from "./glue-types";`] : []),
+      '',
+      IMPORT_RUNTIME,
+      ...importBodies,
+    ].join('\n');
+  }
+  return { files };
+}
+
+function generateImportFunction(f: ImportedFunc, types: TypeRegistry): string {
+  const site = { where: f.where };
+  const params = f.func.params.map((p) => ({ name: camel(p.name), type: types.asType(p.type, site), wit: p.type }));
+  const result = f.func.result;
+  const resultType = result ? types.asType(result, site) : 'void';
+  const sig = flattenFunc(f.func, 'lower');
+  const e = new Emitter(types, site, '__');
+  const core = `__import_${f.key}`;
+  e.line('const __mark = __kept.length;');
+  let args: string[];
+  if (sig.paramsIndirect) {
+    const base = e.tmp('args');
+    e.line(`const ${base} = __allocKeep(${sig.paramsLayout.size});`);
+    const layout = fieldOffsets({ kind: 'tuple', types: f.func.params.map((p) => p.type) });
+    layout.forEach((l, i) => e.lowerMem(l.type, params[i]!.name, `${base} + ${l.offset}`));
+    args = [`<i32>${base}`];
+  } else {
+    args = params.flatMap((p) => e.lowerFlatValues(p.wit, p.name));
+  }
+  let prelude = '';
+  const area = `__ret_${f.key}`;
+  if (sig.resultsIndirect) {
+    prelude = `const ${area}: usize = memory.data(${Math.max(sig.resultLayout!.size, 1)}, ${Math.max(sig.resultLayout!.align, 1)});\n`;
+    args.push(`<i32>${area}`);
+  }
+  const call = `${core}(${args.join(', ')})`;
+  let coreRet = 'void';
+  if (!result) {
+    e.line(`${call};`);
+    e.line('__freeKept(__mark);');
+  } else if (!sig.resultsIndirect) {
+    coreRet = sig.results[0]!;
+    e.line(`const __r: ${coreRet} = ${call};`);
+    e.line('__freeKept(__mark);');
+    e.line(`return ${e.liftFlat(result, [{ expr: '__r', core: coreRet as CoreType }], { i: 0 })};`);
+  } else {
+    e.line(`${call};`);
+    e.line('__freeKept(__mark);');
+    e.line(`return ${e.liftMem(result, area)};`);
+  }
+  const coreParams = sig.params.map((c, i) => `p${i}: ${c}`).join(', ');
+  const decl = `// @ts-ignore: decorator\n@external(${JSON.stringify(f.core.module)}, ${JSON.stringify(f.core.name)})\ndeclare function ${core}(${coreParams}): ${coreRet};\n`;
+  return `${prelude}${decl}\n/** ${f.where} (import) */\nexport function ${f.userName}(${params.map((p) => `${p.name}: ${p.type}`).join(', ')}): ${resultType} {\n${e.lines.join('\n')}\n}\n`;
 }
 
 function generateFunction(f: ExportedFunc, types: TypeRegistry): string {
