@@ -4,6 +4,8 @@
 // calls the user's plain AssemblyScript functions and lowers their results.
 // IMPORTS (freestanding functions): plain AssemblyScript wrappers that lower their arguments, call the core
 // import (`@external(module, name)`, names as wit-component's dummy module has them) and lift the result.
+// IMPORTED RESOURCES: a class per resource holding its own handle, with its constructor, static functions and
+// methods, and drop() calling the resource-drop import.
 // See README.md for the convention.
 import { alignment, elemSize, fieldOffsets, flatten, flattenFunc, variantLayout, type CoreType } from '../abi/index.ts';
 import { definitionOf } from '../wit/resolve.ts';
@@ -82,11 +84,15 @@ type Shape =
   | { kind: 'option'; some: Type }
   | { kind: 'result'; ok?: Type; err?: Type }
   | { kind: 'record'; def: TypeDef; fields: { name: string; type: Type }[] }
-  | { kind: 'enum'; def: TypeDef; cases: string[] };
+  | { kind: 'enum'; def: TypeDef; cases: string[] }
+  /** A handle of an imported resource (`own<r>`, bare `r`, or `borrow<r>`); only in import glue. */
+  | { kind: 'handle'; def: TypeDef; own: boolean };
 
 interface FuncSite {
   /** `api.greet` or `run`, for messages. */
   where: string;
+  /** Import glue: handles of imported resources are supported. */
+  imports?: boolean;
 }
 
 function unsupported(site: FuncSite, what: string): never {
@@ -110,7 +116,8 @@ function shapeOf(t: Type, site: FuncSite): Shape {
       return unsupported(site, 'type tuple<...>');
     case 'own':
     case 'borrow':
-      return unsupported(site, `resource handle '${t.kind}<${t.def.name}>'`);
+      if (!site.imports) return unsupported(site, `resource handle '${t.kind}<${t.def.name}>'`);
+      return { kind: 'handle', def: definitionOf(t.def), own: t.kind === 'own' };
     case 'ref': {
       const seen = new Set<TypeDef>();
       let d = definitionOf(t.def);
@@ -134,7 +141,8 @@ function shapeOf(t: Type, site: FuncSite): Shape {
           case 'flags':
             return unsupported(site, `flags '${d.name}'`);
           case 'resource':
-            return unsupported(site, `resource '${d.name}'`);
+            if (!site.imports) return unsupported(site, `resource '${d.name}'`);
+            return { kind: 'handle', def: d, own: true };
         }
       }
     }
@@ -145,9 +153,11 @@ function shapeOf(t: Type, site: FuncSite): Shape {
 class TypeRegistry {
   readonly decls = new Map<string, string>();
   private readonly owners = new Map<string, TypeDef>();
+  /** Imported resources and their AssemblyScript classes (declared in glue-imports.ts, not here). */
+  readonly resources = new Map<TypeDef, string>();
   usesBox = false;
 
-  private claim(name: string, def: TypeDef, site: FuncSite): boolean {
+  claim(name: string, def: TypeDef, site: FuncSite): boolean {
     const prev = this.owners.get(name);
     if (prev && prev !== def) unsupported(site, `two types named '${def.name}' (from different interfaces)`);
     if (prev) return false;
@@ -158,17 +168,26 @@ class TypeRegistry {
   /** Whether the AS type of `t` is a non-nullable reference (so `T | null` can stand for option<T>). */
   isPlainRef(t: Type, site: FuncSite): boolean {
     const s = shapeOf(t, site);
-    return s.kind === 'list' || s.kind === 'record' || s.kind === 'result' || (s.kind === 'primitive' && s.name === 'string');
+    return s.kind === 'list' || s.kind === 'record' || s.kind === 'result' || s.kind === 'handle' || (s.kind === 'primitive' && s.name === 'string');
   }
 
   isNullable(t: Type, site: FuncSite): boolean {
     return shapeOf(t, site).kind === 'option';
   }
 
+  /** The class of an imported resource. */
+  resourceClass(def: TypeDef, site: FuncSite): string {
+    const name = this.resources.get(def);
+    if (name === undefined) return unsupported(site, `a handle of resource '${def.name}', which no imported interface of the world defines`);
+    return name;
+  }
+
   /** Default value for a field of this AS type that is not a reference. */
   asType(t: Type, site: FuncSite): string {
     const s = shapeOf(t, site);
     switch (s.kind) {
+      case 'handle':
+        return this.resourceClass(s.def, site);
       case 'primitive':
         return PRIMITIVE_AS[s.name]!;
       case 'list': {
@@ -222,6 +241,8 @@ class TypeRegistry {
       case 'record':
       case 'enum':
         return pascal(s.def.name);
+      case 'handle':
+        return this.resourceClass(s.def, site);
     }
   }
 
@@ -265,13 +286,14 @@ function defaultOf(asType: string): string {
 class Emitter {
   lines: string[] = [];
   private n = 0;
-  private depth = 1;
+  private depth: number;
   readonly types: TypeRegistry;
   readonly site: FuncSite;
   /** Prepended to temporaries (import wrappers use '__' so they cannot meet a parameter name). */
   private readonly tmpPrefix: string;
 
-  constructor(types: TypeRegistry, site: FuncSite, tmpPrefix = '') {
+  constructor(types: TypeRegistry, site: FuncSite, tmpPrefix = '', depth = 1) {
+    this.depth = depth;
     this.types = types;
     this.site = site;
     this.tmpPrefix = tmpPrefix;
@@ -327,6 +349,8 @@ class Emitter {
       }
       case 'enum':
         return `<${this.types.asType(t, this.site)}>(${take('i32')})`;
+      case 'handle':
+        return `${this.types.resourceClass(s.def, this.site)}.fromHandle(${take('i32')})`;
       case 'option':
       case 'result': {
         const start = pos.i;
@@ -406,6 +430,8 @@ class Emitter {
         const layout = variantLayout(t);
         return `<${this.types.asType(t, this.site)}>(${discLoad(layout.discriminantSize, a)})`;
       }
+      case 'handle':
+        return `${this.types.resourceClass(s.def, this.site)}.fromHandle(load<i32>(${a}))`;
       case 'option':
       case 'result': {
         const layout = variantLayout(t);
@@ -475,6 +501,8 @@ class Emitter {
       }
       case 'enum':
         return [`<i32>(${value})`];
+      case 'handle':
+        return [handleOf(s.own, value)];
       case 'list': {
         const l = this.tmp('l');
         this.line(`const ${l} = ${value};`);
@@ -570,6 +598,9 @@ class Emitter {
         this.line(discStore(layout.discriminantSize, a, `<i32>(${value})`));
         return;
       }
+      case 'handle':
+        this.line(`store<i32>(${a}, ${handleOf(s.own, value)});`);
+        return;
       case 'option':
       case 'result': {
         const layout = variantLayout(t);
@@ -616,8 +647,14 @@ function allocates(t: Type, site: FuncSite): boolean {
     case 'result':
       return (s.ok !== undefined && allocates(s.ok, site)) || (s.err !== undefined && allocates(s.err, site));
     case 'enum':
+    case 'handle':
       return false;
   }
+}
+
+/** The i32 handle to pass for a resource instance: `own` moves it out of the instance, `borrow` lends it. */
+function handleOf(own: boolean, value: string): string {
+  return own ? `${value}.__take()` : `${value}.handle`;
 }
 
 /** spec: lift_flat_variant's coercion of a joined flat slot to the case's own core type. */
@@ -825,14 +862,32 @@ function interfaceOf(item: { kind: 'interface'; ref: { kind: 'local'; interface:
 }
 
 interface ImportedFunc {
-  /** The AssemblyScript wrapper's name (camelCase, or `iface_func` when two imported interfaces share it). */
+  /**
+   * The AssemblyScript wrapper's name (camelCase, or `iface_func` when two imported interfaces share it); for a
+   * resource member, the method's name.
+   */
   userName: string;
   /** Unique stem for the core declaration and return area. */
   key: string;
   func: Func;
   where: string;
   core: CoreImport;
+  /** For resource members: the resource (methods pass `this.handle` as the implicit `self: borrow<R>`). */
+  resource?: TypeDef;
 }
+
+interface ImportedResource {
+  def: TypeDef;
+  className: string;
+  /** Unique stem for the core declarations. */
+  key: string;
+  where: string;
+  members: ImportedFunc[];
+  drop: CoreImport;
+}
+
+/** Member names of the generated resource classes that WIT methods must not take. */
+const RESOURCE_RESERVED = new Set(['handle', 'fromHandle', 'drop', '__take']);
 
 /** The wit-component module name without its `cm32p2|` prefix and version: `test:glue/host-api`, '' for the world. */
 function importModuleId(module: string): string {
@@ -841,7 +896,7 @@ function importModuleId(module: string): string {
   return m.replace(/@[^/]*$/, '');
 }
 
-function collectImports(pkg: ResolvedPackage, worldName: string, items: WorldItem[], coreImports: CoreImport[]): ImportedFunc[] {
+function collectImports(pkg: ResolvedPackage, worldName: string, items: WorldItem[], coreImports: CoreImport[], types: TypeRegistry): { funcs: ImportedFunc[]; resources: ImportedResource[] } {
   const find = (moduleId: string, name: string, where: string): CoreImport => {
     const hit = coreImports.find((c) => importModuleId(c.module) === moduleId && c.name === name);
     if (!hit) {
@@ -850,6 +905,7 @@ function collectImports(pkg: ResolvedPackage, worldName: string, items: WorldIte
     return hit;
   };
   const funcs: ImportedFunc[] = [];
+  const resources: ImportedResource[] = [];
   for (const item of items) {
     if (item.kind === 'func') {
       funcs.push({ userName: camel(item.name), key: camel(item.name), func: item.func, where: item.name, core: find('', item.name, item.name) });
@@ -860,13 +916,30 @@ function collectImports(pkg: ResolvedPackage, worldName: string, items: WorldIte
       const ref = item.kind === 'interface' && item.ref.kind === 'external' ? item.ref : undefined;
       throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' imports ${ref ? `${ref.package.namespace}:${ref.package.name}/${ref.interface}` : 'an interface'} from a foreign package, which is not loaded`);
     }
-    for (const type of iface.types) {
-      if (definitionOf(type).kind.kind === 'resource') throw new BindgenError('E_BINDGEN_UNSUPPORTED', `interface '${iface.name}': resource '${type.name}' is not supported by the AssemblyScript glue yet`);
-    }
     const moduleId = item.kind === 'inline-interface' ? item.name : `${pkg.id.namespace}:${pkg.id.name}/${iface.name}`;
+    for (const def of iface.types) {
+      const k = def.kind;
+      if (k.kind !== 'resource') continue; // a `use`d resource is bound where it is defined
+      const where = `${iface.name}.${def.name}`;
+      const className = pascal(def.name);
+      types.claim(className, def, { where });
+      const key = `${camel(iface.name)}_${camel(def.name)}`;
+      const dropCore =
+        coreImports.find((c) => importModuleId(c.module) === moduleId && (c.name === `${def.name}_drop` || c.name === `[resource-drop]${def.name}`)) ??
+        find(moduleId, `[resource-drop]${def.name}`, `${where} (drop)`);
+      const members = k.functions.map((func): ImportedFunc => {
+        const fwhere = func.kind === 'constructor' ? `${where}.constructor` : `${where}.${func.name}`;
+        const name = func.kind === 'constructor' ? `[constructor]${def.name}` : `[${func.kind}]${def.name}.${func.name}`;
+        const userName = camel(func.name);
+        if (func.kind !== 'constructor' && RESOURCE_RESERVED.has(userName)) unsupported({ where: fwhere }, `a resource member named '${func.name}' (the class reserves ${[...RESOURCE_RESERVED].join(', ')})`);
+        return { userName, key: `${key}_${func.kind === 'constructor' ? 'new' : camel(func.name)}`, func, where: fwhere, core: find(moduleId, name, fwhere), resource: def };
+      });
+      resources.push({ def, className, key, where, members, drop: dropCore });
+      types.resources.set(def, className);
+    }
     for (const func of iface.functions) {
       const where = `${iface.name}.${func.name}`;
-      if (func.kind !== 'freestanding') unsupported({ where }, `resource ${func.kind}`);
+      if (func.kind !== 'freestanding') continue;
       const key = `${camel(iface.name)}_${camel(func.name)}`;
       funcs.push({ userName: camel(func.name), key, func, where, core: find(moduleId, func.name, where) });
     }
@@ -874,7 +947,7 @@ function collectImports(pkg: ResolvedPackage, worldName: string, items: WorldIte
   const count = new Map<string, number>();
   for (const f of funcs) count.set(f.userName, (count.get(f.userName) ?? 0) + 1);
   for (const f of funcs) if (count.get(f.userName)! > 1) f.userName = f.key;
-  return funcs;
+  return { funcs, resources };
 }
 
 export function generateExportGlue(pkg: ResolvedPackage, worldName: string, options: GenerateOptions = {}): GeneratedGlue {
@@ -885,7 +958,8 @@ export function generateExportGlue(pkg: ResolvedPackage, worldName: string, opti
     const names = world.imports.map((i) => (i.kind === 'interface' ? (i.ref.kind === 'local' ? i.ref.interface.name : `${i.ref.package.namespace}:${i.ref.package.name}/${i.ref.interface}`) : i.name));
     throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' imports ${names.join(', ')}: pass coreImports (host/build worldCoreImports(witDir, world)) to bind them, or imports: 'ignore' to skip them`);
   }
-  const imported = ignoreImports || !options.coreImports ? [] : collectImports(pkg, worldName, world.imports, options.coreImports);
+  const types = new TypeRegistry();
+  const { funcs: imported, resources } = ignoreImports || !options.coreImports ? { funcs: [], resources: [] } : collectImports(pkg, worldName, world.imports, options.coreImports, types);
 
   const funcs: ExportedFunc[] = [];
   for (const item of world.exports) {
@@ -911,11 +985,12 @@ export function generateExportGlue(pkg: ResolvedPackage, worldName: string, opti
   for (const f of funcs) count.set(f.userName, (count.get(f.userName) ?? 0) + 1);
   for (const f of funcs) if (count.get(f.userName)! > 1) f.userName = f.coreName;
 
-  const types = new TypeRegistry();
   const bodies: string[] = [];
   for (const f of funcs) bodies.push(generateFunction(f, types));
   const importBodies: string[] = [];
+  for (const r of resources) importBodies.push(generateResourceClass(r, types));
   for (const f of imported) importBodies.push(generateImportFunction(f, types));
+  const resourceNames = resources.map((r) => r.className);
 
   const handler = options.handlerModule ?? './handler';
   const typeNames = [...types.decls.keys(), ...(types.usesBox ? ['Box'] : [])];
@@ -929,12 +1004,13 @@ export function generateExportGlue(pkg: ResolvedPackage, worldName: string, opti
   ].join('\n');
   const typesTs = [
     `// Generated by guest-sdk/bindgen/assemblyscript from world '${worldName}' of ${pkg.id.namespace}:${pkg.id.name}. Do not edit.`,
+    ...(resourceNames.length > 0 && types.decls.size > 0 ? [`import { ${resourceNames.join(', ')} } from "./glue-imports";`] : []),
     '',
     ...(types.usesBox ? [BOX, ''] : []),
     ...[...types.decls.values()].flatMap((d) => [d, '']),
   ].join('\n');
   const files: Record<string, string> = { 'glue.ts': exportsTs, 'glue-types.ts': typesTs };
-  if (imported.length > 0) {
+  if (imported.length > 0 || resources.length > 0) {
     files['glue-imports.ts'] = [
       `// Generated by guest-sdk/bindgen/assemblyscript from world '${worldName}' of ${pkg.id.namespace}:${pkg.id.name}. Do not edit.`,
       ...(typeNames.length > 0 ? [`import { ${typeNames.join(', ')} } from "./glue-types";`] : []),
@@ -946,24 +1022,42 @@ export function generateExportGlue(pkg: ResolvedPackage, worldName: string, opti
   return { files };
 }
 
-function generateImportFunction(f: ImportedFunc, types: TypeRegistry): string {
-  const site = { where: f.where };
+interface ImportCall {
+  /** Return area and the `@external` core declaration, at module level. */
+  prelude: string;
+  /** `a: string, b: u32` */
+  params: string;
+  resultType: string;
+  body: string;
+}
+
+/**
+ * The body of an import wrapper: lowers the arguments (for a method, `this.handle` first, as the implicit
+ * `self: borrow<R>`), calls the core import and lifts the result (for a constructor: stores the new handle in
+ * `this.handle`).
+ */
+function emitImportCall(f: ImportedFunc, types: TypeRegistry, depth: number): ImportCall {
+  const site = { where: f.where, imports: true };
   const params = f.func.params.map((p) => ({ name: camel(p.name), type: types.asType(p.type, site), wit: p.type }));
+  const isCtor = f.func.kind === 'constructor';
   const result = f.func.result;
   const resultType = result ? types.asType(result, site) : 'void';
   const sig = flattenFunc(f.func, 'lower');
-  const e = new Emitter(types, site, '__');
+  const e = new Emitter(types, site, '__', depth);
   const core = `__import_${f.key}`;
+  // The implicit `self: borrow<R>` of a method, lowered like a parameter.
+  const self = f.func.kind === 'method' && f.resource ? [{ name: 'this', wit: { kind: 'borrow', def: f.resource } as Type }] : [];
+  const all = [...self, ...params];
   e.line('const __mark = __kept.length;');
   let args: string[];
   if (sig.paramsIndirect) {
     const base = e.tmp('args');
     e.line(`const ${base} = __allocKeep(${sig.paramsLayout.size});`);
-    const layout = fieldOffsets({ kind: 'tuple', types: f.func.params.map((p) => p.type) });
-    layout.forEach((l, i) => e.lowerMem(l.type, params[i]!.name, `${base} + ${l.offset}`));
+    const layout = fieldOffsets({ kind: 'tuple', types: all.map((p) => p.wit) });
+    layout.forEach((l, i) => e.lowerMem(l.type, all[i]!.name, `${base} + ${l.offset}`));
     args = [`<i32>${base}`];
   } else {
-    args = params.flatMap((p) => e.lowerFlatValues(p.wit, p.name));
+    args = all.flatMap((p) => e.lowerFlatValues(p.wit, p.name));
   }
   let prelude = '';
   const area = `__ret_${f.key}`;
@@ -973,7 +1067,14 @@ function generateImportFunction(f: ImportedFunc, types: TypeRegistry): string {
   }
   const call = `${core}(${args.join(', ')})`;
   let coreRet = 'void';
-  if (!result) {
+  if (isCtor && !result) {
+    coreRet = 'i32';
+    e.line(`const __r: i32 = ${call};`);
+    e.line('__freeKept(__mark);');
+    e.line('this.handle = __r;');
+  } else if (isCtor) {
+    return unsupported(site, 'a fallible resource constructor');
+  } else if (!result) {
     e.line(`${call};`);
     e.line('__freeKept(__mark);');
   } else if (!sig.resultsIndirect) {
@@ -988,7 +1089,66 @@ function generateImportFunction(f: ImportedFunc, types: TypeRegistry): string {
   }
   const coreParams = sig.params.map((c, i) => `p${i}: ${c}`).join(', ');
   const decl = `// @ts-ignore: decorator\n@external(${JSON.stringify(f.core.module)}, ${JSON.stringify(f.core.name)})\ndeclare function ${core}(${coreParams}): ${coreRet};\n`;
-  return `${prelude}${decl}\n/** ${f.where} (import) */\nexport function ${f.userName}(${params.map((p) => `${p.name}: ${p.type}`).join(', ')}): ${resultType} {\n${e.lines.join('\n')}\n}\n`;
+  return { prelude: `${prelude}${decl}`, params: params.map((p) => `${p.name}: ${p.type}`).join(', '), resultType, body: e.lines.join('\n') };
+}
+
+function generateImportFunction(f: ImportedFunc, types: TypeRegistry): string {
+  const c = emitImportCall(f, types, 1);
+  return `${c.prelude}\n/** ${f.where} (import) */\nexport function ${f.userName}(${c.params}): ${c.resultType} {\n${c.body}\n}\n`;
+}
+
+/**
+ * One class per imported resource: the own handle, the constructor (if any), static functions as static methods,
+ * methods as instance methods, `fromHandle` (used to lift handles), and `drop()` calling the resource-drop import.
+ */
+function generateResourceClass(r: ImportedResource, types: TypeRegistry): string {
+  const preludes: string[] = [];
+  const members: string[] = [];
+  const ctor = r.members.find((m) => m.func.kind === 'constructor');
+  const cls = r.className;
+  for (const m of r.members) {
+    const c = emitImportCall(m, types, 2);
+    preludes.push(c.prelude);
+    const doc = `  /** ${m.where} (import) */`;
+    if (m.func.kind === 'constructor') members.push(`${doc}\n  constructor(${c.params}) {\n${c.body}\n  }`);
+    else members.push(`${doc}\n  ${m.func.kind === 'static' ? 'static ' : ''}${m.userName}(${c.params}): ${c.resultType} {\n${c.body}\n  }`);
+  }
+  const drop = `__import_${r.key}_drop`;
+  preludes.push(`// @ts-ignore: decorator\n@external(${JSON.stringify(r.drop.module)}, ${JSON.stringify(r.drop.name)})\ndeclare function ${drop}(handle: i32): void;\n`);
+  const lines = [
+    ...preludes,
+    `/**`,
+    ` * resource ${r.where} (import): an instance holds an own handle. Call drop() when done with it (AssemblyScript`,
+    ` * has no finalizers); handles not dropped are released when the component instance ends.`,
+    ` */`,
+    `export class ${cls} {`,
+    `  /** The own handle; 0 once dropped or moved to the host (passed as an own<${r.def.name}> argument). */`,
+    `  handle: i32 = 0;`,
+    ...(ctor ? [] : [`  private constructor() {}`]),
+    `  /** Wraps an own handle (the glue lifts own<${r.def.name}> results with this). */`,
+    `  static fromHandle(handle: i32): ${cls} {`,
+    `    const r = changetype<${cls}>(__new(offsetof<${cls}>(), idof<${cls}>()));`,
+    `    r.handle = handle;`,
+    `    return r;`,
+    `  }`,
+    `  /** Moves the handle out (for an own<${r.def.name}> argument): the instance no longer holds it. */`,
+    `  __take(): i32 {`,
+    `    const h = this.handle;`,
+    `    this.handle = 0;`,
+    `    return h;`,
+    `  }`,
+    `  /** Drops the handle (the host's resource is released); a second call does nothing. */`,
+    `  drop(): void {`,
+    `    const h = this.handle;`,
+    `    if (h == 0) return;`,
+    `    this.handle = 0;`,
+    `    ${drop}(h);`,
+    `  }`,
+    ...members,
+    `}`,
+    '',
+  ];
+  return lines.join('\n');
 }
 
 function generateFunction(f: ExportedFunc, types: TypeRegistry): string {

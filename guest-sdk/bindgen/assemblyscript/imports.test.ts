@@ -236,11 +236,11 @@ describe('import glue (refusals)', () => {
     }
   };
 
-  it('refuses resources and handles in imports', () => {
+  it('refuses an imported resource whose drop the core import list lacks (resources: resources.test.ts)', () => {
     const error = gen('package t:x;\ninterface api {\nresource r;\nf: func(x: borrow<r>);\n}\nworld w { import api; }\n', [{ module: 'cm32p2|t:x/api', name: 'f' }]);
     expect(error).toBeInstanceOf(BindgenError);
-    expect((error as BindgenError).code).toBe('E_BINDGEN_UNSUPPORTED');
-    expect((error as BindgenError).message).toMatch(/resource 'r'/);
+    expect((error as BindgenError).code).toBe('E_BINDGEN_NO_CORE_IMPORT');
+    expect((error as BindgenError).message).toMatch(/api\.r \(drop\)/);
   });
 
   it('refuses an import the core import list does not have', () => {
