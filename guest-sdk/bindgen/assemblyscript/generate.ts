@@ -85,6 +85,8 @@ type Shape =
   | { kind: 'result'; ok?: Type; err?: Type }
   | { kind: 'record'; def: TypeDef; fields: { name: string; type: Type }[] }
   | { kind: 'enum'; def: TypeDef; cases: string[] }
+  | { kind: 'variant'; def: TypeDef; cases: { name: string; type?: Type }[] }
+  | { kind: 'tuple'; types: Type[] }
   /** A handle of an imported resource (`own<r>`, bare `r`, or `borrow<r>`); only in import glue. */
   | { kind: 'handle'; def: TypeDef; own: boolean };
 
@@ -113,10 +115,10 @@ function shapeOf(t: Type, site: FuncSite): Shape {
     case 'result':
       return { kind: 'result', ...(t.ok ? { ok: t.ok } : {}), ...(t.err ? { err: t.err } : {}) };
     case 'tuple':
-      return unsupported(site, 'type tuple<...>');
+      return { kind: 'tuple', types: t.types };
     case 'own':
     case 'borrow':
-      if (!site.imports) return unsupported(site, `resource handle '${t.kind}<${t.def.name}>'`);
+      if (!site.imports && t.kind === 'borrow') return unsupported(site, `resource '${t.def.name}' as borrow<${t.def.name}> in an exported function`);
       return { kind: 'handle', def: definitionOf(t.def), own: t.kind === 'own' };
     case 'ref': {
       const seen = new Set<TypeDef>();
@@ -137,11 +139,10 @@ function shapeOf(t: Type, site: FuncSite): Shape {
           case 'use':
             return unsupported(site, `type '${d.name}' from a foreign package`);
           case 'variant':
-            return unsupported(site, `variant '${d.name}'`);
+            return { kind: 'variant', def: d, cases: k.cases.map((c) => ({ name: c.name, ...(c.type ? { type: c.type } : {}) })) };
           case 'flags':
             return unsupported(site, `flags '${d.name}'`);
           case 'resource':
-            if (!site.imports) return unsupported(site, `resource '${d.name}'`);
             return { kind: 'handle', def: d, own: true };
         }
       }
@@ -168,7 +169,7 @@ class TypeRegistry {
   /** Whether the AS type of `t` is a non-nullable reference (so `T | null` can stand for option<T>). */
   isPlainRef(t: Type, site: FuncSite): boolean {
     const s = shapeOf(t, site);
-    return s.kind === 'list' || s.kind === 'record' || s.kind === 'result' || s.kind === 'handle' || (s.kind === 'primitive' && s.name === 'string');
+    return s.kind === 'list' || s.kind === 'record' || s.kind === 'result' || s.kind === 'handle' || s.kind === 'variant' || s.kind === 'tuple' || (s.kind === 'primitive' && s.name === 'string');
   }
 
   isNullable(t: Type, site: FuncSite): boolean {
@@ -216,6 +217,10 @@ class TypeRegistry {
         }
         return name;
       }
+      case 'tuple':
+        return this.tupleClass(s.types, site);
+      case 'variant':
+        return this.variantClass(s.def, s.cases, site);
       case 'enum': {
         const name = pascal(s.def.name);
         if (this.claim(name, s.def, site)) {
@@ -240,10 +245,70 @@ class TypeRegistry {
         return `Result${this.mangle(s.ok, site)}${this.mangle(s.err, site)}`;
       case 'record':
       case 'enum':
+      case 'variant':
         return pascal(s.def.name);
       case 'handle':
         return this.resourceClass(s.def, site);
+      case 'tuple':
+        return this.tupleClass(s.types, site);
     }
+  }
+
+  private readonly tupleKeys = new Map<string, string>();
+
+  /** tuple<A, B>: `class TupleAB { f0: A; f1: B; constructor(f0, f1) }`. */
+  private tupleClass(ts: Type[], site: FuncSite): string {
+    const parts = ts.map((t) => this.mangle(t, site));
+    const name = `Tuple${parts.join('')}`;
+    const key = parts.join(',');
+    const prev = this.tupleKeys.get(name);
+    if (prev !== undefined && prev !== key) unsupported(site, `two tuple types named '${name}'`);
+    if (prev !== undefined) return name;
+    this.tupleKeys.set(name, key);
+    this.decls.set(name, ''); // reserve
+    const fields = ts.map((t, i) => ({ name: `f${i}`, type: this.asType(t, site) }));
+    const lines = [`/** tuple<...>: fields f0, f1, ... */`, `export class ${name} {`];
+    for (const f of fields) lines.push(`  ${f.name}: ${f.type};`);
+    lines.push(`  constructor(${fields.map((f) => `${f.name}: ${f.type}`).join(', ')}) {`);
+    for (const f of fields) lines.push(`    this.${f.name} = ${f.name};`);
+    lines.push('  }', '}');
+    this.decls.set(name, lines.join('\n'));
+    return name;
+  }
+
+  /**
+   * variant v { a, b(T) }: `class V { static readonly A: u32 = 0; ...; tag: u32; static a(): V; static b(v: T): V;
+   * get asB(): T }` (the accessor of another case's payload asserts).
+   */
+  private variantClass(def: TypeDef, cases: { name: string; type?: Type }[], site: FuncSite): string {
+    const name = pascal(def.name);
+    if (!this.claim(name, def, site)) return name;
+    this.decls.set(name, ''); // reserve
+    const lines = [
+      `/** variant ${def.name}: \`tag\` is one of the constants below; make one with ${name}.<case>(payload); read a case's payload with \`as<Case>\`. */`,
+      `export class ${name} {`,
+    ];
+    cases.forEach((c, i) => lines.push(`  static readonly ${variantConst(c.name)}: u32 = ${i};`));
+    lines.push('  tag: u32 = 0;');
+    cases.forEach((c, i) => {
+      const ctor = variantCtor(c.name);
+      if (!c.type) {
+        lines.push(`  static ${ctor}(): ${name} { const r = new ${name}(); r.tag = ${i}; return r; }`);
+        return;
+      }
+      const ty = this.asType(c.type, site);
+      const field = `_${i}`;
+      const nullable = this.isNullable(c.type, site);
+      const ref = this.isPlainRef(c.type, site);
+      if (nullable) lines.push(`  private ${field}: ${ty} = null;`);
+      else if (ref) lines.push(`  private ${field}: ${ty} | null = null;`);
+      else lines.push(`  private ${field}: ${ty} = ${defaultOf(ty)};`);
+      lines.push(`  static ${ctor}(v: ${ty}): ${name} { const r = new ${name}(); r.tag = ${i}; r.${field} = v; return r; }`);
+      lines.push(`  get as${pascal(c.name)}(): ${ty} { assert(this.tag == ${i}, "${def.name}: not ${c.name}"); return this.${field}${ref ? '!' : ''}; }`);
+    });
+    lines.push('}');
+    this.decls.set(name, lines.join('\n'));
+    return name;
   }
 
   private resultClass(s: { ok?: Type; err?: Type }, site: FuncSite): string {
@@ -275,6 +340,19 @@ class TypeRegistry {
     this.decls.set(name, lines.join('\n'));
     return name;
   }
+}
+
+/** `not-found` → `NOT_FOUND`: the tag constant of a variant case. */
+function variantConst(witName: string): string {
+  return witName.replace(/^%/, '').replace(/-/g, '_').toUpperCase();
+}
+
+const AS_RESERVED = new Set(['null', 'true', 'false', 'this', 'super', 'new', 'delete', 'typeof', 'void', 'in', 'instanceof', 'var', 'let', 'const', 'if', 'else', 'for', 'while', 'do', 'switch', 'case', 'default', 'break', 'continue', 'return', 'throw', 'try', 'catch', 'finally', 'function', 'class', 'enum', 'export', 'import', 'extends', 'with', 'yield', 'tag', 'constructor', 'prototype', 'name', 'length']);
+
+/** The static constructor of a variant case: camelCase, `_` appended to reserved words (`null` → `null_`). */
+function variantCtor(witName: string): string {
+  const c = camel(witName);
+  return AS_RESERVED.has(c) ? `${c}_` : c;
 }
 
 function defaultOf(asType: string): string {
@@ -351,6 +429,24 @@ class Emitter {
         return `<${this.types.asType(t, this.site)}>(${take('i32')})`;
       case 'handle':
         return `${this.types.resourceClass(s.def, this.site)}.fromHandle(${take('i32')})`;
+      case 'tuple': {
+        const args = s.types.map((ct) => this.liftFlat(ct, slots, pos));
+        const v = this.tmp();
+        this.line(`const ${v} = new ${this.types.asType(t, this.site)}(${args.join(', ')});`);
+        return v;
+      }
+      case 'variant': {
+        const start = pos.i;
+        const width = flatten(t).length;
+        const disc = take('i32');
+        const payloadSlots = slots.slice(start + 1, start + width);
+        const v = this.tmp();
+        const ty = this.types.asType(t, this.site);
+        this.line(`let ${v}: ${ty} | null = null;`);
+        this.liftCases(s.cases, disc, v, ty, (ct) => this.liftFlat(ct, payloadSlots, { i: 0 }));
+        pos.i = start + width;
+        return v;
+      }
       case 'option':
       case 'result': {
         const start = pos.i;
@@ -379,6 +475,23 @@ class Emitter {
         return v; // non-null after the if/else (AssemblyScript's flow analysis knows it)
       }
     }
+  }
+
+  /** `if (d == 0) { v = V.a(...) } else if ... else { v = V.last(...) }` (the last case also takes out-of-range tags). */
+  private liftCases(cases: { name: string; type?: Type }[], disc: string, v: string, ty: string, lift: (t: Type) => string): void {
+    cases.forEach((c, i) => {
+      const last = i === cases.length - 1;
+      if (i === 0 && !last) this.open(`if (${disc} == 0) {`);
+      else if (last && i > 0) {
+        this.close('} else {');
+        this.depth++;
+      } else if (i > 0) {
+        this.close(`} else if (${disc} == ${i}) {`);
+        this.depth++;
+      }
+      this.line(`${v} = ${ty}.${variantCtor(c.name)}(${c.type ? lift(c.type) : ''});`);
+      if (last && cases.length > 1) this.close();
+    });
   }
 
   /** Lifts a list<T> from (ptr, len) and frees the host-allocated buffer. */
@@ -432,6 +545,22 @@ class Emitter {
       }
       case 'handle':
         return `${this.types.resourceClass(s.def, this.site)}.fromHandle(load<i32>(${a}))`;
+      case 'tuple': {
+        const args = fieldOffsets(t).map((f) => this.liftMem(f.type, `${a} + ${f.offset}`));
+        const v = this.tmp();
+        this.line(`const ${v} = new ${this.types.asType(t, this.site)}(${args.join(', ')});`);
+        return v;
+      }
+      case 'variant': {
+        const layout = variantLayout(t);
+        const d = this.tmp('d');
+        this.line(`const ${d} = ${discLoad(layout.discriminantSize, a)};`);
+        const v = this.tmp();
+        const ty = this.types.asType(t, this.site);
+        this.line(`let ${v}: ${ty} | null = null;`);
+        this.liftCases(s.cases, d, v, ty, (ct) => this.liftMem(ct, `${a} + ${layout.payloadOffset}`));
+        return v;
+      }
       case 'option':
       case 'result': {
         const layout = variantLayout(t);
@@ -479,6 +608,16 @@ class Emitter {
       case 'result':
         if (!s.ok && !s.err) return `(${value}.isOk ? 0 : 1)`;
         break;
+      case 'variant':
+        if (flatten(t).length === 1) return `<i32>(${value}.tag)`;
+        break;
+      case 'handle':
+        return handleOf(s.own, value);
+      case 'tuple': {
+        const only = s.types[0];
+        if (s.types.length === 1 && only) return this.lowerFlat(only, `${value}.f0`);
+        break;
+      }
       default:
         break;
     }
@@ -521,6 +660,32 @@ class Emitter {
         const r = this.tmp('r');
         this.line(`const ${r} = ${value};`);
         return s.fields.flatMap((f) => this.lowerFlatValues(f.type, `${r}.${camel(f.name)}`));
+      }
+      case 'tuple': {
+        const r = this.tmp('r');
+        this.line(`const ${r} = ${value};`);
+        return s.types.flatMap((ct, i) => this.lowerFlatValues(ct, `${r}.f${i}`));
+      }
+      case 'variant': {
+        const flat = flatten(t);
+        const vars = flat.map((core) => {
+          const v = this.tmp('f');
+          this.line(`let ${v}: ${core} = 0;`);
+          return v;
+        });
+        const o = this.tmp('o');
+        this.line(`const ${o} = ${value};`);
+        s.cases.forEach((c, i) => {
+          this.open(`${i === 0 ? '' : 'else '}if (${o}.tag == ${i}) {`);
+          this.line(`${vars[0]!} = ${i};`);
+          if (c.type) {
+            const have = flatten(c.type);
+            this.lowerFlatValues(c.type, `${o}.as${pascal(c.name)}`).forEach((v, j) => this.line(`${vars[j + 1]!} = ${coerceUp(v, have[j]!, flat[j + 1]!)};`));
+          }
+          this.close();
+        });
+        this.line(`else unreachable();`);
+        return vars;
       }
       case 'option':
       case 'result': {
@@ -601,6 +766,25 @@ class Emitter {
       case 'handle':
         this.line(`store<i32>(${a}, ${handleOf(s.own, value)});`);
         return;
+      case 'tuple': {
+        const r = this.tmp('r');
+        this.line(`const ${r} = ${value};`);
+        fieldOffsets(t).forEach((f, i) => this.lowerMem(f.type, `${r}.f${i}`, `${a} + ${f.offset}`));
+        return;
+      }
+      case 'variant': {
+        const layout = variantLayout(t);
+        const o = this.tmp('o');
+        this.line(`const ${o} = ${value};`);
+        s.cases.forEach((c, i) => {
+          this.open(`${i === 0 ? '' : 'else '}if (${o}.tag == ${i}) {`);
+          this.line(discStore(layout.discriminantSize, a, String(i)));
+          if (c.type) this.lowerMem(c.type, `${o}.as${pascal(c.name)}`, `${a} + ${layout.payloadOffset}`);
+          this.close();
+        });
+        this.line(`else unreachable();`);
+        return;
+      }
       case 'option':
       case 'result': {
         const layout = variantLayout(t);
@@ -642,6 +826,10 @@ function allocates(t: Type, site: FuncSite): boolean {
       return true;
     case 'record':
       return s.fields.some((f) => allocates(f.type, site));
+    case 'tuple':
+      return s.types.some((ct) => allocates(ct, site));
+    case 'variant':
+      return s.cases.some((c) => c.type !== undefined && allocates(c.type, site));
     case 'option':
       return allocates(s.some, site);
     case 'result':
@@ -973,8 +1161,9 @@ export function generateExportGlue(pkg: ResolvedPackage, worldName: string, opti
       throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' exports ${ref ? `${ref.package.namespace}:${ref.package.name}/${ref.interface}` : 'an interface'} from a foreign package, which is not loaded`);
     }
     for (const type of iface.types) {
-      const k = definitionOf(type).kind.kind;
-      if (k === 'resource') throw new BindgenError('E_BINDGEN_UNSUPPORTED', `interface '${iface.name}': resource '${type.name}' is not supported by the AssemblyScript export glue yet`);
+      const def = definitionOf(type);
+      // A resource `use`d from an imported interface is that interface's class; the exported interface's own are not supported.
+      if (def.kind.kind === 'resource' && !types.resources.has(def)) throw new BindgenError('E_BINDGEN_UNSUPPORTED', `interface '${iface.name}': resource '${type.name}' is not supported by the AssemblyScript export glue yet`);
     }
     for (const func of iface.functions) {
       funcs.push({ coreName: `${camel(iface.name)}_${camel(func.name)}`, userName: camel(func.name), func, where: `${iface.name}.${func.name}` });
@@ -997,6 +1186,7 @@ export function generateExportGlue(pkg: ResolvedPackage, worldName: string, opti
   const exportsTs = [
     `// Generated by guest-sdk/bindgen/assemblyscript from world '${worldName}' of ${pkg.id.namespace}:${pkg.id.name}. Do not edit.`,
     ...(typeNames.length > 0 ? [`import { ${typeNames.join(', ')} } from "./glue-types";`] : []),
+    ...(resourceNames.length > 0 && funcs.length > 0 ? [`import { ${resourceNames.join(', ')} } from "./glue-imports";`] : []),
     ...(funcs.length > 0 ? [`import { ${funcs.map((f) => `${f.userName} as __user_${f.coreName}`).join(', ')} } from "${handler}";`] : []),
     '',
     RUNTIME,
