@@ -1,5 +1,6 @@
 // AssemblyScript glue for a WIT world (the guest side of the Canonical ABI), first subset: bool, integers,
-// floats, char, string, list<T> (list<u8> as Uint8Array), record, enum, option, result.
+// floats, char, string, list<T> (list<u8> as Uint8Array), record, enum, option, result, variant, tuple, own handles
+// of imported resources (also in exported functions).
 // EXPORTS: the glue defines the core exports the world expects, lifts the flat arguments from linear memory,
 // calls the user's plain AssemblyScript functions and lowers their results.
 // IMPORTS (freestanding functions): plain AssemblyScript wrappers that lower their arguments, call the core
@@ -100,7 +101,7 @@ interface FuncSite {
 function unsupported(site: FuncSite, what: string): never {
   throw new BindgenError(
     'E_BINDGEN_UNSUPPORTED',
-    `function '${site.where}': ${what} is not supported by the AssemblyScript glue yet (supported: bool, integers, floats, char, string, list, record, enum, option, result)`,
+    `function '${site.where}': ${what} is not supported by the AssemblyScript glue yet (supported: bool, integers, floats, char, string, list, record, enum, option, result, variant, tuple, own handles of imported resources)`,
   );
 }
 
@@ -157,6 +158,34 @@ class TypeRegistry {
   /** Imported resources and their AssemblyScript classes (declared in glue-imports.ts, not here). */
   readonly resources = new Map<TypeDef, string>();
   usesBox = false;
+  /**
+   * Class names of types whose name another type of the world shares (`error` of kv and of blob): prefixed with
+   * the interface's name (`KvError`, `BlobError`).
+   */
+  readonly qualified = new Map<TypeDef, string>();
+
+  nameOf(def: TypeDef): string {
+    return this.qualified.get(def) ?? pascal(def.name);
+  }
+
+  /** Finds the type names that two definitions of the world's interfaces share, and qualifies them. */
+  qualifyCollisions(ifaces: Interface[]): void {
+    const byName = new Map<string, Set<TypeDef>>();
+    for (const iface of ifaces) {
+      for (const def of iface.types) {
+        const k = def.kind.kind;
+        if (k === 'use' || k === 'alias') continue;
+        const name = pascal(def.name);
+        const set = byName.get(name) ?? new Set<TypeDef>();
+        set.add(def);
+        byName.set(name, set);
+      }
+    }
+    for (const [name, defs] of byName) {
+      if (defs.size < 2) continue;
+      for (const def of defs) this.qualified.set(def, `${pascal(def.owner.name)}${name}`);
+    }
+  }
 
   claim(name: string, def: TypeDef, site: FuncSite): boolean {
     const prev = this.owners.get(name);
@@ -205,7 +234,7 @@ class TypeRegistry {
       case 'result':
         return this.resultClass(s, site);
       case 'record': {
-        const name = pascal(s.def.name);
+        const name = this.nameOf(s.def);
         if (this.claim(name, s.def, site)) {
           const fields = s.fields.map((f) => ({ name: camel(f.name), type: this.asType(f.type, site) }));
           const lines = [`export class ${name} {`];
@@ -222,7 +251,7 @@ class TypeRegistry {
       case 'variant':
         return this.variantClass(s.def, s.cases, site);
       case 'enum': {
-        const name = pascal(s.def.name);
+        const name = this.nameOf(s.def);
         if (this.claim(name, s.def, site)) {
           this.decls.set(name, `export enum ${name} {\n${s.cases.map((c, i) => `  ${pascal(c)} = ${i},`).join('\n')}\n}`);
         }
@@ -246,7 +275,7 @@ class TypeRegistry {
       case 'record':
       case 'enum':
       case 'variant':
-        return pascal(s.def.name);
+        return this.nameOf(s.def);
       case 'handle':
         return this.resourceClass(s.def, site);
       case 'tuple':
@@ -281,7 +310,7 @@ class TypeRegistry {
    * get asB(): T }` (the accessor of another case's payload asserts).
    */
   private variantClass(def: TypeDef, cases: { name: string; type?: Type }[], site: FuncSite): string {
-    const name = pascal(def.name);
+    const name = this.nameOf(def);
     if (!this.claim(name, def, site)) return name;
     this.decls.set(name, ''); // reserve
     const lines = [
@@ -1109,7 +1138,7 @@ function collectImports(pkg: ResolvedPackage, worldName: string, items: WorldIte
       const k = def.kind;
       if (k.kind !== 'resource') continue; // a `use`d resource is bound where it is defined
       const where = `${iface.name}.${def.name}`;
-      const className = pascal(def.name);
+      const className = types.nameOf(def);
       types.claim(className, def, { where });
       const key = `${camel(iface.name)}_${camel(def.name)}`;
       const dropCore =
@@ -1147,6 +1176,13 @@ export function generateExportGlue(pkg: ResolvedPackage, worldName: string, opti
     throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' imports ${names.join(', ')}: pass coreImports (host/build worldCoreImports(witDir, world)) to bind them, or imports: 'ignore' to skip them`);
   }
   const types = new TypeRegistry();
+  const worldIfaces = new Set<Interface>();
+  for (const item of [...world.imports, ...world.exports]) {
+    if (item.kind === 'func') continue;
+    const iface = interfaceOf(item);
+    if (iface) worldIfaces.add(iface);
+  }
+  types.qualifyCollisions([...worldIfaces]);
   const { funcs: imported, resources } = ignoreImports || !options.coreImports ? { funcs: [], resources: [] } : collectImports(pkg, worldName, world.imports, options.coreImports, types);
 
   const funcs: ExportedFunc[] = [];
