@@ -1,16 +1,10 @@
 // Generates export glue for a small world, builds it with the user's AssemblyScript implementation into a
 // component (host/build), transpiles it with jco and calls every function.
 
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileAssemblyScript } from '../../../host/build/assemblyscript.ts';
-import { coreExportNames, transpileComponent } from '../../../host/build/component-tools.ts';
-import { webAssembly, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from '../../../host/runtime/wasm/webassembly-api.ts';
 import { resolvePackage } from '../wit/index.ts';
 import { BindgenError, generateExportGlue } from './generate.ts';
+import { buildTestGuest, expectFlatMemory, type TestGuest } from './test-guest.ts';
 
 const WIT = `package test:glue@0.1.0;
 
@@ -122,51 +116,19 @@ interface Misc {
   tone: string;
 }
 
-let dir: string;
+let guest: TestGuest<{ api: Api }>;
 let api: Api;
-let memory: WasmMemory | undefined;
 let coreExports: string[];
 const LONG = 'x'.repeat(50_000) + 'é🎉'.repeat(25_000); // 100 KB of UTF-16 and more
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'as-glue-'));
-  await mkdir(join(dir, 'wit'));
-  await writeFile(join(dir, 'wit', 'glue.wit'), WIT);
-  const pkg = resolvePackage([{ path: 'glue.wit', text: WIT }]);
-  const { files } = generateExportGlue(pkg, 'glue');
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  await writeFile(join(dir, 'handler.ts'), HANDLER);
-
-  const built = await compileAssemblyScript({ entry: join(dir, 'glue.ts'), witDir: join(dir, 'wit'), world: 'glue' });
-  expect(built.warnings).toEqual([]);
-  coreExports = coreExportNames(built.core);
-  const transpiled = await transpileComponent(built.component, 'glue');
-  const out = join(dir, 'out');
-  await mkdir(out, { recursive: true });
-  for (const [name, bytes] of Object.entries(transpiled.files)) await writeFile(join(out, name), bytes);
-  const glue = (await import(pathToFileURL(join(out, 'glue.js')).href)) as {
-    instantiate(
-      getCoreModule: (name: string) => WasmModule,
-      imports: Record<string, unknown>,
-      instantiateCore: (m: WasmModule, i: WasmImports) => Promise<WasmInstance>,
-    ): Promise<{ api: Api }>;
-  };
-  const instance = await glue.instantiate(
-    (name) => new webAssembly.Module(transpiled.files[name]!),
-    {},
-    async (module, imports) => {
-      // Captures the guest's memory to watch its size.
-      const inst = new webAssembly.Instance(module, imports);
-      const mem = inst.exports['memory'];
-      if (typeof mem === 'object' && mem !== null && 'buffer' in mem) memory = mem as WasmMemory;
-      return inst;
-    },
-  );
-  api = instance.api;
+  guest = await buildTestGuest<{ api: Api }>({ world: 'glue', wit: WIT, handler: HANDLER, withImports: false });
+  api = guest.instance.api;
+  coreExports = guest.coreExports;
 }, 30_000);
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await guest.dispose();
 });
 
 describe('generateExportGlue (built, transpiled and called)', () => {
@@ -232,13 +194,8 @@ describe('generateExportGlue (built, transpiled and called)', () => {
         api.echoBytes(new Uint8Array(1000));
       }
     };
-    run();
-    const before = memory?.buffer.byteLength;
-    run();
+    expectFlatMemory(guest, run);
     expect(api.greet('héllo 🎉')).toBe('Hello, héllo 🎉!');
-    expect(memory).toBeDefined();
-    expect(memory!.buffer.byteLength).toBe(before);
-    expect(memory!.buffer.byteLength).toBeLessThan(16 * 1024 * 1024);
   });
 });
 

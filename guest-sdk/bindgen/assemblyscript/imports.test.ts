@@ -1,16 +1,10 @@
 // Generates import glue (and export glue) for a world that imports a host interface, builds it with an
 // AssemblyScript handler that calls the imports, transpiles it with jco and instantiates it with JS imports.
 
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileAssemblyScript } from '../../../host/build/assemblyscript.ts';
-import { transpileComponent, worldCoreImports } from '../../../host/build/component-tools.ts';
-import { webAssembly, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from '../../../host/runtime/wasm/webassembly-api.ts';
 import { resolvePackage } from '../wit/index.ts';
 import { BindgenError, generateExportGlue } from './generate.ts';
+import { buildTestGuest, expectFlatMemory, type TestGuest } from './test-guest.ts';
 
 const WIT = `package test:glue@0.1.0;
 
@@ -89,9 +83,8 @@ interface Entry {
   data: Uint8Array;
 }
 
-let dir: string;
+let guest: TestGuest<{ api: Api }>;
 let api: Api;
-let memory: WasmMemory | undefined;
 let generated: Record<string, string>;
 const logs: string[] = [];
 const table = new Map<string, string>();
@@ -120,43 +113,13 @@ const hostApi = {
 };
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'as-glue-imports-'));
-  await mkdir(join(dir, 'wit'));
-  await writeFile(join(dir, 'wit', 'glue.wit'), WIT);
-  const pkg = resolvePackage([{ path: 'glue.wit', text: WIT }]);
-  const coreImports = await worldCoreImports(join(dir, 'wit'), 'glue');
-  generated = generateExportGlue(pkg, 'glue', { coreImports }).files;
-  for (const [name, text] of Object.entries(generated)) await writeFile(join(dir, name), text);
-  await writeFile(join(dir, 'handler.ts'), HANDLER);
-
-  const built = await compileAssemblyScript({ entry: join(dir, 'glue.ts'), witDir: join(dir, 'wit'), world: 'glue' });
-  expect(built.warnings).toEqual([]);
-  const transpiled = await transpileComponent(built.component, 'glue');
-  const out = join(dir, 'out');
-  await mkdir(out, { recursive: true });
-  for (const [name, bytes] of Object.entries(transpiled.files)) await writeFile(join(out, name), bytes);
-  const glue = (await import(pathToFileURL(join(out, 'glue.js')).href)) as {
-    instantiate(
-      getCoreModule: (name: string) => WasmModule,
-      imports: Record<string, unknown>,
-      instantiateCore: (m: WasmModule, i: WasmImports) => Promise<WasmInstance>,
-    ): Promise<{ api: Api }>;
-  };
-  const instance = await glue.instantiate(
-    (name) => new webAssembly.Module(transpiled.files[name]!),
-    { 'test:glue/host-api': hostApi },
-    async (module, imports) => {
-      const inst = new webAssembly.Instance(module, imports);
-      const mem = inst.exports['memory'];
-      if (typeof mem === 'object' && mem !== null && 'buffer' in mem) memory = mem as WasmMemory;
-      return inst;
-    },
-  );
-  api = instance.api;
+  guest = await buildTestGuest<{ api: Api }>({ world: 'glue', wit: WIT, handler: HANDLER, imports: { 'test:glue/host-api': hostApi } });
+  api = guest.instance.api;
+  generated = guest.generated;
 }, 30_000);
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await guest.dispose();
 });
 
 describe('generateExportGlue with coreImports (built, transpiled, instantiated with JS imports)', () => {
@@ -216,12 +179,7 @@ describe('generateExportGlue with coreImports (built, transpiled, instantiated w
         api.extra(long);
       }
     };
-    run();
-    const before = memory?.buffer.byteLength;
-    run();
-    expect(memory).toBeDefined();
-    expect(memory!.buffer.byteLength).toBe(before);
-    expect(memory!.buffer.byteLength).toBeLessThan(16 * 1024 * 1024);
+    expectFlatMemory(guest, run);
     logs.length = 0;
   });
 });

@@ -7,16 +7,10 @@
 // `[static]bucket.open` is `Bucket.open(...)`, `[method]bucket.get` is `instance.get(...)`; a guest's
 // resource-drop of an own handle calls `instance[Symbol.dispose]()` if the class has it.
 
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileAssemblyScript } from '../../../host/build/assemblyscript.ts';
-import { transpileComponent, worldCoreImports } from '../../../host/build/component-tools.ts';
-import { webAssembly, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from '../../../host/runtime/wasm/webassembly-api.ts';
 import { resolvePackage } from '../wit/index.ts';
 import { BindgenError, generateExportGlue } from './generate.ts';
+import { buildTestGuest, expectFlatMemory, type TestGuest } from './test-guest.ts';
 
 const WIT = `package test:res@0.1.0;
 
@@ -155,49 +149,18 @@ class Cursor {
   }
 }
 
-let dir: string;
+let guest: TestGuest<{ api: Api }>;
 let api: Api;
-let memory: WasmMemory | undefined;
 let generated: Record<string, string>;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'as-glue-resources-'));
-  await mkdir(join(dir, 'wit'));
-  await writeFile(join(dir, 'wit', 'res.wit'), WIT);
-  const pkg = resolvePackage([{ path: 'res.wit', text: WIT }]);
-  const coreImports = await worldCoreImports(join(dir, 'wit'), 'res');
-  generated = generateExportGlue(pkg, 'res', { coreImports }).files;
-  for (const [name, text] of Object.entries(generated)) await writeFile(join(dir, name), text);
-  await writeFile(join(dir, 'handler.ts'), HANDLER);
-
-  const built = await compileAssemblyScript({ entry: join(dir, 'glue.ts'), witDir: join(dir, 'wit'), world: 'res' });
-  expect(built.warnings).toEqual([]);
-  const transpiled = await transpileComponent(built.component, 'res');
-  const out = join(dir, 'out');
-  await mkdir(out, { recursive: true });
-  for (const [name, bytes] of Object.entries(transpiled.files)) await writeFile(join(out, name), bytes);
-  const glue = (await import(pathToFileURL(join(out, 'res.js')).href)) as {
-    instantiate(
-      getCoreModule: (name: string) => WasmModule,
-      imports: Record<string, unknown>,
-      instantiateCore: (m: WasmModule, i: WasmImports) => Promise<WasmInstance>,
-    ): Promise<{ api: Api }>;
-  };
-  const instance = await glue.instantiate(
-    (name) => new webAssembly.Module(transpiled.files[name]!),
-    { 'test:res/store': { Bucket, Cursor, peek: (b: Bucket, key: string): string | undefined => b.data.get(key) } },
-    async (module, imports) => {
-      const inst = new webAssembly.Instance(module, imports);
-      const mem = inst.exports['memory'];
-      if (typeof mem === 'object' && mem !== null && 'buffer' in mem) memory = mem as WasmMemory;
-      return inst;
-    },
-  );
-  api = instance.api;
+  guest = await buildTestGuest<{ api: Api }>({ world: 'res', wit: WIT, handler: HANDLER, imports: { 'test:res/store': { Bucket, Cursor, peek: (b: Bucket, key: string): string | undefined => b.data.get(key) } } });
+  api = guest.instance.api;
+  generated = guest.generated;
 }, 30_000);
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await guest.dispose();
 });
 
 const reset = (): void => {
@@ -257,13 +220,7 @@ describe('imported resources (built, transpiled, instantiated with a JS class)',
       }
     };
     reset();
-    loop();
-    expect(stats.disposed).toBe(2000 + 2000);
-    const before = memory?.buffer.byteLength;
-    loop();
-    expect(memory).toBeDefined();
-    expect(memory!.buffer.byteLength).toBe(before);
-    expect(memory!.buffer.byteLength).toBeLessThan(16 * 1024 * 1024);
+    expectFlatMemory(guest, loop, () => expect(stats.disposed).toBe(2000 + 2000));
   });
 });
 

@@ -5,16 +5,8 @@
 // jco represents a variant as `{ tag: 'case-name', val }` (no `val` for a case without payload), a tuple as an
 // array, u64 as BigInt, and an imported resource's handle as the JS instance.
 
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileAssemblyScript } from '../../../host/build/assemblyscript.ts';
-import { transpileComponent, worldCoreImports } from '../../../host/build/component-tools.ts';
-import { webAssembly, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from '../../../host/runtime/wasm/webassembly-api.ts';
-import { resolvePackage } from '../wit/index.ts';
-import { generateExportGlue } from './generate.ts';
+import { buildTestGuest, expectFlatMemory, type TestGuest } from './test-guest.ts';
 
 const WIT = `package test:var@0.1.0;
 
@@ -182,37 +174,16 @@ const echo = (s: Shape): Shape => {
   }
 };
 
-let dir: string;
+let guest: TestGuest<{ api: Api }>;
 let api: Api;
-let memory: WasmMemory | undefined;
 let generated: Record<string, string>;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'as-glue-variants-'));
-  await mkdir(join(dir, 'wit'));
-  await writeFile(join(dir, 'wit', 'var.wit'), WIT);
-  const pkg = resolvePackage([{ path: 'var.wit', text: WIT }]);
-  const coreImports = await worldCoreImports(join(dir, 'wit'), 'vars');
-  generated = generateExportGlue(pkg, 'vars', { coreImports }).files;
-  for (const [name, text] of Object.entries(generated)) await writeFile(join(dir, name), text);
-  await writeFile(join(dir, 'handler.ts'), HANDLER);
-
-  const built = await compileAssemblyScript({ entry: join(dir, 'glue.ts'), witDir: join(dir, 'wit'), world: 'vars' });
-  expect(built.warnings).toEqual([]);
-  const transpiled = await transpileComponent(built.component, 'vars');
-  const out = join(dir, 'out');
-  await mkdir(out, { recursive: true });
-  for (const [name, bytes] of Object.entries(transpiled.files)) await writeFile(join(out, name), bytes);
-  const glue = (await import(pathToFileURL(join(out, 'vars.js')).href)) as {
-    instantiate(
-      getCoreModule: (name: string) => WasmModule,
-      imports: Record<string, unknown>,
-      instantiateCore: (m: WasmModule, i: WasmImports) => Promise<WasmInstance>,
-    ): Promise<{ api: Api }>;
-  };
-  const instance = await glue.instantiate(
-    (name) => new webAssembly.Module(transpiled.files[name]!),
-    {
+  guest = await buildTestGuest<{ api: Api }>({
+    world: 'vars',
+    wit: WIT,
+    handler: HANDLER,
+    imports: {
       'test:var/host': {
         Body,
         echo,
@@ -220,18 +191,13 @@ beforeAll(async () => {
         swap: ([s, n]: [string, number]): [number, string] => [n + s.length, s.toUpperCase()],
       },
     },
-    async (module, imports) => {
-      const inst = new webAssembly.Instance(module, imports);
-      const mem = inst.exports['memory'];
-      if (typeof mem === 'object' && mem !== null && 'buffer' in mem) memory = mem as WasmMemory;
-      return inst;
-    },
-  );
-  api = instance.api;
+  });
+  api = guest.instance.api;
+  generated = guest.generated;
 }, 60_000);
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await guest.dispose();
 });
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -316,11 +282,6 @@ describe('variants, tuples, imported handles in exports (built, transpiled, inst
         expect(api.pass({ name: long, body: new Body(body) })).toBeInstanceOf(Body);
       }
     };
-    loop();
-    const before = memory?.buffer.byteLength;
-    loop();
-    expect(memory).toBeDefined();
-    expect(memory!.buffer.byteLength).toBe(before);
-    expect(memory!.buffer.byteLength).toBeLessThan(16 * 1024 * 1024);
+    expectFlatMemory(guest, loop);
   });
 });
