@@ -939,26 +939,11 @@ function discStore(size: number, a: string, v: string): string {
   return `store<${size === 1 ? 'u8' : size === 2 ? 'u16' : 'u32'}>(${a}, ${v});`;
 }
 
-const RUNTIME = `// Canonical ABI runtime of the glue. Argument buffers the host allocated with cabi_realloc are freed after lifting.
-// Result buffers (string and list data) are recorded in __pending while the result is lowered and freed by the
-// export's post-return function (\`<export>_post\`), which the host calls once it has read the result. As a
-// fallback for a host that never calls it, every export call first frees what is still pending (then empty).
-const __EMPTY: usize = memory.data(16, 16);
-const __pending = new Array<usize>();
-
-function __freePending(): void {
-  for (let i = 0; i < __pending.length; i++) heap.free(__pending[i]);
-  __pending.length = 0;
-}
-
-function __allocKeep(size: usize): usize {
-  if (size == 0) return __EMPTY;
-  const p = heap.alloc(size);
-  __pending.push(p);
-  return p;
-}
-
-function __free(ptr: usize, size: usize): void {
+/**
+ * Lifting helpers shared by the export and import runtimes: buffers the other side allocated (with
+ * cabi_realloc) are freed once their contents are copied out. Zero-size buffers point at __EMPTY.
+ */
+const LIFT_RUNTIME = `function __free(ptr: usize, size: usize): void {
   if (size != 0 && ptr != __EMPTY && ptr != 0) heap.free(ptr);
 }
 
@@ -977,7 +962,29 @@ function __liftBytes(ptr: usize, len: usize): Uint8Array {
   }
   return a;
 }
+`;
 
+const RUNTIME = `// Canonical ABI runtime of the glue. Argument buffers the host allocated with cabi_realloc are freed after lifting.
+// Result buffers (string and list data) are recorded in __pending while the result is lowered and freed by the
+// export's post-return function (\`<export>_post\`), which the host calls once it has read the result. As a
+// fallback for a host that never calls it, every export call first frees what is still pending (then empty).
+const __EMPTY: usize = memory.data(16, 16);
+
+const __pending = new Array<usize>();
+
+function __freePending(): void {
+  for (let i = 0; i < __pending.length; i++) heap.free(__pending[i]);
+  __pending.length = 0;
+}
+
+function __allocKeep(size: usize): usize {
+  if (size == 0) return __EMPTY;
+  const p = heap.alloc(size);
+  __pending.push(p);
+  return p;
+}
+
+${LIFT_RUNTIME}
 function __lowerString(s: string, at: usize): void {
   const bytes = <usize>s.length << 1;
   const p = __allocKeep(bytes);
@@ -1025,26 +1032,7 @@ function __freeKept(mark: i32): void {
   __kept.length = mark;
 }
 
-function __free(ptr: usize, size: usize): void {
-  if (size != 0 && ptr != 0) heap.free(ptr);
-}
-
-function __liftString(ptr: usize, len: usize): string {
-  if (len == 0) return "";
-  const s = String.UTF16.decodeUnsafe(ptr, len << 1);
-  __free(ptr, len << 1);
-  return s;
-}
-
-function __liftBytes(ptr: usize, len: usize): Uint8Array {
-  const a = new Uint8Array(<i32>len);
-  if (len != 0) {
-    memory.copy(a.dataStart, ptr, len);
-    __free(ptr, len);
-  }
-  return a;
-}
-
+${LIFT_RUNTIME}
 function __lowerString(s: string, at: usize): void {
   store<u32>(at, <u32>changetype<usize>(s));
   store<u32>(at, <u32>s.length, 4);
