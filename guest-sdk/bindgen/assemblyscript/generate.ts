@@ -908,27 +908,13 @@ function liftPrimitive(name: string, v: string): string {
   }
 }
 
-const MEM_TYPE: Record<string, string> = {
-  bool: 'u8',
-  s8: 'i8',
-  u8: 'u8',
-  s16: 'i16',
-  u16: 'u16',
-  s32: 'i32',
-  u32: 'u32',
-  s64: 'i64',
-  u64: 'u64',
-  f32: 'f32',
-  f64: 'f64',
-  char: 'u32',
-};
-
+/** Scalars in linear memory have their AssemblyScript type, except bool (a byte). */
 function memLoad(name: string, a: string): string {
-  return name === 'bool' ? `(load<u8>(${a}) != 0)` : `load<${MEM_TYPE[name]!}>(${a})`;
+  return name === 'bool' ? `(load<u8>(${a}) != 0)` : `load<${PRIMITIVE_AS[name]!}>(${a})`;
 }
 
 function memStore(name: string, a: string, v: string): string {
-  return name === 'bool' ? `store<u8>(${a}, ${v} ? 1 : 0);` : `store<${MEM_TYPE[name]!}>(${a}, ${v});`;
+  return name === 'bool' ? `store<u8>(${a}, ${v} ? 1 : 0);` : `store<${PRIMITIVE_AS[name]!}>(${a}, ${v});`;
 }
 
 function discLoad(size: number, a: string): string {
