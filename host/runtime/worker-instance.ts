@@ -352,7 +352,7 @@ export class WorkerInstance implements CpuWatched {
       }
       return res;
     } catch (err) {
-      const e = rc.failure ?? (err instanceof EdgeError ? err : new EdgeError('E_INTERNAL', errorText(err), { status: 500 }));
+      const e = rc.failure ?? asEdgeError(err);
       this.finish(rc, e);
       return errorResponse(e);
     }
@@ -641,10 +641,15 @@ function asEdgeError(err: unknown): EdgeError {
   return err instanceof EdgeError ? err : new EdgeError('E_INTERNAL', errorText(err), { status: 500 });
 }
 
+/**
+ * The response for a request the host ended with `err`. Errors made for the admin API carry 4xx statuses
+ * (a bad deploy); reaching a client they mean the server failed, so only 5xx statuses and 404 (no such
+ * worker) are kept.
+ */
 export function errorResponse(err: EdgeError): WorkerResponse {
   const body = new TextEncoder().encode(`${err.code}: ${err.message}\n`);
   return {
-    status: err.status >= 500 ? err.status : 500,
+    status: err.status >= 500 || err.status === 404 ? err.status : 500,
     statusText: '',
     headers: [
       ['content-type', 'text/plain; charset=utf-8'],

@@ -31,7 +31,7 @@ export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; 
         `No worker serves ${host ?? '(no Host header)'}${path}. A deployed worker answers at <name>.localhost (any port) and on the routes in its manifest; \`edge list\` shows what is deployed.`,
         { status: 404 },
       );
-      return send(reply, { ...errorResponse(err), status: 404 });
+      return send(reply, errorResponse(err));
     }
     metrics.worker(name).requests.inc();
     let instance: WorkerInstance;
