@@ -29,6 +29,8 @@ describe('parseManifestText: TOML', () => {
       vars: {},
       routes: [],
       limits: DEFAULT_LIMITS,
+      build: { language: 'js', optimize: false },
+      bindings: [],
     });
   });
 
@@ -73,6 +75,8 @@ subrequests = 0
         { pattern: 'api.example.org', customDomain: true },
         { pattern: 'x.example.com/*' },
       ],
+      build: { language: 'js', optimize: false },
+      bindings: [],
       limits: { cpuMs: 100, wallMs: 5000, memoryMb: 64, subrequests: 0 },
     });
     // vars are plain JSON objects, not TOML's null-prototype tables.
@@ -175,7 +179,7 @@ describe('parseManifestText: JSON and JSONC', () => {
 });
 
 describe('parseManifestText: unknown and unsupported keys', () => {
-  it.each(['kv_namespaces', 'r2_buckets', 'd1_databases', 'durable_objects', 'services', 'queues', 'ai', 'assets', 'env', 'triggers', 'build', 'placement'])(
+  it.each(['kv_namespaces', 'r2_buckets', 'd1_databases', 'durable_objects', 'services', 'queues', 'ai', 'assets', 'env', 'triggers', 'placement'])(
     'rejects the `%s` section as not supported yet',
     (key) => {
       const e = errorOf(() => parseManifestText(JSON.stringify({ name: 'w', main: 'i.js', [key]: [] }), 'wrangler.json'));
@@ -351,6 +355,47 @@ describe('parseManifestText: other values', () => {
       expect(tomlError('[limits]\nmemory_mb = 1.5').message).toContain('found the number 1.5');
       expect(tomlError('limits = 5').details).toEqual({ file: 'wrangler.toml', key: 'limits' });
     });
+  });
+});
+
+describe('parseManifestText: build, fuel and capability bindings', () => {
+  it('reads [build] for AssemblyScript workers', () => {
+    const m = parseManifestText('name = "a"\nmain = "assembly/index.ts"\n[build]\nlanguage = "assemblyscript"\noptimize = true\n', 'wrangler.toml');
+    expect(m.build).toEqual({ language: 'assemblyscript', optimize: true });
+  });
+
+  it('refuses an AssemblyScript worker whose main is not a .ts entry, and unknown languages', () => {
+    expect(tomlError('[build]\nlanguage = "assemblyscript"\n').message).toContain('must be the AssemblyScript entry (a .ts file)');
+    const e = tomlError('[build]\nlanguage = "rust"\n');
+    expect(e.message).toContain('`build.language` must be "js" or "assemblyscript"');
+  });
+
+  it('refuses a custom build command clearly', () => {
+    const e = tomlError('[build]\ncommand = "npm run build"\n');
+    expect(e.code).toBe('E_BINDING_UNSUPPORTED');
+    expect(e.message).toContain('build.command');
+  });
+
+  it('reads limits.fuel and checks its range', () => {
+    expect(toml('[limits]\nfuel = 5000000\n').limits.fuel).toBe(5_000_000);
+    expect(toml('').limits.fuel).toBeUndefined();
+    expect(tomlError('[limits]\nfuel = 10\n').message).toContain('`limits.fuel` must be between 1000');
+  });
+
+  it('reads [[bindings]] grants of host capabilities with their settings', () => {
+    const m = toml('[[bindings]]\ntype = "geo"\nbinding = "GEO"\ntable = "eu"\n[[bindings]]\ntype = "geo"\nbinding = "GEO_US"\n');
+    expect(m.bindings).toEqual([
+      { type: 'geo', binding: 'GEO', settings: { table: 'eu' }, key: 'bindings[0]' },
+      { type: 'geo', binding: 'GEO_US', settings: {}, key: 'bindings[1]' },
+    ]);
+  });
+
+  it('refuses bindings without a type or name, duplicated, or clashing with a var', () => {
+    expect(tomlError('[[bindings]]\nbinding = "GEO"\n').message).toContain('`bindings[0].type` is missing');
+    expect(tomlError('[[bindings]]\ntype = "geo"\n').message).toContain('`bindings[0].binding` is missing');
+    expect(tomlError('[[bindings]]\ntype = "geo"\nbinding = "my-geo"\n').message).toContain('a JavaScript identifier');
+    expect(tomlError('[[bindings]]\ntype = "geo"\nbinding = "G"\n[[bindings]]\ntype = "geo"\nbinding = "G"\n').message).toContain('declared twice (bindings[0] and bindings[1])');
+    expect(tomlError('[vars]\nG = 1\n[[bindings]]\ntype = "geo"\nbinding = "G"\n').message).toContain('has the name of a variable in [vars]');
   });
 });
 

@@ -8,7 +8,32 @@ import { parseTree, printParseErrorCode, type Node as JsonNode, type ParseError 
 import { EdgeError } from '../errors.ts';
 
 export interface RoutePattern { pattern: string; zoneName?: string; customDomain?: boolean }
-export interface WorkerLimits { cpuMs: number; wallMs: number; memoryMb: number; subrequests: number }
+export interface WorkerLimits {
+  cpuMs: number;
+  wallMs: number;
+  memoryMb: number;
+  subrequests: number;
+  /** WebAssembly fuel per request (deterministic instruction budget); absent: not metered, the CPU limit applies. */
+  fuel?: number;
+}
+/** How the worker's source becomes what the host runs. */
+export interface BuildSettings {
+  /** `js`: ES modules as uploaded; `assemblyscript`: `main` is an AssemblyScript entry that `edge build` compiles into a component. */
+  language: 'js' | 'assemblyscript';
+  /** asc -O3 (slower builds). */
+  optimize: boolean;
+}
+/**
+ * A grant of a capability the host was configured with (edge.config.ts), from `[[bindings]]`:
+ * `type` names the capability, `binding` the name the worker uses, anything else is the capability's own settings.
+ */
+export interface BindingGrant {
+  type: string;
+  binding: string;
+  settings: Record<string, unknown>;
+  /** Where it was written, for errors: `bindings[0]`. */
+  key: string;
+}
 export interface DeployManifest {
   name: string;
   main: string;
@@ -17,6 +42,8 @@ export interface DeployManifest {
   vars: Record<string, unknown>;
   routes: RoutePattern[];
   limits: WorkerLimits;
+  build: BuildSettings;
+  bindings: BindingGrant[];
 }
 
 export const DEFAULT_LIMITS: WorkerLimits = Object.freeze({ cpuMs: 50, wallMs: 30_000, memoryMb: 128, subrequests: 50 });
@@ -26,12 +53,13 @@ export const LIMIT_RANGES: Record<keyof WorkerLimits, { min: number; max: number
   wallMs: Object.freeze({ min: 10, max: 900_000 }),
   memoryMb: Object.freeze({ min: 8, max: 1024 }),
   subrequests: Object.freeze({ min: 0, max: 1000 }),
+  fuel: Object.freeze({ min: 1000, max: Number.MAX_SAFE_INTEGER }),
 });
 
 /** Looked for in this order; more than one present is an error, since which one wins would be a guess. */
 const MANIFEST_FILES = ['wrangler.toml', 'wrangler.json', 'wrangler.jsonc'] as const;
 
-const SUPPORTED_KEYS = ['name', 'main', 'compatibility_date', 'compatibility_flags', 'vars', 'routes', 'route', 'limits'];
+const SUPPORTED_KEYS = ['name', 'main', 'compatibility_date', 'compatibility_flags', 'vars', 'routes', 'route', 'limits', 'build', 'bindings'];
 /** Wrangler keys that mean nothing on a single local host; accepted so that real wrangler files deploy unchanged. */
 const IGNORED_KEYS = ['$schema', 'account_id', 'workers_dev'];
 /**
@@ -41,7 +69,7 @@ const IGNORED_KEYS = ['$schema', 'account_id', 'workers_dev'];
 const UNSUPPORTED_KEYS = [
   'kv_namespaces', 'r2_buckets', 'd1_databases', 'durable_objects', 'services', 'queues', 'analytics_engine_datasets',
   'vectorize', 'ai', 'browser', 'hyperdrive', 'migrations', 'wasm_modules', 'text_blobs', 'data_blobs', 'unsafe',
-  'triggers', 'site', 'assets', 'build', 'env', 'dev', 'rules', 'tail_consumers', 'placement', 'dispatch_namespaces',
+  'triggers', 'site', 'assets', 'env', 'dev', 'rules', 'tail_consumers', 'placement', 'dispatch_namespaces',
   'mtls_certificates', 'send_email', 'version_metadata', 'pipelines', 'workflows', 'secrets_store_secrets', 'logfwdr',
   'containers', 'images', 'observability', 'logpush', 'usage_model', 'node_compat', 'minify', 'keep_vars', 'no_bundle',
   'find_additional_modules', 'base_dir', 'preserve_file_names', 'upload_source_maps', 'tsconfig', 'jsx_factory',
@@ -59,7 +87,12 @@ const LIMIT_KEYS: Record<string, { field: keyof WorkerLimits; unit: string }> = 
   wall_ms: { field: 'wallMs', unit: 'milliseconds of wall-clock time per request' },
   memory_mb: { field: 'memoryMb', unit: 'MiB of isolate heap' },
   subrequests: { field: 'subrequests', unit: 'outgoing fetches per request' },
+  fuel: { field: 'fuel', unit: 'units of WebAssembly fuel per request, about one per instruction' },
 };
+const BUILD_KEYS = ['language', 'optimize'];
+/** wrangler's custom build keys: a build command is run by the user's own tooling here. */
+const UNSUPPORTED_BUILD_KEYS = ['command', 'cwd', 'watch_dir'];
+const BINDING_NAME_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const ROUTE_KEYS = ['pattern', 'zone_name', 'zone_id', 'custom_domain'];
 
 const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -369,6 +402,57 @@ function validateLimits(v: Raw, ctx: Ctx): WorkerLimits {
   return limits;
 }
 
+function validateBuild(v: Raw, ctx: Ctx, main: string): BuildSettings {
+  const build: BuildSettings = { language: 'js', optimize: false };
+  if (v === undefined) return build;
+  if (!isTable(v)) throw expected(ctx, 'build', ctx.format === 'toml' ? 'a table ([build])' : 'an object', v);
+  for (const [k, value] of Object.entries(v)) {
+    if (UNSUPPORTED_BUILD_KEYS.includes(k)) {
+      throw new EdgeError('E_BINDING_UNSUPPORTED', `${ctx.file}: \`build.${k}\` (a custom build command) is not supported; build with your own tooling and point \`main\` at the output, or set \`build.language = "assemblyscript"\``, {
+        details: { file: ctx.file, key: `build.${k}` },
+      });
+    }
+    if (!BUILD_KEYS.includes(k)) throw unknownKey(ctx, 'build', k, BUILD_KEYS);
+    if (k === 'language') {
+      if (value !== 'js' && value !== 'assemblyscript') throw expected(ctx, 'build.language', '"js" or "assemblyscript"', value);
+      build.language = value;
+    } else {
+      if (typeof value !== 'boolean') throw expected(ctx, 'build.optimize', 'a boolean', value);
+      build.optimize = value;
+    }
+  }
+  if (build.language === 'assemblyscript' && !main.endsWith('.ts')) {
+    throw invalid(ctx, 'main', `\`main\` must be the AssemblyScript entry (a .ts file) when \`build.language\` is "assemblyscript", found ${JSON.stringify(main)}`);
+  }
+  return build;
+}
+
+function validateBindings(v: Raw, ctx: Ctx, vars: Record<string, unknown>): BindingGrant[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw expected(ctx, 'bindings', ctx.format === 'toml' ? 'an array of tables ([[bindings]])' : 'an array of objects', v);
+  const seen = new Map<string, string>();
+  return v.map((item, i) => {
+    const key = `bindings[${i}]`;
+    if (!isTable(item)) throw expected(ctx, key, 'a table with `type` and `binding`', item);
+    const type = item['type'];
+    const binding = item['binding'];
+    if (type === undefined) throw invalid(ctx, `${key}.type`, `\`${key}.type\` is missing: name the capability (one the host was configured with in edge.config.ts)`);
+    if (typeof type !== 'string' || !/^[a-z][a-z0-9-]*$/.test(type)) throw expected(ctx, `${key}.type`, 'a capability name such as "geo"', type);
+    if (binding === undefined) throw invalid(ctx, `${key}.binding`, `\`${key}.binding\` is missing: the name the worker uses, e.g. binding = "GEO" for env.GEO`);
+    if (typeof binding !== 'string' || !BINDING_NAME_RE.test(binding)) throw expected(ctx, `${key}.binding`, 'a JavaScript identifier such as "GEO"', binding);
+    const earlier = seen.get(binding);
+    if (earlier) throw invalid(ctx, `${key}.binding`, `binding "${binding}" is declared twice (${earlier} and ${key})`);
+    if (Object.hasOwn(vars, binding)) throw invalid(ctx, `${key}.binding`, `binding "${binding}" has the name of a variable in [vars]; env.${binding} can only be one of them`);
+    seen.set(binding, key);
+    const settings: Record<string, unknown> = {};
+    for (const [k, value] of Object.entries(item)) {
+      if (k === 'type' || k === 'binding') continue;
+      Object.defineProperty(settings, k, { value: jsonVar(value, ctx, `${key}.${k}`), enumerable: true, writable: true, configurable: true });
+    }
+    return { type, binding, settings, key };
+  });
+}
+
 /** Parses and validates manifest text. `fileName` is the base name; it decides TOML vs JSON(C) and names the file in errors. */
 export function parseManifestText(text: string, fileName: string): DeployManifest {
   const lower = fileName.toLowerCase();
@@ -397,13 +481,17 @@ export function parseManifestText(text: string, fileName: string): DeployManifes
   if (raw['workers_dev'] !== undefined && typeof raw['workers_dev'] !== 'boolean') throw expected(ctx, 'workers_dev', 'a boolean', raw['workers_dev']);
   if (raw['account_id'] !== undefined && typeof raw['account_id'] !== 'string') throw expected(ctx, 'account_id', 'a string', raw['account_id']);
 
+  const main = validateMain(raw['main'], ctx);
+  const vars = validateVars(raw['vars'], ctx);
   const manifest: DeployManifest = {
     name: validateName(raw['name'], ctx),
-    main: validateMain(raw['main'], ctx),
+    main,
     compatibilityFlags: validateFlags(raw['compatibility_flags'], ctx),
-    vars: validateVars(raw['vars'], ctx),
+    vars,
     routes: validateRoutes(raw, ctx),
     limits: validateLimits(raw['limits'], ctx),
+    build: validateBuild(raw['build'], ctx, main),
+    bindings: validateBindings(raw['bindings'], ctx, vars),
   };
   const date = validateDate(raw['compatibility_date'], ctx);
   if (date !== undefined) manifest.compatibilityDate = date;
