@@ -1,6 +1,6 @@
 // Resolver: the syntax trees of one package's files to a package model where every name points at
-// its definition. Foreign packages are not loaded (no deps directory yet): references into them are
-// kept as external references.
+// its definition. References to other packages resolve into already-resolved packages when they are given
+// (`resolveWithDeps`, used by loadWitDir for `deps/`); without them they are kept as external references.
 import { WitError, type WitErrorCode } from './errors.ts';
 import { parseWit } from './parser.ts';
 import type {
@@ -33,14 +33,108 @@ export interface WitSource {
   text: string;
 }
 
+/** The packages a package may refer to: `find` gives the loaded package a reference names, or throws a WitError. */
+export interface ForeignPackages {
+  find(id: PackageId, span: Span): ResolvedPackage;
+}
+
 /** Parses and resolves the files of one package (a directory of .wit files). */
 export function resolvePackage(files: WitSource[]): ResolvedPackage {
   return resolveFiles(files.map((f) => parseWit(f.path, f.text)));
 }
 
-/** Resolves already-parsed files of one package. */
-export function resolveFiles(files: WitFileAst[]): ResolvedPackage {
-  return new Resolver(files).run();
+/**
+ * Resolves already-parsed files of one package. With `foreign`, every reference to another package must resolve
+ * in it; without, such references are kept as external references without target.
+ */
+export function resolveFiles(files: WitFileAst[], foreign?: ForeignPackages): ResolvedPackage {
+  return new Resolver(files, foreign).run();
+}
+
+/** One package of a `deps/` directory: a directory of .wit files or a single .wit file. */
+export interface DepPackage {
+  /** Where it was found, for messages: `deps/example-geo`. */
+  source: string;
+  files: WitFileAst[];
+}
+
+/**
+ * Resolves a root package together with the packages it may refer to (`deps/`). Only the dependencies the root
+ * reaches (directly or through each other) are resolved; each exactly once, dependencies first. A reference
+ * without version matches the one package of that namespace and name. Unknown packages are E_WIT_PACKAGE errors
+ * at the reference, listing what `deps/` holds; packages that refer to each other in a cycle, E_WIT_CYCLE.
+ */
+export function resolveWithDeps(root: WitFileAst[], deps: DepPackage[], where = 'deps/'): ResolvedPackage {
+  const groups = deps.map((d) => ({ ...d, id: declaredPackage(d.files, d.source) }));
+  const seen = new Map<string, (typeof groups)[number]>();
+  for (const g of groups) {
+    const key = formatPackageId(g.id);
+    const prev = seen.get(key);
+    if (prev) throw new WitError('E_WIT_PACKAGE', g.files[0]?.package?.span ?? { file: g.source, line: 1, column: 1 }, `package ${key} is in ${where} twice: ${prev.source} and ${g.source}`);
+    seen.set(key, g);
+  }
+  const holds = (): string =>
+    groups.length === 0 ? `${where} is empty or missing` : `${where} holds ${groups.map((g) => `${formatPackageId(g.id)} (${g.source})`).join(', ')}`;
+  const resolved = new Map<(typeof groups)[number], ResolvedPackage>();
+  const visiting: (typeof groups)[number][] = [];
+  const order: ResolvedPackage[] = [];
+  const resolveGroup = (g: (typeof groups)[number], span: Span): ResolvedPackage => {
+    const done = resolved.get(g);
+    if (done) return done;
+    if (visiting.includes(g)) {
+      const cycle = [...visiting.slice(visiting.indexOf(g)), g].map((x) => formatPackageId(x.id));
+      throw new WitError('E_WIT_CYCLE', span, `packages refer to each other in a cycle: ${cycle.join(' -> ')}`);
+    }
+    visiting.push(g);
+    const pkg = resolveFiles(g.files, foreign);
+    visiting.pop();
+    resolved.set(g, pkg);
+    order.push(pkg);
+    return pkg;
+  };
+  const foreign: ForeignPackages = {
+    find(id, span) {
+      const name = `${id.namespace}:${id.name}`;
+      const candidates = groups.filter((g) => g.id.namespace === id.namespace && g.id.name === id.name && (id.version === undefined || g.id.version === id.version));
+      if (candidates.length === 1) return resolveGroup(candidates[0]!, span);
+      if (candidates.length > 1) {
+        throw new WitError('E_WIT_PACKAGE', span, `package ${name} is ambiguous without a version: ${holds()}; write ${name}/...@<version>`);
+      }
+      throw new WitError('E_WIT_PACKAGE', span, `unknown package ${formatPackageId(id)}: ${holds()}`);
+    },
+  };
+  const pkg = resolveFiles(root, foreign);
+  return order.length > 0 ? { ...pkg, deps: order } : pkg;
+}
+
+/** The package the files of one directory (or one deps/ entry) declare. */
+function declaredPackage(files: WitFileAst[], source: string): PackageId {
+  const decl = files.find((f) => f.package)?.package;
+  if (!decl) throw new WitError('E_WIT_PACKAGE', { file: files[0]?.path ?? source, line: 1, column: 1 }, `${source} declares no package: add 'package namespace:name@version;'`);
+  return decl.id;
+}
+
+/** Whether the files refer to any package other than their own (`ns:pkg/...` paths naming another package). */
+export function refersToOtherPackages(files: WitFileAst[]): boolean {
+  const own = files.find((f) => f.package)?.package?.id;
+  const other = (p: UsePathAst): boolean => p.kind === 'package' && (!own || formatPackageId(p.package) !== formatPackageId(own));
+  const inItems = (items: InterfaceItemAst[]): boolean => items.some((i) => i.kind === 'use' && other(i.path));
+  for (const file of files) {
+    for (const item of file.items) {
+      if (item.kind === 'toplevel-use' && other(item.path)) return true;
+      if (item.kind === 'interface' && inItems(item.items)) return true;
+      if (item.kind === 'world') {
+        for (const wi of item.items) {
+          if ((wi.kind === 'use' || wi.kind === 'include') && other(wi.path)) return true;
+          if (wi.kind === 'import' || wi.kind === 'export') {
+            if (wi.extern.kind === 'path' && other(wi.extern.path)) return true;
+            if (wi.extern.kind === 'interface' && inItems(wi.extern.items)) return true;
+          }
+        }
+      }
+    }
+  }
+  return false;
 }
 
 /** Follows `use` links to the definition a name stands for (a `use` of a foreign type stays). */
@@ -142,9 +236,11 @@ class Resolver {
   private readonly namedRefs: { type: NamedRef; span: Span; explicitOwn: boolean }[] = [];
   private readonly borrows: { def: TypeDef; span: Span }[] = [];
   private readonly useEdges = new Map<Interface, { to: Interface; span: Span }[]>();
+  private readonly foreign: ForeignPackages | undefined;
 
-  constructor(files: WitFileAst[]) {
+  constructor(files: WitFileAst[], foreign?: ForeignPackages) {
     this.files = files;
+    this.foreign = foreign;
   }
 
   run(): ResolvedPackage {
@@ -297,7 +393,20 @@ class Resolver {
   private interfaceRef(path: UsePathAst, file: WitFileAst): InterfaceRef {
     if (path.kind === 'package') {
       if (formatPackageId(path.package) !== formatPackageId(this.pkg)) {
-        return { kind: 'external', package: path.package, interface: path.interface };
+        if (!this.foreign) return { kind: 'external', package: path.package, interface: path.interface };
+        const other = this.foreign.find(path.package, path.span);
+        const target = other.interfaces.find((i) => i.name === path.interface);
+        if (!target) {
+          const isWorld = other.worlds.some((w) => w.name === path.interface);
+          this.fail(
+            'E_WIT_UNKNOWN_INTERFACE',
+            path.span,
+            isWorld
+              ? `'${path.interface}' is a world of package ${formatPackageId(other.id)}, not an interface`
+              : `package ${formatPackageId(other.id)} has no interface '${path.interface}' (it has: ${other.interfaces.map((i) => i.name).join(', ') || 'none'})`,
+          );
+        }
+        return { kind: 'external', package: other.id, interface: path.interface, target };
       }
       return this.localInterface(path.interface, path.span);
     }
@@ -323,7 +432,18 @@ class Resolver {
     for (const u of this.uses) {
       const from = this.interfaceRef(u.ast.path, u.scope.file);
       if (from.kind === 'external') {
-        u.def.kind = { kind: 'use', from, name: u.name };
+        if (!from.target) {
+          u.def.kind = { kind: 'use', from, name: u.name };
+          continue;
+        }
+        // A resolved package: no cycle can run through it (packages are resolved dependencies first).
+        const target = from.target.types.find((t) => t.name === u.name);
+        const where = `interface '${interfaceId(from, this.pkg)}'`;
+        if (!target) {
+          if (from.target.functions.some((f) => f.name === u.name)) this.fail('E_WIT_UNKNOWN_TYPE', u.span, `'${u.name}' is a function of ${where}, not a type`);
+          this.fail('E_WIT_UNKNOWN_TYPE', u.span, `${where} has no type named '${u.name}'`);
+        }
+        u.def.kind = { kind: 'use', from, name: u.name, target };
         continue;
       }
       const target = this.scopeOf(from.interface).entries.get(u.name);
@@ -532,19 +652,42 @@ class Resolver {
 
   private include(w: PendingWorld, item: Extract<WorldAst['items'][number], { kind: 'include' }>, imports: Map<string, Span>, exports: Map<string, Span>): void {
     const path = item.path;
+    let includedWorld: World;
+    let name: string;
     if (path.kind === 'package' && formatPackageId(path.package) !== formatPackageId(this.pkg)) {
-      const ext: ExternalInclude = { package: path.package, world: path.interface, renames: item.renames.map((r) => ({ from: r.from, to: r.to })), gates: item.gates, span: item.span };
-      w.world.externalIncludes.push(ext);
-      return;
+      if (!this.foreign) {
+        const ext: ExternalInclude = { package: path.package, world: path.interface, renames: item.renames.map((r) => ({ from: r.from, to: r.to })), gates: item.gates, span: item.span };
+        w.world.externalIncludes.push(ext);
+        return;
+      }
+      const other = this.foreign.find(path.package, path.span);
+      const found = other.worlds.find((x) => x.name === path.interface);
+      if (!found) {
+        const isIface = other.interfaces.some((i) => i.name === path.interface);
+        this.fail(
+          'E_WIT_UNKNOWN_WORLD',
+          path.span,
+          isIface
+            ? `'${path.interface}' is an interface of package ${formatPackageId(other.id)}, not a world`
+            : `package ${formatPackageId(other.id)} has no world '${path.interface}' (it has: ${other.worlds.map((x) => x.name).join(', ') || 'none'})`,
+        );
+      }
+      name = `${formatPackageId(other.id).replace(/@.*$/, '')}/${found.name}`;
+      // The other package's interfaces are external here.
+      const rebase = (wi: WorldItem): WorldItem =>
+        wi.kind === 'interface' && wi.ref.kind === 'local' ? { ...wi, ref: { kind: 'external', package: other.id, interface: wi.ref.interface.name, target: wi.ref.interface } } : wi;
+      includedWorld = { ...found, imports: found.imports.map(rebase), exports: found.exports.map(rebase) };
+    } else {
+      name = path.kind === 'local' ? path.name : path.interface;
+      const target = this.items.get(name);
+      if (!target) this.fail('E_WIT_UNKNOWN_WORLD', path.span, `unknown world '${name}' in package ${formatPackageId(this.pkg)}`);
+      if (target.kind !== 'world') this.fail('E_WIT_UNKNOWN_WORLD', path.span, `'${name}' is an interface, not a world`);
+      const included = this.worlds.find((p) => p.world === target.world)!;
+      if (included.state === 'visiting') this.fail('E_WIT_CYCLE', item.span, `world '${name}' includes itself (through world '${w.world.name}')`);
+      this.completeWorld(included);
+      includedWorld = included.world;
     }
-    const name = path.kind === 'local' ? path.name : path.interface;
-    const target = this.items.get(name);
-    if (!target) this.fail('E_WIT_UNKNOWN_WORLD', path.span, `unknown world '${name}' in package ${formatPackageId(this.pkg)}`);
-    if (target.kind !== 'world') this.fail('E_WIT_UNKNOWN_WORLD', path.span, `'${name}' is an interface, not a world`);
-    const included = this.worlds.find((p) => p.world === target.world)!;
-    if (included.state === 'visiting') this.fail('E_WIT_CYCLE', item.span, `world '${name}' includes itself (through world '${w.world.name}')`);
-    this.completeWorld(included);
-    if (included.world.externalIncludes.length > 0) w.world.externalIncludes.push(...included.world.externalIncludes);
+    if (includedWorld.externalIncludes.length > 0) w.world.externalIncludes.push(...includedWorld.externalIncludes);
     const renames = new Map(item.renames.map((r) => [r.from, r]));
     const merge = (from: WorldItem[], into: WorldItem[], taken: Map<string, Span>, direction: string): void => {
       for (const wi of from) {
@@ -569,8 +712,8 @@ class Resolver {
         into.push(renamed);
       }
     };
-    merge(included.world.imports, w.world.imports, imports, 'import');
-    merge(included.world.exports, w.world.exports, exports, 'export');
+    merge(includedWorld.imports, w.world.imports, imports, 'import');
+    merge(includedWorld.exports, w.world.exports, exports, 'export');
     const unused = [...renames.values()][0];
     if (unused) this.fail('E_WIT_INVALID', unused.span, `world '${name}' has no plain-named import or export '${unused.from}' to rename`);
   }

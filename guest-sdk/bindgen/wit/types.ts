@@ -189,7 +189,7 @@ export interface WitFileAst {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Resolved model of one package
+// Resolved model of one package (and the packages of its deps/)
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -207,10 +207,14 @@ export type Type =
   | { kind: 'own'; def: TypeDef }
   | { kind: 'borrow'; def: TypeDef };
 
-/** An interface of this package, or one of a foreign package we have not loaded (no deps yet). */
+/**
+ * An interface of this package, or one of another package. An `external` reference has a `target` when the other
+ * package was loaded (from `deps/`, see `loadWitDir`); `package` is then the loaded package's id (with its version
+ * even where the reference left it out). Without deps (`resolvePackage` without `deps`) it has no target.
+ */
 export type InterfaceRef =
   | { kind: 'local'; interface: Interface }
-  | { kind: 'external'; package: PackageId; interface: string };
+  | { kind: 'external'; package: PackageId; interface: string; target?: Interface };
 
 /** Where a TypeDef lives: a named interface, an inline `import x: interface {}` of a world, or a world. */
 export type TypeOwner =
@@ -298,7 +302,7 @@ export type WorldItem =
   /** `export run: func();` (docs and gates on the func). */
   | { kind: 'func'; name: string; func: Func };
 
-/** An `include` of a foreign world: kept as written since foreign packages are not loaded. */
+/** An `include` of a foreign world of a package that is not loaded (no deps given): kept as written. */
 export interface ExternalInclude {
   package: PackageId;
   world: string;
@@ -325,4 +329,9 @@ export interface ResolvedPackage {
   docs?: string;
   interfaces: Interface[];
   worlds: World[];
+  /**
+   * The packages of `deps/` this one refers to, directly or through each other (dependencies first); set only when
+   * there are any. References into them are `external` InterfaceRefs with a `target`.
+   */
+  deps?: ResolvedPackage[];
 }
