@@ -10,7 +10,7 @@
 // See README.md for the convention.
 import { alignment, elemSize, fieldOffsets, flatten, flattenFunc, variantLayout, type CoreType } from '../abi/index.ts';
 import { definitionOf } from '../wit/resolve.ts';
-import type { Func, Interface, ResolvedPackage, Type, TypeDef, WorldItem } from '../wit/types.ts';
+import type { Func, Interface, InterfaceRef, PackageId, ResolvedPackage, Type, TypeDef, World, WorldItem } from '../wit/types.ts';
 
 export type BindgenErrorCode = 'E_BINDGEN_UNSUPPORTED' | 'E_BINDGEN_UNKNOWN_WORLD' | 'E_BINDGEN_NO_CORE_IMPORT';
 
@@ -160,18 +160,39 @@ class TypeRegistry {
   usesBox = false;
   /**
    * Class names of types whose name another type of the world shares (`error` of kv and of blob): prefixed with
-   * the interface's name (`KvError`, `BlobError`).
+   * the interface's stem (`KvError`, `BlobError`; see `stem`).
    */
   readonly qualified = new Map<TypeDef, string>();
+  /** camelCase stems of the world's interfaces (see `qualifyCollisions`). */
+  private readonly stems = new Map<Interface, string>();
 
   nameOf(def: TypeDef): string {
     return this.qualified.get(def) ?? pascal(def.name);
   }
 
-  /** Finds the type names that two definitions of the world's interfaces share, and qualifies them. */
-  qualifyCollisions(ifaces: Interface[]): void {
+  /**
+   * An interface's camelCase name for qualified names (`kv`, `httpTypes`); when two interfaces of the world have the
+   * same name (from two packages), the package is part of it: `edgePlatformKv`, `exampleGeoKv`.
+   */
+  stem(iface: Interface): string {
+    return this.stems.get(iface) ?? camel(iface.name);
+  }
+
+  /**
+   * Names the world's interfaces (`stem`), then finds the type names that two definitions of the world's interfaces
+   * share, and qualifies them with their interface's stem.
+   */
+  qualifyCollisions(ifaces: Map<Interface, PackageId | undefined>): void {
+    const byIfaceName = new Map<string, Interface[]>();
+    for (const iface of ifaces.keys()) byIfaceName.set(iface.name, [...(byIfaceName.get(iface.name) ?? []), iface]);
+    for (const [name, list] of byIfaceName) {
+      for (const iface of list) {
+        const p = ifaces.get(iface);
+        this.stems.set(iface, list.length > 1 && p ? camel(`${p.namespace}-${p.name}-${name}`) : camel(name));
+      }
+    }
     const byName = new Map<string, Set<TypeDef>>();
-    for (const iface of ifaces) {
+    for (const iface of ifaces.keys()) {
       for (const def of iface.types) {
         const k = def.kind.kind;
         if (k === 'use' || k === 'alias') continue;
@@ -181,9 +202,14 @@ class TypeRegistry {
         byName.set(name, set);
       }
     }
+    const owner = new Map<TypeDef, Interface>();
+    for (const iface of ifaces.keys()) for (const def of iface.types) owner.set(def, iface);
     for (const [name, defs] of byName) {
       if (defs.size < 2) continue;
-      for (const def of defs) this.qualified.set(def, `${pascal(def.owner.name)}${name}`);
+      for (const def of defs) {
+        const iface = owner.get(def)!;
+        this.qualified.set(def, `${pascal(this.stem(iface))}${name}`);
+      }
     }
   }
 
@@ -1047,9 +1073,46 @@ interface ExportedFunc {
   where: string;
 }
 
-function interfaceOf(item: { kind: 'interface'; ref: { kind: 'local'; interface: Interface } | { kind: 'external' } } | { kind: 'inline-interface'; interface: Interface }): Interface | undefined {
+/** The interface of a world item; undefined for an interface of a package that was not loaded (no deps/). */
+function interfaceOf(item: { kind: 'interface'; ref: InterfaceRef } | { kind: 'inline-interface'; interface: Interface }): Interface | undefined {
   if (item.kind === 'inline-interface') return item.interface;
-  return item.ref.kind === 'local' ? item.ref.interface : undefined;
+  return item.ref.kind === 'local' ? item.ref.interface : item.ref.target;
+}
+
+/** The package of a world item's interface (`pkg` for its own, the other package for external ones). */
+function packageOf(item: { kind: 'interface'; ref: InterfaceRef } | { kind: 'inline-interface' }, pkg: PackageId): PackageId | undefined {
+  if (item.kind === 'inline-interface') return undefined;
+  return item.ref.kind === 'local' ? pkg : item.ref.package;
+}
+
+/** `ns:pkg/iface` (no version) of an external reference that was not loaded, for messages. */
+function refName(item: WorldItem): string {
+  const ref = item.kind === 'interface' && item.ref.kind === 'external' ? item.ref : undefined;
+  return ref ? `${ref.package.namespace}:${ref.package.name}/${ref.interface}` : 'an interface';
+}
+
+/**
+ * The interfaces whose types the glue may name: those the world imports and exports, and those they `use` types
+ * from (transitively), each with its package (undefined for inline interfaces).
+ */
+function worldInterfaces(pkg: ResolvedPackage, world: World): Map<Interface, PackageId | undefined> {
+  const found = new Map<Interface, PackageId | undefined>();
+  const visit = (iface: Interface, p: PackageId | undefined): void => {
+    if (found.has(iface)) return;
+    found.set(iface, p);
+    for (const def of iface.types) {
+      if (def.kind.kind !== 'use') continue;
+      const from = def.kind.from;
+      if (from.kind === 'local') visit(from.interface, p);
+      else if (from.target) visit(from.target, from.package);
+    }
+  };
+  for (const item of [...world.imports, ...world.exports]) {
+    if (item.kind === 'func') continue;
+    const iface = interfaceOf(item);
+    if (iface) visit(iface, packageOf(item, pkg.id));
+  }
+  return found;
 }
 
 interface ImportedFunc {
@@ -1104,17 +1167,18 @@ function collectImports(pkg: ResolvedPackage, worldName: string, items: WorldIte
     }
     const iface = interfaceOf(item);
     if (!iface) {
-      const ref = item.kind === 'interface' && item.ref.kind === 'external' ? item.ref : undefined;
-      throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' imports ${ref ? `${ref.package.namespace}:${ref.package.name}/${ref.interface}` : 'an interface'} from a foreign package, which is not loaded`);
+      throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' imports ${refName(item)} from a foreign package, which is not loaded (put it in the WIT directory's deps/ and load it with loadWitDir)`);
     }
-    const moduleId = item.kind === 'inline-interface' ? item.name : `${pkg.id.namespace}:${pkg.id.name}/${iface.name}`;
+    const ifacePkg = packageOf(item, pkg.id);
+    const moduleId = item.kind === 'inline-interface' || !ifacePkg ? item.name : `${ifacePkg.namespace}:${ifacePkg.name}/${iface.name}`;
+    const stem = types.stem(iface);
     for (const def of iface.types) {
       const k = def.kind;
       if (k.kind !== 'resource') continue; // a `use`d resource is bound where it is defined
       const where = `${iface.name}.${def.name}`;
       const className = types.nameOf(def);
       types.claim(className, def, { where });
-      const key = `${camel(iface.name)}_${camel(def.name)}`;
+      const key = `${stem}_${camel(def.name)}`;
       const dropCore =
         coreImports.find((c) => importModuleId(c.module) === moduleId && (c.name === `${def.name}_drop` || c.name === `[resource-drop]${def.name}`)) ??
         find(moduleId, `[resource-drop]${def.name}`, `${where} (drop)`);
@@ -1131,7 +1195,7 @@ function collectImports(pkg: ResolvedPackage, worldName: string, items: WorldIte
     for (const func of iface.functions) {
       const where = `${iface.name}.${func.name}`;
       if (func.kind !== 'freestanding') continue;
-      const key = `${camel(iface.name)}_${camel(func.name)}`;
+      const key = `${stem}_${camel(func.name)}`;
       funcs.push({ userName: camel(func.name), key, func, where, core: find(moduleId, func.name, where) });
     }
   }
@@ -1150,13 +1214,7 @@ export function generateExportGlue(pkg: ResolvedPackage, worldName: string, opti
     throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' imports ${names.join(', ')}: pass coreImports (host/build worldCoreImports(witDir, world)) to bind them, or imports: 'ignore' to skip them`);
   }
   const types = new TypeRegistry();
-  const worldIfaces = new Set<Interface>();
-  for (const item of [...world.imports, ...world.exports]) {
-    if (item.kind === 'func') continue;
-    const iface = interfaceOf(item);
-    if (iface) worldIfaces.add(iface);
-  }
-  types.qualifyCollisions([...worldIfaces]);
+  types.qualifyCollisions(worldInterfaces(pkg, world));
   const { funcs: imported, resources } = ignoreImports || !options.coreImports ? { funcs: [], resources: [] } : collectImports(pkg, worldName, world.imports, options.coreImports, types);
 
   const funcs: ExportedFunc[] = [];
@@ -1167,8 +1225,7 @@ export function generateExportGlue(pkg: ResolvedPackage, worldName: string, opti
     }
     const iface = interfaceOf(item);
     if (!iface) {
-      const ref = item.kind === 'interface' && item.ref.kind === 'external' ? item.ref : undefined;
-      throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' exports ${ref ? `${ref.package.namespace}:${ref.package.name}/${ref.interface}` : 'an interface'} from a foreign package, which is not loaded`);
+      throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' exports ${refName(item)} from a foreign package, which is not loaded (put it in the WIT directory's deps/ and load it with loadWitDir)`);
     }
     for (const type of iface.types) {
       const def = definitionOf(type);

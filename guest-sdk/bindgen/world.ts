@@ -1,0 +1,156 @@
+// The world a guest that uses user-defined capabilities is built against: the platform's world plus every interface
+// of the capability packages, in a WIT directory laid out the way wasm-tools (and loadWitDir) expect:
+//
+//   <into>/guest.wit                   package edge:guest; world guest { include edge:platform/worker@0.1.0; import example:geo/lookup@0.1.0; }
+//   <into>/deps/edge-platform/*.wit    the platform's WIT (its own deps/ entries, if any, go to <into>/deps/ too)
+//   <into>/deps/example-geo/*.wit      a capability package (a directory of .wit files, or one .wit file)
+import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { WitError } from './wit/errors.ts';
+import { loadWitDir } from './wit/load.ts';
+import { parseWit } from './wit/parser.ts';
+import { formatPackageId } from './wit/resolve.ts';
+import type { PackageId, WitFileAst } from './wit/types.ts';
+
+export interface SynthesizeGuestWorldOptions {
+  /** The platform's WIT directory (the repository's `wit/`). */
+  platformWitDir: string;
+  /** The user's capabilities: paths to .wit files or to directories of .wit files, one package each. */
+  capabilityWit: string[];
+  /** An empty (or not yet existing) directory to write the WIT into. */
+  into: string;
+  /** The platform world to include; default 'worker'. */
+  platformWorld?: string;
+}
+
+export interface GuestWorld {
+  /** `into`: pass it as `witDir` to compileAssemblyScript / worldCoreImports / loadWitDir. */
+  witDir: string;
+  /** 'guest' */
+  world: string;
+  /** The interfaces the world imports besides the platform's, e.g. 'example:geo/lookup@0.1.0', in order. */
+  imports: string[];
+}
+
+/** The package of the guest world; a capability may not use it. */
+export const GUEST_PACKAGE = 'edge:guest';
+export const GUEST_WORLD = 'guest';
+
+/**
+ * Writes the guest world for the platform world plus the capabilities into `into` and checks that it resolves
+ * (every interface of every capability is imported). Errors are WitErrors: a capability that does not parse
+ * (E_WIT_SYNTAX ...), has no `package` (E_WIT_PACKAGE), reuses the platform's or the guest's package name or another
+ * capability's (E_WIT_PACKAGE), or refers to what neither the platform nor the other capabilities define.
+ */
+export async function synthesizeGuestWorld(options: SynthesizeGuestWorldOptions): Promise<GuestWorld> {
+  const { platformWitDir, into } = options;
+  const platformWorld = options.platformWorld ?? 'worker';
+  await mkdir(into, { recursive: true });
+  if ((await readdir(into)).length > 0) throw new Error(`synthesizeGuestWorld: ${into} is not empty`);
+
+  const platformFiles = await witFiles(platformWitDir);
+  const platform = await parseAll(platformFiles);
+  const platformId = packageOf(platform, platformWitDir);
+  if (!platform.some((f) => f.items.some((i) => i.kind === 'world' && i.name === platformWorld))) {
+    throw new WitError('E_WIT_UNKNOWN_WORLD', { file: platformWitDir, line: 1, column: 1 }, `package ${formatPackageId(platformId)} has no world '${platformWorld}'`);
+  }
+
+  const taken = new Map<string, string>([
+    [pkgKey(platformId), `the platform (${platformWitDir})`],
+    [GUEST_PACKAGE, 'the synthesized guest world'],
+  ]);
+  const capabilities: { source: string; files: string[]; id: PackageId; interfaces: string[] }[] = [];
+  for (const source of options.capabilityWit) {
+    const files = (await stat(source)).isDirectory() ? await witFiles(source) : [source];
+    const asts = await parseAll(files);
+    const id = packageOf(asts, source);
+    const decl = asts.find((f) => f.package)!.package!;
+    const owner = taken.get(pkgKey(id));
+    if (owner) {
+      throw new WitError('E_WIT_PACKAGE', decl.span, `capability package ${formatPackageId(id)} reuses the package name of ${owner}; give the capability its own package (namespace:name@version)`);
+    }
+    taken.set(pkgKey(id), source);
+    const interfaces = asts.flatMap((f) => f.items.flatMap((i) => (i.kind === 'interface' ? [i.name] : [])));
+    capabilities.push({ source, files, id, interfaces });
+  }
+
+  const deps = join(into, 'deps');
+  const platformDir = join(deps, depName(platformId));
+  await mkdir(platformDir, { recursive: true });
+  for (const f of platformFiles) await cp(f, join(platformDir, basename(f)));
+  // The platform's own dependencies (if it has any) are dependencies of the guest as well.
+  const platformDeps = join(platformWitDir, 'deps');
+  if (await exists(platformDeps)) {
+    for (const e of await readdir(platformDeps)) await cp(join(platformDeps, e), join(deps, e), { recursive: true });
+  }
+  for (const c of capabilities) {
+    const dir = join(deps, depName(c.id));
+    await mkdir(dir, { recursive: true });
+    for (const f of c.files) await cp(f, join(dir, basename(f)));
+  }
+
+  const imports = capabilities.flatMap((c) => c.interfaces.map((i) => interfaceText(c.id, i)));
+  const lines = [
+    '// Generated by guest-sdk/bindgen/world.ts: the platform world and the capabilities this guest uses.',
+    `package ${GUEST_PACKAGE};`,
+    '',
+    `world ${GUEST_WORLD} {`,
+    `  include ${interfaceText(platformId, platformWorld)};`,
+    ...imports.map((i) => `  import ${i};`),
+    '}',
+    '',
+  ];
+  await writeFile(join(into, 'guest.wit'), lines.join('\n'));
+  // Everything must resolve: unknown packages, interfaces and types are reported here, not by the build.
+  await loadWitDir(into);
+  return { witDir: into, world: GUEST_WORLD, imports };
+}
+
+async function witFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files = entries.filter((e) => e.isFile() && e.name.endsWith('.wit')).map((e) => join(dir, e.name)).sort();
+  if (files.length === 0) throw new WitError('E_WIT_PACKAGE', { file: dir, line: 1, column: 1 }, `no .wit files in ${dir}`);
+  return files;
+}
+
+function parseAll(files: string[]): Promise<WitFileAst[]> {
+  return Promise.all(files.map(async (f) => parseWit(f, await readFile(f, 'utf8'))));
+}
+
+function packageOf(files: WitFileAst[], source: string): PackageId {
+  let found: { id: PackageId; span: { file: string; line: number; column: number } } | undefined;
+  for (const f of files) {
+    const decl = f.package;
+    if (!decl) continue;
+    if (found && formatPackageId(found.id) !== formatPackageId(decl.id)) {
+      throw new WitError('E_WIT_PACKAGE', decl.span, `package '${formatPackageId(decl.id)}' conflicts with 'package ${formatPackageId(found.id)}' at ${found.span.file}:${found.span.line}; the files of ${source} form one package`);
+    }
+    found ??= { id: decl.id, span: decl.span };
+  }
+  if (!found) {
+    throw new WitError('E_WIT_PACKAGE', { file: files[0]?.path ?? source, line: 1, column: 1 }, `${source} declares no package: a capability needs its own 'package namespace:name@version;'`);
+  }
+  return found.id;
+}
+
+/** `ns:name` without version: one package name may not be reused in any version. */
+function pkgKey(id: PackageId): string {
+  return `${id.namespace}:${id.name}`;
+}
+
+function depName(id: PackageId): string {
+  return `${id.namespace}-${id.name}`;
+}
+
+function interfaceText(id: PackageId, name: string): string {
+  return `${id.namespace}:${id.name}/${name}${id.version ? '@' + id.version : ''}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
