@@ -1169,8 +1169,8 @@ function collectImports(pkg: ResolvedPackage, worldName: string, items: WorldIte
     if (!iface) {
       throw new BindgenError('E_BINDGEN_UNSUPPORTED', `world '${worldName}' imports ${refName(item)} from a foreign package, which is not loaded (put it in the WIT directory's deps/ and load it with loadWitDir)`);
     }
-    const ifacePkg = packageOf(item, pkg.id);
-    const moduleId = item.kind === 'inline-interface' || !ifacePkg ? item.name : `${ifacePkg.namespace}:${ifacePkg.name}/${iface.name}`;
+    const ifacePkg = item.kind === 'inline-interface' ? undefined : packageOf(item, pkg.id);
+    const moduleId = item.kind === 'inline-interface' || !ifacePkg ? iface.name : `${ifacePkg.namespace}:${ifacePkg.name}/${iface.name}`;
     const stem = types.stem(iface);
     for (const def of iface.types) {
       const k = def.kind;

@@ -9,7 +9,7 @@ import { expect } from 'vitest';
 import { compileAssemblyScript } from '../../../host/build/assemblyscript.ts';
 import { coreExportNames, transpileComponent, worldCoreImports } from '../../../host/build/component-tools.ts';
 import { webAssembly, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from '../../../host/runtime/wasm/webassembly-api.ts';
-import { resolvePackage } from '../wit/index.ts';
+import { loadWitDir, resolvePackage } from '../wit/index.ts';
 import { generateExportGlue } from './generate.ts';
 
 export interface TestGuest<Instance> {
@@ -27,7 +27,9 @@ export interface TestGuest<Instance> {
 export async function buildTestGuest<Instance>(options: {
   /** The world to build; also the name of the WIT file and of jco's output. */
   world: string;
-  wit: string;
+  /** The world's package as one WIT text, or `witDir`: a WIT directory (with deps/) loaded with loadWitDir. */
+  wit?: string;
+  witDir?: string;
   /** `handler.ts`, the user's side. */
   handler: string;
   /** jco's imports object, keyed by interface (`'test:glue/host-api'`). */
@@ -37,10 +39,14 @@ export async function buildTestGuest<Instance>(options: {
 }): Promise<TestGuest<Instance>> {
   const { world, wit, handler } = options;
   const dir = await mkdtemp(join(tmpdir(), `as-glue-${world}-`));
-  const witDir = join(dir, 'wit');
-  await mkdir(witDir);
-  await writeFile(join(witDir, `${world}.wit`), wit);
-  const pkg = resolvePackage([{ path: `${world}.wit`, text: wit }]);
+  let witDir = options.witDir;
+  if (witDir === undefined) {
+    if (wit === undefined) throw new Error('buildTestGuest: give wit or witDir');
+    witDir = join(dir, 'wit');
+    await mkdir(witDir);
+    await writeFile(join(witDir, `${world}.wit`), wit);
+  }
+  const pkg = wit !== undefined && options.witDir === undefined ? resolvePackage([{ path: `${world}.wit`, text: wit }]) : await loadWitDir(witDir);
   const generated = generateExportGlue(pkg, world, options.withImports === false ? {} : { coreImports: await worldCoreImports(witDir, world) }).files;
   for (const [name, text] of Object.entries(generated)) await writeFile(join(dir, name), text);
   await writeFile(join(dir, 'handler.ts'), handler);
