@@ -1,8 +1,11 @@
 // In-process component tooling from @bytecodealliance/jco-transpile (wasm-tools and jco's JS bindgen compiled
 // to WebAssembly): embed WIT into a core module, wrap it as a component, print it, transpile it to JS glue.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { componentEmbed, componentNew, print } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { transpileBytes } from '@bytecodealliance/jco-transpile';
@@ -22,12 +25,27 @@ function loadPreopenControl(): Promise<PreopenControl> {
   return preopenControl;
 }
 
-// Preopens are process-wide, so WIT reads are serialized and each one sees only its own directory.
+// Preopens are process-wide, so WIT reads are serialized and each one sees only its own directory (and its deps/,
+// which wasm-tools reads below it). wasm-tools keeps the preopened directory it saw first for the life of the
+// process (its libc reads the preopens once), so the preopen is always the same host path, a symlink that each read
+// points at its own directory; without it every read after the first saw the first directory.
 let witQueue: Promise<unknown> = Promise.resolve();
+let witLink: string | undefined;
+function witLinkPath(): string {
+  if (witLink === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'edge-wit-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    witLink = join(dir, 'current');
+  }
+  return witLink;
+}
 async function withWitDir<T>(witDir: string, use: (virtualPath: string) => Promise<T>): Promise<T> {
   const run = witQueue.then(async () => {
     const control = await loadPreopenControl();
-    control._setPreopens({ '/wit': resolve(witDir) });
+    const link = witLinkPath();
+    await rm(link, { force: true });
+    await symlink(resolve(witDir), link, 'dir');
+    control._setPreopens({ '/wit': link });
     try {
       return await use('/wit');
     } finally {

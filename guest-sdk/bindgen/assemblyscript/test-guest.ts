@@ -18,6 +18,8 @@ export interface TestGuest<Instance> {
   generated: Record<string, string>;
   /** Export names of the built core module. */
   coreExports: string[];
+  /** The component's imports as jco lists them (`'example:geo/lookup'`). */
+  componentImports: string[];
   /** What jco's `instantiate` returned: the exported interfaces. */
   instance: Instance;
   memory(): WasmMemory | undefined;
@@ -80,6 +82,7 @@ export async function buildTestGuest<Instance>(options: {
     dir,
     generated,
     coreExports: coreExportNames(built.core),
+    componentImports: transpiled.imports,
     instance,
     memory: () => memory,
     dispose: () => rm(dir, { recursive: true, force: true }),
