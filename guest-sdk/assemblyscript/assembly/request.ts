@@ -32,8 +32,9 @@ export class BodyReader {
     const chunks = new Array<Uint8Array>();
     let total = 0;
     while (true) {
-      const chunk = this.read(BODY_CHUNK);
-      if (chunk == null) break;
+      const next = this.read(BODY_CHUNK);
+      if (next == null) break;
+      const chunk = next;
       if (chunk.length == 0) continue;
       chunks.push(chunk);
       total += chunk.length;
@@ -110,7 +111,7 @@ export class Request {
       whole = body == null ? new Uint8Array(0) : body.readAll();
       this.whole = whole;
     }
-    return whole;
+    return whole!;
   }
 
   /** The whole body as UTF-8 text. */

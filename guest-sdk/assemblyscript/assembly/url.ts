@@ -80,8 +80,7 @@ export class URLSearchParams {
   /** From a query string, with or without the leading `?`. */
   constructor(query: string = "") {
     const q = query.startsWith("?") ? query.substring(1) : query;
-    if (q.length == 0) return;
-    const parts = q.split("&");
+    const parts = q.length == 0 ? new Array<string>() : q.split("&");
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i];
       if (part.length == 0) continue;
