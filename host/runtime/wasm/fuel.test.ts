@@ -12,7 +12,7 @@ import {
   readFuel,
   refillFuel,
   runWithFuel,
-  WasmInstrumentError,
+  WasmModuleError,
   type FuelOptions,
 } from './fuel.ts';
 import { webAssembly, type WasmImports, type WasmInstance } from './webassembly-api.ts';
@@ -160,13 +160,13 @@ describe('instrumentFuel', () => {
 
   it('stops an infinite loop once the fuel runs out, and a refilled instance runs again', () => {
     const { instance, fuel, out } = metered(SPIN);
-    expect(out.stats).toEqual({ functions: 3, loops: 1, instrumentedSites: 4 });
+    expect(out.stats).toEqual({ functions: 3, leafFunctions: 1, loops: 1, instrumentedSites: 3 });
     const spin = exported<[], void>(instance, 'spin');
     const fib = exported<[number], number>(instance, 'fib');
 
     const error = errorOf(() => runWithFuel(fuel, 1_000_000, spin));
     expect(error).toBeInstanceOf(FuelExhaustedError);
-    expect((error as FuelExhaustedError).code).toBe('E_FUEL_EXHAUSTED');
+    expect((error as FuelExhaustedError).code).toBe('E_FUEL_LIMIT');
     expect((error as FuelExhaustedError).budget).toBe(1_000_000n);
     expect(readFuel(fuel)).toBeLessThan(0n);
 
@@ -263,7 +263,7 @@ describe('instrumentFuel', () => {
     const plain = assemble(wat, GUEST_FEATURES, { 'edge:test': customSection });
     const out = instrumentFuel(plain, { exportName: 'fuel' });
     expect(out.fuelGlobal).toBe('fuel');
-    expect(out.stats).toEqual({ functions: 4, loops: 0, instrumentedSites: 4 });
+    expect(out.stats).toEqual({ functions: 4, leafFunctions: 3, loops: 0, instrumentedSites: 1 });
     expect(webAssembly.validate(out.bytes)).toBe(true);
 
     const module = new webAssembly.Module(out.bytes);
@@ -287,21 +287,21 @@ describe('instrumentFuel', () => {
   it('rejects what is not a valid module with E_WASM_INVALID and says why', () => {
     const invalid = (bytes: Uint8Array) => {
       const error = errorOf(() => instrumentFuel(bytes));
-      expect(error).toBeInstanceOf(WasmInstrumentError);
-      expect((error as WasmInstrumentError).code).toBe('E_WASM_INVALID');
+      expect(error).toBeInstanceOf(WasmModuleError);
+      expect((error as WasmModuleError).code).toBe('E_WASM_INVALID');
       return (error as Error).message;
     };
-    expect(invalid(new TextEncoder().encode('export default { fetch() {} }'))).toMatch(/magic bytes/);
+    expect(invalid(new TextEncoder().encode('export default { fetch() {} }'))).toMatch(/not a valid WebAssembly module.*magic bytes/);
     expect(invalid(new Uint8Array())).toMatch(/magic bytes/);
     const plain = assemble(SIEVE);
-    expect(invalid(plain.subarray(0, plain.length - 5))).toMatch(/invalid WebAssembly module: .+/);
+    expect(invalid(plain.subarray(0, plain.length - 5))).toMatch(/not a valid WebAssembly module: .+/);
     expect(invalid(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x02, 0x00, 0x00, 0x00))).toMatch(/version 2/);
   });
 
   it('refuses, with E_WASM_UNSUPPORTED, what it cannot meter completely', () => {
     const unsupported = (bytes: Uint8Array) => {
       const error = errorOf(() => instrumentFuel(bytes));
-      expect((error as WasmInstrumentError).code).toBe('E_WASM_UNSUPPORTED');
+      expect((error as WasmModuleError).code).toBe('E_WASM_UNSUPPORTED');
       return (error as Error).message;
     };
     // A component (layer 1) rather than a core module.
@@ -395,6 +395,6 @@ describe('fuel measurements (reported, not asserted)', () => {
       `instrumenting ${(plain.length / 1024).toFixed(0)} KB (${count} functions): ` +
         `${timings.map((t) => t.toFixed(0)).join(' / ')} ms, output ${(out.bytes.length / 1024).toFixed(0)} KB`,
     );
-    expect(out.stats).toEqual({ functions: count, loops: count, instrumentedSites: 2 * count });
+    expect(out.stats).toEqual({ functions: count, leafFunctions: 0, loops: count, instrumentedSites: 2 * count });
   });
 });

@@ -1,10 +1,13 @@
-// Deterministic fuel metering for core WebAssembly modules: rewrites a module (once, at deploy) so that every
-// function entry and every loop iteration pays a static cost out of an exported mutable i64 global, and traps
-// with `unreachable` when the global drops below zero. Cost model and host protocol: README.md in this folder.
+// Deterministic fuel metering for core WebAssembly modules: rewrites a module (once, at deploy) so that the
+// work it does is paid, up front and at a static price, out of an exported mutable i64 global, and traps with
+// `unreachable` before the global would go below zero. Cost model, soundness argument and host protocol:
+// README.md in this folder.
 
 import binaryen from 'binaryen';
+import { emitCoreModule, readCoreModule } from './binaryen-module.ts';
+import { assertValidCoreModule } from './core-module-check.ts';
 import { DEFAULT_FUEL_EXPORT } from './fuel-counter.ts';
-import { webAssembly } from './webassembly-api.ts';
+import { WasmModuleError } from './wasm-module-error.ts';
 
 export {
   DEFAULT_FUEL_EXPORT,
@@ -15,6 +18,7 @@ export {
   refillFuel,
   runWithFuel,
 } from './fuel-counter.ts';
+export { WasmModuleError, type WasmModuleErrorCode } from './wasm-module-error.ts';
 
 export interface FuelOptions {
   /** Export name of the fuel global. Default '__edge_fuel'. */
@@ -29,171 +33,117 @@ export interface FuelOptions {
   initialFuel?: bigint | number;
 }
 
+export interface FuelStats {
+  /** Defined (non-imported) functions. */
+  functions: number;
+  /**
+   * Functions with no loop and no call of any kind: they cannot run unbounded, so they carry no charge;
+   * their callers pay for them (see README.md).
+   */
+  leafFunctions: number;
+  loops: number;
+  /** The places that charge fuel: entries of non-leaf functions, and loop-body tops. */
+  instrumentedSites: number;
+}
+
 export interface InstrumentedModule {
   bytes: Uint8Array;
   /** Export name of the fuel global. */
   fuelGlobal: string;
-  stats: {
-    /** Defined (non-imported) functions, each metered at entry. */
-    functions: number;
-    loops: number;
-    /** functions + loops: the places that charge fuel. */
-    instrumentedSites: number;
-  };
-}
-
-export type WasmInstrumentErrorCode = 'E_WASM_INVALID' | 'E_WASM_UNSUPPORTED';
-
-/** Why a module could not be instrumented: not WebAssembly at all, or WebAssembly this metering does not cover. */
-export class WasmInstrumentError extends Error {
-  readonly code: WasmInstrumentErrorCode;
-
-  constructor(code: WasmInstrumentErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'WasmInstrumentError';
-    this.code = code;
-  }
+  stats: FuelStats;
 }
 
 export const DEFAULT_INITIAL_FUEL = 100_000_000n;
+const MAX_FUEL = 0x7fff_ffff_ffff_ffffn;
 
-/**
- * What a module may use: the features AssemblyScript can emit that V8 in Node 24 runs and binaryen 132
- * encodes in the standard way. Deliberately not Features.All: it includes CompactImports, whose import
- * encoding V8 rejects ("unknown import kind 0x7f"). GC, strings, exceptions, memory64 and multi-memory are
- * left out until their instructions are walked by collectChildren below.
- */
-const SUPPORTED_FEATURES =
-  binaryen.Features.MVP |
-  binaryen.Features.MutableGlobals |
-  binaryen.Features.SignExt |
-  binaryen.Features.NontrappingFPToInt |
-  binaryen.Features.BulkMemory |
-  binaryen.Features.BulkMemoryOpt |
-  binaryen.Features.Multivalue |
-  binaryen.Features.SIMD128 |
-  binaryen.Features.RelaxedSIMD |
-  binaryen.Features.ReferenceTypes |
-  binaryen.Features.TailCall |
-  binaryen.Features.ExtendedConst |
-  binaryen.Features.Atomics;
-
-const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
-
-// binaryen.js 132 reads with explicit features through readBinary's second parameter; the
-// readBinaryWithFeatures its index.d.ts declares does not exist at runtime.
-const readBinary = binaryen.readBinary as (data: Uint8Array, features?: binaryen.Features) => binaryen.Module;
-
-// Body accessors binaryen.js has at runtime but leaves out of its index.d.ts.
+// Accessors binaryen.js has at runtime but leaves out of its index.d.ts.
 const bodies = binaryen as unknown as {
   Function: { setBody(func: binaryen.FunctionRef, body: binaryen.ExpressionRef): void };
   Loop: {
     getBody(loop: binaryen.ExpressionRef): binaryen.ExpressionRef;
     setBody(loop: binaryen.ExpressionRef, body: binaryen.ExpressionRef): void;
   };
+  Call: { getTarget(call: binaryen.ExpressionRef): string };
 };
 
+/** Validates, meters and writes back a core module: the standalone form of meterModule. */
 export function instrumentFuel(wasm: Uint8Array, options: FuelOptions = {}): InstrumentedModule {
-  const exportName = options.exportName ?? DEFAULT_FUEL_EXPORT;
-  const costModel = options.costModel ?? 'static';
-  if (costModel !== 'static') throw new TypeError(`unknown fuel cost model '${String(costModel)}'`);
-  const initialFuel = BigInt(options.initialFuel ?? DEFAULT_INITIAL_FUEL);
-  if (initialFuel < 0n || initialFuel > 0x7fff_ffff_ffff_ffffn) {
-    throw new RangeError(`initialFuel must be between 0 and 2^63-1, got ${initialFuel}`);
-  }
-
-  checkEngineAccepts(wasm);
-  const module = readModule(wasm);
+  assertValidCoreModule(wasm);
+  const module = readCoreModule(wasm);
   try {
-    if (module.getExport(exportName) !== 0) {
-      throw new WasmInstrumentError(
-        'E_WASM_UNSUPPORTED',
-        `the module already exports '${exportName}'; was it instrumented twice? Pass another exportName otherwise`,
-      );
-    }
-    const fuelGlobal = uniqueGlobalName(module, exportName);
-    module.addGlobal(fuelGlobal, binaryen.i64, true, module.i64.const(initialFuel));
-    module.addGlobalExport(fuelGlobal, exportName);
-
-    const meter = new Meter(module, fuelGlobal);
-    let functions = 0;
-    for (let index = 0; index < module.getNumFunctions(); index++) {
-      const func = module.getFunctionByIndex(index);
-      const info = binaryen.getFunctionInfo(func);
-      if (info.module || info.body === 0) continue; // imported: the host's own limits apply
-      bodies.Function.setBody(func, meter.meterRegion(info.body));
-      functions++;
-    }
-
-    if (!module.validate()) {
-      throw new Error('binaryen rejected the instrumented module (validator output above); this is a bug in fuel.ts');
-    }
-    const bytes = emitWithNames(module);
-    if (!webAssembly.validate(bytes)) {
-      throw new Error('the engine rejected the instrumented module; this is a bug in fuel.ts (feature set?)');
-    }
-    return {
-      bytes,
-      fuelGlobal: exportName,
-      stats: { functions, loops: meter.loops, instrumentedSites: functions + meter.loops },
-    };
+    const { fuelGlobal, stats } = meterModule(module, options);
+    return { bytes: emitCoreModule(module), fuelGlobal, stats };
   } finally {
     module.dispose();
   }
 }
 
-/** Rejects what the engine itself would reject, with the engine's reason, before binaryen sees it. */
-function checkEngineAccepts(wasm: Uint8Array): void {
-  if (!(wasm instanceof Uint8Array)) {
-    throw new WasmInstrumentError('E_WASM_INVALID', 'expected the module as a Uint8Array');
+/** Adds the fuel global and the charges to a module binaryen has read (prepareCoreModule does the reading). */
+export function meterModule(module: binaryen.Module, options: FuelOptions = {}): { fuelGlobal: string; stats: FuelStats } {
+  const exportName = options.exportName ?? DEFAULT_FUEL_EXPORT;
+  const costModel = options.costModel ?? 'static';
+  if (costModel !== 'static') throw new TypeError(`unknown fuel cost model '${String(costModel)}'`);
+  const initialFuel = BigInt(options.initialFuel ?? DEFAULT_INITIAL_FUEL);
+  if (initialFuel < 0n || initialFuel > MAX_FUEL) {
+    throw new RangeError(`initialFuel must be between 0 and 2^63-1, got ${initialFuel}`);
   }
-  if (wasm.length < 8 || WASM_MAGIC.some((byte, i) => wasm[i] !== byte)) {
-    throw new WasmInstrumentError(
-      'E_WASM_INVALID',
-      `not a WebAssembly binary: it does not start with the magic bytes \\0asm (${wasm.length} bytes)`,
-    );
-  }
-  const version = wasm[4]! | (wasm[5]! << 8);
-  const layer = wasm[6]! | (wasm[7]! << 8);
-  if (layer === 1) {
-    throw new WasmInstrumentError(
+  if (module.getExport(exportName) !== 0) {
+    throw new WasmModuleError(
       'E_WASM_UNSUPPORTED',
-      'this is a WebAssembly component, not a core module: instrument the core module before `jco new` wraps it',
+      `the module already exports '${exportName}'; was it instrumented twice? Pass another exportName otherwise`,
     );
   }
-  if (version !== 1) {
-    throw new WasmInstrumentError('E_WASM_INVALID', `unsupported WebAssembly binary version ${version} (expected 1)`);
+
+  const defined: Array<{ func: binaryen.FunctionRef; name: string; body: binaryen.ExpressionRef }> = [];
+  for (let index = 0; index < module.getNumFunctions(); index++) {
+    const func = module.getFunctionByIndex(index);
+    const info = binaryen.getFunctionInfo(func);
+    if (info.module || info.body === 0) continue; // imported: the host's own limits apply
+    defined.push({ func, name: info.name, body: info.body });
   }
-  if (webAssembly.validate(wasm)) return;
-  let reason = 'the engine rejected it';
-  try {
-    new webAssembly.Module(wasm);
-  } catch (error) {
-    reason = error instanceof Error ? error.message : String(error);
+
+  // Leaves first, on the unmodified bodies: their cost is what their callers pay.
+  const leafCosts = new Map<string, number>();
+  for (const { name, body } of defined) {
+    const shape = shapeOf(body);
+    if (!shape.loops && !shape.calls) leafCosts.set(name, shape.size);
   }
-  throw new WasmInstrumentError('E_WASM_INVALID', `invalid WebAssembly module: ${reason}`);
+
+  const fuelGlobal = uniqueGlobalName(module, exportName);
+  module.addGlobal(fuelGlobal, binaryen.i64, true, module.i64.const(initialFuel));
+  module.addGlobalExport(fuelGlobal, exportName);
+
+  const meter = new Meter(module, fuelGlobal, leafCosts);
+  for (const { func, name, body } of defined) {
+    if (leafCosts.has(name)) continue;
+    bodies.Function.setBody(func, meter.meterRegion(body));
+  }
+  const metered = defined.length - leafCosts.size;
+  return {
+    fuelGlobal: exportName,
+    stats: { functions: defined.length, leafFunctions: leafCosts.size, loops: meter.loops, instrumentedSites: metered + meter.loops },
+  };
 }
 
-function readModule(wasm: Uint8Array): binaryen.Module {
-  let module: binaryen.Module;
-  try {
-    module = readBinary(wasm, SUPPORTED_FEATURES);
-  } catch (error) {
-    throw new WasmInstrumentError('E_WASM_UNSUPPORTED', `binaryen could not read the module: ${describe(error)}`, {
-      cause: error,
-    });
+/** Expression count of a whole function body, and whether it loops or calls anything. */
+function shapeOf(body: binaryen.ExpressionRef): { size: number; loops: boolean; calls: boolean } {
+  let size = 0;
+  let loops = false;
+  let calls = false;
+  const pending = [body];
+  while (pending.length > 0) {
+    const expr = pending.pop()!;
+    size++;
+    const id = binaryen.getExpressionId(expr);
+    if (id === binaryen.LoopId) {
+      loops = true;
+      pending.push(bodies.Loop.getBody(expr));
+      continue;
+    }
+    if (id === binaryen.CallId || id === binaryen.CallIndirectId) calls = true;
+    collectChildren(expr, pending);
   }
-  // A module that reads but does not validate uses a feature outside SUPPORTED_FEATURES.
-  if (!module.validate()) {
-    module.dispose();
-    throw new WasmInstrumentError(
-      'E_WASM_UNSUPPORTED',
-      'the module uses a WebAssembly feature fuel metering does not support yet (binaryen validator output above); ' +
-        'supported: mutable-globals, sign-ext, nontrapping-float-to-int, bulk-memory, multivalue, simd, ' +
-        'relaxed-simd, reference-types, tail-call, extended-const, threads',
-    );
-  }
-  return module;
+  return { size, loops, calls };
 }
 
 function uniqueGlobalName(module: binaryen.Module, base: string): string {
@@ -202,38 +152,27 @@ function uniqueGlobalName(module: binaryen.Module, base: string): string {
   return name;
 }
 
-function emitWithNames(module: binaryen.Module): Uint8Array {
-  // Keep the name section so traps in the guest still show function names.
-  const previous = binaryen.getDebugInfo();
-  binaryen.setDebugInfo(true);
-  try {
-    return module.emitBinary();
-  } finally {
-    binaryen.setDebugInfo(previous);
-  }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null) return JSON.stringify(error);
-  return String(error);
-}
-
 /**
- * The static cost model. A metering site (function entry, loop-body top) owns a region: the expressions
- * of the function body or loop body that are not inside a nested loop's body. Within one pass through a
- * region each of its expressions runs at most once, since running code again takes a branch back to a
- * loop, which is another site. So charging the region's expression count on entry pays, up front, an upper
- * bound of the work done until the next charge; both arms of an `if` are paid for.
+ * The static cost model. A metering site (entry of a non-leaf function, loop-body top) owns a region: the
+ * expressions of the function body or loop body that are not inside a nested loop's body. Within one pass
+ * through a region each of its expressions runs at most once, since running code again takes a branch back
+ * to a loop, which is another site. So charging the region's expression count on entry pays, up front, an
+ * upper bound of the work done until the next charge; both arms of an `if` are paid for. A direct call to a
+ * leaf function adds the leaf's size to the region (the leaf charges nothing itself); an indirect call adds
+ * the largest leaf's size, since it may land on any of them.
  */
 class Meter {
   loops = 0;
   private readonly module: binaryen.Module;
   private readonly fuelGlobal: string;
+  private readonly leafCosts: ReadonlyMap<string, number>;
+  private readonly maxLeafCost: number;
 
-  constructor(module: binaryen.Module, fuelGlobal: string) {
+  constructor(module: binaryen.Module, fuelGlobal: string, leafCosts: ReadonlyMap<string, number>) {
     this.module = module;
     this.fuelGlobal = fuelGlobal;
+    this.leafCosts = leafCosts;
+    this.maxLeafCost = Math.max(0, ...leafCosts.values());
   }
 
   /** Returns `body` prefixed with the charge for its region, after metering the loops inside it. */
@@ -242,29 +181,40 @@ class Meter {
     return this.module.block(null, [...this.charge(cost), body], binaryen.auto);
   }
 
-  /** Expression count of the region rooted at `expr`; meters nested loops (a loop counts 1 here). */
+  /** Price of the region rooted at `root`; meters nested loops (a loop counts 1 here). */
   private costOf(root: binaryen.ExpressionRef): number {
     let cost = 0;
     const pending = [root];
     while (pending.length > 0) {
       const expr = pending.pop()!;
       cost++;
-      if (binaryen.getExpressionId(expr) === binaryen.LoopId) {
+      const id = binaryen.getExpressionId(expr);
+      if (id === binaryen.LoopId) {
         bodies.Loop.setBody(expr, this.meterRegion(bodies.Loop.getBody(expr)));
         this.loops++;
         continue;
       }
+      if (id === binaryen.CallId) cost += this.leafCosts.get(bodies.Call.getTarget(expr)) ?? 0;
+      else if (id === binaryen.CallIndirectId) cost += this.maxLeafCost;
       collectChildren(expr, pending);
     }
     return cost;
   }
 
-  // global.set $fuel (i64.sub (global.get $fuel) (i64.const cost)); if (global.get $fuel) < 0: unreachable
+  /**
+   * if (fuel < cost) { fuel -= cost; unreachable }  fuel -= cost
+   *
+   * Checking before subtracting compares the loaded value directly, which measured faster on V8 than
+   * subtracting first and testing the sign (README.md). The trap path still subtracts, so a trapped
+   * instance is left with a negative counter: that is how isFuelExhausted tells a fuel trap from the guest's.
+   */
   private charge(cost: number): binaryen.ExpressionRef[] {
     const m = this.module;
+    const price = BigInt(cost);
+    const spend = () => m.global.set(this.fuelGlobal, m.i64.sub(m.global.get(this.fuelGlobal, binaryen.i64), m.i64.const(price)));
     return [
-      m.global.set(this.fuelGlobal, m.i64.sub(m.global.get(this.fuelGlobal, binaryen.i64), m.i64.const(BigInt(cost)))),
-      m.if(m.i64.lt_s(m.global.get(this.fuelGlobal, binaryen.i64), m.i64.const(0n)), m.unreachable()),
+      m.if(m.i64.lt_s(m.global.get(this.fuelGlobal, binaryen.i64), m.i64.const(price)), m.block(null, [spend(), m.unreachable()])),
+      spend(),
     ];
   }
 }
@@ -349,7 +299,7 @@ function collectChildren(expr: binaryen.ExpressionRef, out: binaryen.ExpressionR
   const getters = CHILD_GETTERS.get(id);
   if (getters === undefined) {
     // table.fill/copy/init and anything newer: binaryen.js exposes no getters for their operands.
-    throw new WasmInstrumentError(
+    throw new WasmModuleError(
       'E_WASM_UNSUPPORTED',
       `fuel metering cannot walk ${expressionName(id)} (binaryen expression id ${id}); ` +
         'rebuild the guest without it or extend CHILD_GETTERS in host/runtime/wasm/fuel.ts',
