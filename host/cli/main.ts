@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
+import { buildCommand } from './build.ts';
 import { deployCommand } from './deploy.ts';
 import { devCommand } from './dev.ts';
 import { printError } from './output.ts';
@@ -22,11 +23,12 @@ Examples:
   $ edge serve                         # run the host: workers on :8787, admin API on :8788
   $ edge deploy examples/hello-js      # then: curl -H 'Host: hello-js.localhost' http://127.0.0.1:8787/
   $ edge dev examples/hello-js         # host + redeploy on every change
+  $ edge build examples/hello-as       # AssemblyScript worker → build/hello-as.wasm
   $ edge tail hello-js                 # stream its logs
 
 Client commands find the admin token in --token, $EDGE_ADMIN_TOKEN, or <data-dir>/admin-token (default .edge).`,
     );
-  for (const cmd of [serveCommand(), devCommand(), deployCommand(), listCommand(), versionsCommand(), rollbackCommand(), deleteCommand(), tailCommand()]) {
+  for (const cmd of [serveCommand(), devCommand(), buildCommand(), deployCommand(), listCommand(), versionsCommand(), rollbackCommand(), deleteCommand(), tailCommand()]) {
     program.addCommand(cmd.showHelpAfterError('(add --help for usage)'));
   }
   // Throw instead of exiting inside commander, so that runCli owns the exit code everywhere.
