@@ -5,7 +5,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { worldCoreImports } from '../../host/build/component-tools.ts';
+import { compileAssemblyScript } from '../../host/build/assemblyscript.ts';
+import { transpileComponent, worldCoreImports } from '../../host/build/component-tools.ts';
 import { buildTestGuest, type TestGuest } from './assemblyscript/test-guest.ts';
 import { generateExportGlue } from './assemblyscript/generate.ts';
 import { loadWitDir } from './wit/index.ts';
@@ -132,9 +133,11 @@ interface kv {
   ping: func() -> u32;
 }
 interface lookup {
+  use edge:platform/http-types@0.1.0.{headers};
   variant error { not-granted(string) }
   find: func(p: string) -> result<string, error>;
   ping: func() -> u32;
+  count: func(h: headers) -> u32;
 }
 `);
     const w = await synthesizeGuestWorld({ platformWitDir: PLATFORM_WIT, capabilityWit: [cap], into: join(await tempDir('guest-'), 'wit') });
@@ -151,6 +154,26 @@ interface lookup {
     // Two imported `ping`s: `iface_func`, the interface named as for types.
     expect(imports).toContain('export function exampleGeoKv_ping(): u32');
     expect(imports).toContain('export function lookup_ping(): u32');
+    expect(imports).toContain('export function count(h: Array<TupleStringString>): u32');
+    // And it builds.
+    const dir = await tempDir('clash-');
+    for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+    await writeFile(
+      join(dir, 'handler.ts'),
+      `import { Request, Response, ResponseBody, TupleStringString, ExampleGeoKvError, EdgePlatformKvError } from "./glue-types";
+import { Table, exampleGeoKv_ping, lookup_ping, count, find } from "./glue-imports";
+export function handle(request: Request): Response {
+  const e = ExampleGeoKvError.broken("x");
+  const f = EdgePlatformKvError.notGranted("y");
+  const n = exampleGeoKv_ping() + lookup_ping() + count(request.headers) + e.tag + f.tag;
+  const r = find(request.url);
+  return new Response(<u16>n, request.headers, ResponseBody.bytes(Uint8Array.wrap(String.UTF8.encode(r.isOk ? r.value : ""))));
+}
+`,
+    );
+    const built = await compileAssemblyScript({ entry: join(dir, 'glue.ts'), witDir: w.witDir, world: w.world });
+    expect(built.warnings).toEqual([]);
+    expect((await transpileComponent(built.component, 'guest')).imports.sort()).toEqual(['edge:platform/http-types', 'example:geo/kv', 'example:geo/lookup']);
   }, 60_000);
 });
 
