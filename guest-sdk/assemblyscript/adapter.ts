@@ -26,7 +26,10 @@ class WitBodySource extends BodySource {
   }
   read(max: u32): Uint8Array | null {
     const r = this.body.read(max);
-    if (!r.isOk) throw failure("reading the request body failed: " + describe(r.error));
+    if (!r.isOk) {
+      const error = failure("reading the request body failed: " + describe(r.error));
+      throw error;
+    }
     return r.value;
   }
   close(): void {
@@ -44,7 +47,8 @@ class WitBodySink extends BodySink {
     const r = this.body.write(chunk);
     if (r.isOk) return true;
     if (r.error.tag == BodyError.CLOSED) return false;
-    throw failure("writing the response body failed: " + describe(r.error));
+    const error = failure("writing the response body failed: " + describe(r.error));
+    throw error;
   }
   close(): void {
     this.body.drop();
@@ -69,7 +73,10 @@ class WitHost extends Host {
   }
   beginResponse(status: u16, names: Array<string>, values: Array<string>): BodySink {
     const r = beginResponse(status, tuples(names, values));
-    if (!r.isOk) throw failure("begin-response failed: " + describe(r.error));
+    if (!r.isOk) {
+      const error = failure("begin-response failed: " + describe(r.error));
+      throw error;
+    }
     return new WitBodySink(r.value);
   }
 }

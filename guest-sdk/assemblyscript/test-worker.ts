@@ -76,8 +76,10 @@ export interface PlatformRecorder {
   logs: { level: string; message: string }[];
   vars: Record<string, unknown>;
   begun: { status: number; headers: [string, string][]; body: OutgoingBody }[];
-  /** Makes the next begin-response fail with this error. */
+  /** Makes begin-response fail with this error. */
   beginError?: BodyErrorValue;
+  /** Bodies begun from now on refuse writes (`closed`, the client went away) after so many chunks. */
+  closeAfterChunks?: number;
 }
 
 export interface TestWorker {
@@ -125,6 +127,7 @@ export async function instantiateWorker(component: Uint8Array, vars: Record<stri
       beginResponse(status: number, headers: [string, string][]): OutgoingBody {
         if (recorder.beginError) throw Object.assign(new Error('begin failed'), { payload: recorder.beginError });
         const body = new OutgoingBody();
+        if (recorder.closeAfterChunks !== undefined) body.closedAfter = recorder.closeAfterChunks;
         recorder.begun.push({ status, headers, body });
         return body;
       },

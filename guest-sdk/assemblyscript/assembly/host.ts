@@ -59,6 +59,8 @@ export function host(): Host {
 /**
  * Logs `message` at error level and returns an Error to throw. The build uses asc's `--use abort=`, so a thrown
  * error traps without a message reaching the host; the log line is what `edge tail` shows before the trap.
+ * Call it as a statement of its own (`const e = failure(m); throw e;`): with abort disabled, asc compiles
+ * `throw <expression>` to a bare trap without evaluating the expression, so `throw failure(m)` would not log.
  */
 export function failure(message: string): Error {
   current.log(LogLevel.Error, "edge guest: " + message);

@@ -61,7 +61,10 @@ export class Response {
    * from the handler. Use it for bodies produced piece by piece (or too large to hold whole).
    */
   static begin(status: u16 = 200, headers: Headers | null = null): ResponseWriter {
-    if (active != null) throw failure("Response.begin called twice in one request");
+    if (active != null) {
+      const error = failure("Response.begin called twice in one request");
+      throw error;
+    }
     const h = headers == null ? new Headers() : headers;
     const entries = h.entries();
     const names = new Array<string>(entries.length);
