@@ -251,6 +251,20 @@ describe('a guest using a capability of its own package (example:geo)', () => {
   });
 });
 
+describe('host/build component-tools', () => {
+  it('reads each WIT directory afresh (wasm-tools kept the first preopened directory of the process)', async () => {
+    const seen: string[][] = [];
+    for (const [i, text] of [GEO_WIT, GEO_WIT.replace('region: func', 'where: func')].entries()) {
+      const w = await synthesizeGuestWorld({ platformWitDir: PLATFORM_WIT, capabilityWit: [await capability(text)], into: join(await tempDir(`fresh-${i}-`), 'wit') });
+      seen.push((await worldCoreImports(w.witDir, w.world)).filter((c) => c.module.includes('example:geo')).map((c) => c.name));
+    }
+    expect(seen).toEqual([
+      ['[static]table.open', '[method]table.region', 'table_drop'],
+      ['[static]table.open', '[method]table.where', 'table_drop'],
+    ]);
+  });
+});
+
 describe('deps/ entries', () => {
   it('may be a single .wit file or a directory', async () => {
     const dir = await tempDir('wit-deps-');
