@@ -20,6 +20,13 @@ export type EdgeErrorCode =
   | 'E_ISOLATE_RESET'
   | 'E_UNAUTHORIZED'
   | 'E_CONFIG_INVALID'
+  | 'E_CAPABILITY_INVALID'
+  | 'E_BINDING_UNKNOWN'
+  | 'E_BINDING_INVALID'
+  | 'E_IMPORT_NOT_GRANTED'
+  | 'E_COMPONENT_INVALID'
+  | 'E_WASM_INVALID'
+  | 'E_BUILD_FAILED'
   | 'E_INTERNAL';
 
 export class EdgeError extends Error {

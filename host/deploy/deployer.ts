@@ -10,6 +10,8 @@ import type { IsolatePool } from '../runtime/isolate-pool.ts';
 import { WorkerInstance, type LoadedVersion } from '../runtime/worker-instance.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import type { Router } from '../server/router.ts';
+import type { CapabilityRegistry } from '../bindings/registry.ts';
+import { componentPathOf, prepareComponent } from './component.ts';
 
 export interface DeployOutcome {
   name: string;
@@ -22,10 +24,12 @@ export class Deployer {
   private readonly runtime: WorkerRuntime;
   private readonly pool: IsolatePool;
   private readonly router: Router;
+  private readonly registry: CapabilityRegistry;
   /** One deploy/rollback/delete at a time per worker. */
   private readonly locks = new Map<string, Promise<unknown>>();
 
-  constructor(deps: { store: VersionStore; runtime: WorkerRuntime; pool: IsolatePool; router: Router }) {
+  constructor(deps: { store: VersionStore; runtime: WorkerRuntime; pool: IsolatePool; router: Router; registry: CapabilityRegistry }) {
+    this.registry = deps.registry;
     this.store = deps.store;
     this.runtime = deps.runtime;
     this.pool = deps.pool;
@@ -59,7 +63,27 @@ export class Deployer {
 
   async deploy(upload: DeployUpload): Promise<DeployOutcome> {
     const manifest = parseManifestText(upload.manifest.content, upload.manifest.fileName);
-    const modules = checkModules(upload, manifest.main);
+    this.registry.checkGrants(manifest);
+    const componentPath = componentPathOf(manifest);
+    let modules: LoadedVersion['modules'];
+    let component: LoadedVersion['component'];
+    if (componentPath !== null) {
+      const file = upload.modules.find((m) => m.path === componentPath);
+      if (!file) {
+        const hint = manifest.build.language === 'assemblyscript' ? ` (\`edge deploy\` builds it from ${manifest.main}; with the API, upload the output of \`edge build\` there)` : '';
+        throw new EdgeError('E_MODULE_NOT_FOUND', `The component ${componentPath} was not uploaded${hint}.`, { details: { module: componentPath } });
+      }
+      if (upload.modules.length !== 1) {
+        throw new EdgeError('E_DEPLOY_INVALID', `A component worker is one .wasm file; the upload also holds ${upload.modules.filter((m) => m !== file).map((m) => m.path).join(', ')}.`);
+      }
+      const bytes = file.encoding === 'base64' ? Buffer.from(file.content, 'base64') : Buffer.from(file.content, 'latin1');
+      if (bytes.byteLength > MAX_UPLOAD_BYTES) throw new EdgeError('E_DEPLOY_INVALID', `The component is ${bytes.byteLength} bytes, more than the ${MAX_UPLOAD_BYTES} allowed.`);
+      const prepared = await prepareComponent(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), componentPath, manifest, this.registry);
+      modules = prepared.modules;
+      component = prepared.component;
+    } else {
+      modules = checkModules(upload, manifest.main);
+    }
     for (const r of manifest.routes) {
       const owner = this.router.owner(r.pattern, manifest.name);
       if (owner) {
@@ -69,7 +93,7 @@ export class Deployer {
       }
     }
     return this.serialize(manifest.name, async () => {
-      const version: LoadedVersion = { worker: manifest.name, versionId: newVersionId(), manifest, modules };
+      const version: LoadedVersion = { worker: manifest.name, versionId: newVersionId(), manifest, modules, ...(component ? { component } : {}) };
       const pooled = await this.pool.take(manifest.limits.memoryMb);
       // Validation runs the worker for real; the isolate it leaves behind serves the first requests.
       const instance = await WorkerInstance.load(version, pooled, this.runtime.hookSet, { produceCache: true });
@@ -122,6 +146,7 @@ function checkModules(upload: DeployUpload, main: string): LoadedVersion['module
     if (p.length === 0 || p.startsWith('/') || p.includes('\\') || p.includes('\0') || posix.normalize(p) !== p || p.startsWith('../')) {
       throw new EdgeError('E_DEPLOY_INVALID', `Module path "${p}" is not a relative path inside the worker directory.`, { details: { module: p } });
     }
+    if (m.encoding === 'base64') throw new EdgeError('E_DEPLOY_INVALID', `Module "${p}" is binary; only a component worker (main = "*.wasm") uploads a binary file.`, { details: { module: p } });
     if (!/\.(m?js|cjs)$/.test(p)) {
       throw new EdgeError('E_DEPLOY_INVALID', `Module "${p}" is not a JavaScript module (.js or .mjs).`, { details: { module: p } });
     }

@@ -6,7 +6,13 @@ import { join, resolve } from 'node:path';
 import { EdgeError } from '../errors.ts';
 import { findManifest, parseManifestText } from './manifest.ts';
 
-export interface DeployUpload { manifest: { fileName: string; content: string }; modules: Array<{ path: string; content: string }> }
+export interface UploadedFile {
+  path: string;
+  content: string;
+  /** Binary files (a component) travel base64-encoded. */
+  encoding?: 'base64';
+}
+export interface DeployUpload { manifest: { fileName: string; content: string }; modules: UploadedFile[] }
 
 /** Total bytes of manifest plus modules one upload may carry. */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;

@@ -23,6 +23,8 @@ interface VersionFile extends VersionInfo {
   manifest: DeployManifest;
   manifestFile: string;
   modules: string[];
+  /** A component worker: its core modules are files under wasm/. */
+  component?: { glue: string; imports: string[]; fuelExport: string | null; wasm: string[] };
 }
 
 interface WorkerState {
@@ -115,6 +117,11 @@ export class VersionStore {
       manifestFile,
       modules: version.modules.map((m) => m.path),
     };
+    if (version.component) {
+      const c = version.component;
+      info.component = { glue: c.glue, imports: c.imports, fuelExport: c.fuelExport, wasm: c.wasm.map((w) => w.name) };
+      for (const w of c.wasm) await writeFileDurable(join(tmp, 'wasm', w.name), w.bytes);
+    }
     for (const [i, m] of version.modules.entries()) {
       await writeFileDurable(join(tmp, 'modules', m.path), m.source);
       if (m.cache) await writeFileDurable(join(tmp, 'cache', `${i}.v8`), m.cache);
@@ -147,7 +154,16 @@ export class VersionStore {
       }
       modules.push(cache ? { path, source, cache } : { path, source });
     }
-    return { worker: name, versionId: id, manifest: info.manifest, modules };
+    // Versions stored before these manifest fields existed.
+    info.manifest.build ??= { language: 'js', optimize: false };
+    info.manifest.bindings ??= [];
+    const loaded: LoadedVersion = { worker: name, versionId: id, manifest: info.manifest, modules };
+    if (info.component) {
+      const c = info.component;
+      const wasm = await Promise.all(c.wasm.map(async (n) => ({ name: n, bytes: new Uint8Array(await readFile(join(dir, 'wasm', n))) })));
+      loaded.component = { glue: c.glue, imports: c.imports, fuelExport: c.fuelExport, wasm };
+    }
+    return loaded;
   }
 
   async versions(name: string): Promise<VersionInfo[]> {

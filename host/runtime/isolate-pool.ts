@@ -9,12 +9,49 @@ import { buildPrelude } from './js/prelude-bundle.ts';
 export interface IsolateSink {
   log(level: string, text: string): void;
   call(reqId: number, op: string, arg: unknown): void;
+  /** A synchronous op from the guest (a component's import): the reply, or a promise of it that the guest blocks on. */
+  invoke(op: string, arg: unknown): unknown;
 }
 
 const idleSink: IsolateSink = {
   log() {},
   call() {},
+  invoke: () => ({ x: 'this isolate belongs to no worker' }),
 };
+
+/** Replies an isolate's guest is blocked on, by ticket (see internal/bridge.js, hostInvoke). One per isolate. */
+class PendingReplies {
+  private readonly map = new Map<number, Promise<unknown>>();
+  private next = 1;
+  add(p: Promise<unknown>): number {
+    const t = this.next++;
+    this.map.set(t, p);
+    return t;
+  }
+  take(t: unknown): Promise<unknown> | undefined {
+    const p = typeof t === 'number' ? this.map.get(t) : undefined;
+    if (p) this.map.delete(t as number);
+    return p;
+  }
+}
+
+function invokeFromGuest(sink: () => IsolateSink, pending: PendingReplies, op: unknown, arg: unknown): unknown {
+  if (typeof op !== 'string') return { x: 'invoke: op must be a string' };
+  let reply: unknown;
+  try {
+    reply = sink().invoke(op, arg);
+  } catch (err) {
+    return { x: err instanceof Error ? err.message : String(err) };
+  }
+  if (reply !== null && typeof reply === 'object' && typeof (reply as PromiseLike<unknown>).then === 'function') {
+    return { p: pending.add(Promise.resolve(reply).catch((err: unknown) => ({ x: err instanceof Error ? err.message : String(err) }))) };
+  }
+  return reply;
+}
+
+function waitFromGuest(pending: PendingReplies, ticket: unknown): Promise<unknown> {
+  return pending.take(ticket) ?? Promise.resolve({ x: `no pending host reply ${String(ticket)}` });
+}
 
 export interface PooledIsolate {
   readonly isolate: ivm.Isolate;
@@ -87,6 +124,7 @@ export class IsolatePool {
     try {
       const context = await isolate.createContext();
       const pooled: { sink: IsolateSink } = { sink: idleSink };
+      const pending = new PendingReplies();
       const init = (await context.global.get('__edgeInit', { reference: true })) as ivm.Reference<(...a: unknown[]) => unknown>;
       const entry = (await init.apply(
         undefined,
@@ -97,6 +135,8 @@ export class IsolatePool {
           new ivm.Reference((reqId: unknown, op: unknown, arg: unknown) => {
             if (typeof reqId === 'number' && typeof op === 'string') pooled.sink.call(reqId, op, arg);
           }),
+          new ivm.Reference((op: unknown, arg: unknown) => invokeFromGuest(() => pooled.sink, pending, op, arg)),
+          new ivm.Reference((ticket: unknown) => waitFromGuest(pending, ticket)),
           new ivm.ExternalCopy({ memoryBytes: memoryMb * 1024 * 1024 }).copyInto(),
         ],
         { result: { reference: true } },

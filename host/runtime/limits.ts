@@ -28,6 +28,8 @@ export interface LimitEnforcer {
   wallRemainingMs(): number;
   wallExceeded(): LimitExceededError;
   memoryExceeded(detail?: string): LimitExceededError;
+  /** The WebAssembly guest ran out of the fuel its request was given (a deterministic instruction budget). */
+  fuelExceeded(): LimitExceededError;
   /** CPU used so far, in nanoseconds. */
   readonly cpuUsedNs: number;
   readonly subrequests: number;
@@ -86,6 +88,13 @@ export class RequestLimitEnforcer implements LimitEnforcer {
     return new LimitExceededError(
       'E_MEMORY_LIMIT',
       `Worker "${this.worker}" exceeded its memory limit of ${this.limits.memoryMb} MB${detail ? ` (${detail})` : ''}; its isolate was discarded ([limits] memory_mb).`,
+    );
+  }
+
+  fuelExceeded(): LimitExceededError {
+    return new LimitExceededError(
+      'E_FUEL_LIMIT',
+      `Worker "${this.worker}" used all ${this.limits.fuel ?? 0} units of fuel its request was given ([limits] fuel); the component instance was recreated.`,
     );
   }
 }

@@ -8,6 +8,7 @@ import { EdgeError } from '../errors.ts';
 import type { DeployManifest } from '../deploy/manifest.ts';
 import type { PooledIsolate } from './isolate-pool.ts';
 import { cpuWatchdog, LimitExceededError, RequestLimitEnforcer, type CpuWatched } from './limits.ts';
+import type { CapabilityCall, CapabilityInstance, CapabilityRegistry, CapabilityReply } from '../bindings/registry.ts';
 
 export interface VersionModule {
   path: string;
@@ -16,11 +17,24 @@ export interface VersionModule {
   cache?: Buffer;
 }
 
+/** A WebAssembly component worker: jco's glue is one of `modules`, its core modules are here. */
+export interface ComponentParts {
+  /** Path of jco's glue among the version's modules (it exports `instantiate`). */
+  glue: string;
+  /** Core modules by the name the glue asks for, prepared at deploy (memory capped, fuel metered). */
+  wasm: Array<{ name: string; bytes: Uint8Array }>;
+  /** The interfaces it imports, as jco names them. */
+  imports: string[];
+  /** The global each metered core module exports its fuel counter as; null when not metered. */
+  fuelExport: string | null;
+}
+
 export interface LoadedVersion {
   worker: string;
   versionId: string;
   manifest: DeployManifest;
   modules: VersionModule[];
+  component?: ComponentParts;
 }
 
 export interface IncomingRequestData {
@@ -72,11 +86,13 @@ export interface TailEvent {
 export interface InstanceHooks {
   tail(event: TailEvent): void;
   /** A request finished; `code` is the error code when it failed. */
-  requestDone(info: { worker: string; cpuNs: number; code?: string }): void;
+  requestDone(info: { worker: string; cpuNs: number; code?: string; fuel?: number }): void;
   /** The isolate was discarded (limit breach or eviction). */
   disposed(instance: WorkerInstance): void;
   /** Performs a worker's outbound fetch. */
   subrequest(req: SubrequestInit, depth: number): Promise<SubrequestResult>;
+  /** The host's capabilities: each instance gets the implementations its manifest grants. */
+  registry: CapabilityRegistry;
 }
 
 /** Guest code run at module evaluation (global scope) gets this much CPU at most, as Workers' startup limit. */
@@ -87,7 +103,20 @@ const BOOTSTRAP_PATH = '__edge_bootstrap__.js';
 const NO_FETCH_MARKER = '__EDGE_NO_FETCH_HANDLER__';
 
 type EntryResult =
-  | { ok: true; status: number; statusText: string; headers: Array<[string, string]>; body: Uint8Array | null; stream?: number; waitUntil?: boolean; released?: boolean }
+  | {
+      ok: true;
+      status: number;
+      statusText: string;
+      headers: Array<[string, string]>;
+      body: Uint8Array | null;
+      stream?: number;
+      waitUntil?: boolean;
+      released?: boolean;
+      /** A component wrote its body through begin-response (the response went out already). */
+      streamed?: boolean;
+      /** WebAssembly fuel the request used, when metered. */
+      fuel?: number;
+    }
   | { ok: false; error: { name: string; message: string; stack: string; limit?: string } };
 
 interface PullResult {
@@ -102,12 +131,18 @@ class RequestContext {
   readonly body: Readable | null;
   depth = 0;
   bodyIter: AsyncIterator<unknown> | null = null;
+  /** Bytes of a request-body chunk a component has not read yet. */
+  bodyRest: Uint8Array | null = null;
+  /** The response body a component writes through begin-response. */
+  out: ComponentBodyOut | null = null;
   readonly timers = new Map<number, NodeJS.Timeout>();
   wallTimer: NodeJS.Timeout | null = null;
   failure: EdgeError | null = null;
   ended = false;
   /** The guest already dropped its state for this request: no 'end' entry is needed. */
   released = false;
+  /** WebAssembly fuel the request used (metered components). */
+  fuelUsed: number | undefined = undefined;
   /** Created on first use: most requests finish within their first entry and never wait. */
   private waiters: Map<string, { resolve(v: unknown): void; reject(e: unknown): void }> | null = null;
   private failListeners: Set<(e: EdgeError) => void> | null = null;
@@ -136,6 +171,7 @@ class RequestContext {
   fail(err: EdgeError): void {
     if (this.failure) return;
     this.failure = err;
+    this.out?.fail(err);
     if (this.waiters) for (const w of this.waiters.values()) w.reject(err);
     this.waiters = null;
     if (this.failListeners) for (const l of this.failListeners) l(err);
@@ -147,6 +183,74 @@ class RequestContext {
     return new Promise<never>((_, reject) => {
       (this.failListeners ??= new Set()).add(reject);
     });
+  }
+}
+
+/** Above this many bytes written and not yet sent, a component's write waits for the client. */
+const OUT_HIGH_WATER = 256 * 1024;
+
+/** A component's response body: written by the guest (blocking when the client is slower), read by the data plane. */
+class ComponentBodyOut {
+  private readonly queue: Uint8Array[] = [];
+  private buffered = 0;
+  private ended = false;
+  private error: EdgeError | null = null;
+  private cancelled = false;
+  private wake: (() => void) | null = null;
+  private writers: Array<() => void> = [];
+
+  write(chunk: Uint8Array): CapabilityReply | Promise<CapabilityReply> {
+    if (this.cancelled || this.error || this.ended) return { e: { tag: 'closed' } };
+    if (chunk.byteLength === 0) return { v: null };
+    this.queue.push(chunk);
+    this.buffered += chunk.byteLength;
+    this.wake?.();
+    if (this.buffered <= OUT_HIGH_WATER) return { v: null };
+    return new Promise<CapabilityReply>((resolve) => {
+      this.writers.push(() => resolve(this.cancelled || this.error ? { e: { tag: 'closed' } } : { v: null }));
+    });
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  fail(err: EdgeError): void {
+    if (this.ended) return;
+    this.error ??= err;
+    this.release();
+    this.wake?.();
+  }
+
+  private release(): void {
+    const w = this.writers;
+    this.writers = [];
+    for (const f of w) f();
+  }
+
+  async *chunks(): AsyncGenerator<Uint8Array> {
+    try {
+      for (;;) {
+        const next = this.queue.shift();
+        if (next) {
+          this.buffered -= next.byteLength;
+          if (this.buffered <= OUT_HIGH_WATER) this.release();
+          yield next;
+          continue;
+        }
+        if (this.error) throw this.error;
+        if (this.ended) return;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = null;
+      }
+    } finally {
+      if (!this.ended) {
+        // The client went away: the guest's next write gets `closed`.
+        this.cancelled = true;
+        this.release();
+      }
+    }
   }
 }
 
@@ -169,15 +273,23 @@ export class WorkerInstance implements CpuWatched {
   heapDirty = true;
   /** Sampled heap size, for the runtime's memory budget. */
   heapBytes = 0;
+  private readonly capabilities: CapabilityInstance;
 
   private constructor(version: LoadedVersion, pooled: PooledIsolate, hooks: InstanceHooks) {
     this.version = version;
     this.pooled = pooled;
     this.hooks = hooks;
     this.cpuMark = pooled.isolate.cpuTime;
+    this.capabilities = hooks.registry.instantiate(version.manifest, {
+      worker: version.worker,
+      version: version.versionId,
+      vars: version.manifest.vars,
+      log: (level, message) => this.tail(level, 'console', message),
+    });
     pooled.sink = {
       log: (level, text) => this.tail(normalizeLevel(level), 'console', text),
       call: (reqId, op, arg) => this.onCall(reqId, op, arg),
+      invoke: (op, arg) => this.onInvoke(op, arg),
     };
   }
 
@@ -275,13 +387,34 @@ export class WorkerInstance implements CpuWatched {
     };
 
     // The bootstrap imports the entry, checks its default export and hands it (with env) to the prelude,
-    // all within the one evaluation; the first fetch entry picks them up.
-    const bootstrapSource =
-      `import * as entry from ${JSON.stringify(`./${manifest.main}`)};\n` +
-      `const w = entry.default;\n` +
-      `if (w === null || (typeof w !== 'object' && typeof w !== 'function') || typeof w.fetch !== 'function') throw new Error(${JSON.stringify(NO_FETCH_MARKER)});\n` +
-      `Object.defineProperty(globalThis, '__edgeWorker', { value: w, configurable: true });\n` +
-      `Object.defineProperty(globalThis, '__edgeEnv', { value: JSON.parse(${JSON.stringify(JSON.stringify(manifest.vars))}), configurable: true });\n`;
+    // all within the one evaluation; the first fetch entry picks them up. A component's entry is jco's glue,
+    // adapted into a fetch handler by the prelude (component.js).
+    const plan = this.hooks.registry.plan(manifest);
+    const component = this.version.component;
+    const envSource =
+      plan.bindings.length === 0
+        ? `JSON.parse(${JSON.stringify(JSON.stringify(manifest.vars))})`
+        : `Object.assign(JSON.parse(${JSON.stringify(JSON.stringify(manifest.vars))}), host.capabilityEnv(${JSON.stringify(plan.interfaces)}, ${JSON.stringify(plan.bindings)}))`;
+    let bootstrapSource: string;
+    if (component) {
+      context.global.setSync('__edgeWasm', new ivm.ExternalCopy(Object.fromEntries(component.wasm.map((w) => [w.name, w.bytes]))).copyInto());
+      const config = { interfaces: plan.interfaces, fuel: manifest.limits.fuel ?? null, fuelExport: component.fuelExport };
+      bootstrapSource =
+        `import { instantiate } from ${JSON.stringify(`./${component.glue}`)};\n` +
+        `const host = globalThis.__edgeHost; delete globalThis.__edgeHost;\n` +
+        `const wasm = globalThis.__edgeWasm; delete globalThis.__edgeWasm;\n` +
+        `const w = host.createComponentWorker(instantiate, Object.assign(${JSON.stringify(config)}, { wasm }));\n` +
+        `Object.defineProperty(globalThis, '__edgeWorker', { value: w, configurable: true });\n` +
+        `Object.defineProperty(globalThis, '__edgeEnv', { value: ${envSource}, configurable: true });\n`;
+    } else {
+      bootstrapSource =
+        `import * as entry from ${JSON.stringify(`./${manifest.main}`)};\n` +
+        `const host = globalThis.__edgeHost; delete globalThis.__edgeHost;\n` +
+        `const w = entry.default;\n` +
+        `if (w === null || (typeof w !== 'object' && typeof w !== 'function') || typeof w.fetch !== 'function') throw new Error(${JSON.stringify(NO_FETCH_MARKER)});\n` +
+        `Object.defineProperty(globalThis, '__edgeWorker', { value: w, configurable: true });\n` +
+        `Object.defineProperty(globalThis, '__edgeEnv', { value: ${envSource}, configurable: true });\n`;
+    }
     const bootstrap = isolate.compileModuleSync(bootstrapSource, { filename: `worker://${worker}/${BOOTSTRAP_PATH}` });
     pathOf.set(bootstrap, BOOTSTRAP_PATH);
     try {
@@ -306,6 +439,7 @@ export class WorkerInstance implements CpuWatched {
           `${manifest.main} must export a default object with a fetch(request, env, ctx) method, e.g. \`export default { fetch(request) { return new Response('ok') } }\`.`,
         );
       }
+      if (component) throw new EdgeError('E_COMPONENT_INVALID', `The component ${manifest.main} failed to instantiate: ${text}`, { details: { stack: errorStack(err) } });
       throw new EdgeError('E_MODULE_INVALID', `${manifest.main} threw while being evaluated: ${text}`, { details: { stack: errorStack(err) } });
     }
     this.cpuMark = isolate.cpuTime;
@@ -324,9 +458,21 @@ export class WorkerInstance implements CpuWatched {
     try {
       // The first entry needs no wall-clock timer: it ends with its task, within the CPU limit. Only a request
       // that goes on waiting (for I/O, timers, a streamed body, waitUntil) gets one.
-      let result = (await this.enter(rc, { t: 'fetch', reqId: id, method: req.method, url: req.url, headers: req.headers, hasBody: req.body !== null, cf: req.cf })) as
-        | EntryResult
-        | { deferred: true };
+      const entry = this.enter(rc, { t: 'fetch', reqId: id, method: req.method, url: req.url, headers: req.headers, hasBody: req.body !== null, cf: req.cf }) as Promise<
+        EntryResult | { deferred: true }
+      >;
+      let result: EntryResult | { deferred: true } | { early: { status: number; headers: Array<[string, string]> } };
+      if (this.version.component) {
+        // A component that calls begin-response sends its head while its handler still runs.
+        const early = rc.wait<{ status: number; headers: Array<[string, string]> }>('early').then(
+          (head) => ({ early: head }),
+          () => new Promise<never>(() => {}),
+        );
+        result = await Promise.race([entry, early]);
+        if ('early' in result) return this.streamFromComponent(rc, result.early, entry);
+      } else {
+        result = await entry;
+      }
       if (rc.failure) throw rc.failure;
       if ('deferred' in result) {
         this.armWallTimer(rc);
@@ -339,9 +485,16 @@ export class WorkerInstance implements CpuWatched {
           this.dispose(err, rc);
           throw err;
         }
+        if (e.limit === 'E_FUEL_LIMIT') {
+          // The component instance was dropped in the isolate; the next request gets a fresh one.
+          const err = rc.limiter.fuelExceeded();
+          this.tail('error', 'limit', err.message, err.code);
+          throw err;
+        }
         this.tail('error', 'exception', `Uncaught ${e.message.startsWith('Uncaught') ? e.message.slice(9) : `${e.name}: ${e.message}`}`, undefined, e.stack);
         throw new EdgeError('E_WORKER_EXCEPTION', `Worker "${worker}" threw an exception; see \`edge tail ${worker}\` for the stack.`, { status: 500 });
       }
+      if (result.fuel !== undefined) rc.fuelUsed = result.fuel;
       const res: WorkerResponse = { status: result.status, statusText: result.statusText, headers: result.headers, body: result.body, stream: null };
       if (result.stream !== undefined) {
         this.armWallTimer(rc);
@@ -356,6 +509,112 @@ export class WorkerInstance implements CpuWatched {
       this.finish(rc, e);
       return errorResponse(e);
     }
+  }
+
+  /**
+   * A component began its response: the head goes to the client now, the body follows as the guest writes it, and
+   * the request ends when its handler returns (or fails: the client then sees a truncated body).
+   */
+  private streamFromComponent(
+    rc: RequestContext,
+    head: { status: number; headers: Array<[string, string]> },
+    entry: Promise<EntryResult | { deferred: true }>,
+  ): WorkerResponse {
+    const out = rc.out!;
+    this.armWallTimer(rc);
+    entry.then(
+      (r) => {
+        if ('deferred' in r) {
+          out.fail(new EdgeError('E_INTERNAL', 'a component handler cannot defer its response'));
+          return this.finish(rc, null);
+        }
+        if (r.ok) {
+          if (r.fuel !== undefined) rc.fuelUsed = r.fuel;
+          out.end();
+          return this.finish(rc, null);
+        }
+        const err = r.error.limit === 'E_FUEL_LIMIT' ? rc.limiter.fuelExceeded() : new EdgeError('E_WORKER_EXCEPTION', 'The component failed while streaming its response.', { status: 500 });
+        if (r.error.limit === 'E_FUEL_LIMIT') this.tail('error', 'limit', err.message, err.code);
+        else this.tail('error', 'exception', `Uncaught ${r.error.name}: ${r.error.message}`, undefined, r.error.stack);
+        out.fail(err);
+        this.finish(rc, err);
+      },
+      (err: unknown) => {
+        const e = rc.failure ?? asEdgeError(err);
+        out.fail(e);
+        this.finish(rc, e);
+      },
+    );
+    return { status: head.status, statusText: '', headers: head.headers, body: null, stream: out.chunks() };
+  }
+
+  /** Host side of the guest's synchronous ops: capabilities and a component's request and response bodies. */
+  private onInvoke(op: string, arg: unknown): unknown {
+    switch (op) {
+      case 'cap':
+        return this.capabilities.invoke(arg as CapabilityCall);
+      case 'body.read':
+        return this.readBodyForComponent(arg);
+      case 'resp.begin':
+        return this.beginComponentResponse(arg);
+      case 'resp.write': {
+        const a = (arg ?? {}) as { reqId?: unknown; chunk?: unknown };
+        const rc = typeof a.reqId === 'number' ? this.requests.get(a.reqId) : undefined;
+        if (!rc?.out || rc.failure) return { e: { tag: 'closed' } };
+        if (!(a.chunk instanceof Uint8Array)) return { x: 'outgoing-body.write: chunk must be bytes' };
+        return rc.out.write(a.chunk);
+      }
+      default:
+        return { x: `unknown host op ${op}` };
+    }
+  }
+
+  private readBodyForComponent(arg: unknown): CapabilityReply | Promise<CapabilityReply> {
+    const a = (arg ?? {}) as { reqId?: unknown; max?: unknown };
+    const rc = typeof a.reqId === 'number' ? this.requests.get(a.reqId) : undefined;
+    if (!rc || rc.failure || rc.ended) return { e: { tag: 'closed' } };
+    const max = typeof a.max === 'number' && a.max > 0 ? a.max : 65536;
+    const take = (chunk: Uint8Array): CapabilityReply => {
+      if (chunk.byteLength <= max) return { v: chunk };
+      rc.bodyRest = chunk.subarray(max);
+      return { v: chunk.subarray(0, max) };
+    };
+    if (rc.bodyRest) {
+      const rest = rc.bodyRest;
+      rc.bodyRest = null;
+      return take(rest);
+    }
+    if (!rc.body) return { v: null };
+    rc.bodyIter ??= rc.body[Symbol.asyncIterator]();
+    const next = rc.bodyIter.next().then(
+      ({ value, done }): CapabilityReply => {
+        if (done) return { v: null };
+        return take(value instanceof Uint8Array ? value : new Uint8Array(Buffer.from(String(value))));
+      },
+      (err: unknown): CapabilityReply => ({ e: { tag: 'io', val: `reading the request body failed: ${errorText(err)}` } }),
+    );
+    return Promise.race([next, rc.failed().catch((): CapabilityReply => ({ e: { tag: 'closed' } }))]);
+  }
+
+  private beginComponentResponse(arg: unknown): CapabilityReply {
+    const a = (arg ?? {}) as { reqId?: unknown; status?: unknown; headers?: unknown };
+    const rc = typeof a.reqId === 'number' ? this.requests.get(a.reqId) : undefined;
+    if (!rc || rc.failure || rc.ended) return { e: { tag: 'closed' } };
+    if (rc.out) return { e: { tag: 'io', val: 'begin-response was already called for this request' } };
+    const status = a.status;
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
+      return { e: { tag: 'io', val: `begin-response: status must be 200-599, got ${String(status)}` } };
+    }
+    const headers: Array<[string, string]> = [];
+    for (const h of Array.isArray(a.headers) ? a.headers : []) {
+      if (!Array.isArray(h) || typeof h[0] !== 'string' || typeof h[1] !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h[0]) || /[\r\n\0]/.test(h[1])) {
+        return { e: { tag: 'io', val: `begin-response: invalid header ${JSON.stringify(h)}` } };
+      }
+      headers.push([h[0].toLowerCase(), h[1]]);
+    }
+    rc.out = new ComponentBodyOut();
+    rc.deliver('early', { status, headers });
+    return { v: null };
   }
 
   /** Streams a response body out of the isolate, one chunk per entry, as fast as the client reads. */
@@ -591,7 +850,12 @@ export class WorkerInstance implements CpuWatched {
     this.requests.delete(rc.id);
     if (rc.body && !rc.body.readableEnded) rc.body.resume();
     if (!this.dead && !rc.released) this.enter(null, { t: 'end', reqId: rc.id }).catch(() => {});
-    this.hooks.requestDone({ worker: this.version.worker, cpuNs: rc.limiter.cpuUsedNs, ...(err ? { code: err.code } : {}) });
+    this.hooks.requestDone({
+      worker: this.version.worker,
+      cpuNs: rc.limiter.cpuUsedNs,
+      ...(err ? { code: err.code } : {}),
+      ...(rc.fuelUsed !== undefined ? { fuel: rc.fuelUsed } : {}),
+    });
   }
 
   /**
@@ -613,6 +877,7 @@ export class WorkerInstance implements CpuWatched {
     } catch {
       // already gone
     }
+    this.capabilities.dispose();
     this.hooks.disposed(this);
   }
 

@@ -3,11 +3,12 @@
 // total heap passes its bound. A cold start is awaited only by requests for that worker.
 import { EdgeError } from '../errors.ts';
 import type { IsolatePool } from './isolate-pool.ts';
+import type { CapabilityRegistry } from '../bindings/registry.ts';
 import { WorkerInstance, type InstanceHooks, type LoadedVersion, type SubrequestInit, type SubrequestResult, type TailEvent } from './worker-instance.ts';
 
 export interface RuntimeObserver {
   tail(event: TailEvent): void;
-  requestDone(info: { worker: string; cpuNs: number; code?: string }): void;
+  requestDone(info: { worker: string; cpuNs: number; code?: string; fuel?: number }): void;
   coldStart(info: { worker: string; ms: number }): void;
   subrequest(req: SubrequestInit, depth: number): Promise<SubrequestResult>;
 }
@@ -15,6 +16,7 @@ export interface RuntimeObserver {
 export interface WorkerRuntimeOptions {
   pool: IsolatePool;
   observer: RuntimeObserver;
+  registry: CapabilityRegistry;
   /** Most warm isolates kept at once. */
   maxIsolates?: number;
   /** Total heap of warm isolates, in MB, before idle ones are evicted. */
@@ -43,6 +45,7 @@ export class WorkerRuntime {
       tail: (e) => this.observer.tail(e),
       requestDone: (i) => this.observer.requestDone(i),
       subrequest: (req, depth) => this.observer.subrequest(req, depth),
+      registry: options.registry,
       disposed: (inst) => {
         const name = inst.version.worker;
         if (this.warm.get(name) === inst) this.warm.delete(name);

@@ -14,6 +14,11 @@ import { createDataPlane } from './data-plane.ts';
 import { HostMetrics } from './metrics.ts';
 import { Router } from './router.ts';
 import { SubrequestDispatcher, type EgressOptions } from './subrequest.ts';
+import { CapabilityRegistry } from '../bindings/registry.ts';
+import { loadHostConfig } from '../config.ts';
+
+/** The platform WIT this host implements. */
+export const PLATFORM_WIT_DIR = resolve(import.meta.dirname, '../../wit');
 
 export interface HostOptions {
   dataDir: string;
@@ -31,6 +36,8 @@ export interface HostOptions {
   memoryBudgetMb?: number;
   /** What workers' outbound fetch may reach beyond the public internet. */
   egress?: EgressOptions;
+  /** The host config (edge.config.ts) naming user-defined capabilities; none when absent. */
+  configPath?: string | null;
 }
 
 export interface RunningHost {
@@ -84,12 +91,15 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     );
   }
 
+  const config = await loadHostConfig(options.configPath ?? null);
+  const registry = await CapabilityRegistry.create({ platformWitDir: PLATFORM_WIT_DIR, dataDir, user: config.capabilities });
   const logs = new LogHub();
   const pool = await IsolatePool.create({ size: options.poolSize ?? 4 });
   let metrics: HostMetrics | undefined;
   let dispatcher: SubrequestDispatcher | undefined;
   const runtime = new WorkerRuntime({
     pool,
+    registry,
     maxIsolates: options.maxIsolates,
     memoryBudgetMb: options.memoryBudgetMb,
     observer: {
@@ -114,7 +124,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   });
   const router = new Router();
   const store = new VersionStore(dataDir);
-  const deployer = new Deployer({ store, runtime, pool, router });
+  const deployer = new Deployer({ store, runtime, pool, router, registry });
   await deployer.restore();
 
   const data = createDataPlane({ router, runtime, metrics });

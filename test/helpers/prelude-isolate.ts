@@ -31,6 +31,8 @@ export async function createPreludeIsolate(options: { memoryMb?: number } = {}):
       new ivm.Reference(randomBytes),
       new ivm.Reference(hostUrlParse),
       new ivm.Reference(() => undefined),
+      new ivm.Reference(() => ({ x: 'no host invoke in the prelude harness' })),
+      new ivm.Reference(async () => ({ x: 'no host wait in the prelude harness' })),
       new ivm.ExternalCopy({ memoryBytes: memoryMb * 1024 * 1024 }).copyInto(),
     ],
     { result: { reference: true } },

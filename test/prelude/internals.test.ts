@@ -19,7 +19,7 @@ import { getResponseHead, isResponse, createFetchResponse } from './response.js'
 import { inspect, reportError } from './console.js';
 installGlobals(globalThis);
 globalThis.__t = { takeBody, createIncomingRequest, getRequestHead, isRequest, makeImmutable, headersFromList, headersToList, getResponseHead, isResponse, createFetchResponse, inspect, reportError };
-globalThis.__wire = (log, randomBytes, urlParse) => setBridge({ log, randomBytes, urlParse, call: log });
+globalThis.__wire = (log, randomBytes, urlParse) => setBridge({ log, randomBytes, urlParse, call: log, invoke: log, wait: log });
 `;
 
 let isolate: ivm.Isolate;

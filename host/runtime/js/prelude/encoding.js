@@ -255,9 +255,62 @@ export class TextEncoder {
 Object.defineProperty(TextEncoder.prototype, Symbol.toStringTag, { value: 'TextEncoder', configurable: true });
 
 const UTF8_LABELS = ['utf-8', 'utf8', 'unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'x-unicode20utf8'];
+// WHATWG: these all mean UTF-16LE (jco's glue decodes WebAssembly guests' UTF-16 strings with 'utf-16').
+const UTF16LE_LABELS = ['utf-16', 'utf-16le', 'csunicode', 'iso-10646-ucs-2', 'ucs-2', 'unicode', 'unicodefeff'];
+
+/** UTF-16LE: pairs of bytes into code units; an odd byte or a high surrogate at a chunk's end waits for the next. */
+class Utf16leDecoder {
+  constructor(fatal) {
+    this.fatal = fatal;
+    this.reset();
+  }
+
+  reset() {
+    this.carry = -1;
+    this.pendingHigh = '';
+  }
+
+  decode(bytes, flush) {
+    let start = 0;
+    let head = this.pendingHigh;
+    this.pendingHigh = '';
+    if (this.carry >= 0 && bytes.length > 0) {
+      head += String.fromCharCode(this.carry | (bytes[0] << 8));
+      this.carry = -1;
+      start = 1;
+    }
+    const n = (bytes.length - start) >> 1;
+    let body = '';
+    if (n > 0) {
+      const aligned = (bytes.byteOffset + start) % 2 === 0;
+      const units = aligned ? new Uint16Array(bytes.buffer, bytes.byteOffset + start, n) : new Uint16Array(bytes.slice(start, start + n * 2).buffer);
+      for (let i = 0; i < n; i += CHUNK) body += fromCharCode.apply(null, units.subarray(i, Math.min(n, i + CHUNK)));
+    }
+    if ((bytes.length - start) % 2 === 1) this.carry = bytes[bytes.length - 1];
+    let s = head + body;
+    if (!flush && s.length > 0) {
+      const last = s.charCodeAt(s.length - 1);
+      if (last >= 0xd800 && last <= 0xdbff) {
+        this.pendingHigh = s.slice(-1);
+        s = s.slice(0, -1);
+      }
+    } else if (flush && this.carry >= 0) {
+      this.carry = -1;
+      if (this.fatal) throw new TypeError('The encoded data was not valid for encoding utf-16le');
+      s += '\ufffd';
+    }
+    if (!s.isWellFormed()) {
+      if (this.fatal) throw new TypeError('The encoded data was not valid for encoding utf-16le');
+      s = s.toWellFormed();
+    }
+    if (flush) this.reset();
+    return s;
+  }
+}
 
 export class TextDecoder {
   #decoder;
+  #encoding;
   #fatal;
   #ignoreBOM;
   #bomSeen = false;
@@ -265,16 +318,18 @@ export class TextDecoder {
 
   constructor(label = 'utf-8', options = undefined) {
     const l = String(label).trim().toLowerCase();
-    if (!UTF8_LABELS.includes(l)) throw new RangeError(`The "${label}" encoding is not supported`);
+    const utf16 = UTF16LE_LABELS.includes(l);
+    if (!utf16 && !UTF8_LABELS.includes(l)) throw new RangeError(`The "${label}" encoding is not supported`);
     const opts = options == null ? {} : options;
     if (typeof opts !== 'object' && typeof opts !== 'function') throw new TypeError('The "options" argument must be an object');
     this.#fatal = Boolean(opts.fatal);
     this.#ignoreBOM = Boolean(opts.ignoreBOM);
-    this.#decoder = new Utf8Decoder(this.#fatal);
+    this.#encoding = utf16 ? 'utf-16le' : 'utf-8';
+    this.#decoder = utf16 ? new Utf16leDecoder(this.#fatal) : new Utf8Decoder(this.#fatal);
   }
 
   get encoding() {
-    return 'utf-8';
+    return this.#encoding;
   }
 
   get fatal() {

@@ -4,6 +4,8 @@ import { setBridge } from './internal/bridge.js';
 import { installGlobals } from './globals.js';
 import { installWasmMemoryLimits } from './wasm-memory.js';
 import { createRuntime } from './runtime.js';
+import { capabilityEnv } from './capabilities.js';
+import { createComponentWorker } from './component.js';
 
 installGlobals(globalThis);
 
@@ -12,14 +14,16 @@ Object.defineProperty(globalThis, '__edgeInit', {
   enumerable: false,
   writable: false,
   /**
-   * @param log, randomBytes, urlParse, call  ivm References to host functions (see internal/bridge.js)
+   * @param log, randomBytes, urlParse, call, invoke, wait  ivm References to host functions (see internal/bridge.js)
    * @param options  { memoryBytes: number }  the isolate's memory budget, shared by the JS heap and WebAssembly memories
    * @returns the runtime's entry function, which the host keeps a Reference to
    */
-  value: function __edgeInit(log, randomBytes, urlParse, call, options) {
+  value: function __edgeInit(log, randomBytes, urlParse, call, invoke, wait, options) {
     delete globalThis.__edgeInit;
-    setBridge({ log, randomBytes, urlParse, call });
+    setBridge({ log, randomBytes, urlParse, call, invoke, wait });
     installWasmMemoryLimits(globalThis.WebAssembly, options.memoryBytes);
+    // For the host's bootstrap module, which takes it away before the worker's code runs.
+    Object.defineProperty(globalThis, '__edgeHost', { value: Object.freeze({ capabilityEnv, createComponentWorker }), configurable: true, enumerable: false, writable: false });
     return createRuntime(options);
   },
 });

@@ -7,6 +7,7 @@ import { createIncomingRequest } from './request.js';
 import { chunkBytes, readAllBytes, takeBody } from './body.js';
 import { createFetchResponse, getResponseHead, isResponse } from './response.js';
 import { wasmMemoryExceeded } from './wasm-memory.js';
+import { FUEL_USED, STREAMED } from './component.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const YIELD_TURNS = 16;
@@ -186,6 +187,14 @@ export function createRuntime(options) {
   }
 
   function toHostResponse(state, res) {
+    if (res !== null && typeof res === 'object' && res[STREAMED] === true) {
+      // A component wrote its body through begin-response while it ran: the host has it already.
+      checkMemory();
+      requests.delete(state.reqId);
+      const out = { ok: true, streamed: true, status: 0, statusText: '', headers: [], body: null, released: true };
+      if (typeof res[FUEL_USED] === 'number') out.fuel = res[FUEL_USED];
+      return out;
+    }
     if (!isResponse(res)) {
       throw new TypeError(`The fetch handler must return a Response (or a Promise of one), but it returned ${res === null ? 'null' : typeof res === 'object' ? Object.prototype.toString.call(res) : typeof res}.`);
     }
@@ -195,6 +204,7 @@ export function createRuntime(options) {
     let out;
     if (body === null || body instanceof Uint8Array) {
       out = { ok: true, status: head.status, statusText: head.statusText, headers: head.headers, body };
+      if (typeof res[FUEL_USED] === 'number') out.fuel = res[FUEL_USED];
     } else {
       const id = nextStreamId++;
       streams.set(id, { reader: body.getReader(), reqId: state.reqId });
@@ -240,6 +250,8 @@ export function createRuntime(options) {
       },
       passThroughOnException() {},
     };
+    // For the component adapter (component.js), whose imports talk to the host about this request.
+    Object.defineProperty(ctx, '__edgeReqId', { value: cmd.reqId, enumerable: false });
     let result;
     try {
       const request = createIncomingRequest({

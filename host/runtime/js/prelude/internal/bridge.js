@@ -6,6 +6,9 @@
 //   randomBytes(n: number) -> Uint8Array                 applySync      CSPRNG bytes, n <= 65536
 //   urlParse(input: string, base?: string) -> UrlRecord | null   applySync   WHATWG URL parse (host's Ada)
 //   call(reqId: number, op: string, arg: any)            applyIgnored   async host ops and late results; answers come back as entries
+//   invoke(op: string, arg: any) -> Reply | { p: ticket } applySync     synchronous host ops (capabilities, component bodies)
+//   wait(ticket: number) -> Reply                        applySyncPromise  the answer of an invoke the host had to wait for
+// Reply = { v: value } | { e: WIT error payload } | { x: host failure message }
 // UrlRecord = { href, origin, protocol, username, password, host, hostname, port, pathname, search, hash }
 
 export const bridge = {
@@ -13,6 +16,8 @@ export const bridge = {
   randomBytes: null,
   urlParse: null,
   call: null,
+  invoke: null,
+  wait: null,
 };
 
 export function setBridge(refs) {
@@ -32,4 +37,17 @@ export function hostRandomBytes(n) {
 
 export function hostUrlParse(input, base) {
   return bridge.urlParse.applySync(undefined, base === undefined ? [input] : [input, base], { result: { copy: true } });
+}
+
+/**
+ * A synchronous call into the host, for guests that cannot wait asynchronously (WebAssembly components' imports).
+ * The host answers at once when it can; when its work is asynchronous it answers with a ticket, and this thread
+ * blocks on it (applySyncPromise; entries run off the host's main thread, so the host keeps serving meanwhile).
+ */
+export function hostInvoke(op, arg) {
+  const r = bridge.invoke.applySync(undefined, [op, arg], { arguments: { copy: true }, result: { copy: true } });
+  if (r !== null && typeof r === 'object' && typeof r.p === 'number') {
+    return bridge.wait.applySyncPromise(undefined, [r.p], { arguments: { copy: true }, result: { copy: true } });
+  }
+  return r;
 }

@@ -1,0 +1,193 @@
+/** @module Interface edge:platform/blob@0.1.0 **/
+export type Error = ErrorNotGranted | ErrorInvalidKey | ErrorInvalidRange | ErrorChecksumMismatch | ErrorNoSuchUpload | ErrorInternal;
+/**
+ * The manifest grants no bucket under this binding name (`r2_buckets`).
+ */
+export interface ErrorNotGranted {
+  tag: 'not-granted',
+  val: string,
+}
+/**
+ * Keys are at most 1024 bytes of UTF-8.
+ */
+export interface ErrorInvalidKey {
+  tag: 'invalid-key',
+  val: string,
+}
+export interface ErrorInvalidRange {
+  tag: 'invalid-range',
+  val: string,
+}
+/**
+ * An `md5`/`sha256` given with a put does not match the bytes received; which one.
+ */
+export interface ErrorChecksumMismatch {
+  tag: 'checksum-mismatch',
+  val: string,
+}
+/**
+ * A multipart upload that does not exist (any more).
+ */
+export interface ErrorNoSuchUpload {
+  tag: 'no-such-upload',
+  val: string,
+}
+export interface ErrorInternal {
+  tag: 'internal',
+  val: string,
+}
+export interface HttpMetadata {
+  contentType?: string,
+  contentLanguage?: string,
+  contentDisposition?: string,
+  contentEncoding?: string,
+  cacheControl?: string,
+  /**
+   * Milliseconds since the Unix epoch.
+   */
+  cacheExpiry?: bigint,
+}
+export interface ObjectInfo {
+  key: string,
+  version: string,
+  size: bigint,
+  etag: string,
+  /**
+   * Milliseconds since the Unix epoch.
+   */
+  uploaded: bigint,
+  httpMetadata: HttpMetadata,
+  customMetadata: Array<[string, string]>,
+}
+/**
+ * Conditions on the stored object's etag and upload time, as in R2's `onlyIf`.
+ */
+export interface Conditions {
+  etagMatches?: string,
+  etagDoesNotMatch?: string,
+  uploadedBefore?: bigint,
+  uploadedAfter?: bigint,
+}
+export type Range = RangeOffset | RangeSuffix;
+/**
+ * (offset, length): `length` bytes from `offset`, to the end when `none`.
+ */
+export interface RangeOffset {
+  tag: 'offset',
+  val: [bigint, bigint | undefined],
+}
+/**
+ * The last so many bytes.
+ */
+export interface RangeSuffix {
+  tag: 'suffix',
+  val: bigint,
+}
+export interface GetOptions {
+  range?: Range,
+  onlyIf?: Conditions,
+}
+export type GetResult = GetResultNotFound | GetResultPreconditionFailed | GetResultFound;
+export interface GetResultNotFound {
+  tag: 'not-found',
+}
+/**
+ * The object exists but `only-if` did not hold: its metadata, no body.
+ */
+export interface GetResultPreconditionFailed {
+  tag: 'precondition-failed',
+  val: ObjectInfo,
+}
+export interface GetResultFound {
+  tag: 'found',
+  val: [ObjectInfo, ObjectBody],
+}
+export interface PutOptions {
+  httpMetadata?: HttpMetadata,
+  customMetadata: Array<[string, string]>,
+  md5?: Uint8Array,
+  sha256?: Uint8Array,
+  onlyIf?: Conditions,
+}
+export interface ListOptions {
+  prefix?: string,
+  delimiter?: string,
+  cursor?: string,
+  startAfter?: string,
+  /**
+   * At most 1000 (the default).
+   */
+  limit?: number,
+  includeHttpMetadata: boolean,
+  includeCustomMetadata: boolean,
+}
+export interface ListResult {
+  objects: Array<ObjectInfo>,
+  delimitedPrefixes: Array<string>,
+  truncated: boolean,
+  cursor?: string,
+}
+export interface UploadedPart {
+  partNumber: number,
+  etag: string,
+}
+
+export class Bucket {
+  /**
+   * This type does not have a public constructor.
+   */
+  private constructor();
+  /**
+  * The bucket bound as `binding` in the manifest.
+  */
+  static open(binding: string): Bucket;
+  head(key: string): ObjectInfo | undefined;
+  get(key: string, options: GetOptions): GetResult;
+  /**
+  * Stores `value` whole; `none` when `only-if` did not hold.
+  */
+  put(key: string, value: Uint8Array, options: PutOptions): ObjectInfo | undefined;
+  /**
+  * Starts a put whose body is written in chunks.
+  */
+  beginPut(key: string, options: PutOptions): ObjectWriter;
+  'delete'(keys: Array<string>): void;
+  list(options: ListOptions): ListResult;
+  createMultipartUpload(key: string, options: PutOptions): MultipartUpload;
+  resumeMultipartUpload(key: string, uploadId: string): MultipartUpload;
+}
+
+export class MultipartUpload {
+  /**
+   * This type does not have a public constructor.
+   */
+  private constructor();
+  key(): string;
+  uploadId(): string;
+  uploadPart(partNumber: number, value: Uint8Array): UploadedPart;
+  complete(parts: Array<UploadedPart>): ObjectInfo;
+  abort(): void;
+}
+
+export class ObjectBody {
+  /**
+   * This type does not have a public constructor.
+   */
+  private constructor();
+  /**
+  * At most `max` bytes; `none` at the end.
+  */
+  read(max: number): Uint8Array | undefined;
+}
+
+export class ObjectWriter {
+  /**
+   * This type does not have a public constructor.
+   */
+  private constructor();
+  write(chunk: Uint8Array): void;
+  /**
+  * `none` when `only-if` did not hold (nothing stored).
+  */
+  static finish(writer: ObjectWriter): ObjectInfo | undefined;
+}

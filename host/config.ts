@@ -1,0 +1,76 @@
+// The host config, `edge.config.ts` (or .mjs/.js): what this host offers beyond the platform, today the user-defined
+// capabilities. Paths in it are relative to the file.
+//
+//   export default {
+//     capabilities: [{ wit: './geo.wit', module: './geo.ts' }],
+//   };
+import { access } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { EdgeError } from './errors.ts';
+
+export interface UserCapabilitySpec {
+  /** Absolute path of the capability's .wit file (or a directory of .wit files of one package). */
+  wit: string;
+  /** Absolute path of the module whose default export is the CapabilityDefinition. */
+  module: string;
+}
+
+export interface HostConfig {
+  /** The file read, or null when there is none. */
+  path: string | null;
+  capabilities: UserCapabilitySpec[];
+}
+
+export const CONFIG_FILES = ['edge.config.ts', 'edge.config.mjs', 'edge.config.js'];
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
+/** The nearest config file in `from` or one of its parents. */
+export async function findHostConfig(from: string): Promise<string | null> {
+  let dir = resolve(from);
+  for (;;) {
+    for (const name of CONFIG_FILES) if (await exists(join(dir, name))) return join(dir, name);
+    const up = dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+function bad(path: string, message: string): EdgeError {
+  return new EdgeError('E_CONFIG_INVALID', `${path}: ${message}`, { details: { file: path } });
+}
+
+export async function loadHostConfig(path: string | null): Promise<HostConfig> {
+  if (path === null) return { path: null, capabilities: [] };
+  const abs = resolve(path);
+  if (!(await exists(abs))) throw bad(abs, 'host config file not found');
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+  } catch (err) {
+    throw bad(abs, `cannot load: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const cfg = mod.default;
+  if (cfg === null || typeof cfg !== 'object') throw bad(abs, 'must `export default` an object, e.g. `export default { capabilities: [...] }`');
+  for (const key of Object.keys(cfg)) if (key !== 'capabilities') throw bad(abs, `unknown key \`${key}\` (known: capabilities)`);
+  const list = (cfg as { capabilities?: unknown }).capabilities ?? [];
+  if (!Array.isArray(list)) throw bad(abs, '`capabilities` must be an array of { wit, module }');
+  const base = dirname(abs);
+  const capabilities: UserCapabilitySpec[] = [];
+  for (const [i, item] of list.entries()) {
+    const at = `capabilities[${i}]`;
+    if (item === null || typeof item !== 'object') throw bad(abs, `\`${at}\` must be an object { wit: './x.wit', module: './x.ts' }`);
+    const { wit, module, ...rest } = item as Record<string, unknown>;
+    for (const k of Object.keys(rest)) throw bad(abs, `unknown key \`${at}.${k}\` (known: wit, module)`);
+    if (typeof wit !== 'string' || wit === '') throw bad(abs, `\`${at}.wit\` must be the path of the capability's .wit file`);
+    if (typeof module !== 'string' || module === '') throw bad(abs, `\`${at}.module\` must be the path of the module implementing it`);
+    const spec = { wit: resolve(base, wit), module: resolve(base, module) };
+    if (!(await exists(spec.wit))) throw bad(abs, `\`${at}.wit\`: ${spec.wit} does not exist`);
+    if (!(await exists(spec.module))) throw bad(abs, `\`${at}.module\`: ${spec.module} does not exist`);
+    capabilities.push(spec);
+  }
+  return { path: abs, capabilities };
+}
