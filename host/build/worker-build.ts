@@ -32,6 +32,8 @@ export interface BuildWorkerOptions {
   witDir?: string;
   /** Default `worker`; the world must import log, vars and http-types and export incoming-handler. */
   world?: string;
+  /** Where the temporary build directory is made (and removed again). Default: the OS temp directory. */
+  tempDir?: string;
 }
 
 export interface BuiltWorker {
@@ -124,7 +126,9 @@ const SIGNATURE = 'export function fetch(request: Request): Response';
  * A diagnostic as the worker's author should see it: in their file (relative to the worker directory), or in
  * `@edge/guest/...`; errors the adapter or the entry re-export report mean `main` does not export a usable `fetch`.
  */
-function mapDiagnostic(d: BuildDiagnostic, main: string): BuildDiagnostic {
+function mapDiagnostic(original: BuildDiagnostic, main: string): BuildDiagnostic {
+  // asc names SDK types by their internal path (`~lib/@edge/guest/request/Request`); the user wrote `Request`.
+  const d = { ...original, message: original.message.replace(/~lib\/@edge\/guest\/[\w-]+\//g, '') };
   const file = d.file;
   if (file === null) return d;
   if (file.startsWith(`${WORKER_LINK}/`)) return { ...d, file: file.slice(WORKER_LINK.length + 1) };
@@ -156,7 +160,7 @@ export async function buildWorker(options: BuildWorkerOptions): Promise<BuiltWor
     throw new BuildError(`main ${main} not found in ${dir}`, [{ file: main, line: 0, column: 0, code: 0, message: 'file not found' }]);
   }
 
-  const buildDir = await mkdtemp(join(tmpdir(), 'edge-as-build-'));
+  const buildDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'edge-as-build-'));
   try {
     await layOut(buildDir, dir, main.slice(0, -'.ts'.length), witDir, world);
     let built;
