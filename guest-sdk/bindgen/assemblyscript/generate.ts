@@ -138,7 +138,7 @@ function shapeOf(t: Type, site: FuncSite): Shape {
             d = definitionOf(k.type.def);
             continue;
           case 'use':
-            return unsupported(site, `type '${d.name}' from a foreign package`);
+            return unsupported(site, `type '${d.name}' from a foreign package that was not loaded (no deps/)`);
           case 'variant':
             return { kind: 'variant', def: d, cases: k.cases.map((c) => ({ name: c.name, ...(c.type ? { type: c.type } : {}) })) };
           case 'flags':
