@@ -203,6 +203,13 @@ describe('build errors', () => {
     expect(e.message).toContain('must `export function fetch(request: Request): Response`');
   }, 60_000);
 
+  it('AssemblyScript\'s global console (an env import) is explained', async () => {
+    const dir = await workerDir({ 'main.ts': 'import { Request, Response } from "@edge/guest";\nexport function fetch(request: Request): Response {\n  console.log("hi");\n  return new Response("x");\n}\n' });
+    const e = await buildFailure({ dir, main: 'main.ts' });
+    expect(e.message).toContain('failed to resolve import `env::console.log`');
+    expect(e.message).toContain('main.ts uses AssemblyScript\'s global console, which imports from a JS host (env): import { console } from "@edge/guest" instead');
+  }, 60_000);
+
   it('a missing or escaping main', async () => {
     const dir = await workerDir({ 'other.ts': '' });
     expect((await buildFailure({ dir, main: 'assembly/index.ts' })).message).toBe(`main assembly/index.ts not found in ${dir}`);

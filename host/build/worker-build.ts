@@ -169,10 +169,16 @@ export async function buildWorker(options: BuildWorkerOptions): Promise<BuiltWor
     } catch (e) {
       if (!(e instanceof BuildError)) throw e;
       const diagnostics = e.diagnostics.map((d) => mapDiagnostic(d, main));
-      const message =
+      let message =
         diagnostics.length > 0
           ? `AssemblyScript compilation of ${main} failed:\n${diagnostics.map(formatDiagnostic).join('\n')}`
-          : e.message.split(buildDir + sep).join('').split(buildDir).join('<build>');
+          : e.message.split(buildDir + sep).join('').split(buildDir).join('<build>').replace('making a component of glue.ts', `making a component of ${main}`);
+      const envImport = /import `env::([\w.$]+)`/.exec(message);
+      if (envImport) {
+        message += envImport[1]!.startsWith('console.')
+          ? `\n${main} uses AssemblyScript's global console, which imports from a JS host (env): import { console } from "${SDK_PACKAGE}" instead`
+          : `\n${main} uses ${envImport[1]}, which imports from a JS host (env); a worker can only use what ${SDK_PACKAGE} and the platform world provide`;
+      }
       throw new BuildError(message, diagnostics, { cause: e });
     }
     return { component: built.component, warnings: built.warnings.map(mapWarning) };
