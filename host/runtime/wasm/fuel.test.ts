@@ -134,7 +134,7 @@ function fibCalls(n: number): bigint {
 }
 
 describe('instrumentFuel', () => {
-  it('charges the same fuel for fib(25) on every run and in every fresh instance (3,398,990 units)', () => {
+  it('charges the same fuel for fib(25) on every run and in every fresh instance (2,913,408 units)', () => {
     const plain = assemble(FIB);
     const consumed: bigint[] = [];
     for (let instance = 0; instance < 3; instance++) {
@@ -146,11 +146,17 @@ describe('instrumentFuel', () => {
     }
     expect(new Set(consumed).size).toBe(1);
 
-    // Stable by construction: every call to fib runs the same function-entry charge and nothing else.
+    // Stable by construction: the base case (n < 2) makes no call, so it runs free (its price is in its
+    // caller's charge); every other call pays one charge, the same each time.
     const { fuel, instance } = metered(FIB);
-    const perCall = runWithFuel(fuel, 1000, () => exported<[number], number>(instance, 'fib')(0)).consumed;
-    expect(consumed[0]).toBe(fibCalls(25) * perCall);
-    console.log(`fib(25): ${consumed[0]} fuel units = ${fibCalls(25)} calls x ${perCall}`);
+    const fib = exported<[number], number>(instance, 'fib');
+    expect(runWithFuel(fuel, 1000, () => fib(0)).consumed).toBe(0n);
+    expect(runWithFuel(fuel, 1000, () => fib(1)).consumed).toBe(0n);
+    const perCall = runWithFuel(fuel, 1000, () => fib(2)).consumed;
+    const recursiveCalls = (fibCalls(25) - 1n) / 2n;
+    expect(consumed[0]).toBe(recursiveCalls * perCall);
+    expect(consumed[0]).toBe(2_913_408n);
+    console.log(`fib(25): ${consumed[0]} fuel units = ${recursiveCalls} recursive calls x ${perCall}`);
   });
 
   it('is deterministic across instrumentations: the same input gives the same bytes', () => {
@@ -160,7 +166,7 @@ describe('instrumentFuel', () => {
 
   it('stops an infinite loop once the fuel runs out, and a refilled instance runs again', () => {
     const { instance, fuel, out } = metered(SPIN);
-    expect(out.stats).toEqual({ functions: 3, leafFunctions: 1, loops: 1, instrumentedSites: 3 });
+    expect(out.stats).toEqual({ functions: 3, leafFunctions: 1, loops: 1, instrumentedSites: 2 });
     const spin = exported<[], void>(instance, 'spin');
     const fib = exported<[number], number>(instance, 'fib');
 
@@ -185,13 +191,14 @@ describe('instrumentFuel', () => {
     expect(readFuel(fuel)).toBeGreaterThan(0n);
   });
 
-  it('meters recursion without loops at function entry', () => {
+  it('meters recursion without loops: one charge per call that recurses', () => {
     const { instance, fuel, out } = metered(RECURSION);
     expect(out.stats.loops).toBe(0);
     const down = exported<[number], void>(instance, 'down');
-    const perCall = runWithFuel(fuel, 1000, () => down(0)).consumed;
+    expect(runWithFuel(fuel, 1000, () => down(0)).consumed).toBe(0n);
+    const perCall = runWithFuel(fuel, 1000, () => down(1)).consumed;
     expect(perCall).toBeGreaterThan(0n);
-    expect(runWithFuel(fuel, 1_000_000, () => down(1000)).consumed).toBe(1001n * perCall);
+    expect(runWithFuel(fuel, 1_000_000, () => down(1000)).consumed).toBe(1000n * perCall);
 
     // Runs out of fuel long before it runs out of stack.
     const error = errorOf(() => runWithFuel(fuel, 10_000, exported<[], void>(instance, 'forever')));
@@ -324,6 +331,73 @@ describe('instrumentFuel', () => {
   });
 });
 
+describe('instrumentFuel soundness: nothing runs unbounded without paying', () => {
+  const exhausts = (instance: WasmInstance, name: string, budget = 100_000, args: unknown[] = []) => {
+    const fuel = fuelGlobalOf(instance.exports);
+    const error = errorOf(() => runWithFuel(fuel, budget, () => (instance.exports[name] as Fn<unknown[], unknown>)(...args)));
+    expect(error, name).toBeInstanceOf(FuelExhaustedError);
+  };
+
+  it('stops call trees that never recurse but double at each level (2^40 calls)', () => {
+    const levels = 40;
+    const functions = Array.from({ length: levels }, (_, i) =>
+      i === levels - 1
+        ? `(func $f${i} (result i32) (i32.const 1))`
+        : `(func $f${i} (result i32) (i32.add (call $f${i + 1}) (call $f${i + 1})))`,
+    );
+    const bytes = instrumentFuel(assemble(`(module ${functions.join(' ')} (export "run" (func $f0)))`)).bytes;
+    exhausts(instantiate(bytes), 'run');
+  });
+
+  it('stops mutual recursion, recursion through a table, and tail calls', () => {
+    const wat = `(module
+      (type $void (func))
+      (table 1 funcref)
+      (elem (i32.const 0) $indirect)
+      (func $ping (export "ping") (call $pong))
+      (func $pong (call $ping))
+      (func $indirect (export "indirect") (call_indirect (type $void) (i32.const 0)))
+      (func $tail (export "tail") (param $n i32) (return_call $tail (i32.add (local.get $n) (i32.const 1)))))`;
+    const bytes = instrumentFuel(assemble(wat, GUEST_FEATURES | binaryen.Features.TailCall | binaryen.Features.ReferenceTypes)).bytes;
+    const instance = instantiate(bytes);
+    // Small budgets: these also recurse deeper and deeper, and would hit the stack limit on a large one.
+    exhausts(instance, 'ping', 1000);
+    exhausts(instance, 'indirect', 1000);
+    exhausts(instance, 'tail', 100_000, [0]);
+  });
+
+  it('stops recursion through the host: a guest calling an import that calls the guest back', () => {
+    const wat = `(module
+      (import "env" "again" (func $again))
+      (func (export "enter") (call $again)))`;
+    let instance: WasmInstance | undefined;
+    const imports = { env: { again: () => (instance!.exports['enter'] as () => void)() } };
+    instance = instantiate(instrumentFuel(assemble(wat)).bytes, imports);
+    exhausts(instance, 'enter', 100);
+  });
+
+  it('charges a leaf function to its caller: free when called alone, paid on every call from a loop', () => {
+    const wat = `(module
+      (func $mix (export "mix") (param $h i32) (result i32) (i32.mul (i32.xor (local.get $h) (i32.const 7)) (i32.const 31)))
+      (func (export "hash") (param $n i32) (result i32) (local $h i32)
+        (block $done (loop $next
+          (br_if $done (i32.eqz (local.get $n)))
+          (local.set $h (call $mix (local.get $h)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $next)))
+        (local.get $h)))`;
+    const { instance, fuel, out } = metered(wat);
+    expect(out.stats).toEqual({ functions: 2, leafFunctions: 1, loops: 1, instrumentedSites: 1 });
+    expect(runWithFuel(fuel, 1000, () => exported<[number], number>(instance, 'mix')(1)).consumed).toBe(0n);
+    const hash = exported<[number], number>(instance, 'hash');
+    const used = [0, 1, 2, 100].map((n) => runWithFuel(fuel, 1_000_000, () => hash(n)).consumed);
+    const perIteration = used[2]! - used[1]!;
+    // The loop's price includes mix's body (7 expressions) besides its own.
+    expect(perIteration).toBeGreaterThan(7n);
+    expect(used).toEqual([0n, 1n, 2n, 100n].map((n) => used[0]! + n * perIteration));
+  });
+});
+
 describe('fuel measurements (reported, not asserted)', () => {
   it('slowdown: fib(25) and sieve(65536), metered vs unmetered', () => {
     // Fresh bytes (a unique custom section): V8 caches compiled modules by their bytes, and a cached copy
@@ -395,6 +469,6 @@ describe('fuel measurements (reported, not asserted)', () => {
       `instrumenting ${(plain.length / 1024).toFixed(0)} KB (${count} functions): ` +
         `${timings.map((t) => t.toFixed(0)).join(' / ')} ms, output ${(out.bytes.length / 1024).toFixed(0)} KB`,
     );
-    expect(out.stats).toEqual({ functions: count, leafFunctions: 0, loops: count, instrumentedSites: 2 * count });
+    expect(out.stats).toEqual({ functions: count, leafFunctions: 0, loops: count, instrumentedSites: 2 * count - 1 });
   });
 });

@@ -65,6 +65,21 @@ const bodies = binaryen as unknown as {
   };
   Call: { getTarget(call: binaryen.ExpressionRef): string };
 };
+const blocks = (binaryen as unknown as {
+  Block: {
+    getChildren(block: binaryen.ExpressionRef): binaryen.ExpressionRef[];
+    setChildAt(block: binaryen.ExpressionRef, index: number, child: binaryen.ExpressionRef): void;
+  };
+}).Block;
+const ifs = (binaryen as unknown as {
+  If: {
+    getCondition(expr: binaryen.ExpressionRef): binaryen.ExpressionRef;
+    getIfTrue(expr: binaryen.ExpressionRef): binaryen.ExpressionRef;
+    getIfFalse(expr: binaryen.ExpressionRef): binaryen.ExpressionRef;
+    setIfTrue(expr: binaryen.ExpressionRef, child: binaryen.ExpressionRef): void;
+    setIfFalse(expr: binaryen.ExpressionRef, child: binaryen.ExpressionRef): void;
+  };
+}).If;
 
 /** Validates, meters and writes back a core module: the standalone form of meterModule. */
 export function instrumentFuel(wasm: Uint8Array, options: FuelOptions = {}): InstrumentedModule {
@@ -102,26 +117,30 @@ export function meterModule(module: binaryen.Module, options: FuelOptions = {}):
     defined.push({ func, name: info.name, body: info.body });
   }
 
-  // Leaves first, on the unmodified bodies: their cost is what their callers pay.
-  const leafCosts = new Map<string, number>();
+  // Prices that callers pay for their callees, from the unmodified bodies: a leaf's whole body, and every
+  // other function's free prefix (bounded by its entry region, see Meter).
+  const leafPrices = new Map<string, number>();
   for (const { name, body } of defined) {
     const shape = shapeOf(body);
-    if (!shape.loops && !shape.calls) leafCosts.set(name, shape.size);
+    if (!shape.loops && !shape.calls) leafPrices.set(name, shape.size);
   }
+  const leaves: ReadonlySet<string> = new Set(leafPrices.keys());
+  // A free path makes no risky call, so only the leaves it calls add to its price.
+  const entryPrices = new Map<string, number>();
+  for (const { name, body } of defined) entryPrices.set(name, freePrice(body, leaves, leafPrices));
 
   const fuelGlobal = uniqueGlobalName(module, exportName);
   module.addGlobal(fuelGlobal, binaryen.i64, true, module.i64.const(initialFuel));
   module.addGlobalExport(fuelGlobal, exportName);
 
-  const meter = new Meter(module, fuelGlobal, leafCosts);
+  const meter = new Meter(module, fuelGlobal, leaves, entryPrices);
   for (const { func, name, body } of defined) {
-    if (leafCosts.has(name)) continue;
-    bodies.Function.setBody(func, meter.meterRegion(body));
+    if (leaves.has(name)) continue;
+    bodies.Function.setBody(func, meter.meterFunction(body));
   }
-  const metered = defined.length - leafCosts.size;
   return {
     fuelGlobal: exportName,
-    stats: { functions: defined.length, leafFunctions: leafCosts.size, loops: meter.loops, instrumentedSites: metered + meter.loops },
+    stats: { functions: defined.length, leafFunctions: leaves.size, loops: meter.loops, instrumentedSites: meter.sites },
   };
 }
 
@@ -146,6 +165,75 @@ function shapeOf(body: binaryen.ExpressionRef): { size: number; loops: boolean; 
   return { size, loops, calls };
 }
 
+/**
+ * The price of the region rooted at `root` (its expressions outside nested loop bodies; a nested loop counts
+ * 1), plus what its calls cost the caller: a leaf's size for a direct call to a leaf, the callee's entry price
+ * for a direct call to any other defined function, `indirectPrice` for an indirect call. Also says whether the
+ * region makes a risky call: one that could lead back to running code without passing a charge of its own
+ * (a call to a non-leaf function, an import, or through a table). Does not modify anything.
+ */
+function regionPrice(
+  root: binaryen.ExpressionRef,
+  leaves: ReadonlySet<string>,
+  entryPrices: ReadonlyMap<string, number>,
+  indirectPrice: number,
+): { price: number; risky: boolean } {
+  let price = 0;
+  let risky = false;
+  const pending = [root];
+  while (pending.length > 0) {
+    const expr = pending.pop()!;
+    price++;
+    const id = binaryen.getExpressionId(expr);
+    if (id === binaryen.LoopId) continue; // charges for itself, every iteration
+    if (id === binaryen.CallId) {
+      const target = bodies.Call.getTarget(expr);
+      if (!leaves.has(target)) risky = true; // includes imports
+      price += entryPrices.get(target) ?? 0;
+    } else if (id === binaryen.CallIndirectId) {
+      risky = true;
+      price += indirectPrice;
+    }
+    collectChildren(expr, pending);
+  }
+  return { price, risky };
+}
+
+/**
+ * Upper bound of what a call runs on the paths where the lazily placed entry charge (Meter.chargeBefore) is
+ * not paid: the part of the entry region outside the charged subtrees. Mirrors chargeBefore's placement;
+ * both arms of an `if` are counted, as everywhere else.
+ */
+function freePrice(expr: binaryen.ExpressionRef, leaves: ReadonlySet<string>, leafPrices: ReadonlyMap<string, number>): number {
+  const region = (e: binaryen.ExpressionRef) => (e === 0 ? { price: 0, risky: false } : regionPrice(e, leaves, leafPrices, 0));
+  const whole = region(expr);
+  if (!whole.risky) return whole.price;
+  const id = binaryen.getExpressionId(expr);
+  if (id === binaryen.BlockId) {
+    const children = blocks.getChildren(expr).map((child) => ({ child, ...region(child) }));
+    const first = children.findIndex((c) => c.risky);
+    const single = children.filter((c) => c.risky).length === 1;
+    let price = 1;
+    for (const c of children.slice(0, first)) price += c.price;
+    if (single) {
+      price += freePrice(children[first]!.child, leaves, leafPrices);
+      for (const c of children.slice(first + 1)) price += c.price;
+    }
+    return price;
+  }
+  if (id === binaryen.IfId) {
+    const condition = region(ifs.getCondition(expr));
+    if (condition.risky) return 0;
+    let price = 1 + condition.price;
+    for (const arm of [ifs.getIfTrue(expr), ifs.getIfFalse(expr)]) {
+      const armRegion = region(arm);
+      price += armRegion.risky ? freePrice(arm, leaves, leafPrices) : armRegion.price;
+    }
+    return price;
+  }
+  return 0;
+}
+
 function uniqueGlobalName(module: binaryen.Module, base: string): string {
   let name = base;
   for (let n = 1; module.getGlobal(name) !== 0; n++) name = `${base}_${n}`;
@@ -153,68 +241,103 @@ function uniqueGlobalName(module: binaryen.Module, base: string): string {
 }
 
 /**
- * The static cost model. A metering site (entry of a non-leaf function, loop-body top) owns a region: the
- * expressions of the function body or loop body that are not inside a nested loop's body. Within one pass
- * through a region each of its expressions runs at most once, since running code again takes a branch back
- * to a loop, which is another site. So charging the region's expression count on entry pays, up front, an
- * upper bound of the work done until the next charge; both arms of an `if` are paid for. A direct call to a
- * leaf function adds the leaf's size to the region (the leaf charges nothing itself); an indirect call adds
- * the largest leaf's size, since it may land on any of them.
+ * The static cost model (README.md has the soundness argument).
+ *
+ * A region is a function body or a loop body, minus the bodies of the loops nested in it. Each expression of a
+ * region runs at most once per pass through it, since running code again takes a branch back to a loop, which
+ * is another region. A region's price is its expression count plus what its calls cost (regionPrice): paid up
+ * front, it bounds the work done until the next charge.
+ *
+ * - Loop bodies are charged at their top, on every iteration.
+ * - Function bodies are charged lazily: just before the first risky call on each path (a call that could lead
+ *   to more code running before any other charge), and not at all on paths that make none, such as a recursive
+ *   function's base case, or a function whose only repetition is in its loops. What such a free path does is
+ *   bounded by the function's entry price, which every direct caller adds to its own price (an indirect call
+ *   adds the largest entry price of the module). Leaf functions (no loops, no calls) are entirely free this way.
  */
 class Meter {
   loops = 0;
+  sites = 0;
   private readonly module: binaryen.Module;
   private readonly fuelGlobal: string;
-  private readonly leafCosts: ReadonlyMap<string, number>;
-  private readonly maxLeafCost: number;
+  private readonly leaves: ReadonlySet<string>;
+  private readonly entryPrices: ReadonlyMap<string, number>;
+  private readonly indirectPrice: number;
 
-  constructor(module: binaryen.Module, fuelGlobal: string, leafCosts: ReadonlyMap<string, number>) {
+  constructor(module: binaryen.Module, fuelGlobal: string, leaves: ReadonlySet<string>, entryPrices: ReadonlyMap<string, number>) {
     this.module = module;
     this.fuelGlobal = fuelGlobal;
-    this.leafCosts = leafCosts;
-    this.maxLeafCost = Math.max(0, ...leafCosts.values());
+    this.leaves = leaves;
+    this.entryPrices = entryPrices;
+    this.indirectPrice = Math.max(0, ...entryPrices.values());
   }
 
-  /** Returns `body` prefixed with the charge for its region, after metering the loops inside it. */
-  meterRegion(body: binaryen.ExpressionRef): binaryen.ExpressionRef {
-    const cost = this.costOf(body);
-    return this.module.block(null, [...this.charge(cost), body], binaryen.auto);
+  /** The function body with its loops metered and its entry charge placed lazily. */
+  meterFunction(body: binaryen.ExpressionRef): binaryen.ExpressionRef {
+    this.meterLoopsIn(body);
+    const { price, risky } = regionPrice(body, this.leaves, this.entryPrices, this.indirectPrice);
+    return risky ? this.chargeBefore(body, price) : body;
   }
 
-  /** Price of the region rooted at `root`; meters nested loops (a loop counts 1 here). */
-  private costOf(root: binaryen.ExpressionRef): number {
-    let cost = 0;
+  /** Meters every loop of the region rooted at `root` (and, through them, the loops nested deeper). */
+  private meterLoopsIn(root: binaryen.ExpressionRef): void {
     const pending = [root];
     while (pending.length > 0) {
       const expr = pending.pop()!;
-      cost++;
-      const id = binaryen.getExpressionId(expr);
-      if (id === binaryen.LoopId) {
-        bodies.Loop.setBody(expr, this.meterRegion(bodies.Loop.getBody(expr)));
+      if (binaryen.getExpressionId(expr) === binaryen.LoopId) {
+        const body = bodies.Loop.getBody(expr);
+        this.meterLoopsIn(body);
+        const { price } = regionPrice(body, this.leaves, this.entryPrices, this.indirectPrice);
+        bodies.Loop.setBody(expr, this.module.block(null, [...this.charge(price), body], binaryen.auto));
         this.loops++;
         continue;
       }
-      if (id === binaryen.CallId) cost += this.leafCosts.get(bodies.Call.getTarget(expr)) ?? 0;
-      else if (id === binaryen.CallIndirectId) cost += this.maxLeafCost;
       collectChildren(expr, pending);
     }
-    return cost;
   }
 
   /**
-   * if (fuel < cost) { fuel -= cost; unreachable }  fuel -= cost
-   *
-   * Checking before subtracting compares the loaded value directly, which measured faster on V8 than
-   * subtracting first and testing the sign (README.md). The trap path still subtracts, so a trapped
-   * instance is left with a negative counter: that is how isFuelExhausted tells a fuel trap from the guest's.
+   * `expr` rewritten so that every execution of it that reaches a risky call passes exactly one charge of
+   * `price` first, and executions that make no risky call pass none.
    */
-  private charge(cost: number): binaryen.ExpressionRef[] {
+  private chargeBefore(expr: binaryen.ExpressionRef, price: number): binaryen.ExpressionRef {
+    const risky = (e: binaryen.ExpressionRef) => e !== 0 && regionPrice(e, this.leaves, this.entryPrices, this.indirectPrice).risky;
+    const id = binaryen.getExpressionId(expr);
+    if (id === binaryen.BlockId) {
+      const children = blocks.getChildren(expr);
+      const riskyAt = children.flatMap((child, index) => (risky(child) ? [index] : []));
+      const first = riskyAt[0]!;
+      // Everything before the first risky child runs free. If nothing risky follows it either, the charge
+      // can go further down into that child; otherwise it goes right before it.
+      blocks.setChildAt(
+        expr,
+        first,
+        riskyAt.length === 1 ? this.chargeBefore(children[first]!, price) : this.wrap(children[first]!, price),
+      );
+      return expr;
+    }
+    if (id === binaryen.IfId && !risky(ifs.getCondition(expr))) {
+      // Each arm that makes a risky call pays on its own; an arm that makes none runs free.
+      const ifTrue = ifs.getIfTrue(expr);
+      const ifFalse = ifs.getIfFalse(expr);
+      if (risky(ifTrue)) ifs.setIfTrue(expr, this.chargeBefore(ifTrue, price));
+      if (risky(ifFalse)) ifs.setIfFalse(expr, this.chargeBefore(ifFalse, price));
+      return expr;
+    }
+    return this.wrap(expr, price);
+  }
+
+  private wrap(expr: binaryen.ExpressionRef, price: number): binaryen.ExpressionRef {
+    return this.module.block(null, [...this.charge(price), expr], binaryen.auto);
+  }
+
+  /** fuel -= price; if (fuel < 0) unreachable. The trap leaves the counter negative: isFuelExhausted reads that. */
+  private charge(price: number): binaryen.ExpressionRef[] {
+    this.sites++;
     const m = this.module;
-    const price = BigInt(cost);
-    const spend = () => m.global.set(this.fuelGlobal, m.i64.sub(m.global.get(this.fuelGlobal, binaryen.i64), m.i64.const(price)));
     return [
-      m.if(m.i64.lt_s(m.global.get(this.fuelGlobal, binaryen.i64), m.i64.const(price)), m.block(null, [spend(), m.unreachable()])),
-      spend(),
+      m.global.set(this.fuelGlobal, m.i64.sub(m.global.get(this.fuelGlobal, binaryen.i64), m.i64.const(BigInt(price)))),
+      m.if(m.i64.lt_s(m.global.get(this.fuelGlobal, binaryen.i64), m.i64.const(0n)), m.unreachable()),
     ];
   }
 }
