@@ -49,8 +49,10 @@ function invokeFromGuest(sink: () => IsolateSink, pending: PendingReplies, op: u
   return reply;
 }
 
+/** applySyncPromise takes no result options: the reply crosses as a transferable copy. */
 function waitFromGuest(pending: PendingReplies, ticket: unknown): Promise<unknown> {
-  return pending.take(ticket) ?? Promise.resolve({ x: `no pending host reply ${String(ticket)}` });
+  const p = pending.take(ticket) ?? Promise.resolve({ x: `no pending host reply ${String(ticket)}` });
+  return p.then((reply) => new ivm.ExternalCopy(reply).copyInto({ release: true }));
 }
 
 export interface PooledIsolate {

@@ -107,6 +107,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       requestDone: (i) => {
         metrics?.worker(i.worker).cpuSeconds.inc(i.cpuNs / 1e9);
         if (i.code) metrics?.errors.inc({ worker: i.worker, code: i.code });
+        if (i.fuel !== undefined) metrics?.fuel.inc({ worker: i.worker }, i.fuel);
       },
       subrequest: (req, depth) => dispatcher!.fetch(req, depth),
       coldStart: (i) => {

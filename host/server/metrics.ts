@@ -13,6 +13,7 @@ export class HostMetrics {
     registers: [this.registry],
   });
   readonly cpuSeconds = new Counter({ name: 'edge_cpu_seconds_total', help: 'Isolate CPU time used by requests', labelNames: ['worker'] as const, registers: [this.registry] });
+  readonly fuel = new Counter({ name: 'edge_fuel_consumed_total', help: 'WebAssembly fuel used by requests of metered component workers', labelNames: ['worker'] as const, registers: [this.registry] });
   readonly noRoute = new Counter({ name: 'edge_no_route_total', help: 'Requests that matched no worker', registers: [this.registry] });
 
   private readonly perWorker = new Map<string, { requests: { inc(): void }; cpuSeconds: { inc(v: number): void } }>();

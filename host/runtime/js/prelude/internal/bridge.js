@@ -47,7 +47,7 @@ export function hostUrlParse(input, base) {
 export function hostInvoke(op, arg) {
   const r = bridge.invoke.applySync(undefined, [op, arg], { arguments: { copy: true }, result: { copy: true } });
   if (r !== null && typeof r === 'object' && typeof r.p === 'number') {
-    return bridge.wait.applySyncPromise(undefined, [r.p], { arguments: { copy: true }, result: { copy: true } });
+    return bridge.wait.applySyncPromise(undefined, [r.p], { arguments: { copy: true } });
   }
   return r;
 }
