@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectUpload, type DeployUpload } from '../host/deploy/upload.ts';
+import { buildWorker } from '../host/build/worker-build.ts';
+import { synthesizeGuestWorld } from '../guest-sdk/bindgen/world.ts';
 import { capabilityTypes, writeCapabilityTypes } from '../host/cli/types.ts';
 import { startTestHost, type TestHost } from './helpers/test-host.ts';
 
@@ -27,6 +29,25 @@ async function jsUpload(name: string, bindings: string): Promise<DeployUpload> {
   const upload = await collectUpload(join(EXAMPLE, 'js-worker'));
   const content = upload.manifest.content.replace(/^name = .*$/m, `name = "${name}"`).replace(/\[\[bindings\]\][\s\S]*$/, bindings);
   return { ...upload, manifest: { ...upload.manifest, content } };
+}
+
+/**
+ * The AssemblyScript worker, built against the guest world of this host: the platform's world plus geo.wit, under
+ * deps/ (what `edge build` does for a host config with capabilities).
+ */
+async function buildAsWorker(): Promise<Uint8Array> {
+  const world = await synthesizeGuestWorld({ platformWitDir: resolve(import.meta.dirname, '../wit'), capabilityWit: [join(EXAMPLE, 'capability/geo.wit')], into: join(await scratch(), 'wit') });
+  const built = await buildWorker({ dir: join(EXAMPLE, 'as-worker'), main: 'assembly/index.ts', witDir: world.witDir, world: world.world, tempDir: await scratch() });
+  expect(built.warnings).toEqual([]);
+  return built.component;
+}
+
+async function asUpload(component: Uint8Array, edit: (toml: string) => string = (x) => x): Promise<DeployUpload> {
+  const toml = await readFile(join(EXAMPLE, 'as-worker/wrangler.toml'), 'utf8');
+  return {
+    manifest: { fileName: 'wrangler.toml', content: edit(toml) },
+    modules: [{ path: 'assembly/index.wasm', content: Buffer.from(component).toString('base64'), encoding: 'base64' }],
+  };
 }
 
 async function json(t: TestHost, worker: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
@@ -92,6 +113,41 @@ describe('capability-geo: JS worker on a host with the geo capability', () => {
       expect(res.body.error, setting).toMatchObject({ code: 'E_BINDING_INVALID', message: expect.stringMatching(message) });
       expect(res.body.error.message).toContain('binding "GEO"');
     }
+  });
+
+  describe('the AssemblyScript worker', () => {
+    let component: Uint8Array;
+    beforeAll(async () => {
+      component = await buildAsWorker();
+      const res = await t.admin('POST', '/v1/workers', await asUpload(component));
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }, 60_000);
+
+    it('gives the same answers as the JS worker', async () => {
+      const paths = ['/?ip=192.0.2.10', '/?ip=192.0.2.200', '/?ip=203.0.113.255', '/?ip=8.8.8.8', '/?ip=1.2.3', '/?ip=%3A%3A1', '/?ip=', '/'];
+      for (const path of paths) expect(await json(t, 'geo-as', path), path).toEqual(await json(t, 'geo-js', path));
+      expect(await json(t, 'geo-as', '/?ip=192.0.2.200')).toEqual({ status: 200, body: { ip: '192.0.2.200', region: 'eu-north' } });
+      expect(await json(t, 'geo-as', '/?ip=1.2.3')).toEqual({ status: 400, body: { ip: '1.2.3', error: 'invalid-address: 1.2.3' } });
+      expect(await json(t, 'geo-as', '/')).toEqual({ status: 200, body: { ip: '127.0.0.1', region: 'local' } });
+    });
+
+    it('answers the default_region of its binding', async () => {
+      const res = await t.admin('POST', '/v1/workers', await asUpload(component, (x) => x.replace('name = "geo-as"', 'name = "geo-as-default"').replace('binding = "GEO"', 'binding = "GEO"\ndefault_region = "eu-central"')));
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(await json(t, 'geo-as-default', '/?ip=8.8.8.8')).toEqual({ status: 200, body: { ip: '8.8.8.8', region: 'eu-central' } });
+    });
+
+    it('is refused at deploy without the grant, naming the import', async () => {
+      const res = await t.admin('POST', '/v1/workers', await asUpload(component, (x) => x.replace('name = "geo-as"', 'name = "geo-as-ungranted"').replace(/\[\[bindings\]\][\s\S]*$/, '')));
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'E_IMPORT_NOT_GRANTED', message: expect.stringMatching(/example:geo\/lookup.*\[\[bindings\]\] type = "geo"/) });
+    });
+
+    it('gets not-granted when it opens a binding name it was not granted', async () => {
+      const res = await t.admin('POST', '/v1/workers', await asUpload(component, (x) => x.replace('name = "geo-as"', 'name = "geo-as-other"').replace('binding = "GEO"', 'binding = "OTHER"')));
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(await json(t, 'geo-as-other', '/?ip=1.1.1.1')).toEqual({ status: 500, body: { error: 'not-granted: GEO' } });
+    });
   });
 
   it('gives a worker without the grant no env.GEO', async () => {
