@@ -7,11 +7,12 @@ describe('examples', () => {
   let t: TestHost;
   beforeAll(async () => {
     t = await startTestHost();
-    for (const dir of ['examples/hello-js', 'examples/router-js']) {
+    // The AssemblyScript ones are built into components by collectUpload, as `edge deploy` does.
+    for (const dir of ['examples/hello-js', 'examples/router-js', 'examples/hello-as', 'examples/echo-as', 'examples/fib-as']) {
       const res = await t.admin('POST', '/v1/workers', await collectUpload(dir));
-      expect(res.status).toBe(201);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
     }
-  });
+  }, 120_000);
   afterAll(async () => {
     await t.close();
   });
@@ -35,6 +36,17 @@ describe('examples', () => {
     expect((await t.get('router-js', '/todos', { method: 'POST', body: '{}' })).status).toBe(422);
     expect((await t.get('router-js', '/todos', { method: 'DELETE' })).status).toBe(405);
     expect((await t.get('router-js', '/nope')).status).toBe(404);
+  });
+
+  it('hello-as, echo-as and fib-as answer as AssemblyScript components', async () => {
+    const hello = await t.get('hello-as', '/hi');
+    expect(hello.text).toBe(`hello from http://hello-as.localhost:${t.port}/hi\n`);
+    const echo = JSON.parse((await t.get('echo-as', '/e?q=%E2%9C%93', { method: 'POST', body: 'body ✓' })).text);
+    expect(echo).toMatchObject({ method: 'POST', path: '/e', query: [['q', '✓']], body: 'body ✓' });
+    expect((await t.get('fib-as', '/?n=25')).text).toBe('fib(25) = 75025\n');
+    const tooMuch = await t.get('fib-as', '/?n=40');
+    expect(tooMuch.status).toBe(503);
+    expect(tooMuch.headers['x-edge-error']).toBe('E_FUEL_LIMIT');
   });
 
   it('router-js streams a large response', async () => {

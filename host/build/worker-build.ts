@@ -6,7 +6,8 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { generateExportGlue } from '../../guest-sdk/bindgen/assemblyscript/generate.ts';
-import { loadWitDir } from '../../guest-sdk/bindgen/wit/index.ts';
+import { loadWitDir, WitError } from '../../guest-sdk/bindgen/wit/index.ts';
+import { synthesizeGuestWorld } from '../../guest-sdk/bindgen/world.ts';
 import { compileAssemblyScript } from './assemblyscript.ts';
 import { worldCoreImports } from './component-tools.ts';
 import { BuildError, formatDiagnostic, type BuildDiagnostic } from './errors.ts';
@@ -32,6 +33,11 @@ export interface BuildWorkerOptions {
   witDir?: string;
   /** Default `worker`; the world must import log, vars and http-types and export incoming-handler. */
   world?: string;
+  /**
+   * User-defined capabilities' WIT files (or directories): the worker is built against a world that adds their
+   * interfaces to the platform's, and their generated classes are importable from "@edge/guest/bindings".
+   */
+  capabilityWit?: string[];
   /** Where the temporary build directory is made (and removed again). Default: the OS temp directory. */
   tempDir?: string;
 }
@@ -117,6 +123,9 @@ async function layOut(buildDir: string, dir: string, mainModule: string, witDir:
   for (const name of (await readdir(join(SDK_DIR, 'assembly'))).sort()) {
     if (name.endsWith('.ts')) await copyFile(join(SDK_DIR, 'assembly', name), join(sdkTarget, name));
   }
+  // The generated classes and types of every interface of the world (capabilities included), for workers that use
+  // an interface the SDK does not wrap: `import { Table } from "@edge/guest/bindings"`.
+  await writeFile(join(sdkTarget, 'bindings.ts'), 'export * from "../../../glue-imports";\nexport * from "../../../glue-types";\n');
   await linkWorkerPackages(dir, nodeModules);
 }
 
@@ -162,10 +171,22 @@ export async function buildWorker(options: BuildWorkerOptions): Promise<BuiltWor
 
   const buildDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'edge-as-build-'));
   try {
-    await layOut(buildDir, dir, main.slice(0, -'.ts'.length), witDir, world);
+    let buildWit = witDir;
+    let buildWorld = world;
+    if (options.capabilityWit && options.capabilityWit.length > 0) {
+      // A world of its own: the platform's plus every capability interface (a component keeps only the imports it uses).
+      try {
+        const guest = await synthesizeGuestWorld({ platformWitDir: witDir, platformWorld: world, capabilityWit: options.capabilityWit.map((p) => resolve(p)), into: join(buildDir, 'wit') });
+        buildWit = guest.witDir;
+        buildWorld = guest.world;
+      } catch (e) {
+        throw new BuildError(`capability WIT: ${e instanceof WitError || e instanceof Error ? e.message : String(e)}`, [], { cause: e });
+      }
+    }
+    await layOut(buildDir, dir, main.slice(0, -'.ts'.length), buildWit, buildWorld);
     let built;
     try {
-      built = await compileAssemblyScript({ entry: join(buildDir, 'glue.ts'), witDir, world, optimize: options.optimize ?? false });
+      built = await compileAssemblyScript({ entry: join(buildDir, 'glue.ts'), witDir: buildWit, world: buildWorld, optimize: options.optimize ?? false });
     } catch (e) {
       if (!(e instanceof BuildError)) throw e;
       const diagnostics = e.diagnostics.map((d) => mapDiagnostic(d, main));

@@ -4,8 +4,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { buildWorker } from '../build/worker-build.ts';
 import { loadManifest } from '../deploy/manifest.ts';
+import { capabilityWitFor } from '../deploy/upload.ts';
 import { EdgeError } from '../errors.ts';
 import { paint } from './output.ts';
 import { printJson } from './options.ts';
@@ -31,7 +31,7 @@ export function formatBuildResult(result: BuildResult): string {
 }
 
 /** Builds the AssemblyScript worker in `dir` and writes its component to `out` (default `<dir>/build/<name>.wasm`). */
-export async function buildWorkerDir(dir: string, options: { out?: string; optimize?: boolean } = {}): Promise<BuildResult> {
+export async function buildWorkerDir(dir: string, options: { out?: string; optimize?: boolean; config?: string } = {}): Promise<BuildResult> {
   const { manifest, fileName } = await loadManifest(dir);
   if (manifest.build.language !== 'assemblyscript') {
     throw new EdgeError(
@@ -41,7 +41,10 @@ export async function buildWorkerDir(dir: string, options: { out?: string; optim
       { details: { dir: resolve(dir), file: fileName, language: manifest.build.language } },
     );
   }
-  const { component, warnings } = await buildWorker({ dir, main: manifest.main, optimize: options.optimize ?? manifest.build.optimize });
+  const capabilityWit = await capabilityWitFor(resolve(dir), manifest, options.config);
+  // Loaded on use: the AssemblyScript compiler takes ~0.4 s to load, which other commands should not pay.
+  const { buildWorker } = await import('../build/worker-build.ts');
+  const { component, warnings } = await buildWorker({ dir, main: manifest.main, optimize: options.optimize ?? manifest.build.optimize, capabilityWit });
   const path = resolve(options.out ?? join(dir, 'build', `${manifest.name}.wasm`));
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, component);
@@ -60,6 +63,7 @@ export function buildCommand(): Command {
     .option('-o, --out <file>', 'where to write the component (default: <dir>/build/<name>.wasm)')
     .addOption(new Option('-O, --optimize', 'optimize with asc -O3 (slower; default: [build] optimize of the manifest)'))
     .addOption(new Option('--json', 'print the result as JSON'))
+    .option('--config <file>', 'host config naming user-defined capabilities (default: the nearest edge.config.ts above [dir])')
     .addHelpText(
       'after',
       `
@@ -67,8 +71,12 @@ Examples:
   $ edge build examples/hello-as             # → examples/hello-as/build/hello-as.wasm
   $ edge build ./my-worker -o /tmp/w.wasm -O`,
     )
-    .action(async (dir: string, opts: { out?: string; optimize?: boolean; json?: boolean }) => {
-      const result = await buildWorkerDir(dir, { ...(opts.out !== undefined ? { out: opts.out } : {}), ...(opts.optimize ? { optimize: true } : {}) });
+    .action(async (dir: string, opts: { out?: string; optimize?: boolean; json?: boolean; config?: string }) => {
+      const result = await buildWorkerDir(dir, {
+        ...(opts.out !== undefined ? { out: opts.out } : {}),
+        ...(opts.optimize ? { optimize: true } : {}),
+        ...(opts.config !== undefined ? { config: opts.config } : {}),
+      });
       if (opts.json) printJson(result);
       else process.stdout.write(formatBuildResult(result));
     });

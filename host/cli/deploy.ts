@@ -25,16 +25,18 @@ export function deployCommand(): Command {
       .argument('[dir]', 'worker directory', '.'),
   )
     .addOption(jsonOption())
+    .option('--config <file>', 'host config naming user-defined capabilities, for building AssemblyScript workers that use them (default: the nearest edge.config.ts above [dir])')
     .addHelpText(
       'after',
       `
 Examples:
   $ edge deploy examples/hello-js
+  $ edge deploy examples/hello-as            # AssemblyScript: built into a component first
   $ edge deploy ./my-worker --admin-url http://127.0.0.1:9000 --token "$TOKEN"
   $ edge deploy --data-dir /var/lib/edge      # token read from /var/lib/edge/admin-token`,
     )
-    .action(async (dir: string, opts: ClientOptions & { json?: boolean }) => {
-      const upload = await collectUpload(dir);
+    .action(async (dir: string, opts: ClientOptions & { json?: boolean; config?: string }) => {
+      const upload = await collectUpload(dir, opts.config === undefined ? {} : { config: opts.config });
       const client = await adminClientFrom(opts);
       const result = await client.deploy(upload);
       if (opts.json) printJson(result);

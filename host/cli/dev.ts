@@ -4,6 +4,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { watch } from 'chokidar';
 import { Command, Option } from 'commander';
 import { collectUpload, type DeployUpload } from '../deploy/upload.ts';
+import { findHostConfig } from '../config.ts';
 import { AdminClient } from './admin-client.ts';
 import { formatDeployResult } from './deploy.ts';
 import { formatError, formatTailEvent, paint } from './output.ts';
@@ -13,7 +14,8 @@ import { waitForShutdownSignal } from './signals.ts';
 
 const DEBOUNCE_MS = 100;
 const IGNORED_DIRS = new Set(['node_modules', '.edge', '.git']);
-const RELEVANT = /(\.m?js|^wrangler\.(toml|json|jsonc))$/;
+// .ts: AssemblyScript workers' sources (they are built on every deploy).
+const RELEVANT = /(\.m?js|\.ts|^wrangler\.(toml|json|jsonc))$/;
 
 const stamp = () => paint('dim', `[${new Date().toTimeString().slice(0, 8)}]`);
 
@@ -27,10 +29,12 @@ class Redeployer {
   #running: Promise<void> | undefined;
   #again = false;
   #lastUploaded: string | undefined;
+  #config: string | undefined;
 
-  constructor(client: AdminClient, dir: string) {
+  constructor(client: AdminClient, dir: string, config?: string) {
     this.#client = client;
     this.#dir = dir;
+    this.#config = config;
   }
 
   trigger(): Promise<void> {
@@ -55,7 +59,7 @@ class Redeployer {
   async #deployOnce(): Promise<void> {
     let upload: DeployUpload;
     try {
-      upload = await collectUpload(this.#dir);
+      upload = await collectUpload(this.#dir, this.#config === undefined ? {} : { config: this.#config });
       const key = JSON.stringify(upload);
       if (key === this.#lastUploaded) {
         process.stdout.write(`${stamp()} no change to the upload; still serving the same version\n`);
@@ -80,16 +84,18 @@ export function devCommand(): Command {
     .argument('[dir]', 'worker directory', '.')
     .addOption(new Option('--port <port>', 'data-plane port (0 picks a free one)').default(DEFAULT_PORT).argParser(parsePort))
     .addOption(new Option('--admin-port <port>', 'admin API port (0 picks a free one)').default(DEFAULT_ADMIN_PORT).argParser(parsePort))
-    .addHelpText('after', '\nExamples:\n  $ edge dev examples/hello-js\n  $ edge dev . --port 3000 --admin-port 3001')
-    .action(async (dir: string, opts: { port: number; adminPort: number }) => {
+    .option('--config <file>', 'host config naming user-defined capabilities (default: the nearest edge.config.ts above [dir])')
+    .addHelpText('after', '\nExamples:\n  $ edge dev examples/hello-js\n  $ edge dev examples/hello-as      # AssemblyScript: rebuilt on every change\n  $ edge dev . --port 3000 --admin-port 3001')
+    .action(async (dir: string, opts: { port: number; adminPort: number; config?: string }) => {
       const root = resolve(dir);
       const dataDir = join(root, '.edge');
       const shutdown = waitForShutdownSignal({ forceAfterMs: CLOSE_TIMEOUT_MS });
-      const host = await startHost({ dataDir, port: opts.port, adminPort: opts.adminPort });
+      const configPath = opts.config !== undefined ? resolve(opts.config) : await findHostConfig(root);
+      const host = await startHost({ dataDir, port: opts.port, adminPort: opts.adminPort, configPath });
       printHostBanner(host, dataDir);
       // Like `wrangler dev`: the worker's console output, exceptions and limit breaches in this terminal.
       host.logs.subscribeAll((ev) => process.stdout.write(formatTailEvent(ev)));
-      const redeployer = new Redeployer(new AdminClient({ adminUrl: host.adminUrl, token: host.adminToken }), root);
+      const redeployer = new Redeployer(new AdminClient({ adminUrl: host.adminUrl, token: host.adminToken }), root, configPath ?? undefined);
       await redeployer.trigger();
 
       let timer: NodeJS.Timeout | undefined;

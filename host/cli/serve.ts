@@ -1,6 +1,8 @@
 // `edge serve`: runs the host (data plane + admin API) in the foreground until SIGINT/SIGTERM.
 
+import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { CONFIG_FILES } from '../config.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { HostOptions, RunningHost } from '../server/host.ts';
 import { paint } from './output.ts';
@@ -14,6 +16,15 @@ export const CLOSE_TIMEOUT_MS = 10_000;
 /**
  * Loaded on demand so that client commands (deploy, list, tail...) do not pay for loading Fastify and isolated-vm.
  */
+/** `edge.config.ts` (or .mjs/.js) in the working directory, if there is one. */
+async function defaultConfig(): Promise<string | null> {
+  for (const name of CONFIG_FILES) {
+    const path = resolve(name);
+    if (await access(path).then(() => true, () => false)) return path;
+  }
+  return null;
+}
+
 export async function startHost(options: HostOptions): Promise<RunningHost> {
   const { startHost: start } = await import('../server/host.ts');
   return start(options);
@@ -55,15 +66,17 @@ export function serveCommand(): Command {
     .addOption(new Option('--max-isolates <n>', 'most warm worker isolates kept; least recently used ones are evicted beyond').argParser(positiveInt))
     .addOption(new Option('--memory-budget-mb <mb>', 'total heap of warm isolates before idle ones are evicted').argParser(positiveInt))
     .option('--egress-allow <cidr...>', "private addresses or CIDR ranges workers' fetch() may reach (denied by default), e.g. 127.0.0.1/32")
+    .option('--config <file>', 'host config naming user-defined capabilities (default: ./edge.config.ts when present)')
     .addHelpText(
       'after',
       `
 Examples:
   $ edge serve
   $ edge serve --port 8080 --admin-port 8081 --data-dir /var/lib/edge
-  $ EDGE_ADMIN_TOKEN=secret edge serve --port 0 --admin-port 0   # random free ports`,
+  $ EDGE_ADMIN_TOKEN=secret edge serve --port 0 --admin-port 0   # random free ports
+  $ edge serve --config examples/capability-geo/edge.config.ts   # with a user-defined capability`,
     )
-    .action(async (opts: { port: number; adminPort: number; host: string; adminHost: string; dataDir: string; egressAllow?: string[]; maxIsolates?: number; memoryBudgetMb?: number }) => {
+    .action(async (opts: { port: number; adminPort: number; host: string; adminHost: string; dataDir: string; egressAllow?: string[]; maxIsolates?: number; memoryBudgetMb?: number; config?: string }) => {
       if (!isLoopback(opts.adminHost)) {
         process.stderr.write(`${paint('yellow', 'warning', process.stderr)}: the admin API binds ${opts.adminHost}; anyone who can reach it with the token can deploy code\n`);
       }
@@ -77,6 +90,7 @@ Examples:
         ...(opts.egressAllow ? { egress: { allow: opts.egressAllow } } : {}),
         ...(opts.maxIsolates ? { maxIsolates: opts.maxIsolates } : {}),
         ...(opts.memoryBudgetMb ? { memoryBudgetMb: opts.memoryBudgetMb } : {}),
+        configPath: opts.config !== undefined ? resolve(opts.config) : await defaultConfig(),
       });
       printHostBanner(host, opts.dataDir);
       process.stdout.write('press Ctrl-C to stop\n');

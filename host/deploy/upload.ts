@@ -4,7 +4,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { EdgeError } from '../errors.ts';
-import { findManifest, parseManifestText } from './manifest.ts';
+import { findManifest, parseManifestText, type DeployManifest } from './manifest.ts';
+import { findHostConfig, loadHostConfig } from '../config.ts';
 
 export interface UploadedFile {
   path: string;
@@ -43,10 +44,38 @@ async function listModules(root: string, rel: string, out: string[]): Promise<vo
 
 const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-export async function collectUpload(dir: string): Promise<DeployUpload> {
+/**
+ * The WIT of the user-defined capabilities an AssemblyScript worker is built against: those of the host config
+ * (`config`, else the nearest edge.config.ts above the worker), when its manifest grants any `[[bindings]]`.
+ */
+export async function capabilityWitFor(dir: string, manifest: DeployManifest, config?: string): Promise<string[]> {
+  if (manifest.bindings.length === 0) return [];
+  const path = config ?? (await findHostConfig(dir));
+  if (path === null) {
+    throw new EdgeError('E_CONFIG_INVALID', `${manifest.name} grants [[bindings]] (${manifest.bindings.map((b) => b.type).join(', ')}) but no edge.config.ts names their capabilities: pass --config <edge.config.ts>.`);
+  }
+  return (await loadHostConfig(path)).capabilities.map((c) => c.wit);
+}
+
+/** An AssemblyScript worker travels as the component `edge build` makes of it, at `main` with `.wasm`. */
+async function collectAssemblyScript(root: string, found: { fileName: string; text: string }, manifest: DeployManifest, config?: string): Promise<DeployUpload> {
+  const { buildWorker } = await import('../build/worker-build.ts');
+  const capabilityWit = await capabilityWitFor(root, manifest, config);
+  const { component } = await buildWorker({ dir: root, main: manifest.main, optimize: manifest.build.optimize, capabilityWit });
+  if (component.byteLength > MAX_UPLOAD_BYTES) {
+    throw new EdgeError('E_DEPLOY_INVALID', `the component built from ${manifest.main} is ${formatBytes(component.byteLength)}, over the 10 MiB limit`);
+  }
+  return {
+    manifest: { fileName: found.fileName, content: found.text },
+    modules: [{ path: manifest.main.replace(/\.ts$/, '.wasm'), content: Buffer.from(component).toString('base64'), encoding: 'base64' }],
+  };
+}
+
+export async function collectUpload(dir: string, options: { config?: string } = {}): Promise<DeployUpload> {
   const root = resolve(dir);
   const found = await findManifest(root);
   const manifest = parseManifestText(found.text, found.fileName);
+  if (manifest.build.language === 'assemblyscript') return collectAssemblyScript(root, found, manifest, options.config);
 
   const paths: string[] = [];
   await listModules(root, '', paths);
