@@ -6,8 +6,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectUpload, type DeployUpload } from '../host/deploy/upload.ts';
-import { buildWorker } from '../host/build/worker-build.ts';
-import { synthesizeGuestWorld } from '../guest-sdk/bindgen/world.ts';
 import { capabilityTypes, writeCapabilityTypes } from '../host/cli/types.ts';
 import { startTestHost, type TestHost } from './helpers/test-host.ts';
 
@@ -31,23 +29,9 @@ async function jsUpload(name: string, bindings: string): Promise<DeployUpload> {
   return { ...upload, manifest: { ...upload.manifest, content } };
 }
 
-/**
- * The AssemblyScript worker, built against the guest world of this host: the platform's world plus geo.wit, under
- * deps/ (what `edge build` does for a host config with capabilities).
- */
-async function buildAsWorker(): Promise<Uint8Array> {
-  const world = await synthesizeGuestWorld({ platformWitDir: resolve(import.meta.dirname, '../wit'), capabilityWit: [join(EXAMPLE, 'capability/geo.wit')], into: join(await scratch(), 'wit') });
-  const built = await buildWorker({ dir: join(EXAMPLE, 'as-worker'), main: 'assembly/index.ts', witDir: world.witDir, world: world.world, tempDir: await scratch() });
-  expect(built.warnings).toEqual([]);
-  return built.component;
-}
-
-async function asUpload(component: Uint8Array, edit: (toml: string) => string = (x) => x): Promise<DeployUpload> {
-  const toml = await readFile(join(EXAMPLE, 'as-worker/wrangler.toml'), 'utf8');
-  return {
-    manifest: { fileName: 'wrangler.toml', content: edit(toml) },
-    modules: [{ path: 'assembly/index.wasm', content: Buffer.from(component).toString('base64'), encoding: 'base64' }],
-  };
+/** The AssemblyScript worker's upload (its component built once) with its manifest edited. */
+function asUpload(upload: DeployUpload, edit: (toml: string) => string): DeployUpload {
+  return { ...upload, manifest: { ...upload.manifest, content: edit(upload.manifest.content) } };
 }
 
 async function json(t: TestHost, worker: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
@@ -116,10 +100,12 @@ describe('capability-geo: JS worker on a host with the geo capability', () => {
   });
 
   describe('the AssemblyScript worker', () => {
-    let component: Uint8Array;
+    let upload: DeployUpload;
     beforeAll(async () => {
-      component = await buildAsWorker();
-      const res = await t.admin('POST', '/v1/workers', await asUpload(component));
+      // As `edge deploy` does: built against the platform's world plus the capabilities of the nearest edge.config.ts.
+      upload = await collectUpload(join(EXAMPLE, 'as-worker'));
+      expect(upload.modules.map((m) => [m.path, m.encoding])).toEqual([['assembly/index.wasm', 'base64']]);
+      const res = await t.admin('POST', '/v1/workers', upload);
       expect(res.status, JSON.stringify(res.body)).toBe(201);
     }, 60_000);
 
@@ -132,19 +118,19 @@ describe('capability-geo: JS worker on a host with the geo capability', () => {
     });
 
     it('answers the default_region of its binding', async () => {
-      const res = await t.admin('POST', '/v1/workers', await asUpload(component, (x) => x.replace('name = "geo-as"', 'name = "geo-as-default"').replace('binding = "GEO"', 'binding = "GEO"\ndefault_region = "eu-central"')));
+      const res = await t.admin('POST', '/v1/workers', asUpload(upload, (x) => x.replace('name = "geo-as"', 'name = "geo-as-default"').replace('binding = "GEO"', 'binding = "GEO"\ndefault_region = "eu-central"')));
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       expect(await json(t, 'geo-as-default', '/?ip=8.8.8.8')).toEqual({ status: 200, body: { ip: '8.8.8.8', region: 'eu-central' } });
     });
 
     it('is refused at deploy without the grant, naming the import', async () => {
-      const res = await t.admin('POST', '/v1/workers', await asUpload(component, (x) => x.replace('name = "geo-as"', 'name = "geo-as-ungranted"').replace(/\[\[bindings\]\][\s\S]*$/, '')));
+      const res = await t.admin('POST', '/v1/workers', asUpload(upload, (x) => x.replace('name = "geo-as"', 'name = "geo-as-ungranted"').replace(/\[\[bindings\]\][\s\S]*$/, '')));
       expect(res.status).toBe(400);
       expect(res.body.error).toMatchObject({ code: 'E_IMPORT_NOT_GRANTED', message: expect.stringMatching(/example:geo\/lookup.*\[\[bindings\]\] type = "geo"/) });
     });
 
     it('gets not-granted when it opens a binding name it was not granted', async () => {
-      const res = await t.admin('POST', '/v1/workers', await asUpload(component, (x) => x.replace('name = "geo-as"', 'name = "geo-as-other"').replace('binding = "GEO"', 'binding = "OTHER"')));
+      const res = await t.admin('POST', '/v1/workers', asUpload(upload, (x) => x.replace('name = "geo-as"', 'name = "geo-as-other"').replace('binding = "GEO"', 'binding = "OTHER"')));
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       expect(await json(t, 'geo-as-other', '/?ip=1.1.1.1')).toEqual({ status: 500, body: { error: 'not-granted: GEO' } });
     });

@@ -2,13 +2,13 @@
 //   GET /?ip=192.0.2.10   → {"ip":"192.0.2.10","region":"eu-west"}
 //   GET /                 → the region of the caller's own address (cf-connecting-ip)
 //
-// `Table` and `LookupError` are the glue the build generates from capability/geo.wit (guest-sdk/bindgen): the
+// `Table` and `LookupError` are the glue the build generates from capability/geo.wit (guest-sdk/bindgen) when the
+// host config (the nearest edge.config.ts, or --config) names the capability, exported by "@edge/guest/bindings": the
 // resource `table` becomes the class `Table` (static `open`, method `region`, `drop()`), and the variant `error`
 // becomes `LookupError` (prefixed with its interface's name, since the platform's interfaces have an `error` too).
 // Results are classes named after their payloads, read with `isOk`, `value` and `error`.
 import { Request, Response, jsonString } from "@edge/guest";
-import { Table } from "../../glue-imports";
-import { LookupError } from "../../glue-types";
+import { Table, LookupError } from "@edge/guest/bindings";
 
 function describe(e: LookupError): string {
   if (e.tag == LookupError.NOT_GRANTED) return "not-granted: " + e.asNotGranted;
