@@ -1,6 +1,7 @@
 // The capability-geo example end to end: a real host started with the example's edge.config.ts (the `geo`
 // capability: geo.wit + geo.ts), its workers deployed from their directories as `edge deploy` uploads them, and
 // what deploy and host start refuse. Also `edge types`: the committed generated types are what it writes.
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile, mkdir, cp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -192,6 +193,23 @@ describe('edge types', () => {
     expect(text).toContain('static open(binding: string): Table;');
     expect(text).toContain('region(ip: string): string | undefined;');
   });
+
+  it('is the `edge types` command, printing what it wrote', async () => {
+    const out = await scratch();
+    const root = resolve(import.meta.dirname, '..');
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+        execFile(join(root, 'node_modules/.bin/node'), ['--no-node-snapshot', join(root, 'host/cli/main.ts'), 'types', ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) =>
+          done({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    const ok = await run(['examples/capability-geo/capability/geo.wit', '--out', out, '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toEqual({ package: 'example:geo@0.1.0', interfaces: ['example:geo/lookup@0.1.0'], files: [join(out, 'example-geo-lookup.d.ts')] });
+    const bad = await run([join(out, 'missing.wit')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('error E_CAPABILITY_INVALID: ');
+  }, 30_000);
 
   it('types a package directory that uses platform types, with every interface', async () => {
     const dir = await scratch();
