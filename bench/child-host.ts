@@ -124,7 +124,8 @@ export interface ChildHost {
 
 export interface WorkerUpload {
   manifest: { fileName: 'wrangler.toml' | 'wrangler.json' | 'wrangler.jsonc'; content: string };
-  modules: Array<{ path: string; content: string }>;
+  /** A component travels base64-encoded (`encoding: 'base64'`). */
+  modules: Array<{ path: string; content: string; encoding?: 'base64' }>;
 }
 
 /**

@@ -2,7 +2,7 @@
 // the issue with PASS/MISS, and notes on how each figure was obtained.
 
 export interface BenchRecord {
-  suite: 'cold-start' | 'warm-throughput' | 'memory';
+  suite: 'cold-start' | 'warm-throughput' | 'memory' | 'fuel';
   /** 'edge-js' for this host; baselines are named after what they are (e.g. 'fastify'). */
   runtime: string;
   workload: string;
@@ -20,7 +20,8 @@ export interface BenchRecord {
 export interface TargetCheck {
   target: string;
   measured: string;
-  pass: boolean;
+  /** null: a figure shown for comparison, with no target to meet. */
+  pass: boolean | null;
   note?: string;
 }
 
@@ -52,7 +53,7 @@ export function formatRecords(records: BenchRecord[]): string {
 }
 
 export function formatTargets(targets: TargetCheck[]): string {
-  const rows = targets.map((t) => [t.pass ? 'PASS' : 'MISS', t.target, t.measured, t.note ?? '']);
+  const rows = targets.map((t) => [t.pass === null ? 'INFO' : t.pass ? 'PASS' : 'MISS', t.target, t.measured, t.note ?? '']);
   return table(['', 'target', 'measured', ''], rows, new Set());
 }
 
