@@ -171,6 +171,13 @@ describe('capability-geo: host start', () => {
     });
   });
 
+  it("fails when geo's setup finds a malformed table, naming the entry", async () => {
+    const path = await configWith("export default { capabilities: [{ wit: './capability/geo.wit', module: './capability/geo.ts' }] };\n", async (dir) => {
+      await writeFile(join(dir, 'capability/regions.json'), JSON.stringify({ ranges: [{ cidr: '192.0.2.0/24', region: 'eu-west' }, { cidr: '1.2.3.4/8', region: 'ap-east' }] }));
+    });
+    await expect(startTestHost({ configPath: path })).rejects.toThrow(/regions\.json: ranges\[1\]: 1\.2\.3\.4\/8 has host bits set \(the network is 1\.0\.0\.0\/8\)/);
+  });
+
   it('fails with E_CAPABILITY_INVALID when the module is not a capability definition', async () => {
     const path = await configWith("export default { capabilities: [{ wit: './capability/geo.wit', module: './capability/broken.ts' }] };\n", async (dir) => {
       await writeFile(join(dir, 'capability/broken.ts'), "export default { name: 'Geo', interface: 'example:geo/lookup' };\n");
