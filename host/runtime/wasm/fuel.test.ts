@@ -9,6 +9,7 @@ import {
   fuelGlobalOf,
   instrumentFuel,
   isFuelExhausted,
+  LOOP_UNROLL,
   readFuel,
   refillFuel,
   runWithFuel,
@@ -166,7 +167,7 @@ describe('instrumentFuel', () => {
 
   it('stops an infinite loop once the fuel runs out, and a refilled instance runs again', () => {
     const { instance, fuel, out } = metered(SPIN);
-    expect(out.stats).toEqual({ functions: 3, leafFunctions: 1, loops: 1, instrumentedSites: 2 });
+    expect(out.stats).toEqual({ functions: 3, leafFunctions: 1, loops: 1, unrolledLoops: 1, instrumentedSites: 2 });
     const spin = exported<[], void>(instance, 'spin');
     const fib = exported<[number], number>(instance, 'fib');
 
@@ -205,13 +206,70 @@ describe('instrumentFuel', () => {
     expect(error).toBeInstanceOf(FuelExhaustedError);
   });
 
-  it('charges loops per iteration: fuel grows linearly with the trip count', () => {
-    const { instance, fuel } = metered(SUM);
+  it(`charges a small loop once per ${LOOP_UNROLL} passes, up front: fuel is a step function of the trip count`, () => {
+    const { instance, fuel, out } = metered(SUM);
+    expect(out.stats.unrolledLoops).toBe(1);
     const sum = exported<[number], bigint>(instance, 'sum');
-    const used = [0, 1, 2, 3, 10, 100].map((n) => runWithFuel(fuel, 1_000_000, () => sum(n)).consumed);
-    const perIteration = used[1]! - used[0]!;
-    expect(perIteration).toBeGreaterThan(0n);
-    expect(used).toEqual([0n, 1n, 2n, 3n, 10n, 100n].map((n) => used[0]! + n * perIteration));
+    // sum(n) runs the loop body n + 1 times (the last pass leaves through br_if); the function entry is free.
+    const trips = [0, 1, 2, 3, 4, 7, 8, 100];
+    const used = trips.map((n) => runWithFuel(fuel, 1_000_000, () => sum(n)).consumed);
+    const perCharge = used[0]!;
+    expect(perCharge).toBeGreaterThan(0n);
+    expect(perCharge % BigInt(LOOP_UNROLL)).toBe(0n);
+    expect(used).toEqual(trips.map((n) => BigInt(Math.ceil((n + 1) / LOOP_UNROLL)) * perCharge));
+  });
+
+  it('keeps results of unrolled loops of every shape: fall-through exits, br_table, nested loops and labels', () => {
+    const wat = `(module
+      (memory 1)
+      ;; Ends in br_if: the body can fall through, which leaves the loop.
+      (func (export "countdown") (param $n i32) (result i32) (local $steps i32)
+        (loop $again
+          (local.set $steps (i32.add (local.get $steps) (i32.const 1)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br_if $again (i32.gt_s (local.get $n) (i32.const 0))))
+        (local.get $steps))
+      ;; br_table to the loop, to an inner block and out of the loop; an early return.
+      (func (export "dispatch") (param $n i32) (result i32) (local $acc i32) (local $i i32)
+        (block $out
+          (loop $top
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (if (i32.gt_u (local.get $i) (i32.const 1000)) (then (return (i32.const -1))))
+            (block $skip
+              (br_table $top $skip $out (i32.rem_u (i32.add (local.get $i) (local.get $n)) (i32.const 5)))
+            )
+            (local.set $acc (i32.add (local.get $acc) (local.get $i)))
+            (br_if $top (i32.lt_u (local.get $acc) (local.get $n)))))
+        (i32.add (i32.mul (local.get $acc) (i32.const 1000)) (local.get $i)))
+      ;; Nested loops with their own labels, both small enough to unroll.
+      (func (export "nested") (param $n i32) (result i32) (local $i i32) (local $j i32) (local $acc i32)
+        (block $done (loop $outer
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (local.set $j (i32.const 0))
+          (block $jdone (loop $inner
+            (br_if $jdone (i32.ge_u (local.get $j) (local.get $i)))
+            (local.set $acc (i32.add (local.get $acc) (i32.xor (local.get $i) (local.get $j))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $inner)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $outer)))
+        (local.get $acc))
+      ;; A loop that produces a value is left as it is.
+      (func (export "valued") (param $n i32) (result i32)
+        (loop $l (result i32)
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br_if $l (i32.gt_s (local.get $n) (i32.const 0)))
+          (local.get $n))))`;
+    const { plain, instance, fuel, out } = metered(wat);
+    expect(out.stats).toMatchObject({ loops: 5, unrolledLoops: 4 });
+    const reference = instantiate(plain);
+    for (const name of ['countdown', 'dispatch', 'nested', 'valued']) {
+      for (const n of [0, 1, 2, 3, 4, 5, 6, 7, 9, 17, 100, 999]) {
+        const expected = exported<[number], number>(reference, name)(n);
+        const got = runWithFuel(fuel, 100_000_000, () => exported<[number], number>(instance, name)(n)).result;
+        expect(got, `${name}(${n})`).toBe(expected);
+      }
+    }
   });
 
   it('meters the start function, which runs on the fuel the module was instrumented with', () => {
@@ -270,7 +328,7 @@ describe('instrumentFuel', () => {
     const plain = assemble(wat, GUEST_FEATURES, { 'edge:test': customSection });
     const out = instrumentFuel(plain, { exportName: 'fuel' });
     expect(out.fuelGlobal).toBe('fuel');
-    expect(out.stats).toEqual({ functions: 4, leafFunctions: 3, loops: 0, instrumentedSites: 1 });
+    expect(out.stats).toEqual({ functions: 4, leafFunctions: 3, loops: 0, unrolledLoops: 0, instrumentedSites: 1 });
     expect(webAssembly.validate(out.bytes)).toBe(true);
 
     const module = new webAssembly.Module(out.bytes);
@@ -387,14 +445,14 @@ describe('instrumentFuel soundness: nothing runs unbounded without paying', () =
           (br $next)))
         (local.get $h)))`;
     const { instance, fuel, out } = metered(wat);
-    expect(out.stats).toEqual({ functions: 2, leafFunctions: 1, loops: 1, instrumentedSites: 1 });
+    expect(out.stats).toEqual({ functions: 2, leafFunctions: 1, loops: 1, unrolledLoops: 1, instrumentedSites: 1 });
     expect(runWithFuel(fuel, 1000, () => exported<[number], number>(instance, 'mix')(1)).consumed).toBe(0n);
     const hash = exported<[number], number>(instance, 'hash');
-    const used = [0, 1, 2, 100].map((n) => runWithFuel(fuel, 1_000_000, () => hash(n)).consumed);
-    const perIteration = used[2]! - used[1]!;
-    // The loop's price includes mix's body (7 expressions) besides its own.
-    expect(perIteration).toBeGreaterThan(7n);
-    expect(used).toEqual([0n, 1n, 2n, 100n].map((n) => used[0]! + n * perIteration));
+    const trips = [0, 3, 4, 100];
+    const used = trips.map((n) => runWithFuel(fuel, 1_000_000, () => hash(n)).consumed);
+    // One charge per LOOP_UNROLL passes; its price includes mix's body (7 expressions) on every pass.
+    expect(used[0]!).toBeGreaterThan(BigInt(LOOP_UNROLL * 7));
+    expect(used).toEqual(trips.map((n) => BigInt(Math.ceil((n + 1) / LOOP_UNROLL)) * used[0]!));
   });
 });
 
@@ -469,6 +527,6 @@ describe('fuel measurements (reported, not asserted)', () => {
       `instrumenting ${(plain.length / 1024).toFixed(0)} KB (${count} functions): ` +
         `${timings.map((t) => t.toFixed(0)).join(' / ')} ms, output ${(out.bytes.length / 1024).toFixed(0)} KB`,
     );
-    expect(out.stats).toEqual({ functions: count, leafFunctions: 0, loops: count, instrumentedSites: 2 * count - 1 });
+    expect(out.stats).toEqual({ functions: count, leafFunctions: 0, loops: count, unrolledLoops: 0, instrumentedSites: 2 * count - 1 });
   });
 });

@@ -42,7 +42,12 @@ export interface FuelStats {
    */
   leafFunctions: number;
   loops: number;
-  /** The places that charge fuel: entries of non-leaf functions, and loop-body tops. */
+  /** Loops whose body was copied LOOP_UNROLL times under one charge (small ones). */
+  unrolledLoops: number;
+  /**
+   * The charges placed: one per loop, and for each function whose entry region makes risky calls, one per
+   * path that leads to them (two for an `if` with a risky call in both arms).
+   */
   instrumentedSites: number;
 }
 
@@ -64,6 +69,19 @@ const bodies = binaryen as unknown as {
     setBody(loop: binaryen.ExpressionRef, body: binaryen.ExpressionRef): void;
   };
   Call: { getTarget(call: binaryen.ExpressionRef): string };
+};
+const loopNames = binaryen as unknown as {
+  Loop: { getName(loop: binaryen.ExpressionRef): string | null; setName(loop: binaryen.ExpressionRef, name: string): void };
+};
+const labels = binaryen as unknown as {
+  Block: { getName(expr: binaryen.ExpressionRef): string | null; setName(expr: binaryen.ExpressionRef, name: string): void };
+  Break: { getName(expr: binaryen.ExpressionRef): string; setName(expr: binaryen.ExpressionRef, name: string): void };
+  Switch: {
+    getNames(expr: binaryen.ExpressionRef): string[];
+    setNameAt(expr: binaryen.ExpressionRef, index: number, name: string): void;
+    getDefaultName(expr: binaryen.ExpressionRef): string;
+    setDefaultName(expr: binaryen.ExpressionRef, name: string): void;
+  };
 };
 const blocks = (binaryen as unknown as {
   Block: {
@@ -140,7 +158,13 @@ export function meterModule(module: binaryen.Module, options: FuelOptions = {}):
   }
   return {
     fuelGlobal: exportName,
-    stats: { functions: defined.length, leafFunctions: leaves.size, loops: meter.loops, instrumentedSites: meter.sites },
+    stats: {
+      functions: defined.length,
+      leafFunctions: leaves.size,
+      loops: meter.loops,
+      unrolledLoops: meter.unrolledLoops,
+      instrumentedSites: meter.sites,
+    },
   };
 }
 
@@ -234,6 +258,51 @@ function freePrice(expr: binaryen.ExpressionRef, leaves: ReadonlySet<string>, le
   return 0;
 }
 
+/** How many passes of a small innermost loop one charge pays for (the loop body is copied that many times). */
+export const LOOP_UNROLL = 4;
+/** Loops priced above this are not unrolled: their charge is small next to their work, and copies cost size. */
+export const UNROLL_MAX_PRICE = 40;
+/** Nor loops whose body, nested loops (already metered, maybe unrolled) included, has more expressions than this. */
+export const UNROLL_MAX_SIZE = 200;
+
+/**
+ * In a copy of a loop body: branches to the loop (`loopName`) go to `continueName` instead, and the labels the
+ * copy defines itself (and the branches to them) get `suffix`. Branches to labels outside stay as they are.
+ */
+function relabel(copy: binaryen.ExpressionRef, loopName: string, continueName: string, suffix: string): void {
+  const own = new Set<string>();
+  const all: binaryen.ExpressionRef[] = [];
+  const pending = [copy];
+  while (pending.length > 0) {
+    const expr = pending.pop()!;
+    all.push(expr);
+    const id = binaryen.getExpressionId(expr);
+    if (id === binaryen.BlockId || id === binaryen.LoopId) {
+      const name = id === binaryen.BlockId ? labels.Block.getName(expr) : loopNames.Loop.getName(expr);
+      if (name) own.add(name);
+    }
+    if (id === binaryen.LoopId) pending.push(bodies.Loop.getBody(expr));
+    else collectChildren(expr, pending);
+  }
+  const target = (name: string) => (name === loopName ? continueName : own.has(name) ? name + suffix : name);
+  for (const expr of all) {
+    const id = binaryen.getExpressionId(expr);
+    if (id === binaryen.BlockId) {
+      const name = labels.Block.getName(expr);
+      if (name) labels.Block.setName(expr, name + suffix);
+    } else if (id === binaryen.LoopId) {
+      const name = loopNames.Loop.getName(expr);
+      if (name) loopNames.Loop.setName(expr, name + suffix);
+    } else if (id === binaryen.BreakId) {
+      labels.Break.setName(expr, target(labels.Break.getName(expr)));
+    } else if (id === binaryen.SwitchId) {
+      const names = labels.Switch.getNames(expr);
+      names.forEach((name, index) => labels.Switch.setNameAt(expr, index, target(name)));
+      labels.Switch.setDefaultName(expr, target(labels.Switch.getDefaultName(expr)));
+    }
+  }
+}
+
 function uniqueGlobalName(module: binaryen.Module, base: string): string {
   let name = base;
   for (let n = 1; module.getGlobal(name) !== 0; n++) name = `${base}_${n}`;
@@ -257,6 +326,8 @@ function uniqueGlobalName(module: binaryen.Module, base: string): string {
  */
 class Meter {
   loops = 0;
+  unrolledLoops = 0;
+  private labelCounter = 0;
   sites = 0;
   private readonly module: binaryen.Module;
   private readonly fuelGlobal: string;
@@ -288,12 +359,54 @@ class Meter {
         const body = bodies.Loop.getBody(expr);
         this.meterLoopsIn(body);
         const { price } = regionPrice(body, this.leaves, this.entryPrices, this.indirectPrice);
-        bodies.Loop.setBody(expr, this.module.block(null, [...this.charge(price), body], binaryen.auto));
+        const name = loopNames.Loop.getName(expr);
+        const loopType = binaryen.getExpressionType(expr);
+        const small = price <= UNROLL_MAX_PRICE && shapeOf(body).size <= UNROLL_MAX_SIZE; // size includes nested copies
+        if (small && name && (loopType === binaryen.none || loopType === binaryen.unreachable)) {
+          bodies.Loop.setBody(expr, this.unrolled(name, body, price));
+          this.unrolledLoops++;
+        } else {
+          bodies.Loop.setBody(expr, this.module.block(null, [...this.charge(price), body], binaryen.auto));
+        }
         this.loops++;
         continue;
       }
       collectChildren(expr, pending);
     }
+  }
+
+  /**
+   * The body of loop `$L`, unrolled LOOP_UNROLL times under one charge for LOOP_UNROLL passes:
+   *
+   *   (loop $L (block $exit
+   *     charge(LOOP_UNROLL × price)
+   *     (block $next3 (block $next2 (block $next1 copy1 (br $exit)) copy2 (br $exit)) copy3 (br $exit))
+   *     body))
+   *
+   * In copy k, `br $L` (continue) becomes `br $nextk`, which falls into copy k+1; falling off the end of a
+   * copy leaves the loop, as falling off the original body does. Only the original body branches back to
+   * the top, so at most LOOP_UNROLL passes run per charge. Loops nested in the body were metered first and
+   * keep their own charges in every copy. Labels inside copies get a suffix (binaryen wants label names
+   * unique in a function).
+   */
+  private unrolled(loopName: string, body: binaryen.ExpressionRef, price: number): binaryen.ExpressionRef {
+    const m = this.module;
+    // Generated labels take a module-wide counter: names must be unique in a function, and nested loops
+    // unrolled earlier already used some.
+    const exit = `__edge_fuel$exit${this.labelCounter++}`;
+    // A body that never falls through (it ends in a branch) needs no exit: the loop keeps its unreachable type.
+    const fallsThrough = binaryen.getExpressionType(body) !== binaryen.unreachable;
+    let chain: binaryen.ExpressionRef | null = null;
+    for (let k = 1; k < LOOP_UNROLL; k++) {
+      const copy = m.copyExpression(body);
+      const n = this.labelCounter++;
+      const next = `__edge_fuel$next${n}`;
+      relabel(copy, loopName, next, `__edge_fuel$copy${n}`);
+      const children = [...(chain === null ? [] : [chain]), copy, ...(fallsThrough ? [m.br(exit)] : [])];
+      chain = m.block(next, children, binaryen.none);
+    }
+    const unrolled = [...this.charge(LOOP_UNROLL * price), chain!, body];
+    return fallsThrough ? m.block(exit, unrolled, binaryen.none) : m.block(null, unrolled, binaryen.auto);
   }
 
   /**

@@ -145,7 +145,7 @@ describe('prepareCoreModule', () => {
     expect(prepared.fuelExport).toBe('__edge_fuel');
     expect(prepared.memoryMaxPages).toBe(16);
     expect(prepared.stats.memories[0]).toMatchObject({ maxPages: 16 });
-    expect(prepared.stats.fuel).toEqual({ functions: 1, leafFunctions: 0, loops: 1, instrumentedSites: 1 });
+    expect(prepared.stats.fuel).toEqual({ functions: 1, leafFunctions: 0, loops: 1, unrolledLoops: 1, instrumentedSites: 1 });
     expect(memoryLimits(prepared.bytes)).toEqual({ initial: 1, maximum: 16 });
 
     const module = new webAssembly.Module(prepared.bytes);
