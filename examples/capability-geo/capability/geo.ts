@@ -22,6 +22,7 @@ interface Range {
 }
 
 const REGION_RE = /^[a-z0-9][a-z0-9-]*$/;
+// Beside this module rather than under ctx.configDir: the table ships with the capability, wherever the config is.
 const TABLE_FILE = join(import.meta.dirname, 'regions.json');
 
 /** Longest prefix first, so that the first match is the most specific one. Set by setup. */
