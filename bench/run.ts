@@ -1,21 +1,26 @@
-// `npm run bench`: cold start, warm throughput and memory per idle worker of this host on this machine. Prints a
-// table and the targets from the issue, and writes one JSON record per measurement (default
-// bench/results/latest.json). Options: --quick, --json <path>, --only cold|warm|memory.
+// `npm run bench`: cold start (JS and component workers), component instantiate time, warm throughput (hello-js,
+// hello-as), memory per idle worker and fuel metering overhead of this host on this machine. Prints a table and the
+// targets from the issue, and writes one JSON record per measurement (default bench/results/latest.json).
+// Options: --quick, --json <path>, --only cold|instantiate|warm|memory|fuel.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, killAllChildren, removeAllTempDirs } from './child-host.ts';
 import { runColdStart } from './cold-start.ts';
+import { runComponentInstantiate } from './component-instantiate.ts';
+import { runFuelSuite } from './fuel-suite.ts';
+import { helloAsComponent } from './hello-as.ts';
 import { runMemory } from './memory.ts';
 import { formatRecords, formatTargets, type BenchRecord, type SuiteResult, type TargetCheck } from './report.ts';
 import { runThroughput } from './throughput.ts';
 
-const SUITES = ['cold', 'warm', 'memory'] as const;
+const SUITES = ['cold', 'instantiate', 'warm', 'memory', 'fuel'] as const;
 type Suite = (typeof SUITES)[number];
 
-const USAGE = `usage: npm run bench -- [--quick] [--json <path>] [--only cold|warm|memory]
-  --quick   fewer samples and shorter runs (50 cold starts, 5 s at c=10 only, 200 workers)
+const USAGE = `usage: npm run bench -- [--quick] [--json <path>] [--only ${SUITES.join('|')}]
+  --quick   fewer samples and shorter runs (50 cold starts per runtime, 100 instantiations, 5 s at c=10 only,
+            200 workers, small fuel kernels)
   --json    where to write the records (default bench/results/latest.json)
   --only    run one suite`;
 
@@ -61,6 +66,8 @@ function machine(): Record<string, unknown> {
     node: process.version,
     isolatedVm: packageVersion('isolated-vm'),
     autocannon: packageVersion('autocannon'),
+    jcoTranspile: packageVersion('@bytecodealliance/jco-transpile'),
+    assemblyscript: packageVersion('assemblyscript'),
     fastify: packageVersion('fastify'),
     kernel: release(),
     loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
@@ -90,16 +97,24 @@ async function main(): Promise<void> {
 
   const results: SuiteResult[] = [];
   const timings: Record<string, number> = {};
+  if (opts.only.some((s) => s === 'cold' || s === 'instantiate' || s === 'warm')) {
+    const t0 = performance.now();
+    const built = await helloAsComponent();
+    timings.build = Number(((performance.now() - t0) / 1000).toFixed(1));
+    log(`== build: examples/hello-as → component of ${built.component.byteLength} bytes (buildWorker) in ${built.buildMs.toFixed(0)} ms`);
+  }
   const load: string[] = [];
   for (const suite of opts.only) {
     const t0 = performance.now();
     const loadBefore = loadavg()[0]!;
     log(`== ${suite}`);
     if (suite === 'cold') results.push(await runColdStart({ samples: opts.quick ? 50 : 200, warmup: 5, log }));
+    if (suite === 'instantiate') results.push(await runComponentInstantiate({ samples: opts.quick ? 100 : 400, warmup: 20, log }));
     if (suite === 'warm') {
       results.push(await runThroughput({ durationSec: opts.quick ? 5 : 10, connections: opts.quick ? [10] : [10, 50], warmupSec: 2, log }));
     }
     if (suite === 'memory') results.push(await runMemory({ workers: opts.quick ? 200 : 1000, concurrency: 4, log }));
+    if (suite === 'fuel') results.push(await runFuelSuite({ quick: opts.quick, log }));
     timings[suite] = Number(((performance.now() - t0) / 1000).toFixed(1));
     load.push(`${suite} ${loadBefore.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}`);
   }
@@ -108,6 +123,7 @@ async function main(): Promise<void> {
   const records: BenchRecord[] = results.flatMap((r) => r.records);
   const targets: TargetCheck[] = results.flatMap((r) => r.targets);
   const notes: string[] = results.flatMap((r) => r.notes);
+  const missed = targets.filter((t) => t.pass === false);
   notes.push(
     `machine: 1-minute load average before → after each suite: ${load.join('; ')}. The benchmark itself keeps up to 2 processes busy; a higher figure at the start means other work was running on this shared ${facts.cores}-core machine.`,
   );
@@ -115,7 +131,8 @@ async function main(): Promise<void> {
   const out = process.stdout;
   out.write(`\nedge bench — ${facts.cpuModel}, ${facts.cores} cores, ${facts.memoryGiB} GiB, Node ${facts.node}, isolated-vm ${facts.isolatedVm}${opts.quick ? ' (--quick)' : ''}\n\n`);
   out.write(`${formatRecords(records)}\n\n`);
-  out.write(`Targets (from the issue)\n${formatTargets(targets)}\n\n`);
+  out.write(`Targets (from the issue)\n${formatTargets(targets)}\n`);
+  out.write(missed.length === 0 ? 'All targets met.\n\n' : `${missed.length} of ${targets.filter((t) => t.pass !== null).length} targets MISSED: ${missed.map((t) => t.target).join('; ')}.\n\n`);
   out.write(`How\n${notes.map((n) => `- ${n}`).join('\n')}\n\n`);
   out.write(`Time: ${totalSeconds} s (${Object.entries(timings).map(([k, v]) => `${k} ${v} s`).join(', ')})\n`);
 
