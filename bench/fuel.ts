@@ -11,7 +11,7 @@ export interface FuelBenchRow {
   workload: string;
   baselineMs: number;
   meteredMs: number;
-  /** meteredMs / baselineMs. */
+  /** Median of metered/plain over interleaved pairs of runs (close to meteredMs / baselineMs, steadier). */
   overhead: number;
   /** Fuel one run uses (deterministic), as a decimal string. */
   fuel: string;
@@ -141,7 +141,7 @@ export async function runFuelBench(options: FuelBenchOptions = {}): Promise<Fuel
   const quick = options.quick ?? false;
   const instrument = options.instrument ?? defaultInstrument;
   const warmups = quick ? 3 : 5;
-  const runs = quick ? 7 : 15;
+  const runs = quick ? 9 : 25;
   const budget = 0x7fff_ffff_ffff_ffffn;
   const rows: FuelBenchRow[] = [];
   for (const kernel of KERNELS) {
@@ -165,23 +165,39 @@ export async function runFuelBench(options: FuelBenchOptions = {}): Promise<Fuel
       refillFuel(tank, budget);
       meteredRun(arg);
     }
-    // Interleaved, so that a noisy neighbour slows both sides alike.
+    // Paired and interleaved (alternating which side goes first), so that a noisy neighbour slows both sides
+    // of a pair alike; the overhead is the median of the per-pair ratios.
     const baseline: number[] = [];
     const meteredMs: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      let start = performance.now();
-      plainRun(arg);
-      baseline.push(performance.now() - start);
+    const ratios: number[] = [];
+    const time = (call: () => void) => {
+      const start = performance.now();
+      call();
+      return performance.now() - start;
+    };
+    const meteredCall = () => {
       refillFuel(tank, budget);
-      start = performance.now();
       meteredRun(arg);
-      meteredMs.push(performance.now() - start);
+    };
+    for (let i = 0; i < runs; i++) {
+      let plainMs: number;
+      let meteredOnce: number;
+      if (i % 2 === 0) {
+        plainMs = time(() => plainRun(arg));
+        meteredOnce = time(meteredCall);
+      } else {
+        meteredOnce = time(meteredCall);
+        plainMs = time(() => plainRun(arg));
+      }
+      baseline.push(plainMs);
+      meteredMs.push(meteredOnce);
+      ratios.push(meteredOnce / plainMs);
     }
     const row: FuelBenchRow = {
       workload: `${kernel.workload} ${kernel.run}(${arg})`,
       baselineMs: median(baseline),
       meteredMs: median(meteredMs),
-      overhead: median(meteredMs) / median(baseline),
+      overhead: median(ratios),
       fuel: fuel.toString(),
     };
     options.log?.(formatRow(row));
