@@ -140,7 +140,8 @@ function median(samples: number[]): number {
 export async function runFuelBench(options: FuelBenchOptions = {}): Promise<FuelBenchRow[]> {
   const quick = options.quick ?? false;
   const instrument = options.instrument ?? defaultInstrument;
-  const warmups = quick ? 3 : 5;
+  const warmups = 5;
+  const warmupMs = quick ? 300 : 600;
   const runs = quick ? 9 : 25;
   const budget = 0x7fff_ffff_ffff_ffffn;
   const rows: FuelBenchRow[] = [];
@@ -160,7 +161,10 @@ export async function runFuelBench(options: FuelBenchOptions = {}): Promise<Fuel
     if (got !== expected) throw new Error(`${kernel.workload}: metered result ${String(got)} differs from ${String(expected)}`);
     const fuel = budget - readFuel(tank);
 
-    for (let i = 0; i < warmups; i++) {
+    // V8 runs new code on Liftoff and tiers hot functions up to TurboFan in the background; a long call
+    // stays on the tier it started on. Warm up by time as well as by count so both sides run optimized code.
+    const warmUntil = performance.now() + warmupMs;
+    for (let i = 0; i < warmups || performance.now() < warmUntil; i++) {
       plainRun(arg);
       refillFuel(tank, budget);
       meteredRun(arg);
