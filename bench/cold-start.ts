@@ -303,6 +303,10 @@ async function measure(host: RunningHost, agent: Agent, floorPort: number, subje
       `${label}: every sample deploys the same component bytes (built once) under a new name, so V8's process-wide cache of compiled wasm modules serves the core modules after the first deploy; ` +
         'the first request after a deploy is served by the instance the deploy validated with (no instantiation in the request); after eviction the request pays glue evaluation, core module compilation (from that cache) and instantiation.',
     );
+    notes.push(
+      `${label}: the first request after deploy (${med(afterDeploy)} ms) costs ${formatNumber(summarize(afterDeploy).p50 - summarize(warm).p50)} ms more than a warm one (${med(warm)} ms) although no instantiation happens in it: ` +
+        "the deploy instantiates the component but never calls handle(), so the first request runs the glue's lift/lower code and the guest's wasm functions for the first time (compare component_first_handle_call with component_second_handle_call in the instantiate suite).",
+    );
   }
   const pB = summarize(afterEviction).p50;
   const pA = summarize(afterDeploy).p50;

@@ -20,7 +20,7 @@ export interface BenchRecord {
 export interface TargetCheck {
   target: string;
   measured: string;
-  /** null: a figure shown for comparison, with no target to meet. */
+  /** null: not judged (a figure shown for comparison with no target to meet, or a measurement that is not valid). */
   pass: boolean | null;
   note?: string;
 }
@@ -53,7 +53,7 @@ export function formatRecords(records: BenchRecord[]): string {
 }
 
 export function formatTargets(targets: TargetCheck[]): string {
-  const rows = targets.map((t) => [t.pass === null ? 'INFO' : t.pass ? 'PASS' : 'MISS', t.target, t.measured, t.note ?? '']);
+  const rows = targets.map((t) => [t.pass === null ? '----' : t.pass ? 'PASS' : 'MISS', t.target, t.measured, t.note ?? '']);
   return table(['', 'target', 'measured', ''], rows, new Set());
 }
 

@@ -132,7 +132,10 @@ async function main(): Promise<void> {
   out.write(`\nedge bench — ${facts.cpuModel}, ${facts.cores} cores, ${facts.memoryGiB} GiB, Node ${facts.node}, isolated-vm ${facts.isolatedVm}${opts.quick ? ' (--quick)' : ''}\n\n`);
   out.write(`${formatRecords(records)}\n\n`);
   out.write(`Targets (from the issue)\n${formatTargets(targets)}\n`);
-  out.write(missed.length === 0 ? 'All targets met.\n\n' : `${missed.length} of ${targets.filter((t) => t.pass !== null).length} targets MISSED: ${missed.map((t) => t.target).join('; ')}.\n\n`);
+  const judged = targets.filter((t) => t.pass !== null).length;
+  const unjudged = targets.length - judged;
+  const rest = unjudged > 0 ? ` (${unjudged} more shown but not judged: ----)` : '';
+  out.write(missed.length === 0 ? `All ${judged} judged targets met${rest}.\n\n` : `${missed.length} of ${judged} targets MISSED${rest}: ${missed.map((t) => t.target).join('; ')}.\n\n`);
   out.write(`How\n${notes.map((n) => `- ${n}`).join('\n')}\n\n`);
   out.write(`Time: ${totalSeconds} s (${Object.entries(timings).map(([k, v]) => `${k} ${v} s`).join(', ')})\n`);
 
