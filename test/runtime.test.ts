@@ -165,7 +165,7 @@ describe('worker runtime', () => {
             clone: structuredClone({ d: new Date(0), m: new Map([[1, 2]]) }).m.get(1),
             timers: await new Promise((r) => setTimeout(() => r('fired'), 10)),
             micro: await new Promise((r) => queueMicrotask(() => r('ran'))),
-            typeofs: [typeof process, typeof require, typeof Buffer, typeof globalThis.__edgeInit, typeof globalThis.__edgeWorker],
+            typeofs: [typeof process, typeof require, typeof Buffer, typeof globalThis.__edgeInit, typeof globalThis.__edgeWorker, typeof globalThis.__edgeHost],
           };
           const res = Response.json(out, { status: 201, headers: { 'x-one': '1' } });
           res.headers.append('Set-Cookie', 'a=1');
@@ -174,7 +174,8 @@ describe('worker runtime', () => {
         } };`,
       },
     });
-    const res = await t.get('webapi', '/p/a%20th?q=%C3%BC+x', { headers: { 'X-Custom': 'yes' } });
+    // A client cannot claim another address: its own cf-connecting-ip is dropped.
+    const res = await t.get('webapi', '/p/a%20th?q=%C3%BC+x', { headers: { 'X-Custom': 'yes', 'CF-Connecting-IP': '192.0.2.10' } });
     expect(res.status).toBe(201);
     expect(res.headers['x-one']).toBe('1');
     expect(res.headers['set-cookie']).toEqual(['a=1', 'b=2']);
@@ -193,7 +194,7 @@ describe('worker runtime', () => {
       clone: 2,
       timers: 'fired',
       micro: 'ran',
-      typeofs: ['undefined', 'undefined', 'undefined', 'undefined', 'undefined'],
+      typeofs: ['undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined'],
     });
   });
 

@@ -51,7 +51,7 @@ export class CapabilityRegistry {
   }
 
   /** The built-ins described from `platformWitDir`, then each user capability: its WIT parsed, its module imported and checked, its setup run. */
-  static async create(options: { platformWitDir: string; dataDir: string; user?: UserCapabilitySpec[] }): Promise<CapabilityRegistry> {
+  static async create(options: { platformWitDir: string; dataDir: string; user?: UserCapabilitySpec[]; configDir?: string }): Promise<CapabilityRegistry> {
     const reg = new CapabilityRegistry();
     const platform = await loadWitDir(options.platformWitDir);
     for (const def of [logCapability, varsCapability] as CapabilityDefinition[]) {
@@ -64,7 +64,11 @@ export class CapabilityRegistry {
         throw new EdgeError('E_CAPABILITY_INVALID', `${spec.wit}: a user capability cannot use the package name edge:platform; pick your own (e.g. \`package acme:geo@0.1.0;\`).`);
       }
       reg.register({ definition: def, descriptor: descriptorFor(pkg, def.interface, spec.module), grant: 'bindings', source: spec.module });
-      await def.setup?.({ configDir: dirname(spec.module), dataDir: options.dataDir });
+      try {
+        await def.setup?.({ configDir: options.configDir ?? dirname(spec.module), dataDir: options.dataDir });
+      } catch (err) {
+        throw new EdgeError('E_CAPABILITY_INVALID', `${spec.module}: setup of capability "${def.name}" failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
     }
     return reg;
   }

@@ -1,38 +1,20 @@
 // Generates the TypeScript types of host implementations from WIT with jco (`generateHostTypes`), so that no
 // capability's types are copied by hand. `npm run typegen` regenerates host/bindings/generated/ from wit/; a test
 // checks it is current. `edge types` uses the same function for a user's capability WIT.
-import { createRequire } from 'node:module';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { generateHostTypes } from '@bytecodealliance/jco-transpile';
-
-interface PreopenControl {
-  _setPreopens(preopens: Record<string, string>): void;
-  _clearPreopens(): void;
-}
-
-const requireFromJco = createRequire(createRequire(import.meta.url).resolve('@bytecodealliance/jco-transpile'));
-
-let queue: Promise<unknown> = Promise.resolve();
+import { withWitDir } from '../build/component-tools.ts';
 
 /** `{ 'interfaces/edge-platform-log.d.ts': text, ... }` for `world` of the WIT directory (or file) `witPath`. */
 export async function hostTypesFor(witPath: string, world: string): Promise<Record<string, string>> {
-  // jco reads WIT through the WASI shim, whose preopens are process-wide: one read at a time.
-  const run = queue.then(async () => {
-    const control = (await import(pathToFileURL(requireFromJco.resolve('@bytecodealliance/preview2-shim/filesystem')).href)) as PreopenControl;
-    control._setPreopens({ '/wit': resolve(witPath) });
-    try {
-      const files = await generateHostTypes('/wit', { worldName: world, instantiation: { tag: 'sync' } as never });
-      const out: Record<string, string> = {};
-      for (const [name, bytes] of Object.entries(files)) out[name] = new TextDecoder().decode(bytes as Uint8Array);
-      return out;
-    } finally {
-      control._clearPreopens();
-    }
+  // jco reads WIT through the WASI shim, whose preopens are process-wide: through the one queue all WIT reads share.
+  return withWitDir(witPath, async (virtual) => {
+    const files = await generateHostTypes(virtual, { worldName: world, instantiation: { tag: 'sync' } as never });
+    const out: Record<string, string> = {};
+    for (const [name, bytes] of Object.entries(files)) out[name] = new TextDecoder().decode(bytes as Uint8Array);
+    return out;
   });
-  queue = run.catch(() => undefined);
-  return run;
 }
 
 export const PLATFORM_WIT = resolve(import.meta.dirname, '../../wit');

@@ -39,7 +39,8 @@ function witLinkPath(): string {
   }
   return witLink;
 }
-async function withWitDir<T>(witDir: string, use: (virtualPath: string) => Promise<T>): Promise<T> {
+/** Runs `use` with `witDir` readable by jco's in-process tools at the path it is given; every WIT read in the process goes through here. */
+export async function withWitDir<T>(witDir: string, use: (virtualPath: string) => Promise<T>): Promise<T> {
   const run = witQueue.then(async () => {
     const control = await loadPreopenControl();
     const link = witLinkPath();

@@ -4,8 +4,7 @@
 // interface of the package is synthesized in a temporary directory, with the package (and the platform's, which it
 // may `use` types from) under deps/, as wasm-tools lays out dependencies.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { Command, Option } from 'commander';
@@ -28,28 +27,10 @@ export interface CapabilityTypesResult {
   files: string[];
 }
 
-// jco's type generator reads WIT through the WASI shim and keeps the directory it was first given for the life of the
-// process (as wasm-tools does, see host/build/component-tools.ts), so it is always given the same path: a symlink
-// that each generation points at its own temporary directory, one generation at a time.
-let linkPath: string | undefined;
-let queue: Promise<unknown> = Promise.resolve();
-function stableLink(): string {
-  if (linkPath === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), 'edge-types-link-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    linkPath = join(dir, 'current');
-  }
-  return linkPath;
-}
+// hostTypesFor reads through host/build/component-tools.ts's withWitDir, which serializes WIT reads and keeps the
+// one stable path jco's WASI shim needs.
 function generateThroughLink(dir: string, world: string): Promise<Record<string, string>> {
-  const run = queue.then(async () => {
-    const link = stableLink();
-    await rm(link, { force: true });
-    await symlink(dir, link, 'dir');
-    return hostTypesFor(link, world);
-  });
-  queue = run.catch(() => undefined);
-  return run;
+  return hostTypesFor(dir, world);
 }
 
 async function isDirectory(path: string): Promise<boolean> {

@@ -46,7 +46,8 @@ export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; 
     }
     const raw = req.raw.rawHeaders;
     const headers: Array<[string, string]> = [];
-    for (let i = 0; i < raw.length; i += 2) headers.push([raw[i]!, raw[i + 1]!]);
+    // The client's address is the host's to say: a cf-connecting-ip the client sent itself is dropped, not trusted.
+    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() !== 'cf-connecting-ip') headers.push([raw[i]!, raw[i + 1]!]);
     headers.push(['cf-connecting-ip', req.ip]);
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0);
     const res = await instance.fetch({ method: req.method, url: `http://${host ?? 'localhost'}${rawUrl}`, headers, body: hasBody ? req.raw : null });

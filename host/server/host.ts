@@ -2,7 +2,7 @@
 import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { EdgeError } from '../errors.ts';
 import { Deployer } from '../deploy/deployer.ts';
 import { VersionStore } from '../deploy/version-store.ts';
@@ -92,7 +92,12 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   }
 
   const config = await loadHostConfig(options.configPath ?? null);
-  const registry = await CapabilityRegistry.create({ platformWitDir: PLATFORM_WIT_DIR, dataDir, user: config.capabilities });
+  const registry = await CapabilityRegistry.create({
+    platformWitDir: PLATFORM_WIT_DIR,
+    dataDir,
+    user: config.capabilities,
+    ...(config.path ? { configDir: dirname(config.path) } : {}),
+  });
   const logs = new LogHub();
   const pool = await IsolatePool.create({ size: options.poolSize ?? 4 });
   let metrics: HostMetrics | undefined;

@@ -105,7 +105,7 @@ describe('TextDecoder', () => {
     ).toEqual(['\uFEFFA', 2, 'A']);
   });
 
-  it('fatal mode throws TypeError; labels other than UTF-8 are RangeErrors', async () => {
+  it('fatal mode throws TypeError; labels other than UTF-8 and UTF-16LE are RangeErrors', async () => {
     expect(
       await pi.run(`
         const out = [];
@@ -114,10 +114,35 @@ describe('TextDecoder', () => {
         out.push(f.decode(new Uint8Array([0x61])));
         try { new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array([0xe2, 0x82])); } catch (e) { out.push(e.constructor.name); }
         out.push(f.fatal, f.ignoreBOM, new TextDecoder(' Unicode-1-1-UTF-8 ').encoding);
-        for (const l of ['latin1', 'utf-16le', 'bogus']) { try { new TextDecoder(l); out.push('ok'); } catch (e) { out.push(e.constructor.name); } }
+        for (const l of ['latin1', 'utf-16be', 'bogus']) { try { new TextDecoder(l); out.push('ok'); } catch (e) { out.push(e.constructor.name); } }
         return out;
       `),
     ).toEqual(['TypeError', 'a', 'TypeError', true, false, 'utf-8', 'RangeError', 'RangeError', 'RangeError']);
+  });
+
+  it('decodes UTF-16LE (what jco glue uses for WebAssembly guests): labels, split chunks, lone surrogates', async () => {
+    const text = 'héllo ✓ 日本 🎉 end';
+    const units = Buffer.from(text, 'utf16le');
+    expect(
+      await pi.run(`
+        const bytes = new Uint8Array(${JSON.stringify([...units])});
+        const out = [];
+        for (const l of ['utf-16', 'UTF-16LE', 'ucs-2']) out.push(new TextDecoder(l).encoding);
+        out.push(new TextDecoder('utf-16').decode(bytes));
+        // odd offset, then streamed in 3-byte pieces (splitting units and the surrogate pair)
+        const odd = new Uint8Array(bytes.length + 1); odd.set(bytes, 1);
+        out.push(new TextDecoder('utf-16le').decode(odd.subarray(1)));
+        const d = new TextDecoder('utf-16le');
+        let s = '';
+        for (let i = 0; i < bytes.length; i += 3) s += d.decode(bytes.subarray(i, i + 3), { stream: true });
+        s += d.decode();
+        out.push(s);
+        out.push(new TextDecoder('utf-16le').decode(new Uint8Array([0x3d, 0xd8, 0x41, 0x00])));
+        try { new TextDecoder('utf-16le', { fatal: true }).decode(new Uint8Array([0x3d, 0xd8])); } catch (e) { out.push(e.constructor.name); }
+        out.push(new TextDecoder('utf-16le').decode(new Uint8Array([0x41, 0x00, 0x42])));
+        return out;
+      `),
+    ).toEqual(['utf-16le', 'utf-16le', 'utf-16le', text, text, text, '\ufffdA', 'TypeError', 'A\ufffd']);
   });
 
   it('decodes ArrayBuffer, DataView and views at an offset', async () => {
