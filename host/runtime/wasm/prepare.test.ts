@@ -3,7 +3,7 @@
 // transpiled by jco, prepared module by module and run with a fuel limit.
 
 import binaryen from 'binaryen';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -216,36 +216,19 @@ describe('prepareCoreModule', () => {
   });
 });
 
-describe('prepareCoreModule on what jco extracts from a real AssemblyScript worker', () => {
-  it('prepares every core module of examples/fib-as; the worker answers, and a large n ends on fuel', { timeout: 120_000 }, async () => {
-    const { component } = await buildWorker({ dir: resolve(import.meta.dirname, '../../../examples/fib-as'), main: 'assembly/index.ts' });
-    const transpiled = await transpileComponent(component, 'worker');
-    const coreNames = Object.keys(transpiled.files).filter((name) => name.endsWith('.wasm')).sort();
-    expect(coreNames[0]).toBe('worker.core.wasm');
-
-    const dir = await mkdtemp(join(tmpdir(), 'edge-prepare-'));
+describe('prepareCoreModule on what jco extracts from real AssemblyScript workers', () => {
+  it('examples/fib-as: the worker answers, uses the same fuel on every request, and a large n ends on fuel', { timeout: 120_000 }, async () => {
+    const worker = await prepareExample('fib-as');
     try {
-      const prepared: Record<string, Uint8Array> = {};
-      for (const name of coreNames) {
-        // Fuel off first: every module, shims included, must pass the memory rule as it is.
-        prepareCoreModule(transpiled.files[name]!, { memoryMaxPages: memoryMbToPages(16), fuel: false });
-        const out = prepareCoreModule(transpiled.files[name]!, { memoryMaxPages: memoryMbToPages(16), fuel: true, initialFuel: 5_000_000 });
-        prepared[name] = out.bytes;
-        if (name === 'worker.core.wasm') expect(out.stats.memories).toMatchObject([{ exportedAs: ['memory'], maxPages: 256 }]);
-        else expect(out.stats.memories).toEqual([]);
-      }
-      for (const [name, bytes] of Object.entries(transpiled.files)) await writeFile(join(dir, name), name.endsWith('.wasm') ? prepared[name]! : bytes);
-
-      const { handle, instances } = await instantiate(dir);
       const run = (n: number, fuel: number) => {
-        const tanks = refillInstances(instances, fuel);
-        const response = handle(request('GET', `http://fib.localhost/?n=${n}`));
+        const tanks = refillInstances(worker.instances, fuel);
+        const response = worker.handle(request('GET', `http://fib.localhost/?n=${n}`));
         return { text: bodyText(response), used: fuelUsed(tanks, fuel) };
       };
       const first = run(20, 5_000_000);
       expect(first.text).toBe('fib(20) = 6765\n');
       expect(run(20, 5_000_000).used).toBe(first.used); // deterministic across requests
-      console.log(`fib-as: fib(20) used ${first.used} fuel across ${instances.length} core instances (modules: ${coreNames.join(", ")})`);
+      console.log(`fib-as: fib(20) used ${first.used} fuel (core modules: ${worker.coreNames.join(', ')})`);
 
       let trap: unknown;
       try {
@@ -254,16 +237,67 @@ describe('prepareCoreModule on what jco extracts from a real AssemblyScript work
         trap = error;
       }
       expect(trap).toBeInstanceOf(webAssembly.RuntimeError);
-      expect(instances.some((instance) => (findFuelGlobal(instance.exports)?.value as bigint) < 0n)).toBe(true);
+      expect(worker.instances.some((instance) => (findFuelGlobal(instance.exports)?.value as bigint) < 0n)).toBe(true);
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await worker.dispose();
+    }
+  });
+
+  it('examples/hello-as: the main module and jco\'s shim and fixup modules, each metered with its own tank', { timeout: 120_000 }, async () => {
+    const worker = await prepareExample('hello-as');
+    try {
+      expect(worker.coreNames.length).toBeGreaterThan(1); // a string-taking import needs jco's shim/fixup pair
+      const tanks = refillInstances(worker.instances, 1_000_000);
+      expect(tanks.length).toBe(worker.instances.length);
+      const response = worker.handle(request('GET', 'http://hello.localhost/path?x=1'));
+      expect(bodyText(response)).toBe('hello from http://hello.localhost/path?x=1\n');
+      expect(worker.logs).toEqual(['GET /path']);
+      const used = fuelUsed(tanks, 1_000_000);
+      refillInstances(worker.instances, 1_000_000);
+      worker.handle(request('GET', 'http://hello.localhost/path?x=1'));
+      expect(fuelUsed(tanks, 1_000_000)).toBe(used);
+    } finally {
+      await worker.dispose();
     }
   });
 });
 
+/**
+ * Builds an example worker, transpiles it with jco, prepares every core module (fuel off first, then on, as
+ * the deployer may), checks the memory rule's outcome, and instantiates the result.
+ */
+async function prepareExample(example: string): Promise<{
+  coreNames: string[];
+  handle(request: WitRequest): WitResponse;
+  instances: WasmInstance[];
+  logs: string[];
+  dispose(): Promise<void>;
+}> {
+  const { component } = await buildWorker({ dir: resolve(import.meta.dirname, '../../../examples', example), main: 'assembly/index.ts' });
+  const transpiled = await transpileComponent(component, 'worker');
+  const coreNames = Object.keys(transpiled.files).filter((name) => name.endsWith('.wasm')).sort();
+  expect(coreNames[0]).toBe('worker.core.wasm');
+  const dir = await mkdtemp(join(tmpdir(), `edge-prepare-${example}-`));
+  const prepared: Record<string, Uint8Array> = {};
+  for (const name of coreNames) {
+    prepareCoreModule(transpiled.files[name]!, { memoryMaxPages: memoryMbToPages(16), fuel: false });
+    const out = prepareCoreModule(transpiled.files[name]!, { memoryMaxPages: memoryMbToPages(16), fuel: true, initialFuel: 5_000_000 });
+    prepared[name] = out.bytes;
+    if (name === 'worker.core.wasm') expect(out.stats.memories).toMatchObject([{ exportedAs: ['memory'], maxPages: 256 }]);
+    else expect(out.stats.memories).toEqual([]);
+  }
+  for (const [name, bytes] of Object.entries(transpiled.files)) await writeFile(join(dir, name), name.endsWith('.wasm') ? prepared[name]! : bytes);
+  const logs: string[] = [];
+  const { handle, instances } = await instantiate(dir, coreNames, logs);
+  return { coreNames, handle, instances, logs, dispose: () => rm(dir, { recursive: true, force: true }) };
+}
+
 /** Instantiates the transpiled worker in `dir` with minimal platform imports; keeps every core instance. */
-async function instantiate(dir: string): Promise<{ handle(request: WitRequest): WitResponse; instances: WasmInstance[] }> {
-  await mkdir(dir, { recursive: true });
+async function instantiate(
+  dir: string,
+  coreNames: string[],
+  logs: string[],
+): Promise<{ handle(request: WitRequest): WitResponse; instances: WasmInstance[] }> {
   const glue = (await import(pathToFileURL(join(dir, 'worker.js')).href)) as {
     instantiate(
       getCoreModule: (name: string) => WasmModule,
@@ -272,16 +306,10 @@ async function instantiate(dir: string): Promise<{ handle(request: WitRequest): 
     ): Promise<{ incomingHandler: { handle(request: WitRequest): WitResponse } }>;
   };
   const modules = new Map<string, WasmModule>();
-  for (const name of ['worker.core.wasm', 'worker.core2.wasm', 'worker.core3.wasm', 'worker.core4.wasm']) {
-    try {
-      modules.set(name, new webAssembly.Module(new Uint8Array(await readFile(join(dir, name)))));
-    } catch {
-      // fewer core modules
-    }
-  }
+  for (const name of coreNames) modules.set(name, new webAssembly.Module(new Uint8Array(await readFile(join(dir, name)))));
   const instances: WasmInstance[] = [];
   const imports = {
-    'edge:platform/log': { write() {} },
+    'edge:platform/log': { write: (_level: string, message: string) => logs.push(message) },
     'edge:platform/vars': { get: () => undefined, names: () => [] },
     'edge:platform/http-types': {
       IncomingBody,
