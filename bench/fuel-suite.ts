@@ -57,12 +57,12 @@ export async function runFuelSuite(options: FuelSuiteOptions): Promise<SuiteResu
     note,
   });
   for (const r of rows) {
-    records.push(one(r.workload, 'fuel_overhead', 'x', r.overhead, `metered / plain, medians of interleaved runs (bench/fuel.ts); one run uses ${r.fuel} fuel`));
+    records.push(one(r.workload, 'fuel_overhead', 'x', r.overhead, `metered vs plain as bench/fuel.ts reports it (its overhead field); one run uses ${r.fuel} fuel`));
     records.push(one(r.workload, 'plain_run', 'ms', r.baselineMs, 'median time of one run without fuel metering'));
     records.push(one(r.workload, 'metered_run', 'ms', r.meteredMs, 'median time of one run with fuel metering (prepareCoreModule, fuel on)'));
   }
   const notes = [
-    `fuel: bench/fuel.ts${options.quick ? ' --quick' : ''}: core wasm kernels compiled plain and metered (host/runtime/wasm/prepare.ts prepareCoreModule with fuel on), run in this process on Node's V8 (no isolate, no component glue), interleaved; overhead = median metered / median plain.`,
+    `fuel: bench/fuel.ts${options.quick ? ' --quick' : ''}: core wasm kernels compiled plain and metered (host/runtime/wasm/prepare.ts prepareCoreModule with fuel on), run in this process on Node's V8 (no isolate, no component glue), interleaved; overhead as bench/fuel.ts computes it, plain and metered times are its medians.`,
     `fuel, overheads: ${rows.map((r) => `${r.workload} ${r.overhead.toFixed(2)}x`).join(', ')}.`,
   ];
   const faster = rows.filter((r) => r.overhead < 0.9);
