@@ -567,3 +567,56 @@ describe.skipIf(!HOST_EXISTS)('edge dev', () => {
     expect((await dev.exited).code).toBe(0);
   });
 });
+
+// The README's walk-through for WebAssembly workers and user-defined capabilities, command by command.
+describe.skipIf(!HOST_EXISTS)('README walk-through: AssemblyScript workers and a capability of your own', () => {
+  let serve: CliProcess;
+  let dataDir: string;
+  let dataUrl: string;
+  let adminUrl: string;
+  const client = (...args: string[]) => [...args, '--admin-url', adminUrl, '--data-dir', dataDir];
+  const call = (name: string, path: string) => get(`${dataUrl}${path}`, `${name}.localhost:${new URL(dataUrl).port}`);
+
+  beforeAll(async () => {
+    dataDir = await tempDir('edge-cli-readme-');
+    serve = startCli(['serve', '--config', 'examples/capability-geo/edge.config.ts', '--port', '0', '--admin-port', '0', '--data-dir', dataDir], { untracked: true });
+    dataUrl = (await serve.waitFor(/^\s*data:\s+(http:\/\/127\.0\.0\.1:\d+)/m))[1]!;
+    adminUrl = (await serve.waitFor(/^\s*admin:\s+(http:\/\/127\.0\.0\.1:\d+)/m))[1]!;
+  });
+  afterAll(() => {
+    try {
+      if (serve.child.exitCode === null && serve.child.pid) process.kill(-serve.child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  });
+
+  it('edge build writes a component; edge deploy builds and deploys hello-as', async () => {
+    const out = join(await tempDir(), 'hello-as.wasm');
+    const built = await runCli(['build', 'examples/hello-as', '--out', out]);
+    expect(built.stderr).toBe('');
+    expect(built.code).toBe(0);
+    expect(built.stdout).toMatch(/^built hello-as → .*hello-as\.wasm \([\d.]+ KiB\)/);
+    expect([...(await readFile(out)).subarray(0, 8)]).toEqual([0, 0x61, 0x73, 0x6d, 0x0d, 0, 0x01, 0]);
+    const deployed = await runCli(client('deploy', 'examples/hello-as'));
+    expect(deployed.stderr).toBe('');
+    expect(deployed.code).toBe(0);
+    expect(await call('hello-as', '/readme')).toEqual({ status: 200, body: `hello from http://hello-as.localhost:${new URL(dataUrl).port}/readme\n` });
+  }, 60_000);
+
+  it('a user capability serves both a JS worker and an AssemblyScript worker', async () => {
+    for (const dir of ['examples/capability-geo/js-worker', 'examples/capability-geo/as-worker']) {
+      const r = await runCli(client('deploy', dir));
+      expect(r.stderr, dir).toBe('');
+      expect(r.code).toBe(0);
+    }
+    for (const name of ['geo-js', 'geo-as']) {
+      expect(JSON.parse((await call(name, '/?ip=192.0.2.10')).body)).toEqual({ ip: '192.0.2.10', region: 'eu-west' });
+      expect(JSON.parse((await call(name, '/?ip=192.0.2.200')).body)).toEqual({ ip: '192.0.2.200', region: 'eu-north' });
+      expect(JSON.parse((await call(name, '/?ip=8.8.8.8')).body)).toEqual({ ip: '8.8.8.8', region: null });
+      const bad = await call(name, '/?ip=1.2.3');
+      expect(bad.status).toBe(400);
+      expect(JSON.parse(bad.body).error).toBe('invalid-address: 1.2.3');
+    }
+  }, 120_000);
+});
