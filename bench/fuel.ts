@@ -130,6 +130,8 @@ function assemble(wat: string): Uint8Array {
   }
 }
 
+const WARMUP_CAP_MS = 5000;
+
 const defaultInstrument = (plain: Uint8Array): Uint8Array => prepareCoreModule(plain, { memoryMaxPages: 1024, fuel: true }).bytes;
 
 function median(samples: number[]): number {
@@ -142,7 +144,7 @@ export async function runFuelBench(options: FuelBenchOptions = {}): Promise<Fuel
   const instrument = options.instrument ?? defaultInstrument;
   const warmups = 5;
   const warmupMs = quick ? 300 : 600;
-  const runs = quick ? 9 : 25;
+  const runs = quick ? 15 : 25;
   const budget = 0x7fff_ffff_ffff_ffffn;
   const rows: FuelBenchRow[] = [];
   for (const kernel of KERNELS) {
@@ -161,13 +163,24 @@ export async function runFuelBench(options: FuelBenchOptions = {}): Promise<Fuel
     if (got !== expected) throw new Error(`${kernel.workload}: metered result ${String(got)} differs from ${String(expected)}`);
     const fuel = budget - readFuel(tank);
 
-    // V8 runs new code on Liftoff and tiers hot functions up to TurboFan in the background; a long call
-    // stays on the tier it started on. Warm up by time as well as by count so both sides run optimized code.
-    const warmUntil = performance.now() + warmupMs;
-    for (let i = 0; i < warmups || performance.now() < warmUntil; i++) {
+    // V8 runs new code on Liftoff and tiers hot functions up to TurboFan in the background (later under load);
+    // a long call stays on the tier it started on. Warm up by count, by time, and until the last calls of
+    // both sides run about as fast as their fastest so far, i.e. on optimized code; at most WARMUP_CAP_MS.
+    const started = performance.now();
+    const best = { plain: Infinity, metered: Infinity };
+    for (let i = 0; ; i++) {
+      let t = performance.now();
       plainRun(arg);
+      const plainMs = performance.now() - t;
       refillFuel(tank, budget);
+      t = performance.now();
       meteredRun(arg);
+      const meteredOnce = performance.now() - t;
+      const settled = plainMs < best.plain * 1.2 && meteredOnce < best.metered * 1.2;
+      best.plain = Math.min(best.plain, plainMs);
+      best.metered = Math.min(best.metered, meteredOnce);
+      const elapsed = performance.now() - started;
+      if ((i >= warmups && elapsed >= warmupMs && settled) || elapsed >= WARMUP_CAP_MS) break;
     }
     // Paired and interleaved (alternating which side goes first), so that a noisy neighbour slows both sides
     // of a pair alike; the overhead is the median of the per-pair ratios.
