@@ -7,6 +7,8 @@ export interface MemberDescriptor {
   wit: string;
   js: string;
   kind: 'method' | 'static' | 'constructor';
+  /** No result: the guest cannot observe the call's outcome, so it need not wait for the host (see capabilities.js). */
+  noResult?: true;
 }
 
 export interface ResourceDescriptor {
@@ -20,7 +22,7 @@ export interface InterfaceDescriptor {
   /** `ns:pkg/iface`, the key of jco's import object. */
   id: string;
   version?: string;
-  functions: Array<{ wit: string; js: string }>;
+  functions: Array<{ wit: string; js: string; noResult?: true }>;
   resources: ResourceDescriptor[];
   /** The resource a binding name opens (`static open(binding: string)`), if any: the JS facade's target. */
   opens?: string;
@@ -46,10 +48,11 @@ export function describeInterface(pkg: ResolvedPackage, iface: Interface): Inter
   let opens: string | undefined;
   for (const t of iface.types) {
     if (t.kind.kind !== 'resource') continue;
-    const members = t.kind.functions.map((f) => ({
+    const members = t.kind.functions.map((f): MemberDescriptor => ({
       wit: f.name,
       js: f.kind === 'constructor' ? 'constructor' : camelName(f.name),
       kind: f.kind === 'freestanding' ? ('static' as const) : f.kind,
+      ...(f.kind === 'method' && f.result === undefined ? { noResult: true as const } : {}),
     }));
     resources.push({ wit: t.name, js: pascalName(t.name), members });
     const open = t.kind.functions.find((f) => f.kind === 'static' && f.name === 'open');
@@ -57,7 +60,7 @@ export function describeInterface(pkg: ResolvedPackage, iface: Interface): Inter
   }
   const d: InterfaceDescriptor = {
     id: interfaceKey(pkg.id, iface.name),
-    functions: iface.functions.map((f) => ({ wit: f.name, js: camelName(f.name) })),
+    functions: iface.functions.map((f) => ({ wit: f.name, js: camelName(f.name), ...(f.result === undefined ? { noResult: true as const } : {}) })),
     resources,
   };
   if (pkg.id.version) d.version = pkg.id.version;

@@ -2,7 +2,9 @@
 // jco (synchronous instantiation: components are instantiated inside the isolate, where async compilation never
 // settles), checks it targets our world and imports only what its manifest grants, and prepares every core module
 // (memory capped at the worker's memory limit, fuel metered when `[limits] fuel` is set).
-import { transpileBytes } from '@bytecodealliance/jco-transpile';
+// jco-transpile 0.1.1's bindgen, chosen by measurement (host/build/README.md): its glue is a quarter of 0.15's size,
+// instantiates faster and costs less per call; wasm-tools (embed, new, types) stays on 0.15.
+import { transpileBytes } from 'jco-transpile-glue';
 import { EdgeError } from '../errors.ts';
 import type { DeployManifest } from './manifest.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';

@@ -8,6 +8,7 @@ import { EdgeError } from '../errors.ts';
 import type { DeployManifest } from '../deploy/manifest.ts';
 import type { PooledIsolate } from './isolate-pool.ts';
 import { cpuWatchdog, LimitExceededError, RequestLimitEnforcer, type CpuWatched } from './limits.ts';
+import { webAssembly, type WasmModule } from './wasm/webassembly-api.ts';
 import type { CapabilityCall, CapabilityInstance, CapabilityRegistry, CapabilityReply } from '../bindings/registry.ts';
 
 export interface VersionModule {
@@ -184,6 +185,18 @@ class RequestContext {
       (this.failListeners ??= new Set()).add(reject);
     });
   }
+}
+
+const compiledByVersion = new WeakMap<ComponentParts, Record<string, WasmModule>>();
+
+/** The component's core modules compiled by the host's V8 (memories already capped at deploy). */
+function compiledCoreModules(component: ComponentParts): Record<string, WasmModule> {
+  let compiled = compiledByVersion.get(component);
+  if (!compiled) {
+    compiled = Object.fromEntries(component.wasm.map((w) => [w.name, new webAssembly.Module(w.bytes)]));
+    compiledByVersion.set(component, compiled);
+  }
+  return compiled;
 }
 
 /** Above this many bytes written and not yet sent, a component's write waits for the client. */
@@ -397,7 +410,9 @@ export class WorkerInstance implements CpuWatched {
         : `Object.assign(JSON.parse(${JSON.stringify(JSON.stringify(manifest.vars))}), host.capabilityEnv(${JSON.stringify(plan.interfaces)}, ${JSON.stringify(plan.bindings)}))`;
     let bootstrapSource: string;
     if (component) {
-      context.global.setSync('__edgeWasm', new ivm.ExternalCopy(Object.fromEntries(component.wasm.map((w) => [w.name, w.bytes]))).copyInto());
+      // Compiled once per version in the host and handed to each isolate compiled (V8 shares the code between
+      // isolates): a cold start neither compiles nor re-parses the core modules.
+      context.global.setSync('__edgeWasm', new ivm.ExternalCopy(compiledCoreModules(component)).copyInto({ release: true }));
       const config = { interfaces: plan.interfaces, fuel: manifest.limits.fuel ?? null, fuelExport: component.fuelExport };
       bootstrapSource =
         `import { instantiate } from ${JSON.stringify(`./${component.glue}`)};\n` +
@@ -553,6 +568,18 @@ export class WorkerInstance implements CpuWatched {
     switch (op) {
       case 'cap':
         return this.capabilities.invoke(arg as CapabilityCall);
+      case 'cap!': {
+        // Sent without waiting (no result): a failure can only be reported to the worker's log.
+        const call = arg as CapabilityCall;
+        const report = (r: CapabilityReply): void => {
+          if ('x' in r) this.tail('error', 'exception', r.x);
+          else if ('e' in r) this.tail('error', 'exception', `${call.i}.${call.r}${call.m ? `.${call.m}` : ''}: ${JSON.stringify(r.e)}`);
+        };
+        const reply = this.capabilities.invoke(call);
+        if (reply instanceof Promise) reply.then(report, () => {});
+        else report(reply);
+        return undefined;
+      }
       case 'body.read':
         return this.readBodyForComponent(arg);
       case 'resp.begin':

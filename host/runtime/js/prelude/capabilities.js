@@ -1,7 +1,7 @@
 // The guest side of capabilities: jco's import object for WebAssembly components and the `env.BINDING` facade for
 // JS workers, both built from interface descriptors (host/bindings/describe.ts) and both calling the one host
 // implementation through hostInvoke('cap', ...). Resources are proxies holding a host handle number.
-import { hostInvoke } from './internal/bridge.js';
+import { hostInvoke, hostInvokeIgnored } from './internal/bridge.js';
 
 const HANDLE = Symbol('edge.handle');
 const WRAP = Symbol('edge.wrap');
@@ -66,6 +66,14 @@ function call(i, r, m, k, h, args) {
   throw new Error('capability call: malformed reply from the host');
 }
 
+/**
+ * A call without a result (log.write): the guest cannot observe its outcome, so it does not wait for the host;
+ * a host failure goes to the worker's log. Calls reach the host in the order they were made.
+ */
+function send(i, r, m, k, h, args) {
+  hostInvokeIgnored('cap!', { i, r, m, k, h, a: encode(args) });
+}
+
 function resourceClass(iface, res) {
   const key = `${iface}#${res.js}`;
   const existing = classes.get(key);
@@ -91,11 +99,12 @@ function resourceClass(iface, res) {
     if (m.kind === 'static') {
       cls[m.js] = (...args) => call(iface, res.js, m.js, 'static', 0, args);
     } else if (m.kind === 'method') {
+      const invoke = m.noResult ? send : call;
       Object.defineProperty(cls.prototype, m.js, {
         value: function (...args) {
           const h = this[HANDLE];
           if (!h) throw new TypeError(`${res.js}.${m.js}: this resource was already dropped.`);
-          return call(iface, res.js, m.js, 'method', h, args);
+          return invoke(iface, res.js, m.js, 'method', h, args);
         },
         writable: true,
         configurable: true,
@@ -111,7 +120,7 @@ export function capabilityImports(interfaces) {
   const imports = {};
   for (const d of interfaces) {
     const obj = {};
-    for (const f of d.functions) obj[f.js] = (...args) => call(d.id, f.js, '', 'fn', 0, args);
+    for (const f of d.functions) obj[f.js] = f.noResult ? (...args) => send(d.id, f.js, '', 'fn', 0, args) : (...args) => call(d.id, f.js, '', 'fn', 0, args);
     for (const r of d.resources) obj[r.js] = resourceClass(d.id, r);
     imports[d.id] = obj;
   }

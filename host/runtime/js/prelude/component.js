@@ -24,10 +24,13 @@ function replyOf(reply, what) {
 }
 
 export function createComponentWorker(instantiate, config) {
-  // Compiled here from the deploy-time bytes (memories capped, fuel counted): the prelude's WebAssembly wrapper
-  // registers their memories against the isolate's budget.
+  // Compiled by the host from the deploy-time bytes (memories capped, fuel counted); instantiating them through the
+  // prelude's WebAssembly.Instance registers their exported memories against the isolate's budget.
   const modules = Object.create(null);
-  for (const name of Object.keys(config.wasm)) modules[name] = new WebAssembly.Module(config.wasm[name]);
+  for (const name of Object.keys(config.wasm)) {
+    const m = config.wasm[name];
+    modules[name] = m instanceof WebAssembly.Module ? m : new WebAssembly.Module(m);
+  }
   const fuelBudget = typeof config.fuel === 'number' ? BigInt(config.fuel) : null;
   const fuelExport = config.fuelExport || '__edge_fuel';
 

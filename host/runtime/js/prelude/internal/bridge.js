@@ -51,3 +51,8 @@ export function hostInvoke(op, arg) {
   }
   return r;
 }
+
+/** A host op whose outcome the guest does not need (a WIT function without result): sent without waiting. */
+export function hostInvokeIgnored(op, arg) {
+  bridge.invoke.applyIgnored(undefined, [op, arg], { arguments: { copy: true } });
+}
