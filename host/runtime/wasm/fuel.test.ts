@@ -14,7 +14,7 @@ import {
   fuelGlobalOf,
   instrumentFuel,
   isFuelExhausted,
-  LOOP_UNROLL,
+  loopUnrollFactor,
   readFuel,
   refillFuel,
   runWithFuel,
@@ -211,17 +211,19 @@ describe('instrumentFuel', () => {
     expect(error).toBeInstanceOf(FuelExhaustedError);
   });
 
-  it(`charges a small loop once per ${LOOP_UNROLL} passes, up front: fuel is a step function of the trip count`, () => {
+  it('charges a small loop once per few passes, up front: fuel is a step function of the trip count', () => {
     const { instance, fuel, out } = metered(SUM);
     expect(out.stats.unrolledLoops).toBe(1);
     const sum = exported<[number], bigint>(instance, 'sum');
     // sum(n) runs the loop body n + 1 times (the last pass leaves through br_if); the function entry is free.
-    const trips = [0, 1, 2, 3, 4, 7, 8, 100];
-    const used = trips.map((n) => runWithFuel(fuel, 1_000_000, () => sum(n)).consumed);
-    const perCharge = used[0]!;
-    expect(perCharge).toBeGreaterThan(0n);
-    expect(perCharge % BigInt(LOOP_UNROLL)).toBe(0n);
-    expect(used).toEqual(trips.map((n) => BigInt(Math.ceil((n + 1) / LOOP_UNROLL)) * perCharge));
+    const used = (n: number) => runWithFuel(fuel, 1_000_000, () => sum(n)).consumed;
+    const perCharge = used(0);
+    const factor = [...Array(20).keys()].find((n) => used(n) > perCharge)!; // passes = factor + 1 needs a second charge
+    expect(factor).toBe(loopUnrollFactor(Number(perCharge) / factor));
+    expect(factor).toBe(8); // the sum loop is priced 15: 8 copies
+    for (const n of [0, 1, 7, 8, 15, 16, 100, 1000]) {
+      expect(used(n), `sum(${n})`).toBe(BigInt(Math.ceil((n + 1) / factor)) * perCharge);
+    }
   });
 
   it('keeps results of unrolled loops of every shape: fall-through exits, br_table, nested loops and labels', () => {
@@ -455,9 +457,12 @@ describe('instrumentFuel soundness: nothing runs unbounded without paying', () =
     const hash = exported<[number], number>(instance, 'hash');
     const trips = [0, 3, 4, 100];
     const used = trips.map((n) => runWithFuel(fuel, 1_000_000, () => hash(n)).consumed);
-    // One charge per LOOP_UNROLL passes; its price includes mix's body (7 expressions) on every pass.
-    expect(used[0]!).toBeGreaterThan(BigInt(LOOP_UNROLL * 7));
-    expect(used).toEqual(trips.map((n) => BigInt(Math.ceil((n + 1) / LOOP_UNROLL)) * used[0]!));
+    // One charge per `factor` passes; the price of a pass includes mix's body (7 expressions).
+    const factor = [0, 1, 2, 3, 4, 5, 6, 7, 8].find((n) => runWithFuel(fuel, 1_000_000, () => hash(n)).consumed > used[0]!)!;
+    const perPass = used[0]! / BigInt(factor);
+    expect(perPass).toBeGreaterThan(7n);
+    expect(factor).toBe(loopUnrollFactor(Number(perPass)));
+    expect(used).toEqual(trips.map((n) => BigInt(Math.ceil((n + 1) / factor)) * used[0]!));
   });
 });
 

@@ -42,7 +42,7 @@ export interface FuelStats {
    */
   leafFunctions: number;
   loops: number;
-  /** Loops whose body was copied LOOP_UNROLL times under one charge (small ones). */
+  /** Loops whose body was copied loopUnrollFactor(price) times under one charge (small ones). */
   unrolledLoops: number;
   /**
    * The charges placed: one per loop, and for each function whose entry region makes risky calls, one per
@@ -258,12 +258,24 @@ function freePrice(expr: binaryen.ExpressionRef, leaves: ReadonlySet<string>, le
   return 0;
 }
 
-/** How many passes of a small innermost loop one charge pays for (the loop body is copied that many times). */
-export const LOOP_UNROLL = 4;
-/** Loops priced above this are not unrolled: their charge is small next to their work, and copies cost size. */
+/** At most this many copies of a loop body share one charge. */
+export const MAX_LOOP_UNROLL = 8;
+/** A small loop is unrolled until one charge covers about this many units of work. */
+export const UNROLL_TARGET_PRICE = 160;
+/** Loops priced above this are not unrolled: the charge is small next to their work, and copies cost size. */
 export const UNROLL_MAX_PRICE = 40;
-/** Nor loops whose body, nested loops (already metered, maybe unrolled) included, has more expressions than this. */
+/** Loops whose body, nested loops (already metered, maybe unrolled) included, has more expressions are not unrolled. */
 export const UNROLL_MAX_SIZE = 200;
+
+/**
+ * How many passes of a loop priced `price` one charge pays for: enough that the charge (3-4 instructions)
+ * covers about UNROLL_TARGET_PRICE units, at most MAX_LOOP_UNROLL; 1 (not unrolled) above UNROLL_MAX_PRICE.
+ * So 8 copies up to price 20, 4 at price 40.
+ */
+export function loopUnrollFactor(price: number): number {
+  if (price > UNROLL_MAX_PRICE) return 1;
+  return Math.max(1, Math.min(MAX_LOOP_UNROLL, Math.floor(UNROLL_TARGET_PRICE / Math.max(1, price))));
+}
 
 /**
  * In a copy of a loop body: branches to the loop (`loopName`) go to `continueName` instead, and the labels the
@@ -361,9 +373,9 @@ class Meter {
         const { price } = regionPrice(body, this.leaves, this.entryPrices, this.indirectPrice);
         const name = loopNames.Loop.getName(expr);
         const loopType = binaryen.getExpressionType(expr);
-        const small = price <= UNROLL_MAX_PRICE && shapeOf(body).size <= UNROLL_MAX_SIZE; // size includes nested copies
-        if (small && name && (loopType === binaryen.none || loopType === binaryen.unreachable)) {
-          bodies.Loop.setBody(expr, this.unrolled(name, body, price));
+        const factor = shapeOf(body).size <= UNROLL_MAX_SIZE ? loopUnrollFactor(price) : 1; // size includes nested copies
+        if (factor > 1 && name && (loopType === binaryen.none || loopType === binaryen.unreachable)) {
+          bodies.Loop.setBody(expr, this.unrolled(name, body, price, factor));
           this.unrolledLoops++;
         } else {
           bodies.Loop.setBody(expr, this.module.block(null, [...this.charge(price), body], binaryen.auto));
@@ -376,20 +388,20 @@ class Meter {
   }
 
   /**
-   * The body of loop `$L`, unrolled LOOP_UNROLL times under one charge for LOOP_UNROLL passes:
+   * The body of loop `$L`, unrolled `factor` times under one charge for `factor` passes (here 4):
    *
    *   (loop $L (block $exit
-   *     charge(LOOP_UNROLL × price)
+   *     charge(factor × price)
    *     (block $next3 (block $next2 (block $next1 copy1 (br $exit)) copy2 (br $exit)) copy3 (br $exit))
    *     body))
    *
    * In copy k, `br $L` (continue) becomes `br $nextk`, which falls into copy k+1; falling off the end of a
    * copy leaves the loop, as falling off the original body does. Only the original body branches back to
-   * the top, so at most LOOP_UNROLL passes run per charge. Loops nested in the body were metered first and
+   * the top, so at most `factor` passes run per charge. Loops nested in the body were metered first and
    * keep their own charges in every copy. Labels inside copies get a suffix (binaryen wants label names
    * unique in a function).
    */
-  private unrolled(loopName: string, body: binaryen.ExpressionRef, price: number): binaryen.ExpressionRef {
+  private unrolled(loopName: string, body: binaryen.ExpressionRef, price: number, factor: number): binaryen.ExpressionRef {
     const m = this.module;
     // Generated labels take a module-wide counter: names must be unique in a function, and nested loops
     // unrolled earlier already used some.
@@ -397,7 +409,7 @@ class Meter {
     // A body that never falls through (it ends in a branch) needs no exit: the loop keeps its unreachable type.
     const fallsThrough = binaryen.getExpressionType(body) !== binaryen.unreachable;
     let chain: binaryen.ExpressionRef | null = null;
-    for (let k = 1; k < LOOP_UNROLL; k++) {
+    for (let k = 1; k < factor; k++) {
       const copy = m.copyExpression(body);
       const n = this.labelCounter++;
       const next = `__edge_fuel$next${n}`;
@@ -405,7 +417,7 @@ class Meter {
       const children = [...(chain === null ? [] : [chain]), copy, ...(fallsThrough ? [m.br(exit)] : [])];
       chain = m.block(next, children, binaryen.none);
     }
-    const unrolled = [...this.charge(LOOP_UNROLL * price), chain!, body];
+    const unrolled = [...this.charge(factor * price), chain!, body];
     return fallsThrough ? m.block(exit, unrolled, binaryen.none) : m.block(null, unrolled, binaryen.auto);
   }
 
