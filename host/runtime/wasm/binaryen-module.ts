@@ -45,7 +45,14 @@ export function readCoreModule(wasm: Uint8Array): binaryen.Module {
   } catch (error) {
     throw new WasmModuleError('E_WASM_UNSUPPORTED', `binaryen could not read the module: ${describe(error)}`, { cause: error });
   }
-  if (!module.validate()) {
+  let valid: boolean;
+  try {
+    valid = Boolean(withinStack(() => module.validate()));
+  } catch (error) {
+    module.dispose();
+    throw error;
+  }
+  if (!valid) {
     module.dispose();
     throw new WasmModuleError(
       'E_WASM_UNSUPPORTED',
@@ -58,14 +65,14 @@ export function readCoreModule(wasm: Uint8Array): binaryen.Module {
 
 /** Writes the module back (name section kept, so traps still show function names) and checks the engine takes it. */
 export function emitCoreModule(module: binaryen.Module): Uint8Array {
-  if (!module.validate()) {
+  if (!withinStack(() => module.validate())) {
     throw new Error('binaryen rejected the rewritten module (validator output above); this is a bug in host/runtime/wasm');
   }
   const previous = binaryen.getDebugInfo();
   binaryen.setDebugInfo(true);
   let bytes: Uint8Array;
   try {
-    bytes = module.emitBinary();
+    bytes = withinStack(() => module.emitBinary());
   } finally {
     binaryen.setDebugInfo(previous);
   }
@@ -73,6 +80,28 @@ export function emitCoreModule(module: binaryen.Module): Uint8Array {
     throw new Error('the engine rejected the rewritten module; this is a bug in host/runtime/wasm (feature set?)');
   }
   return bytes;
+}
+
+/**
+ * Runs a binaryen call that recurses on the nesting of the code (its validator and binary writer do; its
+ * reader and this folder's own walks do not). Code nested tens of thousands deep, which V8 accepts, runs it
+ * out of stack: that becomes E_WASM_UNSUPPORTED rather than a bare RangeError. binaryen keeps working
+ * afterwards (tested); the module being processed is abandoned.
+ */
+function withinStack<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      throw new WasmModuleError(
+        'E_WASM_UNSUPPORTED',
+        'the module nests its code too deeply for binaryen to process it (out of stack); ' +
+          'split the deeply nested function or deploy without [limits] fuel',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 function describe(error: unknown): string {

@@ -145,7 +145,7 @@ export function meterModule(module: binaryen.Module, options: FuelOptions = {}):
   const leaves: ReadonlySet<string> = new Set(leafPrices.keys());
   // A free path makes no risky call, so only the leaves it calls add to its price.
   const entryPrices = new Map<string, number>();
-  for (const { name, body } of defined) entryPrices.set(name, freePrice(body, leaves, leafPrices));
+  for (const { name, body } of defined) entryPrices.set(name, freePrice(body, analyzeRegion(body, leaves, leafPrices, 0)));
 
   const fuelGlobal = uniqueGlobalName(module, exportName);
   module.addGlobal(fuelGlobal, binaryen.i64, true, module.i64.const(initialFuel));
@@ -189,73 +189,117 @@ function shapeOf(body: binaryen.ExpressionRef): { size: number; loops: boolean; 
   return { size, loops, calls };
 }
 
+interface RegionInfo {
+  price: number;
+  risky: boolean;
+}
+
 /**
- * The price of the region rooted at `root` (its expressions outside nested loop bodies; a nested loop counts
- * 1), plus what its calls cost the caller: a leaf's size for a direct call to a leaf, the callee's entry price
- * for a direct call to any other defined function, `indirectPrice` for an indirect call. Also says whether the
- * region makes a risky call: one that could lead back to running code without passing a charge of its own
- * (a call to a non-leaf function, an import, or through a table). Does not modify anything.
+ * Price and riskiness of every expression of the region rooted at `root` (its expressions outside nested loop
+ * bodies; a nested loop counts 1 and is not risky: it charges for itself). An expression's price is its
+ * size plus what its calls cost the caller: a leaf's size for a direct call to a leaf, the callee's entry
+ * price for a direct call to any other defined function, `indirectPrice` for an indirect call. It is risky
+ * if it makes a risky call: one that could lead back to running code without passing a charge of its own
+ * (a call to a non-leaf function, an import, or through a table). One post-order pass, so that placing the
+ * charge costs linear time however deep the nesting. Does not modify anything.
  */
-function regionPrice(
+function analyzeRegion(
   root: binaryen.ExpressionRef,
   leaves: ReadonlySet<string>,
   entryPrices: ReadonlyMap<string, number>,
   indirectPrice: number,
-): { price: number; risky: boolean } {
-  let price = 0;
-  let risky = false;
-  const pending = [root];
-  while (pending.length > 0) {
-    const expr = pending.pop()!;
-    price++;
-    const id = binaryen.getExpressionId(expr);
-    if (id === binaryen.LoopId) continue; // charges for itself, every iteration
+): Map<binaryen.ExpressionRef, RegionInfo> {
+  const info = new Map<binaryen.ExpressionRef, RegionInfo>();
+  const stack: Array<{ expr: binaryen.ExpressionRef; children: binaryen.ExpressionRef[] | null }> = [{ expr: root, children: null }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const id = binaryen.getExpressionId(top.expr);
+    if (id === binaryen.LoopId) {
+      info.set(top.expr, { price: 1, risky: false });
+      stack.pop();
+      continue;
+    }
+    if (top.children === null) {
+      top.children = [];
+      collectChildren(top.expr, top.children);
+      for (const child of top.children) stack.push({ expr: child, children: null });
+      continue;
+    }
+    let price = 1;
+    let risky = false;
     if (id === binaryen.CallId) {
-      const target = bodies.Call.getTarget(expr);
+      const target = bodies.Call.getTarget(top.expr);
       if (!leaves.has(target)) risky = true; // includes imports
       price += entryPrices.get(target) ?? 0;
     } else if (id === binaryen.CallIndirectId) {
       risky = true;
       price += indirectPrice;
     }
-    collectChildren(expr, pending);
+    for (const child of top.children) {
+      const childInfo = info.get(child)!;
+      price += childInfo.price;
+      risky ||= childInfo.risky;
+    }
+    info.set(top.expr, { price, risky });
+    stack.pop();
   }
-  return { price, risky };
+  return info;
 }
+
+const NOTHING: RegionInfo = { price: 0, risky: false };
 
 /**
  * Upper bound of what a call runs on the paths where the lazily placed entry charge (Meter.chargeBefore) is
  * not paid: the part of the entry region outside the charged subtrees. Mirrors chargeBefore's placement;
  * both arms of an `if` are counted, as everywhere else.
  */
-function freePrice(expr: binaryen.ExpressionRef, leaves: ReadonlySet<string>, leafPrices: ReadonlyMap<string, number>): number {
-  const region = (e: binaryen.ExpressionRef) => (e === 0 ? { price: 0, risky: false } : regionPrice(e, leaves, leafPrices, 0));
-  const whole = region(expr);
-  if (!whole.risky) return whole.price;
-  const id = binaryen.getExpressionId(expr);
-  if (id === binaryen.BlockId) {
-    const children = blocks.getChildren(expr).map((child) => ({ child, ...region(child) }));
-    const first = children.findIndex((c) => c.risky);
-    const single = children.filter((c) => c.risky).length === 1;
-    let price = 1;
-    for (const c of children.slice(0, first)) price += c.price;
-    if (single) {
-      price += freePrice(children[first]!.child, leaves, leafPrices);
-      for (const c of children.slice(first + 1)) price += c.price;
+function freePrice(root: binaryen.ExpressionRef, region: ReadonlyMap<binaryen.ExpressionRef, RegionInfo>): number {
+  const of = (e: binaryen.ExpressionRef) => (e === 0 ? NOTHING : region.get(e)!);
+  let price = 0;
+  const pending = [root]; // an explicit stack: nesting can be thousands deep
+  while (pending.length > 0) {
+    const expr = pending.pop()!;
+    const whole = of(expr);
+    if (!whole.risky) {
+      price += whole.price;
+      continue;
     }
-    return price;
-  }
-  if (id === binaryen.IfId) {
-    const condition = region(ifs.getCondition(expr));
-    if (condition.risky) return 0;
-    let price = 1 + condition.price;
-    for (const arm of [ifs.getIfTrue(expr), ifs.getIfFalse(expr)]) {
-      const armRegion = region(arm);
-      price += armRegion.risky ? freePrice(arm, leaves, leafPrices) : armRegion.price;
+    const id = binaryen.getExpressionId(expr);
+    if (id === binaryen.BlockId) {
+      const children = blocks.getChildren(expr).map((child) => ({ child, ...of(child) }));
+      const first = children.findIndex((c) => c.risky);
+      price += 1;
+      for (const c of children.slice(0, first)) price += c.price;
+      if (children.filter((c) => c.risky).length === 1) {
+        pending.push(children[first]!.child);
+        for (const c of children.slice(first + 1)) price += c.price;
+      }
+    } else if (id === binaryen.IfId) {
+      const condition = of(ifs.getCondition(expr));
+      if (condition.risky) continue;
+      price += 1 + condition.price;
+      for (const arm of [ifs.getIfTrue(expr), ifs.getIfFalse(expr)]) {
+        const armInfo = of(arm);
+        if (armInfo.risky) pending.push(arm);
+        else price += armInfo.price;
+      }
     }
-    return price;
+    // Anything else that is risky is charged as a whole: nothing of it runs free.
   }
-  return 0;
+  return price;
+}
+
+/** Whether the tree under `root` (nested loops included) has at most `limit` expressions; stops counting past it. */
+function sizeAtMost(root: binaryen.ExpressionRef, limit: number): boolean {
+  let size = 0;
+  const pending = [root];
+  while (pending.length > 0) {
+    const expr = pending.pop()!;
+    if (++size > limit) return false;
+    if (binaryen.getExpressionId(expr) === binaryen.LoopId) pending.push(bodies.Loop.getBody(expr));
+    else collectChildren(expr, pending);
+  }
+  return true;
 }
 
 /** At most this many copies of a loop body share one charge. */
@@ -326,7 +370,7 @@ function uniqueGlobalName(module: binaryen.Module, base: string): string {
  *
  * A region is a function body or a loop body, minus the bodies of the loops nested in it. Each expression of a
  * region runs at most once per pass through it, since running code again takes a branch back to a loop, which
- * is another region. A region's price is its expression count plus what its calls cost (regionPrice): paid up
+ * is another region. A region's price is its expression count plus what its calls cost (analyzeRegion): paid up
  * front, it bounds the work done until the next charge.
  *
  * - Loop bodies are charged at their top, on every iteration.
@@ -358,32 +402,40 @@ class Meter {
   /** The function body with its loops metered and its entry charge placed lazily. */
   meterFunction(body: binaryen.ExpressionRef): binaryen.ExpressionRef {
     this.meterLoopsIn(body);
-    const { price, risky } = regionPrice(body, this.leaves, this.entryPrices, this.indirectPrice);
-    return risky ? this.chargeBefore(body, price) : body;
+    const region = analyzeRegion(body, this.leaves, this.entryPrices, this.indirectPrice);
+    const { price, risky } = region.get(body)!;
+    return risky ? this.chargeBefore(body, price, region) : body;
   }
 
-  /** Meters every loop of the region rooted at `root` (and, through them, the loops nested deeper). */
+  /** Meters every loop under `root`, innermost first (an unrolled loop copies its nested loops' charges). */
   private meterLoopsIn(root: binaryen.ExpressionRef): void {
+    // Pre-order, then reversed: every loop comes after the loops nested in it. No recursion: nesting can be
+    // thousands deep.
+    const loops: binaryen.ExpressionRef[] = [];
     const pending = [root];
     while (pending.length > 0) {
       const expr = pending.pop()!;
       if (binaryen.getExpressionId(expr) === binaryen.LoopId) {
-        const body = bodies.Loop.getBody(expr);
-        this.meterLoopsIn(body);
-        const { price } = regionPrice(body, this.leaves, this.entryPrices, this.indirectPrice);
-        const name = loopNames.Loop.getName(expr);
-        const loopType = binaryen.getExpressionType(expr);
-        const factor = shapeOf(body).size <= UNROLL_MAX_SIZE ? loopUnrollFactor(price) : 1; // size includes nested copies
-        if (factor > 1 && name && (loopType === binaryen.none || loopType === binaryen.unreachable)) {
-          bodies.Loop.setBody(expr, this.unrolled(name, body, price, factor));
-          this.unrolledLoops++;
-        } else {
-          bodies.Loop.setBody(expr, this.module.block(null, [...this.charge(price), body], binaryen.auto));
-        }
-        this.loops++;
-        continue;
+        loops.push(expr);
+        pending.push(bodies.Loop.getBody(expr));
+      } else {
+        collectChildren(expr, pending);
       }
-      collectChildren(expr, pending);
+    }
+    for (const loop of loops.reverse()) {
+      const body = bodies.Loop.getBody(loop);
+      const { price } = analyzeRegion(body, this.leaves, this.entryPrices, this.indirectPrice).get(body)!;
+      const name = loopNames.Loop.getName(loop);
+      const loopType = binaryen.getExpressionType(loop);
+      // The size includes nested loops, as metered (and maybe unrolled) already.
+      const factor = loopUnrollFactor(price) > 1 && sizeAtMost(body, UNROLL_MAX_SIZE) ? loopUnrollFactor(price) : 1;
+      if (factor > 1 && name && (loopType === binaryen.none || loopType === binaryen.unreachable)) {
+        bodies.Loop.setBody(loop, this.unrolled(name, body, price, factor));
+        this.unrolledLoops++;
+      } else {
+        bodies.Loop.setBody(loop, this.module.block(null, [...this.charge(price), body], binaryen.auto));
+      }
+      this.loops++;
     }
   }
 
@@ -425,31 +477,38 @@ class Meter {
    * `expr` rewritten so that every execution of it that reaches a risky call passes exactly one charge of
    * `price` first, and executions that make no risky call pass none.
    */
-  private chargeBefore(expr: binaryen.ExpressionRef, price: number): binaryen.ExpressionRef {
-    const risky = (e: binaryen.ExpressionRef) => e !== 0 && regionPrice(e, this.leaves, this.entryPrices, this.indirectPrice).risky;
-    const id = binaryen.getExpressionId(expr);
-    if (id === binaryen.BlockId) {
-      const children = blocks.getChildren(expr);
-      const riskyAt = children.flatMap((child, index) => (risky(child) ? [index] : []));
-      const first = riskyAt[0]!;
-      // Everything before the first risky child runs free. If nothing risky follows it either, the charge
-      // can go further down into that child; otherwise it goes right before it.
-      blocks.setChildAt(
-        expr,
-        first,
-        riskyAt.length === 1 ? this.chargeBefore(children[first]!, price) : this.wrap(children[first]!, price),
-      );
-      return expr;
+  private chargeBefore(root: binaryen.ExpressionRef, price: number, region: ReadonlyMap<binaryen.ExpressionRef, RegionInfo>): binaryen.ExpressionRef {
+    const risky = (e: binaryen.ExpressionRef) => e !== 0 && region.get(e)!.risky;
+    let result = root;
+    // Each item: a risky expression, and how to put its replacement where it was (blocks and ifs are
+    // changed in place). An explicit stack: nesting can be thousands deep.
+    const work: Array<{ expr: binaryen.ExpressionRef; place(replacement: binaryen.ExpressionRef): void }> = [
+      { expr: root, place: (replacement) => (result = replacement) },
+    ];
+    while (work.length > 0) {
+      const { expr, place } = work.pop()!;
+      const id = binaryen.getExpressionId(expr);
+      if (id === binaryen.BlockId) {
+        const children = blocks.getChildren(expr);
+        const riskyAt = children.flatMap((child, index) => (risky(child) ? [index] : []));
+        const first = riskyAt[0]!;
+        // Everything before the first risky child runs free. If nothing risky follows it either, the charge
+        // can go further down into that child; otherwise it goes right before it.
+        if (riskyAt.length === 1) work.push({ expr: children[first]!, place: (replacement) => blocks.setChildAt(expr, first, replacement) });
+        else blocks.setChildAt(expr, first, this.wrap(children[first]!, price));
+        continue;
+      }
+      if (id === binaryen.IfId && !risky(ifs.getCondition(expr))) {
+        // Each arm that makes a risky call pays on its own; an arm that makes none runs free.
+        const ifTrue = ifs.getIfTrue(expr);
+        const ifFalse = ifs.getIfFalse(expr);
+        if (risky(ifTrue)) work.push({ expr: ifTrue, place: (replacement) => ifs.setIfTrue(expr, replacement) });
+        if (risky(ifFalse)) work.push({ expr: ifFalse, place: (replacement) => ifs.setIfFalse(expr, replacement) });
+        continue;
+      }
+      place(this.wrap(expr, price));
     }
-    if (id === binaryen.IfId && !risky(ifs.getCondition(expr))) {
-      // Each arm that makes a risky call pays on its own; an arm that makes none runs free.
-      const ifTrue = ifs.getIfTrue(expr);
-      const ifFalse = ifs.getIfFalse(expr);
-      if (risky(ifTrue)) ifs.setIfTrue(expr, this.chargeBefore(ifTrue, price));
-      if (risky(ifFalse)) ifs.setIfFalse(expr, this.chargeBefore(ifFalse, price));
-      return expr;
-    }
-    return this.wrap(expr, price);
+    return result;
   }
 
   private wrap(expr: binaryen.ExpressionRef, price: number): binaryen.ExpressionRef {

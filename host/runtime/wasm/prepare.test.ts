@@ -216,6 +216,52 @@ describe('prepareCoreModule', () => {
   });
 });
 
+describe('prepareCoreModule on deeply nested code', () => {
+  // Hand-assembled, since binaryen's own text parser and writer recurse: (func $h) (func $g (call $h))
+  // (func (export "f") (block (nop) (block (nop) ... (call $g) ...))) nested `depth` times.
+  function deepModule(depth: number): Uint8Array {
+    const uleb = (n: number) => {
+      const out: number[] = [];
+      do {
+        let byte = n & 0x7f;
+        n >>>= 7;
+        if (n !== 0) byte |= 0x80;
+        out.push(byte);
+      } while (n !== 0);
+      return out;
+    };
+    const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+    const code = (instructions: number[]) => {
+      const body = [0, ...instructions, 0x0b];
+      return [...uleb(body.length), ...body];
+    };
+    const nested = [...Array(depth).fill([0x02, 0x40, 0x01]).flat(), 0x10, 1, ...Array(depth).fill(0x0b)];
+    return Uint8Array.from([
+      ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+      ...section(1, [1, 0x60, 0, 0]),
+      ...section(3, [3, 0, 0, 0]),
+      ...section(7, [1, 1, 0x66, 0, 2]),
+      ...section(10, [3, ...code([]), ...code([0x10, 0]), ...code(nested)]),
+    ]);
+  }
+
+  it('meters 5,000 levels (the walks are iterative), refuses 50,000 with E_WASM_UNSUPPORTED, and keeps working', () => {
+    const fine = prepareCoreModule(deepModule(5000), { memoryMaxPages: 16, fuel: true });
+    const instance = new webAssembly.Instance(new webAssembly.Module(fine.bytes));
+    expect(runWithFuel(fuelGlobalOf(instance.exports), 1_000_000, instance.exports['f'] as () => void).consumed).toBeGreaterThan(5000n);
+
+    const tooDeep = deepModule(50_000);
+    expect(webAssembly.validate(tooDeep)).toBe(true);
+    const error = errorOf(() => prepareCoreModule(tooDeep, { memoryMaxPages: 16, fuel: true }));
+    expect(error.code).toBe('E_WASM_UNSUPPORTED');
+    expect(error.message).toMatch(/nests its code too deeply/);
+    // Without fuel, binaryen is not involved: the memory rule alone passes it.
+    expect(prepareCoreModule(tooDeep, { memoryMaxPages: 16, fuel: false }).bytes).toBe(tooDeep);
+    // binaryen is still usable afterwards.
+    expect(prepareCoreModule(deepModule(10), { memoryMaxPages: 16, fuel: true }).stats.fuel).toMatchObject({ functions: 3 });
+  });
+});
+
 describe('prepareCoreModule on what jco extracts from real AssemblyScript workers', () => {
   it('examples/fib-as: the worker answers, uses the same fuel on every request, and a large n ends on fuel', { timeout: 120_000 }, async () => {
     const worker = await prepareExample('fib-as');
