@@ -396,7 +396,9 @@ class Meter {
     this.fuelGlobal = fuelGlobal;
     this.leaves = leaves;
     this.entryPrices = entryPrices;
-    this.indirectPrice = Math.max(0, ...entryPrices.values());
+    let indirectPrice = 0; // not Math.max(...spread): a module can have more functions than a call has room for arguments
+    for (const entryPrice of entryPrices.values()) indirectPrice = Math.max(indirectPrice, entryPrice);
+    this.indirectPrice = indirectPrice;
   }
 
   /** The function body with its loops metered and its entry charge placed lazily. */
