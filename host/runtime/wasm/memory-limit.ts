@@ -127,6 +127,24 @@ export function capMemories(wasm: Uint8Array, maxPages: number): MemoryCapResult
   return { bytes: out, memories };
 }
 
+/**
+ * Refuses (E_WASM_MEMORY, naming it) any memory of `wasm` without a maximum or with one above `maxPages`;
+ * the final check on what the deployer stores, whatever rewrote it last. An exported memory without a
+ * maximum would let the guest, or the host through the export, grow it without bound.
+ */
+export function assertMemoriesCapped(wasm: Uint8Array, maxPages: number): void {
+  for (const memory of capMemories(wasm, maxPages).memories) {
+    if (memory.declaredMaxPages === null || memory.declaredMaxPages > maxPages) {
+      const bound = memory.declaredMaxPages === null ? 'no maximum' : `a maximum of ${memory.declaredMaxPages} pages`;
+      throw new WasmModuleError(
+        'E_WASM_MEMORY',
+        `${memoryLabel(memory.index, memory.exportedAs)} has ${bound}, above the cap of ${maxPages} pages; ` +
+          'refusing a memory that could grow past [limits] memory_mb',
+      );
+    }
+  }
+}
+
 function memoryLabel(index: number, exportedAs: string[]): string {
   return exportedAs.length > 0 ? `memory ${index} (exported as ${exportedAs.map((n) => `"${n}"`).join(', ')})` : `memory ${index}`;
 }

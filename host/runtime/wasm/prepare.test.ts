@@ -12,7 +12,7 @@ import { IncomingBody, OutgoingBody, request, bodyText, type WitRequest, type Wi
 import { transpileComponent } from '../../build/component-tools.ts';
 import { buildWorker } from '../../build/worker-build.ts';
 import { findFuelGlobal, fuelUsed, IN_ISOLATE_FUEL_SOURCE, readFuel, refillInstances, runWithFuel, fuelGlobalOf, FuelExhaustedError } from './fuel-counter.ts';
-import { capMemories, memoryMbToPages } from './memory-limit.ts';
+import { assertMemoriesCapped, capMemories, memoryMbToPages } from './memory-limit.ts';
 import { prepareCoreModule, WasmModuleError } from './prepare.ts';
 import { webAssembly, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from './webassembly-api.ts';
 
@@ -122,6 +122,16 @@ describe('capMemories (the memory rule)', () => {
     const error = errorOf(() => capMemories(assemble('(module (memory (export "memory") 40))'), 32));
     expect(error.code).toBe('E_WASM_MEMORY');
     expect(error.message).toMatch(/memory 0 \(exported as "memory"\) starts at 40 pages \(2\.5 MiB\), above the cap of 32 pages \(2 MiB\)/);
+  });
+
+  it('the final check refuses an exported memory without a maximum, or above the cap (E_WASM_MEMORY)', () => {
+    const unbounded = assemble('(module (memory (export "memory") 1))');
+    expect(errorOf(() => assertMemoriesCapped(unbounded, 16))).toMatchObject({
+      code: 'E_WASM_MEMORY',
+      message: expect.stringMatching(/memory 0 \(exported as "memory"\) has no maximum, above the cap of 16 pages/),
+    });
+    expect(errorOf(() => assertMemoriesCapped(assemble('(module (memory 1 32))'), 16)).message).toMatch(/has a maximum of 32 pages/);
+    expect(() => assertMemoriesCapped(capMemories(unbounded, 16).bytes, 16)).not.toThrow();
   });
 
   it('refuses shared and 64-bit memories (E_WASM_UNSUPPORTED)', () => {

@@ -6,7 +6,7 @@ import { emitCoreModule, readCoreModule } from './binaryen-module.ts';
 import { assertValidCoreModule } from './core-module-check.ts';
 import { DEFAULT_FUEL_EXPORT } from './fuel-counter.ts';
 import { DEFAULT_INITIAL_FUEL, meterModule, type FuelStats } from './fuel.ts';
-import { capMemories, type CappedMemory } from './memory-limit.ts';
+import { assertMemoriesCapped, capMemories, type CappedMemory } from './memory-limit.ts';
 
 export { WasmModuleError, type WasmModuleErrorCode } from './wasm-module-error.ts';
 export { memoryMbToPages, PAGES_PER_MIB } from './memory-limit.ts';
@@ -44,7 +44,8 @@ export interface PreparedCoreModule {
 /**
  * Checks and rewrites one core module for deployment. Throws WasmModuleError: E_WASM_INVALID (not a valid
  * WebAssembly module), E_WASM_UNSUPPORTED (a component, or a feature this runtime does not run or meter),
- * E_WASM_MEMORY (an imported memory, or an initial size above the cap). Deterministic: the same bytes and
+ * E_WASM_MEMORY (an imported memory, an initial size above the cap, or, as a last check on the output, a
+ * memory left without a maximum within the cap). Deterministic: the same bytes and
  * options give the same output bytes.
  */
 export function prepareCoreModule(bytes: Uint8Array, options: PrepareOptions): PreparedCoreModule {
@@ -64,10 +65,8 @@ export function prepareCoreModule(bytes: Uint8Array, options: PrepareOptions): P
       module.dispose();
     }
   }
-  // Defence in depth: whatever binaryen wrote, every memory must still be capped (and none unbounded).
-  if (capMemories(output, options.memoryMaxPages).bytes !== output) {
-    throw new Error('a memory lost its cap while the module was rewritten; this is a bug in host/runtime/wasm');
-  }
+  // Whatever binaryen wrote, every memory must still be capped, exported ones included.
+  assertMemoriesCapped(output, options.memoryMaxPages);
   return {
     bytes: output,
     fuelExport: options.fuel ? DEFAULT_FUEL_EXPORT : null,
