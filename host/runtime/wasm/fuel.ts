@@ -1,6 +1,6 @@
 // Deterministic fuel metering for core WebAssembly modules: rewrites a module (once, at deploy) so that the
 // work it does is paid, up front and at a static price, out of an exported mutable i64 global, and traps with
-// `unreachable` before the global would go below zero. Cost model, soundness argument and host protocol:
+// `unreachable` as soon as a charge takes the global below zero. Cost model, soundness argument and host protocol:
 // README.md in this folder.
 
 import binaryen from 'binaryen';
@@ -373,12 +373,13 @@ function uniqueGlobalName(module: binaryen.Module, base: string): string {
  * is another region. A region's price is its expression count plus what its calls cost (analyzeRegion): paid up
  * front, it bounds the work done until the next charge.
  *
- * - Loop bodies are charged at their top, on every iteration.
+ * - Loop bodies are charged at their top: on every pass, or once per `factor` passes for a small loop unrolled
+ *   `factor` times (loopUnrollFactor).
  * - Function bodies are charged lazily: just before the first risky call on each path (a call that could lead
  *   to more code running before any other charge), and not at all on paths that make none, such as a recursive
  *   function's base case, or a function whose only repetition is in its loops. What such a free path does is
- *   bounded by the function's entry price, which every direct caller adds to its own price (an indirect call
- *   adds the largest entry price of the module). Leaf functions (no loops, no calls) are entirely free this way.
+ *   bounded by the function's free price (freePrice), which every direct caller adds to its own price (an
+ *   indirect call adds the largest of the module). Leaf functions (no loops, no calls) are entirely free this way.
  */
 class Meter {
   loops = 0;
