@@ -9,7 +9,7 @@ import { EdgeError } from '../errors.ts';
 import type { DeployManifest } from './manifest.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
 import type { ComponentParts, VersionModule } from '../runtime/worker-instance.ts';
-import { prepareCoreModule } from '../runtime/wasm/prepare.ts';
+import { memoryMbToPages, prepareCoreModule } from '../runtime/wasm/prepare.ts';
 
 /** The export every worker component has (world edge:platform/worker). */
 export const HANDLER_EXPORT = 'edge:platform/incoming-handler@0.1.0';
@@ -81,7 +81,7 @@ export async function prepareComponent(bytes: Uint8Array, path: string, manifest
       let prepared: ReturnType<typeof prepareCoreModule>;
       try {
         prepared = prepareCoreModule(data, {
-          memoryMaxPages: manifest.limits.memoryMb * 16,
+          memoryMaxPages: memoryMbToPages(manifest.limits.memoryMb),
           fuel: manifest.limits.fuel !== undefined,
           ...(manifest.limits.fuel !== undefined ? { initialFuel: manifest.limits.fuel } : {}),
         });
