@@ -156,7 +156,7 @@ function validateMeasurement(v: unknown, path: string): void {
   samples.forEach((s, i) => {
     if (typeof s !== 'number' || !Number.isFinite(s)) fail(`${path}.samples[${i}]`, 'a finite number', s);
   });
-  if (samples.length !== 0 && samples.length !== n) fail(`${path}.samples`, `${n} samples (n) or none`, `${samples.length} samples`);
+  if (samples.length !== 0 && samples.length !== n) fail(`${path}.samples`, `${n} samples (n) or none`, samples.length);
   if (typeof v.noisy !== 'boolean') fail(`${path}.noisy`, 'a boolean', v.noisy);
   const spread = v.spread;
   if (typeof spread !== 'number' || !(spread >= 0)) fail(`${path}.spread`, 'a number ≥ 0', spread);
