@@ -1,0 +1,170 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { COLD_START_METRICS, coldStartChart, memoryChart, niceTicks, throughputChart, writeCharts } from './charts.ts';
+import { validateRunFile, type RunFile } from './schema.ts';
+
+const fixture = (name: string): RunFile => validateRunFile(JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8')));
+const synthetic = fixture('synthetic-run.json');
+const recorded = fixture('run-2026-11-27-quick.json');
+const emptyRun: RunFile = { ...synthetic, measurements: [] };
+
+/**
+ * A small well-formedness check: one <svg> root, every tag closed in order, attributes quoted, no raw `<` or
+ * stray `&` in text. Returns the element names in document order.
+ */
+function checkXml(svg: string): string[] {
+  expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+  expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+  const names: string[] = [];
+  const stack: string[] = [];
+  const tag = /<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/g;
+  let last = 0;
+  for (let m = tag.exec(svg); m; m = tag.exec(svg)) {
+    const between = svg.slice(last, m.index);
+    expect(between, `text before <${m[2]}> at ${m.index}`).not.toMatch(/<|&(?!(amp|lt|gt|quot|apos|#\d+);)/);
+    last = tag.lastIndex;
+    const [, closing, name, , selfClosing] = m;
+    if (closing) expect(stack.pop(), `closing </${name}> at ${m.index}`).toBe(name);
+    else {
+      if (stack.length === 0) expect(names.length, 'a second root element').toBe(0);
+      names.push(name!);
+      if (!selfClosing) stack.push(name!);
+    }
+  }
+  expect(svg.slice(last).trim()).toBe('');
+  expect(stack).toEqual([]);
+  return names;
+}
+
+const count = (svg: string, s: string): number => svg.split(s).length - 1;
+
+describe.each([
+  ['cold start', coldStartChart],
+  ['throughput', throughputChart],
+  ['memory', memoryChart],
+])('%s chart', (_, chart) => {
+  it('is one well-formed SVG document with a title, a description and a dark-mode stylesheet', () => {
+    for (const run of [synthetic, recorded, emptyRun]) {
+      const svg = chart(run);
+      const names = checkXml(svg);
+      expect(names.slice(0, 3)).toEqual(['svg', 'title', 'desc']);
+      expect(svg).toContain('@media (prefers-color-scheme: dark)');
+      expect(svg).toMatch(/<rect class="bg"/);
+    }
+  });
+
+  it('is the same for the same run', () => {
+    expect(chart(synthetic)).toBe(chart(JSON.parse(JSON.stringify(synthetic)) as RunFile));
+  });
+
+  it('says so when the run has nothing for it', () => {
+    expect(chart(emptyRun)).toMatch(/<text[^>]*>No [^<]+ in this run\.<\/text>/);
+  });
+});
+
+describe('cold start chart', () => {
+  const svg = coldStartChart(synthetic);
+  const cold = synthetic.measurements.filter((m) => COLD_START_METRICS.includes(m.metric));
+
+  it('has a legend entry per runtime, axis label with the unit, and one mark per sample', () => {
+    for (const runtime of ['edge-js', 'workerd', 'edge-wasm']) expect(svg).toMatch(new RegExp(`<g class="legend">[^]*>${runtime}</text>[^]*</g>`));
+    expect(svg).toContain('time to first response (ms), lower is better');
+    expect(count(svg, 'class="sample"')).toBe(cold.reduce((n, m) => n + m.samples.length, 0));
+    expect(count(svg, '<g class="series"')).toBe(cold.length);
+  });
+
+  it('marks the noisy series', () => {
+    expect(svg).toMatch(/5\.297 noisy/);
+  });
+
+  it('draws samples past the axis as edge marks, counted', () => {
+    const run: RunFile = { ...synthetic, measurements: [{ ...cold[0]!, p99: 3, samples: [...cold[0]!.samples.slice(0, -1), 1000] }] };
+    const out = coldStartChart(run);
+    expect(count(out, '<path class="sample"')).toBe(1);
+    expect(count(out, 'class="sample"')).toBe(cold[0]!.samples.length);
+    expect(out).toContain('+1›');
+  });
+
+  it('without kept samples (the recorded run) still draws p50/p90/p99 per row', () => {
+    const out = coldStartChart(recorded);
+    expect(count(out, 'class="sample"')).toBe(0);
+    expect(count(out, '<g class="series"')).toBe(4); // edge-js and edge-wasm, after deploy and after eviction
+    expect(out).toContain('first request after eviction');
+  });
+
+  it('matches the committed rendering', async () => {
+    await expect(svg).toMatchFileSnapshot('fixtures/charts/cold-start.svg');
+  });
+});
+
+describe('throughput chart', () => {
+  const svg = throughputChart(synthetic);
+  const picked = synthetic.measurements.filter((m) => m.metric === 'requests_per_s');
+
+  it('has a bar per runtime and concurrency, a dot per sample, the runtimes in the legend and the concurrencies on the axis', () => {
+    expect(count(svg, 'class="bar"')).toBe(picked.length);
+    expect(count(svg, 'class="sample"')).toBe(picked.reduce((n, m) => n + m.samples.length, 0));
+    for (const runtime of ['edge-js', 'edge-wasm', 'workerd', 'fastify']) expect(svg).toContain(`>${runtime}</text>`);
+    for (const c of ['c=10', 'c=50', 'c=100']) expect(svg).toContain(`>${c}</text>`);
+    expect(svg).toContain('requests/s (req/s), higher is better');
+  });
+
+  it('tells two load generators apart in the recorded run', () => {
+    const out = throughputChart(recorded);
+    expect(out).toContain('>edge-js (autocannon)</text>');
+    expect(out).toContain('>edge-js (wrk)</text>');
+    expect(count(out, 'class="bar"')).toBe(6);
+  });
+
+  it('matches the committed rendering', async () => {
+    await expect(svg).toMatchFileSnapshot('fixtures/charts/throughput.svg');
+  });
+});
+
+describe('memory chart', () => {
+  const svg = memoryChart(synthetic);
+
+  it('has a point per runtime and worker count, a line per runtime, a log axis over decades', () => {
+    expect(count(svg, 'class="point"')).toBe(6);
+    expect(count(svg, '<polyline')).toBe(2);
+    for (const w of ['100', '1,000', '5,000']) expect(svg).toContain(`>${w}</text>`);
+    expect(svg).toContain('workers deployed (log scale)');
+    expect(svg).toContain('RSS per worker (MiB), lower is better');
+    expect(svg).toMatch(/<g class="legend">[^]*>edge-js<\/text>[^]*>workerd<\/text>[^]*<\/g>/);
+  });
+
+  it('a single worker count (the recorded run) is one point, no line', () => {
+    const out = memoryChart(recorded);
+    expect(count(out, 'class="point"')).toBe(1);
+    expect(count(out, '<polyline')).toBe(0);
+  });
+
+  it('matches the committed rendering', async () => {
+    await expect(svg).toMatchFileSnapshot('fixtures/charts/memory.svg');
+  });
+});
+
+describe('niceTicks', () => {
+  it('steps of 1, 2 or 5 × 10^k from 0 to at least the maximum', () => {
+    expect(niceTicks(9.2, 5)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(niceTicks(41323, 5)).toEqual([0, 10000, 20000, 30000, 40000, 50000]);
+    expect(niceTicks(0.3, 6)).toEqual([0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3]);
+    expect(niceTicks(0)).toEqual([0, 1]);
+  });
+});
+
+describe('writeCharts', () => {
+  it('writes the three SVG files and returns name → file name', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-charts-'));
+    try {
+      const written = await writeCharts(synthetic, join(dir, 'nested'));
+      expect(written).toEqual({ 'cold-start': 'cold-start.svg', throughput: 'throughput.svg', memory: 'memory.svg' });
+      expect(await readFile(join(dir, 'nested', 'memory.svg'), 'utf8')).toBe(memoryChart(synthetic));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
