@@ -11,7 +11,8 @@ import { parseManifestText } from '../host/deploy/manifest.ts';
 import { IsolatePool } from '../host/runtime/isolate-pool.ts';
 import { makeTempDir, removeTempDir } from './child-host.ts';
 import { HELLO_AS_COMPONENT_PATH, helloAsComponent, helloAsManifest } from './hello-as.ts';
-import { formatNumber, type BenchRecord, type SuiteResult } from './report.ts';
+import { measure, type Measurement, type SuiteResult } from './records.ts';
+import { formatNumber } from './report.ts';
 import { summarize } from './stats.ts';
 
 export interface InstantiateOptions {
@@ -215,11 +216,8 @@ export async function runComponentInstantiate(options: InstantiateOptions): Prom
     }
 
     const workload = 'examples/hello-as (jco sync glue, 3 core modules)';
-    const rec = (metric: string, samples: number[], note: string): BenchRecord => {
-      const s = summarize(samples);
-      return { suite: 'cold-start', runtime: 'edge-wasm', workload, metric, unit: 'µs', p50: s.p50, p90: s.p90, p99: s.p99, mean: s.mean, n: s.n, note };
-    };
-    const records: BenchRecord[] = [
+    const rec = (metric: string, samples: number[], note: string): Measurement => measure({ suite: 'cold', runtime: 'edge-wasm', workload, metric: `${metric}_us`, unit: 'µs', note }, samples);
+    const measurements: Measurement[] = [
       rec(
         'component_instantiate',
         coldFirst,
@@ -240,19 +238,10 @@ export async function runComponentInstantiate(options: InstantiateOptions): Prom
         'over and over in one isolate (JIT-warm glue); instances are dropped, but the prelude keeps a WeakRef per wasm memory until a full GC and scans that list twice per instance',
       ),
       rec('isolate_call_floor', floor, 'floor: an empty function called the same way (applySync), interleaved with the repeated samples'),
-      {
-        suite: 'cold-start',
-        runtime: 'edge-wasm',
-        workload,
-        metric: 'deploy_prepare_component',
-        unit: 'ms',
-        p50: prepareMs,
-        p90: prepareMs,
-        p99: prepareMs,
-        mean: prepareMs,
-        n: 1,
-        note: 'one prepareComponent() (jco transpile + core modules prepared), the deploy-time step before the isolate; first call in this process',
-      },
+      measure(
+        { suite: 'cold', runtime: 'edge-wasm', workload, metric: 'deploy_prepare_component_ms', unit: 'ms', note: 'one prepareComponent() (jco transpile + core modules prepared), the deploy-time step before the isolate; first call in this process' },
+        [prepareMs],
+      ),
     ];
     const sizes = prepared.component.wasm.map((w) => `${w.name} ${w.bytes.byteLength} B`).join(', ');
     const med = (xs: number[]): string => formatNumber(summarize(xs).p50);
@@ -266,7 +255,7 @@ export async function runComponentInstantiate(options: InstantiateOptions): Prom
         `After it, the first request through the new instance costs ${med(firstHandle)} µs in the isolate (stub imports), the next ${med(secondHandle)} µs.`,
     ];
     return {
-      records,
+      measurements,
       notes,
       targets: [
         {

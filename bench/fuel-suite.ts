@@ -3,7 +3,8 @@
 // rest of the benchmark runs (and says why this suite is skipped) when it is not there.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { formatNumber, type BenchRecord, type SuiteResult } from './report.ts';
+import { measure, type Measurement, type SuiteResult } from './records.ts';
+import { formatNumber } from './report.ts';
 
 /** One row of runFuelBench() (bench/fuel.ts). */
 interface FuelRow {
@@ -34,7 +35,7 @@ export async function runFuelSuite(options: FuelSuiteOptions): Promise<SuiteResu
   if (!existsSync(path)) {
     const why = `bench/fuel.ts is not in this checkout, so the fuel overhead was not measured`;
     options.log(`  fuel: skipped: ${why}`);
-    return { records: [], notes: [`fuel: skipped: ${why}.`], targets: [{ target: `fuel overhead < ${TARGET_OVERHEAD}x`, measured: 'not measured', pass: false, note: 'bench/fuel.ts missing' }] };
+    return { measurements: [], notes: [`fuel: skipped: ${why}.`], targets: [{ target: `fuel overhead < ${TARGET_OVERHEAD}x`, measured: 'not measured', pass: false, note: 'bench/fuel.ts missing' }] };
   }
   const mod = (await import(FUEL_MODULE)) as { runFuelBench?: unknown };
   if (typeof mod.runFuelBench !== 'function') throw new Error(`bench/fuel.ts exports no runFuelBench function (exports: ${Object.keys(mod).join(', ') || 'none'})`);
@@ -42,24 +43,12 @@ export async function runFuelSuite(options: FuelSuiteOptions): Promise<SuiteResu
   const rows: unknown = await run({ quick: options.quick, log: (line) => options.log(`  fuel: ${line.trim()}`) });
   if (!Array.isArray(rows) || !rows.every(isRow)) throw new Error(`runFuelBench() returned ${JSON.stringify(rows).slice(0, 300)}, not rows of { workload, baselineMs, meteredMs, overhead, fuel }`);
 
-  const records: BenchRecord[] = [];
-  const one = (workload: string, metric: string, unit: string, v: number, note: string): BenchRecord => ({
-    suite: 'fuel',
-    runtime: 'wasm-core',
-    workload,
-    metric,
-    unit,
-    p50: v,
-    p90: v,
-    p99: v,
-    mean: v,
-    n: 1,
-    note,
-  });
+  const measurements: Measurement[] = [];
+  const one = (workload: string, metric: string, unit: string, v: number, note: string): Measurement => measure({ suite: 'fuel', runtime: 'wasm-core', workload, metric, unit, note }, [v]);
   for (const r of rows) {
-    records.push(one(r.workload, 'fuel_overhead', 'x', r.overhead, `metered vs plain as bench/fuel.ts reports it (its overhead field); one run uses ${r.fuel} fuel`));
-    records.push(one(r.workload, 'plain_run', 'ms', r.baselineMs, 'median time of one run without fuel metering'));
-    records.push(one(r.workload, 'metered_run', 'ms', r.meteredMs, 'median time of one run with fuel metering (prepareCoreModule, fuel on)'));
+    measurements.push(one(r.workload, 'fuel_overhead_x', 'x', r.overhead, `metered vs plain as bench/fuel.ts reports it (its overhead field); one run uses ${r.fuel} fuel`));
+    measurements.push(one(r.workload, 'plain_run_ms', 'ms', r.baselineMs, 'median time of one run without fuel metering'));
+    measurements.push(one(r.workload, 'metered_run_ms', 'ms', r.meteredMs, 'median time of one run with fuel metering (prepareCoreModule, fuel on)'));
   }
   const notes = [
     `fuel: bench/fuel.ts${options.quick ? ' --quick' : ''}: core wasm kernels compiled plain and metered (host/runtime/wasm/prepare.ts prepareCoreModule with fuel on), run in this process on Node's V8 (no isolate, no component glue), interleaved; overhead as bench/fuel.ts computes it, plain and metered times are its medians.`,
@@ -72,7 +61,7 @@ export async function runFuelSuite(options: FuelSuiteOptions): Promise<SuiteResu
     );
   }
   return {
-    records,
+    measurements,
     notes,
     targets: rows.map((r) =>
       r.overhead < 0.9

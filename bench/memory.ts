@@ -1,35 +1,45 @@
-// Resident memory per idle warm worker: the host in a child process, N small distinct workers deployed through
-// the admin API, each sent one request so that it has a warm isolate, then the growth of the host's RSS
-// (/proc/<pid>/status VmRSS) divided by N. Nothing is forced (no GC, no eviction).
+// Memory and density. RSS per idle warm worker: the host in a child process, small distinct workers deployed
+// through the admin API up to each count asked for (100, 1,000, 5,000), each sent one request so that it has a
+// warm isolate, then the growth of the host's RSS (/proc/<pid>/status VmRSS) over the warm isolates, read a few
+// times over the idle period; workerd with the same number of workers, measured between our steps. Density: while
+// deploying, the host's /metrics (edge_isolates_alive) is read after every batch, and the first count at which
+// fewer isolates are alive than workers were touched is where eviction started under the default memory budget.
 import { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IsolatePool, type PooledIsolate } from '../host/runtime/isolate-pool.ts';
 import { readRssBytes, startChildHost, type ChildHost } from './child-host.ts';
 import { timedGet } from './http-get.ts';
 import { metricValue } from './prom.ts';
-import { formatNumber, type BenchRecord, type SuiteResult } from './report.ts';
-import { summarize } from './stats.ts';
+import { measure, type Measurement, type SuiteResult, type TargetCheck } from './records.ts';
+import { formatNumber } from './report.ts';
+import { ratioText, type WorkerdApi } from './workerd-bridge.ts';
 
 export interface MemoryOptions {
-  workers: number;
+  /** Worker counts, ascending. */
+  counts: number[];
   /** How many deploys are in flight at once. */
   concurrency: number;
   log(line: string): void;
+  step?(done: number, total: number): void;
+  workerd?: WorkerdApi;
 }
 
+const SUITE = 'memory';
+const MB = 1e6;
 const MiB = 1024 * 1024;
 const TARGET_MB_PER_WORKER = 1.2;
 const IDLE_WAIT_MS = 2000;
+const READINGS = 5;
+const BATCH = 100;
+/** WorkerRuntime's default memory budget (host/runtime/worker-runtime.ts), the sum of warm isolates' heaps. */
+const DEFAULT_BUDGET_MB = 8192;
 
 const manifest = (name: string): string => `name = "${name}"\nmain = "index.js"\ncompatibility_date = "2026-11-01"\n`;
 const source = (name: string): string =>
   `export default {\n  fetch(request, env, ctx) {\n    return new Response('Hello from ${name}!\\n', { headers: { 'content-type': 'text/plain; charset=utf-8' } });\n  },\n};\n`;
 
-/** Deploys one worker over the admin API; returns how long it took, in ms. */
-async function deploy(host: ChildHost, name: string): Promise<number> {
-  const t0 = performance.now();
+async function deploy(host: ChildHost, name: string): Promise<void> {
   await host.deploy({ manifest: { fileName: 'wrangler.toml', content: manifest(name) }, modules: [{ path: 'index.js', content: source(name) }] });
-  return performance.now() - t0;
 }
 
 async function get(host: ChildHost, agent: Agent, name: string): Promise<void> {
@@ -46,12 +56,22 @@ async function inParallel<T>(items: T[], concurrency: number, fn: (item: T) => P
   );
 }
 
+/** RSS readings over an idle period, in bytes. */
+async function idleReadings(rss: () => number): Promise<number[]> {
+  await sleep(IDLE_WAIT_MS);
+  const out: number[] = [];
+  for (let i = 0; i < READINGS; i++) {
+    out.push(rss());
+    await sleep(200);
+  }
+  return out;
+}
+
 /**
  * Diagnostic: what a pooled isolate costs before any worker is loaded into it (snapshot + context + prelude
- * init), measured in this process with the host's own IsolatePool, so that the per-worker figure can be split
- * into "isolate as the pool makes it" and "the worker on top".
+ * init), measured in this process with the host's own IsolatePool.
  */
-async function pooledIsolateRss(count: number): Promise<{ mibEach: number; heapTotalMib: number; heapUsedMib: number }> {
+async function pooledIsolateRss(count: number): Promise<{ mbEach: number; heapTotalMib: number; heapUsedMib: number }> {
   const pool = await IsolatePool.create({ size: 0 });
   const held: PooledIsolate[] = [];
   try {
@@ -62,7 +82,7 @@ async function pooledIsolateRss(count: number): Promise<{ mibEach: number; heapT
     await sleep(IDLE_WAIT_MS);
     const after = readRssBytes(process.pid);
     const heap = await held[held.length - 1]!.isolate.getHeapStatistics();
-    return { mibEach: (after - before) / count / MiB, heapTotalMib: heap.total_heap_size / MiB, heapUsedMib: heap.used_heap_size / MiB };
+    return { mbEach: (after - before) / count / MB, heapTotalMib: heap.total_heap_size / MiB, heapUsedMib: heap.used_heap_size / MiB };
   } finally {
     pool.close();
     for (const p of held) if (!p.isolate.isDisposed) p.isolate.dispose();
@@ -70,111 +90,102 @@ async function pooledIsolateRss(count: number): Promise<{ mibEach: number; heapT
 }
 
 export async function runMemory(options: MemoryOptions): Promise<SuiteResult> {
-  const result = await measureHost(options);
-  const n = Math.min(300, options.workers);
-  options.log(`  memory: ${n} bare pooled isolates in this process (diagnostic)`);
-  const bare = await pooledIsolateRss(n);
-  result.records.push({
-    suite: 'memory',
-    runtime: 'edge-js',
-    workload: `${n} pooled isolates, no worker loaded (IsolatePool in the bench process)`,
-    metric: 'rss_per_pooled_isolate',
-    unit: 'MiB',
-    p50: bare.mibEach,
-    p90: bare.mibEach,
-    p99: bare.mibEach,
-    mean: bare.mibEach,
-    n: 1,
-    note: 'diagnostic: VmRSS growth / isolates; snapshot + context + prelude init only',
-  });
-  result.notes.push(
-    `memory: of the per-worker RSS, ${formatNumber(bare.mibEach)} MiB is the pooled isolate itself before any worker code (prelude snapshot + context + init; its V8 heap: ${formatNumber(bare.heapTotalMib)} MiB total, ${formatNumber(bare.heapUsedMib)} MiB used), measured with the host's IsolatePool on ${n} isolates in the bench process; the lab notes measured 1.26 MB for a bare isolate + context on Node 24.`,
-  );
-  return result;
-}
-
-async function measureHost(options: MemoryOptions): Promise<SuiteResult> {
+  const measurements: Measurement[] = [];
+  const notes: string[] = [];
+  const targets: TargetCheck[] = [];
   const host = await startChildHost();
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const max = options.counts[options.counts.length - 1]!;
+  let evictionAt: { touched: number; alive: number } | undefined;
+  let heapPerIsolate: number | undefined;
   try {
     // Warm-up: one worker deployed and exercised, so that the host's own code, Fastify's routes and the pool
     // are already paid for in the "before" figure.
     await deploy(host, 'warmup');
     for (let i = 0; i < 200; i++) await get(host, agent, 'warmup');
     await host.metrics();
-    await sleep(IDLE_WAIT_MS);
-    const rssBefore = host.rssBytes();
+    const before = await idleReadings(() => host.rssBytes());
+    const rssBefore = Math.min(...before);
+    options.log(`  memory: edge-js host ${formatNumber(rssBefore / MiB)} MiB before; deploying up to ${max} workers ${options.concurrency} at a time${options.workerd ? `, workerd with the same counts in between` : ''}`);
 
-    const names = Array.from({ length: options.workers }, (_, i) => `w${String(i + 1).padStart(4, '0')}`);
-    const deployMs: number[] = [];
+    let deployed = 0;
     const tDeploy = performance.now();
-    let done = 0;
-    await inParallel(names, options.concurrency, async (name) => {
-      deployMs.push(await deploy(host, name));
-      if (++done % 250 === 0) options.log(`  memory: ${done}/${names.length} workers deployed`);
-    });
-    const deploySeconds = (performance.now() - tDeploy) / 1000;
-    await inParallel(names, options.concurrency, (name) => get(host, agent, name));
-    await sleep(IDLE_WAIT_MS);
-    const rssAfter = host.rssBytes();
-    const metrics = await host.metrics();
-
-    const alive = metricValue(metrics, 'edge_isolates_alive');
-    const deployed = metricValue(metrics, 'edge_workers_deployed');
-    const spares = metricValue(metrics, 'edge_isolates_spare');
-    const heap = metricValue(metrics, 'edge_isolate_heap_bytes');
-    const coldStarts = metricValue(metrics, 'edge_cold_starts_total');
-    const perWorker = (rssAfter - rssBefore) / options.workers / MiB;
-    const workload = `${options.workers} hello-world workers, each warm after one request, idle ${IDLE_WAIT_MS / 1000} s`;
-    const d = summarize(deployMs);
-    const records: BenchRecord[] = [
-      {
-        suite: 'memory',
-        runtime: 'edge-js',
-        workload,
-        metric: 'rss_per_idle_worker',
-        unit: 'MiB',
-        p50: perWorker,
-        p90: perWorker,
-        p99: perWorker,
-        mean: perWorker,
-        n: 1,
-        note: `(VmRSS after - VmRSS before) / ${options.workers}; one measurement, so all percentiles are the same value`,
-      },
-      { suite: 'memory', runtime: 'edge-js', workload, metric: 'host_rss_before', unit: 'MiB', p50: rssBefore / MiB, p90: rssBefore / MiB, p99: rssBefore / MiB, mean: rssBefore / MiB, n: 1 },
-      { suite: 'memory', runtime: 'edge-js', workload, metric: 'host_rss_after', unit: 'MiB', p50: rssAfter / MiB, p90: rssAfter / MiB, p99: rssAfter / MiB, mean: rssAfter / MiB, n: 1 },
-      {
-        suite: 'memory',
-        runtime: 'edge-js',
-        workload: `deploy over the admin API, ${options.concurrency} at a time`,
-        metric: 'deploy_latency',
-        unit: 'ms',
-        p50: d.p50,
-        p90: d.p90,
-        p99: d.p99,
-        mean: d.mean,
-        n: d.n,
-      },
-    ];
-    const notes = [
-      `memory: host \`edge serve\` in a child process (pid ${host.pid}); before = after start, one warm-up worker with 200 requests and ${IDLE_WAIT_MS / 1000} s idle; after = ${options.workers} more workers deployed (${options.concurrency} at a time, ${deploySeconds.toFixed(1)} s, ${formatNumber(options.workers / deploySeconds)} deploys/s), one request each, ${IDLE_WAIT_MS / 1000} s idle. No GC or eviction forced. MiB = 2^20 bytes (${formatNumber((perWorker * MiB) / 1e6)} MB in 10^6 bytes).`,
-      `memory: VmRSS ${formatNumber(rssBefore / MiB)} → ${formatNumber(rssAfter / MiB)} MiB; host /metrics after: edge_isolates_alive ${alive ?? 'absent'} (expected ${options.workers + 1}: the workers + warm-up), edge_workers_deployed ${deployed ?? 'absent'}, edge_isolates_spare ${spares ?? 'absent'}, edge_isolate_heap_bytes ${heap === undefined ? 'absent' : `${formatNumber(heap / MiB)} MiB (sampled every 5 s)`}, edge_cold_starts_total ${coldStarts ?? '0 (no series yet)'} (deploys hand their validation isolate over, so no request cold-started).`,
-    ];
-    const allAlive = alive === options.workers + 1;
-    if (!allAlive) notes.push(`memory: NOT all isolates were alive at the second reading (edge_isolates_alive ${alive}), so the per-worker figure does not describe ${options.workers} warm workers.`);
-    return {
-      records,
-      notes,
-      targets: [
+    for (const n of options.counts) {
+      while (deployed < n) {
+        const names = Array.from({ length: Math.min(BATCH, n - deployed) }, (_, i) => `w${String(deployed + i + 1).padStart(5, '0')}`);
+        await inParallel(names, options.concurrency, (name) => deploy(host, name));
+        await inParallel(names, options.concurrency, (name) => get(host, agent, name));
+        deployed += names.length;
+        options.step?.(deployed, max);
+        if (!evictionAt) {
+          const alive = metricValue(await host.metrics(), 'edge_isolates_alive') ?? Infinity;
+          if (alive < deployed + 1) {
+            evictionAt = { touched: deployed, alive };
+            options.log(`  memory: eviction started: ${alive} isolates alive after ${deployed} workers touched`);
+          }
+        }
+      }
+      const readings = await idleReadings(() => host.rssBytes());
+      const metrics = await host.metrics();
+      const alive = (metricValue(metrics, 'edge_isolates_alive') ?? n + 1) - 1;
+      const heap = metricValue(metrics, 'edge_isolate_heap_bytes');
+      if (heap !== undefined && alive > 0) heapPerIsolate = heap / (alive + 1);
+      const perWorker = readings.map((r) => (r - rssBefore) / Math.max(1, alive) / MB);
+      const m = measure(
         {
-          target: `< ${TARGET_MB_PER_WORKER} MB RSS per idle worker (${options.workers} workers)`,
-          measured: `${perWorker.toFixed(3)} MiB${allAlive ? '' : ' (isolates missing!)'}`,
-          pass: perWorker < TARGET_MB_PER_WORKER && allAlive,
+          suite: SUITE,
+          runtime: 'edge-js',
+          workload: 'hello workers, warm after one request, idle',
+          metric: 'rss_per_worker_mb',
+          unit: 'MB',
+          note: `(VmRSS - VmRSS before) / warm isolates (${alive} alive of ${n} deployed), ${READINGS} readings 200 ms apart after ${IDLE_WAIT_MS / 1000} s idle; MB = 10^6 bytes`,
         },
-      ],
-    };
+        perWorker,
+        { workers: n },
+      );
+      measurements.push(m);
+      notes.push(`memory edge-js ${n} workers: VmRSS ${formatNumber(rssBefore / MiB)} → ${formatNumber(Math.max(...readings) / MiB)} MiB, edge_isolates_alive ${alive + 1} (incl. the warm-up worker), edge_isolate_heap_bytes ${heap === undefined ? 'absent' : `${formatNumber(heap / MiB)} MiB`} (sampled every 5 s).`);
+      options.log(`  memory: edge-js ${n} workers: ${formatNumber(m.p50)} MB per warm worker (${alive} alive)`);
+      if (alive === n) targets.push({ target: `< ${TARGET_MB_PER_WORKER} MB RSS per idle worker (${n} workers)`, measured: `${formatNumber(m.p50)} MB`, pass: m.p50 < TARGET_MB_PER_WORKER });
+      else targets.push({ target: `< ${TARGET_MB_PER_WORKER} MB RSS per idle worker (${n} workers)`, measured: `${formatNumber(m.p50)} MB over ${alive} warm isolates`, pass: null, note: `not judged: eviction kept only ${alive} of ${n} warm` });
+
+      if (options.workerd) {
+        const w = await options.workerd.rssPerWorker(n);
+        const wm = measure(
+          { suite: SUITE, runtime: 'workerd', workload: 'hello workers, hit once, idle', metric: 'rss_per_worker_mb', unit: 'MB', note: '(RSS with n workers - RSS with 1) / (n - 1), one workerd process (bench/workerd.ts workerdRssPerWorker); MB = 10^6 bytes' },
+          [(w.mibPerWorker * MiB) / MB],
+          { workers: n },
+        );
+        measurements.push(wm);
+        options.log(`  memory: workerd ${n} workers: ${formatNumber(wm.p50)} MB per worker`);
+        notes.push(`memory vs workerd, ${n} workers: edge-js ${formatNumber(m.p50)} MB vs workerd ${formatNumber(wm.p50)} MB per worker = ${ratioText(m.p50, wm.p50)} (lower is better for us).`);
+      }
+    }
+    const deploySeconds = (performance.now() - tDeploy) / 1000;
+    notes.push(`memory: host \`edge serve\` in a child process with the default limits; ${max} workers deployed over the admin API ${options.concurrency} at a time in batches of ${BATCH}, each batch then sent one request per worker (${formatNumber(deploySeconds)} s in all, RSS readings included). No GC forced.`);
+
+    const budgetNote = `default memory budget ${DEFAULT_BUDGET_MB} MiB of isolate heap (WorkerRuntime memoryBudgetMb; the host samples heaps every 5 s, so eviction lags deploys by up to 5 s) and at most 10,000 warm isolates`;
+    if (evictionAt) {
+      measurements.push(measure({ suite: SUITE, runtime: 'edge-js', workload: 'hello workers deployed and touched', metric: 'workers_before_eviction', unit: 'workers', note: `first batch after which edge_isolates_alive < workers touched + 1; ${budgetNote}` }, [evictionAt.touched], { workers: max }));
+      notes.push(`density: eviction started by ${evictionAt.touched} workers touched (${evictionAt.alive} isolates alive at that reading; the first reading is checked every ${BATCH} workers); ${budgetNote}.`);
+    } else {
+      const projected = heapPerIsolate ? Math.floor((DEFAULT_BUDGET_MB * MiB) / heapPerIsolate) : undefined;
+      notes.push(
+        `density: no eviction up to ${max} workers; ${budgetNote}. ` +
+          (projected ? `At ${formatNumber(heapPerIsolate! / MiB)} MiB of heap per warm isolate, eviction would start near ${Math.min(projected, 10_000)} workers (projected, not measured).` : ''),
+      );
+    }
   } finally {
     agent.destroy();
     await host.stop();
   }
+
+  const n = Math.min(300, options.counts[0]!);
+  options.log(`  memory: ${n} bare pooled isolates in this process (diagnostic)`);
+  const bare = await pooledIsolateRss(n);
+  measurements.push(
+    measure({ suite: SUITE, runtime: 'edge-js', workload: 'pooled isolates, no worker loaded (IsolatePool in the bench process)', metric: 'rss_per_pooled_isolate_mb', unit: 'MB', note: 'diagnostic: VmRSS growth / isolates; snapshot + context + prelude init only' }, [bare.mbEach], { workers: n }),
+  );
+  notes.push(`memory: of the per-worker RSS, ${formatNumber(bare.mbEach)} MB is the pooled isolate itself before any worker code (prelude snapshot + context + init; V8 heap ${formatNumber(bare.heapTotalMib)} MiB total, ${formatNumber(bare.heapUsedMib)} MiB used), measured on ${n} isolates in the bench process.`);
+  return { measurements, targets, notes };
 }

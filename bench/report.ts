@@ -1,35 +1,6 @@
-// The benchmark's output: one record per measurement (also written as JSON), a readable table, the targets from
-// the issue with PASS/MISS, and notes on how each figure was obtained.
-
-export interface BenchRecord {
-  suite: 'cold-start' | 'warm-throughput' | 'memory' | 'fuel';
-  /** 'edge-js' for this host; baselines are named after what they are (e.g. 'fastify'). */
-  runtime: string;
-  workload: string;
-  metric: string;
-  unit: string;
-  p50: number;
-  p90: number;
-  p99: number;
-  mean: number;
-  n: number;
-  /** How the figure was obtained, when the metric name does not say it all. */
-  note?: string;
-}
-
-export interface TargetCheck {
-  target: string;
-  measured: string;
-  /** null: not judged (a figure shown for comparison with no target to meet, or a measurement that is not valid). */
-  pass: boolean | null;
-  note?: string;
-}
-
-export interface SuiteResult {
-  records: BenchRecord[];
-  targets: TargetCheck[];
-  notes: string[];
-}
+// The terminal output of `edge bench`: a table of the measurements (noisy ones flagged), the targets from the
+// issues with PASS/MISS, and a plain Markdown report used when bench/markdown.ts is not in the checkout.
+import type { Measurement, RunFile, TargetCheck } from './records.ts';
 
 function fmt(v: number): string {
   if (!Number.isFinite(v)) return String(v);
@@ -46,15 +17,50 @@ function table(header: string[], rows: string[][], rightAligned: Set<number>): s
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-export function formatRecords(records: BenchRecord[]): string {
-  const header = ['suite', 'runtime', 'workload', 'metric', 'unit', 'p50', 'p90', 'p99', 'mean', 'n'];
-  const rows = records.map((r) => [r.suite, r.runtime, r.workload, r.metric, r.unit, fmt(r.p50), fmt(r.p90), fmt(r.p99), fmt(r.mean), String(r.n)]);
-  return table(header, rows, new Set([5, 6, 7, 8, 9]));
+export function paramsText(m: Measurement): string {
+  return m.params ? Object.entries(m.params).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+}
+
+function shorten(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+export function formatMeasurements(measurements: Measurement[]): string {
+  const header = ['suite', 'runtime', 'workload', 'metric', 'params', 'unit', 'p50', 'p90', 'p99', 'n', ''];
+  const rows = measurements.map((m) => [
+    m.suite,
+    m.runtime,
+    shorten(m.workload, 40),
+    m.metric,
+    paramsText(m),
+    m.unit,
+    fmt(m.p50),
+    fmt(m.p90),
+    fmt(m.p99),
+    String(m.n),
+    m.noisy ? `NOISY (spread ${fmt(m.spread)})` : '',
+  ]);
+  return table(header, rows, new Set([6, 7, 8, 9]));
 }
 
 export function formatTargets(targets: TargetCheck[]): string {
   const rows = targets.map((t) => [t.pass === null ? '----' : t.pass ? 'PASS' : 'MISS', t.target, t.measured, t.note ?? '']);
   return table(['', 'target', 'measured', ''], rows, new Set());
+}
+
+/** A plain Markdown report, for when bench/markdown.ts is absent. */
+export function plainMarkdown(run: RunFile, charts: Record<string, string>): string {
+  const esc = (s: string): string => s.replace(/\|/g, '\\|');
+  const lines = [`# edge bench — ${run.startedAt}`, '', `Machine: ${esc(JSON.stringify(run.machine))}`, '', `Settings: ${esc(JSON.stringify(run.settings))}`, ''];
+  for (const [name, file] of Object.entries(charts)) lines.push(`![${name}](${file})`, '');
+  lines.push('| suite | runtime | workload | metric | params | unit | p50 | p90 | p99 | n | noisy |', '|---|---|---|---|---|---|---:|---:|---:|---:|---|');
+  for (const m of run.measurements) {
+    lines.push(`| ${m.suite} | ${m.runtime} | ${esc(m.workload)} | ${m.metric} | ${esc(paramsText(m))} | ${m.unit} | ${fmt(m.p50)} | ${fmt(m.p90)} | ${fmt(m.p99)} | ${m.n} | ${m.noisy ? 'yes' : ''} |`);
+  }
+  lines.push('', '## Targets', '', '| | target | measured | |', '|---|---|---|---|');
+  for (const t of run.targets) lines.push(`| ${t.pass === null ? '----' : t.pass ? 'PASS' : 'MISS'} | ${esc(t.target)} | ${esc(t.measured)} | ${esc(t.note ?? '')} |`);
+  lines.push('', '## Notes', '', ...run.notes.map((n) => `- ${n}`), '');
+  return lines.join('\n');
 }
 
 export { fmt as formatNumber };

@@ -1,154 +1,227 @@
-// `npm run bench`: cold start (JS and component workers), component instantiate time, warm throughput (hello-js,
-// hello-as), memory per idle worker and fuel metering overhead of this host on this machine. Prints a table and the
-// targets from the issue, and writes one JSON record per measurement (default bench/results/latest.json).
-// Options: --quick, --json <path>, --only cold|instantiate|warm|memory|fuel.
+// The benchmark runner behind `edge bench` (host/cli/bench.ts) and `npm run bench`: runs the suites asked for,
+// shows a progress line while they run, prints a table of the measurements and the targets, and writes the run
+// file (bench/schema.ts RunFile), a Markdown report and SVG charts.
+//   cold     cold start of hello-js, a ~370 KB bundle and the hello-as component (+ workerd), component instantiate
+//   warm     requests/s and latency at several concurrencies: edge-js, edge-wasm, workerd, Fastify (the ceiling)
+//   memory   RSS per idle worker at 100 / 1,000 / 5,000 workers (+ workerd), where eviction starts
+//   limits   a well-behaved worker's latency beside a worker burning its CPU limit
+//   fuel     the fuel metering overhead of WebAssembly (bench/fuel.ts)
+//   storage  skipped: no storage capability yet
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { dirname, join, relative, resolve } from 'node:path';
 import { ROOT, killAllChildren, removeAllTempDirs } from './child-host.ts';
 import { runColdStart } from './cold-start.ts';
 import { runComponentInstantiate } from './component-instantiate.ts';
 import { runFuelSuite } from './fuel-suite.ts';
 import { helloAsComponent } from './hello-as.ts';
+import { runLimits } from './limits.ts';
 import { runMemory } from './memory.ts';
-import { formatRecords, formatTargets, type BenchRecord, type SuiteResult, type TargetCheck } from './report.ts';
-import { runThroughput } from './throughput.ts';
+import { createProgress } from './progress.ts';
+import { chartsFor, companions, markdownFor, mergeResults, validateRun, type RunFile, type SuiteResult } from './records.ts';
+import { formatMeasurements, formatTargets, plainMarkdown } from './report.ts';
+import { loadGenerator, runThroughput } from './throughput.ts';
+import { loadWorkerd, type WorkerdApi } from './workerd-bridge.ts';
 
-const SUITES = ['cold', 'instantiate', 'warm', 'memory', 'fuel'] as const;
-type Suite = (typeof SUITES)[number];
+export const SUITES = ['cold', 'warm', 'memory', 'storage', 'limits', 'fuel'] as const;
+export type Suite = (typeof SUITES)[number];
+export const SUITE_CHOICES = [...SUITES, 'all'] as const;
 
-const USAGE = `usage: npm run bench -- [--quick] [--json <path>] [--only ${SUITES.join('|')}]
-  --quick   fewer samples and shorter runs (50 cold starts per runtime, 100 instantiations, 5 s at c=10 only,
-            200 workers, small fuel kernels)
-  --json    where to write the records (default bench/results/latest.json)
-  --only    run one suite`;
+export const STORAGE_SKIP = 'no storage capability yet: KV/R2 arrive with issue 6';
 
-function parseOptions(): { quick: boolean; json: string; only: Suite[] } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        quick: { type: 'boolean', default: false },
-        json: { type: 'string', default: join(ROOT, 'bench/results/latest.json') },
-        only: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  if (values.only !== undefined && !(SUITES as readonly string[]).includes(values.only)) {
-    process.stderr.write(`--only must be one of ${SUITES.join(', ')} (got "${values.only}")\n${USAGE}\n`);
-    process.exit(2);
-  }
-  return { quick: values.quick, json: resolve(values.json), only: values.only ? [values.only as Suite] : [...SUITES] };
+export interface BenchOptions {
+  suites: Suite[];
+  quick: boolean;
+  /** Where the run file goes (default bench/results/latest.json; with --quick bench/results/quick/latest.json). */
+  json?: string;
+  /** Where the Markdown report goes (default beside the JSON); the SVG charts go beside the report. */
+  report?: string;
+  /** Overrides the cold-start sample count (the smoke test uses a handful). */
+  coldSamples?: number;
+  /** Cold start only: which workers (default all). */
+  coldSubjects?: Array<'hello-js' | 'large-js' | 'hello-as'>;
+  /** Skip the component instantiate part of the cold suite. */
+  noInstantiate?: boolean;
+  /** Skip workerd even when installed. */
+  noWorkerd?: boolean;
+  /** Skip the charts and the Markdown report. */
+  noReport?: boolean;
+  /** Where the table goes (default stdout). */
+  out?: NodeJS.WritableStream;
 }
+
+/** Time budgets from the issue, in seconds. */
+const BUDGET = { quick: 180, all: 1200 };
 
 function packageVersion(name: string): string {
-  return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
 }
 
-function machine(): Record<string, unknown> {
+function machine(workerd: WorkerdApi | { missing: string }, tool: string): Record<string, unknown> {
   const cpu = cpus();
   return {
     cpuModel: cpu[0]?.model ?? 'unknown',
     cores: cpu.length,
     memoryBytes: totalmem(),
     memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
-    node: process.version,
-    isolatedVm: packageVersion('isolated-vm'),
-    autocannon: packageVersion('autocannon'),
-    jcoTranspile: packageVersion('@bytecodealliance/jco-transpile'),
-    assemblyscript: packageVersion('assemblyscript'),
-    fastify: packageVersion('fastify'),
     kernel: release(),
+    node: process.version,
+    packages: {
+      edgeRuntime: packageVersion('..'),
+      isolatedVm: packageVersion('isolated-vm'),
+      fastify: packageVersion('fastify'),
+      jcoTranspile: packageVersion('@bytecodealliance/jco-transpile'),
+      assemblyscript: packageVersion('assemblyscript'),
+      esbuild: packageVersion('esbuild'),
+      autocannon: packageVersion('autocannon'),
+      workerd: 'missing' in workerd ? 'not installed' : workerd.version,
+    },
+    loadGenerator: tool,
     loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
   };
 }
 
-// Children and temp dirs go away whatever happens.
-process.on('exit', () => {
-  killAllChildren();
-  removeAllTempDirs();
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    process.stderr.write(`\n${signal}: killing child processes, removing temporary directories\n`);
+let cleanupInstalled = false;
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.on('exit', () => {
     killAllChildren();
     removeAllTempDirs();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
   });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      process.stderr.write(`\n${signal}: killing child processes, removing temporary directories\n`);
+      killAllChildren();
+      removeAllTempDirs();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
 }
 
-async function main(): Promise<void> {
-  const opts = parseOptions();
-  const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const facts = machine();
-  const started = performance.now();
-  log(`edge bench${opts.quick ? ' --quick' : ''}: ${opts.only.join(', ')} on ${facts.cpuModel} × ${facts.cores}, ${facts.memoryGiB} GiB, Node ${facts.node}, isolated-vm ${facts.isolatedVm}`);
+export interface BenchOutcome {
+  run: RunFile;
+  jsonPath: string;
+  reportPath: string | undefined;
+  seconds: number;
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
+  installCleanup();
+  const out = options.out ?? process.stdout;
+  const quick = options.quick;
+  const defaultDir = join(ROOT, quick ? 'bench/results/quick' : 'bench/results');
+  const jsonPath = resolve(options.json ?? join(defaultDir, 'latest.json'));
+  const reportPath = options.noReport ? undefined : resolve(options.report ?? join(options.json ? dirname(jsonPath) : defaultDir, 'latest.md'));
+  const progress = createProgress(options.suites);
+  const log = (line: string): void => progress.log(line);
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+
+  const workerdFound: WorkerdApi | { missing: string } = options.noWorkerd ? { missing: 'skipped (--no-workerd)' } : loadWorkerd();
+  const workerd = 'missing' in workerdFound ? undefined : workerdFound;
+  const workerdMissing = 'missing' in workerdFound ? workerdFound.missing : '';
+  const gen = loadGenerator();
+  const facts = machine(workerdFound, `${gen.tool} ${gen.version}`);
+  const settings = {
+    quick,
+    suites: options.suites,
+    cold: { samples: options.coldSamples ?? (quick ? 30 : 200), warmup: quick ? 3 : 5, instantiateSamples: quick ? 100 : 400 },
+    warm: { concurrencies: quick ? [10] : [1, 10, 50], rounds: quick ? 2 : 3, durationSec: quick ? 3 : 5, warmupSec: 2 },
+    memory: { counts: quick ? [100, 1000] : [100, 1000, 5000], concurrency: 4 },
+    limits: { rounds: quick ? 2 : 4, durationSec: quick ? 3 : 5, concurrency: 10 },
+    workerd: workerd ? { version: workerd.version, binary: workerd.binary } : { missing: workerdMissing },
+  };
+  log(`edge bench${quick ? ' --quick' : ''}: ${options.suites.join(', ')} on ${facts.cpuModel} × ${facts.cores}, ${facts.memoryGiB} GiB, Node ${process.version}; load generator ${gen.tool}; workerd ${workerd ? workerd.version : `skipped: ${workerdMissing}`}`);
 
   const results: SuiteResult[] = [];
-  const timings: Record<string, number> = {};
-  if (opts.only.some((s) => s === 'cold' || s === 'instantiate' || s === 'warm')) {
-    const t0 = performance.now();
-    const built = await helloAsComponent();
-    timings.build = Number(((performance.now() - t0) / 1000).toFixed(1));
-    log(`== build: examples/hello-as → component of ${built.component.byteLength} bytes (buildWorker) in ${built.buildMs.toFixed(0)} ms`);
-  }
+  const seconds: Record<string, number> = {};
   const load: string[] = [];
-  for (const suite of opts.only) {
-    const t0 = performance.now();
+  const notes: string[] = [];
+  if (!workerd) notes.push(`workerd: side-by-side figures skipped: ${workerdMissing}.`);
+  else notes.push(`workerd ${workerd.version} (${workerd.binary}) run in the same invocation; ratios are ours / workerd's p50.`);
+  for (const suite of options.suites) {
+    const s0 = performance.now();
     const loadBefore = loadavg()[0]!;
+    progress.suite(suite);
     log(`== ${suite}`);
-    if (suite === 'cold') results.push(await runColdStart({ samples: opts.quick ? 50 : 200, warmup: 5, log }));
-    if (suite === 'instantiate') results.push(await runComponentInstantiate({ samples: opts.quick ? 100 : 400, warmup: 20, log }));
-    if (suite === 'warm') {
-      results.push(await runThroughput({ durationSec: opts.quick ? 5 : 10, connections: opts.quick ? [10] : [10, 50], warmupSec: 2, log }));
+    const step = (label: string) => (done: number, total: number) => progress.step(label, done, total);
+    if (suite === 'cold') {
+      if (!options.coldSubjects || options.coldSubjects.includes('hello-as')) {
+        const built = await helloAsComponent();
+        log(`  build: examples/hello-as → component of ${built.component.byteLength} bytes in ${built.buildMs.toFixed(0)} ms`);
+      }
+      results.push(
+        await runColdStart({
+          samples: settings.cold.samples,
+          warmup: settings.cold.warmup,
+          log,
+          step: step('deploys'),
+          ...(options.coldSubjects ? { subjects: options.coldSubjects } : {}),
+          ...(workerd ? { workerd } : {}),
+        }),
+      );
+      if (!options.noInstantiate) results.push(await runComponentInstantiate({ samples: settings.cold.instantiateSamples, warmup: 20, log }));
     }
-    if (suite === 'memory') results.push(await runMemory({ workers: opts.quick ? 200 : 1000, concurrency: 4, log }));
-    if (suite === 'fuel') results.push(await runFuelSuite({ quick: opts.quick, log }));
-    timings[suite] = Number(((performance.now() - t0) / 1000).toFixed(1));
+    if (suite === 'warm') {
+      results.push(await runThroughput({ ...settings.warm, log, step: step('runs'), ...(workerd ? { workerd } : {}) }));
+    }
+    if (suite === 'memory') results.push(await runMemory({ ...settings.memory, log, step: step('workers'), ...(workerd ? { workerd } : {}) }));
+    if (suite === 'limits') results.push(await runLimits({ ...settings.limits, log, step: step('runs') }));
+    if (suite === 'fuel') results.push(await runFuelSuite({ quick, log }));
+    if (suite === 'storage') {
+      log(`  storage: skipped: ${STORAGE_SKIP}`);
+      notes.push(`storage: skipped: ${STORAGE_SKIP}.`);
+    }
+    seconds[suite] = Number(((performance.now() - s0) / 1000).toFixed(1));
     load.push(`${suite} ${loadBefore.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}`);
   }
-  const totalSeconds = Number(((performance.now() - started) / 1000).toFixed(1));
-
-  const records: BenchRecord[] = results.flatMap((r) => r.records);
-  const targets: TargetCheck[] = results.flatMap((r) => r.targets);
-  const notes: string[] = results.flatMap((r) => r.notes);
-  const missed = targets.filter((t) => t.pass === false);
+  progress.done();
+  const total = Number(((performance.now() - t0) / 1000).toFixed(1));
+  const all = mergeResults(...results);
+  const isAll = SUITES.every((s) => options.suites.includes(s));
+  const budget = quick && isAll ? BUDGET.quick : !quick && isAll ? BUDGET.all : undefined;
+  notes.push(...all.notes);
   notes.push(
-    `machine: 1-minute load average before → after each suite: ${load.join('; ')}. The benchmark itself keeps up to 2 processes busy; a higher figure at the start means other work was running on this shared ${facts.cores}-core machine.`,
+    `time: ${total} s in all (${Object.entries(seconds).map(([k, v]) => `${k} ${v} s`).join(', ')})${budget ? `; budget ${budget} s for ${quick ? '--quick' : '--suite all'}: ${total <= budget ? 'within' : 'OVER'}` : ''}.`,
+    `machine: 1-minute load average before → after each suite: ${load.join('; ')}. The benchmark keeps up to 2 processes busy; a higher figure at the start means other work was running on this shared ${facts.cores}-core machine.`,
   );
+  if (!companions.markdown || !companions.charts) notes.push(`report: ${[!companions.markdown ? 'bench/markdown.ts' : '', !companions.charts ? 'bench/charts.ts' : ''].filter(Boolean).join(' and ')} not in this checkout: ${!companions.charts ? 'no charts; ' : ''}${!companions.markdown ? 'plain Markdown table instead' : ''}.`);
 
-  const out = process.stdout;
-  out.write(`\nedge bench — ${facts.cpuModel}, ${facts.cores} cores, ${facts.memoryGiB} GiB, Node ${facts.node}, isolated-vm ${facts.isolatedVm}${opts.quick ? ' (--quick)' : ''}\n\n`);
-  out.write(`${formatRecords(records)}\n\n`);
-  out.write(`Targets (from the issue)\n${formatTargets(targets)}\n`);
-  const judged = targets.filter((t) => t.pass !== null).length;
-  const unjudged = targets.length - judged;
-  const rest = unjudged > 0 ? ` (${unjudged} more shown but not judged: ----)` : '';
-  out.write(missed.length === 0 ? `All ${judged} judged targets met${rest}.\n\n` : `${missed.length} of ${judged} targets MISSED${rest}: ${missed.map((t) => t.target).join('; ')}.\n\n`);
-  out.write(`How\n${notes.map((n) => `- ${n}`).join('\n')}\n\n`);
-  out.write(`Time: ${totalSeconds} s (${Object.entries(timings).map(([k, v]) => `${k} ${v} s`).join(', ')})\n`);
+  const run: RunFile = { version: 1, startedAt, finishedAt: new Date().toISOString(), machine: facts, settings: { ...settings, seconds: { total, ...seconds } }, measurements: all.measurements, targets: all.targets, notes };
+  validateRun(run);
 
-  mkdirSync(dirname(opts.json), { recursive: true });
-  const doc = { createdAt: new Date().toISOString(), quick: opts.quick, suites: opts.only, machine: facts, seconds: { total: totalSeconds, ...timings }, records, targets, notes };
-  writeFileSync(opts.json, `${JSON.stringify(doc, null, 2)}\n`);
-  out.write(`Records written to ${opts.json}\n`);
+  out.write(`\nedge bench — ${facts.cpuModel}, ${facts.cores} cores, ${facts.memoryGiB} GiB, Node ${process.version}${quick ? ' (--quick)' : ''}\n\n`);
+  out.write(`${formatMeasurements(run.measurements)}\n\n`);
+  const judged = run.targets.filter((t) => t.pass !== null);
+  const missed = judged.filter((t) => t.pass === false);
+  if (run.targets.length > 0) {
+    out.write(`Targets\n${formatTargets(run.targets)}\n`);
+    out.write(missed.length === 0 ? `All ${judged.length} judged targets met.\n\n` : `${missed.length} of ${judged.length} judged targets MISSED: ${missed.map((t) => t.target).join('; ')}.\n\n`);
+  }
+  const noisy = run.measurements.filter((m) => m.noisy).length;
+  if (noisy > 0) out.write(`${noisy} of ${run.measurements.length} measurements are NOISY (spread > 0.5): read their ratios with care.\n`);
+  out.write(`Time: ${total} s (${Object.entries(seconds).map(([k, v]) => `${k} ${v} s`).join(', ')})${budget ? `, budget ${budget} s: ${total <= budget ? 'within' : 'OVER'}` : ''}\n`);
+
+  mkdirSync(dirname(jsonPath), { recursive: true });
+  writeFileSync(jsonPath, `${JSON.stringify(run, null, 2)}\n`);
+  out.write(`Run file: ${relative(process.cwd(), jsonPath) || jsonPath}\n`);
+  if (reportPath) {
+    mkdirSync(dirname(reportPath), { recursive: true });
+    const charts = (await chartsFor(run, dirname(reportPath))) ?? {};
+    const md = markdownFor(run, charts) ?? plainMarkdown(run, charts);
+    writeFileSync(reportPath, md);
+    out.write(`Report: ${relative(process.cwd(), reportPath) || reportPath}${Object.keys(charts).length ? ` with charts ${Object.values(charts).join(', ')}` : ''}\n`);
+  }
+  return { run, jsonPath, reportPath, seconds: total };
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+/** `--suite` values → the suites to run, in order. */
+export function suitesFrom(values: string[]): Suite[] {
+  if (values.length === 0 || values.includes('all')) return [...SUITES];
+  return SUITES.filter((s) => values.includes(s));
+}

@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
+import { benchCommand } from './bench.ts';
 import { buildCommand } from './build.ts';
 import { deployCommand } from './deploy.ts';
 import { devCommand } from './dev.ts';
@@ -27,10 +28,11 @@ Examples:
   $ edge build examples/hello-as       # AssemblyScript worker → build/hello-as.wasm
   $ edge tail hello-js                 # stream its logs
   $ edge types capability/geo.wit      # host types of a capability → capability/generated/
+  $ edge bench --quick                 # cold start, throughput, memory, limits on this machine
 
 Client commands find the admin token in --token, $EDGE_ADMIN_TOKEN, or <data-dir>/admin-token (default .edge).`,
     );
-  for (const cmd of [serveCommand(), devCommand(), buildCommand(), deployCommand(), listCommand(), versionsCommand(), rollbackCommand(), deleteCommand(), tailCommand(), typesCommand()]) {
+  for (const cmd of [serveCommand(), devCommand(), buildCommand(), deployCommand(), listCommand(), versionsCommand(), rollbackCommand(), deleteCommand(), tailCommand(), typesCommand(), benchCommand()]) {
     program.addCommand(cmd.showHelpAfterError('(add --help for usage)'));
   }
   // Throw instead of exiting inside commander, so that runCli owns the exit code everywhere.
