@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COLD_START_METRICS, coldStartChart, memoryChart, niceTicks, throughputChart, writeCharts } from './charts.ts';
-import { validateRunFile, type RunFile } from './schema.ts';
+import { measure, validateRunFile, type RunFile } from './schema.ts';
 
 const fixture = (name: string): RunFile => validateRunFile(JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8')));
 const synthetic = fixture('synthetic-run.json');
@@ -93,6 +93,24 @@ describe('cold start chart', () => {
     expect(count(out, 'class="sample"')).toBe(0);
     expect(count(out, '<g class="series"')).toBe(4); // edge-js and edge-wasm, after deploy and after eviction
     expect(out).toContain('first request after eviction');
+  });
+
+  it("draws the runner's phases as rows, and only the cold-start suite's cold_start_ms", () => {
+    const meta = { suite: 'cold', workload: 'hello-js', metric: 'cold_start_ms', unit: 'ms' };
+    const run: RunFile = {
+      ...synthetic,
+      measurements: [
+        measure({ ...meta, runtime: 'edge-js', params: { phase: 'after deploy' } }, [2, 2.1]),
+        measure({ ...meta, runtime: 'edge-js', params: { phase: 'after eviction' } }, [3, 3.2]),
+        measure({ ...meta, runtime: 'edge-js', metric: 'host_cold_start_ms', params: { phase: 'total' } }, [1, 1]),
+        measure({ ...meta, suite: 'limits', runtime: 'edge-js' }, [9]),
+        measure({ ...meta, runtime: 'workerd', workload: 'hello', params: { phase: 'first request' } }, [5, 6]),
+      ],
+    };
+    const out = coldStartChart(run);
+    expect(count(out, '<g class="series"')).toBe(3);
+    expect(count(out, 'class="sample"')).toBe(6);
+    for (const label of ['hello-js · after deploy', 'hello-js · after eviction', 'hello · first request']) expect(out).toContain(`>${label}</text>`);
   });
 
   it('matches the committed rendering', async () => {

@@ -16,9 +16,16 @@ import { join } from 'node:path';
 import { formatNumber } from './markdown.ts';
 import type { Measurement, RunFile } from './schema.ts';
 
-/** Metric names each chart draws: the names of the RunFile runner first, then those of the runner before it. */
+/**
+ * What each chart draws, by suite and metric: the names of the RunFile runner first, then those of the runner before
+ * it (the recorded fixture). Other suites with the same metric (e.g. requests/s beside a noisy neighbour in 'limits')
+ * are not drawn here.
+ */
+export const COLD_START_SUITES = ['cold', 'cold-start'];
 export const COLD_START_METRICS = ['cold_start_ms', 'first_request_after_deploy', 'first_request_after_eviction'];
+export const THROUGHPUT_SUITES = ['warm', 'warm-throughput'];
 export const THROUGHPUT_METRICS = ['requests_per_s', 'requests_per_second'];
+export const MEMORY_SUITES = ['memory'];
 export const MEMORY_METRICS = ['rss_per_worker_mb', 'rss_per_idle_worker'];
 
 const RUNTIME_COLOURS: Record<string, string> = { 'edge-js': '#3b82f6', 'edge-wasm': '#a855f7', workerd: '#f97316', fastify: '#22a06b' };
@@ -147,7 +154,7 @@ function concurrencyOf(m: Measurement): number | undefined {
 
 export function coldStartChart(run: RunFile): string {
   const title = 'Cold start: time to first response';
-  const all = run.measurements.filter((m) => COLD_START_METRICS.includes(m.metric));
+  const all = run.measurements.filter((m) => COLD_START_SUITES.includes(m.suite) && COLD_START_METRICS.includes(m.metric));
   if (all.length === 0) return empty(title, 'cold-start measurements');
   const unit = mostCommonUnit(all);
   const rows = all.filter((m) => m.unit === unit);
@@ -181,7 +188,8 @@ export function coldStartChart(run: RunFile): string {
   rows.forEach((m, r) => {
     const cy = top + r * rowH + rowH / 2;
     const colour = colours.get(m.runtime)!;
-    const label = m.metric === 'cold_start_ms' ? m.workload : `${m.metric.replace(/_/g, ' ')} · ${m.workload}`;
+    // Rows of one runtime differ by metric (older runs) or by params (phase: after deploy / after eviction).
+    const label = [m.metric === 'cold_start_ms' ? undefined : m.metric.replace(/_/g, ' '), m.workload, ...Object.values(m.params ?? {}).map(String)].filter((p) => p !== undefined).join(' · ');
     out.push(`<g class="series" data-runtime="${esc(m.runtime)}">`);
     out.push(text(left - 10, cy - 2, m.runtime, { anchor: 'end' }));
     out.push(text(left - 10, cy + 11, label.length > 40 ? `${label.slice(0, 39)}…` : label, { cls: 'muted', anchor: 'end', size: 10, extra: label.length > 40 ? ` data-full="${esc(label)}"` : '' }));
@@ -209,7 +217,7 @@ export function coldStartChart(run: RunFile): string {
 
 export function throughputChart(run: RunFile): string {
   const title = 'Warm throughput: requests/s per runtime and concurrency';
-  const picked = run.measurements.filter((m) => THROUGHPUT_METRICS.includes(m.metric) && concurrencyOf(m) !== undefined);
+  const picked = run.measurements.filter((m) => THROUGHPUT_SUITES.includes(m.suite) && THROUGHPUT_METRICS.includes(m.metric) && concurrencyOf(m) !== undefined);
   if (picked.length === 0) return empty(title, 'requests/s measurements');
   const tools = new Set(picked.map((m) => m.params?.tool).filter((t) => t !== undefined));
   const seriesOf = (m: Measurement): string => (tools.size > 1 && m.params?.tool !== undefined ? `${m.runtime} (${m.params.tool})` : m.runtime);
@@ -273,7 +281,7 @@ export function throughputChart(run: RunFile): string {
 
 export function memoryChart(run: RunFile): string {
   const title = 'Memory: RSS per worker vs workers deployed';
-  const picked = run.measurements.filter((m) => MEMORY_METRICS.includes(m.metric) && typeof m.params?.workers === 'number');
+  const picked = run.measurements.filter((m) => MEMORY_SUITES.includes(m.suite) && MEMORY_METRICS.includes(m.metric) && typeof m.params?.workers === 'number');
   if (picked.length === 0) return empty(title, 'RSS-per-worker measurements with a number of workers');
   const unit = mostCommonUnit(picked);
   const points = picked.filter((m) => m.unit === unit);

@@ -114,3 +114,28 @@ describe('helpers', () => {
     expect([formatNumber(2.5683), formatNumber(12.3), formatNumber(136.689), formatNumber(33503.4)]).toEqual(['2.568', '12.30', '136.7', '33,503']);
   });
 });
+
+describe('cold start against workerd, as the runner records it (params.phase)', () => {
+  const meta = { suite: 'cold', workload: 'hello-js', metric: 'cold_start_ms', unit: 'ms' };
+  const run: RunFile = {
+    ...synthetic,
+    measurements: [
+      measure({ ...meta, runtime: 'edge-js', params: { phase: 'after deploy' } }, [2, 2, 2]),
+      measure({ ...meta, runtime: 'edge-js', params: { phase: 'after eviction' } }, [3, 3, 3]),
+      measure({ ...meta, runtime: 'edge-js', metric: 'host_cold_start_ms', params: { phase: 'total' } }, [1, 1, 1]),
+      measure({ ...meta, runtime: 'workerd', workload: 'hello', params: { phase: 'first request' } }, [5, 5, 5]),
+    ],
+    targets: [],
+  };
+
+  it("states each of ours against workerd's first request, naming both phases", () => {
+    const md = markdownReport(run);
+    expect(md).toContain("- edge-js `cold_start_ms` (phase=after deploy; workerd: first request): p50 is **0.40x workerd's** (2.000 vs 5.000 ms) — ahead (lower is better).");
+    expect(md).toContain("- edge-js `cold_start_ms` (phase=after eviction; workerd: first request): p50 is **0.60x workerd's** (3.000 vs 5.000 ms) — ahead (lower is better).");
+    expect(md).not.toContain('host_cold_start_ms` (');
+  });
+
+  it('pairs only the two cold starts with workerd (no workerd host_cold_start_ms to pair with)', () => {
+    expect(comparisons(run).map((c) => c.ours.params?.phase)).toEqual(['after deploy', 'after eviction']);
+  });
+});

@@ -25,14 +25,25 @@ export function betterWhen(m: Pick<Measurement, 'metric' | 'unit'>): 'higher' | 
   return undefined;
 }
 
+/**
+ * A param that names the moment of a measurement rather than its conditions: a baseline's cold start ('first
+ * request' of a fresh workerd) stands against each of ours ('after deploy', 'after eviction'), and the comparison
+ * line names both phases.
+ */
+const PHASE = 'phase';
+
 function sameParams(a: Measurement, b: Measurement): boolean {
-  if (a.params === undefined && b.params === undefined) return a.workload === b.workload;
-  const ka = Object.keys(a.params ?? {}).sort();
-  const kb = Object.keys(b.params ?? {}).sort();
+  if (a.params === undefined || b.params === undefined) return a.params === b.params && a.workload === b.workload;
+  const keys = (m: Measurement): string[] => Object.keys(m.params!).filter((k) => k !== PHASE).sort();
+  const ka = keys(a);
+  const kb = keys(b);
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a.params![k] === b.params![k]);
 }
 
-/** Two measurements of different runtimes that can be set side by side (see Measurement.params). */
+/**
+ * Two measurements of different runtimes that can be set side by side: same suite, metric and unit, and the same
+ * params apart from `phase` (see Measurement.params); without params, the same workload.
+ */
 export function comparable(a: Measurement, b: Measurement): boolean {
   return a.suite === b.suite && a.metric === b.metric && a.unit === b.unit && sameParams(a, b);
 }
@@ -101,7 +112,8 @@ function comparisonLine(c: Comparison): string {
     const ahead = better === 'lower' ? c.value < 1 : c.value > 1;
     verdict = ` — ${ahead ? 'ahead' : 'behind'} (${better} is better)`;
   } else if (c.value === 1) verdict = ' — level';
-  const what = ours.workload === theirs.workload || ours.params === undefined ? ours.workload : paramsText(ours);
+  const phases = ours.params?.[PHASE] !== theirs.params?.[PHASE] ? `; ${theirs.runtime}: ${theirs.params?.[PHASE] ?? theirs.workload}` : '';
+  const what = `${ours.workload === theirs.workload || ours.params === undefined ? ours.workload : paramsText(ours)}${phases}`;
   const noisy = c.noisy ? ` ⚠ noisy (spread over ${NOISY_SPREAD} on ${[ours, theirs].filter((m) => m.noisy).map((m) => m.runtime).join(' and ')}): take with care` : '';
   return `- ${ours.runtime} \`${ours.metric}\` (${what}): p50 is **${c.value.toFixed(2)}x ${theirs.runtime}'s** (${formatNumber(ours.p50)} vs ${formatNumber(theirs.p50)} ${ours.unit})${verdict}.${noisy}`;
 }

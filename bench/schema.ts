@@ -30,8 +30,10 @@ export interface Measurement {
   /**
    * The numbers a measurement was taken at, and what makes two runtimes' measurements comparable:
    * `concurrency` (connections of the load generator), `workers` (workers deployed), `tool` ('autocannon', 'wrk'),
-   * `durationSec`, ... Two measurements are compared (ratios in the report) when suite, metric, unit and params are
-   * equal; the workload text may differ (it names what ran). Without params, the workloads must be equal.
+   * `durationSec`, `phase` ('after deploy', 'after eviction', 'first request'), ... Two measurements are compared
+   * (ratios in the report) when suite, metric, unit and params other than `phase` are equal; the workload text may
+   * differ (it names what ran), and differing phases are named in the comparison. Without params, the workloads
+   * must be equal.
    */
   params?: Record<string, number | string>;
 }
