@@ -46,6 +46,8 @@ export interface BenchOptions {
   noWorkerd?: boolean;
   /** Skip the charts and the Markdown report. */
   noReport?: boolean;
+  /** Kill the children and exit on SIGINT/SIGTERM (default true; off when embedded, e.g. in a test runner). */
+  handleSignals?: boolean;
   /** Where the table goes (default stdout). */
   out?: NodeJS.WritableStream;
 }
@@ -86,14 +88,14 @@ function machine(workerd: WorkerdApi | { missing: string }, tool: string): Recor
 }
 
 let cleanupInstalled = false;
-function installCleanup(): void {
+function installCleanup(signals: boolean): void {
   if (cleanupInstalled) return;
   cleanupInstalled = true;
   process.on('exit', () => {
     killAllChildren();
     removeAllTempDirs();
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  if (signals) for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       process.stderr.write(`\n${signal}: killing child processes, removing temporary directories\n`);
       killAllChildren();
@@ -111,7 +113,7 @@ export interface BenchOutcome {
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
-  installCleanup();
+  installCleanup(options.handleSignals !== false);
   const out = options.out ?? process.stdout;
   const quick = options.quick;
   const defaultDir = join(ROOT, quick ? 'bench/results/quick' : 'bench/results');
