@@ -3,12 +3,14 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COLD_START_METRICS, coldStartChart, memoryChart, niceTicks, throughputChart, writeCharts } from './charts.ts';
+import { COLD_START_METRICS, coldStartChart, logTicks, memoryChart, niceTicks, throughputChart, writeCharts } from './charts.ts';
 import { measure, validateRunFile, type RunFile } from './schema.ts';
 
 const fixture = (name: string): RunFile => validateRunFile(JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8')));
 const synthetic = fixture('synthetic-run.json');
 const recorded = fixture('run-2026-11-27-quick.json');
+const coldRun = fixture('run-2026-11-27-cold-quick.json');
+const warmRun = fixture('run-2026-11-27-warm-quick.json');
 const emptyRun: RunFile = { ...synthetic, measurements: [] };
 
 /**
@@ -71,7 +73,7 @@ describe('cold start chart', () => {
 
   it('has a legend entry per runtime, axis label with the unit, and one mark per sample', () => {
     for (const runtime of ['edge-js', 'workerd', 'edge-wasm']) expect(svg).toMatch(new RegExp(`<g class="legend">[^]*>${runtime}</text>[^]*</g>`));
-    expect(svg).toContain('time to first response (ms), lower is better');
+    expect(svg).toContain('time to first response (ms, log scale), lower is better');
     expect(count(svg, 'class="sample"')).toBe(cold.reduce((n, m) => n + m.samples.length, 0));
     expect(count(svg, '<g class="series"')).toBe(cold.length);
   });
@@ -184,5 +186,32 @@ describe('writeCharts', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('logTicks', () => {
+  it('1, 2, 5 × 10^k from the step at or below min to the one at or above max', () => {
+    expect(logTicks(1.2, 45)).toEqual([1, 2, 5, 10, 20, 50]);
+    expect(logTicks(0.03, 0.9)).toEqual([0.02, 0.05, 0.1, 0.2, 0.5, 1]);
+    expect(logTicks(2, 20)).toEqual([2, 5, 10, 20]);
+  });
+});
+
+describe('charts of the runner’s quick runs of 2026-11-27', () => {
+  it('cold start: the six edge rows and workerd, every sample, on a log axis', () => {
+    const svg = coldStartChart(coldRun);
+    checkXml(svg);
+    expect(count(svg, '<g class="series"')).toBe(7);
+    expect(count(svg, 'class="sample"')).toBe(7 * 30);
+    expect(svg).toContain('log scale');
+    expect(svg).toContain('>large-js (369 KB bundle) · after eviction</text>');
+  });
+
+  it('throughput: one bar per runtime at c=10 from the warm suite, the limits suite left out', () => {
+    const svg = throughputChart(warmRun);
+    checkXml(svg);
+    expect(count(svg, 'class="bar"')).toBe(4);
+    expect(count(svg, 'class="sample"')).toBe(8);
+    expect(svg).not.toContain('neighbour');
   });
 });

@@ -68,6 +68,18 @@ export function niceTicks(max: number, count = 5): number[] {
   return ticks;
 }
 
+/** Log-axis ticks at 1, 2 and 5 × 10^k, from the one at or below `min` to the one at or above `max`. */
+export function logTicks(min: number, max: number): number[] {
+  const steps: number[] = [];
+  for (let k = Math.floor(Math.log10(min)) - 1; ; k++) {
+    for (const f of [1, 2, 5]) {
+      const t = Number((f * 10 ** k).toPrecision(12));
+      steps.push(t);
+      if (t >= max) return steps.slice(Math.max(0, steps.findLastIndex((v) => v <= min)));
+    }
+  }
+}
+
 /** A deterministic offset in -0.5..0.5 for the i-th sample (golden-ratio sequence), so strip dots do not pile up. */
 function jitter(i: number): number {
   return ((i * 0.6180339887) % 1) - 0.5;
@@ -171,9 +183,16 @@ export function coldStartChart(run: RunFile): string {
   // The axis ends past the largest p99 rather than the largest sample, so one GC pause does not squash every row;
   // samples beyond it are drawn at the edge as triangles and counted.
   const xmax = Math.max(...rows.map((m) => m.p99)) * 1.15;
-  const ticks = niceTicks(xmax, 6);
+  // Runtimes an order of magnitude apart (2 ms beside 35 ms) get a log axis, so the fast rows keep their shape.
+  const xmin = Math.min(...rows.map((m) => Math.min(m.p50, ...m.samples)));
+  const log = xmin > 0 && xmax / xmin >= 8;
+  const ticks = log ? logTicks(xmin, xmax) : niceTicks(xmax, 6);
   const domain = ticks[ticks.length - 1]!;
-  const x = (v: number): number => left + (Math.min(v, domain) / domain) * (right - left);
+  const floor = ticks[0]!;
+  const x = (v: number): number => {
+    const f = log ? Math.log(Math.max(floor, Math.min(v, domain)) / floor) / Math.log(domain / floor) : Math.min(v, domain) / domain;
+    return left + f * (right - left);
+  };
 
   const out = open(title, `Cold-start latency per runtime and workload in ${unit}: each dot one sample, with p50, p90 and p99.`, height);
   out.push(...key.svg);
@@ -182,7 +201,7 @@ export function coldStartChart(run: RunFile): string {
     out.push(text(x(t), plotBottom + 16, tickLabel(t), { cls: 'muted', anchor: 'middle', size: 11 }));
   }
   out.push(line(left, plotBottom, right, plotBottom, 'axis'));
-  out.push(text((left + right) / 2, plotBottom + 38, `time to first response (${unit}), lower is better`, { anchor: 'middle' }));
+  out.push(text((left + right) / 2, plotBottom + 38, `time to first response (${unit}${log ? ', log scale' : ''}), lower is better`, { anchor: 'middle' }));
   out.push(text(16, plotBottom + 60, 'thick tick: p50 · box: p50 to p90 · line: to p99 · dots: one per sample · ›: samples past the axis', { cls: 'muted', size: 11 }));
 
   rows.forEach((m, r) => {
@@ -192,7 +211,7 @@ export function coldStartChart(run: RunFile): string {
     const label = [m.metric === 'cold_start_ms' ? undefined : m.metric.replace(/_/g, ' '), m.workload, ...Object.values(m.params ?? {}).map(String)].filter((p) => p !== undefined).join(' · ');
     out.push(`<g class="series" data-runtime="${esc(m.runtime)}">`);
     out.push(text(left - 10, cy - 2, m.runtime, { anchor: 'end' }));
-    out.push(text(left - 10, cy + 11, label.length > 40 ? `${label.slice(0, 39)}…` : label, { cls: 'muted', anchor: 'end', size: 10, extra: label.length > 40 ? ` data-full="${esc(label)}"` : '' }));
+    out.push(text(left - 10, cy + 11, label.length > 44 ? `${label.slice(0, 43)}…` : label, { cls: 'muted', anchor: 'end', size: 10, extra: label.length > 44 ? ` data-full="${esc(label)}"` : '' }));
     out.push(`<rect x="${c(x(m.p50))}" y="${c(cy - 8)}" width="${c(Math.max(1, x(m.p90) - x(m.p50)))}" height="16" fill="${colour}" fill-opacity="0.22" stroke="${colour}"/>`);
     out.push(`<line x1="${c(x(m.p90))}" y1="${c(cy)}" x2="${c(x(m.p99))}" y2="${c(cy)}" stroke="${colour}" stroke-width="1.5"/>`);
     out.push(`<line x1="${c(x(m.p99))}" y1="${c(cy - 5)}" x2="${c(x(m.p99))}" y2="${c(cy + 5)}" stroke="${colour}" stroke-width="1.5"/>`);

@@ -25,11 +25,13 @@ describe('markdownReport on the recorded run of 2026-11-27', () => {
   });
 
   it('states ratios against fastify, says behind when behind, and that workerd was not measured', () => {
-    expect(md).toContain("- edge-js `requests_per_second` (tool=autocannon concurrency=10 durationSec=5): p50 is **0.37x fastify's** (12,303 vs 33,503 req/s) — behind (higher is better).");
-    expect(md).toContain("- edge-wasm `latency` (tool=wrk concurrency=10 durationSec=5): p50 is **3.71x fastify's** (0.930 vs 0.251 ms) — behind (lower is better).");
+    expect(md).toContain(
+      "- edge-js `requests_per_second` (examples/hello-js, autocannon c=10 d=5s, tool=autocannon concurrency=10 durationSec=5; fastify: plain Fastify hello (ceiling), autocannon c=10 d=5s): p50 is **0.37x fastify's** (12,303 vs 33,503 req/s) — behind (higher is better).",
+    );
+    expect(md).toContain("- edge-wasm `latency` (examples/hello-as (component), wrk -t1 -c10 -d5s, tool=wrk concurrency=10 durationSec=5; fastify: plain Fastify hello (ceiling), wrk -t1 -c10 -d5s): p50 is **3.71x fastify's** (0.930 vs 0.251 ms) — behind (lower is better).");
     expect(md).toMatch(/Against workerd: not measured in this run/);
     // autocannon's latency rounds to 0 ms: no ratio is made of it
-    expect(md).not.toMatch(/`latency` \(tool=autocannon/);
+    expect(md).not.toMatch(/`latency` \([^)]*autocannon/);
   });
 
   it('lists the targets with PASS and MISS and counts the misses', () => {
@@ -56,7 +58,7 @@ describe('markdownReport on synthetic data', () => {
 
   it('compares with workerd where both sides were measured at the same params', () => {
     expect(md).toContain("- edge-js `cold_start_ms` (hello world, first request after deploy): p50 is **0.39x workerd's** (2.523 vs 6.519 ms) — ahead (lower is better).");
-    expect(md).toContain("- edge-js `rss_per_worker_mb` (1000 idle hello-world workers): p50 is **1.77x workerd's** (1.839 vs 1.038 MiB) — behind (lower is better).");
+    expect(md).toContain("- edge-js `rss_per_worker_mb` (1000 idle hello-world workers, workers=1000): p50 is **1.77x workerd's** (1.839 vs 1.038 MiB) — behind (lower is better).");
     // edge-wasm's cold start ran a different workload than workerd's: not compared
     expect(md).not.toMatch(/edge-wasm `cold_start_ms`/);
   });
@@ -130,12 +132,30 @@ describe('cold start against workerd, as the runner records it (params.phase)', 
 
   it("states each of ours against workerd's first request, naming both phases", () => {
     const md = markdownReport(run);
-    expect(md).toContain("- edge-js `cold_start_ms` (phase=after deploy; workerd: first request): p50 is **0.40x workerd's** (2.000 vs 5.000 ms) — ahead (lower is better).");
-    expect(md).toContain("- edge-js `cold_start_ms` (phase=after eviction; workerd: first request): p50 is **0.60x workerd's** (3.000 vs 5.000 ms) — ahead (lower is better).");
+    expect(md).toContain("- edge-js `cold_start_ms` (hello-js, phase=after deploy; workerd: hello, phase=first request): p50 is **0.40x workerd's** (2.000 vs 5.000 ms) — ahead (lower is better).");
+    expect(md).toContain("- edge-js `cold_start_ms` (hello-js, phase=after eviction; workerd: hello, phase=first request): p50 is **0.60x workerd's** (3.000 vs 5.000 ms) — ahead (lower is better).");
     expect(md).not.toContain('host_cold_start_ms` (');
   });
 
   it('pairs only the two cold starts with workerd (no workerd host_cold_start_ms to pair with)', () => {
     expect(comparisons(run).map((c) => c.ours.params?.phase)).toEqual(['after deploy', 'after eviction']);
+  });
+});
+
+describe('markdownReport on the runner’s quick runs of 2026-11-27 (kept samples, workerd)', () => {
+  const cold = markdownReport(fixture('run-2026-11-27-cold-quick.json'));
+  const warm = markdownReport(fixture('run-2026-11-27-warm-quick.json'));
+
+  it('states every cold start against workerd’s first request, both workloads named', () => {
+    expect(cold).toContain("- edge-js `cold_start_ms` (hello-js, phase=after eviction; workerd: hello, phase=first request): p50 is **0.06x workerd's** (2.174 vs 34.73 ms) — ahead (lower is better).");
+    expect(cold).toContain("- edge-js `cold_start_ms` (large-js (369 KB bundle), phase=after eviction; workerd: hello, phase=first request): p50 is **0.43x workerd's**");
+    expect(cold.match(/x workerd's/g)).toHaveLength(6);
+  });
+
+  it('states throughput behind workerd as behind, with the noisy warning', () => {
+    expect(warm).toContain("- edge-js `requests_per_s` (hello-js, concurrency=10 tool=wrk durationSec=3; workerd: hello): p50 is **0.83x workerd's** (10,294 vs 12,434 req/s) — behind (higher is better). ⚠ noisy (spread over 0.5 on edge-js): take with care");
+    expect(warm).toContain("p50 is **0.19x fastify's** (10,294 vs 53,869 req/s) — behind (higher is better).");
+    // the limits suite has no baseline: nothing of it is compared
+    expect(warm).not.toMatch(/neighbour=[^\n]*x (workerd|fastify)'s/);
   });
 });

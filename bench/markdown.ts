@@ -112,10 +112,14 @@ function comparisonLine(c: Comparison): string {
     const ahead = better === 'lower' ? c.value < 1 : c.value > 1;
     verdict = ` — ${ahead ? 'ahead' : 'behind'} (${better} is better)`;
   } else if (c.value === 1) verdict = ' — level';
-  const phases = ours.params?.[PHASE] !== theirs.params?.[PHASE] ? `; ${theirs.runtime}: ${theirs.params?.[PHASE] ?? theirs.workload}` : '';
-  const what = `${ours.workload === theirs.workload || ours.params === undefined ? ours.workload : paramsText(ours)}${phases}`;
+  // Both sides named whenever they differ: the workload (hello-js against workerd's hello) or the phase.
+  const ownParams = paramsText(ours);
+  const theirParams = paramsText(theirs);
+  const what = [ours.workload, ownParams].filter((p) => p !== '').join(', ');
+  const differs = ours.workload !== theirs.workload || ownParams !== theirParams;
+  const against = differs ? `; ${theirs.runtime}: ${[theirs.workload, theirs.params?.[PHASE] !== ours.params?.[PHASE] ? `phase=${theirs.params?.[PHASE]}` : ''].filter((p) => p !== '').join(', ')}` : '';
   const noisy = c.noisy ? ` ⚠ noisy (spread over ${NOISY_SPREAD} on ${[ours, theirs].filter((m) => m.noisy).map((m) => m.runtime).join(' and ')}): take with care` : '';
-  return `- ${ours.runtime} \`${ours.metric}\` (${what}): p50 is **${c.value.toFixed(2)}x ${theirs.runtime}'s** (${formatNumber(ours.p50)} vs ${formatNumber(theirs.p50)} ${ours.unit})${verdict}.${noisy}`;
+  return `- ${ours.runtime} \`${ours.metric}\` (${what}${against}): p50 is **${c.value.toFixed(2)}x ${theirs.runtime}'s** (${formatNumber(ours.p50)} vs ${formatNumber(theirs.p50)} ${ours.unit})${verdict}.${noisy}`;
 }
 
 const CHART_TITLES: Record<string, string> = {
