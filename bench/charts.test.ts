@@ -11,6 +11,7 @@ const synthetic = fixture('synthetic-run.json');
 const recorded = fixture('run-2026-11-27-quick.json');
 const coldRun = fixture('run-2026-11-27-cold-quick.json');
 const warmRun = fixture('run-2026-11-27-warm-quick.json');
+const memoryRun = fixture('run-2026-11-27-memory-quick.json');
 const emptyRun: RunFile = { ...synthetic, measurements: [] };
 
 /**
@@ -213,5 +214,13 @@ describe('charts of the runner’s quick runs of 2026-11-27', () => {
     expect(count(svg, 'class="bar"')).toBe(4);
     expect(count(svg, 'class="sample"')).toBe(8);
     expect(svg).not.toContain('neighbour');
+  });
+
+  it('memory: edge-js and workerd at 100 and 1,000 workers, the pooled-isolate diagnostic left out', () => {
+    const svg = memoryChart(memoryRun);
+    checkXml(svg);
+    expect(count(svg, 'class="point"')).toBe(4);
+    expect(count(svg, '<polyline')).toBe(2);
+    expect(svg).toContain('RSS per worker (MB), lower is better');
   });
 });

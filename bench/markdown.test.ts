@@ -158,4 +158,10 @@ describe('markdownReport on the runner’s quick runs of 2026-11-27 (kept sample
     // the limits suite has no baseline: nothing of it is compared
     expect(warm).not.toMatch(/neighbour=[^\n]*x (workerd|fastify)'s/);
   });
+
+  it('states memory per worker against workerd at the same worker count', () => {
+    const md = markdownReport(fixture('run-2026-11-27-memory-quick.json'));
+    expect(md).toContain("- edge-js `rss_per_worker_mb` (hello workers, warm after one request, idle, workers=100; workerd: hello workers, hit once, idle): p50 is **0.86x workerd's** (1.810 vs 2.104 MB) — ahead (lower is better).");
+    expect(md.match(/x workerd's/g)).toHaveLength(2);
+  });
 });
