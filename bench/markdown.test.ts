@@ -19,7 +19,9 @@ describe('markdownReport on the recorded run of 2026-11-27', () => {
   });
 
   it('has one table per suite with the percentiles, n and the noisy column', () => {
-    for (const suite of ['cold-start', 'warm-throughput', 'memory', 'fuel']) expect(md).toContain(`### ${suite}\n\n| runtime | workload | metric | unit | p50 | p90 | p99 | n | spread | noisy |`);
+    for (const suite of ['cold-start', 'fuel']) expect(md).toContain(`### ${suite}\n\n| runtime | workload | metric | unit | p50 | p90 | p99 | n | spread | noisy |`);
+    for (const suite of ['warm-throughput', 'memory']) expect(md).toContain(`### ${suite}\n\n| runtime | workload | params | metric | unit | p50 | p90 | p99 | n | spread | noisy |`);
+    expect(md).toContain('| fastify | plain Fastify hello (ceiling), wrk -t1 -c10 -d5s | tool=wrk concurrency=10 durationSec=5 | requests_per_second | req/s | 37,861 |');
     expect(md).toContain('| edge-js | hello world, new version per sample | first_request_after_eviction | ms | 2.894 | 3.624 | 6.969 | 50 | – |  |');
     expect(md).toContain('the run kept no samples for that measurement');
   });
@@ -145,6 +147,12 @@ describe('cold start against workerd, as the runner records it (params.phase)', 
 describe('markdownReport on the runner’s quick runs of 2026-11-27 (kept samples, workerd)', () => {
   const cold = markdownReport(fixture('run-2026-11-27-cold-quick.json'));
   const warm = markdownReport(fixture('run-2026-11-27-warm-quick.json'));
+
+  it('tells rows apart by their params and flags the noisy ones', () => {
+    expect(cold).toContain('| edge-js | hello-js | phase=after eviction | cold_start_ms | ms | 2.174 | 2.562 | 3.220 | 30 | 0.36 |  |');
+    expect(cold).toContain('| edge-js | hello-js | phase=total | host_cold_start_ms | ms | 0.535 | 0.783 | 1.010 | 30 | 0.68 | **noisy** |');
+    expect(cold).toContain('6 of 36 measurements are noisy.');
+  });
 
   it('states every cold start against workerd’s first request, both workloads named', () => {
     expect(cold).toContain("- edge-js `cold_start_ms` (hello-js, phase=after eviction; workerd: hello, phase=first request): p50 is **0.06x workerd's** (2.174 vs 34.73 ms) — ahead (lower is better).");

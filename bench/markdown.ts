@@ -144,13 +144,17 @@ export function markdownReport(run: RunFile, options: { charts?: Record<string, 
   );
   const suites = [...new Set(run.measurements.map((m) => m.suite))];
   for (const suite of suites) {
-    const rows = run.measurements
-      .filter((m) => m.suite === suite)
-      .map((m) => {
-        const spread = m.samples.length === 0 && m.n > 1 ? '–' : m.spread.toFixed(2);
-        return [m.runtime, m.workload, m.metric, m.unit, formatNumber(m.p50), formatNumber(m.p90), formatNumber(m.p99), String(m.n), spread, m.noisy ? '**noisy**' : ''];
-      });
-    out.push(`### ${suite}`, '', table(['runtime', 'workload', 'metric', 'unit', 'p50', 'p90', 'p99', 'n', 'spread', 'noisy'], rows, new Set([4, 5, 6, 7, 8])), '');
+    const own = run.measurements.filter((m) => m.suite === suite);
+    // A params column only where a suite has params: rows that differ only by phase or concurrency need it.
+    const withParams = own.some((m) => m.params !== undefined);
+    const rows = own.map((m) => {
+      const spread = m.samples.length === 0 && m.n > 1 ? '–' : m.spread.toFixed(2);
+      const numbers = [formatNumber(m.p50), formatNumber(m.p90), formatNumber(m.p99), String(m.n), spread, m.noisy ? '**noisy**' : ''];
+      return [m.runtime, m.workload, ...(withParams ? [paramsText(m)] : []), m.metric, m.unit, ...numbers];
+    });
+    const header = ['runtime', 'workload', ...(withParams ? ['params'] : []), 'metric', 'unit', 'p50', 'p90', 'p99', 'n', 'spread', 'noisy'];
+    const first = withParams ? 5 : 4;
+    out.push(`### ${suite}`, '', table(header, rows, new Set([first, first + 1, first + 2, first + 3, first + 4])), '');
   }
   if (run.measurements.some((m) => m.samples.length === 0 && m.n > 1)) out.push('Spread –: the run kept no samples for that measurement, so its spread is unknown.', '');
 
