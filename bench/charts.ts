@@ -2,8 +2,8 @@
 // concurrency, RSS per worker vs workers deployed. Each is one standalone SVG document.
 //
 // Written by hand rather than with a chart library: the three charts are fixed, simple shapes (a strip plot, grouped
-// bars, lines), and the library that renders SVG headlessly in Node (vega + vega-lite) brings some 60 packages
-// (d3 modules among them) for that, estimates text widths without a canvas, and its SVG cannot carry the
+// bars, lines), and the library that renders SVG headlessly in Node (vega + vega-lite) brings vega's 27 vega-*
+// packages and the d3 modules under them for that, estimates text widths without a canvas, and its SVG cannot carry the
 // `prefers-color-scheme` stylesheet that keeps a chart readable on GitHub's light and dark themes without
 // post-processing its output. By hand, the output is also byte-for-byte the same for the same run, which the tests
 // rely on.
