@@ -22,6 +22,7 @@ import { chartsFor, companions, markdownFor, mergeResults, validateRun, type Run
 import { formatMeasurements, formatTargets, plainMarkdown } from './report.ts';
 import { loadGenerator, runThroughput } from './throughput.ts';
 import { loadWorkerd, type WorkerdApi } from './workerd-bridge.ts';
+import { WORKERD_NOTES } from './workerd.ts';
 
 export const SUITES = ['cold', 'warm', 'memory', 'storage', 'limits', 'fuel'] as const;
 export type Suite = (typeof SUITES)[number];
@@ -145,7 +146,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
   const load: string[] = [];
   const notes: string[] = [];
   if (!workerd) notes.push(`workerd: side-by-side figures skipped: ${workerdMissing}.`);
-  else notes.push(`workerd ${workerd.version} (${workerd.binary}) run in the same invocation; ratios are ours / workerd's p50.`);
+  else notes.push(`workerd ${workerd.version} (${workerd.binary}) run in the same invocation; ratios are ours / workerd's p50.`, ...WORKERD_NOTES);
   for (const suite of options.suites) {
     const s0 = performance.now();
     const loadBefore = loadavg()[0]!;
