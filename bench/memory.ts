@@ -113,9 +113,18 @@ export async function runMemory(options: MemoryOptions): Promise<SuiteResult> {
     for (const n of options.counts) {
       // workerd first, while our host holds fewer workers, so that the two never hold their most at once.
       let workerdMb: number | undefined;
+      let workerdRss: { mibPerWorker: number } | undefined;
       if (options.workerd) {
-        const w = await options.workerd.rssPerWorker(n);
-        workerdMb = (w.mibPerWorker * MiB) / MB;
+        try {
+          workerdRss = await options.workerd.rssPerWorker(n);
+        } catch (err) {
+          const why = ((err as Error).message ?? String(err)).split('\n').filter((l) => /fatal|error|exited/i.test(l)).slice(0, 2).join(' / ');
+          options.log(`  memory: workerd ${n} workers: FAILED: ${why}`);
+          notes.push(`memory: workerd could not run ${n} workers in one process: ${why}`);
+        }
+      }
+      if (workerdRss) {
+        workerdMb = (workerdRss.mibPerWorker * MiB) / MB;
         measurements.push(
           measure(
             { suite: SUITE, runtime: 'workerd', workload: 'hello workers, hit once, idle', metric: 'rss_per_worker_mb', unit: 'MB', note: '(RSS with n workers - RSS with 1) / (n - 1), one workerd process (bench/workerd.ts workerdRssPerWorker); MB = 10^6 bytes' },

@@ -111,6 +111,8 @@ export interface BenchOutcome {
   jsonPath: string;
   reportPath: string | undefined;
   seconds: number;
+  /** Suites that threw (their figures are missing from the run). */
+  failed: Suite[];
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
@@ -145,6 +147,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
   const seconds: Record<string, number> = {};
   const load: string[] = [];
   const notes: string[] = [];
+  const failed: Suite[] = [];
   if (!workerd) notes.push(`workerd: side-by-side figures skipped: ${workerdMissing}.`);
   else notes.push(`workerd ${workerd.version} (${workerd.binary}) run in the same invocation; ratios are ours / workerd's p50.`, ...WORKERD_NOTES);
   for (const suite of options.suites) {
@@ -153,32 +156,40 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
     progress.suite(suite);
     log(`== ${suite}`);
     const step = (label: string) => (done: number, total: number) => progress.step(label, done, total);
-    if (suite === 'cold') {
-      if (!options.coldSubjects || options.coldSubjects.includes('hello-as')) {
-        const built = await helloAsComponent();
-        log(`  build: examples/hello-as → component of ${built.component.byteLength} bytes in ${built.buildMs.toFixed(0)} ms`);
+    try {
+      if (suite === 'cold') {
+        if (!options.coldSubjects || options.coldSubjects.includes('hello-as')) {
+          const built = await helloAsComponent();
+          log(`  build: examples/hello-as → component of ${built.component.byteLength} bytes in ${built.buildMs.toFixed(0)} ms`);
+        }
+        results.push(
+          await runColdStart({
+            samples: settings.cold.samples,
+            warmup: settings.cold.warmup,
+            log,
+            step: step('deploys'),
+            ...(options.coldSubjects ? { subjects: options.coldSubjects } : {}),
+            ...(workerd ? { workerd } : {}),
+          }),
+        );
+        if (!options.noInstantiate) results.push(await runComponentInstantiate({ samples: settings.cold.instantiateSamples, warmup: 20, log }));
       }
-      results.push(
-        await runColdStart({
-          samples: settings.cold.samples,
-          warmup: settings.cold.warmup,
-          log,
-          step: step('deploys'),
-          ...(options.coldSubjects ? { subjects: options.coldSubjects } : {}),
-          ...(workerd ? { workerd } : {}),
-        }),
-      );
-      if (!options.noInstantiate) results.push(await runComponentInstantiate({ samples: settings.cold.instantiateSamples, warmup: 20, log }));
-    }
-    if (suite === 'warm') {
-      results.push(await runThroughput({ ...settings.warm, log, step: step('runs'), ...(workerd ? { workerd } : {}) }));
-    }
-    if (suite === 'memory') results.push(await runMemory({ ...settings.memory, log, step: step('workers'), ...(workerd ? { workerd } : {}) }));
-    if (suite === 'limits') results.push(await runLimits({ ...settings.limits, log, step: step('runs') }));
-    if (suite === 'fuel') results.push(await runFuelSuite({ quick, log }));
-    if (suite === 'storage') {
-      log(`  storage: skipped: ${STORAGE_SKIP}`);
-      notes.push(`storage: skipped: ${STORAGE_SKIP}.`);
+      if (suite === 'warm') {
+        results.push(await runThroughput({ ...settings.warm, log, step: step('runs'), ...(workerd ? { workerd } : {}) }));
+      }
+      if (suite === 'memory') results.push(await runMemory({ ...settings.memory, log, step: step('workers'), ...(workerd ? { workerd } : {}) }));
+      if (suite === 'limits') results.push(await runLimits({ ...settings.limits, log, step: step('runs') }));
+      if (suite === 'fuel') results.push(await runFuelSuite({ quick, log }));
+      if (suite === 'storage') {
+        log(`  storage: skipped: ${STORAGE_SKIP}`);
+        notes.push(`storage: skipped: ${STORAGE_SKIP}.`);
+      }
+    } catch (err) {
+      // One suite failing does not lose the others' figures: the run file says what failed.
+      const message = err instanceof Error ? err.message : String(err);
+      failed.push(suite);
+      log(`  ${suite}: FAILED: ${message}`);
+      notes.push(`${suite}: FAILED, its figures are missing: ${message.split('\n')[0]}`);
     }
     seconds[suite] = Number(((performance.now() - s0) / 1000).toFixed(1));
     load.push(`${suite} ${loadBefore.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}`);
@@ -195,7 +206,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
   );
   if (!companions.markdown || !companions.charts) notes.push(`report: ${[!companions.markdown ? 'bench/markdown.ts' : '', !companions.charts ? 'bench/charts.ts' : ''].filter(Boolean).join(' and ')} not in this checkout: ${!companions.charts ? 'no charts; ' : ''}${!companions.markdown ? 'plain Markdown table instead' : ''}.`);
 
-  const run: RunFile = { version: 1, startedAt, finishedAt: new Date().toISOString(), machine: facts, settings: { ...settings, seconds: { total, ...seconds } }, measurements: all.measurements, targets: all.targets, notes };
+  const run: RunFile = { version: 1, startedAt, finishedAt: new Date().toISOString(), machine: facts, settings: { ...settings, seconds: { total, ...seconds }, ...(failed.length > 0 ? { failedSuites: failed } : {}) }, measurements: all.measurements, targets: all.targets, notes };
   validateRun(run);
 
   out.write(`\nedge bench — ${facts.cpuModel}, ${facts.cores} cores, ${facts.memoryGiB} GiB, Node ${process.version}${quick ? ' (--quick)' : ''}\n\n`);
@@ -220,7 +231,8 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
     writeFileSync(reportPath, md);
     out.write(`Report: ${relative(process.cwd(), reportPath) || reportPath}${Object.keys(charts).length ? ` with charts ${Object.values(charts).join(', ')}` : ''}\n`);
   }
-  return { run, jsonPath, reportPath, seconds: total };
+  if (failed.length > 0) out.write(`FAILED suites: ${failed.join(', ')} (see the notes in the run file)\n`);
+  return { run, jsonPath, reportPath, seconds: total, failed };
 }
 
 /** `--suite` values → the suites to run, in order. */

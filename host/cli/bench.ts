@@ -29,12 +29,13 @@ Examples:
     )
     .action(async (opts: { suite: string[]; quick?: boolean; json?: string; report?: string; workerd: boolean }) => {
       const { runBench, suitesFrom } = await import('../../bench/run.ts');
-      await runBench({
+      const outcome = await runBench({
         suites: suitesFrom(opts.suite),
         quick: opts.quick === true,
         ...(opts.json !== undefined ? { json: opts.json } : {}),
         ...(opts.report !== undefined ? { report: opts.report } : {}),
         ...(opts.workerd ? {} : { noWorkerd: true }),
       });
+      if (outcome.failed.length > 0) process.exitCode = 1;
     });
 }
