@@ -119,6 +119,10 @@ export interface ChildHost {
   metrics(): Promise<string>;
   /** VmRSS of the host process, in bytes. */
   rssBytes(): number;
+  /** The last 4,000 characters the host wrote to stderr. */
+  stderrTail(): string;
+  /** Whether the host process is still running. */
+  alive(): boolean;
   stop(): Promise<void>;
 }
 
@@ -166,6 +170,8 @@ export async function startChildHost(): Promise<ChildHost> {
       return text;
     },
     rssBytes: () => readRssBytes(started.pid),
+    stderrTail: () => started.stderrTail(),
+    alive: () => started.child.exitCode === null && started.child.signalCode === null,
     async stop() {
       try {
         await started.stop();

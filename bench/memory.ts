@@ -110,68 +110,78 @@ export async function runMemory(options: MemoryOptions): Promise<SuiteResult> {
 
     let deployed = 0;
     const tDeploy = performance.now();
-    for (const n of options.counts) {
-      // workerd first, while our host holds fewer workers, so that the two never hold their most at once.
-      let workerdMb: number | undefined;
-      let workerdRss: { mibPerWorker: number } | undefined;
-      if (options.workerd) {
-        try {
-          workerdRss = await options.workerd.rssPerWorker(n);
-        } catch (err) {
-          const why = ((err as Error).message ?? String(err)).split('\n').filter((l) => /fatal|error|exited/i.test(l)).slice(0, 2).join(' / ');
-          options.log(`  memory: workerd ${n} workers: FAILED: ${why}`);
-          notes.push(`memory: workerd could not run ${n} workers in one process: ${why}`);
-        }
-      }
-      if (workerdRss) {
-        workerdMb = (workerdRss.mibPerWorker * MiB) / MB;
-        measurements.push(
-          measure(
-            { suite: SUITE, runtime: 'workerd', workload: 'hello workers, hit once, idle', metric: 'rss_per_worker_mb', unit: 'MB', note: '(RSS with n workers - RSS with 1) / (n - 1), one workerd process (bench/workerd.ts workerdRssPerWorker); MB = 10^6 bytes' },
-            [workerdMb],
-            { workers: n },
-          ),
-        );
-        options.log(`  memory: workerd ${n} workers: ${formatNumber(workerdMb)} MB per worker`);
-      }
-      while (deployed < n) {
-        const names = Array.from({ length: Math.min(BATCH, n - deployed) }, (_, i) => `w${String(deployed + i + 1).padStart(5, '0')}`);
-        await inParallel(names, options.concurrency, (name) => deploy(host, name));
-        await inParallel(names, options.concurrency, (name) => get(host, agent, name));
-        deployed += names.length;
-        options.step?.(deployed, max);
-        if (!evictionAt) {
-          const alive = metricValue(await host.metrics(), 'edge_isolates_alive') ?? Infinity;
-          if (alive < deployed + 1) {
-            evictionAt = { touched: deployed, alive };
-            options.log(`  memory: eviction started: ${alive} isolates alive after ${deployed} workers touched`);
+    try {
+      for (const n of options.counts) {
+        // workerd first, while our host holds fewer workers, so that the two never hold their most at once.
+        let workerdMb: number | undefined;
+        let workerdRss: { mibPerWorker: number } | undefined;
+        if (options.workerd) {
+          try {
+            workerdRss = await options.workerd.rssPerWorker(n);
+          } catch (err) {
+            const why = ((err as Error).message ?? String(err)).split('\n').filter((l) => /fatal|error|exited/i.test(l)).slice(0, 2).join(' / ');
+            options.log(`  memory: workerd ${n} workers: FAILED: ${why}`);
+            notes.push(`memory: workerd could not run ${n} workers in one process: ${why}`);
           }
         }
+        if (workerdRss) {
+          workerdMb = (workerdRss.mibPerWorker * MiB) / MB;
+          measurements.push(
+            measure(
+              { suite: SUITE, runtime: 'workerd', workload: 'hello workers, hit once, idle', metric: 'rss_per_worker_mb', unit: 'MB', note: '(RSS with n workers - RSS with 1) / (n - 1), one workerd process (bench/workerd.ts workerdRssPerWorker); MB = 10^6 bytes' },
+              [workerdMb],
+              { workers: n },
+            ),
+          );
+          options.log(`  memory: workerd ${n} workers: ${formatNumber(workerdMb)} MB per worker`);
+        }
+        while (deployed < n) {
+          const names = Array.from({ length: Math.min(BATCH, n - deployed) }, (_, i) => `w${String(deployed + i + 1).padStart(5, '0')}`);
+          await inParallel(names, options.concurrency, (name) => deploy(host, name));
+          await inParallel(names, options.concurrency, (name) => get(host, agent, name));
+          deployed += names.length;
+          options.step?.(deployed, max);
+          if (!evictionAt) {
+            const alive = metricValue(await host.metrics(), 'edge_isolates_alive') ?? Infinity;
+            if (alive < deployed + 1) {
+              evictionAt = { touched: deployed, alive };
+              options.log(`  memory: eviction started: ${alive} isolates alive after ${deployed} workers touched`);
+            }
+          }
+        }
+        const readings = await idleReadings(() => host.rssBytes());
+        const metrics = await host.metrics();
+        const alive = (metricValue(metrics, 'edge_isolates_alive') ?? n + 1) - 1;
+        const heap = metricValue(metrics, 'edge_isolate_heap_bytes');
+        if (heap !== undefined && alive > 0) heapPerIsolate = heap / (alive + 1);
+        const perWorker = readings.map((r) => (r - rssBefore) / Math.max(1, alive) / MB);
+        const m = measure(
+          {
+            suite: SUITE,
+            runtime: 'edge-js',
+            workload: 'hello workers, warm after one request, idle',
+            metric: 'rss_per_worker_mb',
+            unit: 'MB',
+            note: `(VmRSS - VmRSS before) / warm isolates (${alive} alive of ${n} deployed), ${READINGS} readings 200 ms apart after ${IDLE_WAIT_MS / 1000} s idle; MB = 10^6 bytes`,
+          },
+          perWorker,
+          { workers: n },
+        );
+        measurements.push(m);
+        notes.push(`memory edge-js ${n} workers: VmRSS ${formatNumber(rssBefore / MiB)} → ${formatNumber(Math.max(...readings) / MiB)} MiB, edge_isolates_alive ${alive + 1} (incl. the warm-up worker), edge_isolate_heap_bytes ${heap === undefined ? 'absent' : `${formatNumber(heap / MiB)} MiB`} (sampled every 5 s).`);
+        options.log(`  memory: edge-js ${n} workers: ${formatNumber(m.p50)} MB per warm worker (${alive} alive)`);
+        if (alive === n) targets.push({ target: `< ${TARGET_MB_PER_WORKER} MB RSS per idle worker (${n} workers)`, measured: `${formatNumber(m.p50)} MB`, pass: m.p50 < TARGET_MB_PER_WORKER });
+        else targets.push({ target: `< ${TARGET_MB_PER_WORKER} MB RSS per idle worker (${n} workers)`, measured: `${formatNumber(m.p50)} MB over ${alive} warm isolates`, pass: null, note: `not judged: eviction kept only ${alive} of ${n} warm` });
+        if (workerdMb !== undefined) notes.push(`memory vs workerd, ${n} workers: edge-js ${formatNumber(m.p50)} MB vs workerd ${formatNumber(workerdMb)} MB per worker = ${ratioText(m.p50, workerdMb)} (lower is better for us).`);
       }
-      const readings = await idleReadings(() => host.rssBytes());
-      const metrics = await host.metrics();
-      const alive = (metricValue(metrics, 'edge_isolates_alive') ?? n + 1) - 1;
-      const heap = metricValue(metrics, 'edge_isolate_heap_bytes');
-      if (heap !== undefined && alive > 0) heapPerIsolate = heap / (alive + 1);
-      const perWorker = readings.map((r) => (r - rssBefore) / Math.max(1, alive) / MB);
-      const m = measure(
-        {
-          suite: SUITE,
-          runtime: 'edge-js',
-          workload: 'hello workers, warm after one request, idle',
-          metric: 'rss_per_worker_mb',
-          unit: 'MB',
-          note: `(VmRSS - VmRSS before) / warm isolates (${alive} alive of ${n} deployed), ${READINGS} readings 200 ms apart after ${IDLE_WAIT_MS / 1000} s idle; MB = 10^6 bytes`,
-        },
-        perWorker,
-        { workers: n },
-      );
-      measurements.push(m);
-      notes.push(`memory edge-js ${n} workers: VmRSS ${formatNumber(rssBefore / MiB)} → ${formatNumber(Math.max(...readings) / MiB)} MiB, edge_isolates_alive ${alive + 1} (incl. the warm-up worker), edge_isolate_heap_bytes ${heap === undefined ? 'absent' : `${formatNumber(heap / MiB)} MiB`} (sampled every 5 s).`);
-      options.log(`  memory: edge-js ${n} workers: ${formatNumber(m.p50)} MB per warm worker (${alive} alive)`);
-      if (alive === n) targets.push({ target: `< ${TARGET_MB_PER_WORKER} MB RSS per idle worker (${n} workers)`, measured: `${formatNumber(m.p50)} MB`, pass: m.p50 < TARGET_MB_PER_WORKER });
-      else targets.push({ target: `< ${TARGET_MB_PER_WORKER} MB RSS per idle worker (${n} workers)`, measured: `${formatNumber(m.p50)} MB over ${alive} warm isolates`, pass: null, note: `not judged: eviction kept only ${alive} of ${n} warm` });
-      if (workerdMb !== undefined) notes.push(`memory vs workerd, ${n} workers: edge-js ${formatNumber(m.p50)} MB vs workerd ${formatNumber(workerdMb)} MB per worker = ${ratioText(m.p50, workerdMb)} (lower is better for us).`);
+    } catch (err) {
+      // Keep what was measured below this count, and say how the host failed.
+      const message = err instanceof Error ? err.message : String(err);
+      const tail = host.stderrTail().trim().split('\n').slice(-6).join(' / ');
+      const state = host.alive() ? 'the host process was still running' : 'the host process had exited';
+      options.log(`  memory: FAILED after ${deployed} workers: ${message} (${state})`);
+      notes.push(`memory: FAILED after ${deployed} workers deployed: ${message}; ${state}; host stderr: ${tail || '(empty)'}. Figures for larger counts are missing.`);
+      targets.push({ target: `the host holds ${max} deployed workers (eviction beyond the budget)`, measured: `failed after ${deployed}: ${message}`, pass: false });
     }
     const deploySeconds = (performance.now() - tDeploy) / 1000;
     notes.push(`memory: host \`edge serve\` in a child process with the default limits; ${max} workers deployed over the admin API ${options.concurrency} at a time in batches of ${BATCH}, each batch then sent one request per worker (${formatNumber(deploySeconds)} s in all, RSS readings included). No GC forced.`);

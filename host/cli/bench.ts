@@ -3,6 +3,7 @@
 // runs, so that other commands do not pay for it.
 
 import { Command, Option } from 'commander';
+import { EdgeError } from '../errors.ts';
 
 const SUITES = ['cold', 'warm', 'memory', 'storage', 'limits', 'fuel', 'all'] as const;
 
@@ -36,6 +37,8 @@ Examples:
         ...(opts.report !== undefined ? { report: opts.report } : {}),
         ...(opts.workerd ? {} : { noWorkerd: true }),
       });
-      if (outcome.failed.length > 0) process.exitCode = 1;
+      if (outcome.failed.length > 0) {
+        throw new EdgeError('E_INTERNAL', `bench: ${outcome.failed.join(', ')} failed (the run file and report hold the other suites' figures and the failure in their notes)`);
+      }
     });
 }
