@@ -158,13 +158,13 @@ export async function startChildHost(): Promise<ChildHost> {
     adminUrl,
     adminToken,
     async deploy(upload) {
-      const res = await fetch(`${adminUrl}/v1/workers`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(upload) });
+      const res = await adminFetch(`${adminUrl}/v1/workers`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(upload) });
       const text = await res.text();
       if (res.status !== 201) throw new Error(`deploy failed: HTTP ${res.status}: ${text}`);
       return JSON.parse(text) as { name: string; version: { id: string } };
     },
     async metrics() {
-      const res = await fetch(`${adminUrl}/metrics`, { headers: auth });
+      const res = await adminFetch(`${adminUrl}/metrics`, { headers: auth });
       const text = await res.text();
       if (res.status !== 200) throw new Error(`GET /metrics failed: HTTP ${res.status}: ${text}`);
       return text;
@@ -180,6 +180,24 @@ export async function startChildHost(): Promise<ChildHost> {
       }
     },
   };
+}
+
+/**
+ * fetch() to the admin API, retried once when the connection fails before any answer: undici reuses an idle
+ * keep-alive socket that the server may be closing at that moment (the error is then "fetch failed" with cause
+ * ECONNRESET or "other side closed"). The error thrown names the cause.
+ */
+async function adminFetch(url: string, init: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = `${(err as Error).message}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''}`;
+      if (attempt >= 2) throw new Error(`${init.method ?? 'GET'} ${url}: ${why}`, { cause: err });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 /** VmRSS from /proc/<pid>/status, in bytes. */

@@ -4,6 +4,7 @@
 // times over the idle period; workerd with the same number of workers, measured between our steps. Density: while
 // deploying, the host's /metrics (edge_isolates_alive) is read after every batch, and the first count at which
 // fewer isolates are alive than workers were touched is where eviction started under the default memory budget.
+import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IsolatePool, type PooledIsolate } from '../host/runtime/isolate-pool.ts';
@@ -45,6 +46,13 @@ async function deploy(host: ChildHost, name: string): Promise<void> {
 async function get(host: ChildHost, agent: Agent, name: string): Promise<void> {
   const res = await timedGet({ port: host.dataPort, host: `${name}.localhost:${host.dataPort}`, agent });
   if (res.status !== 200 || res.body !== `Hello from ${name}!\n`) throw new Error(`GET ${name}: expected 200 "Hello from ${name}!", got ${res.status} ${res.body.slice(0, 300)}`);
+}
+
+/** Memory mappings of a process, against the kernel's per-process limit (each V8 isolate maps a few dozen regions). */
+function mappings(pid: number): { count: number; max: number } {
+  const count = readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').filter((l) => l !== '').length;
+  const max = Number(readFileSync('/proc/sys/vm/max_map_count', 'utf8').trim());
+  return { count, max };
 }
 
 async function inParallel<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -168,7 +176,9 @@ export async function runMemory(options: MemoryOptions): Promise<SuiteResult> {
           { workers: n },
         );
         measurements.push(m);
-        notes.push(`memory edge-js ${n} workers: VmRSS ${formatNumber(rssBefore / MiB)} → ${formatNumber(Math.max(...readings) / MiB)} MiB, edge_isolates_alive ${alive + 1} (incl. the warm-up worker), edge_isolate_heap_bytes ${heap === undefined ? 'absent' : `${formatNumber(heap / MiB)} MiB`} (sampled every 5 s).`);
+        const maps = mappings(host.pid);
+      notes.push(`memory edge-js ${n} workers: host has ${maps.count} memory mappings (vm.max_map_count ${maps.max}, ${formatNumber(maps.count / Math.max(1, alive + 1))} per isolate).`);
+      notes.push(`memory edge-js ${n} workers: VmRSS ${formatNumber(rssBefore / MiB)} → ${formatNumber(Math.max(...readings) / MiB)} MiB, edge_isolates_alive ${alive + 1} (incl. the warm-up worker), edge_isolate_heap_bytes ${heap === undefined ? 'absent' : `${formatNumber(heap / MiB)} MiB`} (sampled every 5 s).`);
         options.log(`  memory: edge-js ${n} workers: ${formatNumber(m.p50)} MB per warm worker (${alive} alive)`);
         if (alive === n) targets.push({ target: `< ${TARGET_MB_PER_WORKER} MB RSS per idle worker (${n} workers)`, measured: `${formatNumber(m.p50)} MB`, pass: m.p50 < TARGET_MB_PER_WORKER });
         else targets.push({ target: `< ${TARGET_MB_PER_WORKER} MB RSS per idle worker (${n} workers)`, measured: `${formatNumber(m.p50)} MB over ${alive} warm isolates`, pass: null, note: `not judged: eviction kept only ${alive} of ${n} warm` });
@@ -178,7 +188,8 @@ export async function runMemory(options: MemoryOptions): Promise<SuiteResult> {
       // Keep what was measured below this count, and say how the host failed.
       const message = err instanceof Error ? err.message : String(err);
       const tail = host.stderrTail().trim().split('\n').slice(-6).join(' / ');
-      const state = host.alive() ? 'the host process was still running' : 'the host process had exited';
+      const maps = host.alive() ? mappings(host.pid) : undefined;
+      const state = maps ? `the host process was still running, with ${maps.count} memory mappings of vm.max_map_count ${maps.max}` : 'the host process had exited';
       options.log(`  memory: FAILED after ${deployed} workers: ${message} (${state})`);
       notes.push(`memory: FAILED after ${deployed} workers deployed: ${message}; ${state}; host stderr: ${tail || '(empty)'}. Figures for larger counts are missing.`);
       targets.push({ target: `the host holds ${max} deployed workers (eviction beyond the budget)`, measured: `failed after ${deployed}: ${message}`, pass: false });
@@ -190,6 +201,8 @@ export async function runMemory(options: MemoryOptions): Promise<SuiteResult> {
     if (evictionAt) {
       measurements.push(measure({ suite: SUITE, runtime: 'edge-js', workload: 'hello workers deployed and touched', metric: 'workers_before_eviction', unit: 'workers', note: `first batch after which edge_isolates_alive < workers touched + 1; ${budgetNote}` }, [evictionAt.touched], { workers: max }));
       notes.push(`density: eviction started by ${evictionAt.touched} workers touched (${evictionAt.alive} isolates alive at that reading; the first reading is checked every ${BATCH} workers); ${budgetNote}.`);
+    } else if (deployed < max) {
+      notes.push(`density: no eviction seen up to ${deployed} workers, where the run stopped (see the failure above); ${budgetNote}.`);
     } else {
       const projected = heapPerIsolate ? Math.floor((DEFAULT_BUDGET_MB * MiB) / heapPerIsolate) : undefined;
       notes.push(
