@@ -57,12 +57,14 @@ export async function runLimits(options: LimitsOptions): Promise<SuiteResult> {
     const measurements: Measurement[] = [];
     for (const [neighbour, runs] of [['none', quiet!], ['cpu burner', noisy!]] as const) {
       const params = { concurrency: options.concurrency, neighbour, tool: gen.tool };
-      const bad = runs.reduce((s, r) => s + r.bad, 0);
-      if (bad > 0) throw new Error(`limits: the well-behaved worker got ${bad} errors or non-2xx responses (neighbour: ${neighbour})`);
+      // Counted, not fatal: a few socket errors or 5xx under this load are a figure of the suite, not a broken run.
+      measurements.push(measure({ suite: SUITE, runtime: 'edge-js', workload: 'hello-js beside a CPU-limit burner', metric: 'errors', unit: 'responses', note: `${gen.tool} socket errors + non-2xx responses of the well-behaved worker, per run` }, runs.map((r) => r.bad), params));
       measurements.push(measure({ suite: SUITE, runtime: 'edge-js', workload: 'hello-js beside a CPU-limit burner', metric: 'latency_ms', unit: 'ms', note: 'samples are 200 quantiles of each run\'s latency distribution, runs concatenated' }, runs.flatMap((r) => r.latencyQuantilesMs), params));
       measurements.push(measure({ suite: SUITE, runtime: 'edge-js', workload: 'hello-js beside a CPU-limit burner', metric: 'requests_per_s', unit: 'req/s', note: `one sample per ${options.durationSec} s run` }, runs.map((r) => r.reqPerSec), params));
     }
-    const [qLat, nLat] = [measurements[0]!, measurements[2]!];
+    const lat = measurements.filter((m) => m.metric === 'latency_ms');
+    const [qLat, nLat] = [lat[0]!, lat[1]!];
+    const errs = measurements.filter((m) => m.metric === 'errors').map((m) => m.samples.reduce((a, b) => a + b, 0));
     const [qReq, nReq] = [summarize(quiet!.map((r) => r.reqPerSec)).p50, summarize(noisy!.map((r) => r.reqPerSec)).p50];
     const burned = burnerCounts.reduce((s, b) => s + b.answered + b.bad, 0);
     return {
@@ -70,7 +72,7 @@ export async function runLimits(options: LimitsOptions): Promise<SuiteResult> {
       notes: [
         `limits: one host (\`edge serve\`, default limits: cpu_ms 50), the well-behaved worker loaded by ${gen.tool} -c${options.concurrency} and the burner (\`while (true) {}\`) by a second ${gen.tool} -c${BURNER_CONNECTIONS} started 1 s before and ending 1 s after each noisy run; ${options.rounds} rounds each, alternating. ` +
           `The burner was answered ${burned} times in all (its requests end with E_CPU_LIMIT: host metric edge_errors_total{worker="burner",code="E_CPU_LIMIT"} = ${cpuErrors ?? 'absent'}).`,
-        `limits: with the neighbour, hello-js p50/p99 latency ${formatNumber(nLat.p50)}/${formatNumber(nLat.p99)} ms vs ${formatNumber(qLat.p50)}/${formatNumber(qLat.p99)} ms without (p99 ${(nLat.p99 / qLat.p99).toFixed(2)}x); throughput ${formatNumber(nReq)} vs ${formatNumber(qReq)} req/s. ` +
+        `limits: with the neighbour, hello-js p50/p99 latency ${formatNumber(nLat.p50)}/${formatNumber(nLat.p99)} ms vs ${formatNumber(qLat.p50)}/${formatNumber(qLat.p99)} ms without (p99 ${(nLat.p99 / qLat.p99).toFixed(2)}x); throughput ${formatNumber(nReq)} vs ${formatNumber(qReq)} req/s; errors or non-2xx ${errs[1]} vs ${errs[0]} in all. ` +
           'On this 2-core machine the burner takes one core for its isolate thread and the second load generator shares the rest, so part of the slowdown is the machine, not the host.',
       ],
       targets: [{ target: 'well-behaved worker p99 beside a CPU-limit burner (no target set; shown for comparison)', measured: `${formatNumber(nLat.p99)} ms vs ${formatNumber(qLat.p99)} ms alone = ${(nLat.p99 / qLat.p99).toFixed(2)}x`, pass: null }],
