@@ -1,6 +1,7 @@
 // The live side of deployments: which version of each worker is active, and the warm isolate running it.
 // Cold starts take a pooled isolate; idle isolates are evicted least-recently-used when the count or the
 // total heap passes its bound. A cold start is awaited only by requests for that worker.
+import { readFileSync } from 'node:fs';
 import { EdgeError } from '../errors.ts';
 import type { IsolatePool } from './isolate-pool.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
@@ -17,10 +18,31 @@ export interface WorkerRuntimeOptions {
   pool: IsolatePool;
   observer: RuntimeObserver;
   registry: CapabilityRegistry;
-  /** Most warm isolates kept at once. */
+  /** Most warm isolates kept at once. Default: what vm.max_map_count allows (safeMaxIsolates), at most 10,000. */
   maxIsolates?: number;
   /** Total heap of warm isolates, in MB, before idle ones are evicted. */
   memoryBudgetMb?: number;
+}
+
+/** Memory mappings one warm worker isolate takes (heap spaces, code, stacks): ~10 measured bare, more with code and wasm. */
+const MAPPINGS_PER_ISOLATE = 16;
+/** Mappings left for everything else in the process (Node, Fastify, sockets, files). */
+const MAPPINGS_RESERVED = 5000;
+
+/**
+ * How many warm isolates this process can hold: V8 aborts the whole process when mmap fails, and Linux caps the
+ * mappings of a process (vm.max_map_count, 65530 by default), which ~5,000 isolates reach before any memory budget
+ * does. Beyond this count idle isolates are evicted instead.
+ */
+export function safeMaxIsolates(mapCountPath = '/proc/sys/vm/max_map_count'): number {
+  let limit: number;
+  try {
+    limit = Number(readFileSync(mapCountPath, 'utf8').trim());
+  } catch {
+    return 10_000;
+  }
+  if (!Number.isFinite(limit) || limit <= 0) return 10_000;
+  return Math.max(16, Math.min(10_000, Math.floor((limit - MAPPINGS_RESERVED) / MAPPINGS_PER_ISOLATE)));
 }
 
 export class WorkerRuntime {
@@ -39,7 +61,11 @@ export class WorkerRuntime {
   constructor(options: WorkerRuntimeOptions) {
     this.pool = options.pool;
     this.observer = options.observer;
-    this.maxIsolates = options.maxIsolates ?? 10_000;
+    const safe = safeMaxIsolates();
+    if (options.maxIsolates !== undefined && options.maxIsolates > safe) {
+      process.emitWarning(`maxIsolates ${options.maxIsolates} is above what vm.max_map_count allows this process (about ${safe} isolates); raise vm.max_map_count or the host may abort when it runs out of memory mappings`);
+    }
+    this.maxIsolates = options.maxIsolates ?? safe;
     this.memoryBudgetBytes = (options.memoryBudgetMb ?? 8192) * 1024 * 1024;
     this.hooks = {
       tail: (e) => this.observer.tail(e),
