@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IsolatePool, type PooledIsolate } from '../host/runtime/isolate-pool.ts';
+import { safeMaxIsolates } from '../host/runtime/worker-runtime.ts';
 import { readRssBytes, startChildHost, type ChildHost } from './child-host.ts';
 import { timedGet } from './http-get.ts';
 import { metricValue } from './prom.ts';
@@ -197,7 +198,8 @@ export async function runMemory(options: MemoryOptions): Promise<SuiteResult> {
     const deploySeconds = (performance.now() - tDeploy) / 1000;
     notes.push(`memory: host \`edge serve\` in a child process with the default limits; ${max} workers deployed over the admin API ${options.concurrency} at a time in batches of ${BATCH}, each batch then sent one request per worker (${formatNumber(deploySeconds)} s in all, RSS readings included). No GC forced.`);
 
-    const budgetNote = `default memory budget ${DEFAULT_BUDGET_MB} MiB of isolate heap (WorkerRuntime memoryBudgetMb; the host samples heaps every 5 s, so eviction lags deploys by up to 5 s) and at most 10,000 warm isolates`;
+    const bound = safeMaxIsolates();
+    const budgetNote = `the host's defaults: a memory budget of ${DEFAULT_BUDGET_MB} MiB of isolate heap (WorkerRuntime memoryBudgetMb; heaps sampled every 5 s, so that eviction lags deploys by up to 5 s) and at most ${bound} warm isolates (safeMaxIsolates: what vm.max_map_count allows this process), whichever binds first`;
     if (evictionAt) {
       measurements.push(measure({ suite: SUITE, runtime: 'edge-js', workload: 'hello workers deployed and touched', metric: 'workers_before_eviction', unit: 'workers', note: `first batch after which edge_isolates_alive < workers touched + 1; ${budgetNote}` }, [evictionAt.touched], { workers: max }));
       notes.push(`density: eviction started by ${evictionAt.touched} workers touched (${evictionAt.alive} isolates alive at that reading; the first reading is checked every ${BATCH} workers); ${budgetNote}.`);
@@ -205,9 +207,10 @@ export async function runMemory(options: MemoryOptions): Promise<SuiteResult> {
       notes.push(`density: no eviction seen up to ${deployed} workers, where the run stopped (see the failure above); ${budgetNote}.`);
     } else {
       const projected = heapPerIsolate ? Math.floor((DEFAULT_BUDGET_MB * MiB) / heapPerIsolate) : undefined;
+      const cap = safeMaxIsolates();
       notes.push(
         `density: no eviction up to ${max} workers; ${budgetNote}. ` +
-          (projected ? `At ${formatNumber(heapPerIsolate! / MiB)} MiB of heap per warm isolate, eviction would start near ${Math.min(projected, 10_000)} workers (projected, not measured).` : ''),
+          (projected ? `At ${formatNumber(heapPerIsolate! / MiB)} MiB of heap per warm isolate, eviction would start near ${Math.min(projected, cap)} workers (projected, not measured).` : ''),
       );
     }
   } finally {
