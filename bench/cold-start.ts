@@ -220,8 +220,7 @@ export async function runColdStart(options: ColdStartOptions): Promise<SuiteResu
     notes.push(...results.flatMap((r) => r.notes));
     notes.push(
       `cold: before each measured request the isolate pool was allowed to refill: waited until host.pool.spareCount was back at ${POOL_SIZE} (polled every 1 ms), then ${SETTLE_MS} ms more. In-process host, requests over HTTP on 127.0.0.1 with one keep-alive connection (connection set-up not measured).`,
-      'cold: the host exposes two phases of a cold start (IsolatePool.take, then WorkerInstance.load as one step: compile with the code cache, link, evaluate, for a component also glue evaluation, core module compilation and instantiation). ' +
-        'Splitting code load from instantiate from the first handler call would need timing hooks inside WorkerInstance.load (a host change); the component instantiate figure alone comes from the instantiate measurements (component_instantiate), and "handler" is approximated by warm_request_after_cold.',
+      'cold: the host-side breakdown of a cold start after eviction: IsolatePool.take (isolate from pool), then WorkerInstance.load, split by WorkerInstance.timings into compile + link (with the code cache) and evaluate (for a component: glue evaluation and instantiation), and the first request\'s handler call in the new isolate (entry to response head).',
     );
     if (before && after) {
       const d = histogramDelta(before, after);
@@ -262,6 +261,9 @@ function createSeries(host: RunningHost, agent: Agent, floorPort: number, subjec
   const hostCold: number[] = [];
   const poolTake: number[] = [];
   const codeLoad: number[] = [];
+  const compileLink: number[] = [];
+  const evaluatePhase: number[] = [];
+  const firstHandler: number[] = [];
   const warm: number[] = [];
   const quiet: number[] = [];
   const noRoute: number[] = [];
@@ -301,6 +303,9 @@ function createSeries(host: RunningHost, agent: Agent, floorPort: number, subjec
     const coldMs = probe.coldMs as number | undefined;
     const takeMs = probe.takeMs as number | undefined;
     if (coldMs === undefined || takeMs === undefined) throw new Error('the request after eviction did not cold-start (runtime.instance returned a warm instance)');
+    // The host's own split of that cold start (WorkerInstance.timings): compile + link, evaluate, first handler call.
+    const timings = runtime.warmInstance(name)?.timings;
+    if (!timings || timings.codeLoadMs < 0 || timings.evaluateMs < 0 || timings.firstFetchMs < 0) throw new Error(`no load timings for "${name}" after its cold start`);
 
     // the same worker once more, now warm: the HTTP + routing + call cost without any start-up
     await waitForFullPool(host);
@@ -339,6 +344,9 @@ function createSeries(host: RunningHost, agent: Agent, floorPort: number, subjec
       hostCold.push(coldMs);
       poolTake.push(takeMs);
       codeLoad.push(coldMs - takeMs);
+      compileLink.push(timings.codeLoadMs);
+      evaluatePhase.push(timings.evaluateMs);
+      firstHandler.push(timings.firstFetchMs);
       warm.push(w);
       quiet.push(quietLoad);
       if (nr !== undefined) noRoute.push(nr);
@@ -365,6 +373,16 @@ function createSeries(host: RunningHost, agent: Agent, floorPort: number, subjec
           : 'part of host_cold_start: the rest (compile with code cache, link, evaluate, hand over)',
         { phase: isComponent ? 'code load + instantiate' : 'code load' },
       ),
+      rec('host_cold_start_ms', compileLink, 'part of code load, from WorkerInstance.timings: compiling the modules with their code cache and linking them', { phase: 'compile + link' }),
+      rec(
+        'host_cold_start_ms',
+        evaluatePhase,
+        isComponent
+          ? 'part of code load, from WorkerInstance.timings: evaluation, i.e. the glue module and the component instantiated (core instances, start function)'
+          : 'part of code load, from WorkerInstance.timings: evaluation of the global scope',
+        { phase: isComponent ? 'instantiate' : 'evaluate' },
+      ),
+      rec('host_cold_start_ms', firstHandler, 'from WorkerInstance.timings: the first request in the new isolate, from the host entering it to its response head (the handler running cold)', { phase: 'handler (first call)' }),
       rec('host_cold_start_ms', quiet, 'diagnostic: WorkerInstance.load() alone, on an isolate taken before the pool refilled and started after it had (no refill competing for the thread)', { phase: 'code load, quiet pool' }),
       rec('latency_ms', warm, 'client: the next request to the same, now warm, worker (HTTP + routing + handler)', { phase: 'warm after cold' }),
       ...(noRoute.length > 0 ? [rec('latency_ms', noRoute, 'floor: the host answering an unknown worker (HTTP + router, no isolate), same keep-alive connection and spacing', { phase: 'floor: 404' })] : []),

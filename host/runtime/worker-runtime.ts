@@ -95,6 +95,11 @@ export class WorkerRuntime {
     return n;
   }
 
+  /** The warm instance serving `name`, if one is loaded (for diagnostics and the benchmark). */
+  warmInstance(name: string): WorkerInstance | undefined {
+    return this.warm.get(name);
+  }
+
   activeVersion(name: string): LoadedVersion | undefined {
     return this.active.get(name);
   }
