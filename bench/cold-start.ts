@@ -22,7 +22,7 @@ import { timedGet } from './http-get.ts';
 import { largeBundleAnswer, largeBundleSource, MARKER } from './large-bundle.ts';
 import { histogram, histogramDelta, type HistogramSnapshot } from './prom.ts';
 import { measure as record, type Measurement, type Runtime, type SuiteResult, type TargetCheck } from './records.ts';
-import { formatNumber } from './report.ts';
+import { formatNumber } from './markdown.ts';
 import { summarize } from './stats.ts';
 import { ratioText, type WorkerdApi } from './workerd-bridge.ts';
 

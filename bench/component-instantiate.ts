@@ -12,7 +12,7 @@ import { IsolatePool } from '../host/runtime/isolate-pool.ts';
 import { makeTempDir, removeTempDir } from './child-host.ts';
 import { HELLO_AS_COMPONENT_PATH, helloAsComponent, helloAsManifest } from './hello-as.ts';
 import { measure, type Measurement, type SuiteResult } from './records.ts';
-import { formatNumber } from './report.ts';
+import { formatNumber } from './markdown.ts';
 import { summarize } from './stats.ts';
 
 export interface InstantiateOptions {

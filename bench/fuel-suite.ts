@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { measure, type Measurement, type SuiteResult } from './records.ts';
-import { formatNumber } from './report.ts';
+import { formatNumber } from './markdown.ts';
 
 /** One row of runFuelBench() (bench/fuel.ts). */
 interface FuelRow {

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startChildHost } from './child-host.ts';
 import { measure, interleaveAll, type Measurement, type SuiteResult } from './records.ts';
-import { formatNumber } from './report.ts';
+import { formatNumber } from './markdown.ts';
 import { summarize } from './stats.ts';
 import { deployHelloJs, loadGenerator } from './throughput.ts';
 

@@ -13,7 +13,7 @@ import { readRssBytes, startChildHost, type ChildHost } from './child-host.ts';
 import { timedGet } from './http-get.ts';
 import { metricValue } from './prom.ts';
 import { measure, type Measurement, type SuiteResult, type TargetCheck } from './records.ts';
-import { formatNumber } from './report.ts';
+import { formatNumber } from './markdown.ts';
 import { ratioText, type WorkerdApi } from './workerd-bridge.ts';
 
 export interface MemoryOptions {

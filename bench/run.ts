@@ -18,8 +18,8 @@ import { helloAsComponent } from './hello-as.ts';
 import { runLimits } from './limits.ts';
 import { runMemory } from './memory.ts';
 import { createProgress } from './progress.ts';
-import { chartsFor, companions, markdownFor, mergeResults, validateRun, type RunFile, type SuiteResult } from './records.ts';
-import { formatMeasurements, formatTargets, plainMarkdown } from './report.ts';
+import { chartsFor, markdownFor, mergeResults, validateRun, type RunFile, type SuiteResult } from './records.ts';
+import { formatMeasurements, formatTargets } from './report.ts';
 import { loadGenerator, runThroughput } from './throughput.ts';
 import { loadWorkerd, type WorkerdApi } from './workerd-bridge.ts';
 import { WORKERD_NOTES } from './workerd.ts';
@@ -204,7 +204,6 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
     `time: ${total} s in all (${Object.entries(seconds).map(([k, v]) => `${k} ${v} s`).join(', ')})${budget ? `; budget ${budget} s for ${quick ? '--quick' : '--suite all'}: ${total <= budget ? 'within' : 'OVER'}` : ''}.`,
     `machine: 1-minute load average before → after each suite: ${load.join('; ')}. The benchmark keeps up to 2 processes busy; a higher figure at the start means other work was running on this shared ${facts.cores}-core machine.`,
   );
-  if (!companions.markdown || !companions.charts) notes.push(`report: ${[!companions.markdown ? 'bench/markdown.ts' : '', !companions.charts ? 'bench/charts.ts' : ''].filter(Boolean).join(' and ')} not in this checkout: ${!companions.charts ? 'no charts; ' : ''}${!companions.markdown ? 'plain Markdown table instead' : ''}.`);
 
   const run: RunFile = { version: 1, startedAt, finishedAt: new Date().toISOString(), machine: facts, settings: { ...settings, seconds: { total, ...seconds }, ...(failed.length > 0 ? { failedSuites: failed } : {}) }, measurements: all.measurements, targets: all.targets, notes };
   validateRun(run);
@@ -226,8 +225,8 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
   out.write(`Run file: ${relative(process.cwd(), jsonPath) || jsonPath}\n`);
   if (reportPath) {
     mkdirSync(dirname(reportPath), { recursive: true });
-    const charts = (await chartsFor(run, dirname(reportPath))) ?? {};
-    const md = markdownFor(run, charts) ?? plainMarkdown(run, charts);
+    const charts = await chartsFor(run, dirname(reportPath));
+    const md = markdownFor(run, charts);
     writeFileSync(reportPath, md);
     out.write(`Report: ${relative(process.cwd(), reportPath) || reportPath}${Object.keys(charts).length ? ` with charts ${Object.values(charts).join(', ')}` : ''}\n`);
   }

@@ -12,7 +12,7 @@ import { NODE, ROOT, makeTempDir, readCpuSeconds, startChildHost, startFastifyHe
 import { helloAsComponent, helloAsUpload } from './hello-as.ts';
 import { timedGet } from './http-get.ts';
 import { interleaveAll, measure, type Measurement, type Runtime, type SuiteResult, type TargetCheck } from './records.ts';
-import { formatNumber } from './report.ts';
+import { formatNumber } from './markdown.ts';
 import { summarize } from './stats.ts';
 import { ratioText, type WorkerdApi, type WorkerdServer } from './workerd-bridge.ts';
 
