@@ -2,6 +2,7 @@
 // its free functions and resources with their members, under the JS names jco gives them. Types are not needed:
 // values cross the bridge as structured copies in jco's JS representation on both sides.
 import type { Interface, PackageId, ResolvedPackage } from '../../guest-sdk/bindgen/wit/index.ts';
+import { camelCase, pascalCase } from '../../guest-sdk/bindgen/names.ts';
 
 export interface MemberDescriptor {
   wit: string;
@@ -28,16 +29,6 @@ export interface InterfaceDescriptor {
   opens?: string;
 }
 
-/** `begin-response` → `beginResponse`; `%list` → `list`. */
-export function camelName(wit: string): string {
-  return wit.replace(/^%/, '').replace(/-([a-z0-9])/gi, (_, c: string) => c.toUpperCase());
-}
-
-/** `incoming-body` → `IncomingBody`. */
-export function pascalName(wit: string): string {
-  const c = camelName(wit);
-  return c.charAt(0).toUpperCase() + c.slice(1);
-}
 
 export function interfaceKey(pkg: PackageId, iface: string): string {
   return `${pkg.namespace}:${pkg.name}/${iface}`;
@@ -50,17 +41,17 @@ export function describeInterface(pkg: ResolvedPackage, iface: Interface): Inter
     if (t.kind.kind !== 'resource') continue;
     const members = t.kind.functions.map((f): MemberDescriptor => ({
       wit: f.name,
-      js: f.kind === 'constructor' ? 'constructor' : camelName(f.name),
+      js: f.kind === 'constructor' ? 'constructor' : camelCase(f.name),
       kind: f.kind === 'freestanding' ? ('static' as const) : f.kind,
       ...(f.kind === 'method' && f.result === undefined ? { noResult: true as const } : {}),
     }));
-    resources.push({ wit: t.name, js: pascalName(t.name), members });
+    resources.push({ wit: t.name, js: pascalCase(t.name), members });
     const open = t.kind.functions.find((f) => f.kind === 'static' && f.name === 'open');
-    if (open && open.params.length === 1 && open.params[0]!.type.kind === 'primitive' && open.params[0]!.type.name === 'string') opens ??= pascalName(t.name);
+    if (open && open.params.length === 1 && open.params[0]!.type.kind === 'primitive' && open.params[0]!.type.name === 'string') opens ??= pascalCase(t.name);
   }
   const d: InterfaceDescriptor = {
     id: interfaceKey(pkg.id, iface.name),
-    functions: iface.functions.map((f) => ({ wit: f.name, js: camelName(f.name), ...(f.result === undefined ? { noResult: true as const } : {}) })),
+    functions: iface.functions.map((f) => ({ wit: f.name, js: camelCase(f.name), ...(f.result === undefined ? { noResult: true as const } : {}) })),
     resources,
   };
   if (pkg.id.version) d.version = pkg.id.version;

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import asc from 'assemblyscript/asc';
 import { BuildError, formatDiagnostic, type BuildDiagnostic } from './errors.ts';
+import { camelCase } from '../../guest-sdk/bindgen/names.ts';
 import { coreExportNames, embedWit, newComponent, worldCoreExports } from './component-tools.ts';
 import { makeRenameExportsTransform, type RenameOutcome, type RenamePlan } from './rename-exports-transform.ts';
 
@@ -30,10 +31,6 @@ const CATEGORY_ERROR = 3;
 // Exports wit-component understands that are not world functions; kept as they are.
 const RUNTIME_EXPORTS = new Set(['memory', 'cabi_realloc', '_initialize']);
 
-/** `get-value` → `getValue`: the AssemblyScript spelling of a WIT name. */
-function camelCase(witName: string): string {
-  return witName.replace(/^%/, '').replace(/-([a-z0-9])/gi, (_, c: string) => c.toUpperCase());
-}
 
 /**
  * A world function export as wit-component names it: legacy `iface@1.0.0#func` or `cm32p2|iface@1.0|func`, and

@@ -8,6 +8,7 @@ import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { generateExportGlue } from '../../guest-sdk/bindgen/assemblyscript/generate.ts';
 import { loadWitDir, WitError } from '../../guest-sdk/bindgen/wit/index.ts';
 import { synthesizeGuestWorld } from '../../guest-sdk/bindgen/world.ts';
+import { camelCase } from '../../guest-sdk/bindgen/names.ts';
 import { compileAssemblyScript } from './assemblyscript.ts';
 import { worldCoreImports } from './component-tools.ts';
 import { BuildError, formatDiagnostic, type BuildDiagnostic } from './errors.ts';
@@ -54,10 +55,6 @@ const PLATFORM_IMPORTS: [string, string, string][] = [
   ['vars', 'names', 'varsNames'],
   ['http-types', 'begin-response', 'beginResponse'],
 ];
-
-function camelCase(witName: string): string {
-  return witName.replace(/-([a-z0-9])/gi, (_, c: string) => c.toUpperCase());
-}
 
 /**
  * `platform.ts`: re-exports the glue's import functions under the names the adapter uses. The glue names a function

@@ -10,6 +10,7 @@
 // See README.md for the convention.
 import { alignment, elemSize, fieldOffsets, flatten, flattenFunc, variantLayout, type CoreType } from '../abi/index.ts';
 import { definitionOf } from '../wit/resolve.ts';
+import { camelCase as camel, pascalCase as pascal } from '../names.ts';
 import type { Func, Interface, InterfaceRef, PackageId, ResolvedPackage, Type, TypeDef, World, WorldItem } from '../wit/types.ts';
 
 export type BindgenErrorCode = 'E_BINDGEN_UNSUPPORTED' | 'E_BINDGEN_UNKNOWN_WORLD' | 'E_BINDGEN_NO_CORE_IMPORT';
@@ -52,15 +53,6 @@ export interface GeneratedGlue {
   files: Record<string, string>;
 }
 
-/** `get-value` → `getValue`. */
-function camel(witName: string): string {
-  return witName.replace(/^%/, '').replace(/-([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-function pascal(witName: string): string {
-  const c = camel(witName);
-  return c.charAt(0).toUpperCase() + c.slice(1);
-}
 
 const PRIMITIVE_AS: Record<string, string> = {
   bool: 'bool',
