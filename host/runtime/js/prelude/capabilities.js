@@ -56,14 +56,19 @@ function decode(v) {
   return out;
 }
 
-function call(i, r, m, k, h, args) {
-  const reply = hostInvoke('cap', { i, r, m, k, h, a: encode(args) });
+/** A host reply (`{v}` value, `{e}` WIT error, `{x}` host failure) as the guest sees it: the value, or a throw. */
+export function unwrapReply(reply, what) {
   if (reply !== null && typeof reply === 'object') {
     if ('v' in reply) return decode(reply.v);
     if ('e' in reply) throw new CapabilityError(decode(reply.e));
-    if ('x' in reply) throw new Error(String(reply.x));
+    // Host failures of capability calls already name the call; other ops add what they were.
+    if ('x' in reply) throw new Error(what ? `${what}: ${String(reply.x)}` : String(reply.x));
   }
-  throw new Error('capability call: malformed reply from the host');
+  throw new Error(`${what ?? 'capability call'}: malformed reply from the host`);
+}
+
+function call(i, r, m, k, h, args) {
+  return unwrapReply(hostInvoke('cap', { i, r, m, k, h, a: encode(args) }));
 }
 
 /**

@@ -4,7 +4,7 @@
 // the host's request and response streams, chunk by chunk. Fuel is refilled before every request; a trap (fuel
 // exhausted or any other) discards the component instance, and the next request gets a new one.
 import { hostInvoke } from './internal/bridge.js';
-import { CapabilityError, capabilityImports } from './capabilities.js';
+import { CapabilityError, capabilityImports, unwrapReply } from './capabilities.js';
 
 /** Marks what the adapter returns when the body already went out through begin-response (not a Response). */
 export const STREAMED = Symbol('edge.streamed');
@@ -13,15 +13,6 @@ export const FUEL_USED = Symbol('edge.fuelUsed');
 
 const HTTP = 'edge:platform/http-types';
 const REQ = Symbol('edge.reqId');
-
-function replyOf(reply, what) {
-  if (reply !== null && typeof reply === 'object') {
-    if ('v' in reply) return reply.v;
-    if ('e' in reply) throw new CapabilityError(reply.e);
-    if ('x' in reply) throw new Error(`${what}: ${reply.x}`);
-  }
-  throw new Error(`${what}: malformed reply from the host`);
-}
 
 export function createComponentWorker(instantiate, config) {
   // Compiled by the host from the deploy-time bytes (memories capped, fuel counted); instantiating them through the
@@ -45,7 +36,7 @@ export function createComponentWorker(instantiate, config) {
     }
     read(max) {
       if (this.done) return undefined;
-      const chunk = replyOf(hostInvoke('body.read', { reqId: this[REQ], max: max >>> 0 }), 'incoming-body.read');
+      const chunk = unwrapReply(hostInvoke('body.read', { reqId: this[REQ], max: max >>> 0 }), 'incoming-body.read');
       if (chunk === null || chunk === undefined) {
         this.done = true;
         return undefined;
@@ -59,12 +50,12 @@ export function createComponentWorker(instantiate, config) {
       this[REQ] = id;
     }
     write(chunk) {
-      replyOf(hostInvoke('resp.write', { reqId: this[REQ], chunk }), 'outgoing-body.write');
+      unwrapReply(hostInvoke('resp.write', { reqId: this[REQ], chunk }), 'outgoing-body.write');
     }
   }
   function beginResponse(status, headers) {
     if (begun) throw new CapabilityError({ tag: 'io', val: 'begin-response was already called for this request' });
-    replyOf(hostInvoke('resp.begin', { reqId, status, headers }), 'begin-response');
+    unwrapReply(hostInvoke('resp.begin', { reqId, status, headers }), 'begin-response');
     begun = true;
     return new OutgoingBody(REQ, reqId);
   }
