@@ -10,6 +10,7 @@ import type { DeployManifest } from './manifest.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
 import type { ComponentParts, VersionModule } from '../runtime/worker-instance.ts';
 import { memoryMbToPages, prepareCoreModule } from '../runtime/wasm/prepare.ts';
+import { wasmKind } from '../runtime/wasm/core-module-check.ts';
 
 /** The export every worker component has (world edge:platform/worker). */
 export const HANDLER_EXPORT = 'edge:platform/incoming-handler@0.1.0';
@@ -22,20 +23,13 @@ export function componentPathOf(manifest: DeployManifest): string | null {
   return null;
 }
 
-function describeHeader(bytes: Uint8Array): 'component' | 'core' | 'other' {
-  if (bytes.byteLength < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) return 'other';
-  if (bytes[4] === 1 && bytes[5] === 0 && bytes[6] === 0 && bytes[7] === 0) return 'core';
-  if (bytes[6] === 1 && bytes[7] === 0) return 'component';
-  return 'other';
-}
-
 export interface PreparedComponent {
   modules: VersionModule[];
   component: ComponentParts;
 }
 
 export async function prepareComponent(bytes: Uint8Array, path: string, manifest: DeployManifest, registry: CapabilityRegistry): Promise<PreparedComponent> {
-  const kind = describeHeader(bytes);
+  const kind = wasmKind(bytes);
   if (kind === 'other') {
     throw new EdgeError('E_WASM_INVALID', `${path} is not WebAssembly (it does not start with the \\0asm header); a component worker's main must be a component .wasm file.`, { details: { module: path } });
   }

@@ -627,7 +627,7 @@ export class WorkerInstance implements CpuWatched {
     const next = rc.bodyIter.next().then(
       ({ value, done }): CapabilityReply => {
         if (done) return { v: null };
-        return take(value instanceof Uint8Array ? value : new Uint8Array(Buffer.from(String(value))));
+        return take(asBytes(value));
       },
       (err: unknown): CapabilityReply => ({ e: { tag: 'io', val: `reading the request body failed: ${errorText(err)}` } }),
     );
@@ -820,7 +820,7 @@ export class WorkerInstance implements CpuWatched {
         if (rc.failure || rc.ended) return;
         const cmd = done
           ? { t: 'chunk', reqId: rc.id, done: true }
-          : { t: 'chunk', reqId: rc.id, chunk: value instanceof Uint8Array ? value : new Uint8Array(Buffer.from(String(value))) };
+          : { t: 'chunk', reqId: rc.id, chunk: asBytes(value) };
         return this.enter(rc, cmd);
       },
       (err: unknown) => {
@@ -929,6 +929,11 @@ export class WorkerInstance implements CpuWatched {
 
 function normalizeLevel(level: string): TailEvent['level'] {
   return level === 'info' || level === 'warn' || level === 'error' || level === 'debug' ? level : 'log';
+}
+
+/** A request-body chunk as bytes (Node streams give Buffers, or strings when an encoding was set). */
+function asBytes(value: unknown): Uint8Array {
+  return value instanceof Uint8Array ? value : new Uint8Array(Buffer.from(String(value)));
 }
 
 function errorText(err: unknown): string {

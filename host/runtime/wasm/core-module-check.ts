@@ -6,6 +6,15 @@ import { webAssembly } from './webassembly-api.ts';
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
+/** What a binary is by its header: a core module, a component (layer 1), or not WebAssembly at all. */
+export function wasmKind(wasm: Uint8Array): 'core' | 'component' | 'other' {
+  if (wasm.length < 8 || WASM_MAGIC.some((byte, i) => wasm[i] !== byte)) return 'other';
+  const version = wasm[4]! | (wasm[5]! << 8);
+  const layer = wasm[6]! | (wasm[7]! << 8);
+  if (layer === 1) return 'component';
+  return layer === 0 && version === 1 ? 'core' : 'other';
+}
+
 /** Throws E_WASM_INVALID (with the engine's reason) or E_WASM_UNSUPPORTED (a component) unless `wasm` is a valid core module. */
 export function assertValidCoreModule(wasm: Uint8Array): void {
   if (!(wasm instanceof Uint8Array)) {
@@ -18,8 +27,7 @@ export function assertValidCoreModule(wasm: Uint8Array): void {
     );
   }
   const version = wasm[4]! | (wasm[5]! << 8);
-  const layer = wasm[6]! | (wasm[7]! << 8);
-  if (layer === 1) {
+  if (wasmKind(wasm) === 'component') {
     throw new WasmModuleError(
       'E_WASM_UNSUPPORTED',
       'this is a WebAssembly component, not a core module: pass the core modules jco transpile extracts from it ' +
