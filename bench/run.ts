@@ -18,7 +18,10 @@ import { helloAsComponent } from './hello-as.ts';
 import { runLimits } from './limits.ts';
 import { runMemory } from './memory.ts';
 import { createProgress } from './progress.ts';
-import { chartsFor, markdownFor, mergeResults, validateRun, type RunFile, type SuiteResult } from './records.ts';
+import { writeCharts } from './charts.ts';
+import { markdownReport } from './markdown.ts';
+import { mergeResults, type RunFile, type SuiteResult } from './records.ts';
+import { validateRunFile } from './schema.ts';
 import { formatMeasurements, formatTargets } from './report.ts';
 import { loadGenerator, runThroughput } from './throughput.ts';
 import { loadWorkerd, type WorkerdApi } from './workerd-bridge.ts';
@@ -206,7 +209,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
   );
 
   const run: RunFile = { version: 1, startedAt, finishedAt: new Date().toISOString(), machine: facts, settings: { ...settings, seconds: { total, ...seconds }, ...(failed.length > 0 ? { failedSuites: failed } : {}) }, measurements: all.measurements, targets: all.targets, notes };
-  validateRun(run);
+  validateRunFile(run);
 
   out.write(`\nedge bench — ${facts.cpuModel}, ${facts.cores} cores, ${facts.memoryGiB} GiB, Node ${process.version}${quick ? ' (--quick)' : ''}\n\n`);
   out.write(`${formatMeasurements(run.measurements)}\n\n`);
@@ -225,8 +228,8 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
   out.write(`Run file: ${relative(process.cwd(), jsonPath) || jsonPath}\n`);
   if (reportPath) {
     mkdirSync(dirname(reportPath), { recursive: true });
-    const charts = await chartsFor(run, dirname(reportPath));
-    const md = markdownFor(run, charts);
+    const charts = await writeCharts(run, dirname(reportPath));
+    const md = markdownReport(run, { charts });
     writeFileSync(reportPath, md);
     out.write(`Report: ${relative(process.cwd(), reportPath) || reportPath}${Object.keys(charts).length ? ` with charts ${Object.values(charts).join(', ')}` : ''}\n`);
   }

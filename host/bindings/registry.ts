@@ -40,6 +40,8 @@ function unversioned(id: string): string {
 export class CapabilityRegistry {
   private readonly byInterface = new Map<string, Registered>();
   private readonly byName = new Map<string, Registered>();
+  /** Every capability's interface descriptor by interface id, shared by all instances. */
+  private readonly descriptors = new Map<string, InterfaceDescriptor>();
 
   private register(r: Registered): void {
     const clash = this.byName.get(r.definition.name) ?? this.byInterface.get(r.descriptor.id);
@@ -48,6 +50,7 @@ export class CapabilityRegistry {
     }
     this.byName.set(r.definition.name, r);
     this.byInterface.set(r.descriptor.id, r);
+    this.descriptors.set(r.descriptor.id, r.descriptor);
   }
 
   /** The built-ins described from `platformWitDir`, then each user capability: its WIT parsed, its module imported and checked, its setup run. */
@@ -163,7 +166,7 @@ export class CapabilityRegistry {
       const g = grants.get(r.definition.name) ?? new Map<string, unknown>();
       factories.set(r.descriptor.id, () => r.definition.instantiate(g as ReadonlyMap<string, Record<string, unknown>>, ctx));
     }
-    return new CapabilityInstance(factories, new Map([...this.byInterface].map(([id, r]) => [id, r.descriptor])));
+    return new CapabilityInstance(factories, this.descriptors);
   }
 }
 
@@ -238,14 +241,14 @@ interface HandleMarker {
  */
 export class CapabilityInstance {
   private readonly factories: Map<string, () => object>;
-  private readonly descriptors: Map<string, InterfaceDescriptor>;
+  private readonly descriptors: ReadonlyMap<string, InterfaceDescriptor>;
   private readonly impls = new Map<string, Record<string, unknown>>();
   private readonly classes = new Map<unknown, { i: string; r: string }>();
   private readonly handles = new Map<number, object>();
   private readonly handleOf = new WeakMap<object, number>();
   private nextHandle = 1;
 
-  constructor(factories: Map<string, () => object>, descriptors: Map<string, InterfaceDescriptor>) {
+  constructor(factories: Map<string, () => object>, descriptors: ReadonlyMap<string, InterfaceDescriptor>) {
     this.factories = factories;
     this.descriptors = descriptors;
   }

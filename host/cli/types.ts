@@ -27,12 +27,6 @@ export interface CapabilityTypesResult {
   files: string[];
 }
 
-// hostTypesFor reads through host/build/component-tools.ts's withWitDir, which serializes WIT reads and keeps the
-// one stable path jco's WASI shim needs.
-function generateThroughLink(dir: string, world: string): Promise<Record<string, string>> {
-  return hostTypesFor(dir, world);
-}
-
 async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isDirectory());
 }
@@ -108,7 +102,7 @@ export async function capabilityTypes(witPath: string): Promise<{ package: Packa
       }
       throw err;
     }
-    const generated = await generateThroughLink(temp, TYPES_WORLD);
+    const generated = await hostTypesFor(temp, TYPES_WORLD);
     // The world's own file describes the synthesized world, not the capability: only the interfaces are kept.
     const out: Record<string, string> = {};
     for (const [file, text] of Object.entries(generated)) if (file.startsWith('interfaces/')) out[file.slice('interfaces/'.length)] = text;
