@@ -714,21 +714,10 @@ class Emitter {
         return s.types.flatMap((ct, i) => this.lowerFlatValues(ct, `${r}.f${i}`));
       }
       case 'variant': {
-        const flat = flatten(t);
-        const vars = flat.map((core) => {
-          const v = this.tmp('f');
-          this.line(`let ${v}: ${core} = 0;`);
-          return v;
-        });
-        const o = this.tmp('o');
-        this.line(`const ${o} = ${value};`);
+        const { vars, o, arm } = this.lowerCases(t, value);
         s.cases.forEach((c, i) => {
           this.open(`${i === 0 ? '' : 'else '}if (${o}.tag == ${i}) {`);
-          this.line(`${vars[0]!} = ${i};`);
-          if (c.type) {
-            const have = flatten(c.type);
-            this.lowerFlatValues(c.type, `${o}.as${pascal(c.name)}`).forEach((v, j) => this.line(`${vars[j + 1]!} = ${coerceUp(v, have[j]!, flat[j + 1]!)};`));
-          }
+          arm(i, c.type, `${o}.as${pascal(c.name)}`);
           this.close();
         });
         this.line(`else unreachable();`);
@@ -736,20 +725,7 @@ class Emitter {
       }
       case 'option':
       case 'result': {
-        const flat = flatten(t);
-        const vars = flat.map((core) => {
-          const v = this.tmp('f');
-          this.line(`let ${v}: ${core} = 0;`);
-          return v;
-        });
-        const o = this.tmp('o');
-        this.line(`const ${o} = ${value};`);
-        const arm = (disc: number, payload: Type | undefined, expr: string): void => {
-          this.line(`${vars[0]!} = ${disc};`);
-          if (!payload) return;
-          const have = flatten(payload);
-          this.lowerFlatValues(payload, expr).forEach((v, j) => this.line(`${vars[j + 1]!} = ${coerceUp(v, have[j]!, flat[j + 1]!)};`));
-        };
+        const { vars, o, arm } = this.lowerCases(t, value);
         if (s.kind === 'option') {
           this.open(`if (${o} == null) {`);
           arm(0, undefined, '');
@@ -768,6 +744,28 @@ class Emitter {
         return vars;
       }
     }
+  }
+
+  /**
+   * The flat values of a variant-like type (variant, option, result): one local per flat slot, the value in a local,
+   * and `arm(disc, payload, expr)`, which sets the discriminant and lowers a case's payload into the shared slots.
+   */
+  private lowerCases(t: Type, value: string): { vars: string[]; o: string; arm(disc: number, payload: Type | undefined, expr: string): void } {
+    const flat = flatten(t);
+    const vars = flat.map((core) => {
+      const v = this.tmp('f');
+      this.line(`let ${v}: ${core} = 0;`);
+      return v;
+    });
+    const o = this.tmp('o');
+    this.line(`const ${o} = ${value};`);
+    const arm = (disc: number, payload: Type | undefined, expr: string): void => {
+      this.line(`${vars[0]!} = ${disc};`);
+      if (!payload) return;
+      const have = flatten(payload);
+      this.lowerFlatValues(payload, expr).forEach((v, j) => this.line(`${vars[j + 1]!} = ${coerceUp(v, have[j]!, flat[j + 1]!)};`));
+    };
+    return { vars, o, arm };
   }
 
   /** Stores `value` at `addrExpr`, allocating buffers for strings and lists (freed by the post-return function). */
