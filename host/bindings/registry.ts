@@ -40,6 +40,8 @@ function unversioned(id: string): string {
 export class CapabilityRegistry {
   private readonly byInterface = new Map<string, Registered>();
   private readonly byName = new Map<string, Registered>();
+  /** Checked grants per manifest (a version's manifest object is shared by all its instances). */
+  private readonly grantsOf = new WeakMap<DeployManifest, Map<string, Map<string, unknown>>>();
   /** Every capability's interface descriptor by interface id, shared by all instances. */
   private readonly descriptors = new Map<string, InterfaceDescriptor>();
 
@@ -159,7 +161,9 @@ export class CapabilityRegistry {
   }
 
   instantiate(manifest: DeployManifest, ctx: CapabilityInstanceContext): CapabilityInstance {
-    const grants = this.checkGrants(manifest);
+    // Checked at deploy; a version's cold starts reuse the settings instead of checking them again.
+    let grants = this.grantsOf.get(manifest);
+    if (!grants) this.grantsOf.set(manifest, (grants = this.checkGrants(manifest)));
     const factories = new Map<string, () => object>();
     for (const r of this.byInterface.values()) {
       if (r.grant === 'bindings' && !grants.has(r.definition.name)) continue;
