@@ -31,6 +31,9 @@ describe('parseManifestText: TOML', () => {
       limits: DEFAULT_LIMITS,
       build: { language: 'js', optimize: false },
       bindings: [],
+      services: [],
+      crons: [],
+      bundle: { enabled: true, minify: false, define: {}, alias: {} },
     });
   });
 
@@ -77,6 +80,9 @@ subrequests = 0
       ],
       build: { language: 'js', optimize: false },
       bindings: [],
+      services: [],
+      crons: [],
+      bundle: { enabled: true, minify: false, define: {}, alias: {} },
       limits: { cpuMs: 100, wallMs: 5000, memoryMb: 64, subrequests: 0 },
     });
     // vars are plain JSON objects, not TOML's null-prototype tables.
@@ -179,7 +185,7 @@ describe('parseManifestText: JSON and JSONC', () => {
 });
 
 describe('parseManifestText: unknown and unsupported keys', () => {
-  it.each(['kv_namespaces', 'r2_buckets', 'd1_databases', 'durable_objects', 'services', 'queues', 'ai', 'assets', 'env', 'triggers', 'placement'])(
+  it.each(['kv_namespaces', 'r2_buckets', 'd1_databases', 'durable_objects', 'queues', 'ai', 'assets', 'env', 'placement'])(
     'rejects the `%s` section as not supported yet',
     (key) => {
       const e = errorOf(() => parseManifestText(JSON.stringify({ name: 'w', main: 'i.js', [key]: [] }), 'wrangler.json'));
@@ -448,5 +454,43 @@ describe('findManifest / loadManifest', () => {
     const { manifest, fileName } = await loadManifest('examples/hello-js');
     expect(fileName).toBe('wrangler.toml');
     expect(manifest).toMatchObject({ name: 'hello-js', main: 'index.js', compatibilityDate: '2026-11-01' });
+  });
+});
+
+describe('parseManifestText: services, triggers and bundling', () => {
+  it('reads service bindings, cron triggers and the bundling keys', () => {
+    const m = toml('services = [{ binding = "AUTH", service = "auth-worker" }, { binding = "B", service = "b", entrypoint = "default" }]\nno_bundle = false\nminify = true\n[triggers]\ncrons = ["*/5 * * * *", "0 3 * * MON"]\n[define]\n"process.env.NODE_ENV" = "\\"production\\""\n[alias]\nfs = "./shim.js"\n');
+    expect(m.services).toEqual([{ binding: 'AUTH', service: 'auth-worker' }, { binding: 'B', service: 'b', entrypoint: 'default' }]);
+    expect(m.crons).toEqual(['*/5 * * * *', '0 3 * * MON']);
+    expect(m.bundle).toEqual({ enabled: true, minify: true, define: { 'process.env.NODE_ENV': '"production"' }, alias: { fs: './shim.js' } });
+    expect(toml('no_bundle = true\n').bundle.enabled).toBe(false);
+  });
+
+  it('refuses bad service bindings with the key named', () => {
+    expect(tomlError('services = [{ service = "a" }]\n').message).toContain('`services[0].binding` is missing');
+    expect(tomlError('services = [{ binding = "A" }]\n').message).toContain('`services[0].service` is missing');
+    expect(tomlError('services = [{ binding = "A", service = "Not_A_Name" }]\n').message).toContain('`services[0].service` must be a worker name');
+    expect(tomlError('services = [{ binding = "A", service = "a", colour = 1 }]\n').message).toContain('unknown key `services[0].colour`');
+    expect(tomlError('services = [{ binding = "A", service = "a" }, { binding = "A", service = "b" }]\n').message).toContain('declared twice');
+  });
+
+  it('refuses a service binding that shadows a variable, and named entrypoints', () => {
+    expect(tomlError('services = [{ binding = "A", service = "a" }]\n[vars]\nA = "x"\n').message).toContain('declared twice (vars.A and services[0])');
+    const e = tomlError('services = [{ binding = "A", service = "a", entrypoint = "Admin" }]\n');
+    expect(e.code).toBe('E_BINDING_UNSUPPORTED');
+    expect(e.message).toContain('named entrypoints');
+  });
+
+  it('refuses bad cron expressions, naming the entry and the problem', () => {
+    expect(tomlError('[triggers]\ncrons = ["61 * * * *"]\n').message).toContain('`triggers.crons[0]` = "61 * * * *" is not a valid cron expression: Invalid value for minute');
+    expect(tomlError('[triggers]\ncrons = ["* * *"]\n').message).toContain('expected 5 fields');
+    expect(tomlError('[triggers]\ncrons = "* * * * *"\n').message).toContain('`triggers.crons` must be an array');
+    expect(tomlError('[triggers]\ncron = ["* * * * *"]\n').message).toContain('did you mean `triggers.crons`');
+    expect(tomlError('[triggers]\ncrons = ["* * * * *", "* * * * *"]\n').message).toContain('repeats');
+  });
+
+  it('refuses bundling keys of the wrong type', () => {
+    expect(tomlError('no_bundle = "yes"\n').message).toContain('`no_bundle` must be a boolean');
+    expect(tomlError('[define]\nX = 1\n').message).toContain('`define.X` must be a string');
   });
 });

@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { parse as parseToml, TomlDate, TomlError } from 'smol-toml';
 import { parseTree, printParseErrorCode, type Node as JsonNode, type ParseError as JsonParseError } from 'jsonc-parser';
+import { Cron } from 'croner';
 import { EdgeError } from '../errors.ts';
 
 export interface RoutePattern { pattern: string; zoneName?: string; customDomain?: boolean }
@@ -34,6 +35,23 @@ export interface BindingGrant {
   /** Where it was written, for errors: `bindings[0]`. */
   key: string;
 }
+/** A service binding: `env.<binding>` is a Fetcher that calls worker `service` in-process. */
+export interface ServiceBinding {
+  binding: string;
+  service: string;
+  /** A named entrypoint of the target (wrangler's `entrypoint`); only the default is supported. */
+  entrypoint?: string;
+}
+/** wrangler's bundling keys: how `edge deploy`/`edge dev` turn `main` and its imports into uploaded ES modules. */
+export interface BundleSettings {
+  /** `no_bundle = true`: upload the modules as they are (no esbuild), wrangler's meaning. */
+  enabled: boolean;
+  minify: boolean;
+  /** esbuild `define`: identifier -> JS expression text. */
+  define: Record<string, string>;
+  /** esbuild `alias`: module specifier -> replacement specifier or path. */
+  alias: Record<string, string>;
+}
 export interface DeployManifest {
   name: string;
   main: string;
@@ -44,6 +62,11 @@ export interface DeployManifest {
   limits: WorkerLimits;
   build: BuildSettings;
   bindings: BindingGrant[];
+  /** `services = [{ binding, service }]`. */
+  services: ServiceBinding[];
+  /** `[triggers] crons = [...]`: cron expressions (UTC) that run the worker's scheduled handler. */
+  crons: string[];
+  bundle: BundleSettings;
 }
 
 export const DEFAULT_LIMITS: WorkerLimits = Object.freeze({ cpuMs: 50, wallMs: 30_000, memoryMb: 128, subrequests: 50 });
@@ -59,7 +82,10 @@ export const LIMIT_RANGES: Record<keyof WorkerLimits, { min: number; max: number
 /** Looked for in this order; more than one present is an error, since which one wins would be a guess. */
 const MANIFEST_FILES = ['wrangler.toml', 'wrangler.json', 'wrangler.jsonc'] as const;
 
-const SUPPORTED_KEYS = ['name', 'main', 'compatibility_date', 'compatibility_flags', 'vars', 'routes', 'route', 'limits', 'build', 'bindings'];
+const SUPPORTED_KEYS = [
+  'name', 'main', 'compatibility_date', 'compatibility_flags', 'vars', 'routes', 'route', 'limits', 'build', 'bindings',
+  'services', 'triggers', 'no_bundle', 'minify', 'define', 'alias',
+];
 /** Wrangler keys that mean nothing on a single local host; accepted so that real wrangler files deploy unchanged. */
 const IGNORED_KEYS = ['$schema', 'account_id', 'workers_dev'];
 /**
@@ -67,13 +93,13 @@ const IGNORED_KEYS = ['$schema', 'account_id', 'workers_dev'];
  * that expects `env.MY_KV` and silently gets `undefined` fails later and far from the cause.
  */
 const UNSUPPORTED_KEYS = [
-  'kv_namespaces', 'r2_buckets', 'd1_databases', 'durable_objects', 'services', 'queues', 'analytics_engine_datasets',
+  'kv_namespaces', 'r2_buckets', 'd1_databases', 'durable_objects', 'queues', 'analytics_engine_datasets',
   'vectorize', 'ai', 'browser', 'hyperdrive', 'migrations', 'wasm_modules', 'text_blobs', 'data_blobs', 'unsafe',
-  'triggers', 'site', 'assets', 'env', 'dev', 'rules', 'tail_consumers', 'placement', 'dispatch_namespaces',
+  'site', 'assets', 'env', 'dev', 'rules', 'tail_consumers', 'placement', 'dispatch_namespaces',
   'mtls_certificates', 'send_email', 'version_metadata', 'pipelines', 'workflows', 'secrets_store_secrets', 'logfwdr',
-  'containers', 'images', 'observability', 'logpush', 'usage_model', 'node_compat', 'minify', 'keep_vars', 'no_bundle',
+  'containers', 'images', 'observability', 'logpush', 'usage_model', 'node_compat', 'keep_vars',
   'find_additional_modules', 'base_dir', 'preserve_file_names', 'upload_source_maps', 'tsconfig', 'jsx_factory',
-  'jsx_fragment', 'alias', 'define', 'legacy_env', 'send_metrics', 'preview_urls',
+  'jsx_fragment', 'legacy_env', 'send_metrics', 'preview_urls',
 ];
 const BINDING_KEYS = new Set([
   'kv_namespaces', 'r2_buckets', 'd1_databases', 'durable_objects', 'services', 'queues', 'analytics_engine_datasets',
@@ -453,6 +479,99 @@ function validateBindings(v: Raw, ctx: Ctx, vars: Record<string, unknown>): Bind
   });
 }
 
+const SERVICE_KEYS = ['binding', 'service', 'entrypoint', 'environment'];
+
+function validateServices(v: Raw, ctx: Ctx, taken: Map<string, string>): ServiceBinding[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw expected(ctx, 'services', ctx.format === 'toml' ? 'an array of tables (services = [{ binding = "AUTH", service = "auth-worker" }])' : 'an array of objects', v);
+  return v.map((item, i) => {
+    const key = `services[${i}]`;
+    if (!isTable(item)) throw expected(ctx, key, 'a table with `binding` and `service`', item);
+    for (const k of Object.keys(item)) if (!SERVICE_KEYS.includes(k)) throw unknownKey(ctx, key, k, SERVICE_KEYS);
+    const binding = item['binding'];
+    const service = item['service'];
+    if (binding === undefined) throw invalid(ctx, `${key}.binding`, `\`${key}.binding\` is missing: the name the worker uses, e.g. binding = "AUTH" for env.AUTH`);
+    if (typeof binding !== 'string' || !BINDING_NAME_RE.test(binding)) throw expected(ctx, `${key}.binding`, 'a JavaScript identifier such as "AUTH"', binding);
+    if (service === undefined) throw invalid(ctx, `${key}.service`, `\`${key}.service\` is missing: the name of the worker to call`);
+    if (typeof service !== 'string' || !NAME_RE.test(service)) throw expected(ctx, `${key}.service`, 'a worker name (a-z, 0-9 and \'-\')', service);
+    if (item['environment'] !== undefined && typeof item['environment'] !== 'string') throw expected(ctx, `${key}.environment`, 'a string', item['environment']);
+    const earlier = taken.get(binding);
+    if (earlier) throw invalid(ctx, `${key}.binding`, `binding "${binding}" is declared twice (${earlier} and ${key}); env.${binding} can only be one of them`);
+    taken.set(binding, key);
+    const out: ServiceBinding = { binding, service };
+    const entrypoint = item['entrypoint'];
+    if (entrypoint !== undefined) {
+      if (typeof entrypoint !== 'string' || !BINDING_NAME_RE.test(entrypoint)) throw expected(ctx, `${key}.entrypoint`, 'the name of an exported entrypoint', entrypoint);
+      if (entrypoint !== 'default') {
+        throw new EdgeError('E_BINDING_UNSUPPORTED', `${ctx.file}: \`${key}.entrypoint\` = ${JSON.stringify(entrypoint)}: named entrypoints (RPC) are not supported yet; bind the worker's default export`, {
+          details: { file: ctx.file, key: `${key}.entrypoint` },
+        });
+      }
+      out.entrypoint = entrypoint;
+    }
+    return out;
+  });
+}
+
+/** wrangler allows at most this many cron triggers per worker (paid plan). */
+const MAX_CRONS = 250;
+
+function validateTriggers(v: Raw, ctx: Ctx): string[] {
+  if (v === undefined) return [];
+  if (!isTable(v)) throw expected(ctx, 'triggers', ctx.format === 'toml' ? 'a table ([triggers] crons = ["*/5 * * * *"])' : 'an object ({ "crons": ["*/5 * * * *"] })', v);
+  for (const k of Object.keys(v)) if (k !== 'crons') throw unknownKey(ctx, 'triggers', k, ['crons']);
+  const crons = v['crons'];
+  if (crons === undefined) return [];
+  if (!Array.isArray(crons)) throw expected(ctx, 'triggers.crons', 'an array of cron expressions such as "*/5 * * * *"', crons);
+  if (crons.length > MAX_CRONS) throw invalid(ctx, 'triggers.crons', `\`triggers.crons\` has ${crons.length} entries; at most ${MAX_CRONS} are allowed`);
+  const seen = new Set<string>();
+  return crons.map((c, i) => {
+    const key = `triggers.crons[${i}]`;
+    if (typeof c !== 'string') throw expected(ctx, key, 'a cron expression string such as "*/5 * * * *"', c);
+    const problem = cronProblem(c);
+    if (problem) throw invalid(ctx, key, `\`${key}\` = ${JSON.stringify(c)} is not a valid cron expression: ${problem}`);
+    if (seen.has(c)) throw invalid(ctx, key, `\`${key}\` repeats the cron expression ${JSON.stringify(c)}`);
+    seen.add(c);
+    return c;
+  });
+}
+
+/** Why `expr` is not a cron expression Workers accepts (5 fields: minute hour day-of-month month day-of-week, UTC), or null. */
+export function cronProblem(expr: string): string | null {
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 5) return `expected 5 fields (minute hour day-of-month month day-of-week), found ${fields.length}`;
+  try {
+    new Cron(expr, { paused: true, timezone: 'UTC', legacyMode: true });
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message.replace(/^CronPattern: /, '') : String(e);
+  }
+}
+
+function validateBundle(raw: Record<string, Raw>, ctx: Ctx): BundleSettings {
+  const noBundle = raw['no_bundle'];
+  if (noBundle !== undefined && typeof noBundle !== 'boolean') throw expected(ctx, 'no_bundle', 'a boolean', noBundle);
+  const minify = raw['minify'];
+  if (minify !== undefined && typeof minify !== 'boolean') throw expected(ctx, 'minify', 'a boolean', minify);
+  const table = (key: 'define' | 'alias', what: string): Record<string, string> => {
+    const v = raw[key];
+    if (v === undefined) return {};
+    if (!isTable(v)) throw expected(ctx, key, ctx.format === 'toml' ? `a table ([${key}])` : 'an object', v);
+    const out: Record<string, string> = {};
+    for (const [k, value] of Object.entries(v)) {
+      if (typeof value !== 'string') throw expected(ctx, `${key}.${k}`, what, value);
+      Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  };
+  return {
+    enabled: noBundle !== true,
+    minify: minify === true,
+    define: table('define', 'a string holding a JavaScript expression (e.g. "\\"production\\"")'),
+    alias: table('alias', 'a module specifier or path string'),
+  };
+}
+
 /** Parses and validates manifest text. `fileName` is the base name; it decides TOML vs JSON(C) and names the file in errors. */
 export function parseManifestText(text: string, fileName: string): DeployManifest {
   const lower = fileName.toLowerCase();
@@ -483,6 +602,8 @@ export function parseManifestText(text: string, fileName: string): DeployManifes
 
   const main = validateMain(raw['main'], ctx);
   const vars = validateVars(raw['vars'], ctx);
+  const bindings = validateBindings(raw['bindings'], ctx, vars);
+  const taken = new Map<string, string>([...Object.keys(vars).map((k): [string, string] => [k, `vars.${k}`]), ...bindings.map((b): [string, string] => [b.binding, b.key])]);
   const manifest: DeployManifest = {
     name: validateName(raw['name'], ctx),
     main,
@@ -491,7 +612,10 @@ export function parseManifestText(text: string, fileName: string): DeployManifes
     routes: validateRoutes(raw, ctx),
     limits: validateLimits(raw['limits'], ctx),
     build: validateBuild(raw['build'], ctx, main),
-    bindings: validateBindings(raw['bindings'], ctx, vars),
+    bindings,
+    services: validateServices(raw['services'], ctx, taken),
+    crons: validateTriggers(raw['triggers'], ctx),
+    bundle: validateBundle(raw, ctx),
   };
   const date = validateDate(raw['compatibility_date'], ctx);
   if (date !== undefined) manifest.compatibilityDate = date;

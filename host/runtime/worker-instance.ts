@@ -10,6 +10,7 @@ import type { PooledIsolate } from './isolate-pool.ts';
 import { cpuWatchdog, LimitExceededError, RequestLimitEnforcer, type CpuWatched } from './limits.ts';
 import { webAssembly, type WasmModule } from './wasm/webassembly-api.ts';
 import type { CapabilityCall, CapabilityInstance, CapabilityRegistry, CapabilityReply } from '../bindings/registry.ts';
+import { HostOps, opFailure, type HostOpContext } from './host-ops.ts';
 
 export interface VersionModule {
   path: string;
@@ -94,6 +95,8 @@ export interface InstanceHooks {
   subrequest(req: SubrequestInit, depth: number): Promise<SubrequestResult>;
   /** The host's capabilities: each instance gets the implementations its manifest grants. */
   registry: CapabilityRegistry;
+  /** Asynchronous host operations the prelude may ask for (WebCrypto, the Cache API, ...). */
+  ops: HostOps;
 }
 
 /** Guest code run at module evaluation (global scope) gets this much CPU at most, as Workers' startup limit. */
@@ -147,6 +150,19 @@ class RequestContext {
   /** Created on first use: most requests finish within their first entry and never wait. */
   private waiters: Map<string, { resolve(v: unknown): void; reject(e: unknown): void }> | null = null;
   private failListeners: Set<(e: EdgeError) => void> | null = null;
+  private abort: AbortController | null = null;
+
+  /** Aborted when the request ends or fails: host work done for it should stop. */
+  get signal(): AbortSignal {
+    this.abort ??= new AbortController();
+    if (this.ended || this.failure) this.abort.abort(this.failure ?? new Error('the request ended'));
+    return this.abort.signal;
+  }
+
+  /** The request ended (or failed): abort host work still running for it. */
+  close(): void {
+    this.abort?.abort(this.failure ?? new Error('the request ended'));
+  }
 
   constructor(id: number, limiter: RequestLimitEnforcer, body: Readable | null) {
     this.id = id;
@@ -172,6 +188,7 @@ class RequestContext {
   fail(err: EdgeError): void {
     if (this.failure) return;
     this.failure = err;
+    this.abort?.abort(err);
     this.out?.fail(err);
     if (this.waiters) for (const w of this.waiters.values()) w.reject(err);
     this.waiters = null;
@@ -766,6 +783,9 @@ export class WorkerInstance implements CpuWatched {
         if (rc && arg === true) rc.released = true;
         rc?.deliver('waitUntil', true);
         return;
+      case 'op':
+        this.hostOp(reqId, rc, arg);
+        return;
     }
     if (!rc || rc.ended || rc.failure) {
       if (op === 'fetch' && !rc) {
@@ -853,6 +873,46 @@ export class WorkerInstance implements CpuWatched {
     ).catch((err) => this.failRequest(rc, asEdgeError(err)));
   }
 
+  /** Runs an asynchronous host op (host-ops.ts) and answers it with a 'settled' entry. */
+  private hostOp(reqId: number, rc: RequestContext | undefined, arg: unknown): void {
+    const a = (arg ?? {}) as { id?: unknown; op?: unknown; arg?: unknown };
+    if (typeof a.id !== 'number' || typeof a.op !== 'string') return;
+    // An op of a request that already ended: nobody is waiting for it.
+    if (reqId !== 0 && (!rc || rc.ended || rc.failure)) return;
+    const id = a.id;
+    const target = reqId === 0 ? null : rc!;
+    const settle = (outcome: { v: unknown } | { e: { name: string; message: string } }): void => {
+      if (this.dead || (target && (target.ended || target.failure))) return;
+      this.enter(target, { t: 'settled', reqId, id, ...outcome }).catch((err) => {
+        if (target) this.failRequest(target, asEdgeError(err));
+      });
+    };
+    const handler = this.hooks.ops.get(a.op);
+    if (!handler) {
+      settle({ e: { name: 'TypeError', message: `unknown host operation ${a.op}` } });
+      return;
+    }
+    const ctx: HostOpContext = {
+      worker: this.version.worker,
+      version: this.version.versionId,
+      manifest: this.version.manifest,
+      reqId,
+      depth: target?.depth ?? 0,
+      signal: target ? target.signal : new AbortController().signal,
+    };
+    let result: unknown;
+    try {
+      result = handler(a.arg, ctx);
+    } catch (err) {
+      settle({ e: opFailure(err) });
+      return;
+    }
+    Promise.resolve(result).then(
+      (v) => settle({ v }),
+      (err: unknown) => settle({ e: opFailure(err) }),
+    );
+  }
+
   private armWallTimer(rc: RequestContext): void {
     if (rc.wallTimer || rc.ended) return;
     rc.wallTimer = setTimeout(() => this.failRequest(rc, rc.limiter.wallExceeded()), rc.limiter.wallRemainingMs());
@@ -882,6 +942,7 @@ export class WorkerInstance implements CpuWatched {
     if (rc.ended) return;
     rc.ended = true;
     if (err && !rc.failure) rc.fail(err);
+    rc.close();
     if (rc.wallTimer) clearTimeout(rc.wallTimer);
     for (const t of rc.timers.values()) clearTimeout(t);
     rc.timers.clear();

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { EdgeError } from '../errors.ts';
 import type { IsolatePool } from './isolate-pool.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
+import { HostOps } from './host-ops.ts';
 import { WorkerInstance, type InstanceHooks, type LoadedVersion, type SubrequestInit, type SubrequestResult, type TailEvent } from './worker-instance.ts';
 
 export interface RuntimeObserver {
@@ -18,6 +19,8 @@ export interface WorkerRuntimeOptions {
   pool: IsolatePool;
   observer: RuntimeObserver;
   registry: CapabilityRegistry;
+  /** Asynchronous host operations for the prelude (WebCrypto, the Cache API, ...); empty when absent. */
+  ops?: HostOps;
   /** Most warm isolates kept at once. Default: what vm.max_map_count allows (safeMaxIsolates), at most 10,000. */
   maxIsolates?: number;
   /** Total heap of warm isolates, in MB, before idle ones are evicted. */
@@ -72,6 +75,7 @@ export class WorkerRuntime {
       requestDone: (i) => this.observer.requestDone(i),
       subrequest: (req, depth) => this.observer.subrequest(req, depth),
       registry: options.registry,
+      ops: options.ops ?? new HostOps(),
       disposed: (inst) => {
         const name = inst.version.worker;
         if (this.warm.get(name) === inst) this.warm.delete(name);

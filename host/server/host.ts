@@ -16,6 +16,7 @@ import { Router } from './router.ts';
 import { SubrequestDispatcher, type EgressOptions } from './subrequest.ts';
 import { CapabilityRegistry } from '../bindings/registry.ts';
 import { loadHostConfig } from '../config.ts';
+import { HostOps, type HostOpHandler } from '../runtime/host-ops.ts';
 
 /** The platform WIT this host implements. */
 export const PLATFORM_WIT_DIR = resolve(import.meta.dirname, '../../wit');
@@ -38,6 +39,8 @@ export interface HostOptions {
   egress?: EgressOptions;
   /** The host config (edge.config.ts) naming user-defined capabilities; none when absent. */
   configPath?: string | null;
+  /** Extra asynchronous host operations for the prelude, by name (for embedders and tests). */
+  ops?: Record<string, HostOpHandler>;
 }
 
 export interface RunningHost {
@@ -99,12 +102,16 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     ...(config.path ? { configDir: dirname(config.path) } : {}),
   });
   const logs = new LogHub();
+  // Asynchronous host operations the prelude's Web APIs use: each feature registers its handlers here.
+  const ops = new HostOps();
+  for (const [name, handler] of Object.entries(options.ops ?? {})) ops.register(name, handler);
   const pool = await IsolatePool.create({ size: options.poolSize ?? 4 });
   let metrics: HostMetrics | undefined;
   let dispatcher: SubrequestDispatcher | undefined;
   const runtime = new WorkerRuntime({
     pool,
     registry,
+    ops,
     maxIsolates: options.maxIsolates,
     memoryBudgetMb: options.memoryBudgetMb,
     observer: {

@@ -8,6 +8,8 @@ import { chunkBytes, readAllBytes, takeBody } from './body.js';
 import { createFetchResponse, getResponseHead, isResponse } from './response.js';
 import { wasmMemoryExceeded } from './wasm-memory.js';
 import { FUEL_USED, STREAMED } from './component.js';
+import { setAsyncCaller } from './internal/async.js';
+import { DOMException } from './dom-exception.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const YIELD_TURNS = 16;
@@ -159,6 +161,39 @@ export function createRuntime(options) {
         : null;
     return createFetchResponse({ status: reply.status, statusText: reply.statusText, headers: reply.headers, body: stream, url: request.url });
   };
+  // Asynchronous host operations (internal/async.js): answered by a 'settled' entry.
+  const pendingOps = new Map();
+  let nextOpId = 1;
+  setAsyncCaller((op, arg) => {
+    const reqId = current;
+    const id = nextOpId++;
+    return new Promise((resolve, reject) => {
+      pendingOps.set(id, { resolve, reject, reqId });
+      hostCall(reqId, 'op', { id, op, arg });
+    });
+  });
+  function opError(e) {
+    const message = String(e?.message ?? 'host operation failed');
+    switch (e?.name) {
+      case 'TypeError':
+        return new TypeError(message);
+      case 'RangeError':
+        return new RangeError(message);
+      case 'Error':
+      case undefined:
+        return new Error(message);
+      default:
+        return new DOMException(message, String(e.name));
+    }
+  }
+  function settleOp(cmd) {
+    const p = pendingOps.get(cmd.id);
+    if (!p) return;
+    pendingOps.delete(cmd.id);
+    if (cmd.e !== undefined) p.reject(opError(cmd.e));
+    else p.resolve(cmd.v);
+  }
+
   function deliverFetch(cmd) {
     const f = fetches.get(cmd.id);
     if (!f) return;
@@ -349,11 +384,17 @@ export function createRuntime(options) {
       }
     }
     if (state.pull) state.pull.reject(new TypeError('The request has ended.'));
+    for (const [id, p] of pendingOps) {
+      if (p.reqId === cmd.reqId) {
+        pendingOps.delete(id);
+        p.reject(new TypeError('The request has ended.'));
+      }
+    }
   }
 
   /** The one function the host enters the isolate through. */
   /** Entries that resolve guest promises: their continuations run in the microtasks right after them. */
-  const RESUMING = { timer: true, chunk: true, fetched: true };
+  const RESUMING = { timer: true, chunk: true, fetched: true, settled: true };
 
   return function entry(cmd) {
     current = cmd.reqId ?? 0;
@@ -388,6 +429,8 @@ export function createRuntime(options) {
         return fireTimer(cmd);
       case 'fetched':
         return deliverFetch(cmd);
+      case 'settled':
+        return settleOp(cmd);
       case 'pull':
         return settleOrDefer(cmd.reqId, readStream(cmd), 'pulled', { id: cmd.id });
       case 'cancel': {
