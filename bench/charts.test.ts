@@ -143,6 +143,16 @@ describe('throughput chart', () => {
   it('matches the committed rendering', async () => {
     await expect(svg).toMatchFileSnapshot('fixtures/charts/throughput.svg');
   });
+
+  it('gives a runtime measured on two workloads at one concurrency a series each (hello-js and the gateway)', () => {
+    const hello = picked.find((m) => m.runtime === 'edge-js')!;
+    const gateway = { ...hello, workload: 'gateway', p50: hello.p50 / 2, samples: hello.samples.map((v) => v / 2) };
+    const out = throughputChart({ ...synthetic, measurements: [...synthetic.measurements, gateway] });
+    expect(count(out, 'class="bar"')).toBe(picked.length + 1);
+    expect(out).toContain(`>edge-js · ${hello.workload}</text>`);
+    expect(out).toContain('>edge-js · gateway</text>');
+    expect(out).toContain('>edge-wasm</text>');
+  });
 });
 
 describe('memory chart', () => {

@@ -239,17 +239,27 @@ export function throughputChart(run: RunFile): string {
   const picked = run.measurements.filter((m) => THROUGHPUT_SUITES.includes(m.suite) && THROUGHPUT_METRICS.includes(m.metric) && concurrencyOf(m) !== undefined);
   if (picked.length === 0) return empty(title, 'requests/s measurements');
   const tools = new Set(picked.map((m) => m.params?.tool).filter((t) => t !== undefined));
-  const seriesOf = (m: Measurement): string => (tools.size > 1 && m.params?.tool !== undefined ? `${m.runtime} (${m.params.tool})` : m.runtime);
+  // A runtime measured on several workloads at one concurrency (hello-js and the gateway example) gets a series per workload.
+  const workloads = new Map<string, string[]>();
+  const split = new Set<string>();
+  for (const m of picked) {
+    const list = workloads.get(m.runtime) ?? [];
+    if (!list.includes(m.workload)) list.push(m.workload);
+    workloads.set(m.runtime, list);
+    if (picked.some((o) => o.runtime === m.runtime && o.workload !== m.workload && concurrencyOf(o) === concurrencyOf(m) && o.params?.tool === m.params?.tool)) split.add(m.runtime);
+  }
+  const seriesOf = (m: Measurement): string =>
+    (tools.size > 1 && m.params?.tool !== undefined ? `${m.runtime} (${m.params.tool})` : m.runtime) + (split.has(m.runtime) ? ` · ${m.workload}` : '');
   const series = [...new Set(picked.map(seriesOf))];
   const colours = colourMap(series);
   const levels = [...new Set(picked.map((m) => concurrencyOf(m)!))].sort((a, b) => a - b);
   const unit = mostCommonUnit(picked);
 
-  // Series of one runtime share its colour; a second load generator is told apart by a lighter fill.
+  // Series of one runtime share its colour; a second load generator or workload is told apart by a lighter fill.
   const toolList = [...tools];
   const opacity = (s: string): number => {
     const m = picked.find((p) => seriesOf(p) === s)!;
-    return toolList.indexOf(m.params?.tool as string) > 0 ? 0.45 : 0.85;
+    return toolList.indexOf(m.params?.tool as string) > 0 || (split.has(m.runtime) && workloads.get(m.runtime)!.indexOf(m.workload) > 0) ? 0.45 : 0.85;
   };
   const key = legend(series, colours, opacity);
   const left = 80;

@@ -1,6 +1,7 @@
 // Child processes of the benchmark: the edge host (`edge serve`) and the plain Fastify ceiling, each on loopback
 // with random ports. Every child and temporary directory is tracked so that run.ts can kill and remove them on
 // normal exit, on error and on Ctrl-C.
+import type { DeployUpload } from '../host/deploy/upload.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -126,11 +127,8 @@ export interface ChildHost {
   stop(): Promise<void>;
 }
 
-export interface WorkerUpload {
-  manifest: { fileName: 'wrangler.toml' | 'wrangler.json' | 'wrangler.jsonc'; content: string };
-  /** A component travels base64-encoded (`encoding: 'base64'`). */
-  modules: Array<{ path: string; content: string; encoding?: 'base64' }>;
-}
+/** What `edge deploy` uploads (a component travels base64-encoded). */
+export type WorkerUpload = DeployUpload;
 
 /**
  * Runs `edge serve --port 0 --admin-port 0` in a child process with a fresh data directory and a random admin
@@ -138,10 +136,10 @@ export interface WorkerUpload {
  * `  admin: <url>`). edge.mjs runs the CLI in the same process when --no-node-snapshot is given, so the child's
  * pid is the host's.
  */
-export async function startChildHost(): Promise<ChildHost> {
+export async function startChildHost(extraArgs: string[] = []): Promise<ChildHost> {
   const dataDir = makeTempDir('host');
   const adminToken = randomBytes(24).toString('hex');
-  const started = await startChild('edge serve', ['host/cli/edge.mjs', 'serve', '--port', '0', '--admin-port', '0', '--data-dir', dataDir], {
+  const started = await startChild('edge serve', ['host/cli/edge.mjs', 'serve', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, ...extraArgs], {
     env: { EDGE_ADMIN_TOKEN: adminToken },
     ready: /^\s*data:\s+(http:\/\/\S+)[\s\S]*^\s*admin:\s+(http:\/\/\S+)/m,
   }).catch((err: unknown) => {

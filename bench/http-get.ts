@@ -4,19 +4,20 @@ import { request, type Agent } from 'node:http';
 export interface TimedResponse {
   status: number;
   body: string;
+  headers: import('node:http').IncomingHttpHeaders;
   /** From just before the request is written to the last byte of the response body. */
   ms: number;
 }
 
-export function timedGet(options: { port: number; host: string; path?: string; agent: Agent; timeoutMs?: number }): Promise<TimedResponse> {
+export function timedGet(options: { port: number; host: string; path?: string; agent: Agent; timeoutMs?: number; headers?: Record<string, string> }): Promise<TimedResponse> {
   return new Promise<TimedResponse>((resolve, reject) => {
     const t0 = performance.now();
     const req = request(
-      { host: '127.0.0.1', port: options.port, path: options.path ?? '/', method: 'GET', agent: options.agent, headers: { host: options.host } },
+      { host: '127.0.0.1', port: options.port, path: options.path ?? '/', method: 'GET', agent: options.agent, headers: { ...options.headers, host: options.host } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - t0 }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers, ms: performance.now() - t0 }));
         res.on('error', reject);
       },
     );

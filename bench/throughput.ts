@@ -13,6 +13,7 @@ import { helloAsComponent, helloAsUpload } from './hello-as.ts';
 import { timedGet } from './http-get.ts';
 import { interleaveAll, measure, type Measurement, type Runtime, type SuiteResult, type TargetCheck } from './records.ts';
 import { formatNumber } from './markdown.ts';
+import { collectUpload } from '../host/deploy/upload.ts';
 import { summarize } from './stats.ts';
 import { ratioText, type WorkerdApi, type WorkerdServer } from './workerd-bridge.ts';
 
@@ -42,7 +43,7 @@ export interface LoadRun {
 export interface LoadGenerator {
   tool: 'wrk' | 'autocannon';
   version: string;
-  run(url: string, hostHeader: string | null, connections: number, durationSec: number): Promise<LoadRun>;
+  run(url: string, hostHeader: string | null, connections: number, durationSec: number, headers?: Record<string, string>): Promise<LoadRun>;
 }
 
 const WRK_SCRIPT = `
@@ -85,9 +86,10 @@ function wrkGenerator(wrk: string): LoadGenerator {
   return {
     tool: 'wrk',
     version,
-    async run(url, hostHeader, connections, durationSec) {
+    async run(url, hostHeader, connections, durationSec, headers = {}) {
       const args = ['-t1', `-c${connections}`, `-d${durationSec}s`, '-s', script];
       if (hostHeader) args.push('-H', `Host: ${hostHeader}`);
+      for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
       args.push(url);
       const { code, out, err } = await runProcess(wrk, args, durationSec + 30);
       const sum = /^EDGE_SUMMARY (\d+) (\d+) (\d+) (\d+)$/m.exec(out);
@@ -111,9 +113,10 @@ function autocannonGenerator(): LoadGenerator {
   return {
     tool: 'autocannon',
     version,
-    async run(url, hostHeader, connections, durationSec) {
+    async run(url, hostHeader, connections, durationSec, headers = {}) {
       const args = [AUTOCANNON, '-c', String(connections), '-d', String(durationSec), '--json'];
       if (hostHeader) args.push('-H', `host=${hostHeader}`);
+      for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
       args.push(url);
       const { code, out, err } = await runProcess(NODE, args, durationSec + 30);
       if (code !== 0) throw new Error(`autocannon exited with ${code}: ${err.trim() || out.trim()}`);
@@ -143,6 +146,29 @@ interface Target {
   workload: string;
   url: string;
   hostHeader: string | null;
+  headers?: Record<string, string>;
+}
+
+/** What the gateway benchmark sends: a bearer token and a client cookie, so that every request is authenticated, rate-limited and a cache hit. */
+const GATEWAY_HEADERS = { authorization: 'Bearer dev-token-1', cookie: 'gw_id=00000000-0000-4000-8000-000000000001' };
+
+/** examples/gateway in front of `originUrl`, with a rate limit no benchmark reaches; its GETs are answered from the Cache API once warm. */
+export async function deployGateway(host: ChildHost, originUrl: string): Promise<string> {
+  const upload = await collectUpload(join(ROOT, 'examples/gateway'));
+  const content = upload.manifest.content
+    .replace(/^ORIGIN = .*$/m, `ORIGIN = ${JSON.stringify(originUrl)}`)
+    .replace(/^RATE_LIMIT_PER_MINUTE = .*$/m, 'RATE_LIMIT_PER_MINUTE = 1000000000');
+  await host.deploy({ ...upload, manifest: { ...upload.manifest, content } });
+  const hostHeader = `gateway.localhost:${host.dataPort}`;
+  let cache = '';
+  for (let i = 0; i < 50 && cache !== 'HIT'; i++) {
+    const check = await timedGet({ port: host.dataPort, host: hostHeader, headers: GATEWAY_HEADERS, agent: new Agent({ keepAlive: false }) });
+    if (check.status !== 200) throw new Error(`gateway answered ${check.status}: ${check.body.slice(0, 300)}`);
+    cache = String(check.headers['x-gateway-cache'] ?? '');
+    if (cache !== 'HIT') await new Promise((r) => setTimeout(r, 20));
+  }
+  if (cache !== 'HIT') throw new Error('the gateway never served its GET from the cache');
+  return hostHeader;
 }
 
 export async function deployHelloJs(host: ChildHost, name = 'hello-js'): Promise<string> {
@@ -163,9 +189,13 @@ export async function runThroughput(options: ThroughputOptions): Promise<SuiteRe
   let workerd: WorkerdServer | undefined;
   let fastify: Awaited<ReturnType<typeof startFastifyHello>> | undefined;
   try {
-    host = await startChildHost();
+    fastify = await startFastifyHello();
+    // The gateway's origin is the plain Fastify hello, on loopback.
+    host = await startChildHost(['--egress-allow', '127.0.0.1']);
     const jsHeader = await deployHelloJs(host);
     targets.push({ pid: host.pid, runtime: 'edge-js', workload: 'hello-js', url: `${host.dataUrl}/`, hostHeader: jsHeader });
+    const gwHeader = await deployGateway(host, fastify.url);
+    targets.push({ pid: host.pid, runtime: 'edge-js', workload: 'gateway', url: `${host.dataUrl}/hello`, hostHeader: gwHeader, headers: GATEWAY_HEADERS });
     const { component } = await helloAsComponent();
     await host.deploy(helloAsUpload('hello-as', component));
     const asHeader = `hello-as.localhost:${host.dataPort}`;
@@ -177,11 +207,10 @@ export async function runThroughput(options: ThroughputOptions): Promise<SuiteRe
       const u = workerd.url(workerd.names[0]!);
       targets.push({ pid: workerd.pid, runtime: 'workerd', workload: 'hello', url: u.url, hostHeader: u.host });
     }
-    fastify = await startFastifyHello();
     targets.push({ pid: fastify.pid, runtime: 'fastify', workload: 'plain Fastify hello (ceiling)', url: `${fastify.url}/`, hostHeader: null });
 
     for (const t of targets) {
-      const w = await gen.run(t.url, t.hostHeader, 10, options.warmupSec);
+      const w = await gen.run(t.url, t.hostHeader, 10, options.warmupSec, t.headers);
       if (w.bad > 0) notes.push(`warm: ${t.runtime}: the dropped warm-up saw ${w.bad} errors or non-2xx responses of ${w.requests}.`);
     }
     options.log(`  warm: ${targets.map((t) => t.runtime).join(', ')} with ${gen.tool} at c=${options.concurrencies.join(',')}, ${options.rounds} rounds of ${options.durationSec} s, interleaved`);
@@ -195,7 +224,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<SuiteRe
         options.rounds,
         targets.map((t) => async () => {
           const cpu0 = readCpuSeconds(t.pid);
-          const r = await gen.run(t.url, t.hostHeader, c, options.durationSec);
+          const r = await gen.run(t.url, t.hostHeader, c, options.durationSec, t.headers);
           const cpu1 = readCpuSeconds(t.pid);
           options.step?.(++done, total);
           if (r.bad > 0) throw new Error(`${gen.tool} against ${t.runtime} at c=${c}: ${r.bad} errors or non-2xx responses of ${r.requests + r.bad}`);
@@ -215,7 +244,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<SuiteRe
           ),
         );
         measurements.push(measure({ ...meta, metric: 'server_cpu_us_per_request', unit: 'µs', note: 'server process user+system CPU (all threads, /proc/<pid>/stat, 10 ms ticks) / requests answered, per run' }, rs.map((r) => r.cpuUs), params));
-        reqs.set(`${t.runtime}@${c}`, rs.map((r) => r.reqPerSec));
+        reqs.set(`${t.runtime === 'edge-js' && t.workload === 'gateway' ? 'gateway' : t.runtime}@${c}`, rs.map((r) => r.reqPerSec));
       });
     }
 
@@ -233,8 +262,10 @@ export async function runThroughput(options: ThroughputOptions): Promise<SuiteRe
       const f = p50(`fastify@${c}`)!;
       const w = p50(`workerd@${c}`);
       const a = p50(`edge-wasm@${c}`)!;
+      const g = p50(`gateway@${c}`)!;
       notes.push(
-        `warm c=${c} (p50 of runs): edge-js ${formatNumber(e)} req/s = ${((100 * e) / f).toFixed(0)}% of plain Fastify (${formatNumber(f)}); edge-wasm ${formatNumber(a)} req/s` +
+        `warm c=${c} (p50 of runs): edge-js ${formatNumber(e)} req/s = ${((100 * e) / f).toFixed(0)}% of plain Fastify (${formatNumber(f)}); edge-wasm ${formatNumber(a)} req/s; ` +
+          `gateway example (bearer auth, rate limit, A/B hash, Cache API hit) ${formatNumber(g)} req/s = ${((100 * g) / e).toFixed(0)}% of hello-js` +
           (w !== undefined ? `; workerd ${formatNumber(w)} req/s; edge-js ${ratioText(e, w)}, edge-wasm ${ratioText(a, w)} (higher is better for us).` : '.'),
       );
     }
