@@ -17,6 +17,7 @@ import { SubrequestDispatcher, type EgressOptions } from './subrequest.ts';
 import { CapabilityRegistry } from '../bindings/registry.ts';
 import { loadHostConfig } from '../config.ts';
 import { HostOps, type HostOpHandler } from '../runtime/host-ops.ts';
+import { registerWebCryptoOps } from '../runtime/webcrypto-ops.ts';
 
 /** The platform WIT this host implements. */
 export const PLATFORM_WIT_DIR = resolve(import.meta.dirname, '../../wit');
@@ -105,6 +106,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   // Asynchronous host operations the prelude's Web APIs use: each feature registers its handlers here.
   const ops = new HostOps();
   for (const [name, handler] of Object.entries(options.ops ?? {})) ops.register(name, handler);
+  registerWebCryptoOps(ops);
   const pool = await IsolatePool.create({ size: options.poolSize ?? 4 });
   let metrics: HostMetrics | undefined;
   let dispatcher: SubrequestDispatcher | undefined;

@@ -1,5 +1,6 @@
-// crypto.getRandomValues / crypto.randomUUID, backed by the host's CSPRNG. crypto.subtle is not provided yet.
+// crypto.getRandomValues / crypto.randomUUID, backed by the host's CSPRNG; crypto.subtle lives in subtle.js.
 import { hostRandomBytes } from './internal/bridge.js';
+import { getSubtle } from './subtle.js';
 import { DOMException } from './dom-exception.js';
 
 const MAX_BYTES = 65536;
@@ -18,6 +19,10 @@ function isIntegerTypedArray(v) {
 }
 
 class Crypto {
+  get subtle() {
+    return getSubtle();
+  }
+
   getRandomValues(array) {
     if (!ArrayBuffer.isView(array)) {
       throw new TypeError("Failed to execute 'getRandomValues' on 'Crypto': parameter 1 is not of type 'ArrayBufferView'.");

@@ -7,10 +7,23 @@ import { TextEncoder, TextDecoder, TextEncoderStream, TextDecoderStream } from '
 import { atob, btoa } from './base64.js';
 import { console } from './console.js';
 import { crypto, Crypto } from './crypto.js';
+import { CryptoKey, SubtleCrypto } from './subtle.js';
 import { structuredClone } from './structured-clone.js';
 import { queueMicrotask } from './microtask.js';
 import { DOMException } from './dom-exception.js';
 import { STREAM_GLOBALS, streams } from './streams.js';
+import { Blob, File } from './blob.js';
+import { FormData } from './form-data.js';
+import { EVENT_GLOBALS, events } from './events.js';
+import { performance, Performance } from './performance.js';
+import { navigator, Navigator } from './navigator.js';
+
+let compression = null;
+/** CompressionStream and DecompressionStream, with fflate, loaded on first use. */
+function compressionStreams() {
+  // eslint-disable-next-line no-undef
+  return (compression ??= require('./compression.js'));
+}
 
 const GLOBALS = {
   Headers,
@@ -27,27 +40,45 @@ const GLOBALS = {
   console,
   crypto,
   Crypto,
+  CryptoKey,
+  SubtleCrypto,
   structuredClone,
   queueMicrotask,
   DOMException,
+  Blob,
+  File,
+  FormData,
+  performance,
+  Performance,
+  navigator,
+  Navigator,
 };
+
+/** Globals whose implementation loads on first access: [names, loader]. */
+const LAZY_GLOBALS = [
+  [STREAM_GLOBALS, streams],
+  [EVENT_GLOBALS, events],
+  [['CompressionStream', 'DecompressionStream'], compressionStreams],
+];
 
 export function installGlobals(g) {
   for (const name of Object.keys(GLOBALS)) {
     Object.defineProperty(g, name, { value: GLOBALS[name], writable: true, configurable: true, enumerable: false });
   }
-  // The stream classes load on first access, then stay as ordinary data properties.
-  for (const name of STREAM_GLOBALS) {
-    const settle = (value) => Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
-    Object.defineProperty(g, name, {
-      configurable: true,
-      enumerable: false,
-      get() {
-        const value = streams()[name];
-        settle(value);
-        return value;
-      },
-      set: settle,
-    });
+  // Lazy classes load on first access, then stay as ordinary data properties.
+  for (const [names, load] of LAZY_GLOBALS) {
+    for (const name of names) {
+      const settle = (value) => Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
+      Object.defineProperty(g, name, {
+        configurable: true,
+        enumerable: false,
+        get() {
+          const value = load()[name];
+          settle(value);
+          return value;
+        },
+        set: settle,
+      });
+    }
   }
 }
