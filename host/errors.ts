@@ -7,6 +7,11 @@ export type EdgeErrorCode =
   | 'E_MODULE_INVALID'
   | 'E_MODULE_NOT_FOUND'
   | 'E_NO_FETCH_HANDLER'
+  | 'E_NO_SCHEDULED_HANDLER'
+  | 'E_NO_ORIGIN'
+  | 'E_ORIGIN_UNREACHABLE'
+  | 'E_PASS_THROUGH_BODY_USED'
+  | 'E_CRON_INVALID'
   | 'E_DEPLOY_INVALID'
   | 'E_WORKER_NOT_FOUND'
   | 'E_VERSION_NOT_FOUND'
@@ -27,6 +32,7 @@ export type EdgeErrorCode =
   | 'E_COMPONENT_INVALID'
   | 'E_WASM_INVALID'
   | 'E_BUILD_FAILED'
+  | 'E_BUNDLE_FAILED'
   | 'E_INTERNAL';
 
 export class EdgeError extends Error {

@@ -1,7 +1,8 @@
-// `edge deploy`: collects a worker directory and uploads it to the host's admin API.
+// `edge deploy`: collects a worker directory (bundling `main` with esbuild unless no_bundle) and uploads it to the
+// host's admin API.
 
 import { Command } from 'commander';
-import { collectUpload } from '../deploy/upload.ts';
+import { collectWorker } from '../deploy/upload.ts';
 import type { DeployResult } from './admin-client.ts';
 import { paint } from './output.ts';
 import { adminClientFrom, jsonOption, printJson, withClientOptions, type ClientOptions } from './options.ts';
@@ -19,8 +20,11 @@ export function deployCommand(): Command {
     new Command('deploy')
       .summary('upload a worker and make it the active version')
       .description(
-        'Upload the worker in [dir] (its wrangler.toml / wrangler.json / wrangler.jsonc and every .js/.mjs module) ' +
-          'to a running host. The host validates everything first; a rejected deploy leaves the active version serving.',
+        'Upload the worker in [dir] to a running host: its wrangler.toml / wrangler.json / wrangler.jsonc and `main` ' +
+          '(.ts, .tsx, .js, ...) bundled with esbuild together with what it imports, npm packages from node_modules ' +
+          'included, as wrangler does, plus the source map (stack traces in `edge tail` name your source). With ' +
+          '`no_bundle = true` every .js/.mjs module is uploaded as it is. The host validates everything first; a ' +
+          'rejected deploy leaves the active version serving.',
       )
       .argument('[dir]', 'worker directory', '.'),
   )
@@ -36,7 +40,8 @@ Examples:
   $ edge deploy --data-dir /var/lib/edge      # token read from /var/lib/edge/admin-token`,
     )
     .action(async (dir: string, opts: ClientOptions & { json?: boolean; config?: string }) => {
-      const upload = await collectUpload(dir, opts.config === undefined ? {} : { config: opts.config });
+      const { upload, warnings } = await collectWorker(dir, opts.config === undefined ? {} : { config: opts.config });
+      for (const w of warnings) process.stderr.write(`${paint('yellow', 'warning')} ${w}\n`);
       const client = await adminClientFrom(opts);
       const result = await client.deploy(upload);
       if (opts.json) printJson(result);

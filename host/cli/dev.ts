@@ -1,9 +1,10 @@
-// `edge dev`: a host plus a watcher that redeploys the worker directory on every change.
+// `edge dev`: a host plus a watcher that redeploys the worker on every change to its directory or to any file
+// its bundle was made from (npm packages in node_modules, files outside the directory).
 
-import { join, relative, resolve, sep } from 'node:path';
-import { watch } from 'chokidar';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
 import { Command, Option } from 'commander';
-import { collectUpload, type DeployUpload } from '../deploy/upload.ts';
+import { collectWorker, type DeployUpload } from '../deploy/upload.ts';
 import { findHostConfig } from '../config.ts';
 import { AdminClient } from './admin-client.ts';
 import { formatDeployResult } from './deploy.ts';
@@ -14,8 +15,8 @@ import { waitForShutdownSignal } from './signals.ts';
 
 const DEBOUNCE_MS = 100;
 const IGNORED_DIRS = new Set(['node_modules', '.edge', '.git']);
-// .ts: AssemblyScript workers' sources (they are built on every deploy).
-const RELEVANT = /(\.m?js|\.ts|^wrangler\.(toml|json|jsonc))$/;
+// .ts: AssemblyScript workers' and bundled workers' sources; bundle inputs elsewhere are watched one by one.
+const RELEVANT = /(\.[mc]?[jt]sx?|\.json|^wrangler\.(toml|json|jsonc))$/;
 
 const stamp = () => paint('dim', `[${new Date().toTimeString().slice(0, 8)}]`);
 
@@ -30,11 +31,14 @@ class Redeployer {
   #again = false;
   #lastUploaded: string | undefined;
   #config: string | undefined;
+  #inputs: (files: string[]) => void;
 
-  constructor(client: AdminClient, dir: string, config?: string) {
+  /** `inputs` hears the files each successful bundle read, so that the watcher follows them. */
+  constructor(client: AdminClient, dir: string, config: string | undefined, inputs: (files: string[]) => void) {
     this.#client = client;
     this.#dir = dir;
     this.#config = config;
+    this.#inputs = inputs;
   }
 
   trigger(): Promise<void> {
@@ -59,7 +63,10 @@ class Redeployer {
   async #deployOnce(): Promise<void> {
     let upload: DeployUpload;
     try {
-      upload = await collectUpload(this.#dir, this.#config === undefined ? {} : { config: this.#config });
+      const collected = await collectWorker(this.#dir, this.#config === undefined ? {} : { config: this.#config });
+      upload = collected.upload;
+      this.#inputs(collected.inputs);
+      for (const w of collected.warnings) process.stderr.write(`${stamp()} ${paint('yellow', 'warning')} ${w}\n`);
       const key = JSON.stringify(upload);
       if (key === this.#lastUploaded) {
         process.stdout.write(`${stamp()} no change to the upload; still serving the same version\n`);
@@ -72,6 +79,13 @@ class Redeployer {
       process.stderr.write(`${stamp()} ${formatError(e)}${this.#lastUploaded ? `${stamp()} the previous version keeps serving\n` : ''}`);
     }
   }
+}
+
+/** Whether the directory watcher misses `file`: outside the worker directory, in an ignored or hidden directory. */
+function isOutsideDirWatch(root: string, file: string): boolean {
+  const rel = relative(root, file);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return true;
+  return rel.split(sep).some((part) => IGNORED_DIRS.has(part) || part.startsWith('.')) || !RELEVANT.test(rel);
 }
 
 export function devCommand(): Command {
@@ -95,18 +109,9 @@ export function devCommand(): Command {
       printHostBanner(host, dataDir);
       // Like `wrangler dev`: the worker's console output, exceptions and limit breaches in this terminal.
       host.logs.subscribeAll((ev) => process.stdout.write(formatTailEvent(ev)));
-      const redeployer = new Redeployer(new AdminClient({ adminUrl: host.adminUrl, token: host.adminToken }), root, configPath ?? undefined);
-      await redeployer.trigger();
-
       let timer: NodeJS.Timeout | undefined;
       const changed = new Set<string>();
-      const watcher = watch(root, {
-        ignoreInitial: true,
-        ignored: (path: string) => relative(root, path).split(sep).some((part) => IGNORED_DIRS.has(part) || (part.startsWith('.') && part !== '.' && part !== '..')),
-      });
-      watcher.on('all', (event, path) => {
-        const rel = relative(root, path);
-        if ((event === 'add' || event === 'change' || event === 'unlink') && !RELEVANT.test(rel)) return;
+      const onChange = (rel: string) => {
         changed.add(rel || '.');
         clearTimeout(timer);
         timer = setTimeout(() => {
@@ -114,6 +119,36 @@ export function devCommand(): Command {
           changed.clear();
           void redeployer.trigger();
         }, DEBOUNCE_MS);
+      };
+      // The bundle's inputs outside what the directory watcher sees (node_modules, parent directories), one by one;
+      // the set follows the last successful bundle.
+      let inputWatcher: FSWatcher | undefined;
+      let watchedInputs = new Set<string>();
+      const followInputs = (files: string[]) => {
+        const wanted = new Set(files.filter((f) => isOutsideDirWatch(root, f)));
+        const added = [...wanted].filter((f) => !watchedInputs.has(f));
+        const removed = [...watchedInputs].filter((f) => !wanted.has(f));
+        watchedInputs = wanted;
+        if (added.length === 0 && removed.length === 0) return;
+        if (!inputWatcher) {
+          inputWatcher = watch([], { ignoreInitial: true });
+          inputWatcher.on('all', (_event, path) => onChange(relative(root, path)));
+          inputWatcher.on('error', (e) => process.stderr.write(`${stamp()} watch error: ${e instanceof Error ? e.message : String(e)}\n`));
+        }
+        if (removed.length) inputWatcher.unwatch(removed);
+        if (added.length) inputWatcher.add(added);
+      };
+      const redeployer = new Redeployer(new AdminClient({ adminUrl: host.adminUrl, token: host.adminToken }), root, configPath ?? undefined, followInputs);
+      await redeployer.trigger();
+
+      const watcher = watch(root, {
+        ignoreInitial: true,
+        ignored: (path: string) => relative(root, path).split(sep).some((part) => IGNORED_DIRS.has(part) || (part.startsWith('.') && part !== '.' && part !== '..')),
+      });
+      watcher.on('all', (event, path) => {
+        const rel = relative(root, path);
+        if ((event === 'add' || event === 'change' || event === 'unlink') && !RELEVANT.test(rel)) return;
+        onChange(rel);
       });
       watcher.on('error', (e) => process.stderr.write(`${stamp()} watch error: ${e instanceof Error ? e.message : String(e)}\n`));
       await new Promise<void>((ready) => watcher.once('ready', () => ready()));
@@ -123,6 +158,7 @@ export function devCommand(): Command {
       process.stdout.write(`${signal}: closing…\n`);
       clearTimeout(timer);
       await watcher.close();
+      await inputWatcher?.close();
       await redeployer.idle();
       await host.close();
       process.stdout.write('closed\n');

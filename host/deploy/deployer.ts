@@ -12,6 +12,8 @@ import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import type { Router } from '../server/router.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
 import { componentPathOf, prepareComponent } from './component.ts';
+import { bundledEntryPath } from './bundle.ts';
+import { parseSourceMap, type ModuleSourceMap } from '../runtime/source-map.ts';
 
 export interface DeployOutcome {
   name: string;
@@ -67,6 +69,7 @@ export class Deployer {
     const componentPath = componentPathOf(manifest);
     let modules: LoadedVersion['modules'];
     let component: LoadedVersion['component'];
+    let sourceMaps: ModuleSourceMap[] = [];
     if (componentPath !== null) {
       const file = upload.modules.find((m) => m.path === componentPath);
       if (!file) {
@@ -82,7 +85,11 @@ export class Deployer {
       modules = prepared.modules;
       component = prepared.component;
     } else {
-      modules = checkModules(upload, manifest.main);
+      // A .ts/.tsx/.jsx main runs as the bundle `edge deploy` made of it (src/index.ts → src/index.js); the
+      // version's manifest names the module that runs.
+      const entry = bundledEntryPath(manifest.main);
+      if (entry !== manifest.main) manifest.main = entry;
+      ({ modules, sourceMaps } = checkModules(upload, manifest.main));
     }
     for (const r of manifest.routes) {
       const owner = this.router.owner(r.pattern, manifest.name);
@@ -93,7 +100,14 @@ export class Deployer {
       }
     }
     return this.serialize(manifest.name, async () => {
-      const version: LoadedVersion = { worker: manifest.name, versionId: newVersionId(), manifest, modules, ...(component ? { component } : {}) };
+      const version: LoadedVersion = {
+        worker: manifest.name,
+        versionId: newVersionId(),
+        manifest,
+        modules,
+        ...(component ? { component } : {}),
+        ...(sourceMaps.length ? { sourceMaps } : {}),
+      };
       const pooled = await this.pool.take(manifest.limits.memoryMb);
       // Validation runs the worker for real; the isolate it leaves behind serves the first requests.
       const instance = await WorkerInstance.load(version, pooled, this.runtime.hookSet, { produceCache: true });
@@ -137,18 +151,26 @@ export class Deployer {
   }
 }
 
-function checkModules(upload: DeployUpload, main: string): LoadedVersion['modules'] {
+/** The JS modules of an upload and the source maps (`<module>.map`) uploaded beside them. */
+function checkModules(upload: DeployUpload, main: string): { modules: LoadedVersion['modules']; sourceMaps: ModuleSourceMap[] } {
   const seen = new Set<string>();
   let total = 0;
   const modules: LoadedVersion['modules'] = [];
+  const maps: Array<{ path: string; content: string }> = [];
   for (const m of upload.modules) {
     const p = m.path;
     if (p.length === 0 || p.startsWith('/') || p.includes('\\') || p.includes('\0') || posix.normalize(p) !== p || p.startsWith('../')) {
       throw new EdgeError('E_DEPLOY_INVALID', `Module path "${p}" is not a relative path inside the worker directory.`, { details: { module: p } });
     }
     if (m.encoding === 'base64') throw new EdgeError('E_DEPLOY_INVALID', `Module "${p}" is binary; only a component worker (main = "*.wasm") uploads a binary file.`, { details: { module: p } });
+    if (p.endsWith('.map')) {
+      if (maps.some((x) => x.path === p)) throw new EdgeError('E_DEPLOY_INVALID', `Source map "${p}" was uploaded twice.`, { details: { module: p } });
+      total += Buffer.byteLength(m.content);
+      maps.push({ path: p, content: m.content });
+      continue;
+    }
     if (!/\.(m?js|cjs)$/.test(p)) {
-      throw new EdgeError('E_DEPLOY_INVALID', `Module "${p}" is not a JavaScript module (.js or .mjs).`, { details: { module: p } });
+      throw new EdgeError('E_DEPLOY_INVALID', `Module "${p}" is not a JavaScript module (.js or .mjs) or a source map (<module>.map).`, { details: { module: p } });
     }
     if (seen.has(p)) throw new EdgeError('E_DEPLOY_INVALID', `Module "${p}" was uploaded twice.`, { details: { module: p } });
     seen.add(p);
@@ -163,5 +185,13 @@ function checkModules(upload: DeployUpload, main: string): LoadedVersion['module
       details: { module: main },
     });
   }
-  return modules;
+  const sourceMaps = maps.map(({ path, content }) => {
+    const module = path.slice(0, -'.map'.length);
+    if (!seen.has(module)) {
+      throw new EdgeError('E_DEPLOY_INVALID', `Source map "${path}" maps no uploaded module: a source map is uploaded beside its module, as "<module>.map".`, { details: { module: path } });
+    }
+    parseSourceMap(module, content);
+    return { module, map: content };
+  });
+  return { modules, sourceMaps };
 }

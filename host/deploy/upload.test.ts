@@ -28,9 +28,10 @@ async function rejection(p: Promise<unknown>): Promise<EdgeError> {
   return e;
 }
 
-const TOML = 'name = "w"\nmain = "src/index.js"\n';
+const TOML = 'name = "w"\nmain = "src/index.js"\nno_bundle = true\n';
 
-describe('collectUpload', () => {
+// Bundling (the default) is tested in test/bundle.test.ts; these are the modules-as-they-are path.
+describe('collectUpload with no_bundle = true', () => {
   it('collects the manifest and every .js/.mjs module, sorted, skipping ignored directories', async () => {
     const dir = await worker({
       'wrangler.toml': TOML,
@@ -54,7 +55,7 @@ describe('collectUpload', () => {
   });
 
   it('works with a JSONC manifest and a normalized main', async () => {
-    const dir = await worker({ 'wrangler.jsonc': '{ "name": "w", "main": "./index.mjs", }', 'index.mjs': 'export default {}' });
+    const dir = await worker({ 'wrangler.jsonc': '{ "name": "w", "main": "./index.mjs", "no_bundle": true, }', 'index.mjs': 'export default {}' });
     const upload = await collectUpload(dir);
     expect(upload.manifest.fileName).toBe('wrangler.jsonc');
     expect(upload.modules).toEqual([{ path: 'index.mjs', content: 'export default {}' }]);
@@ -78,15 +79,15 @@ describe('collectUpload', () => {
     expect(e.details).toMatchObject({ main: 'src/index.js', dir });
   });
 
-  it('explains that a TypeScript main must be built first', async () => {
-    const dir = await worker({ 'wrangler.toml': 'name = "w"\nmain = "src/index.ts"\n', 'src/index.ts': 'export default {}' });
+  it('explains that a TypeScript main is bundled unless no_bundle is set', async () => {
+    const dir = await worker({ 'wrangler.toml': 'name = "w"\nmain = "src/index.ts"\nno_bundle = true\n', 'src/index.ts': 'export default {}' });
     const e = await rejection(collectUpload(dir));
     expect(e.code).toBe('E_MODULE_NOT_FOUND');
-    expect(e.message).toContain('only .js and .mjs modules are uploaded');
+    expect(e.message).toContain('with `no_bundle = true` modules are uploaded as they are, so `main` must be a .js or .mjs module');
   });
 
   it('does not pick a main from a skipped directory', async () => {
-    const dir = await worker({ 'wrangler.toml': 'name = "w"\nmain = "node_modules/x.js"\n', 'node_modules/x.js': '1' });
+    const dir = await worker({ 'wrangler.toml': 'name = "w"\nmain = "node_modules/x.js"\nno_bundle = true\n', 'node_modules/x.js': '1' });
     expect((await rejection(collectUpload(dir))).code).toBe('E_MODULE_NOT_FOUND');
   });
 
@@ -107,9 +108,9 @@ describe('collectUpload', () => {
     expect(e.details).toMatchObject({ bytes, limit: MAX_UPLOAD_BYTES });
   });
 
-  it('collects the hello-js example', async () => {
+  it('collects the hello-js example (bundled: no no_bundle there)', async () => {
     const upload = await collectUpload('examples/hello-js');
     expect(upload.manifest.fileName).toBe('wrangler.toml');
-    expect(upload.modules.map((m) => m.path)).toEqual(['index.js']);
+    expect(upload.modules.map((m) => m.path)).toEqual(['index.js', 'index.js.map']);
   });
 });

@@ -1,11 +1,14 @@
-// Client-side collection of a deploy: the manifest text plus every JS module under the worker's directory.
-// The host re-validates all of it; this only gathers files and fails early on what is obviously wrong.
+// Client-side collection of a deploy: the manifest text plus the worker's code — by default `main` bundled with
+// esbuild (bundle.ts) into one ES module and its source map, with `no_bundle = true` every JS module under the
+// worker's directory as it is. The host re-validates all of it; this only gathers files and fails early on what is
+// obviously wrong.
 
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { EdgeError } from '../errors.ts';
 import { findManifest, parseManifestText, type DeployManifest } from './manifest.ts';
 import { findHostConfig, loadHostConfig } from '../config.ts';
+import { BUNDLED_ENTRY, bundleWorker } from './bundle.ts';
 
 export interface UploadedFile {
   path: string;
@@ -14,6 +17,14 @@ export interface UploadedFile {
   encoding?: 'base64';
 }
 export interface DeployUpload { manifest: { fileName: string; content: string }; modules: UploadedFile[] }
+/** An upload and what went into it. */
+export interface CollectedWorker {
+  upload: DeployUpload;
+  /** Absolute paths of the files the upload was made from beyond the worker directory's own modules (bundle inputs). */
+  inputs: string[];
+  /** Bundler warnings, `file:line:col: text`. */
+  warnings: string[];
+}
 
 /** Total bytes of manifest plus modules one upload may carry. */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
@@ -71,11 +82,44 @@ async function collectAssemblyScript(root: string, found: { fileName: string; te
   };
 }
 
+function checkTotal(root: string, files: Array<{ path: string; bytes: number }>, manifestBytes: number): void {
+  const total = files.reduce((sum, s) => sum + s.bytes, manifestBytes);
+  if (total > MAX_UPLOAD_BYTES) {
+    const largest = [...files].sort((a, b) => b.bytes - a.bytes).slice(0, 3).map((s) => `${s.path} (${formatBytes(s.bytes)})`);
+    throw new EdgeError(
+      'E_DEPLOY_INVALID',
+      `upload of ${root} is ${formatBytes(total)} (${total} bytes), over the 10 MiB (${MAX_UPLOAD_BYTES} bytes) limit; largest files: ${largest.join(', ')}`,
+      { details: { dir: root, bytes: total, limit: MAX_UPLOAD_BYTES } },
+    );
+  }
+}
+
+/** What `edge deploy` uploads for the worker in `dir`. */
 export async function collectUpload(dir: string, options: { config?: string } = {}): Promise<DeployUpload> {
+  return (await collectWorker(dir, options)).upload;
+}
+
+/** The upload of the worker in `dir`, with the files it was made from (for `edge dev`'s watcher). */
+export async function collectWorker(dir: string, options: { config?: string } = {}): Promise<CollectedWorker> {
   const root = resolve(dir);
   const found = await findManifest(root);
   const manifest = parseManifestText(found.text, found.fileName);
-  if (manifest.build.language === 'assemblyscript') return collectAssemblyScript(root, found, manifest, options.config);
+  if (manifest.build.language === 'assemblyscript') return { upload: await collectAssemblyScript(root, found, manifest, options.config), inputs: [], warnings: [] };
+  if (manifest.bundle.enabled && BUNDLED_ENTRY.test(manifest.main)) {
+    if (!(await stat(join(root, manifest.main)).then((s) => s.isFile(), () => false))) {
+      throw new EdgeError('E_MODULE_NOT_FOUND', `${found.fileName}: main module \`${manifest.main}\` not found in ${root}`, {
+        details: { file: found.fileName, key: 'main', main: manifest.main, dir: root },
+      });
+    }
+    const bundled = await bundleWorker(root, manifest);
+    checkTotal(root, bundled.modules.map((m) => ({ path: m.path, bytes: Buffer.byteLength(m.content) })), Buffer.byteLength(found.text));
+    return { upload: { manifest: { fileName: found.fileName, content: found.text }, modules: bundled.modules }, inputs: bundled.inputs, warnings: bundled.warnings };
+  }
+  return { upload: await collectUnbundled(root, found, manifest), inputs: [], warnings: [] };
+}
+
+/** `no_bundle = true`: every .js/.mjs module under the worker directory, as it is. */
+async function collectUnbundled(root: string, found: { fileName: string; text: string }, manifest: DeployManifest): Promise<DeployUpload> {
 
   const paths: string[] = [];
   await listModules(root, '', paths);
@@ -85,7 +129,9 @@ export async function collectUpload(dir: string, options: { config?: string } = 
     const isModule = MODULE_EXTENSIONS.some((ext) => manifest.main.endsWith(ext));
     const why = isModule
       ? `it is not in ${root}${paths.length ? ` (modules found: ${paths.slice(0, 10).join(', ')}${paths.length > 10 ? ', …' : ''})` : ' (no .js or .mjs files found)'}`
-      : 'only .js and .mjs modules are uploaded; build the worker to JavaScript first and point `main` at the output';
+      : manifest.bundle.enabled
+        ? 'only .js/.mjs modules are uploaded and .ts/.tsx/.jsx entries bundled; build the worker to JavaScript first and point `main` at the output'
+        : 'with `no_bundle = true` modules are uploaded as they are, so `main` must be a .js or .mjs module: remove `no_bundle` to have it bundled, or build it to JavaScript first';
     throw new EdgeError('E_MODULE_NOT_FOUND', `${found.fileName}: main module \`${manifest.main}\` not found: ${why}`, {
       details: { file: found.fileName, key: 'main', main: manifest.main, dir: root },
     });
@@ -93,15 +139,7 @@ export async function collectUpload(dir: string, options: { config?: string } = 
 
   // Sizes come from stat so that an oversized tree is rejected before it is read into memory.
   const sizes = await Promise.all(paths.map(async (path) => ({ path, bytes: (await stat(join(root, path))).size })));
-  const total = sizes.reduce((sum, s) => sum + s.bytes, Buffer.byteLength(found.text));
-  if (total > MAX_UPLOAD_BYTES) {
-    const largest = sizes.sort((a, b) => b.bytes - a.bytes).slice(0, 3).map((s) => `${s.path} (${formatBytes(s.bytes)})`);
-    throw new EdgeError(
-      'E_DEPLOY_INVALID',
-      `upload of ${root} is ${formatBytes(total)} (${total} bytes), over the 10 MiB (${MAX_UPLOAD_BYTES} bytes) limit; largest files: ${largest.join(', ')}`,
-      { details: { dir: root, bytes: total, limit: MAX_UPLOAD_BYTES } },
-    );
-  }
+  checkTotal(root, sizes, Buffer.byteLength(found.text));
   const modules = await Promise.all(paths.map(async (path) => ({ path, content: await readFile(join(root, path), 'utf8') })));
   return { manifest: { fileName: found.fileName, content: found.text }, modules };
 }

@@ -6,6 +6,7 @@
 //   <dataDir>/workers/<name>/versions/<id>/version.json      { id, createdAt, manifest, manifestFile, modules: [path...] }
 //   <dataDir>/workers/<name>/versions/<id>/modules/<path>    module sources
 //   <dataDir>/workers/<name>/versions/<id>/cache/<n>.v8      V8 code cache per module (by index)
+//   <dataDir>/workers/<name>/versions/<id>/maps/<path>.map   source maps of bundled modules (stack traces in tail)
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -25,6 +26,8 @@ interface VersionFile extends VersionInfo {
   modules: string[];
   /** A component worker: its core modules are files under wasm/. */
   component?: { glue: string; imports: string[]; fuelExport: string | null; wasm: string[] };
+  /** Modules with a source map under maps/. */
+  sourceMaps?: string[];
 }
 
 interface WorkerState {
@@ -122,6 +125,10 @@ export class VersionStore {
       info.component = { glue: c.glue, imports: c.imports, fuelExport: c.fuelExport, wasm: c.wasm.map((w) => w.name) };
       for (const w of c.wasm) await writeFileDurable(join(tmp, 'wasm', w.name), w.bytes);
     }
+    if (version.sourceMaps?.length) {
+      info.sourceMaps = version.sourceMaps.map((m) => m.module);
+      for (const m of version.sourceMaps) await writeFileDurable(join(tmp, 'maps', `${m.module}.map`), m.map);
+    }
     for (const [i, m] of version.modules.entries()) {
       await writeFileDurable(join(tmp, 'modules', m.path), m.source);
       if (m.cache) await writeFileDurable(join(tmp, 'cache', `${i}.v8`), m.cache);
@@ -162,6 +169,9 @@ export class VersionStore {
       const c = info.component;
       const wasm = await Promise.all(c.wasm.map(async (n) => ({ name: n, bytes: new Uint8Array(await readFile(join(dir, 'wasm', n))) })));
       loaded.component = { glue: c.glue, imports: c.imports, fuelExport: c.fuelExport, wasm };
+    }
+    if (info.sourceMaps?.length) {
+      loaded.sourceMaps = await Promise.all(info.sourceMaps.map(async (module) => ({ module, map: await readFile(join(dir, 'maps', `${module}.map`), 'utf8') })));
     }
     return loaded;
   }

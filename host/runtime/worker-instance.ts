@@ -3,7 +3,7 @@
 // breach into a clear error. Each entry into the isolate carries the CPU budget left to its request.
 import ivm from 'isolated-vm';
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { EdgeError } from '../errors.ts';
 import type { DeployManifest } from '../deploy/manifest.ts';
 import type { PooledIsolate } from './isolate-pool.ts';
@@ -11,6 +11,7 @@ import { cpuWatchdog, LimitExceededError, RequestLimitEnforcer, type CpuWatched 
 import { webAssembly, type WasmModule } from './wasm/webassembly-api.ts';
 import type { CapabilityCall, CapabilityInstance, CapabilityRegistry, CapabilityReply } from '../bindings/registry.ts';
 import { HostOps, opFailure, type HostOpContext } from './host-ops.ts';
+import { mapStack, type ModuleSourceMap } from './source-map.ts';
 
 export interface VersionModule {
   path: string;
@@ -37,6 +38,8 @@ export interface LoadedVersion {
   manifest: DeployManifest;
   modules: VersionModule[];
   component?: ComponentParts;
+  /** Source maps of bundled modules: stacks sent to tail name the user's source through them. */
+  sourceMaps?: ModuleSourceMap[];
 }
 
 export interface IncomingRequestData {
@@ -53,15 +56,27 @@ export interface SubrequestInit {
   method: string;
   url: string;
   headers: Array<[string, string]>;
-  body: Uint8Array | null;
+  /**
+   * Bytes (sent again on a 307/308 redirect), a stream read only as fast as the upstream accepts it (a guest's
+   * ReadableStream, or the client's request body passed straight through), or none.
+   */
+  body: Uint8Array | Readable | null;
   redirect: 'follow' | 'manual' | 'error';
+  /** A service binding: the worker called in-process, whatever the URL's host. */
+  service?: { binding: string; worker: string };
+  /** Aborted when the guest aborts the fetch or cancels its response body, or when its request ends (never when absent). */
+  signal?: AbortSignal;
 }
 
 export interface SubrequestResult {
   status: number;
   statusText: string;
   headers: Array<[string, string]>;
-  body: Uint8Array | null;
+  /** The response's URL (the last one after redirects). */
+  url: string;
+  redirected: boolean;
+  /** The body as it arrives, read on demand; ending its iteration early releases the upstream. */
+  body: AsyncIterable<Uint8Array> | null;
 }
 
 export interface WorkerResponse {
@@ -105,6 +120,35 @@ const STARTUP_CPU_MS = 1000;
 const SYNC_COMPILE_MAX_CHARS = 256 * 1024;
 const BOOTSTRAP_PATH = '__edge_bootstrap__.js';
 const NO_FETCH_MARKER = '__EDGE_NO_FETCH_HANDLER__';
+/** The module that computes `env` (and, for the service-worker syntax, its globals) before the worker's code runs. */
+const ENV_SPECIFIER = './__edge_env__.js';
+/** Workers lets waitUntil() work run this long after the response (here never past the request's wall_ms). */
+export const WAIT_UNTIL_MS = 30_000;
+/** Carried by the request a passThroughOnException() sends on, so that it cannot come back into the same worker. */
+export const PASS_THROUGH_HEADER = 'x-edge-pass-through';
+
+/** A scheduled (cron) event for a worker. */
+export interface ScheduledEventInit {
+  /** The cron expression that fired ('' when triggered by hand without one). */
+  cron: string;
+  /** When the run was due, in ms since the epoch. */
+  scheduledTime: number;
+}
+
+/** How a scheduled run ended (as Workers' tail outcomes, with our error code when it failed). */
+export interface ScheduledOutcome {
+  worker: string;
+  version: string;
+  cron: string;
+  scheduledTime: number;
+  outcome: 'ok' | 'exception' | 'exceededLimit' | 'noHandler' | 'canceled';
+  /** The handler called controller.noRetry(). */
+  noRetry: boolean;
+  code?: string;
+  message?: string;
+  cpuMs: number;
+  wallMs: number;
+}
 
 type EntryResult =
   | {
@@ -116,12 +160,24 @@ type EntryResult =
       stream?: number;
       waitUntil?: boolean;
       released?: boolean;
+      /** A scheduled handler called controller.noRetry(). */
+      noRetry?: boolean;
       /** A component wrote its body through begin-response (the response went out already). */
       streamed?: boolean;
       /** WebAssembly fuel the request used, when metered. */
       fuel?: number;
     }
-  | { ok: false; error: { name: string; message: string; stack: string; limit?: string } };
+  | {
+      ok: false;
+      error: { name: string; message: string; stack: string; limit?: string };
+      /** The worker has no handler for this kind of event. */
+      noHandler?: 'fetch' | 'scheduled';
+      /** ctx.passThroughOnException() was called: the request goes on to the origin. */
+      passThrough?: boolean;
+      /** ...because a service-worker script's listeners did not respond (nothing to report). */
+      quiet?: boolean;
+      noRetry?: boolean;
+    };
 
 interface PullResult {
   done: boolean;
@@ -135,6 +191,8 @@ class RequestContext {
   readonly body: Readable | null;
   depth = 0;
   bodyIter: AsyncIterator<unknown> | null = null;
+  /** The request body went on to the origin (passThroughOnException): finishing must not drain it. */
+  bodyPassedOn = false;
   /** Bytes of a request-body chunk a component has not read yet. */
   bodyRest: Uint8Array | null = null;
   /** The response body a component writes through begin-response. */
@@ -149,6 +207,8 @@ class RequestContext {
   fuelUsed: number | undefined = undefined;
   /** Created on first use: most requests finish within their first entry and never wait. */
   private waiters: Map<string, { resolve(v: unknown): void; reject(e: unknown): void }> | null = null;
+  /** Values delivered before anyone waited for them (a guest call can overtake the entry result it follows). */
+  private delivered: Map<string, unknown> | null = null;
   private failListeners: Set<(e: EdgeError) => void> | null = null;
   private abort: AbortController | null = null;
 
@@ -173,6 +233,11 @@ class RequestContext {
   /** Waits for a value the guest sends later with call(reqId, key, value); rejects when the request fails. */
   wait<T>(key: string): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
+    if (this.delivered?.has(key)) {
+      const v = this.delivered.get(key);
+      this.delivered.delete(key);
+      return Promise.resolve(v as T);
+    }
     return new Promise<T>((resolve, reject) => {
       (this.waiters ??= new Map()).set(key, { resolve: resolve as (v: unknown) => void, reject });
     });
@@ -180,7 +245,10 @@ class RequestContext {
 
   deliver(key: string, value: unknown): void {
     const w = this.waiters?.get(key);
-    if (!w) return;
+    if (!w) {
+      (this.delivered ??= new Map()).set(key, value);
+      return;
+    }
     this.waiters!.delete(key);
     w.resolve(value);
   }
@@ -282,6 +350,29 @@ class ComponentBodyOut {
       }
     }
   }
+}
+
+/** A worker's fetch in flight: its abort switch, the request body it sends, the response body the guest reads. */
+interface OutboundFetch {
+  abort: AbortController;
+  /** A guest stream being sent (destroying it cancels the stream in the isolate). */
+  body: Readable | null;
+  iter: AsyncIterator<Uint8Array> | null;
+}
+
+const outboundByRequest = new WeakMap<RequestContext, Map<number, OutboundFetch>>();
+
+function outboundFetches(rc: RequestContext): Map<number, OutboundFetch> {
+  let m = outboundByRequest.get(rc);
+  if (!m) outboundByRequest.set(rc, (m = new Map()));
+  return m;
+}
+
+function releaseOutbound(o: OutboundFetch): void {
+  if (o.body && !o.body.destroyed) o.body.destroy();
+  const iter = o.iter;
+  o.iter = null;
+  if (iter) void iter.return?.()?.catch(() => {});
 }
 
 const TIMEOUT_MESSAGE = /execution timed out/i;
@@ -433,6 +524,7 @@ export class WorkerInstance implements CpuWatched {
         ? `JSON.parse(${JSON.stringify(JSON.stringify(manifest.vars))})`
         : `Object.assign(JSON.parse(${JSON.stringify(JSON.stringify(manifest.vars))}), host.capabilityEnv(${JSON.stringify(plan.interfaces)}, ${JSON.stringify(plan.bindings)}))`;
     let bootstrapSource: string;
+    let envModule: ivm.Module | null = null;
     if (component) {
       // Compiled once per version in the host and handed to each isolate compiled (V8 shares the code between
       // isolates): a cold start neither compiles nor re-parses the core modules.
@@ -446,19 +538,41 @@ export class WorkerInstance implements CpuWatched {
         `Object.defineProperty(globalThis, '__edgeWorker', { value: w, configurable: true });\n` +
         `Object.defineProperty(globalThis, '__edgeEnv', { value: ${envSource}, configurable: true });\n`;
     } else {
+      // Whether the worker uses the module or the service-worker syntax is known only once it ran (a default export,
+      // or listeners). Its bindings are globals in the service-worker syntax, from the first line on: the env module,
+      // evaluated before the worker's, defines them, and the bootstrap takes them back from a module worker.
+      envModule = isolate.compileModuleSync(
+        `const host = globalThis.__edgeHost;\n` +
+          `const env = ${envSource};\n` +
+          `Object.defineProperty(globalThis, '__edgeEnv', { value: env, configurable: true });\n` +
+          `const saved = [];\n` +
+          `for (const key of Object.keys(env)) {\n` +
+          `  const before = Object.getOwnPropertyDescriptor(globalThis, key);\n` +
+          `  if (before && !before.configurable) continue;\n` +
+          `  saved.push([key, before]);\n` +
+          `  Object.defineProperty(globalThis, key, { value: env[key], writable: true, configurable: true, enumerable: true });\n` +
+          `}\n` +
+          `Object.defineProperty(globalThis, '__edgeEnvSaved', { value: saved, configurable: true });\n`,
+        { filename: `worker://${worker}/${ENV_SPECIFIER.slice(2)}` },
+      );
       bootstrapSource =
+        `import ${JSON.stringify(ENV_SPECIFIER)};\n` +
         `import * as entry from ${JSON.stringify(`./${manifest.main}`)};\n` +
         `const host = globalThis.__edgeHost; delete globalThis.__edgeHost;\n` +
-        `const w = entry.default;\n` +
-        `if (w === null || (typeof w !== 'object' && typeof w !== 'function') || typeof w.fetch !== 'function') throw new Error(${JSON.stringify(NO_FETCH_MARKER)});\n` +
-        `Object.defineProperty(globalThis, '__edgeWorker', { value: w, configurable: true });\n` +
-        `Object.defineProperty(globalThis, '__edgeEnv', { value: ${envSource}, configurable: true });\n`;
+        `const saved = globalThis.__edgeEnvSaved; delete globalThis.__edgeEnvSaved;\n` +
+        `let w = entry.default;\n` +
+        `const listeners = host.serviceWorkerHandlers();\n` +
+        `if (w === undefined) w = listeners;\n` +
+        `else for (const [key, before] of saved) { if (before) Object.defineProperty(globalThis, key, before); else delete globalThis[key]; }\n` +
+        `if (w === null || (typeof w !== 'object' && typeof w !== 'function') || (typeof w.fetch !== 'function' && typeof w.scheduled !== 'function')) throw new Error(${JSON.stringify(NO_FETCH_MARKER)});\n` +
+        `Object.defineProperty(globalThis, '__edgeWorker', { value: w, configurable: true });\n`;
     }
     const bootstrap = isolate.compileModuleSync(bootstrapSource, { filename: `worker://${worker}/${BOOTSTRAP_PATH}` });
     pathOf.set(bootstrap, BOOTSTRAP_PATH);
+    const isEnv = (spec: string, ref: ivm.Module): boolean => envModule !== null && spec === ENV_SPECIFIER && ref === bootstrap;
     try {
-      if (sync) bootstrap.instantiateSync(context, (spec, ref) => compileSync(target(spec, ref)));
-      else await bootstrap.instantiate(context, (spec, ref) => compileAsync(target(spec, ref)));
+      if (sync) bootstrap.instantiateSync(context, (spec, ref) => (isEnv(spec, ref) ? envModule! : compileSync(target(spec, ref))));
+      else await bootstrap.instantiate(context, (spec, ref) => (isEnv(spec, ref) ? envModule! : compileAsync(target(spec, ref))));
     } catch (err) {
       if (err instanceof EdgeError) throw err;
       throw new EdgeError('E_MODULE_INVALID', `linking ${manifest.main}: ${errorText(err)}`);
@@ -478,7 +592,7 @@ export class WorkerInstance implements CpuWatched {
       if (text.includes(NO_FETCH_MARKER)) {
         throw new EdgeError(
           'E_NO_FETCH_HANDLER',
-          `${manifest.main} must export a default object with a fetch(request, env, ctx) method, e.g. \`export default { fetch(request) { return new Response('ok') } }\`.`,
+          `${manifest.main} must export a default object with a fetch(request, env, ctx) or a scheduled(controller, env, ctx) method, e.g. \`export default { fetch(request) { return new Response('ok') } }\` (or, in the service-worker syntax, call addEventListener('fetch', ...) or addEventListener('scheduled', ...)).`,
         );
       }
       if (component) throw new EdgeError('E_COMPONENT_INVALID', `The component ${manifest.main} failed to instantiate: ${text}`, { details: { stack: errorStack(err) } });
@@ -523,10 +637,17 @@ export class WorkerInstance implements CpuWatched {
       }
       if (!result.ok) {
         const e = result.error;
+        if (result.noHandler) {
+          throw new EdgeError('E_NO_FETCH_HANDLER', `Worker "${worker}" has no fetch handler (it only handles scheduled events), so it does not answer HTTP requests.`, { status: 501 });
+        }
         if (e.limit === 'E_MEMORY_LIMIT') {
           const err = rc.limiter.memoryExceeded('WebAssembly memory');
           this.dispose(err, rc);
           throw err;
+        }
+        if (result.passThrough) {
+          if (!result.quiet) this.tail('error', 'exception', `Uncaught ${e.message.startsWith('Uncaught') ? e.message.slice(9) : `${e.name}: ${e.message}`} (passing the request on to the origin)`, undefined, e.stack);
+          return await this.passThrough(rc, req);
         }
         if (e.limit === 'E_FUEL_LIMIT') {
           // The component instance was dropped in the isolate; the next request gets a fresh one.
@@ -552,6 +673,139 @@ export class WorkerInstance implements CpuWatched {
       this.finish(rc, e);
       return errorResponse(e);
     }
+  }
+
+  /**
+   * ctx.passThroughOnException() was called and the handler failed: the request goes on to its own URL as if the
+   * worker were not there (through the subrequest dispatcher, so the egress policy applies). A `<name>.localhost`
+   * address has no origin behind the worker, and a body the worker already started reading cannot be sent again.
+   */
+  private async passThrough(rc: RequestContext, req: IncomingRequestData): Promise<WorkerResponse> {
+    const { worker } = this.version;
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      throw new EdgeError('E_NO_ORIGIN', `Worker "${worker}" failed after passThroughOnException(), and its request URL ${req.url} names no origin.`, { status: 502 });
+    }
+    const host = url.hostname.toLowerCase();
+    if (host === 'localhost' || host.endsWith('.localhost')) {
+      throw new EdgeError(
+        'E_NO_ORIGIN',
+        `Worker "${worker}" failed after passThroughOnException(), but ${url.host} has no origin behind the worker to pass the request on to (only requests arriving on a route have one); see \`edge tail ${worker}\` for the exception.`,
+        { status: 502 },
+      );
+    }
+    if (rc.bodyIter !== null) {
+      throw new EdgeError(
+        'E_PASS_THROUGH_BODY_USED',
+        `Worker "${worker}" failed after passThroughOnException(), but it had already read the request body, so the request cannot go on to the origin; read a clone (request.clone()) instead.`,
+        { status: 500 },
+      );
+    }
+    this.armWallTimer(rc);
+    const headers = req.headers.filter(([k]) => k.toLowerCase() !== PASS_THROUGH_HEADER && k.toLowerCase() !== 'cf-connecting-ip');
+    headers.push([PASS_THROUGH_HEADER, worker]);
+    // Not the request's signal: the origin's body streams to the client after the worker's part has ended.
+    const abort = new AbortController();
+    rc.bodyPassedOn = req.body !== null;
+    let r: SubrequestResult;
+    try {
+      // The client's body, unread by the worker, streams on as it arrives.
+      r = await Promise.race([this.hooks.subrequest({ method: req.method, url: url.href, headers, body: req.body, redirect: 'manual', signal: abort.signal }, rc.depth), rc.failed()]);
+    } catch (err) {
+      abort.abort();
+      rc.bodyPassedOn = false;
+      if (rc.failure) throw rc.failure;
+      throw new EdgeError('E_ORIGIN_UNREACHABLE', `Worker "${worker}" failed after passThroughOnException(), and the origin ${url.host} could not be reached: ${errorText(err)}`, { status: 502 });
+    }
+    this.finish(rc, null);
+    const from = r.body;
+    async function* relay(): AsyncGenerator<Uint8Array> {
+      try {
+        if (from) for await (const chunk of from) yield chunk;
+      } finally {
+        abort.abort();
+      }
+    }
+    return { status: r.status, statusText: r.statusText, headers: r.headers, body: from ? null : new Uint8Array(0), stream: from ? relay() : null };
+  }
+
+  /**
+   * Runs the worker's scheduled handler for one cron event (or a manual trigger), under the same limits as a request,
+   * waiting for its waitUntil work. Never rejects: the outcome says how it ended, and it is logged to tail.
+   */
+  async scheduled(event: ScheduledEventInit): Promise<ScheduledOutcome> {
+    this.lastUsed = performance.now();
+    this.heapDirty = true;
+    const started = performance.now();
+    const { worker, manifest } = this.version;
+    const rc = new RequestContext(this.nextReqId++, new RequestLimitEnforcer(worker, manifest.limits), null);
+    let noRetry = false;
+    let error: EdgeError | null = null;
+    if (this.dead) error = new EdgeError('E_ISOLATE_RESET', 'The worker isolate was reset; the run was not started.', { status: 503 });
+    else {
+      this.requests.set(rc.id, rc);
+      try {
+        let result = (await this.enter(rc, { t: 'scheduled', reqId: rc.id, cron: event.cron, scheduledTime: event.scheduledTime })) as EntryResult | { deferred: true };
+        if (rc.failure) throw rc.failure;
+        if ('deferred' in result) {
+          this.armWallTimer(rc);
+          result = await Promise.race([rc.wait<EntryResult>('response'), rc.failed()]);
+        }
+        noRetry = result.noRetry === true;
+        if (!result.ok) {
+          const e = result.error;
+          if (result.noHandler) {
+            rc.released = true;
+            throw new EdgeError(
+              'E_NO_SCHEDULED_HANDLER',
+              `Worker "${worker}" has no scheduled handler: add scheduled(controller, env, ctx) to its default export (or addEventListener('scheduled', ...)) to run cron triggers.`,
+              { status: 501 },
+            );
+          }
+          if (e.limit === 'E_MEMORY_LIMIT') {
+            const err = rc.limiter.memoryExceeded('WebAssembly memory');
+            this.dispose(err, rc);
+            throw err;
+          }
+          this.tail('error', 'exception', `Uncaught ${e.message.startsWith('Uncaught') ? e.message.slice(9) : `${e.name}: ${e.message}`}`, undefined, e.stack);
+          throw new EdgeError('E_WORKER_EXCEPTION', `The scheduled handler of worker "${worker}" threw an exception; see \`edge tail ${worker}\` for the stack.`, { status: 500 });
+        }
+        if (result.released === true) rc.released = true;
+        if (result.waitUntil === true) {
+          // The run lasts until its waitUntil work settled, within the wall-clock limit (failRequest ends it then).
+          this.armWallTimer(rc);
+          await Promise.race([rc.wait('waitUntil'), rc.failed()]);
+        }
+        this.finish(rc, null);
+      } catch (err) {
+        error = rc.failure ?? asEdgeError(err);
+        this.finish(rc, error);
+      }
+    }
+    const outcome: ScheduledOutcome = {
+      worker,
+      version: this.version.versionId,
+      cron: event.cron,
+      scheduledTime: event.scheduledTime,
+      outcome: error === null ? 'ok' : error.code === 'E_WORKER_EXCEPTION' ? 'exception' : error.code === 'E_NO_SCHEDULED_HANDLER' ? 'noHandler' : error instanceof LimitExceededError ? 'exceededLimit' : 'canceled',
+      noRetry,
+      cpuMs: rc.limiter.cpuUsedNs / 1e6,
+      wallMs: performance.now() - started,
+    };
+    if (error) {
+      outcome.code = error.code;
+      outcome.message = error.message;
+    }
+    const due = Number.isFinite(event.scheduledTime) ? new Date(event.scheduledTime).toISOString() : String(event.scheduledTime);
+    this.tail(
+      error ? 'error' : 'info',
+      'request',
+      `scheduled ${event.cron ? JSON.stringify(event.cron) : '(manual, no cron)'} due ${due}: ${outcome.outcome}${error ? ` ${error.code}` : ''} (${outcome.cpuMs.toFixed(1)} ms CPU, ${Math.round(outcome.wallMs)} ms)${noRetry ? ', noRetry' : ''}`,
+      outcome.code,
+    );
+    return outcome;
   }
 
   /**
@@ -788,10 +1042,11 @@ export class WorkerInstance implements CpuWatched {
         return;
     }
     if (!rc || rc.ended || rc.failure) {
-      if (op === 'fetch' && !rc) {
+      if (op === 'fetch' && !this.dead) {
         const id = (arg as { id?: unknown } | null)?.id;
         if (typeof id === 'number') this.enter(null, { t: 'fetched', id, error: 'fetch() can only be used while handling a request (not in the global scope or after the request ended).' }).catch(() => {});
       }
+      if (op === 'fetch.read' && typeof arg === 'number' && !this.dead) this.enter(null, { t: 'fchunk', id: arg, error: 'The request has ended.' }).catch(() => {});
       if (op === 'timer.set' && reqId === 0) {
         this.tail('warn', 'console', 'setTimeout/setInterval outside of a request is ignored: timers only run while a request (or its waitUntil work) is alive.');
       }
@@ -823,6 +1078,12 @@ export class WorkerInstance implements CpuWatched {
       case 'fetch':
         this.subrequest(rc, arg);
         return;
+      case 'fetch.read':
+        this.readFetched(rc, arg);
+        return;
+      case 'fetch.cancel':
+        this.dropFetch(rc, arg);
+        return;
       case 'body.cancel':
         rc.body?.destroy();
         return;
@@ -850,27 +1111,134 @@ export class WorkerInstance implements CpuWatched {
     ).catch((err) => this.failRequest(rc, asEdgeError(err)));
   }
 
+  /**
+   * A worker's fetch(): counted against the request's subrequest limit, its request body read from the guest as
+   * the upstream accepts it, its response head answered with a 'fetched' entry and its body left upstream until the
+   * guest pulls it ('fetch.read'). Aborting the fetch, cancelling its body or the request ending releases the upstream.
+   */
   private subrequest(rc: RequestContext, arg: unknown): void {
     const a = (arg ?? {}) as Record<string, unknown>;
     const id = a.id;
     if (typeof id !== 'number' || typeof a.method !== 'string' || typeof a.url !== 'string' || !Array.isArray(a.headers)) return;
+    const answer = (cmd: Record<string, unknown>): Promise<unknown> | undefined => {
+      if (this.dead) return undefined;
+      // The request ended meanwhile: answer anyway, so that the guest's promise does not stay pending.
+      if (rc.failure || rc.ended) return this.enter(null, { t: 'fetched', id, error: 'The request has ended.' }).catch(() => {});
+      return this.enter(rc, { t: 'fetched', reqId: rc.id, id, ...cmd });
+    };
     try {
       rc.limiter.newSubrequest();
     } catch (err) {
       this.failRequest(rc, asEdgeError(err));
       return;
     }
+    let service: SubrequestInit['service'];
+    if (typeof a.service === 'string') {
+      const bound = this.version.manifest.services.find((s) => s.binding === a.service);
+      if (!bound) {
+        answer({ error: `env.${a.service} is not a service binding of worker "${this.version.worker}".` })?.catch((err) => this.failRequest(rc, asEdgeError(err)));
+        return;
+      }
+      service = { binding: bound.binding, worker: bound.service };
+    }
+    let body: Uint8Array | Readable | null = null;
+    let guestBody: Readable | null = null;
+    if (a.body instanceof Uint8Array) body = a.body;
+    else if (typeof a.stream === 'number') body = guestBody = Readable.from(this.pullGuestStream(rc, a.stream), { objectMode: false });
+    else if (a.incoming === true && rc.body !== null && rc.bodyIter === null) body = rc.body;
+    const abort = new AbortController();
+    const signal = AbortSignal.any([abort.signal, rc.signal]);
+    const o: OutboundFetch = { abort, body: guestBody, iter: null };
+    const inFlight = outboundFetches(rc);
+    inFlight.set(id, o);
+    signal.addEventListener('abort', () => releaseOutbound(o), { once: true });
     const init: SubrequestInit = {
       method: a.method,
       url: a.url,
       headers: (a.headers as unknown[]).filter((h): h is [string, string] => Array.isArray(h) && typeof h[0] === 'string' && typeof h[1] === 'string'),
-      body: a.body instanceof Uint8Array ? a.body : null,
+      body,
       redirect: a.redirect === 'manual' || a.redirect === 'error' ? a.redirect : 'follow',
+      signal,
+      ...(service ? { service } : {}),
     };
     this.hooks.subrequest(init, rc.depth).then(
-      (r) => (rc.failure || rc.ended ? undefined : this.enter(rc, { t: 'fetched', reqId: rc.id, id, status: r.status, statusText: r.statusText, headers: r.headers, body: r.body })),
-      (err: unknown) => (rc.failure || rc.ended ? undefined : this.enter(rc, { t: 'fetched', reqId: rc.id, id, error: errorText(err) })),
+      (r) => {
+        const iter = r.body ? r.body[Symbol.asyncIterator]() : null;
+        if (signal.aborted || inFlight.get(id) !== o) {
+          if (iter) void iter.return?.()?.catch(() => {});
+          return answer({ error: 'fetch(): aborted' });
+        }
+        o.iter = iter;
+        if (iter === null && o.body === null) inFlight.delete(id);
+        return answer({ status: r.status, statusText: r.statusText, headers: r.headers, url: r.url, redirected: r.redirected, body: iter !== null });
+      },
+      (err: unknown) => {
+        inFlight.delete(id);
+        releaseOutbound(o);
+        return answer({ error: errorText(err) });
+      },
     ).catch((err) => this.failRequest(rc, asEdgeError(err)));
+  }
+
+  /** The next chunk of a fetch's response body, for the guest's pull ('fetch.read'), as an 'fchunk' entry. */
+  private readFetched(rc: RequestContext, arg: unknown): void {
+    const id = typeof arg === 'number' ? arg : -1;
+    const o = outboundFetches(rc).get(id);
+    const reply = (cmd: Record<string, unknown>): Promise<unknown> | undefined => {
+      if (this.dead) return undefined;
+      if (rc.failure || rc.ended) return this.enter(null, { t: 'fchunk', id, error: 'The request has ended.' }).catch(() => {});
+      return this.enter(rc, { t: 'fchunk', reqId: rc.id, id, ...cmd });
+    };
+    const iter = o?.iter;
+    if (!o || !iter) {
+      reply({ error: 'fetch(): the response body is no longer available.' })?.catch((err) => this.failRequest(rc, asEdgeError(err)));
+      return;
+    }
+    const next = (): Promise<unknown> | undefined =>
+      iter.next().then(
+        ({ value, done }) => {
+          if (done) {
+            outboundFetches(rc).delete(id);
+            return reply({ done: true });
+          }
+          const chunk = asBytes(value);
+          // A byte stream refuses empty chunks.
+          return chunk.byteLength === 0 ? next() : reply({ chunk });
+        },
+        (err: unknown) => {
+          outboundFetches(rc).delete(id);
+          releaseOutbound(o);
+          return reply({ error: o.abort.signal.aborted ? 'fetch(): aborted' : `fetch(): reading the response body failed: ${errorText(err)}` });
+        },
+      );
+    next()?.catch((err) => this.failRequest(rc, asEdgeError(err)));
+  }
+
+  /** The guest aborted a fetch or cancelled its response body: the upstream is released. */
+  private dropFetch(rc: RequestContext, arg: unknown): void {
+    const inFlight = outboundFetches(rc);
+    const o = typeof arg === 'number' ? inFlight.get(arg) : undefined;
+    if (!o) return;
+    inFlight.delete(arg as number);
+    o.abort.abort(new Error('fetch(): aborted by the worker'));
+  }
+
+  /** A guest's ReadableStream sent as a fetch's request body, pulled one chunk per entry as the upstream takes them. */
+  private async *pullGuestStream(rc: RequestContext, streamId: number): AsyncGenerator<Uint8Array> {
+    let completed = false;
+    try {
+      for (;;) {
+        let r = (await Promise.race([this.enter(rc, { t: 'pull', reqId: rc.id, id: streamId }), rc.failed()])) as PullResult | { deferred: true };
+        if ('deferred' in r) r = await Promise.race([rc.wait<PullResult>(`pulled:${streamId}`), rc.failed()]);
+        if (r.error) throw new TypeError(`the request body stream failed: ${r.error.message}`);
+        if (r.done) break;
+        if (r.chunk && r.chunk.byteLength > 0) yield r.chunk;
+      }
+      completed = true;
+    } finally {
+      // The upstream went away (or the fetch was aborted): the guest's stream is cancelled.
+      if (!completed && !rc.failure && !rc.ended && !this.dead) this.enter(rc, { t: 'cancel', reqId: rc.id, id: streamId }).catch(() => {});
+    }
   }
 
   /** Runs an asynchronous host op (host-ops.ts) and answers it with a 'settled' entry. */
@@ -918,13 +1286,28 @@ export class WorkerInstance implements CpuWatched {
     rc.wallTimer = setTimeout(() => this.failRequest(rc, rc.limiter.wallExceeded()), rc.limiter.wallRemainingMs());
   }
 
-  /** Ends the request once its waitUntil work (if any) settled, bounded by the wall-clock limit. */
+  /**
+   * Ends the request once its waitUntil work (if any) settled. That work gets WAIT_UNTIL_MS after the response (as
+   * Workers), never beyond the request's wall-clock limit; work still running then is cancelled with a tail warning.
+   */
   private finishAfter(rc: RequestContext, waitUntil: boolean): void {
     if (!waitUntil || rc.failure) {
       this.finish(rc, rc.failure);
       return;
     }
-    this.armWallTimer(rc);
+    const bound = Math.min(WAIT_UNTIL_MS, rc.limiter.wallRemainingMs());
+    const viaWall = bound < WAIT_UNTIL_MS;
+    if (rc.wallTimer) clearTimeout(rc.wallTimer);
+    rc.wallTimer = setTimeout(() => {
+      if (rc.ended) return;
+      this.tail(
+        'warn',
+        'limit',
+        `waitUntil() work of worker "${this.version.worker}" had not settled ${Math.round(bound)} ms after the response and was cancelled (waitUntil work gets ${WAIT_UNTIL_MS / 1000} s after the response${viaWall ? `, here less: the request's wall-clock limit of ${this.version.manifest.limits.wallMs} ms ([limits] wall_ms) came first` : ''}).`,
+        'E_WAIT_UNTIL_TIMEOUT',
+      );
+      this.finish(rc, null);
+    }, bound);
     rc.wait('waitUntil').then(
       () => this.finish(rc, null),
       (e: unknown) => this.finish(rc, asEdgeError(e)),
@@ -947,7 +1330,7 @@ export class WorkerInstance implements CpuWatched {
     for (const t of rc.timers.values()) clearTimeout(t);
     rc.timers.clear();
     this.requests.delete(rc.id);
-    if (rc.body && !rc.body.readableEnded) rc.body.resume();
+    if (rc.body && !rc.bodyPassedOn && !rc.body.readableEnded) rc.body.resume();
     if (!this.dead && !rc.released) this.enter(null, { t: 'end', reqId: rc.id }).catch(() => {});
     this.hooks.requestDone({
       worker: this.version.worker,
@@ -983,7 +1366,7 @@ export class WorkerInstance implements CpuWatched {
   private tail(level: TailEvent['level'], kind: TailKind, message: string, code?: string, stack?: string): void {
     const ev: TailEvent = { ts: Date.now(), worker: this.version.worker, version: this.version.versionId, level, kind, message };
     if (code) ev.code = code;
-    if (stack) ev.stack = stack;
+    if (stack) ev.stack = this.version.sourceMaps ? mapStack(stack, this.version.worker, this.version.sourceMaps) : stack;
     this.hooks.tail(ev);
   }
 }

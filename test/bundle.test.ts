@@ -1,0 +1,229 @@
+// Bundling at deploy (host/deploy/bundle.ts via collectUpload, as `edge deploy` and `edge dev` do): TypeScript entries,
+// npm packages from the worker's own node_modules, wrangler's bundling keys, errors with file:line:col, and stack
+// traces in tail mapped back to the TypeScript source through the uploaded source map.
+
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EdgeError } from '../host/errors.ts';
+import { bundledEntryPath } from '../host/deploy/bundle.ts';
+import { collectUpload, collectWorker } from '../host/deploy/upload.ts';
+import type { TailEvent } from '../host/runtime/worker-instance.ts';
+import { startTestHost, type TestHost } from './helpers/test-host.ts';
+
+const dirs: string[] = [];
+let t: TestHost;
+beforeAll(async () => {
+  t = await startTestHost();
+});
+afterAll(async () => {
+  await t?.close();
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function worker(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'edge-bundle-'));
+  dirs.push(dir);
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), content);
+  }
+  return dir;
+}
+
+async function rejection(p: Promise<unknown>): Promise<EdgeError> {
+  const e = await p.then(() => undefined, (err: unknown) => err);
+  if (!(e instanceof EdgeError)) throw new Error(`expected an EdgeError, got ${String(e)}`);
+  return e;
+}
+
+const toml = (name: string, main: string, extra = '') => `name = "${name}"\nmain = "${main}"\ncompatibility_date = "2026-11-01"\n${extra}\n`;
+
+/**
+ * An npm package with a Node build and a Workers build behind export conditions, as real packages ship them
+ * (hono, postgres, ...): the bundle must pick the `workerd` one.
+ */
+const GREET_PACKAGE = {
+  'node_modules/greet/package.json': JSON.stringify({
+    name: 'greet',
+    version: '1.0.0',
+    type: 'module',
+    exports: { '.': { workerd: './worker.js', node: './node.js', default: './node.js' } },
+  }),
+  'node_modules/greet/worker.js': 'export const greet = (who) => `hello ${who} from the workerd build`;\n',
+  'node_modules/greet/node.js': "import { readFileSync } from 'node:fs';\nexport const greet = (who) => readFileSync(who, 'utf8');\n",
+};
+
+const TS_WORKER = `import { greet } from 'greet';
+
+interface Env { WHO: string }
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === '/throw') {
+      const depth: number = 3;
+      throw new Error(\`thrown at depth \${depth}\`);
+    }
+    return new Response(greet(env.WHO));
+  },
+};
+`;
+
+describe('bundling at deploy', () => {
+  it('maps main to the module the host runs', () => {
+    expect(bundledEntryPath('src/index.ts')).toBe('src/index.js');
+    expect(bundledEntryPath('src/index.tsx')).toBe('src/index.js');
+    expect(bundledEntryPath('src/index.mts')).toBe('src/index.mjs');
+    expect(bundledEntryPath('index.mjs')).toBe('index.mjs');
+    expect(bundledEntryPath('index.js')).toBe('index.js');
+  });
+
+  it('bundles a TypeScript worker with an npm package from its own node_modules (workerd condition), deploys and serves it', async () => {
+    const dir = await worker({ 'wrangler.toml': toml('ts-npm', 'src/index.ts', '[vars]\nWHO = "edge"'), 'src/index.ts': TS_WORKER, ...GREET_PACKAGE });
+    const { upload, inputs } = await collectWorker(dir);
+    expect(upload.modules.map((m) => m.path)).toEqual(['src/index.js', 'src/index.js.map']);
+    const bundle = upload.modules[0]!.content;
+    expect(bundle).toContain('from the workerd build');
+    expect(bundle).not.toContain('node:fs');
+    expect(bundle).toMatch(/\/\/# sourceMappingURL=index\.js\.map\s*$/);
+    expect(inputs).toContain(join(dir, 'node_modules/greet/worker.js'));
+    expect(inputs).toContain(join(dir, 'src/index.ts'));
+
+    const res = await t.admin('POST', '/v1/workers', upload);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.version.main).toBe('src/index.js');
+    const got = await t.get('ts-npm', '/');
+    expect(got.status).toBe(200);
+    expect(got.text).toBe('hello edge from the workerd build');
+  });
+
+  it('resolves packages from node_modules above the worker directory, as Node does', async () => {
+    const dir = await worker({
+      ...GREET_PACKAGE,
+      'apps/w/wrangler.toml': toml('above', 'index.ts'),
+      'apps/w/index.ts': "import { greet } from 'greet';\nexport default { fetch: () => new Response(greet('up')) };\n",
+    });
+    const upload = await collectUpload(join(dir, 'apps/w'));
+    expect(upload.modules[0]!.content).toContain('from the workerd build');
+  });
+
+  it('maps the stack of an exception sent to tail to the .ts file and line', async () => {
+    const dir = await worker({ 'wrangler.toml': toml('ts-throw', 'src/index.ts', '[vars]\nWHO = "x"'), 'src/index.ts': TS_WORKER, ...GREET_PACKAGE });
+    expect((await t.admin('POST', '/v1/workers', await collectUpload(dir))).status).toBe(201);
+    const events: TailEvent[] = [];
+    const off = t.host.logs.subscribe('ts-throw', (ev) => events.push(ev));
+    try {
+      expect((await t.get('ts-throw', '/throw')).status).toBe(500);
+      await expect.poll(() => events.find((e) => e.kind === 'exception')).toBeDefined();
+    } finally {
+      off();
+    }
+    const ev = events.find((e) => e.kind === 'exception')!;
+    expect(ev.message).toContain('thrown at depth 3');
+    // `throw new Error(...)` is on line 10 of src/index.ts, column 13 (the `new`).
+    expect(ev.stack).toMatch(/at Object\.fetch \(src\/index\.ts:10:13\)/);
+    expect(ev.stack).not.toContain('index.js');
+  });
+
+  it('keeps the source map with the stored version: a restarted host still maps stacks', async () => {
+    await t.restart();
+    const events: TailEvent[] = [];
+    const off = t.host.logs.subscribe('ts-throw', (ev) => events.push(ev));
+    try {
+      expect((await t.get('ts-throw', '/throw')).status).toBe(500);
+      await expect.poll(() => events.find((e) => e.kind === 'exception')).toBeDefined();
+    } finally {
+      off();
+    }
+    expect(events.find((e) => e.kind === 'exception')!.stack).toContain('src/index.ts:10:13');
+  });
+
+  it('applies [define], [alias] and minify', async () => {
+    const src = `import { tag } from 'tagger';
+declare const BUILD_ID: string;
+export default {
+  fetch(): Response {
+    const somethingLongNamed = { build: BUILD_ID, tag: tag(), mode: process.env.MODE };
+    return Response.json(somethingLongNamed);
+  },
+};
+`;
+    const dir = await worker({
+      'wrangler.toml': toml('defines', 'index.ts', 'minify = true\n[define]\nBUILD_ID = "\\"b-42\\""\n"process.env.MODE" = "\\"prod\\""\n[alias]\ntagger = "./shims/tagger.ts"'),
+      'index.ts': src,
+      'shims/tagger.ts': 'export const tag = (): string => "aliased";\n',
+    });
+    const upload = await collectUpload(dir);
+    const bundle = upload.modules.find((m) => m.path === 'index.js')!.content;
+    expect(bundle).not.toContain('somethingLongNamed');
+    expect(bundle.split('\n').length).toBeLessThan(5);
+    expect((await t.admin('POST', '/v1/workers', upload)).status).toBe(201);
+    expect(JSON.parse((await t.get('defines', '/')).text)).toEqual({ build: 'b-42', tag: 'aliased', mode: 'prod' });
+  });
+
+  it('no_bundle = true uploads the modules as they are', async () => {
+    const dir = await worker({
+      'wrangler.toml': toml('raw', 'src/index.js', 'no_bundle = true'),
+      'src/index.js': "import { x } from './lib.js';\nexport default { fetch: () => new Response(x) };\n",
+      'src/lib.js': "export const x = 'unbundled';\n",
+    });
+    const upload = await collectUpload(dir);
+    expect(upload.modules).toEqual([
+      { path: 'src/index.js', content: "import { x } from './lib.js';\nexport default { fetch: () => new Response(x) };\n" },
+      { path: 'src/lib.js', content: "export const x = 'unbundled';\n" },
+    ]);
+    expect((await t.admin('POST', '/v1/workers', upload)).status).toBe(201);
+    expect((await t.get('raw', '/')).text).toBe('unbundled');
+
+    const ts = await worker({ 'wrangler.toml': toml('raw-ts', 'index.ts', 'no_bundle = true'), 'index.ts': 'export default {}' });
+    const e = await rejection(collectUpload(ts));
+    expect(e.code).toBe('E_MODULE_NOT_FOUND');
+    expect(e.message).toContain('no_bundle');
+  });
+
+  it('a syntax error in a .ts file names file:line:col', async () => {
+    const dir = await worker({
+      'wrangler.toml': toml('broken', 'src/index.ts'),
+      'src/index.ts': "import { f } from './lib.ts';\nexport default { fetch: () => new Response(f()) };\n",
+      'src/lib.ts': 'export function f(): string {\n  const a: number = 1\n  return a +* 2;\n}\n',
+    });
+    const e = await rejection(collectUpload(dir));
+    expect(e.code).toBe('E_BUNDLE_FAILED');
+    expect(e.message).toMatch(/src\/lib\.ts:3:13: Unexpected "\*"/);
+    expect(e.details).toMatchObject({ file: 'src/lib.ts', line: 3, column: 13 });
+  });
+
+  it('an import of a Node built-in fails with a clear error at the import', async () => {
+    const dir = await worker({
+      'wrangler.toml': toml('nodey', 'index.ts'),
+      'index.ts': "import { readFileSync } from 'node:fs';\nimport path from 'path';\nexport default { fetch: () => new Response(readFileSync(path.join('a', 'b'), 'utf8')) };\n",
+    });
+    const e = await rejection(collectUpload(dir));
+    expect(e.code).toBe('E_BUNDLE_FAILED');
+    expect(e.message).toMatch(/index\.ts:1:30: Could not resolve "node:fs": it is a Node\.js built-in module and the worker runtime has no Node\.js APIs/);
+    expect(e.message).toMatch(/index\.ts:2:18: Could not resolve "path"/);
+    expect(e.message).toContain('2 errors');
+  });
+
+  it('a bare built-in name that an installed npm package provides resolves to the package', async () => {
+    const dir = await worker({
+      'wrangler.toml': toml('evts', 'index.ts'),
+      'index.ts': "import { EventEmitter } from 'events';\nexport default { fetch: () => new Response(String(new EventEmitter().ok)) };\n",
+      'node_modules/events/package.json': JSON.stringify({ name: 'events', version: '3.3.0', main: 'events.js' }),
+      'node_modules/events/events.js': 'export class EventEmitter { ok = "polyfill" }\n',
+    });
+    expect((await collectUpload(dir)).modules[0]!.content).toContain('polyfill');
+  });
+
+  it('the host rejects a source map that maps no module or is not one', async () => {
+    const base = { manifest: { fileName: 'wrangler.toml', content: toml('maps', 'index.js') }, modules: [{ path: 'index.js', content: 'export default { fetch: () => new Response("m") }' }] };
+    const orphan = await t.admin('POST', '/v1/workers', { ...base, modules: [...base.modules, { path: 'other.js.map', content: '{}' }] });
+    expect(orphan.status).toBe(400);
+    expect(orphan.body.error.message).toContain('maps no uploaded module');
+    const bad = await t.admin('POST', '/v1/workers', { ...base, modules: [...base.modules, { path: 'index.js.map', content: '{"version":2}' }] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('not a version 3 source map');
+  });
+});
