@@ -222,19 +222,23 @@ async function wrapKey(a: Record<string, unknown>): Promise<Uint8Array> {
   return toBytes(await subtle.wrapKey(f, key, wrapping, await algorithm(a.algorithm)));
 }
 
-/** Registers the 'crypto.*' ops that prelude/subtle.js calls. */
+/** Registers the 'crypto.*' ops that prelude/subtle.js calls; one an embedder registered first (HostOptions.ops) is kept. */
 export function registerWebCryptoOps(ops: HostOps): void {
-  ops
-    .register('crypto.digest', guarded('digest', digest))
-    .register('crypto.encrypt', guarded('encrypt', (a) => crypt(a, 'encrypt')))
-    .register('crypto.decrypt', guarded('decrypt', (a) => crypt(a, 'decrypt')))
-    .register('crypto.sign', guarded('sign', sign))
-    .register('crypto.verify', guarded('verify', verify))
-    .register('crypto.importKey', guarded('importKey', importKey))
-    .register('crypto.exportKey', guarded('exportKey', exportKey))
-    .register('crypto.generateKey', guarded('generateKey', generateKey))
-    .register('crypto.deriveBits', guarded('deriveBits', deriveBitsOp))
-    .register('crypto.deriveKey', guarded('deriveKey', deriveKey))
-    .register('crypto.wrapKey', guarded('wrapKey', wrapKey))
-    .register('crypto.unwrapKey', guarded('unwrapKey', unwrapKey));
+  const handlers: Record<string, (a: Record<string, unknown>) => Promise<unknown>> = {
+    digest,
+    encrypt: (a) => crypt(a, 'encrypt'),
+    decrypt: (a) => crypt(a, 'decrypt'),
+    sign,
+    verify,
+    importKey,
+    exportKey,
+    generateKey,
+    deriveBits: deriveBitsOp,
+    deriveKey,
+    wrapKey,
+    unwrapKey,
+  };
+  for (const [method, fn] of Object.entries(handlers)) {
+    if (ops.get(`crypto.${method}`) === undefined) ops.register(`crypto.${method}`, guarded(method, fn));
+  }
 }

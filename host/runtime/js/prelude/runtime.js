@@ -186,6 +186,15 @@ export function createRuntime(options) {
         return new DOMException(message, String(e.name));
     }
   }
+  /**
+   * Forgets a request the host will send no 'end' entry for. Its host ops still pending (started, never awaited by
+   * the response) will not be answered, as the host drops the answers of ended requests: their entries go too.
+   */
+  function releaseRequest(reqId) {
+    requests.delete(reqId);
+    for (const [id, p] of pendingOps) if (p.reqId === reqId) pendingOps.delete(id);
+  }
+
   function settleOp(cmd) {
     const p = pendingOps.get(cmd.id);
     if (!p) return;
@@ -250,12 +259,12 @@ export function createRuntime(options) {
       Promise.allSettled(state.waitUntil).then(() => {
         // Nothing else of the request left in the isolate: drop it here, so the host sends no 'end' entry.
         const released = out.stream === undefined && state.timers.size === 0 && state.pull === null;
-        if (released) requests.delete(state.reqId);
+        if (released) releaseRequest(state.reqId);
         hostCall(state.reqId, 'waitUntil.done', released);
       });
     } else if (out.stream === undefined && state.timers.size === 0 && state.pull === null) {
       // Nothing of this request is left in the isolate: the host need not send an 'end' entry.
-      requests.delete(state.reqId);
+      releaseRequest(state.reqId);
       out.released = true;
     }
     return out;
