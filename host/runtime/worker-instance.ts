@@ -519,10 +519,13 @@ export class WorkerInstance implements CpuWatched {
     // adapted into a fetch handler by the prelude (component.js).
     const plan = this.hooks.registry.plan(manifest);
     const component = this.version.component;
-    const envSource =
+    const baseEnvSource =
       plan.bindings.length === 0
         ? `JSON.parse(${JSON.stringify(JSON.stringify(manifest.vars))})`
         : `Object.assign(JSON.parse(${JSON.stringify(JSON.stringify(manifest.vars))}), host.capabilityEnv(${JSON.stringify(plan.interfaces)}, ${JSON.stringify(plan.bindings)}))`;
+    // Service bindings are Fetchers made in the prelude; the host maps a binding name to its worker at call time.
+    const envSource =
+      manifest.services.length === 0 ? baseEnvSource : `Object.assign(${baseEnvSource}, host.serviceEnv(${JSON.stringify(manifest.services.map((s) => s.binding))}))`;
     let bootstrapSource: string;
     let envModule: ivm.Module | null = null;
     if (component) {
@@ -1236,8 +1239,8 @@ export class WorkerInstance implements CpuWatched {
       }
       completed = true;
     } finally {
-      // The upstream went away (or the fetch was aborted): the guest's stream is cancelled.
-      if (!completed && !rc.failure && !rc.ended && !this.dead) this.enter(rc, { t: 'cancel', reqId: rc.id, id: streamId }).catch(() => {});
+      // The upstream went away, the fetch was aborted or the request ended: the guest's stream is cancelled.
+      if (!completed && !this.dead) this.enter(rc.failure || rc.ended ? null : rc, { t: 'cancel', reqId: rc.id, id: streamId }).catch(() => {});
     }
   }
 

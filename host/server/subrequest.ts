@@ -1,16 +1,17 @@
-// Subrequests (a worker's outbound fetch): to another worker on this host (`<name>.localhost`) in-process,
-// with no network hop; to anywhere else over the network under the egress policy, which by default refuses
-// private, loopback and link-local addresses (checked on the resolved address, so DNS cannot smuggle them in).
+// Subrequests (a worker's outbound fetch): to another worker on this host (`<name>.localhost`, or a service
+// binding) in-process, with no network hop; to anywhere else over the network under the egress policy, which by
+// default refuses private, loopback and link-local addresses (checked on the resolved address, so DNS cannot
+// smuggle them in). Bodies stream both ways: the request body is read as the upstream accepts it, the response
+// body is handed back unread, so host memory stays bounded whatever their size.
 import { BlockList, isIP } from 'node:net';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { IncomingMessage, request as httpRequest, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { EdgeError } from '../errors.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
-import type { SubrequestInit, SubrequestResult, WorkerResponse } from '../runtime/worker-instance.ts';
+import type { SubrequestInit, SubrequestResult } from '../runtime/worker-instance.ts';
 
-export const MAX_SUBREQUEST_BODY = 32 * 1024 * 1024;
 const MAX_DEPTH = 16;
 const MAX_REDIRECTS = 20;
 
@@ -68,29 +69,46 @@ export class SubrequestDispatcher {
     } catch {
       throw new TypeError(`fetch(): invalid URL ${req.url}`);
     }
+    if (req.service) return this.inProcess(req.service.worker, req, depth);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`fetch(): unsupported scheme ${url.protocol} (only http: and https:).`);
     const host = url.hostname.toLowerCase();
     if (host.endsWith('.localhost')) return this.inProcess(host.slice(0, -'.localhost'.length), req, depth);
     return this.network(req, url, 0);
   }
 
+  /** Another worker of this host, called directly: its response body is pulled from its isolate as it is read. */
   private async inProcess(name: string, req: SubrequestInit, depth: number): Promise<SubrequestResult> {
     const got = this.runtime.instance(name);
-    if (got === null) return { status: 404, statusText: 'Not Found', headers: [['x-edge-error', 'E_NO_ROUTE']], body: new TextEncoder().encode(`E_NO_ROUTE: no worker named "${name}" on this host\n`) };
+    if (got === null) {
+      releaseBody(req.body);
+      if (req.service) {
+        throw new TypeError(
+          `env.${req.service.binding}.fetch(): the service "${name}" that ${req.service.binding} is bound to is not deployed on this host (deploy it, or fix \`services\` in the manifest).`,
+        );
+      }
+      const text = new TextEncoder().encode(`E_NO_ROUTE: no worker named "${name}" on this host\n`);
+      return { status: 404, statusText: 'Not Found', headers: [['x-edge-error', 'E_NO_ROUTE']], url: req.url, redirected: false, body: once(text) };
+    }
     const inst = got instanceof Promise ? await got : got;
+    if (req.signal?.aborted) {
+      releaseBody(req.body);
+      throw new TypeError('fetch(): aborted');
+    }
     const res = await inst.fetch({
       method: req.method,
       url: req.url,
       headers: req.headers,
-      body: req.body ? Readable.from([Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength)]) : null,
+      body: req.body === null ? null : req.body instanceof Uint8Array ? Readable.from([Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength)]) : req.body,
       depth: depth + 1,
     });
-    return { status: res.status, statusText: res.statusText, headers: res.headers, body: await collect(res) };
+    const body = res.stream ?? (res.body && res.body.byteLength > 0 ? once(res.body) : null);
+    return { status: res.status, statusText: res.statusText, headers: res.headers, url: req.url, redirected: false, body };
   }
 
   private network(req: SubrequestInit, url: URL, redirects: number): Promise<SubrequestResult> {
     const literal = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(literal) && !this.permits(literal)) {
+      releaseBody(req.body);
       return Promise.reject(new TypeError(`fetch(): ${url.host} is a private address, which workers may not reach (the host's egress policy).`));
     }
     const lookup = (hostname: string, options: object, cb: (err: Error | null, address: string | LookupAddress[], family?: number) => void): void => {
@@ -103,50 +121,113 @@ export class SubrequestDispatcher {
       });
     };
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const streamed = req.body !== null && !(req.body instanceof Uint8Array);
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of req.headers) {
       const key = k.toLowerCase();
-      if (key === 'host' || key === 'content-length' || key === 'connection' || key === 'transfer-encoding') continue;
+      if (key === 'host' || key === 'connection' || key === 'transfer-encoding' || key === 'keep-alive') continue;
+      // A streamed body keeps a length the worker declared (origins may refuse chunked uploads); Node checks it.
+      if (key === 'content-length' && !(streamed && /^\d+$/.test(v))) continue;
       const prev = headers[key];
       headers[key] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
     }
     return new Promise<SubrequestResult>((resolve, reject) => {
-      const out = send(url, { method: req.method, headers, lookup, timeout: 30_000 }, (res: IncomingMessage) => {
-        const status = res.statusCode ?? 502;
-        const location = res.headers.location;
-        if (req.redirect !== 'manual' && [301, 302, 303, 307, 308].includes(status) && location) {
-          res.resume();
-          if (req.redirect === 'error') return reject(new TypeError(`fetch(): redirect to ${location} with redirect: "error"`));
-          if (redirects >= MAX_REDIRECTS) return reject(new TypeError('fetch(): too many redirects'));
-          const next = new URL(location, url);
-          const method = status === 303 || ((status === 301 || status === 302) && req.method === 'POST') ? 'GET' : req.method;
-          const body = method === req.method ? req.body : null;
-          return this.network({ ...req, method, body, url: next.href }, next, redirects + 1).then(resolve, reject);
-        }
-        const headerPairs: Array<[string, string]> = [];
-        const raw = res.rawHeaders;
-        for (let i = 0; i < raw.length; i += 2) headerPairs.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
-        readLimited(res).then((body) => resolve({ status, statusText: res.statusMessage ?? '', headers: headerPairs, body }), reject);
-      });
+      let out: ClientRequest;
+      try {
+        out = send(url, { method: req.method, headers, lookup, timeout: 30_000, ...(req.signal ? { signal: req.signal } : {}) }, (res: IncomingMessage) => {
+          // Errors after this point reach the guest through the body's iterator; without a listener they would crash the host.
+          res.on('error', () => {});
+          // The origin answered: from here on a slow body is the wall-clock limit's business, not a socket timeout's.
+          out.setTimeout(0);
+          const status = res.statusCode ?? 502;
+          const location = res.headers.location;
+          if (req.redirect !== 'manual' && REDIRECTS.has(status) && location !== undefined) {
+            res.destroy();
+            try {
+              const next = this.redirect(req, url, status, location, redirects);
+              resolve(this.network(next, new URL(next.url), redirects + 1));
+            } catch (err) {
+              releaseBody(req.body);
+              reject(err);
+            }
+            return;
+          }
+          const headerPairs: Array<[string, string]> = [];
+          const raw = res.rawHeaders;
+          for (let i = 0; i < raw.length; i += 2) headerPairs.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+          const empty = req.method === 'HEAD' || NULL_BODY.has(status);
+          if (empty) res.resume();
+          resolve({ status, statusText: res.statusMessage ?? '', headers: headerPairs, url: url.href, redirected: redirects > 0, body: empty ? null : res });
+        });
+      } catch (err) {
+        releaseBody(req.body);
+        reject(new TypeError(`fetch(): ${errorText(err)}`));
+        return;
+      }
       out.on('timeout', () => out.destroy(new TypeError(`fetch(): ${url.host} did not answer within 30 s`)));
-      out.on('error', (err) => reject(err instanceof TypeError ? err : new TypeError(`fetch(): ${err.message}`)));
-      out.end(req.body ? Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength) : undefined);
+      out.on('error', (err) => {
+        releaseBody(req.body);
+        reject(err instanceof TypeError ? err : new TypeError(req.signal?.aborted ? 'fetch(): aborted' : `fetch(): ${err.message}`));
+      });
+      const body = req.body;
+      if (body === null) out.end();
+      else if (body instanceof Uint8Array) out.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+      else {
+        body.on('error', (err) => out.destroy(new TypeError(`fetch(): the request body failed: ${err.message}`)));
+        body.pipe(out);
+        out.on('close', () => {
+          if (!body.readableEnded) releaseBody(body);
+        });
+      }
     });
   }
-}
 
-async function readLimited(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const c of stream) {
-    size += c.byteLength;
-    if (size > MAX_SUBREQUEST_BODY) throw new TypeError(`fetch(): response bodies over ${MAX_SUBREQUEST_BODY} bytes are not supported yet.`);
-    parts.push(c);
+  /** The request to send after a redirect, as the Fetch standard's "HTTP-redirect fetch" builds it. */
+  private redirect(req: SubrequestInit, url: URL, status: number, location: string, redirects: number): SubrequestInit {
+    if (req.redirect === 'error') throw new TypeError(`fetch(): ${url.href} redirected (${status}) to ${location}, and redirect is "error".`);
+    if (redirects >= MAX_REDIRECTS) throw new TypeError(`fetch(): more than ${MAX_REDIRECTS} redirects, starting from ${req.url}.`);
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      throw new TypeError(`fetch(): ${url.href} redirected to an invalid URL: ${location}`);
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new TypeError(`fetch(): ${url.href} redirected to unsupported scheme ${next.protocol}`);
+    const toGet = (status === 303 && req.method !== 'HEAD') || ((status === 301 || status === 302) && req.method === 'POST');
+    if (!toGet && req.body !== null && !(req.body instanceof Uint8Array)) {
+      throw new TypeError(
+        `fetch(): cannot follow the ${status} redirect from ${url.href} to ${next.href}: the request body is a stream, which cannot be sent twice. Send the body as a string or ArrayBuffer, or use redirect: "manual".`,
+      );
+    }
+    let headers = req.headers;
+    if (toGet) {
+      releaseBody(req.body);
+      headers = headers.filter(([k]) => !BODY_HEADERS.has(k.toLowerCase()));
+    }
+    if (next.origin !== url.origin) headers = headers.filter(([k]) => k.toLowerCase() !== 'authorization');
+    return { ...req, method: toGet ? 'GET' : req.method, body: toGet ? null : req.body, headers, url: next.href };
   }
-  return Buffer.concat(parts);
 }
 
-async function collect(res: WorkerResponse): Promise<Uint8Array | null> {
-  if (res.stream) return readLimited(res.stream);
-  return res.body;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const NULL_BODY = new Set([101, 204, 205, 304]);
+/** Request headers that describe the body, dropped when a redirect turns the request into a GET. */
+const BODY_HEADERS = new Set(['content-encoding', 'content-language', 'content-location', 'content-type', 'content-length']);
+
+/**
+ * A request body that will not be sent (further): a stream from a guest is destroyed, which cancels it in the
+ * isolate; a client's own request body passed straight through is only detached, its request still owns it.
+ */
+function releaseBody(body: SubrequestInit['body']): void {
+  if (body === null || body instanceof Uint8Array || body.destroyed) return;
+  if (body instanceof IncomingMessage) body.unpipe();
+  else body.destroy();
+}
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -3,13 +3,17 @@
 // chunk, a timer firing, a pull on a streamed response body. Async host work (timers, body reads) is
 // requested fire-and-forget through `call`, and its answer arrives as a later entry.
 import { bridge } from './internal/bridge.js';
-import { createIncomingRequest } from './request.js';
-import { chunkBytes, readAllBytes, takeBody } from './body.js';
+import { createIncomingRequest, Request } from './request.js';
+import { chunkBytes, takeBody } from './body.js';
+import { isDisturbed } from './streams.js';
+import { setServiceTransport } from './fetcher.js';
 import { createFetchResponse, getResponseHead, isResponse } from './response.js';
 import { wasmMemoryExceeded } from './wasm-memory.js';
 import { FUEL_USED, STREAMED } from './component.js';
 import { setAsyncCaller } from './internal/async.js';
 import { DOMException } from './dom-exception.js';
+import { createScheduledController } from './scheduled.js';
+import { NO_RESPONSE } from './service-worker.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const YIELD_TURNS = 16;
@@ -127,40 +131,167 @@ export function createRuntime(options) {
     clearTimeout: (id) => clearTimer(id),
     clearInterval: (id) => clearTimer(id),
   };
-  // Outbound fetch: performed by the host (another worker in-process, or the network under the host's
-  // egress policy), counted against the request's subrequest limit. Bodies are buffered both ways for now.
-  const MAX_SUBREQUEST_BODY = 32 * 1024 * 1024;
+  // Outbound fetch: performed by the host (another worker in-process, a service binding, or the network under the
+  // host's egress policy), counted against the request's subrequest limit. A streamed request body goes out as the
+  // host pulls it ('pull' entries, as a response body does; the client's own body passed straight through is sent by
+  // the host without entering the isolate); the response body comes in as the guest reads it ('fetch.read' calls
+  // answered by 'fchunk' entries). An AbortSignal, cancelling the body or the request ending release the upstream.
+  /** fetch id -> its record, while its response head or a read of its body is awaited. */
   const fetches = new Map();
+  /** The incoming requests' body streams (stream -> request state), to pass one straight through to a fetch. */
+  const incomingBodies = new WeakMap();
   let nextFetchId = 1;
-  timerGlobals.fetch = async function fetch(input, init) {
+
+  async function outboundFetch(service, input, init) {
     const reqId = current;
     const request = new Request(input, init);
-    const taken = takeBody(request);
-    const body = taken === null || taken instanceof Uint8Array ? taken : await readAllBytes(taken);
-    if (body !== null && body.byteLength > MAX_SUBREQUEST_BODY) {
-      throw new TypeError(`fetch(): request bodies over ${MAX_SUBREQUEST_BODY} bytes are not supported yet.`);
+    const signal = fetchSignal(input, init);
+    if (signal !== null && signal.aborted) throw signal.reason;
+    const msg = { id: nextFetchId++, method: request.method, url: request.url, headers: [], redirect: request.redirect };
+    for (const pair of request.headers) msg.headers.push(pair);
+    if (service !== null) msg.service = service;
+    const body = takeBody(request);
+    if (body instanceof Uint8Array) msg.body = body;
+    else if (body !== null) {
+      const state = incomingBodies.get(body);
+      if (state !== undefined && state.reqId === reqId && requests.get(reqId) === state && state.pull === null && !body.locked && !isDisturbed(body)) {
+        // Locked for good: the host sends the client's body on by itself.
+        body.getReader();
+        msg.incoming = true;
+      } else {
+        const sid = nextStreamId++;
+        streams.set(sid, { reader: body.getReader(), reqId });
+        msg.stream = sid;
+      }
     }
-    const headers = [];
-    for (const pair of request.headers) headers.push(pair);
-    const id = nextFetchId++;
+    const rec = { id: msg.id, reqId, signal, onAbort: null, head: null, read: null, controller: null, finished: false };
+    if (signal !== null) {
+      rec.onAbort = () => abortFetch(rec, signal.reason);
+      signal.addEventListener('abort', rec.onAbort);
+    }
     const reply = await new Promise((resolve, reject) => {
-      fetches.set(id, { resolve, reject });
-      hostCall(reqId, 'fetch', { id, method: request.method, url: request.url, headers, body, redirect: request.redirect });
+      rec.head = { resolve, reject };
+      fetches.set(rec.id, rec);
+      hostCall(reqId, 'fetch', msg);
     });
-    if (reply.error) throw new TypeError(reply.error);
-    const bytes = reply.body;
-    const stream =
-      bytes && bytes.byteLength > 0
-        ? new ReadableStream({
-            type: 'bytes',
-            start(c) {
-              c.enqueue(bytes);
-              c.close();
-            },
-          })
-        : null;
-    return createFetchResponse({ status: reply.status, statusText: reply.statusText, headers: reply.headers, body: stream, url: request.url });
+    if (reply.error) {
+      finishFetch(rec);
+      throw new TypeError(reply.error);
+    }
+    if (!reply.body) finishFetch(rec);
+    return createFetchResponse({
+      status: reply.status,
+      statusText: reply.statusText,
+      headers: reply.headers,
+      body: reply.body ? fetchedBody(rec) : null,
+      url: reply.url,
+      redirected: reply.redirected,
+    });
+  }
+
+  /** The signal of a fetch: RequestInit's, else the Request's when one was given (read only then: it loads events). */
+  function fetchSignal(input, init) {
+    if (init !== null && typeof init === 'object' && init.signal !== undefined) return init.signal ?? null;
+    if (input instanceof Request) {
+      const s = input.signal;
+      return s !== null && typeof s === 'object' && typeof s.addEventListener === 'function' ? s : null;
+    }
+    return null;
+  }
+
+  function fetchedBody(rec) {
+    return new ReadableStream({
+      type: 'bytes',
+      start(controller) {
+        rec.controller = controller;
+      },
+      pull(controller) {
+        if (rec.finished) return undefined;
+        return new Promise((resolve, reject) => {
+          rec.read = { controller, resolve, reject };
+          fetches.set(rec.id, rec);
+          hostCall(rec.reqId, 'fetch.read', rec.id);
+        });
+      },
+      cancel() {
+        if (rec.finished) return;
+        finishFetch(rec);
+        hostCall(rec.reqId, 'fetch.cancel', rec.id);
+      },
+    });
+  }
+
+  function finishFetch(rec) {
+    rec.finished = true;
+    fetches.delete(rec.id);
+    if (rec.onAbort !== null) rec.signal.removeEventListener('abort', rec.onAbort);
+    rec.onAbort = null;
+    rec.controller = null;
+  }
+
+  /** Rejects what waits on the fetch with `reason` (its signal aborted, or its request ended). */
+  function abortFetch(rec, reason, tellHost = true) {
+    if (rec.finished) return;
+    const { head, read, controller } = rec;
+    finishFetch(rec);
+    rec.head = rec.read = null;
+    if (tellHost) hostCall(rec.reqId, 'fetch.cancel', rec.id);
+    if (head !== null) head.reject(reason);
+    if (controller !== null) {
+      try {
+        controller.error(reason);
+      } catch {
+        // already closed or errored
+      }
+    }
+    if (read !== null) read.resolve();
+  }
+
+  function deliverFetch(cmd) {
+    const rec = fetches.get(cmd.id);
+    if (!rec || rec.head === null) return;
+    fetches.delete(cmd.id);
+    const head = rec.head;
+    rec.head = null;
+    head.resolve(cmd);
+  }
+
+  function deliverFetchChunk(cmd) {
+    const rec = fetches.get(cmd.id);
+    if (!rec || rec.read === null) return;
+    fetches.delete(cmd.id);
+    const p = rec.read;
+    rec.read = null;
+    try {
+      if (cmd.error) {
+        finishFetch(rec);
+        p.controller.error(new TypeError(cmd.error));
+      } else if (cmd.done) {
+        finishFetch(rec);
+        p.controller.close();
+        // A byob request left pending must be answered after close.
+        p.controller.byobRequest?.respond(0);
+      } else {
+        p.controller.enqueue(cmd.chunk);
+      }
+      p.resolve();
+    } catch (err) {
+      p.reject(err);
+    }
+  }
+
+  /** The request ended: its fetches still waiting for the host fail (the host released their upstreams). */
+  function endFetches(reqId) {
+    for (const rec of [...fetches.values()]) {
+      if (rec.reqId === reqId) abortFetch(rec, new TypeError('The request has ended.'), false);
+    }
+  }
+
+  timerGlobals.fetch = function fetch(input, init = undefined) {
+    if (arguments.length === 0) return Promise.reject(new TypeError("Failed to execute 'fetch': 1 argument required, but only 0 present."));
+    return outboundFetch(null, input, init);
   };
+  setServiceTransport(outboundFetch);
   // Asynchronous host operations (internal/async.js): answered by a 'settled' entry.
   const pendingOps = new Map();
   let nextOpId = 1;
@@ -203,20 +334,13 @@ export function createRuntime(options) {
     else p.resolve(cmd.v);
   }
 
-  function deliverFetch(cmd) {
-    const f = fetches.get(cmd.id);
-    if (!f) return;
-    fetches.delete(cmd.id);
-    f.resolve(cmd);
-  }
-
   for (const [name, fn] of Object.entries(timerGlobals)) {
     Object.defineProperty(fn, 'name', { value: name });
     Object.defineProperty(globalThis, name, { value: fn, writable: true, configurable: true, enumerable: false });
   }
 
   function requestBodyStream(state) {
-    return new ReadableStream({
+    const stream = new ReadableStream({
       type: 'bytes',
       pull(controller) {
         return new Promise((resolve, reject) => {
@@ -228,6 +352,8 @@ export function createRuntime(options) {
         hostCall(state.reqId, 'body.cancel', null);
       },
     });
+    incomingBodies.set(stream, state);
+    return stream;
   }
 
   function toHostResponse(state, res) {
@@ -254,9 +380,14 @@ export function createRuntime(options) {
       streams.set(id, { reader: body.getReader(), reqId: state.reqId });
       out = { ok: true, status: head.status, statusText: head.statusText, headers: head.headers, body: null, stream: id };
     }
+    return afterResponse(state, out);
+  }
+
+  /** Tells the host (in `out`) whether waitUntil work goes on after the response, and reports when it settled. */
+  function afterResponse(state, out) {
     if (state.waitUntil.length > 0) {
       out.waitUntil = true;
-      Promise.allSettled(state.waitUntil).then(() => {
+      settleAll(state.waitUntil).then(() => {
         // Nothing else of the request left in the isolate: drop it here, so the host sends no 'end' entry.
         const released = out.stream === undefined && state.timers.size === 0 && state.pull === null;
         if (released) releaseRequest(state.reqId);
@@ -270,32 +401,72 @@ export function createRuntime(options) {
     return out;
   }
 
-  function failure(err) {
+  /** Settles when every promise in `list` has, including those waitUntil() added while the others ran. */
+  async function settleAll(list) {
+    for (let n = 0; n < list.length; ) {
+      const batch = list.slice(n);
+      n = list.length;
+      await Promise.allSettled(batch);
+    }
+  }
+
+  function failure(err, state) {
     const d = describeError(err);
     if (err && typeof err === 'object' && typeof err.edgeLimit === 'string') d.limit = err.edgeLimit;
     // A refused WebAssembly allocation that the guest did not handle ends the request as a memory breach.
     else if (err instanceof RangeError && d.message.startsWith('WebAssembly memory limit exceeded')) d.limit = 'E_MEMORY_LIMIT';
-    return { ok: false, error: d };
+    const out = { ok: false, error: d };
+    // ctx.passThroughOnException() was called: the host sends the request on to the origin instead.
+    if (state?.passThrough === true && d.limit === undefined) {
+      out.passThrough = true;
+      // A service-worker script whose listeners did not respond: no exception to report.
+      if (err !== null && typeof err === 'object' && err[NO_RESPONSE] === true) out.quiet = true;
+    }
+    return out;
   }
 
-  function dispatchFetch(cmd) {
+  function loadWorker() {
     if (!worker) {
-      // Left by the host's bootstrap module, which checked it has fetch().
+      // Left by the host's bootstrap module, which checked it has fetch() or scheduled().
       worker = globalThis.__edgeWorker;
       env = globalThis.__edgeEnv;
       delete globalThis.__edgeWorker;
       delete globalThis.__edgeEnv;
     }
-    const state = { reqId: cmd.reqId, timers: new Set(), waitUntil: [], pull: null };
-    requests.set(cmd.reqId, state);
+  }
+
+  function newRequestState(reqId) {
+    const state = { reqId, timers: new Set(), waitUntil: [], pull: null, passThrough: false };
+    requests.set(reqId, state);
+    return state;
+  }
+
+  /** The `ctx` (ExecutionContext) handed to fetch and scheduled handlers. */
+  function executionContext(state) {
     const ctx = {
       waitUntil(p) {
         state.waitUntil.push(Promise.resolve(p).catch((err) => reportException(state.reqId, err)));
       },
-      passThroughOnException() {},
+      passThroughOnException() {
+        state.passThrough = true;
+      },
     };
     // For the component adapter (component.js), whose imports talk to the host about this request.
-    Object.defineProperty(ctx, '__edgeReqId', { value: cmd.reqId, enumerable: false });
+    Object.defineProperty(ctx, '__edgeReqId', { value: state.reqId, enumerable: false });
+    return ctx;
+  }
+
+  /** The answer to an event the worker has no handler for (e.g. a fetch to a worker that only has scheduled()). */
+  function noHandler(kind) {
+    const usage = kind === 'fetch' ? 'fetch(request, env, ctx)' : 'scheduled(controller, env, ctx)';
+    return { ok: false, noHandler: kind, error: { name: 'TypeError', message: `The worker has no ${kind} handler: its default export has no ${usage} method (nor did it addEventListener("${kind}", ...)).`, stack: '' } };
+  }
+
+  function dispatchFetch(cmd) {
+    loadWorker();
+    if (typeof worker.fetch !== 'function') return noHandler('fetch');
+    const state = newRequestState(cmd.reqId);
+    const ctx = executionContext(state);
     let result;
     try {
       const request = createIncomingRequest({
@@ -310,19 +481,55 @@ export function createRuntime(options) {
         return toHostResponse(state, result);
       }
     } catch (err) {
-      return failure(err);
+      return failure(err, state);
     }
     const response = Promise.resolve(result).then(
       (res) => {
         try {
           return toHostResponse(state, res);
         } catch (err) {
+          return failure(err, state);
+        }
+      },
+      (err) => failure(err, state),
+    );
+    return settleOrDefer(state.reqId, response, 'response');
+  }
+
+  /** A cron trigger (or a manual one): runs `scheduled(controller, env, ctx)`; waitUntil work extends the run. */
+  function dispatchScheduled(cmd) {
+    loadWorker();
+    if (typeof worker.scheduled !== 'function') return noHandler('scheduled');
+    const state = newRequestState(cmd.reqId);
+    const ctx = executionContext(state);
+    let noRetry = false;
+    const controller = createScheduledController(String(cmd.cron), Number(cmd.scheduledTime), () => {
+      noRetry = true;
+    });
+    const done = (out) => {
+      out.noRetry = noRetry;
+      if (!out.ok) return out;
+      checkMemory();
+      return afterResponse(state, out);
+    };
+    let result;
+    try {
+      result = worker.scheduled(controller, env, ctx);
+      if (result === null || typeof result !== 'object' || typeof result.then !== 'function') return done({ ok: true });
+    } catch (err) {
+      return done(failure(err));
+    }
+    const outcome = Promise.resolve(result).then(
+      () => {
+        try {
+          return done({ ok: true });
+        } catch (err) {
           return failure(err);
         }
       },
-      failure,
+      (err) => done(failure(err)),
     );
-    return settleOrDefer(state.reqId, response, 'response');
+    return settleOrDefer(state.reqId, outcome, 'response');
   }
 
   function deliverChunk(cmd) {
@@ -393,6 +600,7 @@ export function createRuntime(options) {
       }
     }
     if (state.pull) state.pull.reject(new TypeError('The request has ended.'));
+    endFetches(cmd.reqId);
     for (const [id, p] of pendingOps) {
       if (p.reqId === cmd.reqId) {
         pendingOps.delete(id);
@@ -403,7 +611,7 @@ export function createRuntime(options) {
 
   /** The one function the host enters the isolate through. */
   /** Entries that resolve guest promises: their continuations run in the microtasks right after them. */
-  const RESUMING = { timer: true, chunk: true, fetched: true, settled: true };
+  const RESUMING = { timer: true, chunk: true, fetched: true, fchunk: true, settled: true };
 
   return function entry(cmd) {
     current = cmd.reqId ?? 0;
@@ -432,12 +640,16 @@ export function createRuntime(options) {
     switch (cmd.t) {
       case 'fetch':
         return dispatchFetch(cmd);
+      case 'scheduled':
+        return dispatchScheduled(cmd);
       case 'chunk':
         return deliverChunk(cmd);
       case 'timer':
         return fireTimer(cmd);
       case 'fetched':
         return deliverFetch(cmd);
+      case 'fchunk':
+        return deliverFetchChunk(cmd);
       case 'settled':
         return settleOp(cmd);
       case 'pull':
