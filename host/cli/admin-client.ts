@@ -10,6 +10,19 @@ export interface VersionSummary { id: string; createdAt: string | number; main: 
 export interface VersionList { name: string; activeVersion: string | null; versions: VersionSummary[] }
 export interface RollbackResult { name: string; activeVersion: string; previousVersion: string | null }
 export interface DeleteResult { name: string; deleted: true }
+/** How a scheduled run ended (the host's ScheduledOutcome). */
+export interface ScheduledRun {
+  worker: string;
+  version: string;
+  cron: string;
+  scheduledTime: number;
+  outcome: string;
+  noRetry: boolean;
+  code?: string;
+  message?: string;
+  cpuMs: number;
+  wallMs: number;
+}
 export interface TailEvent {
   ts: number;
   worker: string;
@@ -72,6 +85,11 @@ export class AdminClient {
 
   delete(name: string): Promise<DeleteResult> {
     return this.#json('DELETE', `/v1/workers/${encodeURIComponent(name)}`);
+  }
+
+  /** Runs a worker's scheduled handler now, as its cron trigger would (`cron` defaults to its first trigger). */
+  scheduled(name: string, event: { cron?: string; scheduledTime?: number } = {}): Promise<ScheduledRun> {
+    return this.#json('POST', `/v1/workers/${encodeURIComponent(name)}/scheduled`, event);
   }
 
   /**

@@ -105,7 +105,8 @@ export function devCommand(): Command {
       const dataDir = join(root, '.edge');
       const shutdown = waitForShutdownSignal({ forceAfterMs: CLOSE_TIMEOUT_MS });
       const configPath = opts.config !== undefined ? resolve(opts.config) : await findHostConfig(root);
-      const host = await startHost({ dataDir, port: opts.port, adminPort: opts.adminPort, configPath });
+      // dev: GET /__scheduled?cron=... on a worker's URL runs its scheduled handler (wrangler dev --test-scheduled).
+      const host = await startHost({ dataDir, port: opts.port, adminPort: opts.adminPort, configPath, dev: true });
       printHostBanner(host, dataDir);
       // Like `wrangler dev`: the worker's console output, exceptions and limit breaches in this terminal.
       host.logs.subscribeAll((ev) => process.stdout.write(formatTailEvent(ev)));

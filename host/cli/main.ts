@@ -10,6 +10,7 @@ import { devCommand } from './dev.ts';
 import { printError } from './output.ts';
 import { serveCommand } from './serve.ts';
 import { tailCommand } from './tail.ts';
+import { triggerCommand } from './trigger.ts';
 import { typesCommand } from './types.ts';
 import { deleteCommand, listCommand, rollbackCommand, versionsCommand } from './workers.ts';
 
@@ -27,12 +28,13 @@ Examples:
   $ edge dev examples/hello-js         # host + redeploy on every change
   $ edge build examples/hello-as       # AssemblyScript worker → build/hello-as.wasm
   $ edge tail hello-js                 # stream its logs
+  $ edge trigger my-cron --cron "*/5 * * * *"   # run its scheduled handler now
   $ edge types capability/geo.wit      # host types of a capability → capability/generated/
   $ edge bench --quick                 # cold start, throughput, memory, limits on this machine
 
 Client commands find the admin token in --token, $EDGE_ADMIN_TOKEN, or <data-dir>/admin-token (default .edge).`,
     );
-  for (const cmd of [serveCommand(), devCommand(), buildCommand(), deployCommand(), listCommand(), versionsCommand(), rollbackCommand(), deleteCommand(), tailCommand(), typesCommand(), benchCommand()]) {
+  for (const cmd of [serveCommand(), devCommand(), buildCommand(), deployCommand(), listCommand(), versionsCommand(), rollbackCommand(), deleteCommand(), tailCommand(), triggerCommand(), typesCommand(), benchCommand()]) {
     program.addCommand(cmd.showHelpAfterError('(add --help for usage)'));
   }
   // Throw instead of exiting inside commander, so that runCli owns the exit code everywhere.

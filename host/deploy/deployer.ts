@@ -1,5 +1,5 @@
 // Deploy, rollback and delete. A deploy validates everything first (manifest, module paths, every module
-// compiles and links, the global scope runs, the default export has fetch), produces the V8 code cache,
+// compiles and links, the global scope runs, the worker has a fetch or scheduled handler), produces the V8 code cache,
 // stores the version durably, and only then switches traffic to it; any failure leaves the old version serving.
 import { posix } from 'node:path';
 import { EdgeError } from '../errors.ts';
@@ -12,6 +12,12 @@ import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import type { Router } from '../server/router.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
 import { componentPathOf, prepareComponent } from './component.ts';
+
+/** What the deployer tells about cron triggers (host/runtime/scheduler.ts): the active version's crons, or none. */
+export interface TriggerSchedule {
+  set(worker: string, version: string, crons: readonly string[]): void;
+  remove(worker: string): void;
+}
 import { bundledEntryPath } from './bundle.ts';
 import { parseSourceMap, type ModuleSourceMap } from '../runtime/source-map.ts';
 
@@ -27,11 +33,13 @@ export class Deployer {
   private readonly pool: IsolatePool;
   private readonly router: Router;
   private readonly registry: CapabilityRegistry;
+  private readonly scheduler: TriggerSchedule | null;
   /** One deploy/rollback/delete at a time per worker. */
   private readonly locks = new Map<string, Promise<unknown>>();
 
-  constructor(deps: { store: VersionStore; runtime: WorkerRuntime; pool: IsolatePool; router: Router; registry: CapabilityRegistry }) {
+  constructor(deps: { store: VersionStore; runtime: WorkerRuntime; pool: IsolatePool; router: Router; registry: CapabilityRegistry; scheduler?: TriggerSchedule }) {
     this.registry = deps.registry;
+    this.scheduler = deps.scheduler ?? null;
     this.store = deps.store;
     this.runtime = deps.runtime;
     this.pool = deps.pool;
@@ -59,6 +67,7 @@ export class Deployer {
       const version = await this.store.load(name, st.active);
       this.runtime.activate(version);
       this.router.set(name, version.manifest.routes);
+      this.scheduler?.set(name, version.versionId, version.manifest.crons);
     }
     return names.length;
   }
@@ -116,6 +125,7 @@ export class Deployer {
         await this.store.activate(manifest.name, version.versionId);
         this.runtime.activate(version, instance);
         this.router.set(manifest.name, manifest.routes);
+        this.scheduler?.set(manifest.name, version.versionId, manifest.crons);
         return { name: manifest.name, version: info, routes: manifest.routes.map((r) => r.pattern) };
       } catch (err) {
         instance.dispose(null);
@@ -138,6 +148,7 @@ export class Deployer {
       const previous = await this.store.activate(name, target, { rollback: versionId === undefined });
       this.runtime.activate(version);
       this.router.set(name, version.manifest.routes);
+      this.scheduler?.set(name, version.versionId, version.manifest.crons);
       return { name, activeVersion: target, previousVersion: previous };
     });
   }
@@ -147,6 +158,7 @@ export class Deployer {
       await this.store.delete(name);
       this.runtime.remove(name);
       this.router.remove(name);
+      this.scheduler?.remove(name);
     });
   }
 }

@@ -8,6 +8,8 @@ import type { VersionStore } from '../deploy/version-store.ts';
 import type { DeployUpload } from '../deploy/upload.ts';
 import type { LogHub } from '../runtime/log-hub.ts';
 import type { HostMetrics } from './metrics.ts';
+import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-instance.ts';
+import { cronProblem } from '../deploy/manifest.ts';
 
 export interface AdminDeps {
   token: string;
@@ -17,6 +19,8 @@ export interface AdminDeps {
   metrics: HostMetrics;
   /** The URL a worker answers on, e.g. http://hello.localhost:8787/ */
   workerUrl(name: string): string;
+  /** Runs a worker's scheduled handler now (POST /v1/workers/:name/scheduled). */
+  runScheduled(name: string, event: ScheduledEventInit): Promise<ScheduledOutcome>;
 }
 
 const errorSchema = {
@@ -118,6 +122,34 @@ export function createAdminApi(deps: AdminDeps): FastifyInstance {
     await deps.deployer.delete(req.params.name);
     return { name: req.params.name, deleted: true };
   });
+
+  // Runs the scheduled handler by hand, as a cron trigger would: for testing a worker's cron work without waiting.
+  app.post<{ Params: { name: string }; Body: { cron?: string; scheduledTime?: number } | undefined }>(
+    '/v1/workers/:name/scheduled',
+    {
+      schema: {
+        params: nameParams,
+        body: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: { cron: { type: 'string', maxLength: 256 }, scheduledTime: { type: 'integer', minimum: 0, maximum: 8.64e15 } },
+        },
+      },
+    },
+    async (req) => {
+      const { name } = req.params;
+      const st = await deps.store.state(name);
+      if (!st?.active) throw new EdgeError('E_WORKER_NOT_FOUND', `No worker named "${name}" is deployed.`, { status: 404 });
+      let cron = req.body?.cron;
+      if (cron !== undefined && cron !== '') {
+        const problem = cronProblem(cron);
+        if (problem) throw new EdgeError('E_CRON_INVALID', `"${cron}" is not a cron expression: ${problem}.`, { details: { cron } });
+      }
+      // Without one, the worker's first configured trigger (as wrangler's /__scheduled does with its default).
+      cron ??= (await deps.store.load(name, st.active)).manifest.crons[0] ?? '';
+      return deps.runScheduled(name, { cron, scheduledTime: req.body?.scheduledTime ?? Date.now() });
+    },
+  );
 
   app.get<{ Params: { name: string } }>('/v1/workers/:name/tail', { schema: { params: nameParams } }, async (req, reply) => {
     const { name } = req.params;

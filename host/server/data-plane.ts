@@ -5,14 +5,58 @@ import { Readable } from 'node:stream';
 import { EdgeError } from '../errors.ts';
 import type { Router } from './router.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
-import { errorResponse, type WorkerInstance, type WorkerResponse } from '../runtime/worker-instance.ts';
+import { errorResponse, PASS_THROUGH_HEADER, type ScheduledEventInit, type ScheduledOutcome, type WorkerInstance, type WorkerResponse } from '../runtime/worker-instance.ts';
+
+/** Runs a worker's scheduled handler (the host's runScheduled). */
+type RunScheduled = (name: string, event: ScheduledEventInit) => Promise<ScheduledOutcome>;
 import type { HostMetrics } from './metrics.ts';
 
 /** Headers that describe one hop of the connection, not the message; Node sets its own. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 
-export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; metrics: HostMetrics }): FastifyInstance {
+/** What the host says about the client in `request.cf`, and which client-sent headers it may take it from. */
+export interface CfOptions {
+  /** The location code in `request.cf.colo` (Workers: the data center's IATA code). Default "LOCAL". */
+  colo?: string;
+  /**
+   * Take the client's country from the `cf-ipcountry` header it arrives with. Only for a host behind a proxy that
+   * sets that header itself: otherwise any client could claim any country. Default false: the header is dropped and
+   * the country is "XX" (Cloudflare's code for unknown).
+   */
+  trustCountryHeader?: boolean;
+}
+
+const COUNTRY = /^[A-Z0-9]{2}$/;
+
+/**
+ * The `request.cf` object a worker sees: the fields Workers code commonly reads, with what this host knows (client
+ * address, HTTP version, TLS) and placeholders for what only Cloudflare's network knows (geolocation, ASN).
+ */
+export function requestCf(req: FastifyRequest, country: string, options: CfOptions): Record<string, unknown> {
+  const socket = req.raw.socket as { encrypted?: boolean; getProtocol?: () => string | null; getCipher?: () => { name: string } };
+  const tls = socket.encrypted === true;
+  const encoding = req.headers['accept-encoding'];
+  return {
+    clientIp: req.ip,
+    colo: options.colo ?? 'LOCAL',
+    country,
+    httpProtocol: `HTTP/${req.raw.httpVersion}`,
+    tlsVersion: tls ? (socket.getProtocol?.() ?? '') : '',
+    tlsCipher: tls ? (socket.getCipher?.().name ?? '') : '',
+    clientAcceptEncoding: typeof encoding === 'string' ? encoding : '',
+    requestPriority: '',
+    edgeRequestKeepAliveStatus: 1,
+    clientTcpRtt: 0,
+    asn: 0,
+    asOrganization: '',
+  };
+}
+
+export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; metrics: HostMetrics; cf?: CfOptions; runScheduled?: RunScheduled }): FastifyInstance {
   const { router, runtime, metrics } = deps;
+  // Only under `edge dev`: GET /__scheduled?cron=... on a worker's URL runs its scheduled handler (wrangler's --test-scheduled).
+  const runScheduled = deps.runScheduled;
+  const cfOptions = deps.cf ?? {};
   const app = Fastify({ logger: false, requestIdHeader: false, return503OnClosing: false, keepAliveTimeout: 65_000 });
   // Leave every body unread: the worker pulls it, chunk by chunk, only if it wants it.
   app.removeAllContentTypeParsers();
@@ -33,6 +77,12 @@ export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; 
       );
       return send(reply, errorResponse(err));
     }
+    if (req.headers[PASS_THROUGH_HEADER] === name) {
+      // A passThroughOnException() request whose origin is this host, on a route back into the same worker.
+      const err = new EdgeError('E_NO_ORIGIN', `Worker "${name}" failed after passThroughOnException(), and its origin ${host ?? ''} routes back into the worker itself, so there is no origin to pass the request on to.`, { status: 502 });
+      return send(reply, errorResponse(err));
+    }
+    if (runScheduled && path === '/__scheduled' && req.method === 'GET') return send(reply, await testScheduled(name, rawUrl, runScheduled));
     metrics.worker(name).requests.inc();
     let instance: WorkerInstance;
     try {
@@ -47,16 +97,50 @@ export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; 
     const raw = req.raw.rawHeaders;
     const headers: Array<[string, string]> = [];
     // The client's address is the host's to say: a cf-connecting-ip the client sent itself is dropped, not trusted.
-    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() !== 'cf-connecting-ip') headers.push([raw[i]!, raw[i + 1]!]);
+    // So is its cf-ipcountry, unless the host is configured to trust a proxy in front of it to set that header.
+    let country = 'XX';
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      if (name === 'cf-connecting-ip') continue;
+      if (name === 'cf-ipcountry') {
+        const claimed = raw[i + 1]!.trim().toUpperCase();
+        if (cfOptions.trustCountryHeader === true && COUNTRY.test(claimed)) country = claimed;
+        continue;
+      }
+      headers.push([raw[i]!, raw[i + 1]!]);
+    }
     headers.push(['cf-connecting-ip', req.ip]);
+    headers.push(['cf-ipcountry', country]);
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0);
-    const res = await instance.fetch({ method: req.method, url: `http://${host ?? 'localhost'}${rawUrl}`, headers, body: hasBody ? req.raw : null });
+    const cf = requestCf(req, country, cfOptions);
+    const res = await instance.fetch({ method: req.method, url: `http://${host ?? 'localhost'}${rawUrl}`, headers, body: hasBody ? req.raw : null, cf });
     return send(reply, res);
   }
 
   app.all('/', handle);
   app.all('/*', handle);
   return app;
+}
+
+/** `edge dev`'s /__scheduled?cron=<expr>&time=<ms>: runs the scheduled handler, answers with its outcome. */
+async function testScheduled(name: string, rawUrl: string, run: RunScheduled): Promise<WorkerResponse> {
+  const query = new URL(rawUrl, 'http://localhost').searchParams;
+  const time = query.get('time');
+  const scheduledTime = time === null ? Date.now() : Number(time);
+  if (!Number.isFinite(scheduledTime)) {
+    return errorResponse(new EdgeError('E_CRON_INVALID', `/__scheduled: time=${time} is not a number of milliseconds since the epoch.`, { status: 400 }));
+  }
+  let outcome: ScheduledOutcome;
+  try {
+    outcome = await run(name, { cron: query.get('cron') ?? '', scheduledTime });
+  } catch (err) {
+    return errorResponse(err instanceof EdgeError ? err : new EdgeError('E_INTERNAL', String(err), { status: 500 }));
+  }
+  const ok = outcome.outcome === 'ok';
+  const text = ok ? 'Ran scheduled event\n' : `Scheduled event failed: ${outcome.code ?? outcome.outcome}: ${outcome.message ?? ''}\n`;
+  const headers: Array<[string, string]> = [['content-type', 'text/plain; charset=utf-8']];
+  if (!ok) headers.push(['x-edge-error', outcome.code ?? outcome.outcome]);
+  return { status: ok ? 200 : 500, statusText: '', headers, body: new TextEncoder().encode(text), stream: null };
 }
 
 function send(reply: FastifyReply, res: WorkerResponse): FastifyReply {

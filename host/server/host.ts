@@ -17,6 +17,9 @@ import { SubrequestDispatcher, type EgressOptions } from './subrequest.ts';
 import { CapabilityRegistry } from '../bindings/registry.ts';
 import { loadHostConfig } from '../config.ts';
 import { HostOps, type HostOpHandler } from '../runtime/host-ops.ts';
+import { CronScheduler } from '../runtime/scheduler.ts';
+import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-instance.ts';
+import { notDeployed } from '../runtime/worker-runtime.ts';
 import { registerWebCryptoOps } from '../runtime/webcrypto-ops.ts';
 
 /** The platform WIT this host implements. */
@@ -42,6 +45,10 @@ export interface HostOptions {
   configPath?: string | null;
   /** Extra asynchronous host operations for the prelude, by name (for embedders and tests). */
   ops?: Record<string, HostOpHandler>;
+  /** The cron scheduler's clock, in ms since the epoch (default Date.now): tests move it next to a due time. */
+  clock?: () => number;
+  /** Development conveniences on the data plane (`edge dev`): GET /__scheduled?cron=... runs the scheduled handler. */
+  dev?: boolean;
 }
 
 export interface RunningHost {
@@ -53,6 +60,9 @@ export interface RunningHost {
   readonly deployer: Deployer;
   readonly logs: LogHub;
   readonly pool: IsolatePool;
+  readonly scheduler: CronScheduler;
+  /** Runs `name`'s scheduled handler now (what a cron trigger does), cold-starting it when needed. */
+  runScheduled(name: string, event: ScheduledEventInit): Promise<ScheduledOutcome>;
   close(): Promise<void>;
 }
 
@@ -139,10 +149,21 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   });
   const router = new Router();
   const store = new VersionStore(dataDir);
-  const deployer = new Deployer({ store, runtime, pool, router, registry });
+  const runScheduled = async (name: string, event: ScheduledEventInit): Promise<ScheduledOutcome> => {
+    const got = runtime.instance(name);
+    if (got === null) throw notDeployed(name);
+    const instance = got instanceof Promise ? await got : got;
+    return instance.scheduled(event);
+  };
+  const scheduler = new CronScheduler({
+    run: runScheduled,
+    log: (worker, version, level, message) => logs.publish({ ts: Date.now(), worker, version, level, kind: 'request', message }),
+    ...(options.clock ? { now: options.clock } : {}),
+  });
+  const deployer = new Deployer({ store, runtime, pool, router, registry, scheduler });
   await deployer.restore();
 
-  const data = createDataPlane({ router, runtime, metrics });
+  const data = createDataPlane({ router, runtime, metrics, ...(options.dev ? { runScheduled } : {}) });
   let dataPort = 0;
   const admin = createAdminApi({
     token: tok.token,
@@ -151,6 +172,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     logs,
     metrics,
     workerUrl: (name) => `http://${name}.localhost:${dataPort}/`,
+    runScheduled,
   });
   try {
     await data.listen({ port: options.port ?? 8787, host });
@@ -158,6 +180,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     await admin.listen({ port: options.adminPort ?? 8788, host: adminHost });
   } catch (err) {
     await data.close().catch(() => {});
+    await scheduler.close();
     runtime.close();
     pool.close();
     throw err;
@@ -174,13 +197,18 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     deployer,
     logs,
     pool,
+    scheduler,
+    runScheduled,
     async close() {
       if (closed) return;
       closed = true;
+      // No trigger fires into a closing host; runs in progress end with their isolates below.
+      const runs = scheduler.close();
       admin.server.closeAllConnections?.();
       data.server.closeAllConnections?.();
       await Promise.all([admin.close(), data.close()]);
       runtime.close();
+      await runs;
       pool.close();
     },
   };
