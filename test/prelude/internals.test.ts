@@ -136,12 +136,12 @@ describe('createIncomingRequest', () => {
         try { req.headers.set('x', 'y'); } catch (e) { err = e.message; }
         return [
           req instanceof Request, req.method, req.url, req.headers.get('host'), req.headers.get('x-forwarded-for'),
-          req.headers.getSetCookie(), err, req.cf, req.redirect, req.signal, await req.text(), req.bodyUsed,
+          req.headers.getSetCookie(), err, req.cf, req.redirect, req.signal.aborted, await req.text(), req.bodyUsed,
         ];
       `),
     ).toEqual([
       true, 'POST', 'https://example.com/path?q=1', 'example.com', '1.1.1.1, 2.2.2.2',
-      ['a=1', 'b=2'], "Can't modify immutable headers.", { colo: 'TST' }, 'follow', null, 'payload', true,
+      ['a=1', 'b=2'], "Can't modify immutable headers.", { colo: 'TST' }, 'follow', false, 'payload', true,
     ]);
   });
 

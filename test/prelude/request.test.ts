@@ -12,9 +12,9 @@ describe('Request', () => {
     expect(
       await pi.run(`
         const r = new Request('https://EXAMPLE.com/a/../b?x#y');
-        return [r.url, r.method, r.redirect, r.signal, r.cf, r.duplex, r.body, r.bodyUsed, [...r.headers], new Request(new URL('https://e.com/u')).url];
+        return [r.url, r.method, r.redirect, r.signal instanceof AbortSignal && !r.signal.aborted, r.cf, r.duplex, r.body, r.bodyUsed, [...r.headers], new Request(new URL('https://e.com/u')).url];
       `),
-    ).toEqual(['https://example.com/b?x#y', 'GET', 'follow', null, null, 'half', null, false, [], 'https://e.com/u']);
+    ).toEqual(['https://example.com/b?x#y', 'GET', 'follow', true, null, 'half', null, false, [], 'https://e.com/u']);
   });
 
   it('rejects relative and invalid URLs with TypeError', async () => {

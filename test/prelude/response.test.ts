@@ -164,14 +164,15 @@ describe('Response', () => {
     ).toEqual(['error', 0, false, null]);
   });
 
-  it('formData() and blob() reject with a clear "not supported yet" TypeError', async () => {
+  it('formData() of a text body rejects with a TypeError naming the Content-Type; blob() reads it', async () => {
     expect(
       await pi.run(`
-        const out = [];
-        for (const m of ['formData', 'blob']) { try { await new Response('x')[m](); } catch (e) { out.push(e.constructor.name + ': ' + e.message); } }
-        return out;
+        let error;
+        try { await new Response('x').formData(); } catch (e) { error = e.constructor.name + ': ' + e.message; }
+        const blob = await new Response('x').blob();
+        return [error, blob.type, await blob.text()];
       `),
-    ).toEqual([expect.stringMatching(/^TypeError: Body\.formData\(\) is not supported yet/), expect.stringMatching(/^TypeError: Body\.blob\(\) is not supported yet/)]);
+    ).toEqual([expect.stringMatching(/^TypeError: Body\.formData\(\): the Content-Type is "text\/plain;charset=UTF-8"/), 'text/plain;charset=utf-8', 'x']);
   });
 
   it('rejects a locked or disturbed stream as a body', async () => {

@@ -4,6 +4,8 @@
 import { isDisturbed, isReadableStream, streams } from './streams.js';
 import { utf8Encode, utf8Decode } from './encoding.js';
 import { URLSearchParams } from './url.js';
+import { isBlob, blobBytes, makeBlob } from './blob.js';
+import { isFormData, serializeFormData, formDataFromUrlEncoded } from './form-data.js';
 
 const USED_MESSAGE = 'Body has already been used. It can only be used once. Use tee() first if you need to read it twice.';
 const LOCKED_MESSAGE = "The body's ReadableStream is locked to a reader.";
@@ -96,6 +98,16 @@ export class Body {
       if (init instanceof URLSearchParams) {
         target.#src = init.toString();
         return FORM_URLENCODED;
+      }
+      if (isBlob(init)) {
+        // A copy: the body's bytes are handed out by bytes()/arrayBuffer(), and a Blob must stay as it is.
+        target.#src = blobBytes(init).slice();
+        return init.type === '' ? null : init.type;
+      }
+      if (isFormData(init)) {
+        const { bytes, contentType } = serializeFormData(init);
+        target.#src = bytes;
+        return contentType;
       }
       target.#src = String(init);
       return TEXT_PLAIN;
@@ -201,12 +213,34 @@ export class Body {
     return JSON.parse(await this.text());
   }
 
+  /** The body as a FormData: multipart/form-data (parsed as it streams in) or application/x-www-form-urlencoded. */
   async formData() {
-    throw new TypeError('Body.formData() is not supported yet.');
+    const contentType = this.headers.get('content-type') ?? '';
+    const essence = contentType.split(';', 1)[0].trim().toLowerCase();
+    if (essence === 'multipart/form-data') {
+      // eslint-disable-next-line no-undef
+      const { multipartBoundary, parseMultipartFormData } = require('./multipart.js');
+      const boundary = multipartBoundary(contentType);
+      if (boundary === null) throw new TypeError(`Body.formData(): the Content-Type "${contentType}" has no boundary parameter, so the multipart body cannot be split into parts.`);
+      this.#throwIfUnusable();
+      const stream = this.#stream;
+      if (stream !== null) {
+        this.#used = true;
+        return parseMultipartFormData(stream, boundary);
+      }
+      const b = this.#consume();
+      return parseMultipartFormData(typeof b === 'string' ? utf8Encode(b) : b, boundary);
+    }
+    if (essence === 'application/x-www-form-urlencoded') return formDataFromUrlEncoded(await this.text());
+    throw new TypeError(
+      `Body.formData(): the Content-Type is ${contentType === '' ? 'missing' : `"${contentType}"`}; a body can be read as FormData only when it is multipart/form-data (with a boundary) or application/x-www-form-urlencoded.`,
+    );
   }
 
+  /** The body as a Blob whose type is the Content-Type header (or ''). */
   async blob() {
-    throw new TypeError('Body.blob() is not supported yet (Blob is not available in this runtime).');
+    const bytes = await this.bytes();
+    return makeBlob(bytes, (this.headers.get('content-type') ?? '').toLowerCase());
   }
 }
 

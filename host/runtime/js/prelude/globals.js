@@ -8,6 +8,7 @@ import { atob, btoa } from './base64.js';
 import { console } from './console.js';
 import { crypto, Crypto } from './crypto.js';
 import { CryptoKey, SubtleCrypto } from './subtle.js';
+import { caches, Cache, CacheStorage } from './cache.js';
 import { structuredClone } from './structured-clone.js';
 import { queueMicrotask } from './microtask.js';
 import { DOMException } from './dom-exception.js';
@@ -42,6 +43,9 @@ const GLOBALS = {
   Crypto,
   CryptoKey,
   SubtleCrypto,
+  caches,
+  Cache,
+  CacheStorage,
   structuredClone,
   queueMicrotask,
   DOMException,
@@ -74,7 +78,8 @@ export function installGlobals(g) {
         enumerable: false,
         get() {
           const value = load()[name];
-          settle(value);
+          // undefined only while the implementation is still loading (a feature test inside it): not settled.
+          if (value !== undefined) settle(value);
           return value;
         },
         set: settle,

@@ -3,6 +3,7 @@
 import { Body, initBody, cloneBodyInto, moveBody, hasBody } from './body.js';
 import { Headers, headersFromList, headersToList, makeImmutable, isImmutable, setDefaultContentType } from './headers.js';
 import { parseAbsoluteUrl } from './url.js';
+import { events, isAbortSignal } from './events.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const NORMALIZED_METHODS = new Map([
@@ -78,7 +79,11 @@ export class Request extends Body {
         if (!REDIRECT_MODES.has(r)) throw new TypeError(`Invalid redirect value: '${r}' (expected 'follow', 'error' or 'manual').`);
         this.#redirect = r;
       }
-      if (opts.signal !== undefined) this.#signal = opts.signal;
+      if (opts.signal === null) this.#signal = null;
+      else if (opts.signal !== undefined) {
+        if (!isAbortSignal(opts.signal)) throw new TypeError("Failed to construct 'Request': member signal is not of type AbortSignal.");
+        this.#signal = opts.signal;
+      }
       if (opts.cf !== undefined) this.#cf = opts.cf;
       if (opts.duplex !== undefined && String(opts.duplex) !== 'half') throw new TypeError(`Invalid duplex value: '${opts.duplex}' (only 'half' is supported).`);
     }
@@ -122,8 +127,9 @@ export class Request extends Body {
     return this.#redirect;
   }
 
+  /** The signal given in RequestInit (or by the Request copied), else one that never aborts, made on first access. */
   get signal() {
-    return this.#signal;
+    return (this.#signal ??= events().neverAbortedSignal());
   }
 
   get cf() {
