@@ -21,6 +21,8 @@ import { CronScheduler } from '../runtime/scheduler.ts';
 import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-instance.ts';
 import { notDeployed } from '../runtime/worker-runtime.ts';
 import { registerWebCryptoOps } from '../runtime/webcrypto-ops.ts';
+import { CacheStore } from '../runtime/cache-store.ts';
+import { registerCacheOps } from '../runtime/cache-ops.ts';
 
 /** The platform WIT this host implements. */
 export const PLATFORM_WIT_DIR = resolve(import.meta.dirname, '../../wit');
@@ -117,6 +119,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const ops = new HostOps();
   for (const [name, handler] of Object.entries(options.ops ?? {})) ops.register(name, handler);
   registerWebCryptoOps(ops);
+  const cacheStore = new CacheStore({ dir: join(dataDir, 'cache') });
+  registerCacheOps(ops, cacheStore);
   const pool = await IsolatePool.create({ size: options.poolSize ?? 4 });
   let metrics: HostMetrics | undefined;
   let dispatcher: SubrequestDispatcher | undefined;
@@ -183,6 +187,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     await scheduler.close();
     runtime.close();
     pool.close();
+    cacheStore.close();
     throw err;
   }
   const adminPort = (admin.server.address() as { port: number }).port;
@@ -210,6 +215,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       runtime.close();
       await runs;
       pool.close();
+      cacheStore.close();
     },
   };
 }

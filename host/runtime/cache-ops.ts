@@ -1,0 +1,69 @@
+// Host side of the prelude's Cache API (prelude/cache.js): the 'cache.*' host ops, storing in a CacheStore under
+// the calling worker's name, so a worker only ever reaches its own caches.
+import { CacheEntryTooLargeError, type CacheStore, type HeaderList } from './cache-store.ts';
+import { HostOpError, type HostOpContext, type HostOps } from './host-ops.ts';
+
+const MAX_URL_LENGTH = 16 * 1024;
+const MAX_CACHE_NAME_LENGTH = 1024;
+const MAX_HEADERS = 1000;
+
+function bad(message: string): never {
+  throw new HostOpError('TypeError', message);
+}
+
+function record(v: unknown): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) bad('cache operation: the argument must be an object');
+  return v as Record<string, unknown>;
+}
+
+/** The stored cache's key: caches.default and caches.open(name) never collide, whatever the name. */
+function cacheKey(v: unknown): string {
+  if (v === null) return 'default';
+  if (typeof v !== 'string' || v.length > MAX_CACHE_NAME_LENGTH) bad(`a cache name must be a string of at most ${MAX_CACHE_NAME_LENGTH} characters`);
+  return `named:${v}`;
+}
+
+function url(v: unknown): string {
+  if (typeof v !== 'string' || v.length > MAX_URL_LENGTH) bad(`a cache key must be a URL of at most ${MAX_URL_LENGTH} characters`);
+  if (!/^https?:\/\//i.test(v)) bad(`the Cache API only stores http(s) URLs, not ${v.slice(0, 100)}`);
+  return v;
+}
+
+function headers(v: unknown, what: string): HeaderList {
+  if (!Array.isArray(v) || v.length > MAX_HEADERS) bad(`${what} must be a list of at most ${MAX_HEADERS} [name, value] pairs`);
+  for (const h of v) if (!Array.isArray(h) || typeof h[0] !== 'string' || typeof h[1] !== 'string') bad(`${what} must be [name, value] string pairs`);
+  return v as HeaderList;
+}
+
+/** Registers 'cache.put', 'cache.match' and 'cache.delete' on `store`. */
+export function registerCacheOps(ops: HostOps, store: CacheStore): void {
+  ops.register('cache.put', (arg: unknown, ctx: HostOpContext) => {
+    const a = record(arg);
+    const status = a.status;
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) bad('Cache.put(): the response status must be an integer from 200 to 599');
+    if (status === 206) bad('Cache.put(): cannot cache a response to a range request (206 Partial Content).');
+    if (!(a.body instanceof Uint8Array)) bad('Cache.put(): the body must be bytes');
+    try {
+      const r = store.put(ctx.worker, cacheKey(a.cache), {
+        url: url(a.url),
+        requestHeaders: headers(a.requestHeaders, 'the request headers'),
+        status,
+        statusText: typeof a.statusText === 'string' ? a.statusText : '',
+        headers: headers(a.headers, 'the response headers'),
+        body: a.body,
+      });
+      return r.stored ? { stored: true } : { stored: false, reason: r.reason };
+    } catch (err) {
+      if (err instanceof CacheEntryTooLargeError) throw new HostOpError('TypeError', err.message);
+      throw err;
+    }
+  });
+  ops.register('cache.match', (arg: unknown, ctx: HostOpContext) => {
+    const a = record(arg);
+    return store.match(ctx.worker, cacheKey(a.cache), url(a.url), headers(a.headers, 'the request headers'));
+  });
+  ops.register('cache.delete', (arg: unknown, ctx: HostOpContext) => {
+    const a = record(arg);
+    return store.delete(ctx.worker, cacheKey(a.cache), url(a.url));
+  });
+}
