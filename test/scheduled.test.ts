@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { manifestFor, startTestHost, type TestHost } from './helpers/test-host.ts';
 import type { TailEvent } from '../host/runtime/worker-instance.ts';
 import { runCli } from '../host/cli/main.ts';
+import { CronScheduler } from '../host/runtime/scheduler.ts';
+import type { ScheduledEventInit, ScheduledOutcome } from '../host/runtime/worker-instance.ts';
 
 const MINUTE = 60_000;
 
@@ -221,5 +223,50 @@ describe('edge dev: GET /__scheduled', () => {
     expect(bad.status).toBe(500);
     expect(bad.headers['x-edge-error']).toBe('E_WORKER_EXCEPTION');
     expect((await t.get('dev-cron', '/')).text).toBe('http');
+  });
+});
+
+describe('CronScheduler (fake timers)', () => {
+  it('skips a firing while the previous run of the same trigger is still going, and logs it', async () => {
+    const start = Date.UTC(2026, 0, 1, 12, 0, 59, 900);
+    vi.useFakeTimers({ now: start, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const runs: Array<{ event: ScheduledEventInit; finish(): void }> = [];
+      const logs: string[] = [];
+      const scheduler = new CronScheduler({
+        run: (_worker, event) =>
+          new Promise<ScheduledOutcome>((resolve) => {
+            runs.push({ event, finish: () => resolve({ outcome: 'ok' } as ScheduledOutcome) });
+          }),
+        log: (_worker, _version, level, message) => logs.push(`${level} ${message}`),
+      });
+      scheduler.set('slow', 'v1', ['* * * * *', '*/2 * * * *']);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(runs.map((r) => [r.event.cron, r.event.scheduledTime])).toEqual([['* * * * *', Date.UTC(2026, 0, 1, 12, 1)]]);
+      // 12:02: the first run of * * * * * is still going, so that firing is skipped; */2 is its own trigger.
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(runs.map((r) => r.event.cron)).toEqual(['* * * * *', '*/2 * * * *']);
+      expect(logs).toEqual([`warn scheduled "* * * * *" due 2026-01-01T12:02:00.000Z skipped: the previous run of this trigger is still going.`]);
+      runs[0]!.finish();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(runs.map((r) => [r.event.cron, r.event.scheduledTime])).toEqual([
+        ['* * * * *', Date.UTC(2026, 0, 1, 12, 1)],
+        ['*/2 * * * *', Date.UTC(2026, 0, 1, 12, 2)],
+        ['* * * * *', Date.UTC(2026, 0, 1, 12, 3)],
+      ]);
+      // Removed (the worker was deleted): nothing fires any more; close() waits for the runs still going.
+      scheduler.remove('slow');
+      await vi.advanceTimersByTimeAsync(10 * 60_000);
+      expect(runs).toHaveLength(3);
+      let closed = false;
+      const closing = scheduler.close().then(() => (closed = true));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(closed).toBe(false);
+      for (const r of runs) r.finish();
+      await closing;
+      expect(closed).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
