@@ -85,6 +85,15 @@ const cases = {
     const a = b64(await s.exportKey('raw', key)), b = b64(await s.exportKey('raw', back));
     return { same: a === b, wrappedLength: wrapped.byteLength, usages: back.usages };
   },
+  async nodeEd25519({ publicHex, signature, message }) {
+    const hex = (h) => Uint8Array.from(h.match(/../g), (b) => parseInt(b, 16));
+    const key = await s.importKey('raw', hex(publicHex), { name: 'NODE-ED25519', namedCurve: 'NODE-ED25519' }, true, ['verify']);
+    return {
+      valid: await s.verify('NODE-ED25519', key, hex(signature), enc.encode(message)),
+      forged: await s.verify({ name: 'NODE-ED25519' }, key, hex(signature), enc.encode(message + '!')),
+      algorithm: key.algorithm,
+    };
+  },
   timingSafeEqual() {
     const t = (a, b) => { try { return s.timingSafeEqual(a, b); } catch (e) { return e.constructor.name + ': ' + e.message; } };
     return [t(enc.encode('abc'), enc.encode('abc')), t(enc.encode('abc').buffer, new Uint8Array([97, 98, 100])), t(enc.encode('ab'), enc.encode('abc')), t('abc', 'abc')];
@@ -227,6 +236,14 @@ describe('crypto.subtle', () => {
     expect(r.hkdf).toBe(b64(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info: text.encode('ctx') }, hk, 128)));
     const theirs = await subtle.importKey('raw', unb64(r.myPublic), { name: 'ECDH', namedCurve: 'P-256' }, true, []);
     expect(r.ecdh).toBe(b64(await subtle.deriveBits({ name: 'ECDH', public: theirs }, node.privateKey, 256)));
+  });
+
+  it("verifies Ed25519 under Workers' NODE-ED25519 name (as Discord interaction verifiers do)", async () => {
+    const pair = (await subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const hex = (b: ArrayBuffer): string => Buffer.from(b).toString('hex');
+    const signature = await subtle.sign('Ed25519', pair.privateKey, text.encode('1700000000{"type":1}'));
+    const r = await call('nodeEd25519', { publicHex: hex(await subtle.exportKey('raw', pair.publicKey)), signature: hex(signature), message: '1700000000{"type":1}' });
+    expect(r).toEqual({ valid: true, forged: false, algorithm: { name: 'NODE-ED25519', namedCurve: 'NODE-ED25519' } });
   });
 
   it('wraps and unwraps keys (AES-KW) and compares buffers in constant time (timingSafeEqual)', async () => {

@@ -13,6 +13,7 @@ import { DOMException } from './dom-exception.js';
 const slots = new WeakMap();
 const CONSTRUCT = Symbol('construct');
 
+const NODE_ED25519 = 'NODE-ED25519';
 const USAGES = ['encrypt', 'decrypt', 'sign', 'verify', 'deriveKey', 'deriveBits', 'wrapKey', 'unwrapKey'];
 // WebIDL dictionary members of the algorithm parameter types, read like a dictionary conversion would.
 const BUFFER_MEMBERS = ['iv', 'additionalData', 'counter', 'salt', 'info', 'label', 'publicExponent', 'context'];
@@ -50,10 +51,12 @@ function hashName(method, v) {
 
 /** The algorithm parameter as a plain, copyable object (strings, numbers, bytes, {name} hashes, wire keys). */
 function normalizeAlgorithm(method, alg) {
-  if (typeof alg === 'string') return { name: alg };
+  if (typeof alg === 'string') return { name: alg.toUpperCase() === NODE_ED25519 ? 'Ed25519' : alg };
   if (alg === null || typeof alg !== 'object') throw fail(method, 'the algorithm must be a string or an object with a name.', 'TypeError');
   const name = alg.name;
   if (typeof name !== 'string') throw fail(method, "the algorithm object has no string 'name' member.", 'TypeError');
+  // Workers' pre-standard name for Ed25519 (still used by Discord interaction verifiers, for one).
+  if (name.toUpperCase() === NODE_ED25519) return { name: 'Ed25519' };
   const out = { name };
   if (alg.hash !== undefined) out.hash = hashName(method, alg.hash);
   for (const k of BUFFER_MEMBERS) {
@@ -138,14 +141,19 @@ function copyAlgorithm(a) {
   return out;
 }
 
-/** Makes the guest's CryptoKey from the host's wire form. */
-function makeKey(w, extractable) {
+function isNodeEd25519(alg) {
+  const name = typeof alg === 'string' ? alg : alg?.name;
+  return typeof name === 'string' && name.toUpperCase() === NODE_ED25519;
+}
+
+/** Makes the guest's CryptoKey from the host's wire form; `legacyName` shows an Ed25519 key as NODE-ED25519. */
+function makeKey(w, extractable, legacyName = false) {
   const key = new CryptoKey(CONSTRUCT);
   // Public keys are always extractable (WebCrypto's generateKey and importKey say so).
   slots.set(key, {
     type: w.type,
     extractable: w.type === 'public' ? true : Boolean(extractable),
-    algorithm: copyAlgorithm(w.algorithm),
+    algorithm: legacyName ? { name: NODE_ED25519, namedCurve: NODE_ED25519 } : copyAlgorithm(w.algorithm),
     usages: w.usages.slice(),
     a: w.algorithm,
     u: w.usages.slice(),
@@ -155,9 +163,9 @@ function makeKey(w, extractable) {
   return key;
 }
 
-function makeKeyOrPair(r, extractable) {
-  if (r.privateKey !== undefined) return { publicKey: makeKey(r.publicKey, true), privateKey: makeKey(r.privateKey, extractable) };
-  return makeKey(r, extractable);
+function makeKeyOrPair(r, extractable, legacyName) {
+  if (r.privateKey !== undefined) return { publicKey: makeKey(r.publicKey, true, legacyName), privateKey: makeKey(r.privateKey, extractable, legacyName) };
+  return makeKey(r, extractable, legacyName);
 }
 
 function bytesResult(p) {
@@ -227,7 +235,7 @@ class SubtleCrypto {
   async generateKey(algorithm, extractable, keyUsages) {
     const a = normalizeAlgorithm('generateKey', algorithm);
     const usages = normalizeUsages('generateKey', keyUsages);
-    return makeKeyOrPair(await hostAsync('crypto.generateKey', { algorithm: a, usages }), extractable);
+    return makeKeyOrPair(await hostAsync('crypto.generateKey', { algorithm: a, usages }), extractable, isNodeEd25519(algorithm));
   }
 
   async importKey(fmt, data, algorithm, extractable, keyUsages) {
@@ -235,7 +243,7 @@ class SubtleCrypto {
     const kd = keyData('importKey', f, data);
     const a = normalizeAlgorithm('importKey', algorithm);
     const usages = normalizeUsages('importKey', keyUsages);
-    return makeKey(await hostAsync('crypto.importKey', { format: f, keyData: kd, algorithm: a, extractable: Boolean(extractable), usages }), extractable);
+    return makeKey(await hostAsync('crypto.importKey', { format: f, keyData: kd, algorithm: a, extractable: Boolean(extractable), usages }), extractable, isNodeEd25519(algorithm));
   }
 
   async exportKey(fmt, key) {
