@@ -10,7 +10,7 @@ import { IsolatePool } from '../runtime/isolate-pool.ts';
 import { LogHub } from '../runtime/log-hub.ts';
 import { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import { createAdminApi } from './admin-api.ts';
-import { createDataPlane } from './data-plane.ts';
+import { createDataPlane, type CfOptions } from './data-plane.ts';
 import { HostMetrics } from './metrics.ts';
 import { Router } from './router.ts';
 import { SubrequestDispatcher, type EgressOptions } from './subrequest.ts';
@@ -47,6 +47,8 @@ export interface HostOptions {
   configPath?: string | null;
   /** Extra asynchronous host operations for the prelude, by name (for embedders and tests). */
   ops?: Record<string, HostOpHandler>;
+  /** What `request.cf` says (colo) and whether a client-sent cf-ipcountry is trusted (only behind a proxy that sets it). */
+  cf?: CfOptions;
   /** The cron scheduler's clock, in ms since the epoch (default Date.now): tests move it next to a due time. */
   clock?: () => number;
   /** Development conveniences on the data plane (`edge dev`): GET /__scheduled?cron=... runs the scheduled handler. */
@@ -167,7 +169,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const deployer = new Deployer({ store, runtime, pool, router, registry, scheduler });
   await deployer.restore();
 
-  const data = createDataPlane({ router, runtime, metrics, ...(options.dev ? { runScheduled } : {}) });
+  const data = createDataPlane({ router, runtime, metrics, ...(options.cf ? { cf: options.cf } : {}), ...(options.dev ? { runScheduled } : {}) });
   let dataPort = 0;
   const admin = createAdminApi({
     token: tok.token,
