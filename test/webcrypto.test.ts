@@ -94,6 +94,23 @@ const cases = {
       algorithm: key.algorithm,
     };
   },
+  async digestStream({ data }) {
+    const ds = new crypto.DigestStream('SHA-256');
+    const w = ds.getWriter();
+    const bytes = unb64(data);
+    await w.write(bytes.subarray(0, 10));
+    await w.write(new DataView(bytes.buffer, 10));
+    await w.close();
+    const piped = new crypto.DigestStream({ name: 'MD5' });
+    await new Response(bytes).body.pipeTo(piped);
+    const bad = new crypto.DigestStream('SHA-1');
+    const bw = bad.getWriter();
+    const wrote = await bw.write('text').then(() => 'written', (e) => e.name);
+    return {
+      sha256: b64(await ds.digest), md5: b64(await piped.digest), bytesWritten: ds.bytesWritten,
+      isWritable: ds instanceof WritableStream, wrote, badDigest: await bad.digest.then(() => 'resolved', (e) => e.message),
+    };
+  },
   timingSafeEqual() {
     const t = (a, b) => { try { return s.timingSafeEqual(a, b); } catch (e) { return e.constructor.name + ': ' + e.message; } };
     return [t(enc.encode('abc'), enc.encode('abc')), t(enc.encode('abc').buffer, new Uint8Array([97, 98, 100])), t(enc.encode('ab'), enc.encode('abc')), t('abc', 'abc')];
@@ -244,6 +261,19 @@ describe('crypto.subtle', () => {
     const signature = await subtle.sign('Ed25519', pair.privateKey, text.encode('1700000000{"type":1}'));
     const r = await call('nodeEd25519', { publicHex: hex(await subtle.exportKey('raw', pair.publicKey)), signature: hex(signature), message: '1700000000{"type":1}' });
     expect(r).toEqual({ valid: true, forged: false, algorithm: { name: 'NODE-ED25519', namedCurve: 'NODE-ED25519' } });
+  });
+
+  it("hashes what is written to Workers' crypto.DigestStream", async () => {
+    const data = webcrypto.getRandomValues(new Uint8Array(1000));
+    const r = await call('digestStream', { data: b64(data) });
+    expect(r).toEqual({
+      sha256: createHash('sha256').update(data).digest('base64'),
+      md5: createHash('md5').update(data).digest('base64'),
+      bytesWritten: 1000,
+      isWritable: true,
+      wrote: 'TypeError',
+      badDigest: 'DigestStream: chunks must be ArrayBuffer or ArrayBufferView.',
+    });
   });
 
   it('wraps and unwraps keys (AES-KW) and compares buffers in constant time (timingSafeEqual)', async () => {

@@ -1,6 +1,6 @@
 // crypto.getRandomValues / crypto.randomUUID, backed by the host's CSPRNG; crypto.subtle lives in subtle.js.
 import { hostRandomBytes } from './internal/bridge.js';
-import { getSubtle } from './subtle.js';
+import { getSubtle, getDigestStream } from './subtle.js';
 import { DOMException } from './dom-exception.js';
 
 const MAX_BYTES = 65536;
@@ -21,6 +21,11 @@ function isIntegerTypedArray(v) {
 class Crypto {
   get subtle() {
     return getSubtle();
+  }
+
+  /** Workers' DigestStream class (made on first use: it extends the lazily loaded WritableStream). */
+  get DigestStream() {
+    return getDigestStream();
   }
 
   getRandomValues(array) {

@@ -5,6 +5,7 @@
 // the host re-imports the key with its usages, so Node enforces the algorithm rules too.
 import { hostAsync } from './internal/async.js';
 import { DOMException } from './dom-exception.js';
+import { streams } from './streams.js';
 
 /**
  * CryptoKey -> { type, extractable, algorithm, usages, a, u, f, m }: `algorithm`/`usages` are the objects the guest
@@ -306,6 +307,75 @@ class SubtleCrypto {
   }
 }
 Object.defineProperty(SubtleCrypto.prototype, Symbol.toStringTag, { value: 'SubtleCrypto', configurable: true });
+
+const MAX_DIGEST_STREAM_BYTES = 64 * 1024 * 1024;
+let DigestStream = null;
+
+/**
+ * Workers' crypto.DigestStream: a WritableStream whose `digest` promise resolves to the hash of what was written.
+ * Made on first use (it extends the lazily loaded WritableStream). The bytes are collected here and hashed by the
+ * host when the stream closes, so a stream is bounded (64 MiB) rather than hashed incrementally.
+ */
+export function getDigestStream() {
+  if (DigestStream !== null) return DigestStream;
+  const { WritableStream } = streams();
+  DigestStream = class DigestStream extends WritableStream {
+    #bytesWritten = 0;
+    constructor(algorithm) {
+      const a = normalizeAlgorithm('DigestStream', algorithm);
+      const chunks = [];
+      let resolve;
+      let reject;
+      const digest = new Promise((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // Nobody may be waiting for it: an unobserved failure must not surface as an unhandled rejection.
+      digest.catch(() => {});
+      let self = null;
+      super({
+        write(chunk) {
+          const b = copyBytes(chunk);
+          let error = null;
+          if (b === null) error = new TypeError('DigestStream: chunks must be ArrayBuffer or ArrayBufferView.');
+          else if (self.#bytesWritten + b.byteLength > MAX_DIGEST_STREAM_BYTES) {
+            error = new RangeError(`DigestStream: more than ${MAX_DIGEST_STREAM_BYTES} bytes written; this runtime hashes at most that much per stream.`);
+          }
+          if (error !== null) {
+            chunks.length = 0;
+            reject(error);
+            throw error;
+          }
+          self.#bytesWritten += b.byteLength;
+          chunks.push(b);
+        },
+        close() {
+          const data = new Uint8Array(self.#bytesWritten);
+          let o = 0;
+          for (const c of chunks) {
+            data.set(c, o);
+            o += c.byteLength;
+          }
+          chunks.length = 0;
+          return hostAsync('crypto.digest', { algorithm: { name: a.name }, data }).then((r) => resolve(toArrayBuffer(r)), (e) => {
+            reject(e);
+            throw e;
+          });
+        },
+        abort(reason) {
+          chunks.length = 0;
+          reject(reason);
+        },
+      });
+      self = this;
+      Object.defineProperty(this, 'digest', { value: digest, enumerable: true });
+    }
+    get bytesWritten() {
+      return this.#bytesWritten;
+    }
+  };
+  return DigestStream;
+}
 
 let subtle = null;
 /** The one SubtleCrypto instance (crypto.subtle), made on first use. */
