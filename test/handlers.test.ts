@@ -224,7 +224,6 @@ describe('handlers', () => {
 
     it('passes a failing service-worker request through with event.passThroughOnException()', async () => {
       await t.deploy('sw-pass', {
-        toml: manifestFor('sw-pass', 'index.js', 'routes = ["localhost.test/*"]'),
         modules: { 'index.js': `addEventListener('fetch', (event) => { event.passThroughOnException(); event.respondWith(Promise.reject(new TypeError('sw broke'))); });` },
       });
       const local = await t.get('sw-pass');
