@@ -11,8 +11,16 @@ const op = (name) => crypto.subtle.digest({ name }, new Uint8Array([1, 2, 3]));
 // Started while the module is evaluated: attributed to no request (reqId 0).
 const early = op('global');
 export default {
-  async fetch(req, env, ctx) {
+  fetch(req, env, ctx) {
     const mode = new URL(req.url).searchParams.get('mode');
+    if (mode === 'released') {
+      // Runs after the (synchronous) response let the request go.
+      Promise.resolve().then(() => op('ok').then(() => console.log('late op resolved'), (e) => console.log('late op ' + e.name + ': ' + e.message)));
+      return new Response('sync');
+    }
+    return this.handle(mode, ctx);
+  },
+  async handle(mode, ctx) {
     const caught = async (name) => { try { await op(name); return 'resolved'; } catch (e) { return { dom: e instanceof DOMException, type: e instanceof TypeError, name: e.name, message: e.message, code: e.code ?? null }; } };
     switch (mode) {
       case 'ok': return new Response(dec.decode(await op('ok')));
@@ -100,6 +108,14 @@ describe('asynchronous host ops', () => {
     const off = t.host.logs.subscribe('ops', (e) => logs.push(e.message));
     expect((await t.get('ops', '/?mode=waitUntil')).text).toBe('answered');
     await expect.poll(() => logs.join('\n'), { timeout: 2000 }).toContain('waitUntil got late value');
+    off();
+  });
+
+  it('rejects an op started by code that runs on after its request was let go', async () => {
+    const logs: string[] = [];
+    const off = t.host.logs.subscribe('ops', (e) => logs.push(e.message));
+    expect((await t.get('ops', '/?mode=released')).text).toBe('sync');
+    await expect.poll(() => logs.join('\n'), { timeout: 2000 }).toContain('late op TypeError: crypto.digest: the request has ended.');
     off();
   });
 

@@ -297,6 +297,9 @@ export function createRuntime(options) {
   let nextOpId = 1;
   setAsyncCaller((op, arg) => {
     const reqId = current;
+    // Code still running for a request the isolate already let go of (a continuation nobody awaited): the host
+    // would not answer, so the promise would stay pending and its entry here forever.
+    if (reqId !== 0 && !requests.has(reqId)) return Promise.reject(new TypeError(`${op}: the request has ended.`));
     const id = nextOpId++;
     return new Promise((resolve, reject) => {
       pendingOps.set(id, { resolve, reject, reqId });
