@@ -95,6 +95,43 @@ describe('CompressionStream and DecompressionStream', () => {
   });
 });
 
+describe('DecompressionStream integrity checks (fflate skips them; zlib does not)', () => {
+  const text = Buffer.from('integrity '.repeat(500));
+  const corrupt = (b: Buffer, fromEnd: number): Buffer => {
+    const c = Buffer.from(b);
+    c[c.length - fromEnd]! ^= 0x01;
+    return c;
+  };
+  // Checksum failures: zlib refuses them too. Trailing bytes: the Compression Streams standard (and browsers) refuse
+  // them, while Node's one-shot inflateSync ignores them.
+  const cases: Array<[string, string, Buffer, boolean]> = [
+    ['gzip with a wrong CRC-32', 'gzip', corrupt(zlib.gzipSync(text), 6), true],
+    ['gzip with a wrong length', 'gzip', corrupt(zlib.gzipSync(text), 2), true],
+    ['deflate with a wrong Adler-32', 'deflate', corrupt(zlib.deflateSync(text), 1), true],
+    ['deflate with trailing bytes', 'deflate', Buffer.concat([zlib.deflateSync(text), Buffer.from('junk')]), false],
+    ['deflate-raw with trailing bytes', 'deflate-raw', Buffer.concat([zlib.deflateRawSync(text), Buffer.from('junk')]), false],
+  ];
+  for (const [label, format, data, zlibRefuses] of cases) {
+    it(`rejects ${label}`, async () => {
+      const decompress = format === 'gzip' ? zlib.gunzipSync : zlib.inflateSync;
+      if (zlibRefuses) expect(() => decompress(data)).toThrow();
+      const got = await pi.run<string>(`
+        try { await new Response(new Blob([Uint8Array.from(atob(${JSON.stringify(data.toString('base64'))}), (c) => c.charCodeAt(0))]).stream().pipeThrough(new DecompressionStream(${JSON.stringify(format)}))).arrayBuffer(); return 'no error'; }
+        catch (e) { return e.constructor.name + ': ' + e.message; }
+      `);
+      expect(got).toMatch(new RegExp(`^TypeError: DecompressionStream: the ${format} data is invalid \\(`));
+    });
+  }
+
+  it('accepts multi-member gzip (concatenated members), as gunzip does', async () => {
+    const data = Buffer.concat([zlib.gzipSync('first;'), zlib.gzipSync('second')]);
+    expect(zlib.gunzipSync(data).toString()).toBe('first;second');
+    expect(
+      await pi.run(`return new Response(new Blob([Uint8Array.from(atob(${JSON.stringify(data.toString('base64'))}), (c) => c.charCodeAt(0))]).stream().pipeThrough(new DecompressionStream('gzip'))).text();`),
+    ).toBe('first;second');
+  });
+});
+
 describe('TextEncoderStream and TextDecoderStream', () => {
   it('encode and decode text split across chunks (a multi-byte character split in two)', async () => {
     expect(

@@ -24,23 +24,93 @@ function chunkBytes(what, chunk) {
   throw new TypeError(`${what}: chunks written to it must be ArrayBuffer or ArrayBufferView (such as Uint8Array), got ${chunk === null ? 'null' : typeof chunk === 'string' ? 'a string (encode it first, or pipe through TextEncoderStream)' : typeof chunk}.`);
 }
 
+let crcTable = null;
+
+function crc32(crc, bytes) {
+  if (crcTable === null) {
+    crcTable = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c;
+    }
+  }
+  let c = ~crc;
+  for (let i = 0; i < bytes.length; i++) c = crcTable[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+function adler32(adler, bytes) {
+  let a = adler & 0xffff;
+  let b = adler >>> 16;
+  for (let i = 0; i < bytes.length; ) {
+    // 5552 bytes is the most that can be summed before b overflows 2^32 (zlib's NMAX).
+    const end = Math.min(i + 5552, bytes.length);
+    for (; i < end; i++) {
+      a += bytes[i];
+      b += a;
+    }
+    a %= 65521;
+    b %= 65521;
+  }
+  return ((b << 16) | a) >>> 0;
+}
+
+/** The last `n` bytes seen across chunks (for the checksum trailer, which fflate skips without checking). */
+function tailKeeper(n) {
+  let tail = new Uint8Array(0);
+  return {
+    add(bytes) {
+      if (bytes.length >= n) tail = bytes.slice(bytes.length - n);
+      else {
+        const t = new Uint8Array(Math.min(n, tail.length + bytes.length));
+        const keep = t.length - bytes.length;
+        t.set(tail.subarray(tail.length - keep), 0);
+        t.set(bytes, keep);
+        tail = t;
+      }
+    },
+    get: () => tail,
+  };
+}
+
+const readLE32 = (b, i) => (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
+const readBE32 = (b, i) => ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+
 /** A transformer that pushes every chunk through an fflate stream and enqueues what comes out. */
 function transformer(what, Engine, format, decompress) {
   let engine;
   let seen = 0;
+  // fflate does not check the integrity trailers (gzip's CRC-32 and length, zlib's Adler-32): done here, as zlib does.
+  let check = 0;
+  let size = 0;
+  const tail = tailKeeper(8);
   const fail = (err) => new TypeError(`${what}: the ${format} data is invalid (${err?.message ?? String(err)}).`);
   return {
     start(controller) {
       engine = new Engine();
+      check = format === 'deflate' ? 1 : 0;
       engine.ondata = (data) => {
+        if (decompress && format !== 'deflate-raw') {
+          check = format === 'gzip' ? crc32(check, data) : adler32(check, data);
+          size = (size + data.byteLength) >>> 0;
+        }
         if (data.byteLength > 0) controller.enqueue(data);
       };
+      // Each member of a multi-member gzip stream has its own trailer: the last member's is the one checked.
+      if (decompress && format === 'gzip') {
+        engine.onmember = () => {
+          check = 0;
+          size = 0;
+        };
+      }
     },
     transform(chunk, controller) {
       const bytes = chunkBytes(what, chunk);
       if (bytes.byteLength === 0) return;
       seen += bytes.byteLength;
       if (!decompress) return engine.push(bytes, false);
+      tail.add(bytes);
       try {
         engine.push(bytes, false);
       } catch (err) {
@@ -54,6 +124,17 @@ function transformer(what, Engine, format, decompress) {
         engine.push(new Uint8Array(0), true);
       } catch (err) {
         throw fail(err);
+      }
+      const t = tail.get();
+      if (format === 'gzip' && (t.length < 8 || readLE32(t, 0) !== check || readLE32(t, 4) !== size)) {
+        throw fail(new Error('CRC-32 or length check failed: the data is corrupt or has trailing bytes'));
+      }
+      if (format === 'deflate' && (t.length < 4 || readBE32(t, t.length - 4) !== check)) {
+        throw fail(new Error('Adler-32 check failed: the data is corrupt or has trailing bytes'));
+      }
+      // Raw deflate has no trailer; input left over after the final block (beyond its last partial byte) is junk.
+      if (format === 'deflate-raw' && engine.p !== undefined && engine.p.length > 1) {
+        throw fail(new Error(`${engine.p.length - 1} bytes after the end of the compressed data`));
       }
     },
   };
