@@ -270,3 +270,25 @@ describe('CronScheduler (fake timers)', () => {
     }
   });
 });
+
+describe('cron triggers on the real clock', () => {
+  let t: TestHost;
+  const events: TailEvent[] = [];
+  beforeAll(async () => {
+    t = await startTestHost();
+    t.host.logs.subscribeAll((e) => events.push(e));
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  // Waits for the next real minute boundary: at most ~60 s.
+  it('fires * * * * * at the next minute on the real clock', async () => {
+    await t.deploy('real-cron', { toml: withCrons('real-cron', ['* * * * *'], 'real'), modules: { 'index.js': recorder } });
+    const due = (Math.floor(Date.now() / MINUTE) + 1) * MINUTE;
+    const fired = () => events.filter((e) => e.worker === 'real-cron' && e.kind === 'console').map((e) => JSON.parse(e.message).scheduledTime as number);
+    await until('the real minute', () => fired().length > 0, due - Date.now() + 5_000);
+    expect(fired()).toEqual([due]);
+    expect(Date.now()).toBeGreaterThanOrEqual(due);
+  }, 70_000);
+});

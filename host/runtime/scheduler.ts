@@ -28,7 +28,7 @@ interface CronJob {
   expr: string;
   pattern: Cron;
   dueAt: number;
-  timer: NodeJS.Timeout | null;
+  timer: ReturnType<typeof setTimeout> | null;
   running: boolean;
 }
 
@@ -83,8 +83,10 @@ export class CronScheduler {
     const next = job.pattern.nextRun(new Date(now));
     if (!next) return;
     job.dueAt = next.getTime();
-    job.timer = setTimeout(() => this.wake(job), Math.min(MAX_SLEEP_MS, Math.max(0, job.dueAt - now)));
-    job.timer.unref();
+    const timer = setTimeout(() => this.wake(job), Math.min(MAX_SLEEP_MS, Math.max(0, job.dueAt - now)));
+    // A host with nothing but cron triggers left is held open by its servers, not by these timers.
+    (timer as { unref?: () => void }).unref?.();
+    job.timer = timer;
   }
 
   private wake(job: CronJob): void {
