@@ -4,7 +4,7 @@
 // (HTMLRewriter, WebSocketPair, KV, ...) fails to typecheck instead of failing at run time. README.md lists the
 // differences. Use it as `"types": ["@edge/workers-types"]` with `"lib": ["es2024"]` (no "DOM").
 
-import type * as CF from '@cloudflare/workers-types';
+import * as CF from '@cloudflare/workers-types';
 
 export {};
 
@@ -200,5 +200,5 @@ declare global {
   type Navigator = CF.Navigator;
   var Navigator: typeof CF.Navigator;
   var navigator: Navigator;
-  var WebAssembly: typeof CF.WebAssembly;
+  export import WebAssembly = CF.WebAssembly;
 }

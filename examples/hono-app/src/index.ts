@@ -7,7 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { logger } from 'hono/logger';
 import { notes, type Note } from './notes';
 
-type Bindings = { GREETING: string; ADMIN_TOKEN: string };
+type Bindings = { GREETING: string; ADMIN_TOKEN: string; KEEP_NOTES: number };
 type Variables = { requestId: string };
 
 const app = new Hono<{ Bindings: Bindings; Variables: Variables }>();
@@ -73,9 +73,10 @@ app.onError((err, c) => {
   return c.json({ error: 'internal error', requestId: c.get('requestId') }, 500);
 });
 
-// Cron Triggers ([triggers] crons in wrangler.toml): prune old notes.
-const scheduled: ExportedHandlerScheduledHandler<Bindings> = async (controller, _env, ctx) => {
-  ctx.waitUntil(Promise.resolve(notes.prune(50)).then((removed) => console.log(`cron ${controller.cron}: pruned ${removed} notes`)));
+// Cron Triggers ([triggers] crons in wrangler.toml): keep only the newest KEEP_NOTES notes.
+const scheduled: ExportedHandlerScheduledHandler<Bindings> = async (controller, env, ctx) => {
+  const removed = notes.prune(env.KEEP_NOTES);
+  ctx.waitUntil(Promise.resolve().then(() => console.log(`cron ${controller.cron}: pruned ${removed} notes`)));
 };
 
 export default { fetch: app.fetch, scheduled };
