@@ -7,7 +7,7 @@
 // named caches as a key column. Bounds: an entry (body plus headers) of at most `maxEntryBytes` (8 MiB by default)
 // is refused larger with E_CACHE_ENTRY_TOO_LARGE; a worker's entries total at most `maxWorkerBytes` (64 MiB by
 // default), the least recently used (matched or stored) evicted past it. Expired entries are deleted when a match
-// finds them, at every put, and when a worker's database is opened.
+// finds them, at every put, and when a worker's database is opened; the file gives freed pages back (auto_vacuum).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
@@ -323,6 +323,7 @@ export class CacheStore {
     // Worker names are DNS labels; encoded anyway so that no name can reach outside the directory.
     const db = new DatabaseSync(join(this.dir, `${encodeURIComponent(worker)}.sqlite`));
     db.exec(`
+      PRAGMA auto_vacuum = FULL;
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL;
       CREATE TABLE IF NOT EXISTS entries (
