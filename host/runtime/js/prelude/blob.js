@@ -30,7 +30,7 @@ function concatParts(parts, endings, what) {
     if (parts === null) throw new TypeError(`Failed to construct '${what}': The provided value cannot be converted to a sequence.`);
     return EMPTY;
   }
-  if (typeof parts !== 'object' || typeof parts[Symbol.iterator] !== 'function' || typeof parts === 'string') {
+  if (typeof parts !== 'object' || typeof parts[Symbol.iterator] !== 'function') {
     throw new TypeError(`Failed to construct '${what}': The provided value cannot be converted to a sequence (pass an array of strings, ArrayBuffers, typed arrays or Blobs).`);
   }
   const list = [];
