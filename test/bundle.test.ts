@@ -11,6 +11,8 @@ import { bundledEntryPath } from '../host/deploy/bundle.ts';
 import { collectUpload, collectWorker } from '../host/deploy/upload.ts';
 import type { TailEvent } from '../host/runtime/worker-instance.ts';
 import { startTestHost, type TestHost } from './helpers/test-host.ts';
+import { startEdge, startEdgeDev } from './helpers/edge-cli.ts';
+import { request } from './helpers/http.ts';
 
 const dirs: string[] = [];
 let t: TestHost;
@@ -226,4 +228,46 @@ export default {
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toContain('not a version 3 source map');
   });
+});
+
+describe('bundling in the CLI', () => {
+  it('edge deploy exits non-zero and prints file:line:col for a bundling error, before contacting any host', async () => {
+    const dir = await worker({ 'wrangler.toml': toml('cli-broken', 'src/index.ts'), 'src/index.ts': 'export default {\n  fetch() { return new Response(1 +); },\n};\n' });
+    const deploy = startEdge(['deploy', dir, '--admin-url', 'http://127.0.0.1:9', '--token', 'x']);
+    const { code } = await deploy.exited;
+    expect(code).not.toBe(0);
+    expect(deploy.stderr()).toMatch(/error E_BUNDLE_FAILED: bundling src\/index\.ts failed with 1 error:\nsrc\/index\.ts:2:36: Unexpected "\)"/);
+    expect(deploy.stderr()).toMatch(/line: 2\n\s+column: 36/);
+  });
+
+  it('edge dev rebuilds when a file the bundle read changes outside the worker directory, and keeps serving through an error', async () => {
+    const root = await worker({
+      ...GREET_PACKAGE,
+      'shared/version.ts': 'export const version = 1;\n',
+      'w/wrangler.toml': toml('dev-bundle', 'src/index.ts'),
+      'w/src/index.ts': "import { greet } from 'greet';\nimport { version } from '../../shared/version.ts';\nexport default { fetch: () => new Response(`${greet('dev')} v${version}`) };\n",
+    });
+    const { dev, url, host } = await startEdgeDev(join(root, 'w'));
+    try {
+      const body = async () => (await request(url + '/', { host })).text;
+      expect(await body()).toBe('hello dev from the workerd build v1');
+
+      // A package in node_modules (above the worker directory, which the directory watcher does not see).
+      await writeFile(join(root, 'node_modules/greet/worker.js'), 'export const greet = (who) => `hi ${who}, edited`;\n');
+      await dev.waitFor(/changed: \.\.\/node_modules\/greet\/worker\.js; redeploying[^]*deployed dev-bundle/);
+      await expect.poll(body).toBe('hi dev, edited v1');
+
+      // A source file outside the worker directory.
+      await writeFile(join(root, 'shared/version.ts'), 'export const version = 2;\n');
+      await expect.poll(body, { timeout: 15_000 }).toBe('hi dev, edited v2');
+
+      // A syntax error: printed with its location, the previous version keeps serving.
+      await writeFile(join(root, 'shared/version.ts'), 'export const version = ;\n');
+      await dev.waitFor(/error E_BUNDLE_FAILED: [^]*\.\.\/shared\/version\.ts:1:24: Unexpected ";"/, 'stderr');
+      await dev.waitFor(/previous version keeps serving/, 'stderr');
+      expect(await body()).toBe('hi dev, edited v2');
+    } finally {
+      dev.kill();
+    }
+  }, 60_000);
 });
