@@ -60,7 +60,7 @@ type Params = Record<string, string | Record<string, string>>;
 describe('Cache API', () => {
   let t: TestHost;
   const call = async (name: string, path: string, params: Params = {}): Promise<{ status: number; text: string; json: () => any }> => {
-    const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+    const qs = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
     const r = await t.get(name, `${path}?${qs}`);
     return { status: r.status, text: r.text, json: () => JSON.parse(r.text) };
   };
