@@ -88,6 +88,13 @@ describe('cron triggers', () => {
     expect(recorded('b1')).toEqual([]);
     expect(recorded('c')).toEqual([]);
   });
+
+  it('arms the triggers of the stored active versions again when the host restarts', async () => {
+    await t.restart();
+    expect(t.host.scheduler.upcoming('cron-d').map((u) => u.cron)).toEqual(['*/5 * * * *']);
+    expect(t.host.scheduler.upcoming('cron-b').map((u) => u.cron)).toEqual(['* * * * *']);
+    expect(t.host.scheduler.upcoming('cron-c')).toEqual([]);
+  });
 });
 
 describe('scheduled handlers', () => {
