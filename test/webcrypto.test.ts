@@ -136,6 +136,11 @@ const cases = {
         await s.decrypt({ name: 'AES-GCM', iv: new Uint8Array(12) }, k, c);
       }),
       extractablePbkdf2: await name(() => s.importKey('raw', new Uint8Array(8), 'PBKDF2', true, ['deriveBits'])),
+      pbkdf2Iterations: await name(async () => {
+        const k = await s.importKey('raw', enc.encode('pw'), 'PBKDF2', false, ['deriveBits']);
+        await s.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: new Uint8Array(8), iterations: 100001 }, k, 256);
+      }),
+      hugeRsa: await name(() => s.generateKey({ name: 'RSA-PSS', modulusLength: 16384, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign'])),
       constructKey: await name(() => new CryptoKey()),
       constructSubtle: await name(() => new SubtleCrypto()),
       aesKey: [aes instanceof CryptoKey, Object.prototype.toString.call(aes), crypto.subtle instanceof SubtleCrypto, crypto.subtle === crypto.subtle],
@@ -299,6 +304,8 @@ describe('crypto.subtle', () => {
     expect(r.badJwk).toMatch(/^DOMException DataError: /);
     expect(r.decryptTampered).toMatch(/^DOMException OperationError: /);
     expect(r.extractablePbkdf2).toMatch(/^DOMException SyntaxError: PBKDF2 keys cannot be extractable/);
+    expect(r.pbkdf2Iterations).toBe("DOMException NotSupportedError: PBKDF2 iteration counts above 100000 are not supported (requested 100001).");
+    expect(r.hugeRsa).toMatch(/^DOMException NotSupportedError: Generating RSA keys of more than 4096 bits is not supported \(requested 16384\)/);
     expect(r.constructKey).toBe('TypeError: Illegal constructor');
     expect(r.constructSubtle).toBe('TypeError: Illegal constructor');
     expect(r.aesKey).toEqual([true, '[object CryptoKey]', true, true]);

@@ -52,6 +52,13 @@ function format(v: unknown): KeyFormat {
   return v as KeyFormat;
 }
 
+/**
+ * Host work a guest could otherwise make unbounded (it runs on Node's thread pool, shared by every worker, and is not
+ * counted as isolate CPU): PBKDF2 iterations as Workers caps them, and the RSA modulus a key generation may ask for.
+ */
+const MAX_PBKDF2_ITERATIONS = 100_000;
+const MAX_RSA_GENERATE_BITS = 4096;
+
 /** The guest's algorithm parameter, rebuilt from the members WebCrypto defines (nested keys re-imported). */
 async function algorithm(v: unknown): Promise<NodeAlgorithm> {
   const a = record(v, 'the algorithm');
@@ -63,6 +70,9 @@ async function algorithm(v: unknown): Promise<NodeAlgorithm> {
     else if (k === 'hash') out.hash = { name: String(record(x, 'the hash').name) };
     else if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean' || x instanceof Uint8Array) out[k] = x;
     else bad(`the algorithm's ${k} member has an unsupported type`);
+  }
+  if (out.name.toUpperCase() === 'PBKDF2' && typeof out.iterations === 'number' && out.iterations > MAX_PBKDF2_ITERATIONS) {
+    throw new HostOpError('NotSupportedError', `PBKDF2 iteration counts above ${MAX_PBKDF2_ITERATIONS} are not supported (requested ${out.iterations}).`);
   }
   return out;
 }
@@ -166,6 +176,9 @@ async function exportKey(a: Record<string, unknown>): Promise<Uint8Array | webcr
 
 async function generateKey(a: Record<string, unknown>): Promise<WireKey | { publicKey: WireKey; privateKey: WireKey }> {
   const alg = await algorithm(a.algorithm);
+  if (typeof alg.modulusLength === 'number' && alg.modulusLength > MAX_RSA_GENERATE_BITS) {
+    throw new HostOpError('NotSupportedError', `Generating RSA keys of more than ${MAX_RSA_GENERATE_BITS} bits is not supported (requested ${alg.modulusLength}); import a larger key instead.`);
+  }
   const r = await subtle.generateKey(alg as webcrypto.AlgorithmIdentifier, true, usages(a.usages));
   if ('privateKey' in r) return { publicKey: await toWire(r.publicKey), privateKey: await toWire(r.privateKey) };
   return toWire(r);
