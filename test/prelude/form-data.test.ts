@@ -122,6 +122,32 @@ describe('FormData bodies', () => {
     ).toEqual(['one', 'x.txt', 'text/plain', '--XyZ-ish content']);
   });
 
+  it('decodes RFC 5987 filename*, keeps an empty file input as a File named "", refuses bad header bytes and huge headers', async () => {
+    expect(
+      await pi.run(`
+        const mp = (body) => new Response(body, { headers: { 'content-type': 'multipart/form-data; boundary=B' } }).formData();
+        const enc = (s) => new TextEncoder().encode(s);
+        const star = await mp("--B\\r\\nContent-Disposition: form-data; name=\\"f\\"; filename*=UTF-8''na%C3%AFve%20file.txt\\r\\n\\r\\ndata\\r\\n--B--\\r\\n");
+        const empty = await mp('--B\\r\\nContent-Disposition: form-data; name="f"; filename=""\\r\\nContent-Type: application/octet-stream\\r\\n\\r\\n\\r\\n--B--\\r\\n');
+        const errors = [];
+        for (const body of [
+          new Uint8Array([...enc('--B\\r\\nContent-Disposition: form-data; name="'), 0xff, 0xfe, ...enc('"\\r\\n\\r\\nx\\r\\n--B--')]),
+          '--B\\r\\nContent-Disposition: form-data; name="a"\\r\\nX-Pad: ' + 'p'.repeat(20000) + '\\r\\n\\r\\nx\\r\\n--B--',
+        ]) {
+          try { await mp(body); errors.push('no error'); } catch (e) { errors.push(e.constructor.name + ': ' + e.message); }
+        }
+        return [star.get('f').name, [empty.get('f') instanceof File, empty.get('f').name, empty.get('f').size], errors];
+      `),
+    ).toEqual([
+      'naïve file.txt',
+      [true, '', 0],
+      [
+        'TypeError: Body.formData(): the multipart/form-data body is malformed: part headers are not valid UTF-8.',
+        'TypeError: Body.formData(): the multipart/form-data body is malformed: Multipart header size exceeds maximum allowed size of 16384 bytes.',
+      ],
+    ]);
+  });
+
   it('parses application/x-www-form-urlencoded, and URLSearchParams bodies', async () => {
     expect(
       await pi.run(`
