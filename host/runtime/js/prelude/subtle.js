@@ -173,21 +173,27 @@ function bytesResult(p) {
   return p.then(toArrayBuffer);
 }
 
+function ownSlots(key) {
+  const s = slots.get(key);
+  if (s === undefined) throw new TypeError('Illegal invocation');
+  return s;
+}
+
 class CryptoKey {
   constructor(token) {
     if (token !== CONSTRUCT) throw new TypeError('Illegal constructor');
   }
   get type() {
-    return keySlots('type', this, 'this').type;
+    return ownSlots(this).type;
   }
   get extractable() {
-    return keySlots('extractable', this, 'this').extractable;
+    return ownSlots(this).extractable;
   }
   get algorithm() {
-    return keySlots('algorithm', this, 'this').algorithm;
+    return ownSlots(this).algorithm;
   }
   get usages() {
-    return keySlots('usages', this, 'this').usages;
+    return ownSlots(this).usages;
   }
 }
 Object.defineProperty(CryptoKey.prototype, Symbol.toStringTag, { value: 'CryptoKey', configurable: true });
