@@ -104,6 +104,7 @@ describe('handlers', () => {
             const path = new URL(req.url).pathname;
             if (path === '/ok') return new Response('from the worker');
             if (path === '/read') await req.text();
+            if (path === '/forward') await (await fetch(new URL('/seen', req.url), { method: 'POST', body: req.body, duplex: 'half' })).text();
             throw new Error('worker broke on ' + path);
           } };`,
         },
@@ -130,6 +131,9 @@ describe('handlers', () => {
       const read = await onRoute(`127.0.0.1:${originPort}`, '/read', { method: 'POST', body: 'eaten' });
       expect(read.status).toBe(500);
       expect(read.headers['x-edge-error']).toBe('E_PASS_THROUGH_BODY_USED');
+      const forwarded = await onRoute(`127.0.0.1:${originPort}`, '/forward', { method: 'POST', body: 'sent once' });
+      expect(forwarded.status).toBe(500);
+      expect(forwarded.headers['x-edge-error']).toBe('E_PASS_THROUGH_BODY_USED');
 
       const refused = await onRoute('10.255.255.1', '/fail');
       expect(refused.status).toBe(502);

@@ -158,6 +158,8 @@ type EntryResult =
       headers: Array<[string, string]>;
       body: Uint8Array | null;
       stream?: number;
+      /** The response body is that of this fetch, untouched: the host forwards it without the guest. */
+      forward?: number;
       waitUntil?: boolean;
       released?: boolean;
       /** A scheduled handler called controller.noRetry(). */
@@ -261,6 +263,28 @@ class RequestContext {
     if (this.waiters) for (const w of this.waiters.values()) w.reject(err);
     this.waiters = null;
     if (this.failListeners) for (const l of this.failListeners) l(err);
+  }
+
+  /**
+   * `p`, unless the request fails first. Unlike racing `failed()`, nothing is left behind once `p` settles: a
+   * stream's loop that raced `failed()` for every chunk would keep every chunk reachable until the request ended.
+   */
+  race<T>(p: Promise<T>): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<T>((resolve, reject) => {
+      const listeners = (this.failListeners ??= new Set());
+      listeners.add(reject);
+      p.then(
+        (v) => {
+          listeners.delete(reject);
+          resolve(v);
+        },
+        (e: unknown) => {
+          listeners.delete(reject);
+          reject(e);
+        },
+      );
+    });
   }
 
   /** A promise that rejects when the request fails, for racing against guest work. */
@@ -666,6 +690,10 @@ export class WorkerInstance implements CpuWatched {
       if (result.stream !== undefined) {
         this.armWallTimer(rc);
         res.stream = this.pullBody(rc, result.stream, result.waitUntil === true);
+      } else if (result.forward !== undefined) {
+        if (result.released === true) rc.released = true;
+        this.armWallTimer(rc);
+        res.stream = this.forwardFetched(rc, result.forward, result.waitUntil === true);
       } else {
         if (result.released === true) rc.released = true;
         this.finishAfter(rc, result.waitUntil === true);
@@ -699,10 +727,11 @@ export class WorkerInstance implements CpuWatched {
         { status: 502 },
       );
     }
-    if (rc.bodyIter !== null) {
+    // Read by the worker, or handed on (to one of its fetches) for someone else to read.
+    if (rc.bodyIter !== null || (req.body !== null && (req.body.readableDidRead || req.body.readableFlowing === true))) {
       throw new EdgeError(
         'E_PASS_THROUGH_BODY_USED',
-        `Worker "${worker}" failed after passThroughOnException(), but it had already read the request body, so the request cannot go on to the origin; read a clone (request.clone()) instead.`,
+        `Worker "${worker}" failed after passThroughOnException(), but its request body was already read (by the worker or one of its fetches), and a body can be sent only once, so the request cannot go on to the origin.`,
         { status: 500 },
       );
     }
@@ -905,7 +934,7 @@ export class WorkerInstance implements CpuWatched {
       },
       (err: unknown): CapabilityReply => ({ e: { tag: 'io', val: `reading the request body failed: ${errorText(err)}` } }),
     );
-    return Promise.race([next, rc.failed().catch((): CapabilityReply => ({ e: { tag: 'closed' } }))]);
+    return rc.race(next).catch((): CapabilityReply => ({ e: { tag: 'closed' } }));
   }
 
   private beginComponentResponse(arg: unknown): CapabilityReply {
@@ -934,8 +963,8 @@ export class WorkerInstance implements CpuWatched {
     let completed = false;
     try {
       for (;;) {
-        let r = (await Promise.race([this.enter(rc, { t: 'pull', reqId: rc.id, id: streamId }), rc.failed()])) as PullResult | { deferred: true };
-        if ('deferred' in r) r = await Promise.race([rc.wait<PullResult>(`pulled:${streamId}`), rc.failed()]);
+        let r = (await rc.race(this.enter(rc, { t: 'pull', reqId: rc.id, id: streamId }))) as PullResult | { deferred: true };
+        if ('deferred' in r) r = await rc.race(rc.wait<PullResult>(`pulled:${streamId}`));
         if (r.error) {
           this.tail('error', 'exception', `Uncaught (in response body stream) ${r.error.message}`, undefined, r.error.stack);
           throw new EdgeError('E_WORKER_EXCEPTION', 'The response body stream failed.', { status: 500 });
@@ -1226,13 +1255,44 @@ export class WorkerInstance implements CpuWatched {
     o.abort.abort(new Error('fetch(): aborted by the worker'));
   }
 
+  /** A fetch's response body that the worker returned untouched, sent on to the client straight from the upstream. */
+  private async *forwardFetched(rc: RequestContext, id: number, waitUntil: boolean): AsyncGenerator<Uint8Array> {
+    const inFlight = outboundFetches(rc);
+    const o = inFlight.get(id);
+    inFlight.delete(id);
+    let completed = false;
+    try {
+      const iter = o?.iter;
+      if (!o || !iter) throw new EdgeError('E_INTERNAL', `the body of fetch ${id} is no longer available`, { status: 500 });
+      for (;;) {
+        let n: IteratorResult<Uint8Array>;
+        try {
+          n = await rc.race(iter.next());
+        } catch (err) {
+          if (rc.failure) throw rc.failure;
+          this.tail('error', 'exception', `Uncaught (in response body stream) TypeError: fetch(): reading the response body failed: ${errorText(err)}`);
+          throw new EdgeError('E_WORKER_EXCEPTION', 'The response body stream failed.', { status: 500 });
+        }
+        if (n.done) break;
+        const chunk = asBytes(n.value);
+        if (chunk.byteLength > 0) yield chunk;
+      }
+      completed = true;
+    } finally {
+      // The client went away, or the upstream failed: release it.
+      if (!completed && o) releaseOutbound(o);
+      if (!completed) o?.abort.abort();
+      this.finishAfter(rc, waitUntil && completed);
+    }
+  }
+
   /** A guest's ReadableStream sent as a fetch's request body, pulled one chunk per entry as the upstream takes them. */
   private async *pullGuestStream(rc: RequestContext, streamId: number): AsyncGenerator<Uint8Array> {
     let completed = false;
     try {
       for (;;) {
-        let r = (await Promise.race([this.enter(rc, { t: 'pull', reqId: rc.id, id: streamId }), rc.failed()])) as PullResult | { deferred: true };
-        if ('deferred' in r) r = await Promise.race([rc.wait<PullResult>(`pulled:${streamId}`), rc.failed()]);
+        let r = (await rc.race(this.enter(rc, { t: 'pull', reqId: rc.id, id: streamId }))) as PullResult | { deferred: true };
+        if ('deferred' in r) r = await rc.race(rc.wait<PullResult>(`pulled:${streamId}`));
         if (r.error) throw new TypeError(`the request body stream failed: ${r.error.message}`);
         if (r.done) break;
         if (r.chunk && r.chunk.byteLength > 0) yield r.chunk;
