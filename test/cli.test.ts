@@ -281,15 +281,17 @@ describe('client commands against a stand-in admin API', () => {
     expect(r.stdout).toBe('deployed hello-js version v-123 (main index.js)\n  url:    http://hello-js.localhost:8787/\n  routes: example.com/*\n');
     const sent = admin.requests.findLast((q) => q.method === 'POST' && q.url === '/v1/workers')!;
     expect(sent.auth).toBe('Bearer good-token');
-    expect(JSON.parse(sent.body)).toEqual({
-      manifest: { fileName: 'wrangler.toml', content: await readFile(join(ROOT, 'examples/hello-js/wrangler.toml'), 'utf8') },
-      modules: [{ path: 'index.js', content: await readFile(join(ROOT, 'examples/hello-js/index.js'), 'utf8') }],
-    });
+    // Bundled by esbuild (as wrangler does): the module and its source map.
+    const body = JSON.parse(sent.body) as { manifest: unknown; modules: Array<{ path: string; content: string }> };
+    expect(body.manifest).toEqual({ fileName: 'wrangler.toml', content: await readFile(join(ROOT, 'examples/hello-js/wrangler.toml'), 'utf8') });
+    expect(body.modules.map((m) => m.path)).toEqual(['index.js', 'index.js.map']);
+    expect(body.modules[0]!.content).toContain('Hello from the edge!');
   });
 
   it('prints host errors as `error E_CODE: message` with details, exit code 1', async () => {
     const dir = await tempDir();
-    await writeFile(join(dir, 'wrangler.toml'), 'name = "bad-module"\nmain = "index.js"\n');
+    // no_bundle: the module goes up as it is, so the host is the one that rejects it.
+    await writeFile(join(dir, 'wrangler.toml'), 'name = "bad-module"\nmain = "index.js"\nno_bundle = true\n');
     await writeFile(join(dir, 'index.js'), 'export default {');
     const r = await runCli(client('deploy', dir));
     expect(r.code).toBe(1);
