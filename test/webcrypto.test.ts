@@ -312,3 +312,60 @@ describe('crypto.subtle', () => {
     expect(r.mutatedAlgorithmIgnored).toBe('no error');
   });
 });
+
+// Hono's JWT helpers and cache middleware, bundled as a user's build would, run unchanged on crypto.subtle and caches.
+describe('crypto.subtle and the Cache API under a real library (Hono)', () => {
+  let t: TestHost;
+  const app = `
+import { Hono } from 'hono';
+import { sign, verify } from 'hono/jwt';
+import { cache } from 'hono/cache';
+let renders = 0;
+const app = new Hono();
+app.get('/cached/*', cache({ cacheName: 'pages', cacheControl: 'max-age=60', wait: true }));
+app.get('/cached/:id', (c) => c.text('render ' + ++renders + ' of ' + c.req.param('id')));
+app.get('/hs256', async (c) => {
+  const token = await sign({ sub: 'user-1', exp: Math.floor(Date.now() / 1000) + 60 }, 'shh', 'HS256');
+  const payload = await verify(token, 'shh', 'HS256');
+  const forged = await verify(token.slice(0, -2) + 'AA', 'shh', 'HS256').then(() => 'accepted', (e) => e.name);
+  return c.json({ token, payload, forged });
+});
+app.post('/rs256', async (c) => {
+  const { token, jwk } = await c.req.json();
+  return c.json(await verify(token, jwk, 'RS256'));
+});
+export default app;
+`;
+  beforeAll(async () => {
+    const { build } = await import('esbuild');
+    const out = await build({ stdin: { contents: app, resolveDir: process.cwd(), loader: 'js' }, bundle: true, format: 'esm', platform: 'neutral', mainFields: ['module', 'main'], write: false, logLevel: 'silent' });
+    t = await startTestHost();
+    expect((await t.deploy('hono', { modules: { 'index.js': out.outputFiles[0]!.text } })).status).toBe(201);
+  });
+  afterAll(() => t.close());
+
+  it('signs and verifies HS256 tokens that Node agrees with, and verifies a Node-signed RS256 token', async () => {
+    const r = JSON.parse((await t.get('hono', '/hs256')).text);
+    expect(r.payload.sub).toBe('user-1');
+    expect(r.forged).toBe('JwtTokenSignatureMismatched');
+    const [h, p, sig] = (r.token as string).split('.');
+    const key = await subtle.importKey('raw', text.encode('shh'), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+    expect(await subtle.verify('HMAC', key, Buffer.from(sig!, 'base64url'), text.encode(`${h}.${p}`))).toBe(true);
+
+    const pair = (await subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const head = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT' })).toString('base64url');
+    const body = Buffer.from(JSON.stringify({ sub: 'user-2' })).toString('base64url');
+    const s = Buffer.from(await subtle.sign('RSASSA-PKCS1-v1_5', pair.privateKey, text.encode(`${head}.${body}`))).toString('base64url');
+    const jwk = { ...(await subtle.exportKey('jwk', pair.publicKey)), alg: 'RS256' };
+    const v = await t.get('hono', '/rs256', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: `${head}.${body}.${s}`, jwk }) });
+    expect(JSON.parse(v.text)).toEqual({ sub: 'user-2' });
+  });
+
+  it("serves the second request from Hono's cache middleware (caches.open)", async () => {
+    expect((await t.get('hono', '/cached/a')).text).toBe('render 1 of a');
+    const second = await t.get('hono', '/cached/a');
+    expect(second.text).toBe('render 1 of a');
+    expect(second.headers['cf-cache-status']).toBe('HIT');
+    expect((await t.get('hono', '/cached/b')).text).toBe('render 2 of b');
+  });
+});
