@@ -4,8 +4,12 @@
 import { isDisturbed, isReadableStream, streams } from './streams.js';
 import { utf8Encode, utf8Decode } from './encoding.js';
 import { URLSearchParams } from './url.js';
-import { isBlob, blobBytes, makeBlob } from './blob.js';
-import { isFormData, serializeFormData, formDataFromUrlEncoded } from './form-data.js';
+import { isBlob, blobBytes, makeBlob, makeFile } from './blob.js';
+import { FormData, isFormData, serializeFormData, formDataFromUrlEncoded, multipartBoundary, appendEntry } from './form-data.js';
+
+/** What the lazily loaded multipart parser (multipart.js) builds its FormData with. */
+const MULTIPART_DEPS = { FormData, appendEntry, makeFile, utf8Decode };
+let multipart = null;
 
 const USED_MESSAGE = 'Body has already been used. It can only be used once. Use tee() first if you need to read it twice.';
 const LOCKED_MESSAGE = "The body's ReadableStream is locked to a reader.";
@@ -219,17 +223,17 @@ export class Body {
     const essence = contentType.split(';', 1)[0].trim().toLowerCase();
     if (essence === 'multipart/form-data') {
       // eslint-disable-next-line no-undef
-      const { multipartBoundary, parseMultipartFormData } = require('./multipart.js');
+      const { parseMultipartFormData } = (multipart ??= require('./multipart.js'));
       const boundary = multipartBoundary(contentType);
       if (boundary === null) throw new TypeError(`Body.formData(): the Content-Type "${contentType}" has no boundary parameter, so the multipart body cannot be split into parts.`);
       this.#throwIfUnusable();
       const stream = this.#stream;
       if (stream !== null) {
         this.#used = true;
-        return parseMultipartFormData(stream, boundary);
+        return parseMultipartFormData(stream, boundary, MULTIPART_DEPS);
       }
       const b = this.#consume();
-      return parseMultipartFormData(typeof b === 'string' ? utf8Encode(b) : b, boundary);
+      return parseMultipartFormData(typeof b === 'string' ? utf8Encode(b) : b, boundary, MULTIPART_DEPS);
     }
     if (essence === 'application/x-www-form-urlencoded') return formDataFromUrlEncoded(await this.text());
     throw new TypeError(

@@ -1,11 +1,10 @@
 // CompressionStream and DecompressionStream (Compression Streams standard) for 'gzip', 'deflate' (zlib wrapper) and
-// 'deflate-raw', on fflate's streaming classes. Loaded on first use through compression-lazy.js: a request that never
-// compresses pays nothing for fflate. Output decompresses with Node's zlib to the same bytes (and the other way round),
+// 'deflate-raw', on fflate's streaming classes. Loaded on first use through globals.js: an isolate that never
+// compresses does not evaluate fflate (which builds its tables as it loads: ~9 ms of CPU). It imports no eager prelude
+// module (see event-target.js for why): TransformStream is passed in. Output decompresses with Node's zlib to the same bytes (and the other way round),
 // but is not byte-identical to zlib's: compressors are free to choose their blocks.
 import { Gzip, Gunzip, Zlib, Unzlib, Deflate, Inflate } from 'fflate';
-import { streams } from './streams.js';
 
-const { TransformStream } = streams();
 const FORMATS = ['gzip', 'deflate', 'deflate-raw'];
 const COMPRESSORS = { gzip: Gzip, deflate: Zlib, 'deflate-raw': Deflate };
 const DECOMPRESSORS = { gzip: Gunzip, deflate: Unzlib, 'deflate-raw': Inflate };
@@ -140,18 +139,23 @@ function transformer(what, Engine, format, decompress) {
   };
 }
 
-export class CompressionStream extends TransformStream {
-  constructor(format) {
-    const f = checkFormat('CompressionStream', arguments);
-    super(transformer('CompressionStream', COMPRESSORS[f], f, false));
+/** The two classes, as subclasses of `TransformStream` (the prelude's, from web-streams-polyfill). */
+export function createCompressionStreams(TransformStream) {
+  class CompressionStream extends TransformStream {
+    constructor(format) {
+      const f = checkFormat('CompressionStream', arguments);
+      super(transformer('CompressionStream', COMPRESSORS[f], f, false));
+    }
   }
-}
-Object.defineProperty(CompressionStream.prototype, Symbol.toStringTag, { value: 'CompressionStream', configurable: true });
+  Object.defineProperty(CompressionStream.prototype, Symbol.toStringTag, { value: 'CompressionStream', configurable: true });
 
-export class DecompressionStream extends TransformStream {
-  constructor(format) {
-    const f = checkFormat('DecompressionStream', arguments);
-    super(transformer('DecompressionStream', DECOMPRESSORS[f], f, true));
+  class DecompressionStream extends TransformStream {
+    constructor(format) {
+      const f = checkFormat('DecompressionStream', arguments);
+      super(transformer('DecompressionStream', DECOMPRESSORS[f], f, true));
+    }
   }
+  Object.defineProperty(DecompressionStream.prototype, Symbol.toStringTag, { value: 'DecompressionStream', configurable: true });
+
+  return { CompressionStream, DecompressionStream };
 }
-Object.defineProperty(DecompressionStream.prototype, Symbol.toStringTag, { value: 'DecompressionStream', configurable: true });

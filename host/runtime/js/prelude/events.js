@@ -1,6 +1,9 @@
 // Loader for the event classes (EventTarget, Event, CustomEvent, AbortController, AbortSignal): they are evaluated
 // on first use, like streams.js, so an isolate that never touches them pays only for their source text in the
 // snapshot. esbuild turns the require() of an ES module into a closure that runs on its first call.
+import { DOMException } from './dom-exception.js';
+import { console } from './console.js';
+
 let loaded = null;
 let loading = false;
 
@@ -13,7 +16,7 @@ export function events() {
     loading = true;
     try {
       // eslint-disable-next-line no-undef
-      loaded = require('./abort.js');
+      loaded = require('./abort.js').createAbortClasses({ DOMException, console });
     } finally {
       loading = false;
     }

@@ -159,6 +159,13 @@ export function serializeFormData(fd) {
   return { bytes, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
+/** The boundary parameter of a multipart Content-Type (quoted or not), or null. */
+export function multipartBoundary(contentType) {
+  const m = /;\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
+  const b = m === null ? '' : (m[1] ?? m[2]);
+  return b === '' ? null : b;
+}
+
 /** A FormData from an application/x-www-form-urlencoded body. */
 export function formDataFromUrlEncoded(text) {
   const fd = new FormData();

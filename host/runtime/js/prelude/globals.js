@@ -23,7 +23,7 @@ let compression = null;
 /** CompressionStream and DecompressionStream, with fflate, loaded on first use. */
 function compressionStreams() {
   // eslint-disable-next-line no-undef
-  return (compression ??= require('./compression.js'));
+  return (compression ??= require('./compression.js').createCompressionStreams(streams().TransformStream));
 }
 
 const GLOBALS = {

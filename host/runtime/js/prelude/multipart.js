@@ -1,26 +1,17 @@
 // multipart/form-data bodies into FormData, with @remix-run/multipart-parser (a streaming parser for Web streams).
-// Loaded by body.js on the first formData() call of a multipart body; not part of an isolate's start.
+// Loaded by body.js on the first formData() call of a multipart body; not part of an isolate's start. It imports no
+// eager prelude module (see event-target.js for why): FormData and its helpers are passed in.
 import { MultipartParser, MultipartParseError } from '@remix-run/multipart-parser';
-import { FormData, appendEntry } from './form-data.js';
-import { makeFile } from './blob.js';
-import { utf8Decode } from './encoding.js';
 
 // Sizes are bounded by the isolate's memory limit, as for every other body read; the parser's defaults (2 MiB per
 // file) are a framework's upload policy, not the platform's.
 const LIMITS = { maxHeaderSize: 16 * 1024, maxFileSize: Infinity, maxTotalSize: Infinity, maxParts: Infinity };
 
-/** The boundary parameter of a multipart Content-Type (quoted or not), or null. */
-export function multipartBoundary(contentType) {
-  const m = /;\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
-  const b = m === null ? '' : (m[1] ?? m[2]);
-  return b === '' ? null : b;
-}
-
 function malformed(detail) {
   return new TypeError(`Body.formData(): the multipart/form-data body is malformed: ${detail}.`);
 }
 
-function addPart(fd, part) {
+function addPart(fd, part, { appendEntry, makeFile, utf8Decode }) {
   const disposition = part.headers['content-disposition'];
   if (disposition === undefined) throw malformed('a part has no Content-Disposition header');
   const name = part.name;
@@ -42,15 +33,18 @@ function rethrow(err) {
   throw err;
 }
 
-/** Parses `source` (bytes, or a ReadableStream of bytes) with `boundary`; rejects with a TypeError naming the problem. */
-export async function parseMultipartFormData(source, boundary) {
-  const fd = new FormData();
+/**
+ * Parses `source` (bytes, or a ReadableStream of bytes) with `boundary` into a FormData; rejects with a TypeError
+ * naming the problem. `deps`: { FormData, appendEntry, makeFile, utf8Decode } from form-data.js, blob.js, encoding.js.
+ */
+export async function parseMultipartFormData(source, boundary, deps) {
+  const fd = new deps.FormData();
   const parser = new MultipartParser(boundary, LIMITS);
   // The parser refuses data after the closing boundary, but an epilogue (often just CRLF, and often in a chunk of
   // its own) is allowed there (RFC 2046): once the parser is done, the rest of the body is ignored.
   const write = (chunk) => {
     try {
-      for (const part of parser.write(chunk)) addPart(fd, part);
+      for (const part of parser.write(chunk)) addPart(fd, part, deps);
       return true;
     } catch (err) {
       if (err instanceof MultipartParseError && err.message === 'Unexpected data after end of stream') return false;
