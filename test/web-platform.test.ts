@@ -113,7 +113,7 @@ describe('Web platform through a real host', () => {
   it('fires AbortSignal.timeout() on the runtime timers of the request, alone and through AbortSignal.any()', async () => {
     await t.deploy('timeouts', {
       modules: {
-        'index.js': `export default { async fetch() {
+        'index.js': `export default { async fetch(request) {
           const started = Date.now();
           const timeout = AbortSignal.timeout(60);
           const manual = new AbortController();
@@ -124,7 +124,7 @@ describe('Web platform through a real host', () => {
           let thrown;
           try { timeout.throwIfAborted(); } catch (e) { thrown = e.name + ': ' + e.message; }
           return Response.json({ anyReason, events, thrown, aborted: timeout.aborted, waited: Date.now() - started >= 50, signal: request.signal.aborted });
-        } };`.replace('request.signal.aborted', 'false'),
+        } };`,
       },
     });
     const res = await t.get('timeouts');
