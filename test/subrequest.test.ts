@@ -63,6 +63,36 @@ describe('subrequests', () => {
     expect(JSON.parse(r.text)).toEqual(['200 origin got POST ping 0 from caller']);
   });
 
+  it('sends and receives bodies over the former 32 MiB cap', async () => {
+    const big = 40 * 1024 * 1024;
+    const server = createServer((req, res) => {
+      let n = 0;
+      req.on('data', (c: Buffer) => (n += c.length));
+      req.on('end', () => {
+        res.setHeader('x-received', String(n));
+        res.end(Buffer.alloc(big, 1));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+    await t.deploy('big', {
+      toml: manifestFor('big', 'index.js', '[limits]\ncpu_ms = 5000\nmemory_mb = 256'),
+      modules: {
+        'index.js': `export default { async fetch() {
+          const r = await fetch(${JSON.stringify(url)}, { method: 'POST', body: new Uint8Array(${big}) });
+          const b = await r.arrayBuffer();
+          return new Response(r.headers.get('x-received') + ' ' + b.byteLength);
+        } };`,
+      },
+    });
+    try {
+      const r = await t.get('big');
+      expect(r.text).toBe(`${big} ${big}`);
+    } finally {
+      server.close();
+    }
+  });
+
   it('stops a worker that calls itself in a loop', async () => {
     await t.deploy('loop', { toml: manifestFor('loop', 'index.js', '[limits]\nsubrequests = 2'), modules: { 'index.js': 'export default { async fetch() { const r = await fetch("http://loop.localhost/"); return new Response("d" + await r.text(), { status: r.status }); } };' } });
     const r = await t.get('loop');

@@ -567,8 +567,10 @@ export class WorkerInstance implements CpuWatched {
     } else {
       // Whether the worker uses the module or the service-worker syntax is known only once it ran (a default export,
       // or listeners). Its bindings are globals in the service-worker syntax, from the first line on: the env module,
-      // evaluated before the worker's, defines them, and the bootstrap takes them back from a module worker.
-      envModule = isolate.compileModuleSync(
+      // evaluated before the worker's, defines them, and the bootstrap takes them back from a module worker. A worker
+      // with no vars or bindings needs no env module (one compile less on its cold start).
+      const envEmpty = plan.bindings.length === 0 && manifest.services.length === 0 && Object.keys(manifest.vars).length === 0;
+      if (!envEmpty) envModule = isolate.compileModuleSync(
         `const host = globalThis.__edgeHost;\n` +
           `const env = ${envSource};\n` +
           `Object.defineProperty(globalThis, '__edgeEnv', { value: env, configurable: true });\n` +
@@ -583,10 +585,12 @@ export class WorkerInstance implements CpuWatched {
         { filename: `worker://${worker}/${ENV_SPECIFIER.slice(2)}` },
       );
       bootstrapSource =
-        `import ${JSON.stringify(ENV_SPECIFIER)};\n` +
+        (envEmpty ? '' : `import ${JSON.stringify(ENV_SPECIFIER)};\n`) +
         `import * as entry from ${JSON.stringify(`./${manifest.main}`)};\n` +
         `const host = globalThis.__edgeHost; delete globalThis.__edgeHost;\n` +
-        `const saved = globalThis.__edgeEnvSaved; delete globalThis.__edgeEnvSaved;\n` +
+        (envEmpty
+          ? `const saved = []; Object.defineProperty(globalThis, '__edgeEnv', { value: {}, configurable: true });\n`
+          : `const saved = globalThis.__edgeEnvSaved; delete globalThis.__edgeEnvSaved;\n`) +
         `let w = entry.default;\n` +
         `const listeners = host.serviceWorkerHandlers();\n` +
         `if (w === undefined) w = listeners;\n` +

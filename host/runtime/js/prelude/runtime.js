@@ -140,6 +140,8 @@ export function createRuntime(options) {
   const fetches = new Map();
   /** The incoming requests' body streams (stream -> request state), to pass one straight through to a fetch. */
   const incomingBodies = new WeakMap();
+  /** The fetches' response body streams (stream -> fetch record), to forward one untouched to the client. */
+  const fetchedStreams = new WeakMap();
   let nextFetchId = 1;
 
   async function outboundFetch(service, input, init) {
@@ -199,8 +201,21 @@ export function createRuntime(options) {
     return null;
   }
 
+  /**
+   * A fetch's response body returned untouched as the worker's response body (a proxy): the host sends it on to the
+   * client by itself, with no entry per chunk. Returns the fetch's id, or null when the body must go through the guest.
+   */
+  function forwardableFetch(stream, reqId) {
+    const rec = fetchedStreams.get(stream);
+    if (rec === undefined || rec.finished || rec.read !== null || rec.reqId !== reqId || stream.locked || isDisturbed(stream)) return null;
+    // Locked for good: nothing in the isolate reads it any more.
+    stream.getReader();
+    finishFetch(rec);
+    return rec.id;
+  }
+
   function fetchedBody(rec) {
-    return new ReadableStream({
+    const stream = new ReadableStream({
       type: 'bytes',
       start(controller) {
         rec.controller = controller;
@@ -219,6 +234,8 @@ export function createRuntime(options) {
         hostCall(rec.reqId, 'fetch.cancel', rec.id);
       },
     });
+    fetchedStreams.set(stream, rec);
+    return stream;
   }
 
   function finishFetch(rec) {
@@ -379,9 +396,14 @@ export function createRuntime(options) {
       out = { ok: true, status: head.status, statusText: head.statusText, headers: head.headers, body };
       if (typeof res[FUEL_USED] === 'number') out.fuel = res[FUEL_USED];
     } else {
-      const id = nextStreamId++;
-      streams.set(id, { reader: body.getReader(), reqId: state.reqId });
-      out = { ok: true, status: head.status, statusText: head.statusText, headers: head.headers, body: null, stream: id };
+      const forward = forwardableFetch(body, state.reqId);
+      if (forward !== null) {
+        out = { ok: true, status: head.status, statusText: head.statusText, headers: head.headers, body: null, forward };
+      } else {
+        const id = nextStreamId++;
+        streams.set(id, { reader: body.getReader(), reqId: state.reqId });
+        out = { ok: true, status: head.status, statusText: head.statusText, headers: head.headers, body: null, stream: id };
+      }
     }
     return afterResponse(state, out);
   }
