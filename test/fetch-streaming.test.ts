@@ -202,6 +202,10 @@ describe('fetch() streaming', () => {
             setTimeout(() => ac.abort(), 20);
             try { await fetch(${JSON.stringify(origin.url + '/stall')}, { signal: ac.signal }); return new Response('answered'); } catch (e) { return new Response('head ' + e.name); }
           }
+          if (mode === 'ignore') {
+            const r = await fetch(${JSON.stringify(origin.url + '/endless')});
+            return new Response('ignored ' + r.status);
+          }
           if (mode === 'pre-aborted') {
             try { await fetch(${JSON.stringify(origin.url + '/stall')}, { signal: AbortSignal.abort() }); return new Response('sent'); } catch (e) { return new Response('pre ' + e.name); }
           }
@@ -217,6 +221,9 @@ describe('fetch() streaming', () => {
     await closes[2];
     expect((await t.get('canceller', '/?mode=pre-aborted')).text).toBe('pre AbortError');
     expect(closes.length).toBe(3);
+    // A body the worker never reads is released when its request ends.
+    expect((await t.get('canceller', '/?mode=ignore')).text).toBe('ignored 200');
+    await closes[3];
     // The client reads a little of a proxied endless body, then goes away.
     await new Promise<void>((done, reject) => {
       const req = httpRequest(`${t.host.dataUrl}/`, { headers: { host: `canceller.localhost:${t.port}` } }, (res) => {
@@ -232,7 +239,7 @@ describe('fetch() streaming', () => {
       req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
       req.end();
     });
-    await closes[3];
+    await closes[4];
   });
 
   it('follows, refuses or hands back redirects; a streamed body cannot be sent twice', async () => {
@@ -330,6 +337,7 @@ describe('service bindings', () => {
       modules: {
         'index.js': `export default { async fetch(req) {
           const u = new URL(req.url);
+          if (u.pathname === '/moved') return Response.redirect('https://elsewhere.example/check', 302);
           const body = await req.text();
           return new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(req.method + ' ' + u.host + u.pathname + ' ' + req.headers.get('x-user') + ' ' + body)); c.close(); } }));
         } };`,
@@ -340,6 +348,20 @@ describe('service bindings', () => {
     const over = await t.get('front', '/?n=4');
     expect(over.status).toBe(503);
     expect(over.headers['x-edge-error']).toBe('E_SUBREQUEST_LIMIT');
+  });
+
+  it('follows a redirect the bound worker answers, through the binding', async () => {
+    await t.deploy('front2', {
+      toml: manifestFor('front2', 'index.js', 'services = [{ binding = "AUTH", service = "auth-worker" }]'),
+      modules: {
+        'index.js': `export default { async fetch(req, env) {
+          const r = await env.AUTH.fetch('https://auth.example/moved', { method: 'POST', body: 'dropped', headers: { 'x-user': 'bob' } });
+          const m = await env.AUTH.fetch('https://auth.example/moved', { redirect: 'manual' });
+          return new Response(r.redirected + ' ' + r.url + ' ' + (await r.text()) + ' | ' + m.status + ' ' + m.headers.get('location'));
+        } };`,
+      },
+    });
+    expect((await t.get('front2')).text).toBe('true https://elsewhere.example/check GET elsewhere.example/check bob  | 302 https://elsewhere.example/check');
   });
 
   it('streams a <name>.localhost call in-process both ways', async () => {

@@ -61,7 +61,11 @@ export class SubrequestDispatcher {
     return this.allowed.check(ip, type) || !this.denied.check(ip, type);
   }
 
-  async fetch(req: SubrequestInit, depth: number): Promise<SubrequestResult> {
+  fetch(req: SubrequestInit, depth: number): Promise<SubrequestResult> {
+    return this.dispatch(req, depth, 0);
+  }
+
+  private async dispatch(req: SubrequestInit, depth: number, redirects: number): Promise<SubrequestResult> {
     if (depth >= MAX_DEPTH) throw new TypeError(`fetch(): subrequests nested more than ${MAX_DEPTH} deep (a worker calling itself in a loop?).`);
     let url: URL;
     try {
@@ -69,15 +73,15 @@ export class SubrequestDispatcher {
     } catch {
       throw new TypeError(`fetch(): invalid URL ${req.url}`);
     }
-    if (req.service) return this.inProcess(req.service.worker, req, depth);
+    if (req.service) return this.inProcess(req.service.worker, req, url, depth, redirects);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`fetch(): unsupported scheme ${url.protocol} (only http: and https:).`);
     const host = url.hostname.toLowerCase();
-    if (host.endsWith('.localhost')) return this.inProcess(host.slice(0, -'.localhost'.length), req, depth);
-    return this.network(req, url, 0);
+    if (host.endsWith('.localhost')) return this.inProcess(host.slice(0, -'.localhost'.length), req, url, depth, redirects);
+    return this.network(req, url, redirects);
   }
 
   /** Another worker of this host, called directly: its response body is pulled from its isolate as it is read. */
-  private async inProcess(name: string, req: SubrequestInit, depth: number): Promise<SubrequestResult> {
+  private async inProcess(name: string, req: SubrequestInit, url: URL, depth: number, redirects: number): Promise<SubrequestResult> {
     const got = this.runtime.instance(name);
     if (got === null) {
       releaseBody(req.body);
@@ -87,7 +91,7 @@ export class SubrequestDispatcher {
         );
       }
       const text = new TextEncoder().encode(`E_NO_ROUTE: no worker named "${name}" on this host\n`);
-      return { status: 404, statusText: 'Not Found', headers: [['x-edge-error', 'E_NO_ROUTE']], url: req.url, redirected: false, body: once(text) };
+      return { status: 404, statusText: 'Not Found', headers: [['x-edge-error', 'E_NO_ROUTE']], url: req.url, redirected: redirects > 0, body: once(text) };
     }
     const inst = got instanceof Promise ? await got : got;
     if (req.signal?.aborted) {
@@ -101,8 +105,21 @@ export class SubrequestDispatcher {
       body: req.body === null ? null : req.body instanceof Uint8Array ? Readable.from([Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength)]) : req.body,
       depth: depth + 1,
     });
+    const location = res.headers.find(([k]) => k.toLowerCase() === 'location')?.[1];
+    if (req.redirect !== 'manual' && REDIRECTS.has(res.status) && location !== undefined) {
+      void res.stream?.return(undefined).catch(() => {});
+      let next: SubrequestInit;
+      try {
+        next = this.redirect(req, url, res.status, location, redirects);
+      } catch (err) {
+        releaseBody(req.body);
+        throw err;
+      }
+      // A service binding keeps calling its worker; a URL goes wherever it now points.
+      return this.dispatch(next, depth, redirects + 1);
+    }
     const body = res.stream ?? (res.body && res.body.byteLength > 0 ? once(res.body) : null);
-    return { status: res.status, statusText: res.statusText, headers: res.headers, url: req.url, redirected: false, body };
+    return { status: res.status, statusText: res.statusText, headers: res.headers, url: req.url, redirected: redirects > 0, body };
   }
 
   private network(req: SubrequestInit, url: URL, redirects: number): Promise<SubrequestResult> {
