@@ -129,6 +129,14 @@ describe('bundling at deploy', () => {
     expect(ev.stack).not.toContain('index.js');
   });
 
+  it('maps the stack of a deploy-time exception in the global scope too', async () => {
+    const dir = await worker({ 'wrangler.toml': toml('ts-top', 'src/index.ts'), 'src/index.ts': "const limit: number = 2;\nif (limit > 1) {\n  throw new RangeError('limit too high');\n}\nexport default { fetch: () => new Response('x') };\n" });
+    const res = await t.admin('POST', '/v1/workers', await collectUpload(dir));
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain('limit too high');
+    expect(res.body.error.details.stack).toContain('src/index.ts:3:9');
+  });
+
   it('keeps the source map with the stored version: a restarted host still maps stacks', async () => {
     await t.restart();
     const events: TailEvent[] = [];
@@ -207,6 +215,13 @@ export default {
     expect(e.message).toMatch(/index\.ts:1:30: Could not resolve "node:fs": it is a Node\.js built-in module and the worker runtime has no Node\.js APIs/);
     expect(e.message).toMatch(/index\.ts:2:18: Could not resolve "path"/);
     expect(e.message).toContain('2 errors');
+  });
+
+  it('an import of a cloudflare: module fails with a clear error', async () => {
+    const dir = await worker({ 'wrangler.toml': toml('cfmod', 'index.ts'), 'index.ts': "import { WorkerEntrypoint } from 'cloudflare:workers';\nexport default class extends WorkerEntrypoint {}\n" });
+    const e = await rejection(collectUpload(dir));
+    expect(e.code).toBe('E_BUNDLE_FAILED');
+    expect(e.message).toMatch(/index\.ts:1:34: Could not resolve "cloudflare:workers": the worker runtime does not provide Cloudflare's built-in modules/);
   });
 
   it('a bare built-in name that an installed npm package provides resolves to the package', async () => {

@@ -48,8 +48,9 @@ export function formatMessage(m: Message, root: string): string {
 }
 
 /**
- * Imports of Node built-ins fail here with a message saying why, instead of esbuild's "Are you trying to bundle
- * for node?". A bare name that an installed npm package provides (`events`, `buffer`, ...) resolves as usual.
+ * Imports of Node built-ins (and of Cloudflare's `cloudflare:*` modules) fail here with a message saying why,
+ * instead of esbuild's "Are you trying to bundle for node?". A bare name that an installed npm package provides
+ * (`events`, `buffer`, ...) resolves as usual.
  */
 function nodeBuiltinsPlugin(manifest: DeployManifest): Plugin {
   const nodeCompat = manifest.compatibilityFlags.some((f) => f === 'nodejs_compat' || f === 'nodejs_compat_v2' || f === 'nodejs_als');
@@ -58,6 +59,13 @@ function nodeBuiltinsPlugin(manifest: DeployManifest): Plugin {
     setup(b) {
       b.onResolve({ filter: /^[a-z_:]/ }, async (args) => {
         if (args.pluginData === 'edge-node-builtins') return undefined;
+        if (args.path.startsWith('cloudflare:') && !Object.hasOwn(manifest.bundle.alias, args.path)) {
+          return {
+            errors: [{
+              text: `Could not resolve "${args.path}": the worker runtime does not provide Cloudflare's built-in modules (cloudflare:workers, cloudflare:sockets, ...). Use the default export's handlers with \`env\` and \`ctx\` instead, or map it with [alias] in the manifest.`,
+            }],
+          };
+        }
         const prefixed = args.path.startsWith('node:');
         const name = prefixed ? args.path.slice(5) : args.path;
         if (!prefixed && !NODE_BUILTINS.has(name)) return undefined;

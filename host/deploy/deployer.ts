@@ -19,7 +19,7 @@ export interface TriggerSchedule {
   remove(worker: string): void;
 }
 import { bundledEntryPath } from './bundle.ts';
-import { parseSourceMap, type ModuleSourceMap } from '../runtime/source-map.ts';
+import { mapStack, parseSourceMap, type ModuleSourceMap } from '../runtime/source-map.ts';
 
 export interface DeployOutcome {
   name: string;
@@ -119,7 +119,9 @@ export class Deployer {
       };
       const pooled = await this.pool.take(manifest.limits.memoryMb);
       // Validation runs the worker for real; the isolate it leaves behind serves the first requests.
-      const instance = await WorkerInstance.load(version, pooled, this.runtime.hookSet, { produceCache: true });
+      const instance = await WorkerInstance.load(version, pooled, this.runtime.hookSet, { produceCache: true }).catch((err: unknown) => {
+        throw withSourceStack(err, version);
+      });
       try {
         const info = await this.store.save(version, upload.manifest.fileName);
         await this.store.activate(manifest.name, version.versionId);
@@ -206,4 +208,11 @@ function checkModules(upload: DeployUpload, main: string): { modules: LoadedVers
     return { module, map: content };
   });
   return { modules, sourceMaps };
+}
+
+/** A deploy-time error whose stack (a throw in the global scope) names the user's source through the source maps. */
+function withSourceStack(err: unknown, version: LoadedVersion): unknown {
+  const stack = err instanceof EdgeError ? err.details?.['stack'] : undefined;
+  if (!(err instanceof EdgeError) || typeof stack !== 'string' || !version.sourceMaps) return err;
+  return new EdgeError(err.code, err.message, { status: err.status, details: { ...err.details, stack: mapStack(stack, version.worker, version.sourceMaps) }, cause: err.cause });
 }
