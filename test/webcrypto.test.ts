@@ -286,14 +286,14 @@ describe('crypto.subtle', () => {
     expect(await call('timingSafeEqual')).toEqual([
       true,
       false,
-      "TypeError: Failed to execute 'timingSafeEqual' on 'SubtleCrypto': Input buffers must have the same byte length.",
-      "TypeError: Failed to execute 'timingSafeEqual' on 'SubtleCrypto': both arguments must be an ArrayBuffer or ArrayBufferView.",
+      'TypeError: Input buffers must have the same byte length.',
+      "TypeError: Failed to execute 'timingSafeEqual' on 'SubtleCrypto': parameter 1 is not of type 'BufferSource'.",
     ]);
   });
 
   it('fails with the errors WebCrypto specifies', async () => {
     const r = await call('errors');
-    expect(r.exportNonExtractable).toBe("DOMException InvalidAccessError: Failed to execute 'exportKey' on 'SubtleCrypto': the key is not extractable.");
+    expect(r.exportNonExtractable).toBe('DOMException InvalidAccessError: Attempt to export non-extractable HMAC key.');
     expect(r.verifyWithoutUsage).toMatch(/^DOMException InvalidAccessError: .*usages \(sign\) do not include 'verify'/);
     expect(r.wrongAlgorithm).toMatch(/^DOMException InvalidAccessError: .*key is for HMAC, not for ECDSA/);
     expect(r.unknownDigest).toBe("DOMException NotSupportedError: Failed to execute 'digest' on 'SubtleCrypto' (SHA-3): Unrecognized algorithm name");
@@ -304,7 +304,7 @@ describe('crypto.subtle', () => {
     expect(r.badJwk).toMatch(/^DOMException DataError: /);
     expect(r.decryptTampered).toMatch(/^DOMException OperationError: /);
     expect(r.extractablePbkdf2).toMatch(/^DOMException SyntaxError: PBKDF2 keys cannot be extractable/);
-    expect(r.pbkdf2Iterations).toBe("DOMException NotSupportedError: PBKDF2 iteration counts above 100000 are not supported (requested 100001).");
+    expect(r.pbkdf2Iterations).toBe('DOMException NotSupportedError: Pbkdf2 failed: iteration counts above 100000 are not supported (requested 100001).');
     expect(r.hugeRsa).toMatch(/^DOMException NotSupportedError: Generating RSA keys of more than 4096 bits is not supported \(requested 16384\)/);
     expect(r.constructKey).toBe('TypeError: Illegal constructor');
     expect(r.constructSubtle).toBe('TypeError: Illegal constructor');

@@ -72,7 +72,7 @@ async function algorithm(v: unknown): Promise<NodeAlgorithm> {
     else bad(`the algorithm's ${k} member has an unsupported type`);
   }
   if (out.name.toUpperCase() === 'PBKDF2' && typeof out.iterations === 'number' && out.iterations > MAX_PBKDF2_ITERATIONS) {
-    throw new HostOpError('NotSupportedError', `PBKDF2 iteration counts above ${MAX_PBKDF2_ITERATIONS} are not supported (requested ${out.iterations}).`);
+    throw new HostOpError('NotSupportedError', `Pbkdf2 failed: iteration counts above ${MAX_PBKDF2_ITERATIONS} are not supported (requested ${out.iterations}).`);
   }
   return out;
 }

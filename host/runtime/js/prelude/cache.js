@@ -119,7 +119,7 @@ class CacheStorage {
 
   /** A named cache of the worker, separate from the default one and from other names. */
   async open(cacheName) {
-    if (cacheName === undefined) throw new TypeError("Failed to execute 'open' on 'CacheStorage': 1 argument required, but only 0 present.");
+    if (cacheName === undefined) throw new TypeError("Failed to execute 'open' on 'CacheStorage': parameter 1 is not of type 'string'.");
     return new Cache(CONSTRUCT, String(cacheName));
   }
 }

@@ -256,7 +256,7 @@ class SubtleCrypto {
   async exportKey(fmt, key) {
     const f = format('exportKey', fmt);
     const s = keySlots('exportKey', key, 'the key');
-    if (!s.extractable) throw fail('exportKey', 'the key is not extractable.', 'InvalidAccessError');
+    if (!s.extractable) throw new DOMException(`Attempt to export non-extractable ${s.a.name} key.`, 'InvalidAccessError');
     const r = await hostAsync('crypto.exportKey', { format: f, key: wireKey('exportKey', key) });
     if (f !== 'jwk') return toArrayBuffer(r);
     // The jwk's key_ops and ext describe the guest's key, not the host's extractable copy.
@@ -305,8 +305,9 @@ class SubtleCrypto {
   timingSafeEqual(a, b) {
     const x = copyBytes(a);
     const y = copyBytes(b);
-    if (x === null || y === null) throw new TypeError("Failed to execute 'timingSafeEqual' on 'SubtleCrypto': both arguments must be an ArrayBuffer or ArrayBufferView.");
-    if (x.byteLength !== y.byteLength) throw new TypeError("Failed to execute 'timingSafeEqual' on 'SubtleCrypto': Input buffers must have the same byte length.");
+    // Workers' own messages.
+    if (x === null || y === null) throw new TypeError(`Failed to execute 'timingSafeEqual' on 'SubtleCrypto': parameter ${x === null ? 1 : 2} is not of type 'BufferSource'.`);
+    if (x.byteLength !== y.byteLength) throw new TypeError('Input buffers must have the same byte length.');
     let diff = 0;
     for (let i = 0; i < x.byteLength; i++) diff |= x[i] ^ y[i];
     return diff === 0;
