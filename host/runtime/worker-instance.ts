@@ -1181,7 +1181,13 @@ export class WorkerInstance implements CpuWatched {
     let guestBody: Readable | null = null;
     if (a.body instanceof Uint8Array) body = a.body;
     else if (typeof a.stream === 'number') body = guestBody = Readable.from(this.pullGuestStream(rc, a.stream), { objectMode: false });
-    else if (a.incoming === true && rc.body !== null && rc.bodyIter === null) body = rc.body;
+    else if (a.incoming === true) {
+      if (rc.body === null || rc.bodyIter !== null || rc.bodyPassedOn) {
+        answer({ error: 'fetch(): the request body was already read, so it cannot be sent on.' })?.catch((err) => this.failRequest(rc, asEdgeError(err)));
+        return;
+      }
+      body = rc.body;
+    }
     const abort = new AbortController();
     const signal = AbortSignal.any([abort.signal, rc.signal]);
     const o: OutboundFetch = { abort, body: guestBody, iter: null };
