@@ -129,6 +129,20 @@ describe('bundling at deploy', () => {
     expect(ev.stack).not.toContain('index.js');
   });
 
+  it('edge tail prints the exception with the mapped stack', async () => {
+    const tail = startEdge(['tail', 'ts-throw', '--format', 'json', '--admin-url', t.host.adminUrl, '--token', t.host.adminToken]);
+    try {
+      await tail.waitFor(/connected: tailing ts-throw/, 'stderr');
+      expect((await t.get('ts-throw', '/throw')).status).toBe(500);
+      const line = (await tail.waitFor(/^\{.*"kind":"exception".*\}$/m))[0];
+      const ev = JSON.parse(line) as TailEvent;
+      expect(ev.message).toBe('Uncaught Error: thrown at depth 3');
+      expect(ev.stack).toMatch(/at Object\.fetch \(src\/index\.ts:10:13\)/);
+    } finally {
+      tail.kill();
+    }
+  });
+
   it('maps the stack of a deploy-time exception in the global scope too', async () => {
     const dir = await worker({ 'wrangler.toml': toml('ts-top', 'src/index.ts'), 'src/index.ts': "const limit: number = 2;\nif (limit > 1) {\n  throw new RangeError('limit too high');\n}\nexport default { fetch: () => new Response('x') };\n" });
     const res = await t.admin('POST', '/v1/workers', await collectUpload(dir));
