@@ -35,9 +35,12 @@ function headers(v: unknown, what: string): HeaderList {
   return v as HeaderList;
 }
 
-/** Registers 'cache.put', 'cache.match' and 'cache.delete' on `store`. */
+/** Registers 'cache.put', 'cache.match' and 'cache.delete' on `store`; one an embedder registered first (HostOptions.ops) is kept. */
 export function registerCacheOps(ops: HostOps, store: CacheStore): void {
-  ops.register('cache.put', (arg: unknown, ctx: HostOpContext) => {
+  const register = (name: string, handler: (arg: unknown, ctx: HostOpContext) => unknown): void => {
+    if (ops.get(name) === undefined) ops.register(name, handler);
+  };
+  register('cache.put', (arg: unknown, ctx: HostOpContext) => {
     const a = record(arg);
     const status = a.status;
     if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) bad('Cache.put(): the response status must be an integer from 200 to 599');
@@ -58,11 +61,11 @@ export function registerCacheOps(ops: HostOps, store: CacheStore): void {
       throw err;
     }
   });
-  ops.register('cache.match', (arg: unknown, ctx: HostOpContext) => {
+  register('cache.match', (arg: unknown, ctx: HostOpContext) => {
     const a = record(arg);
     return store.match(ctx.worker, cacheKey(a.cache), url(a.url), headers(a.headers, 'the request headers'));
   });
-  ops.register('cache.delete', (arg: unknown, ctx: HostOpContext) => {
+  register('cache.delete', (arg: unknown, ctx: HostOpContext) => {
     const a = record(arg);
     return store.delete(ctx.worker, cacheKey(a.cache), url(a.url));
   });
