@@ -115,6 +115,36 @@ describe('fetch() streaming', () => {
     expect(text).toBe('guest saw first; second');
   });
 
+  it('sends a returned fetch response on to the client as the origin produces it', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let finished = false;
+    origin.routes.set('/slow2', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first;');
+      void released.then(() => {
+        finished = true;
+        res.end('second');
+      });
+    });
+    await t.deploy('passon', { modules: { 'index.js': `export default { fetch() { return fetch(${JSON.stringify(origin.url + '/slow2')}); } };` } });
+    const text = await new Promise<string>((resolveText, reject) => {
+      const req = httpRequest(`${t.host.dataUrl}/`, { headers: { host: `passon.localhost:${t.port}` } }, (res) => {
+        let got = '';
+        res.on('data', (c: Buffer) => {
+          got += c.toString();
+          // The origin finishes only once the client has its first bytes.
+          if (got === 'first;' && !finished) release();
+        });
+        res.on('end', () => resolveText(got));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(text).toBe('first;second');
+  });
+
   it('streams a ReadableStream request body to the origin as the guest produces it', async () => {
     origin.routes.set('/count', (req, res) => {
       const hash = createHash('sha256');

@@ -77,6 +77,8 @@ export interface SubrequestResult {
   redirected: boolean;
   /** The body as it arrives, read on demand; ending its iteration early releases the upstream. */
   body: AsyncIterable<Uint8Array> | null;
+  /** The whole body, when it was already here with the head (`body` is then null): sent with the head, in one entry. */
+  bytes?: Uint8Array;
 }
 
 export interface WorkerResponse {
@@ -178,6 +180,9 @@ type EntryResult =
       passThrough?: boolean;
       /** ...because a service-worker script's listeners did not respond (nothing to report). */
       quiet?: boolean;
+      /** With passThrough: waitUntil work goes on / the guest already dropped the request (as for a response). */
+      waitUntil?: boolean;
+      released?: boolean;
       noRetry?: boolean;
     };
 
@@ -678,7 +683,7 @@ export class WorkerInstance implements CpuWatched {
         }
         if (result.passThrough) {
           if (!result.quiet) this.tail('error', 'exception', `Uncaught ${e.message.startsWith('Uncaught') ? e.message.slice(9) : `${e.name}: ${e.message}`} (passing the request on to the origin)`, undefined, e.stack);
-          return await this.passThrough(rc, req);
+          return await this.passThrough(rc, req, result.waitUntil === true, result.released === true);
         }
         if (e.limit === 'E_FUEL_LIMIT') {
           // The component instance was dropped in the isolate; the next request gets a fresh one.
@@ -715,7 +720,7 @@ export class WorkerInstance implements CpuWatched {
    * worker were not there (through the subrequest dispatcher, so the egress policy applies). A `<name>.localhost`
    * address has no origin behind the worker, and a body the worker already started reading cannot be sent again.
    */
-  private async passThrough(rc: RequestContext, req: IncomingRequestData): Promise<WorkerResponse> {
+  private async passThrough(rc: RequestContext, req: IncomingRequestData, waitUntil: boolean, released: boolean): Promise<WorkerResponse> {
     const { worker } = this.version;
     let url: URL;
     try {
@@ -755,16 +760,21 @@ export class WorkerInstance implements CpuWatched {
       if (rc.failure) throw rc.failure;
       throw new EdgeError('E_ORIGIN_UNREACHABLE', `Worker "${worker}" failed after passThroughOnException(), and the origin ${url.host} could not be reached: ${errorText(err)}`, { status: 502 });
     }
-    this.finish(rc, null);
+    // The worker's part is over once the origin answered, but for its waitUntil work.
+    if (released) rc.released = true;
+    this.finishAfter(rc, waitUntil);
     const from = r.body;
     async function* relay(): AsyncGenerator<Uint8Array> {
+      let complete = false;
       try {
         if (from) for await (const chunk of from) yield chunk;
+        complete = true;
       } finally {
-        abort.abort();
+        // The client went away: release the origin.
+        if (!complete) abort.abort();
       }
     }
-    return { status: r.status, statusText: r.statusText, headers: r.headers, body: from ? null : new Uint8Array(0), stream: from ? relay() : null };
+    return { status: r.status, statusText: r.statusText, headers: r.headers, body: from ? null : (r.bytes ?? new Uint8Array(0)), stream: from ? relay() : null };
   }
 
   /**
@@ -1212,7 +1222,8 @@ export class WorkerInstance implements CpuWatched {
         }
         o.iter = iter;
         if (iter === null && o.body === null) inFlight.delete(id);
-        return answer({ status: r.status, statusText: r.statusText, headers: r.headers, url: r.url, redirected: r.redirected, body: iter !== null });
+        const head = { status: r.status, statusText: r.statusText, headers: r.headers, url: r.url, redirected: r.redirected, body: iter !== null };
+        return answer(r.bytes && r.bytes.byteLength > 0 && iter === null ? { ...head, bytes: r.bytes } : head);
       },
       (err: unknown) => {
         inFlight.delete(id);

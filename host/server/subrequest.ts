@@ -91,7 +91,7 @@ export class SubrequestDispatcher {
         );
       }
       const text = new TextEncoder().encode(`E_NO_ROUTE: no worker named "${name}" on this host\n`);
-      return { status: 404, statusText: 'Not Found', headers: [['x-edge-error', 'E_NO_ROUTE']], url: req.url, redirected: redirects > 0, body: once(text) };
+      return { status: 404, statusText: 'Not Found', headers: [['x-edge-error', 'E_NO_ROUTE']], url: req.url, redirected: redirects > 0, body: null, bytes: text };
     }
     const inst = got instanceof Promise ? await got : got;
     if (req.signal?.aborted) {
@@ -118,8 +118,9 @@ export class SubrequestDispatcher {
       // A service binding keeps calling its worker; a URL goes wherever it now points.
       return this.dispatch(next, depth, redirects + 1);
     }
-    const body = res.stream ?? (res.body && res.body.byteLength > 0 ? once(res.body) : null);
-    return { status: res.status, statusText: res.statusText, headers: res.headers, url: req.url, redirected: redirects > 0, body };
+    const head = { status: res.status, statusText: res.statusText, headers: res.headers, url: req.url, redirected: redirects > 0 };
+    if (res.stream) return { ...head, body: res.stream };
+    return res.body && res.body.byteLength > 0 ? { ...head, body: null, bytes: res.body } : { ...head, body: null };
   }
 
   private network(req: SubrequestInit, url: URL, redirects: number): Promise<SubrequestResult> {
@@ -172,9 +173,20 @@ export class SubrequestDispatcher {
           const headerPairs: Array<[string, string]> = [];
           const raw = res.rawHeaders;
           for (let i = 0; i < raw.length; i += 2) headerPairs.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
-          const empty = req.method === 'HEAD' || NULL_BODY.has(status);
-          if (empty) res.resume();
-          resolve({ status, statusText: res.statusMessage ?? '', headers: headerPairs, url: url.href, redirected: redirects > 0, body: empty ? null : res });
+          const head = { status, statusText: res.statusMessage ?? '', headers: headerPairs, url: url.href, redirected: redirects > 0 };
+          if (req.method === 'HEAD' || NULL_BODY.has(status)) {
+            res.resume();
+            return resolve({ ...head, body: null });
+          }
+          // The parser goes on with the rest of the packet once this callback returns: a small body that came with
+          // the head is complete by the next microtask, and goes to the guest with the head instead of in more entries.
+          queueMicrotask(() => {
+            if (!res.complete || res.readableLength > INLINE_BODY_MAX) return resolve({ ...head, body: res });
+            const parts: Buffer[] = [];
+            for (let c: Buffer | null = res.read(); c !== null; c = res.read()) parts.push(c);
+            res.resume();
+            resolve({ ...head, body: null, bytes: Buffer.concat(parts) });
+          });
         });
       } catch (err) {
         releaseBody(req.body);
@@ -227,6 +239,8 @@ export class SubrequestDispatcher {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Up to this much of a body that already arrived whole goes to the guest with the response head. */
+const INLINE_BODY_MAX = 256 * 1024;
 const NULL_BODY = new Set([101, 204, 205, 304]);
 /** Request headers that describe the body, dropped when a redirect turns the request into a GET. */
 const BODY_HEADERS = new Set(['content-encoding', 'content-language', 'content-location', 'content-type', 'content-length']);
@@ -239,10 +253,6 @@ function releaseBody(body: SubrequestInit['body']): void {
   if (body === null || body instanceof Uint8Array || body.destroyed) return;
   if (body instanceof IncomingMessage) body.unpipe();
   else body.destroy();
-}
-
-async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield bytes;
 }
 
 function errorText(err: unknown): string {

@@ -185,7 +185,8 @@ export function createRuntime(options) {
       status: reply.status,
       statusText: reply.statusText,
       headers: reply.headers,
-      body: reply.body ? fetchedBody(rec) : null,
+      // A small body that arrived with the head comes whole (bytes); a longer one is read from the host as it is pulled.
+      body: reply.body ? fetchedBody(rec) : reply.bytes ?? null,
       url: reply.url,
       redirected: reply.redirected,
     });
@@ -446,6 +447,8 @@ export function createRuntime(options) {
       out.passThrough = true;
       // A service-worker script whose listeners did not respond: no exception to report.
       if (err !== null && typeof err === 'object' && err[NO_RESPONSE] === true) out.quiet = true;
+      // The request goes on (to the origin): its waitUntil work does too.
+      return afterResponse(state, out);
     }
     return out;
   }
