@@ -103,6 +103,7 @@ describe('handlers', () => {
             ctx.passThroughOnException();
             const path = new URL(req.url).pathname;
             if (path === '/ok') return new Response('from the worker');
+            ctx.waitUntil(new Promise((r) => setTimeout(r, 20)).then(() => console.log('waitUntil after passing on ' + path)));
             if (path === '/read') await req.text();
             if (path === '/forward') await (await fetch(new URL('/seen', req.url), { method: 'POST', body: req.body, duplex: 'half' })).text();
             throw new Error('worker broke on ' + path);
@@ -120,6 +121,8 @@ describe('handlers', () => {
       expect(JSON.parse(res.text)).toEqual({ method: 'POST', url: '/fail?q=1', host: `127.0.0.1:${originPort}`, via: 'pass', body: 'the payload' });
       const ex = of('pass').find((e) => e.kind === 'exception');
       expect(ex?.message).toBe('Uncaught Error: worker broke on /fail (passing the request on to the origin)');
+      // The request went on, and so did its waitUntil work.
+      await until('the waitUntil work', () => of('pass').some((e) => e.message === 'waitUntil after passing on /fail'));
     });
 
     it('fails clearly when there is no origin, the body was read, the origin is refused, or it routes back into the worker', async () => {
@@ -163,6 +166,9 @@ describe('handlers', () => {
               }
               event.respondWith(handle(event));
               try { event.respondWith(new Response('again')); } catch (e) { twice = e.name; }
+              event.waitUntil(new Promise((r) => setTimeout(r, 0)).then(() => {
+                try { event.respondWith(new Response('late')); } catch (e) { console.log('late respondWith: ' + e.message); }
+              }));
             });
             let twice;
             self.addEventListener('scheduled', {
@@ -195,6 +201,7 @@ describe('handlers', () => {
         name: 'FetchEvent',
       });
       await until('waitUntil work', () => of('sw').some((e) => e.message === 'sw waitUntil'));
+
       expect((await t.get('sw', '/late')).text).toMatch(/^TypeError: addEventListener\("fetch"\): listeners can only be added while the worker's global scope is evaluated/);
 
       // No listener responded: as Workers, the request goes on to the origin (here there is none), with no exception.
@@ -202,6 +209,8 @@ describe('handlers', () => {
       expect(skip.status).toBe(502);
       expect(skip.headers['x-edge-error']).toBe('E_NO_ORIGIN');
       expect(of('sw').some((e) => e.kind === 'exception')).toBe(false);
+      await until('the late respondWith', () => of('sw').some((e) => e.message.startsWith('late respondWith')));
+      expect(of('sw').find((e) => e.message.startsWith('late respondWith'))?.message).toMatch(/must be called synchronously in the "fetch" listener/);
 
       const run = await t.admin('POST', '/v1/workers/sw/scheduled', { cron: '30 2 * * *', scheduledTime: 1_700_000_000_000 });
       expect(run.body).toMatchObject({ outcome: 'ok' });

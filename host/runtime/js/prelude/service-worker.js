@@ -51,10 +51,14 @@ export class FetchEvent {
   #request;
   #ctx;
   #responded = false;
+  #dispatched = false;
   #response;
 
   static {
-    responseOf = (event) => (event.#responded ? { value: event.#response } : null);
+    responseOf = (event) => {
+      event.#dispatched = true;
+      return event.#responded ? { value: event.#response } : null;
+    };
   }
 
   constructor(token, request, ctx) {
@@ -73,6 +77,9 @@ export class FetchEvent {
 
   /** The response to send: a Response or a promise of one. Called at most once, synchronously in the listener. */
   respondWith(response) {
+    if (this.#dispatched) {
+      throw new DOMException('respondWith() must be called synchronously in the "fetch" listener (pass it a promise for later work).', 'InvalidStateError');
+    }
     if (this.#responded) throw new DOMException('respondWith() was already called for this event.', 'InvalidStateError');
     this.#responded = true;
     this.#response = response;
