@@ -1,6 +1,6 @@
 // `edge trigger`: runs a worker's scheduled handler now, as one of its cron triggers would, and says how it ended.
 
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { AdminApiError } from './admin-client.ts';
 import { paint } from './output.ts';
 import { adminClientFrom, jsonOption, printJson, withClientOptions, type ClientOptions } from './options.ts';
@@ -9,7 +9,7 @@ type Opts = ClientOptions & { cron?: string; time?: number; json?: boolean };
 
 function epochMs(value: string): number {
   const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(n)) throw new Error(`--time: expected milliseconds since the epoch or an ISO date, got "${value}"`);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected milliseconds since the epoch or an ISO date, got "${value}"`);
   return n;
 }
 
