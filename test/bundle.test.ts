@@ -295,6 +295,18 @@ describe('bundling in the CLI', () => {
       await dev.waitFor(/error E_BUNDLE_FAILED: [^]*\.\.\/shared\/version\.ts:1:24: Unexpected ";"/, 'stderr');
       await dev.waitFor(/previous version keeps serving/, 'stderr');
       expect(await body()).toBe('hi dev, edited v2');
+
+      // A new import outside the directory that fails to bundle: fixing that file alone rebuilds.
+      await writeFile(join(root, 'shared/version.ts'), "export { version } from './extra.ts';\n");
+      await writeFile(join(root, 'shared/extra.ts'), 'export const version = 3 +;\n');
+      await dev.waitFor(/\.\.\/shared\/extra\.ts:1:27: Unexpected ";"/, 'stderr');
+      // The watcher takes the file on after the error is printed: saving again until it is seen, as an editor would.
+      await expect
+        .poll(async () => {
+          await writeFile(join(root, 'shared/extra.ts'), 'export const version = 3;\n');
+          return body();
+        }, { timeout: 15_000, interval: 500 })
+        .toBe('hi dev, edited v3');
     } finally {
       dev.kill();
     }

@@ -6,6 +6,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import { Command, Option } from 'commander';
 import { collectWorker, type DeployUpload } from '../deploy/upload.ts';
 import { findHostConfig } from '../config.ts';
+import { EdgeError } from '../errors.ts';
 import { AdminClient } from './admin-client.ts';
 import { formatDeployResult } from './deploy.ts';
 import { formatError, formatTailEvent, paint } from './output.ts';
@@ -32,6 +33,7 @@ class Redeployer {
   #lastUploaded: string | undefined;
   #config: string | undefined;
   #inputs: (files: string[]) => void;
+  #lastInputs: string[] = [];
 
   /** `inputs` hears the files each successful bundle read, so that the watcher follows them. */
   constructor(client: AdminClient, dir: string, config: string | undefined, inputs: (files: string[]) => void) {
@@ -65,6 +67,7 @@ class Redeployer {
     try {
       const collected = await collectWorker(this.#dir, this.#config === undefined ? {} : { config: this.#config });
       upload = collected.upload;
+      this.#lastInputs = collected.inputs;
       this.#inputs(collected.inputs);
       for (const w of collected.warnings) process.stderr.write(`${stamp()} ${paint('yellow', 'warning')} ${w}\n`);
       const key = JSON.stringify(upload);
@@ -76,6 +79,10 @@ class Redeployer {
       this.#lastUploaded = key;
       process.stdout.write(`${stamp()} ${formatDeployResult(result)}`);
     } catch (e) {
+      // A failed bundle has no list of inputs: keep the last one and add the file the error is in, so that fixing it
+      // rebuilds even when it is a new import outside the directory.
+      const file = e instanceof EdgeError && e.code === 'E_BUNDLE_FAILED' ? e.details?.['file'] : undefined;
+      if (typeof file === 'string') this.#inputs([...this.#lastInputs, resolve(this.#dir, file)]);
       process.stderr.write(`${stamp()} ${formatError(e)}${this.#lastUploaded ? `${stamp()} the previous version keeps serving\n` : ''}`);
     }
   }
