@@ -99,8 +99,10 @@ export function devCommand(): Command {
   return new Command('dev')
     .summary('serve a worker locally and redeploy it on every change')
     .description(
-      'Start a host with its data in <dir>/.edge, deploy the worker in [dir], then watch [dir] and redeploy on every ' +
-        'change to its manifest or modules. A failed redeploy prints the error and the last good version keeps serving.',
+      'Start a host with its data in <dir>/.edge, deploy the worker in [dir] (bundled with esbuild unless no_bundle, as ' +
+        '`edge deploy` does), then redeploy on every change to its manifest, its sources or any file the bundle read ' +
+        '(npm packages included). A failed redeploy prints the error (a bundling error with file:line:col) and the last ' +
+        'good version keeps serving.',
     )
     .argument('[dir]', 'worker directory', '.')
     .addOption(new Option('--port <port>', 'data-plane port (0 picks a free one)').default(DEFAULT_PORT).argParser(parsePort))

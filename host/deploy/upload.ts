@@ -118,9 +118,8 @@ export async function collectWorker(dir: string, options: { config?: string } = 
   return { upload: await collectUnbundled(root, found, manifest), inputs: [], warnings: [] };
 }
 
-/** `no_bundle = true`: every .js/.mjs module under the worker directory, as it is. */
+/** `no_bundle = true` (or a `.wasm` main): every .js/.mjs module under the worker directory, as it is. */
 async function collectUnbundled(root: string, found: { fileName: string; text: string }, manifest: DeployManifest): Promise<DeployUpload> {
-
   const paths: string[] = [];
   await listModules(root, '', paths);
   paths.sort(byCodeUnits);
