@@ -12,12 +12,13 @@ import { describeInterface, type InterfaceDescriptor } from './describe.ts';
 import { logCapability } from './log/log.ts';
 import { varsCapability } from './vars/vars.ts';
 import type { UserCapabilitySpec } from '../config.ts';
+import { kvCapability } from './kv/kv.ts';
+import type { KvStore } from '../../storage/kv/kv-types.ts';
 
 /** Interfaces of the platform that the runtime itself provides to every component (not capabilities). */
 const RUNTIME_INTERFACES = ['edge:platform/http-types'];
 /** Platform capabilities whose host side arrives with later work: importing them is refused with this hint. */
 const RESERVED: Record<string, string> = {
-  'edge:platform/kv': 'KV (`kv_namespaces`) is not available on this host yet',
   'edge:platform/blob': 'R2 (`r2_buckets`) is not available on this host yet',
   'edge:platform/sql': 'D1 (`d1_databases`) is not available on this host yet',
   'edge:platform/durable': 'Durable Objects (`durable_objects`) are not available on this host yet',
@@ -27,8 +28,14 @@ const RESERVED: Record<string, string> = {
 interface Registered {
   definition: CapabilityDefinition;
   descriptor: InterfaceDescriptor;
-  /** `always`: every worker has it; `bindings`: granted by `[[bindings]] type = name`. */
-  grant: 'always' | 'bindings';
+  /**
+   * `always`: every worker has it; `bindings`: granted by `[[bindings]] type = name`; `manifest`: granted by a
+   * wrangler section (kv_namespaces), read by `grantsFrom`.
+   */
+  grant: 'always' | 'bindings' | 'manifest';
+  grantsFrom?: (manifest: DeployManifest) => Map<string, unknown>;
+  /** For `manifest` grants: what to add to a manifest that lacks the grant. */
+  grantHint?: string;
   /** Where it came from, for messages. */
   source: string;
 }
@@ -56,11 +63,22 @@ export class CapabilityRegistry {
   }
 
   /** The built-ins described from `platformWitDir`, then each user capability: its WIT parsed, its module imported and checked, its setup run. */
-  static async create(options: { platformWitDir: string; dataDir: string; user?: UserCapabilitySpec[]; configDir?: string }): Promise<CapabilityRegistry> {
+  static async create(options: { platformWitDir: string; dataDir: string; user?: UserCapabilitySpec[]; configDir?: string; stores?: { kv?: KvStore } }): Promise<CapabilityRegistry> {
     const reg = new CapabilityRegistry();
     const platform = await loadWitDir(options.platformWitDir);
     for (const def of [logCapability, varsCapability] as CapabilityDefinition[]) {
       reg.register({ definition: def, descriptor: descriptorFor(platform, def.interface, 'built-in'), grant: 'always', source: 'built-in' });
+    }
+    if (options.stores?.kv) {
+      const def = kvCapability(options.stores.kv) as unknown as CapabilityDefinition;
+      reg.register({
+        definition: def,
+        descriptor: descriptorFor(platform, def.interface, 'built-in'),
+        grant: 'manifest',
+        grantsFrom: (m) => new Map(m.kvNamespaces.map((n) => [n.binding, { id: n.id }])),
+        grantHint: 'its manifest binds no KV namespace; add kv_namespaces = [{ binding = "MY_KV", id = "..." }]',
+        source: 'built-in',
+      });
     }
     for (const spec of options.user ?? []) {
       const pkg = await loadUserWit(spec.wit);
@@ -127,9 +145,11 @@ export class CapabilityRegistry {
       if (RUNTIME_INTERFACES.includes(id)) continue;
       const r = this.byInterface.get(id);
       if (r?.grant === 'always') continue;
-      if (r && granted.has(r.definition.name)) continue;
+      if (r?.grant === 'manifest' && r.grantsFrom!(manifest).size > 0) continue;
+      if (r?.grant === 'bindings' && granted.has(r.definition.name)) continue;
       let why: string;
-      if (RESERVED[id]) why = RESERVED[id]!;
+      if (r?.grant === 'manifest') why = r.grantHint!;
+      else if (!r && RESERVED[id]) why = RESERVED[id]!;
       else if (r) why = `its manifest grants no "${r.definition.name}" binding; add [[bindings]] type = "${r.definition.name}", binding = "..."`;
       else if (id.startsWith('wasi:')) why = 'WASI interfaces are not offered to workers; build the component without a WASI adapter';
       else why = `no capability of this host implements it${this.userCapabilities.length ? ` (user capabilities: ${this.userCapabilities.map((c) => c.interface).join(', ')})` : ''}`;
@@ -143,6 +163,13 @@ export class CapabilityRegistry {
     const seen = new Set<string>();
     for (const r of this.byInterface.values()) {
       if (r.grant === 'always') {
+        interfaces.push(r.descriptor);
+        seen.add(r.descriptor.id);
+      }
+    }
+    for (const r of this.byInterface.values()) {
+      // Granted by a wrangler section: components import it; JS workers get their own facade (not capabilityEnv).
+      if (r.grant === 'manifest' && r.grantsFrom!(manifest).size > 0 && !seen.has(r.descriptor.id)) {
         interfaces.push(r.descriptor);
         seen.add(r.descriptor.id);
       }
@@ -167,7 +194,9 @@ export class CapabilityRegistry {
     const factories = new Map<string, () => object>();
     for (const r of this.byInterface.values()) {
       if (r.grant === 'bindings' && !grants.has(r.definition.name)) continue;
-      const g = grants.get(r.definition.name) ?? new Map<string, unknown>();
+      const fromManifest = r.grant === 'manifest' ? r.grantsFrom!(manifest) : null;
+      if (fromManifest && fromManifest.size === 0) continue;
+      const g = fromManifest ?? grants.get(r.definition.name) ?? new Map<string, unknown>();
       factories.set(r.descriptor.id, () => r.definition.instantiate(g as ReadonlyMap<string, Record<string, unknown>>, ctx));
     }
     return new CapabilityInstance(factories, this.descriptors);

@@ -32,6 +32,8 @@ describe('parseManifestText: TOML', () => {
       build: { language: 'js', optimize: false },
       bindings: [],
       services: [],
+      kvNamespaces: [],
+      r2Buckets: [],
       crons: [],
       bundle: { enabled: true, minify: false, define: {}, alias: {} },
     });
@@ -81,6 +83,8 @@ subrequests = 0
       build: { language: 'js', optimize: false },
       bindings: [],
       services: [],
+      kvNamespaces: [],
+      r2Buckets: [],
       crons: [],
       bundle: { enabled: true, minify: false, define: {}, alias: {} },
       limits: { cpuMs: 100, wallMs: 5000, memoryMb: 64, subrequests: 0 },
@@ -185,7 +189,7 @@ describe('parseManifestText: JSON and JSONC', () => {
 });
 
 describe('parseManifestText: unknown and unsupported keys', () => {
-  it.each(['kv_namespaces', 'r2_buckets', 'd1_databases', 'durable_objects', 'queues', 'ai', 'assets', 'env', 'placement'])(
+  it.each(['r2_buckets', 'd1_databases', 'durable_objects', 'queues', 'ai', 'assets', 'env', 'placement'])(
     'rejects the `%s` section as not supported yet',
     (key) => {
       const e = errorOf(() => parseManifestText(JSON.stringify({ name: 'w', main: 'i.js', [key]: [] }), 'wrangler.json'));
@@ -198,10 +202,10 @@ describe('parseManifestText: unknown and unsupported keys', () => {
   );
 
   it('rejects a TOML binding table', () => {
-    const e = tomlError('[[kv_namespaces]]\nbinding = "KV"\nid = "x"\n');
+    const e = tomlError('[[d1_databases]]\nbinding = "DB"\ndatabase_name = "x"\n');
     expect(e.code).toBe('E_BINDING_UNSUPPORTED');
     expect(e.message).toBe(
-      'wrangler.toml: the `kv_namespaces` binding section is not supported yet by this runtime; remove `kv_namespaces` from wrangler.toml to deploy without it',
+      'wrangler.toml: the `d1_databases` binding section is not supported yet by this runtime; remove `d1_databases` from wrangler.toml to deploy without it',
     );
   });
 
@@ -221,9 +225,10 @@ describe('parseManifestText: unknown and unsupported keys', () => {
   });
 
   it('points a misspelled unsupported section at its real name', () => {
-    const e = tomlError('[[kv_namespace]]\nbinding = "A"');
+    const e = tomlError('[[d1_database]]\nbinding = "A"');
     expect(e.code).toBe('E_MANIFEST_INVALID');
-    expect(e.message).toContain('did you mean `kv_namespaces`? It is not supported yet');
+    expect(e.message).toContain('did you mean `d1_databases`? It is not supported yet');
+    expect(tomlError('[[kv_namespace]]\nbinding = "A"').message).toContain('(did you mean `kv_namespaces`?)');
   });
 
   it('rejects unknown keys inside limits and routes', () => {
@@ -487,6 +492,18 @@ describe('parseManifestText: services, triggers and bundling', () => {
     expect(tomlError('[triggers]\ncrons = "* * * * *"\n').message).toContain('`triggers.crons` must be an array');
     expect(tomlError('[triggers]\ncron = ["* * * * *"]\n').message).toContain('did you mean `triggers.crons`');
     expect(tomlError('[triggers]\ncrons = ["* * * * *", "* * * * *"]\n').message).toContain('repeats');
+  });
+
+  it('reads KV namespaces, refusing bad ids and clashing bindings', () => {
+    const m = toml('kv_namespaces = [{ binding = "KV", id = "counter-ns", preview_id = "p" }]\n');
+    expect(m.kvNamespaces).toEqual([{ binding: 'KV', id: 'counter-ns' }]);
+    expect(m.r2Buckets).toEqual([]);
+    expect(tomlError('kv_namespaces = [{ binding = "KV" }]\n').message).toContain('`kv_namespaces[0].id` is missing');
+    expect(tomlError('kv_namespaces = [{ binding = "KV", id = "../x" }]\n').message).toContain('`kv_namespaces[0].id` must be a namespace id');
+    expect(tomlError('kv_namespaces = [{ binding = "KV", ide = "x" }]\n').message).toContain('unknown key `kv_namespaces[0].ide`');
+    expect(tomlError('kv_namespaces = [{ binding = "X", id = "a" }, { binding = "X", id = "b" }]\n').message).toContain('binding "X" is declared twice (kv_namespaces[0] and kv_namespaces[1])');
+    expect(tomlError('services = [{ binding = "X", service = "a" }]\nkv_namespaces = [{ binding = "X", id = "b" }]\n').message).toContain('declared twice (services[0] and kv_namespaces[0])');
+    expect(tomlError('r2_buckets = [{ binding = "B", bucket_name = "abc" }]\n').code).toBe('E_BINDING_UNSUPPORTED');
   });
 
   it('refuses bundling keys of the wrong type', () => {

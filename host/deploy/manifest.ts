@@ -42,6 +42,16 @@ export interface ServiceBinding {
   /** A named entrypoint of the target (wrangler's `entrypoint`); only the default is supported. */
   entrypoint?: string;
 }
+/** `kv_namespaces = [{ binding, id }]`: `env.<binding>` is the KV namespace `id` of this host. */
+export interface KvNamespaceBinding {
+  binding: string;
+  id: string;
+}
+/** `r2_buckets = [{ binding, bucket_name }]`: `env.<binding>` is the bucket `bucketName` of this host. */
+export interface R2BucketBinding {
+  binding: string;
+  bucketName: string;
+}
 /** wrangler's bundling keys: how `edge deploy`/`edge dev` turn `main` and its imports into uploaded ES modules. */
 export interface BundleSettings {
   /** `no_bundle = true`: upload the modules as they are (no esbuild), wrangler's meaning. */
@@ -64,6 +74,8 @@ export interface DeployManifest {
   bindings: BindingGrant[];
   /** `services = [{ binding, service }]`. */
   services: ServiceBinding[];
+  kvNamespaces: KvNamespaceBinding[];
+  r2Buckets: R2BucketBinding[];
   /** `[triggers] crons = [...]`: cron expressions (UTC) that run the worker's scheduled handler. */
   crons: string[];
   bundle: BundleSettings;
@@ -84,7 +96,7 @@ const MANIFEST_FILES = ['wrangler.toml', 'wrangler.json', 'wrangler.jsonc'] as c
 
 const SUPPORTED_KEYS = [
   'name', 'main', 'compatibility_date', 'compatibility_flags', 'vars', 'routes', 'route', 'limits', 'build', 'bindings',
-  'services', 'triggers', 'no_bundle', 'minify', 'define', 'alias',
+  'services', 'triggers', 'no_bundle', 'minify', 'define', 'alias', 'kv_namespaces',
 ];
 /** Wrangler keys that mean nothing on a single local host; accepted so that real wrangler files deploy unchanged. */
 const IGNORED_KEYS = ['$schema', 'account_id', 'workers_dev'];
@@ -93,7 +105,8 @@ const IGNORED_KEYS = ['$schema', 'account_id', 'workers_dev'];
  * that expects `env.MY_KV` and silently gets `undefined` fails later and far from the cause.
  */
 const UNSUPPORTED_KEYS = [
-  'kv_namespaces', 'r2_buckets', 'd1_databases', 'durable_objects', 'queues', 'analytics_engine_datasets',
+  // r2_buckets is parsed (validateR2Buckets) but refused until the R2 binding reaches workers.
+  'r2_buckets', 'd1_databases', 'durable_objects', 'queues', 'analytics_engine_datasets',
   'vectorize', 'ai', 'browser', 'hyperdrive', 'migrations', 'wasm_modules', 'text_blobs', 'data_blobs', 'unsafe',
   'site', 'assets', 'env', 'dev', 'rules', 'tail_consumers', 'placement', 'dispatch_namespaces',
   'mtls_certificates', 'send_email', 'version_metadata', 'pipelines', 'workflows', 'secrets_store_secrets', 'logfwdr',
@@ -513,6 +526,52 @@ function validateServices(v: Raw, ctx: Ctx, taken: Map<string, string>): Service
   });
 }
 
+/** The namespace id / bucket name rules: what wrangler accepts, and safe as a storage name. */
+const STORE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const BUCKET_RE = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+function bindingTable(ctx: Ctx, section: string, v: Raw, keys: string[], example: string): Array<{ key: string; item: Record<string, Raw> }> {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw expected(ctx, section, ctx.format === 'toml' ? `an array of tables (${example})` : 'an array of objects', v);
+  return v.map((item, i) => {
+    const key = `${section}[${i}]`;
+    if (!isTable(item)) throw expected(ctx, key, `a table such as ${example}`, item);
+    for (const k of Object.keys(item)) if (!keys.includes(k)) throw unknownKey(ctx, key, k, keys);
+    return { key, item };
+  });
+}
+
+function bindingName(ctx: Ctx, key: string, v: Raw, taken: Map<string, string>, example: string): string {
+  if (v === undefined) throw invalid(ctx, `${key}.binding`, `\`${key}.binding\` is missing: the name the worker uses, e.g. binding = "${example}" for env.${example}`);
+  if (typeof v !== 'string' || !BINDING_NAME_RE.test(v)) throw expected(ctx, `${key}.binding`, `a JavaScript identifier such as "${example}"`, v);
+  const earlier = taken.get(v);
+  if (earlier) throw invalid(ctx, `${key}.binding`, `binding "${v}" is declared twice (${earlier} and ${key}); env.${v} can only be one of them`);
+  taken.set(v, key);
+  return v;
+}
+
+function validateKvNamespaces(v: Raw, ctx: Ctx, taken: Map<string, string>): KvNamespaceBinding[] {
+  return bindingTable(ctx, 'kv_namespaces', v, ['binding', 'id', 'preview_id'], 'kv_namespaces = [{ binding = "MY_KV", id = "my-namespace" }]').map(({ key, item }) => {
+    const binding = bindingName(ctx, key, item['binding'], taken, 'MY_KV');
+    const id = item['id'];
+    if (id === undefined) throw invalid(ctx, `${key}.id`, `\`${key}.id\` is missing: the namespace to bind (any name; namespaces are created on first use on this host)`);
+    if (typeof id !== 'string' || !STORE_ID_RE.test(id)) throw expected(ctx, `${key}.id`, 'a namespace id of letters, digits, "_", "." and "-" (at most 63)', id);
+    if (item['preview_id'] !== undefined && typeof item['preview_id'] !== 'string') throw expected(ctx, `${key}.preview_id`, 'a string', item['preview_id']);
+    return { binding, id };
+  });
+}
+
+function validateR2Buckets(v: Raw, ctx: Ctx, taken: Map<string, string>): R2BucketBinding[] {
+  return bindingTable(ctx, 'r2_buckets', v, ['binding', 'bucket_name', 'preview_bucket_name', 'jurisdiction'], 'r2_buckets = [{ binding = "BUCKET", bucket_name = "my-bucket" }]').map(({ key, item }) => {
+    const binding = bindingName(ctx, key, item['binding'], taken, 'BUCKET');
+    const name = item['bucket_name'];
+    if (name === undefined) throw invalid(ctx, `${key}.bucket_name`, `\`${key}.bucket_name\` is missing: the bucket to bind (created on first use on this host)`);
+    if (typeof name !== 'string' || !BUCKET_RE.test(name)) throw expected(ctx, `${key}.bucket_name`, 'a bucket name of 3-63 lower-case letters, digits and "-" (as R2 and S3 require)', name);
+    for (const k of ['preview_bucket_name', 'jurisdiction']) if (item[k] !== undefined && typeof item[k] !== 'string') throw expected(ctx, `${key}.${k}`, 'a string', item[k]);
+    return { binding, bucketName: name };
+  });
+}
+
 /** wrangler allows at most this many cron triggers per worker (paid plan). */
 const MAX_CRONS = 250;
 
@@ -614,6 +673,8 @@ export function parseManifestText(text: string, fileName: string): DeployManifes
     build: validateBuild(raw['build'], ctx, main),
     bindings,
     services: validateServices(raw['services'], ctx, taken),
+    kvNamespaces: validateKvNamespaces(raw['kv_namespaces'], ctx, taken),
+    r2Buckets: validateR2Buckets(raw['r2_buckets'], ctx, taken),
     crons: validateTriggers(raw['triggers'], ctx),
     bundle: validateBundle(raw, ctx),
   };

@@ -173,7 +173,7 @@ export class KvEngine implements KvStore {
 
   async put(ns: string, key: string, value: Uint8Array, options: KvPutOptions = {}): Promise<void> {
     validateKey(key);
-    if (value.byteLength > KV_LIMITS.valueBytes) throw new KvError('value-too-large', `KV values are at most ${KV_LIMITS.valueBytes} bytes (25 MiB); this one is ${value.byteLength} bytes`);
+    if (value.byteLength > KV_LIMITS.valueBytes) throw new KvError('value-too-large', `KV values are at most ${KV_LIMITS.valueBytes} bytes (25 MiB); this one is ${value.byteLength} bytes`, value.byteLength);
     const metadata = options.metadata ?? null;
     if (metadata !== null) validateMetadata(metadata);
     const expiresAt = this.expiresAt(options);

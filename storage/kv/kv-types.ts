@@ -60,9 +60,12 @@ export type KvErrorCode = 'key-too-long' | 'invalid-key' | 'value-too-large' | '
 
 export class KvError extends Error {
   readonly kvCode: KvErrorCode;
-  constructor(code: KvErrorCode, message: string) {
+  /** The size found, for key-too-long, value-too-large and metadata-too-large. */
+  readonly size: number | undefined;
+  constructor(code: KvErrorCode, message: string, size?: number) {
     super(message);
     this.kvCode = code;
+    this.size = size;
   }
 }
 
@@ -70,13 +73,13 @@ export function validateKey(key: string): void {
   if (typeof key !== 'string') throw new KvError('invalid-key', `a key must be a string, got ${typeof key}`);
   if (key === '' || key === '.' || key === '..') throw new KvError('invalid-key', `${JSON.stringify(key)} is not a valid key (empty, "." and ".." are reserved)`);
   const bytes = Buffer.byteLength(key, 'utf8');
-  if (bytes > KV_LIMITS.keyBytes) throw new KvError('key-too-long', `keys are at most ${KV_LIMITS.keyBytes} bytes of UTF-8; this one is ${bytes} bytes`);
+  if (bytes > KV_LIMITS.keyBytes) throw new KvError('key-too-long', `keys are at most ${KV_LIMITS.keyBytes} bytes of UTF-8; this one is ${bytes} bytes`, bytes);
   if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(key)) throw new KvError('invalid-key', 'a key must be well-formed Unicode (it has a lone surrogate)');
 }
 
 export function validateMetadata(metadata: string): void {
   const bytes = Buffer.byteLength(metadata, 'utf8');
-  if (bytes > KV_LIMITS.metadataBytes) throw new KvError('metadata-too-large', `metadata is at most ${KV_LIMITS.metadataBytes} bytes of JSON; this is ${bytes} bytes`);
+  if (bytes > KV_LIMITS.metadataBytes) throw new KvError('metadata-too-large', `metadata is at most ${KV_LIMITS.metadataBytes} bytes of JSON; this is ${bytes} bytes`, bytes);
 }
 
 /** Orders strings as their UTF-8 bytes compare (= by code point; JS's < compares UTF-16 code units). */

@@ -1,5 +1,5 @@
 /** @module Interface edge:platform/kv@0.1.0 **/
-export type Error = ErrorNotGranted | ErrorKeyTooLong | ErrorInvalidKey | ErrorValueTooLarge | ErrorMetadataTooLarge | ErrorInvalidExpiration | ErrorInternal;
+export type Error = ErrorNotGranted | ErrorKeyTooLong | ErrorInvalidKey | ErrorValueTooLarge | ErrorMetadataTooLarge | ErrorInvalidExpiration | ErrorInvalidList | ErrorInternal;
 /**
  * The manifest grants no KV namespace under this binding name (`kv_namespaces`).
  */
@@ -40,6 +40,13 @@ export interface ErrorMetadataTooLarge {
  */
 export interface ErrorInvalidExpiration {
   tag: 'invalid-expiration',
+  val: string,
+}
+/**
+ * A list limit outside 1-1000, or a cursor this namespace did not return, described.
+ */
+export interface ErrorInvalidList {
+  tag: 'invalid-list',
   val: string,
 }
 export interface ErrorInternal {

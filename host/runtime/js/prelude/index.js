@@ -5,6 +5,7 @@ import { installGlobals } from './globals.js';
 import { installWasmMemoryLimits } from './wasm-memory.js';
 import { createRuntime } from './runtime.js';
 import { capabilityEnv } from './capabilities.js';
+import { kvEnv } from './kv.js';
 import { createComponentWorker } from './component.js';
 import { serviceEnv } from './fetcher.js';
 import { installServiceWorkerGlobals, serviceWorkerHandlers } from './service-worker.js';
@@ -26,7 +27,7 @@ Object.defineProperty(globalThis, '__edgeInit', {
     setBridge({ log, randomBytes, urlParse, call, invoke, wait });
     installWasmMemoryLimits(globalThis.WebAssembly, options.memoryBytes);
     // For the host's bootstrap module, which takes it away before the worker's code runs.
-    Object.defineProperty(globalThis, '__edgeHost', { value: Object.freeze({ capabilityEnv, serviceEnv, createComponentWorker, serviceWorkerHandlers }), configurable: true, enumerable: false, writable: false });
+    Object.defineProperty(globalThis, '__edgeHost', { value: Object.freeze({ capabilityEnv, serviceEnv, kvEnv, createComponentWorker, serviceWorkerHandlers }), configurable: true, enumerable: false, writable: false });
     return createRuntime(options);
   },
 });

@@ -1,0 +1,179 @@
+// `env.MY_KV`: Workers KV for JS workers (kv_namespaces in the manifest). Every call is an asynchronous host op
+// (host/bindings/kv/kv-service.ts): the isolate keeps running other work while the host reads or writes.
+import { hostAsync } from './internal/async.js';
+import { chunkBytes } from './body.js';
+import { TextEncoder, TextDecoder } from './encoding.js';
+
+const MAX_VALUE_BYTES = 25 * 1024 * 1024;
+const TYPES = ['text', 'json', 'arrayBuffer', 'stream'];
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function readType(options, bulk) {
+  let type = 'text';
+  let cacheTtl;
+  if (typeof options === 'string') type = options;
+  else if (options !== undefined && options !== null) {
+    if (typeof options !== 'object') throw new TypeError('The second argument of get() must be a type ("text", "json", "arrayBuffer", "stream") or an options object.');
+    if (options.type !== undefined) type = options.type;
+    cacheTtl = options.cacheTtl;
+  }
+  if (!TYPES.includes(type)) throw new TypeError(`Unknown response type "${String(type)}". Possible types are "text", "arrayBuffer", "json", and "stream".`);
+  if (bulk && type !== 'text' && type !== 'json') throw new TypeError(`get() of several keys supports only the "text" and "json" types, not "${type}".`);
+  if (cacheTtl !== undefined && (typeof cacheTtl !== 'number' || !(cacheTtl >= 30))) {
+    throw new TypeError(`Invalid cacheTtl value: ${String(cacheTtl)}. Must be a number of at least 30 (seconds).`);
+  }
+  return type;
+}
+
+function decodeValue(bytes, type) {
+  switch (type) {
+    case 'text':
+      return decoder.decode(bytes);
+    case 'json':
+      return JSON.parse(decoder.decode(bytes));
+    case 'arrayBuffer':
+      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+    case 'stream':
+      return new ReadableStream({
+        type: 'bytes',
+        start(c) {
+          if (bytes.byteLength > 0) c.enqueue(bytes);
+          c.close();
+        },
+      });
+  }
+}
+
+function parseMetadata(text) {
+  return text === null || text === undefined ? null : JSON.parse(text);
+}
+
+async function valueBytes(value) {
+  if (typeof value === 'string') return encoder.encode(value);
+  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+  if (value instanceof ReadableStream) {
+    const parts = [];
+    let size = 0;
+    const reader = value.getReader();
+    for (;;) {
+      const { done, value: chunk } = await reader.read();
+      if (done) break;
+      const b = chunkBytes(chunk);
+      if (b === null) throw new TypeError('A ReadableStream put into KV must produce bytes (Uint8Array chunks).');
+      size += b.byteLength;
+      if (size > MAX_VALUE_BYTES) {
+        reader.cancel().catch(() => {});
+        throw new Error(`KV PUT failed: values are at most ${MAX_VALUE_BYTES} bytes (25 MiB); this stream is longer`);
+      }
+      parts.push(b);
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.byteLength;
+    }
+    return out;
+  }
+  throw new TypeError('KV put() accepts only strings, ArrayBuffers, ArrayBufferViews, and ReadableStreams as values.');
+}
+
+const BINDING = new WeakMap();
+
+function bindingOf(self) {
+  const b = BINDING.get(self);
+  if (b === undefined) throw new TypeError('Illegal invocation: not a KV namespace');
+  return b;
+}
+
+export class KVNamespace {
+  constructor() {
+    throw new TypeError('KV namespaces are bound in the manifest (kv_namespaces) and reached as env.<binding>.');
+  }
+
+  async get(key, options) {
+    const binding = bindingOf(this);
+    if (Array.isArray(key)) {
+      const type = readType(options, true);
+      const keys = key.map(String);
+      const replies = await hostAsync('kv.getMany', { binding, keys });
+      return new Map(keys.map((k, i) => [k, replies[i] ? decodeValue(replies[i].value, type) : null]));
+    }
+    const type = readType(options, false);
+    const reply = await hostAsync('kv.get', { binding, key: String(key) });
+    return reply ? decodeValue(reply.value, type) : null;
+  }
+
+  async getWithMetadata(key, options) {
+    const binding = bindingOf(this);
+    if (Array.isArray(key)) {
+      const type = readType(options, true);
+      const keys = key.map(String);
+      const replies = await hostAsync('kv.getMany', { binding, keys });
+      return new Map(keys.map((k, i) => [k, replies[i] ? { value: decodeValue(replies[i].value, type), metadata: parseMetadata(replies[i].metadata) } : null]));
+    }
+    const type = readType(options, false);
+    const reply = await hostAsync('kv.get', { binding, key: String(key) });
+    if (!reply) return { value: null, metadata: null, cacheStatus: null };
+    return { value: decodeValue(reply.value, type), metadata: parseMetadata(reply.metadata), cacheStatus: null };
+  }
+
+  async put(key, value, options) {
+    const binding = bindingOf(this);
+    if (options !== undefined && options !== null && typeof options !== 'object') throw new TypeError('The options of put() must be an object ({ expiration, expirationTtl, metadata }).');
+    const o = options ?? {};
+    const bytes = await valueBytes(value);
+    let metadata = null;
+    if (o.metadata !== undefined && o.metadata !== null) {
+      metadata = JSON.stringify(o.metadata);
+      if (metadata === undefined) throw new TypeError('KV metadata must be serializable to JSON.');
+    }
+    const num = (v, what) => {
+      if (v === undefined || v === null) return null;
+      const n = Number(v);
+      if (!Number.isFinite(n)) throw new TypeError(`${what} must be a number of seconds, got ${String(v)}`);
+      return n;
+    };
+    await hostAsync('kv.put', { binding, key: String(key), value: bytes, expiration: num(o.expiration, 'expiration'), expirationTtl: num(o.expirationTtl, 'expirationTtl'), metadata });
+  }
+
+  async delete(key) {
+    const binding = bindingOf(this);
+    await hostAsync('kv.delete', { binding, key: String(key) });
+  }
+
+  async list(options) {
+    const binding = bindingOf(this);
+    const o = options ?? {};
+    if (typeof o !== 'object') throw new TypeError('The options of list() must be an object ({ prefix, limit, cursor }).');
+    const r = await hostAsync('kv.list', {
+      binding,
+      prefix: o.prefix === undefined || o.prefix === null ? null : String(o.prefix),
+      limit: o.limit === undefined || o.limit === null ? null : Number(o.limit),
+      cursor: o.cursor === undefined || o.cursor === null ? null : String(o.cursor),
+    });
+    const keys = r.keys.map((k) => {
+      const out = { name: k.name };
+      if (k.expiration !== null) out.expiration = k.expiration;
+      if (k.metadata !== null) out.metadata = parseMetadata(k.metadata);
+      return out;
+    });
+    return r.listComplete ? { keys, list_complete: true, cacheStatus: null } : { keys, list_complete: false, cursor: r.cursor, cacheStatus: null };
+  }
+}
+
+/** The `env` value of a kv_namespaces binding. */
+export function kvNamespace(binding) {
+  const ns = Object.create(KVNamespace.prototype);
+  BINDING.set(ns, binding);
+  return ns;
+}
+
+/** `env` entries for the manifest's kv_namespaces bindings. */
+export function kvEnv(bindings) {
+  const env = {};
+  for (const b of bindings) env[b] = kvNamespace(b);
+  return env;
+}
