@@ -3,11 +3,14 @@
 //
 //   export default {
 //     capabilities: [{ wit: './geo.wit', module: './geo.ts' }],
+//     s3: { accessKeys: [{ accessKeyId: 'dev', secretAccessKey: '...' }] },   // the S3 endpoint's keys
 //   };
 import { access } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EdgeError } from './errors.ts';
+import { validateAccessKeys } from './server/s3/s3-credentials.ts';
+import type { S3AccessKey } from './server/s3/sigv4.ts';
 
 export interface UserCapabilitySpec {
   /** Absolute path of the capability's .wit file (or a directory of .wit files of one package). */
@@ -20,6 +23,8 @@ export interface HostConfig {
   /** The file read, or null when there is none. */
   path: string | null;
   capabilities: UserCapabilitySpec[];
+  /** The S3 endpoint's access keys; when absent the host generates a pair into <dataDir>/s3-credentials.json. */
+  s3?: { accessKeys: S3AccessKey[] };
 }
 
 export const CONFIG_FILES = ['edge.config.ts', 'edge.config.mjs', 'edge.config.js'];
@@ -55,7 +60,20 @@ export async function loadHostConfig(path: string | null): Promise<HostConfig> {
   }
   const cfg = mod.default;
   if (cfg === null || typeof cfg !== 'object') throw bad(abs, 'must `export default` an object, e.g. `export default { capabilities: [...] }`');
-  for (const key of Object.keys(cfg)) if (key !== 'capabilities') throw bad(abs, `unknown key \`${key}\` (known: capabilities)`);
+  for (const key of Object.keys(cfg)) if (key !== 'capabilities' && key !== 's3') throw bad(abs, `unknown key \`${key}\` (known: capabilities, s3)`);
+  let s3: HostConfig['s3'];
+  const s3Section = (cfg as { s3?: unknown }).s3;
+  if (s3Section !== undefined) {
+    if (s3Section === null || typeof s3Section !== 'object' || Array.isArray(s3Section)) throw bad(abs, '`s3` must be an object { accessKeys: [{ accessKeyId, secretAccessKey }] }');
+    const { accessKeys, ...rest } = s3Section as Record<string, unknown>;
+    for (const k of Object.keys(rest)) throw bad(abs, `unknown key \`s3.${k}\` (known: accessKeys)`);
+    try {
+      s3 = { accessKeys: validateAccessKeys(accessKeys, 's3.accessKeys') };
+    } catch (err) {
+      throw bad(abs, (err as Error).message);
+    }
+    if (s3.accessKeys.length === 0) throw bad(abs, '`s3.accessKeys` must list at least one key (or leave `s3` out to have a pair generated)');
+  }
   const list = (cfg as { capabilities?: unknown }).capabilities ?? [];
   if (!Array.isArray(list)) throw bad(abs, '`capabilities` must be an array of { wit, module }');
   const base = dirname(abs);
@@ -72,5 +90,5 @@ export async function loadHostConfig(path: string | null): Promise<HostConfig> {
     if (!(await exists(spec.module))) throw bad(abs, `\`${at}.module\`: ${spec.module} does not exist`);
     capabilities.push(spec);
   }
-  return { path: abs, capabilities };
+  return { path: abs, capabilities, ...(s3 ? { s3 } : {}) };
 }

@@ -1,6 +1,7 @@
 // Starts a whole host: the isolate pool, the runtime, stored deployments, the data plane and the admin API.
 import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
 import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { EdgeError } from '../errors.ts';
@@ -17,12 +18,16 @@ import { SubrequestDispatcher, type EgressOptions } from './subrequest.ts';
 import { CapabilityRegistry } from '../bindings/registry.ts';
 import { loadHostConfig } from '../config.ts';
 import { HostOps, type HostOpHandler } from '../runtime/host-ops.ts';
+import { KvEngine } from '../../storage/kv/kv-engine.ts';
+import { registerKvOps } from '../bindings/kv/kv-service.ts';
 import { CronScheduler } from '../runtime/scheduler.ts';
 import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-instance.ts';
 import { notDeployed } from '../runtime/worker-runtime.ts';
 import { registerWebCryptoOps } from '../runtime/webcrypto-ops.ts';
 import { CacheStore } from '../runtime/cache-store.ts';
 import { registerCacheOps } from '../runtime/cache-ops.ts';
+import { BlobEngine } from '../../storage/blob/blob-engine.ts';
+import { createS3Server, resolveS3Credentials, type S3AccessKey, type S3Credentials } from './s3/index.ts';
 
 /** The platform WIT this host implements. */
 export const PLATFORM_WIT_DIR = resolve(import.meta.dirname, '../../wit');
@@ -53,6 +58,12 @@ export interface HostOptions {
   clock?: () => number;
   /** Development conveniences on the data plane (`edge dev`): GET /__scheduled?cron=... runs the scheduled handler. */
   dev?: boolean;
+  /** S3 endpoint port (8789; 0 picks a free one; when `port` is 0 the default is 0 too, so ephemeral hosts never contend for 8789). */
+  s3Port?: number;
+  /** Address the S3 endpoint binds (127.0.0.1). */
+  s3Host?: string;
+  /** Access keys of the S3 endpoint; else edge.config.ts's `s3.accessKeys`, else a pair generated into <dataDir>/s3-credentials.json. */
+  s3AccessKeys?: S3AccessKey[];
 }
 
 export interface RunningHost {
@@ -65,6 +76,12 @@ export interface RunningHost {
   readonly logs: LogHub;
   readonly pool: IsolatePool;
   readonly scheduler: CronScheduler;
+  /** The host's object store (R2 buckets), shared by the R2 binding and the S3 endpoint. */
+  readonly blob: BlobEngine;
+  /** The S3-compatible endpoint (path-style: <s3Url>/<bucket>/<key>). */
+  s3Url: string;
+  /** The access keys it accepts (`file` when they were generated). */
+  s3Credentials: S3Credentials;
   /** Runs `name`'s scheduled handler now (what a cron trigger does), cold-starting it when needed. */
   runScheduled(name: string, event: ScheduledEventInit): Promise<ScheduledOutcome>;
   close(): Promise<void>;
@@ -92,6 +109,16 @@ async function resolveToken(dataDir: string, options: HostOptions): Promise<{ to
   return { token, file, explicit: false };
 }
 
+function listenS3(server: HttpServer, port: number, host: string): Promise<void> {
+  return new Promise((done, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => {
+      server.off('error', fail);
+      done();
+    });
+  });
+}
+
 function urlHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
@@ -110,18 +137,28 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   }
 
   const config = await loadHostConfig(options.configPath ?? null);
+  // KV for every worker of this host, in one durable store (storage/kv) under the data directory.
+  const kv = await KvEngine.open(join(dataDir, 'kv'), {
+    onTornTail: (t) => process.emitWarning(`KV store: cut off a torn write at the end of ${t.file} (${t.droppedBytes} bytes: ${t.reason}); it had not been acknowledged`),
+  });
   const registry = await CapabilityRegistry.create({
     platformWitDir: PLATFORM_WIT_DIR,
     dataDir,
     user: config.capabilities,
     ...(config.path ? { configDir: dirname(config.path) } : {}),
+    stores: { kv },
   });
   const logs = new LogHub();
   // Asynchronous host operations the prelude's Web APIs use: each feature registers its handlers here.
   const ops = new HostOps();
   for (const [name, handler] of Object.entries(options.ops ?? {})) ops.register(name, handler);
   registerWebCryptoOps(ops);
+  registerKvOps(ops, kv);
   const cacheStore = new CacheStore({ dir: join(dataDir, 'cache') });
+  const s3Credentials = await resolveS3Credentials(dataDir, options.s3AccessKeys ?? config.s3?.accessKeys);
+  const blob = await BlobEngine.open(join(dataDir, 'r2'));
+  const s3Server = createS3Server({ store: blob, keys: s3Credentials.keys });
+  const s3Host = options.s3Host ?? '127.0.0.1';
   registerCacheOps(ops, cacheStore);
   const pool = await IsolatePool.create({ size: options.poolSize ?? 4 });
   let metrics: HostMetrics | undefined;
@@ -184,15 +221,20 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     await data.listen({ port: options.port ?? 8787, host });
     dataPort = (data.server.address() as { port: number }).port;
     await admin.listen({ port: options.adminPort ?? 8788, host: adminHost });
+    await listenS3(s3Server, options.s3Port ?? (options.port === 0 ? 0 : 8789), s3Host);
   } catch (err) {
     await data.close().catch(() => {});
+    await admin.close().catch(() => {});
+    await blob.close().catch(() => {});
     await scheduler.close();
     runtime.close();
     pool.close();
     cacheStore.close();
+    await kv.close();
     throw err;
   }
   const adminPort = (admin.server.address() as { port: number }).port;
+  const s3Port = (s3Server.address() as { port: number }).port;
 
   let closed = false;
   return {
@@ -205,6 +247,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     logs,
     pool,
     scheduler,
+    blob,
+    s3Url: `http://${urlHost(s3Host)}:${s3Port}`,
+    s3Credentials,
     runScheduled,
     async close() {
       if (closed) return;
@@ -213,11 +258,15 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       const runs = scheduler.close();
       admin.server.closeAllConnections?.();
       data.server.closeAllConnections?.();
-      await Promise.all([admin.close(), data.close()]);
+      s3Server.closeAllConnections();
+      await Promise.all([admin.close(), data.close(), new Promise<void>((done) => s3Server.close(() => done()))]);
       runtime.close();
       await runs;
       pool.close();
       cacheStore.close();
+      await kv.close();
+      // After the runtime: workers' R2 calls in flight end before the store does.
+      await blob.close();
     },
   };
 }
