@@ -1,62 +1,12 @@
 // An acknowledged deploy, rollback or delete survives SIGKILL of the host: the host process is killed
 // right after each acknowledgement (no polite close), restarted on the same data directory, and checked.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from './helpers/http.ts';
 import { manifestFor } from './helpers/test-host.ts';
-
-const NODE = join(process.cwd(), 'node_modules', '.bin', 'node');
-const MAIN = join(process.cwd(), 'host', 'cli', 'main.ts');
-const TOKEN = 'durability-token';
-
-interface Host {
-  child: ChildProcess;
-  dataUrl: string;
-  adminUrl: string;
-}
-
-function startHost(dataDir: string): Promise<Host> {
-  // The host's own node process (not the edge.mjs shim), so that SIGKILL hits the process holding the state.
-  const child = spawn(NODE, ['--no-node-snapshot', '--disable-warning=ExperimentalWarning', MAIN, 'serve', '--port', '0', '--admin-port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, EDGE_ADMIN_TOKEN: TOKEN, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`host did not start: ${out}`)), 20_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const data = /data:\s+(http:\/\/\S+)/.exec(out);
-      const admin = /admin:\s+(http:\/\/\S+)/.exec(out);
-      if (data && admin) {
-        clearTimeout(timer);
-        resolve({ child, dataUrl: data[1]!, adminUrl: admin[1]! });
-      }
-    });
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => reject(new Error(`host exited with ${code}: ${out}`)));
-  });
-}
-
-function kill9(h: Host): Promise<void> {
-  return new Promise((resolve) => {
-    h.child.removeAllListeners('exit');
-    h.child.on('exit', () => resolve());
-    h.child.kill('SIGKILL');
-  });
-}
-
-async function admin(h: Host, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(h.adminUrl + path, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: await res.json() };
-}
+import { childAdmin as admin, kill9, startChildHost as startHost, type ChildHost as Host } from './helpers/child-host.ts';
 
 const upload = (name: string, text: string) => ({
   manifest: { fileName: 'wrangler.toml', content: manifestFor(name, 'index.js') },
