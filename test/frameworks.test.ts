@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEdgeDev, type EdgeProcess } from './helpers/edge-cli.ts';
 import { request, type TestResponse } from './helpers/http.ts';
-import { startTestHost } from './helpers/test-host.ts';
+import { manifestFor, startTestHost } from './helpers/test-host.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -169,7 +169,8 @@ describe('guest types (guest-sdk/js, @edge/workers-types)', () => {
     const t = await startTestHost();
     try {
       const source = `export default { fetch() { return Response.json(Object.fromEntries(${JSON.stringify([...new Set(names)])}.map((n) => [n, typeof globalThis[n]]))) } }`;
-      expect((await t.deploy('globals', { modules: { 'index.js': source } })).status).toBe(201);
+      // Touching every global loads the lazy ones (streams, events, compression) in one request: room for a busy machine.
+      expect((await t.deploy('globals', { toml: manifestFor('globals', 'index.js', '[limits]\ncpu_ms = 5000'), modules: { 'index.js': source } })).status).toBe(201);
       const types = JSON.parse((await t.get('globals', '/')).text) as Record<string, string>;
       expect(Object.entries(types).filter(([, type]) => type === 'undefined').map(([name]) => name)).toEqual([]);
     } finally {
