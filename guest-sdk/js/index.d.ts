@@ -61,6 +61,17 @@ declare global {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
+  // Bindings: `kv_namespaces` (Workers KV, as on Workers). `services` give a Fetcher (above).
+
+  type KVNamespace<Key extends string = string> = CF.KVNamespace<Key>;
+  type KVNamespaceGetOptions<Type> = CF.KVNamespaceGetOptions<Type>;
+  type KVNamespacePutOptions = CF.KVNamespacePutOptions;
+  type KVNamespaceListOptions = CF.KVNamespaceListOptions;
+  type KVNamespaceListResult<Metadata, Key extends string = string> = CF.KVNamespaceListResult<Metadata, Key>;
+  type KVNamespaceListKey<Metadata, Key extends string = string> = CF.KVNamespaceListKey<Metadata, Key>;
+  type KVNamespaceGetWithMetadataResult<Value, Metadata> = CF.KVNamespaceGetWithMetadataResult<Value, Metadata>;
+
+  // ---------------------------------------------------------------------------------------------------------------
   // Fetch
 
   type Headers = CF.Headers;

@@ -4,6 +4,7 @@
 interface Env {
   GREETING: string;
   AUTH: Fetcher;
+  NOTES: KVNamespace;
 }
 
 async function handle(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
@@ -23,6 +24,10 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   const key = await crypto.subtle.importKey('raw', new Uint8Array(32), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   const same = crypto.subtle.timingSafeEqual(new Uint8Array(digest), new Uint8Array(digest));
   const cached = await caches.default.match(request);
+  await env.NOTES.put('k', 'v', { expirationTtl: 60, metadata: { by: 'test' } });
+  const note: string | null = await env.NOTES.get('k');
+  const listed: KVNamespaceListResult<{ by: string }> = await env.NOTES.list<{ by: string }>({ prefix: 'k' });
+  console.log(note, listed.keys.map((k) => k.metadata?.by));
   const gz = new Blob(['hi']).stream().pipeThrough(new CompressionStream('gzip'));
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   void writable.getWriter().close();
@@ -53,8 +58,8 @@ function missing(ctx: ExecutionContext): void {
   new WebSocketPair();
   // @ts-expect-error ctx.props (service binding props) is not provided
   void ctx.props;
-  // @ts-expect-error KV bindings are not provided
-  const kv: KVNamespace | undefined = undefined;
+  // @ts-expect-error R2 bindings are not provided
+  const kv: R2Bucket | undefined = undefined;
   // @ts-expect-error the scheduler global is not provided
   void scheduler.wait(1);
   // @ts-expect-error queue handlers are not dispatched
