@@ -119,6 +119,10 @@ export class SubrequestDispatcher {
       return this.dispatch(next, depth, redirects + 1);
     }
     const head = { status: res.status, statusText: res.statusText, headers: res.headers, url: req.url, redirected: redirects > 0 };
+    if (req.method === 'HEAD' || NULL_BODY.has(res.status)) {
+      void res.stream?.return(undefined).catch(() => {});
+      return { ...head, body: null };
+    }
     if (res.stream) return { ...head, body: res.stream };
     return res.body && res.body.byteLength > 0 ? { ...head, body: null, bytes: res.body } : { ...head, body: null };
   }
