@@ -132,7 +132,7 @@ export function parseRange(header: string | undefined, size: number): { offset: 
     return { offset: size - length, length };
   }
   const first = Number(m[1]);
-  const last = m[2] === '' ? size - 1 : Number(m[2]);
+  const last = m[2] === '' ? Number.MAX_SAFE_INTEGER : Number(m[2]);
   if (last < first) return null;
   if (first >= size) throw unsatisfiable();
   return { offset: first, length: Math.min(last, size - 1) - first + 1 };
