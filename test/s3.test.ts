@@ -3,7 +3,8 @@
 // continuation tokens, multipart rules, and the errors S3 clients expect — checked as the SDK's typed errors and once
 // as raw XML.
 import { createHash, randomBytes } from 'node:crypto';
-import { stat, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,12 +13,15 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -28,6 +32,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startTestHost, type TestHost } from './helpers/test-host.ts';
+import { startEdge } from './helpers/edge-cli.ts';
 import { loadHostConfig } from '../host/config.ts';
 
 const KEY = { accessKeyId: 'edgetestkey', secretAccessKey: 'edge-test-secret-0123456789' };
@@ -221,6 +226,12 @@ describe('S3 endpoint: listing and bulk delete', () => {
     const encoded = await s3.send(new ListObjectsV2Command({ Bucket: 'list-bucket', Prefix: 'list/ü', EncodingType: 'url' }));
     expect(encoded.EncodingType).toBe('url');
     expect(encoded.Contents!.map((c) => c.Key)).toEqual(['list/%C3%BC%20space.txt']);
+    // ListObjects (v1): Marker / NextMarker.
+    const v1 = await s3.send(new ListObjectsCommand({ Bucket: 'list-bucket', Prefix: 'list/', Delimiter: '/', MaxKeys: 2, Marker: 'list/a.txt' }));
+    expect([v1.CommonPrefixes!.map((p) => p.Prefix), v1.IsTruncated, v1.NextMarker]).toEqual([['list/b/', 'list/c/'], true, 'list/c/']);
+    const v1next = await s3.send(new ListObjectsCommand({ Bucket: 'list-bucket', Prefix: 'list/', Delimiter: '/', MaxKeys: 2, Marker: v1.NextMarker }));
+    expect(v1next.Contents!.map((c) => c.Key)).toEqual(['list/d.txt']);
+    expect(v1next.CommonPrefixes!.map((p) => p.Prefix)).toEqual(['list/e/']);
     const empty = await s3.send(new ListObjectsV2Command({ Bucket: 'never-written' }));
     expect([empty.KeyCount, empty.Contents, empty.IsTruncated]).toEqual([0, undefined, false]);
   });
@@ -342,6 +353,9 @@ describe('S3 endpoint: authentication and errors', () => {
 
   it('buckets exist for any valid name; invalid names and unimplemented operations say so', async () => {
     expect((await s3.send(new HeadBucketCommand({ Bucket: 'any.valid-name' }))).$metadata.httpStatusCode).toBe(200);
+    expect((await s3.send(new CreateBucketCommand({ Bucket: 'created-bucket' }))).$metadata.httpStatusCode).toBe(200);
+    expect(await failure(s3.send(new DeleteBucketCommand({ Bucket: BUCKET })))).toMatchObject({ name: 'BucketNotEmpty', status: 409 });
+    expect((await s3.send(new DeleteBucketCommand({ Bucket: 'created-bucket' }))).$metadata.httpStatusCode).toBe(204);
     expect(await failure(s3.send(new ListObjectsV2Command({ Bucket: 'Bad_Bucket' })))).toMatchObject({ name: 'InvalidBucketName', status: 400 });
     const tagging = await failure(s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'digits' })));
     expect(tagging).toMatchObject({ name: 'NotImplemented', status: 501 });
@@ -385,5 +399,24 @@ describe('S3 endpoint: credentials', () => {
     await expect(loadHostConfig(await write("{ s3: { accessKeys: [{ accessKeyId: 'a b', secretAccessKey: 'local-secret-123' }] } }"))).rejects.toThrow(/s3\.accessKeys\[0\]\.accessKeyId/);
     await expect(loadHostConfig(await write("{ s3: { keys: [] } }"))).rejects.toThrow(/unknown key `s3\.keys`/);
     await expect(loadHostConfig(await write('{ s3: { accessKeys: [] } }'))).rejects.toThrow(/at least one key/);
+  });
+});
+
+describe('S3 endpoint: edge serve', () => {
+  it('--s3-port serves the endpoint and the banner prints where and with which generated key', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'edge-s3-cli-'));
+    const serve = startEdge(['serve', '--port', '0', '--admin-port', '0', '--s3-port', '0', '--data-dir', dataDir]);
+    try {
+      const m = await serve.waitFor(/^\s*s3:\s+(http:\/\/127\.0\.0\.1:\d+)\s.*path-style.*access key ([0-9a-f]{32}) secret ([0-9a-f]{64}) \(from (\S+)\)$/m);
+      expect(m[4]).toBe(join(dataDir, 's3-credentials.json'));
+      const c = new S3Client({ endpoint: m[1]!, region: 'auto', forcePathStyle: true, credentials: { accessKeyId: m[2]!, secretAccessKey: m[3]! } });
+      await c.send(new PutObjectCommand({ Bucket: 'cli-bucket', Key: 'k', Body: 'from the CLI host' }));
+      expect(await (await c.send(new GetObjectCommand({ Bucket: 'cli-bucket', Key: 'k' }))).Body!.transformToString()).toBe('from the CLI host');
+      c.destroy();
+    } finally {
+      serve.kill();
+      await serve.exited;
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

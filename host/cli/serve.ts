@@ -40,8 +40,16 @@ export function printHostBanner(host: RunningHost, dataDir: string): void {
     `${paint('bold', 'edge host running')} (data dir ${resolve(dataDir)})\n` +
       `  data:  ${host.dataUrl}   workers answer at http://<name>.localhost:${data.port}/\n` +
       `  admin: ${host.adminUrl}\n` +
-      `  token: ${token}\n`,
+      `  token: ${token}\n` +
+      `  s3:    ${host.s3Url}   path-style (${host.s3Url}/<bucket>/<key>), region auto, ${s3KeysText(host)}\n`,
   );
+}
+
+/** The S3 endpoint's credentials for the banner: a generated pair in full (it is local), configured ones by id. */
+function s3KeysText(host: RunningHost): string {
+  const { keys, file } = host.s3Credentials;
+  if (file) return `access key ${keys[0]!.accessKeyId} secret ${keys[0]!.secretAccessKey} (from ${file})`;
+  return `access key${keys.length > 1 ? 's' : ''} ${keys.map((k) => k.accessKeyId).join(', ')} (secrets as configured)`;
 }
 
 function positiveInt(value: string): number {
@@ -62,6 +70,8 @@ export function serveCommand(): Command {
     .addOption(new Option('--admin-port <port>', 'admin API port (0 picks a free one)').default(DEFAULT_ADMIN_PORT).argParser(parsePort))
     .option('--host <address>', 'address the data plane binds', '127.0.0.1')
     .option('--admin-host <address>', 'address the admin API binds', '127.0.0.1')
+    .addOption(new Option('--s3-port <port>', 'S3-compatible endpoint port (default 8789, or a free one with --port 0; 0 picks a free one)').argParser(parsePort))
+    .option('--s3-host <address>', 'address the S3-compatible endpoint binds (requests are SigV4-signed)', '127.0.0.1')
     .option('--data-dir <dir>', 'where versions, storage and the admin token are kept', DEFAULT_DATA_DIR)
     .addOption(new Option('--max-isolates <n>', 'most warm worker isolates kept; least recently used ones are evicted beyond').argParser(positiveInt))
     .addOption(new Option('--memory-budget-mb <mb>', 'total heap of warm isolates before idle ones are evicted').argParser(positiveInt))
@@ -72,11 +82,11 @@ export function serveCommand(): Command {
       `
 Examples:
   $ edge serve
-  $ edge serve --port 8080 --admin-port 8081 --data-dir /var/lib/edge
+  $ edge serve --port 8080 --admin-port 8081 --s3-port 8082 --data-dir /var/lib/edge
   $ EDGE_ADMIN_TOKEN=secret edge serve --port 0 --admin-port 0   # random free ports
   $ edge serve --config examples/capability-geo/edge.config.ts   # with a user-defined capability`,
     )
-    .action(async (opts: { port: number; adminPort: number; host: string; adminHost: string; dataDir: string; egressAllow?: string[]; maxIsolates?: number; memoryBudgetMb?: number; config?: string }) => {
+    .action(async (opts: { port: number; adminPort: number; host: string; adminHost: string; s3Port?: number; s3Host: string; dataDir: string; egressAllow?: string[]; maxIsolates?: number; memoryBudgetMb?: number; config?: string }) => {
       if (!isLoopback(opts.adminHost)) {
         process.stderr.write(`${paint('yellow', 'warning', process.stderr)}: the admin API binds ${opts.adminHost}; anyone who can reach it with the token can deploy code\n`);
       }
@@ -87,6 +97,8 @@ Examples:
         adminPort: opts.adminPort,
         host: opts.host,
         adminHost: opts.adminHost,
+        ...(opts.s3Port !== undefined ? { s3Port: opts.s3Port } : {}),
+        s3Host: opts.s3Host,
         ...(opts.egressAllow ? { egress: { allow: opts.egressAllow } } : {}),
         ...(opts.maxIsolates ? { maxIsolates: opts.maxIsolates } : {}),
         ...(opts.memoryBudgetMb ? { memoryBudgetMb: opts.memoryBudgetMb } : {}),

@@ -10,6 +10,8 @@ const one = (h: IncomingHttpHeaders, name: string): string | undefined => {
   return Array.isArray(v) ? v.join(',') : v;
 };
 
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /** RFC 2047 (`=?UTF-8?B?...?=`) for a value that is not printable ASCII, as S3 does for metadata it returns. */
 export function headerSafe(value: string): string {
   return /^[\t\x20-\x7e]*$/.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
@@ -66,7 +68,8 @@ export function objectHeaders(meta: ObjectMeta, overrides: Map<string, string>):
   if (m.contentEncoding !== undefined) out['content-encoding'] = m.contentEncoding;
   if (m.contentLanguage !== undefined) out['content-language'] = m.contentLanguage;
   if (m.cacheExpiry !== undefined) out.expires = new Date(m.cacheExpiry).toUTCString();
-  for (const [k, v] of Object.entries(meta.customMetadata)) out[`x-amz-meta-${k.toLowerCase()}`] = v;
+  // Keys set through the R2 binding may not be valid header names; S3 cannot carry those, so they are left out.
+  for (const [k, v] of Object.entries(meta.customMetadata)) if (HEADER_NAME.test(k)) out[`x-amz-meta-${k.toLowerCase()}`] = v;
   const etagParts = /-(\d+)$/.exec(meta.etag);
   if (etagParts) out['x-amz-mp-parts-count'] = etagParts[1]!;
   for (const [param, header] of [

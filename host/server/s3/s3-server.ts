@@ -75,7 +75,8 @@ export function createS3Server(options: S3ServerOptions): Server {
   const secrets = new Map(options.keys.map((k) => [k.accessKeyId, k.secretAccessKey]));
   const now = options.now ?? Date.now;
   const store = options.store;
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  // No overall request timeout: a multi-GiB upload may take long; headersTimeout still bounds an idle client.
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
     void handle(req, res);
   });
 
