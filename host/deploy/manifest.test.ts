@@ -189,7 +189,7 @@ describe('parseManifestText: JSON and JSONC', () => {
 });
 
 describe('parseManifestText: unknown and unsupported keys', () => {
-  it.each(['r2_buckets', 'd1_databases', 'durable_objects', 'queues', 'ai', 'assets', 'env', 'placement'])(
+  it.each(['d1_databases', 'durable_objects', 'queues', 'ai', 'assets', 'env', 'placement'])(
     'rejects the `%s` section as not supported yet',
     (key) => {
       const e = errorOf(() => parseManifestText(JSON.stringify({ name: 'w', main: 'i.js', [key]: [] }), 'wrangler.json'));
@@ -494,16 +494,18 @@ describe('parseManifestText: services, triggers and bundling', () => {
     expect(tomlError('[triggers]\ncrons = ["* * * * *", "* * * * *"]\n').message).toContain('repeats');
   });
 
-  it('reads KV namespaces, refusing bad ids and clashing bindings', () => {
-    const m = toml('kv_namespaces = [{ binding = "KV", id = "counter-ns", preview_id = "p" }]\n');
+  it('reads KV namespaces and R2 buckets, refusing bad ids and clashing bindings', () => {
+    const m = toml('kv_namespaces = [{ binding = "KV", id = "counter-ns", preview_id = "p" }]\nr2_buckets = [{ binding = "FILES", bucket_name = "my-files" }]\n');
     expect(m.kvNamespaces).toEqual([{ binding: 'KV', id: 'counter-ns' }]);
-    expect(m.r2Buckets).toEqual([]);
+    expect(m.r2Buckets).toEqual([{ binding: 'FILES', bucketName: 'my-files' }]);
+    expect(tomlError('r2_buckets = [{ binding = "B", bucket_name = "Bad_Name" }]\n').message).toContain('`r2_buckets[0].bucket_name` must be a bucket name');
+    expect(tomlError('r2_buckets = [{ binding = "B", bucket = "x" }]\n').message).toContain('unknown key `r2_buckets[0].bucket`');
+    expect(tomlError('kv_namespaces = [{ binding = "X", id = "a" }]\nr2_buckets = [{ binding = "X", bucket_name = "abc" }]\n').message).toContain('binding "X" is declared twice (kv_namespaces[0] and r2_buckets[0])');
     expect(tomlError('kv_namespaces = [{ binding = "KV" }]\n').message).toContain('`kv_namespaces[0].id` is missing');
     expect(tomlError('kv_namespaces = [{ binding = "KV", id = "../x" }]\n').message).toContain('`kv_namespaces[0].id` must be a namespace id');
     expect(tomlError('kv_namespaces = [{ binding = "KV", ide = "x" }]\n').message).toContain('unknown key `kv_namespaces[0].ide`');
     expect(tomlError('kv_namespaces = [{ binding = "X", id = "a" }, { binding = "X", id = "b" }]\n').message).toContain('binding "X" is declared twice (kv_namespaces[0] and kv_namespaces[1])');
     expect(tomlError('services = [{ binding = "X", service = "a" }]\nkv_namespaces = [{ binding = "X", id = "b" }]\n').message).toContain('declared twice (services[0] and kv_namespaces[0])');
-    expect(tomlError('r2_buckets = [{ binding = "B", bucket_name = "abc" }]\n').code).toBe('E_BINDING_UNSUPPORTED');
   });
 
   it('refuses bundling keys of the wrong type', () => {

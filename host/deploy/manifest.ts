@@ -96,7 +96,7 @@ const MANIFEST_FILES = ['wrangler.toml', 'wrangler.json', 'wrangler.jsonc'] as c
 
 const SUPPORTED_KEYS = [
   'name', 'main', 'compatibility_date', 'compatibility_flags', 'vars', 'routes', 'route', 'limits', 'build', 'bindings',
-  'services', 'triggers', 'no_bundle', 'minify', 'define', 'alias', 'kv_namespaces',
+  'services', 'triggers', 'no_bundle', 'minify', 'define', 'alias', 'kv_namespaces', 'r2_buckets',
 ];
 /** Wrangler keys that mean nothing on a single local host; accepted so that real wrangler files deploy unchanged. */
 const IGNORED_KEYS = ['$schema', 'account_id', 'workers_dev'];
@@ -105,8 +105,7 @@ const IGNORED_KEYS = ['$schema', 'account_id', 'workers_dev'];
  * that expects `env.MY_KV` and silently gets `undefined` fails later and far from the cause.
  */
 const UNSUPPORTED_KEYS = [
-  // r2_buckets is parsed (validateR2Buckets) but refused until the R2 binding reaches workers.
-  'r2_buckets', 'd1_databases', 'durable_objects', 'queues', 'analytics_engine_datasets',
+  'd1_databases', 'durable_objects', 'queues', 'analytics_engine_datasets',
   'vectorize', 'ai', 'browser', 'hyperdrive', 'migrations', 'wasm_modules', 'text_blobs', 'data_blobs', 'unsafe',
   'site', 'assets', 'env', 'dev', 'rules', 'tail_consumers', 'placement', 'dispatch_namespaces',
   'mtls_certificates', 'send_email', 'version_metadata', 'pipelines', 'workflows', 'secrets_store_secrets', 'logfwdr',

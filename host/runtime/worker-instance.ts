@@ -557,6 +557,7 @@ export class WorkerInstance implements CpuWatched {
       manifest.services.length === 0 ? baseEnvSource : `Object.assign(${baseEnvSource}, host.serviceEnv(${JSON.stringify(manifest.services.map((s) => s.binding))}))`;
     // KV namespaces: the prelude's Workers KV facade, calling the host's store through async host ops.
     if (manifest.kvNamespaces.length > 0) envSource = `Object.assign(${envSource}, host.kvEnv(${JSON.stringify(manifest.kvNamespaces.map((n) => n.binding))}))`;
+    if (manifest.r2Buckets.length > 0) envSource = `Object.assign(${envSource}, host.r2Env(${JSON.stringify(manifest.r2Buckets.map((b) => b.binding))}))`;
     let bootstrapSource: string;
     let envModule: ivm.Module | null = null;
     if (component) {
@@ -576,7 +577,7 @@ export class WorkerInstance implements CpuWatched {
       // or listeners). Its bindings are globals in the service-worker syntax, from the first line on: the env module,
       // evaluated before the worker's, defines them, and the bootstrap takes them back from a module worker. A worker
       // with no vars or bindings needs no env module (one compile less on its cold start).
-      const envEmpty = plan.bindings.length === 0 && manifest.services.length === 0 && manifest.kvNamespaces.length === 0 && Object.keys(manifest.vars).length === 0;
+      const envEmpty = plan.bindings.length === 0 && manifest.services.length === 0 && manifest.kvNamespaces.length === 0 && manifest.r2Buckets.length === 0 && Object.keys(manifest.vars).length === 0;
       if (!envEmpty) envModule = isolate.compileModuleSync(
         `const host = globalThis.__edgeHost;\n` +
           `const env = ${envSource};\n` +

@@ -20,6 +20,7 @@ import { loadHostConfig } from '../config.ts';
 import { HostOps, type HostOpHandler } from '../runtime/host-ops.ts';
 import { KvEngine } from '../../storage/kv/kv-engine.ts';
 import { registerKvOps } from '../bindings/kv/kv-service.ts';
+import { registerR2Ops } from '../bindings/r2/r2-service.ts';
 import { CronScheduler } from '../runtime/scheduler.ts';
 import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-instance.ts';
 import { notDeployed } from '../runtime/worker-runtime.ts';
@@ -157,6 +158,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const cacheStore = new CacheStore({ dir: join(dataDir, 'cache') });
   const s3Credentials = await resolveS3Credentials(dataDir, options.s3AccessKeys ?? config.s3?.accessKeys);
   const blob = await BlobEngine.open(join(dataDir, 'r2'));
+  registerR2Ops(ops, blob);
   const s3Server = createS3Server({ store: blob, keys: s3Credentials.keys });
   const s3Host = options.s3Host ?? '127.0.0.1';
   registerCacheOps(ops, cacheStore);

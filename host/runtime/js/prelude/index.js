@@ -6,6 +6,7 @@ import { installWasmMemoryLimits } from './wasm-memory.js';
 import { createRuntime } from './runtime.js';
 import { capabilityEnv } from './capabilities.js';
 import { kvEnv } from './kv.js';
+import { r2Env } from './r2.js';
 import { createComponentWorker } from './component.js';
 import { serviceEnv } from './fetcher.js';
 import { installServiceWorkerGlobals, serviceWorkerHandlers } from './service-worker.js';
@@ -27,7 +28,7 @@ Object.defineProperty(globalThis, '__edgeInit', {
     setBridge({ log, randomBytes, urlParse, call, invoke, wait });
     installWasmMemoryLimits(globalThis.WebAssembly, options.memoryBytes);
     // For the host's bootstrap module, which takes it away before the worker's code runs.
-    Object.defineProperty(globalThis, '__edgeHost', { value: Object.freeze({ capabilityEnv, serviceEnv, kvEnv, createComponentWorker, serviceWorkerHandlers }), configurable: true, enumerable: false, writable: false });
+    Object.defineProperty(globalThis, '__edgeHost', { value: Object.freeze({ capabilityEnv, serviceEnv, kvEnv, r2Env, createComponentWorker, serviceWorkerHandlers }), configurable: true, enumerable: false, writable: false });
     return createRuntime(options);
   },
 });
