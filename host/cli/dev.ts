@@ -107,15 +107,16 @@ export function devCommand(): Command {
     .argument('[dir]', 'worker directory', '.')
     .addOption(new Option('--port <port>', 'data-plane port (0 picks a free one)').default(DEFAULT_PORT).argParser(parsePort))
     .addOption(new Option('--admin-port <port>', 'admin API port (0 picks a free one)').default(DEFAULT_ADMIN_PORT).argParser(parsePort))
+    .addOption(new Option('--s3-port <port>', 'S3-compatible endpoint port (default 8789, or a free one with --port 0)').argParser(parsePort))
     .option('--config <file>', 'host config naming user-defined capabilities (default: the nearest edge.config.ts above [dir])')
     .addHelpText('after', '\nExamples:\n  $ edge dev examples/hello-js\n  $ edge dev examples/hello-as      # AssemblyScript: rebuilt on every change\n  $ edge dev . --port 3000 --admin-port 3001')
-    .action(async (dir: string, opts: { port: number; adminPort: number; config?: string }) => {
+    .action(async (dir: string, opts: { port: number; adminPort: number; s3Port?: number; config?: string }) => {
       const root = resolve(dir);
       const dataDir = join(root, '.edge');
       const shutdown = waitForShutdownSignal({ forceAfterMs: CLOSE_TIMEOUT_MS });
       const configPath = opts.config !== undefined ? resolve(opts.config) : await findHostConfig(root);
       // dev: GET /__scheduled?cron=... on a worker's URL runs its scheduled handler (wrangler dev --test-scheduled).
-      const host = await startHost({ dataDir, port: opts.port, adminPort: opts.adminPort, configPath, dev: true });
+      const host = await startHost({ dataDir, port: opts.port, adminPort: opts.adminPort, ...(opts.s3Port !== undefined ? { s3Port: opts.s3Port } : {}), configPath, dev: true });
       printHostBanner(host, dataDir);
       // Like `wrangler dev`: the worker's console output, exceptions and limit breaches in this terminal.
       host.logs.subscribeAll((ev) => process.stdout.write(formatTailEvent(ev)));
