@@ -302,6 +302,8 @@ describe('S3 endpoint: authentication and errors', () => {
     const wrong = client({ credentials: { accessKeyId: KEY.accessKeyId, secretAccessKey: 'not-the-secret' } });
     expect(await failure(wrong.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'digits' })))).toMatchObject({ name: 'SignatureDoesNotMatch', status: 403 });
     expect(await failure(wrong.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sneaky', Body: 'x'.repeat(100_000) })))).toMatchObject({ name: 'SignatureDoesNotMatch', status: 403 });
+    // 3 MiB: the SDK sends Expect: 100-continue and the endpoint refuses before the body is sent.
+    expect(await failure(wrong.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sneaky', Body: Buffer.alloc(3 * 1024 * 1024) })))).toMatchObject({ name: 'SignatureDoesNotMatch', status: 403 });
     const unknown = client({ credentials: { accessKeyId: 'nobody', secretAccessKey: KEY.secretAccessKey } });
     expect(await failure(unknown.send(new ListObjectsV2Command({ Bucket: BUCKET })))).toMatchObject({ name: 'InvalidAccessKeyId', status: 403 });
     expect(await failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sneaky' })))).toMatchObject({ status: 404 });

@@ -77,10 +77,15 @@ export function createS3Server(options: S3ServerOptions): Server {
   const store = options.store;
   // No overall request timeout: a multi-GiB upload may take long; headersTimeout still bounds an idle client.
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-    void handle(req, res);
+    void handle(req, res, false);
+  });
+  // A client that sends `Expect: 100-continue` (the AWS SDKs do for bodies of 2 MB and more) is told to send its body
+  // only once the signature holds: a refused upload costs no transfer.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    void handle(req, res, true);
   });
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
     const requestId = randomBytes(8).toString('hex').toUpperCase();
     res.setHeader('x-amz-request-id', requestId);
     const url = req.url ?? '/';
@@ -90,6 +95,10 @@ export function createS3Server(options: S3ServerOptions): Server {
     try {
       resource = percentDecode(rawPath, 'the request path');
       const sig = verifySignature({ method: req.method ?? 'GET', url, rawHeaders: req.rawHeaders }, (id) => secrets.get(id), now());
+      if (expectsContinue) {
+        res.writeContinue();
+        expectsContinue = false;
+      }
       if (!rawPath.startsWith('/')) throw new S3Error('InvalidRequest', 'the request target must be a path');
       const slash = resource.indexOf('/', 1);
       const bucket = slash < 0 ? resource.slice(1) : resource.slice(1, slash);
@@ -109,7 +118,7 @@ export function createS3Server(options: S3ServerOptions): Server {
     } catch (err) {
       const e = toS3Error(err);
       if (e.s3Code === 'InternalError') process.emitWarning(`S3 endpoint: ${req.method} ${url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      await sendError(req, res, e, resource, requestId);
+      await sendError(req, res, e, resource, requestId, expectsContinue);
     }
   }
 
@@ -393,13 +402,15 @@ async function drain(req: IncomingMessage): Promise<void> {
   }
 }
 
-async function sendError(req: IncomingMessage, res: ServerResponse, err: S3Error, resource: string, requestId: string): Promise<void> {
+async function sendError(req: IncomingMessage, res: ServerResponse, err: S3Error, resource: string, requestId: string, bodyWithheld: boolean): Promise<void> {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  // A body still unread is drained when small, so that the client reads the error; a big one closes the connection.
-  if (!req.complete && !req.destroyed) {
+  // A body still unread is drained when small, so that the client reads the error; a big one closes the connection,
+  // as does a body the client holds back until a 100 Continue it will now never get.
+  if (bodyWithheld) res.setHeader('connection', 'close');
+  else if (!req.complete && !req.destroyed) {
     const length = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(length) && length <= DRAIN_LIMIT) await drain(req).catch(() => {});
     else res.setHeader('connection', 'close');
