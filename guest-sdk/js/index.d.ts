@@ -18,6 +18,8 @@ declare global {
     waitUntil(promise: Promise<unknown>): void;
     /** If the handler then throws, the request goes on to the origin as if the worker were not there. */
     passThroughOnException(): void;
+    /** What a caller passes along a service binding; always `{}` on this host (no RPC entrypoints). */
+    readonly props: any;
   }
 
   type ExportedHandlerFetchHandler<Env = unknown, CfHostMetadata = unknown> = (
@@ -61,7 +63,7 @@ declare global {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-  // Bindings: `kv_namespaces` (Workers KV, as on Workers). `services` give a Fetcher (above).
+  // Bindings: `kv_namespaces` (Workers KV) and `r2_buckets` (R2), as on Workers. `services` give a Fetcher (above).
 
   type KVNamespace<Key extends string = string> = CF.KVNamespace<Key>;
   type KVNamespaceGetOptions<Type> = CF.KVNamespaceGetOptions<Type>;
@@ -70,6 +72,21 @@ declare global {
   type KVNamespaceListResult<Metadata, Key extends string = string> = CF.KVNamespaceListResult<Metadata, Key>;
   type KVNamespaceListKey<Metadata, Key extends string = string> = CF.KVNamespaceListKey<Metadata, Key>;
   type KVNamespaceGetWithMetadataResult<Value, Metadata> = CF.KVNamespaceGetWithMetadataResult<Value, Metadata>;
+
+  type R2Bucket = CF.R2Bucket;
+  type R2Object = CF.R2Object;
+  type R2ObjectBody = CF.R2ObjectBody;
+  type R2Objects = CF.R2Objects;
+  type R2GetOptions = CF.R2GetOptions;
+  type R2PutOptions = CF.R2PutOptions;
+  type R2ListOptions = CF.R2ListOptions;
+  type R2Conditional = CF.R2Conditional;
+  type R2Range = CF.R2Range;
+  type R2HTTPMetadata = CF.R2HTTPMetadata;
+  type R2Checksums = CF.R2Checksums;
+  type R2MultipartUpload = CF.R2MultipartUpload;
+  type R2MultipartOptions = CF.R2MultipartOptions;
+  type R2UploadedPart = CF.R2UploadedPart;
 
   // ---------------------------------------------------------------------------------------------------------------
   // Fetch

@@ -99,7 +99,7 @@ const SUPPORTED_KEYS = [
   'services', 'triggers', 'no_bundle', 'minify', 'define', 'alias', 'kv_namespaces', 'r2_buckets',
 ];
 /** Wrangler keys that mean nothing on a single local host; accepted so that real wrangler files deploy unchanged. */
-const IGNORED_KEYS = ['$schema', 'account_id', 'workers_dev'];
+const IGNORED_KEYS = ['$schema', 'account_id', 'workers_dev', 'upload_source_maps'];
 /**
  * Wrangler sections this runtime does not implement yet. They are rejected (not ignored) because a worker
  * that expects `env.MY_KV` and silently gets `undefined` fails later and far from the cause.
@@ -110,7 +110,7 @@ const UNSUPPORTED_KEYS = [
   'site', 'assets', 'env', 'dev', 'rules', 'tail_consumers', 'placement', 'dispatch_namespaces',
   'mtls_certificates', 'send_email', 'version_metadata', 'pipelines', 'workflows', 'secrets_store_secrets', 'logfwdr',
   'containers', 'images', 'observability', 'logpush', 'usage_model', 'node_compat', 'keep_vars',
-  'find_additional_modules', 'base_dir', 'preserve_file_names', 'upload_source_maps', 'tsconfig', 'jsx_factory',
+  'find_additional_modules', 'base_dir', 'preserve_file_names', 'tsconfig', 'jsx_factory',
   'jsx_fragment', 'legacy_env', 'send_metrics', 'preview_urls',
 ];
 const BINDING_KEYS = new Set([
@@ -657,6 +657,8 @@ export function parseManifestText(text: string, fileName: string): DeployManifes
   }
   if (raw['workers_dev'] !== undefined && typeof raw['workers_dev'] !== 'boolean') throw expected(ctx, 'workers_dev', 'a boolean', raw['workers_dev']);
   if (raw['account_id'] !== undefined && typeof raw['account_id'] !== 'string') throw expected(ctx, 'account_id', 'a string', raw['account_id']);
+  // Source maps are always uploaded with a bundled worker (stack traces in tail point at the source); the key is accepted.
+  if (raw['upload_source_maps'] !== undefined && typeof raw['upload_source_maps'] !== 'boolean') throw expected(ctx, 'upload_source_maps', 'a boolean', raw['upload_source_maps']);
 
   const main = validateMain(raw['main'], ctx);
   const vars = validateVars(raw['vars'], ctx);

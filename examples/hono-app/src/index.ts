@@ -79,4 +79,4 @@ const scheduled: ExportedHandlerScheduledHandler<Bindings> = async (controller, 
   ctx.waitUntil(Promise.resolve().then(() => console.log(`cron ${controller.cron}: pruned ${removed} notes`)));
 };
 
-export default { fetch: app.fetch, scheduled };
+export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Bindings>;

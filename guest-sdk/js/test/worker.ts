@@ -5,6 +5,7 @@ interface Env {
   GREETING: string;
   AUTH: Fetcher;
   NOTES: KVNamespace;
+  FILES: R2Bucket;
 }
 
 async function handle(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
@@ -28,6 +29,13 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   const note: string | null = await env.NOTES.get('k');
   const listed: KVNamespaceListResult<{ by: string }> = await env.NOTES.list<{ by: string }>({ prefix: 'k' });
   console.log(note, listed.keys.map((k) => k.metadata?.by));
+  const stored: R2Object | null = await env.FILES.put('f', request.body, { httpMetadata: request.headers, customMetadata: { by: 'test' } });
+  const file = await env.FILES.get('f', { range: { offset: 0, length: 10 }, onlyIf: request.headers });
+  if (file && 'body' in file) console.log(stored?.httpEtag, await file.text());
+  const upload = await env.FILES.createMultipartUpload('big');
+  await upload.complete([await upload.uploadPart(1, 'part')]);
+  const props: unknown = ctx.props;
+  void props;
   const gz = new Blob(['hi']).stream().pipeThrough(new CompressionStream('gzip'));
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   void writable.getWriter().close();
@@ -56,17 +64,16 @@ function missing(ctx: ExecutionContext): void {
   new HTMLRewriter();
   // @ts-expect-error WebSockets are not provided
   new WebSocketPair();
-  // @ts-expect-error ctx.props (service binding props) is not provided
-  void ctx.props;
-  // @ts-expect-error R2 bindings are not provided
-  const kv: R2Bucket | undefined = undefined;
+  // @ts-expect-error D1 bindings are not provided
+  const db: D1Database | undefined = undefined;
   // @ts-expect-error the scheduler global is not provided
   void scheduler.wait(1);
   // @ts-expect-error queue handlers are not dispatched
   const handler: ExportedHandler = { queue: async () => {} };
   // @ts-expect-error no Node.js globals
   void process.env;
-  void kv;
+  void db;
   void handler;
+  void ctx;
 }
 void missing;

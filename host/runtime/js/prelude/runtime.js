@@ -478,6 +478,8 @@ export function createRuntime(options) {
       passThroughOnException() {
         state.passThrough = true;
       },
+      // Workers' ctx.props: what a caller's service binding passes along; nothing is passed on this host yet.
+      props: {},
     };
     // For the component adapter (component.js), whose imports talk to the host about this request.
     Object.defineProperty(ctx, '__edgeReqId', { value: state.reqId, enumerable: false });
