@@ -98,8 +98,16 @@ async function* decodeAwsChunked(source: AsyncIterable<Uint8Array>, sig: Verifie
   const trailers = new Map<string, string>();
   let canonical = '';
   let trailerSignature: string | undefined;
+  let first = true;
   while (!(await r.atEnd())) {
     const line = await r.line();
+    // Some encoders close the zero-length chunk with its own CRLF before the trailer: an empty first line followed by
+    // more data is that CRLF, not the end of the trailer.
+    if (line === '' && first && !(await r.atEnd())) {
+      first = false;
+      continue;
+    }
+    first = false;
     if (line === '') break;
     const colon = line.indexOf(':');
     if (colon <= 0) throw new S3Error('InvalidRequest', `aws-chunked body: malformed trailer ${JSON.stringify(line.slice(0, 100))}`);

@@ -160,6 +160,40 @@ describe('aws-chunked bodies', () => {
     await expect(read(body(false).subarray(0, 40_000))).rejects.toMatchObject({ s3Code: 'IncompleteBody' });
   });
 
+  it('verifies the documented signed upload with a CRC32C trailer (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER)', async () => {
+    const h = { ...headers, 'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', 'x-amz-trailer': 'x-amz-checksum-crc32c' };
+    const req: SignedRequest = {
+      method: 'PUT',
+      url: '/examplebucket/chunkObject.txt',
+      rawHeaders: [
+        ...Object.entries(h).flat(),
+        'Authorization',
+        auth('content-encoding;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class;x-amz-trailer', '106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e'),
+      ],
+    };
+    const framed = (trailerSig: string, crc = 'sOO8/Q==', extraCrlf = false): Buffer =>
+      Buffer.concat([
+        Buffer.from('10000;chunk-signature=b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2\r\n'),
+        Buffer.alloc(65536, 'a'),
+        Buffer.from('\r\n400;chunk-signature=1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7\r\n'),
+        Buffer.alloc(1024, 'a'),
+        Buffer.from(`\r\n0;chunk-signature=2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992\r\n${extraCrlf ? '\r\n' : ''}x-amz-checksum-crc32c:${crc}\r\nx-amz-trailer-signature:${trailerSig}\r\n\r\n`),
+      ]);
+    const good = 'd81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435';
+    const run = async (b: Buffer): Promise<{ bytes: number; sums: Record<string, string> }> => {
+      const sig = verifySignature(req, secretFor, T);
+      const checked = checkedBody(pieces(b), h, sig);
+      let bytes = 0;
+      for await (const c of checked.body) bytes += c.byteLength;
+      return { bytes, sums: checked.checksumHeaders() };
+    };
+    expect(await run(framed(good))).toEqual({ bytes: 66560, sums: { 'x-amz-checksum-crc32c': 'sOO8/Q==' } });
+    expect((await run(framed(good, 'sOO8/Q==', true))).bytes).toBe(66560);
+    await expect(run(framed('0'.repeat(64)))).rejects.toMatchObject({ s3Code: 'SignatureDoesNotMatch' });
+    // A changed trailer breaks its signature before the checksum is even compared.
+    await expect(run(framed(good, 'AAAAAA=='))).rejects.toMatchObject({ s3Code: 'SignatureDoesNotMatch' });
+  });
+
   it('checks an unsigned trailer checksum and a plain body against its declared SHA-256 and Content-MD5', async () => {
     const sig = { ...verifySignature(seed, secretFor, T), payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' };
     const h = { 'x-amz-trailer': 'x-amz-checksum-crc32', 'x-amz-decoded-content-length': '11', 'content-encoding': 'aws-chunked' };
