@@ -91,3 +91,21 @@ describe('structuredClone', () => {
     ).toEqual([0, true, [1, 2, 3], 'DataCloneError']);
   });
 });
+
+describe('structuredClone of Blob, File and FormData', () => {
+  it('clones a Blob and a File with their bytes and fields, and refuses FormData', async () => {
+    const p = await createPreludeIsolate();
+    try {
+      const out = await p.run(`
+        const b = structuredClone(new Blob(['ab', 'c'], { type: 'text/plain' }));
+        const f = structuredClone({ f: new File(['xyz'], 'n.txt', { type: 'text/x', lastModified: 5 }) }).f;
+        let fd = 'cloned';
+        try { structuredClone(new FormData()); } catch (e) { fd = e.name; }
+        return { isBlob: b instanceof Blob, text: await b.text(), type: b.type, isFile: f instanceof File, name: f.name, ftext: await f.text(), lm: f.lastModified, fd };
+      `);
+      expect(out).toEqual({ isBlob: true, text: 'abc', type: 'text/plain', isFile: true, name: 'n.txt', ftext: 'xyz', lm: 5, fd: 'DataCloneError' });
+    } finally {
+      p.dispose();
+    }
+  });
+});

@@ -7,9 +7,11 @@ import { URL, URLSearchParams } from './url.js';
 import { Request } from './request.js';
 import { Response } from './response.js';
 import { isStreamObject } from './streams.js';
+import { File, isBlob, blobBytes, makeBlob, makeFile } from './blob.js';
+import { FormData } from './form-data.js';
 
 const ERROR_TYPES = { Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError };
-const NOT_CLONEABLE = [Promise, WeakMap, WeakSet, WeakRef, Headers, URL, URLSearchParams, Request, Response];
+const NOT_CLONEABLE = [Promise, WeakMap, WeakSet, WeakRef, Headers, URL, URLSearchParams, Request, Response, FormData];
 const { getOwnPropertyDescriptor, hasOwn, keys } = Object;
 
 function dataCloneError(what) {
@@ -83,6 +85,9 @@ function cloneValue(v, memo) {
     memo.set(v, out);
     for (const val of Set.prototype.values.call(v)) out.add(cloneValue(val, memo));
     return out;
+  } else if (isBlob(v)) {
+    // Blobs are immutable: the clone shares the bytes, as in browsers and Workers.
+    out = v instanceof File ? makeFile(blobBytes(v), v.name, v.type, v.lastModified) : makeBlob(blobBytes(v), v.type);
   } else if (v instanceof DOMException) {
     out = new DOMException(v.message, v.name);
     copyStack(v, out);
