@@ -156,6 +156,16 @@ describe('Cache API', () => {
     expect(big.text).toBe('TypeError: Cache.put(): the response body is larger than 8388608 bytes, the most this runtime caches per entry.');
   });
 
+  it('forgets a deleted worker\'s entries: a new worker of the same name starts empty', async () => {
+    const key = 'https://cache.test/deleted';
+    expect((await t.deploy('c3', { modules: { 'index.js': worker } })).status).toBe(201);
+    await call('c3', '/put', { key, body: 'old worker', headers: { 'cache-control': 'max-age=600' } });
+    expect((await call('c3', '/match', { key })).json().body).toBe('old worker');
+    expect((await t.admin('DELETE', '/v1/workers/c3')).status).toBe(200);
+    expect((await t.deploy('c3', { modules: { 'index.js': worker } })).status).toBe(201);
+    expect((await call('c3', '/match', { key })).text).toBe('miss');
+  });
+
   it('persists entries across a host restart', async () => {
     const key = 'https://cache.test/persist';
     await call('c1', '/put', { key, body: 'still here', cache: 'p', headers: { 'cache-control': 'max-age=600' } });

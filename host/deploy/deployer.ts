@@ -37,7 +37,11 @@ export class Deployer {
   /** One deploy/rollback/delete at a time per worker. */
   private readonly locks = new Map<string, Promise<unknown>>();
 
-  constructor(deps: { store: VersionStore; runtime: WorkerRuntime; pool: IsolatePool; router: Router; registry: CapabilityRegistry; scheduler?: TriggerSchedule }) {
+  /** What a deleted worker leaves behind elsewhere (its Cache API entries), dropped with it. */
+  private readonly caches: { dropWorker(name: string): void } | null;
+
+  constructor(deps: { store: VersionStore; runtime: WorkerRuntime; pool: IsolatePool; router: Router; registry: CapabilityRegistry; scheduler?: TriggerSchedule; caches?: { dropWorker(name: string): void } }) {
+    this.caches = deps.caches ?? null;
     this.registry = deps.registry;
     this.scheduler = deps.scheduler ?? null;
     this.store = deps.store;
@@ -161,6 +165,7 @@ export class Deployer {
       this.runtime.remove(name);
       this.router.remove(name);
       this.scheduler?.remove(name);
+      this.caches?.dropWorker(name);
     });
   }
 }

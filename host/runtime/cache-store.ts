@@ -8,7 +8,7 @@
 // is refused larger with E_CACHE_ENTRY_TOO_LARGE; a worker's entries total at most `maxWorkerBytes` (64 MiB by
 // default), the least recently used (matched or stored) evicted past it. Expired entries are deleted when a match
 // finds them, at every put, and when a worker's database is opened; the file gives freed pages back (auto_vacuum).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 
@@ -300,6 +300,17 @@ export class CacheStore {
   /** Bytes a worker's entries take (for tests and metrics). */
   sizeOf(worker: string): number {
     return Number((this.db(worker).total.get() as { total: number | null }).total ?? 0);
+  }
+
+  /** Deletes everything a worker cached (when the worker is deleted: a new worker of that name starts empty). */
+  dropWorker(worker: string): void {
+    const open = this.open.get(worker);
+    if (open) {
+      open.db.close();
+      this.open.delete(worker);
+    }
+    const base = join(this.dir, `${encodeURIComponent(worker)}.sqlite`);
+    for (const suffix of ['', '-wal', '-shm']) rmSync(base + suffix, { force: true });
   }
 
   close(): void {

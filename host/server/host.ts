@@ -205,7 +205,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     log: (worker, version, level, message) => logs.publish({ ts: Date.now(), worker, version, level, kind: 'request', message }),
     ...(options.clock ? { now: options.clock } : {}),
   });
-  const deployer = new Deployer({ store, runtime, pool, router, registry, scheduler });
+  const deployer = new Deployer({ store, runtime, pool, router, registry, scheduler, caches: cacheStore });
   await deployer.restore();
 
   const data = createDataPlane({ router, runtime, metrics, ...(options.cf ? { cf: options.cf } : {}), ...(options.dev ? { runScheduled } : {}) });
