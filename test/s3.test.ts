@@ -2,7 +2,7 @@
 // presigner) against a real host: every operation, metadata round trips, ranges, conditionals, listing across
 // continuation tokens, multipart rules, and the errors S3 clients expect — checked as the SDK's typed errors and once
 // as raw XML.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startTestHost, type TestHost } from './helpers/test-host.ts';
 import { startEdge } from './helpers/edge-cli.ts';
+import { request, type TestResponse } from './helpers/http.ts';
 import { loadHostConfig } from '../host/config.ts';
 
 const KEY = { accessKeyId: 'edgetestkey', secretAccessKey: 'edge-test-secret-0123456789' };
@@ -420,5 +421,89 @@ describe('S3 endpoint: edge serve', () => {
       await serve.exited;
       await rm(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+// A SigV4 signer written here from AWS's description (not the endpoint's code), for requests the SDK would never
+// send: malformed documents, wrong payload hashes, signed aws-chunked bodies, unsigned x-amz-* headers.
+const sha256 = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
+const hmacOf = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
+
+async function rawSigned(
+  method: string,
+  path: string,
+  options: { query?: string; headers?: Record<string, string>; unsignedHeaders?: Record<string, string>; body?: Buffer | string; payloadHash?: string; chunks?: Buffer[]; badChunk?: number } = {},
+): Promise<TestResponse> {
+  const now = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+  const date = now.slice(0, 8);
+  const scope = `${date}/auto/s3/aws4_request`;
+  const key = hmacOf(hmacOf(hmacOf(hmacOf(`AWS4${KEY.secretAccessKey}`, date), 'auto'), 's3'), 'aws4_request');
+  const url = new URL(t.host.s3Url);
+  let body: Buffer | undefined = options.body === undefined ? undefined : Buffer.from(options.body);
+  const headers: Record<string, string> = { host: url.host, 'x-amz-date': now, ...(options.headers ?? {}) };
+  if (options.chunks) {
+    headers['x-amz-content-sha256'] = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
+    headers['content-encoding'] = 'aws-chunked';
+    headers['x-amz-decoded-content-length'] = String(options.chunks.reduce((n, c) => n + c.length, 0));
+  } else headers['x-amz-content-sha256'] = options.payloadHash ?? sha256(body ?? '');
+  const names = Object.keys(headers).sort();
+  const query = (options.query ?? '').split('&').filter(Boolean).map((p) => (p.includes('=') ? p : `${p}=`)).sort().join('&');
+  const canonical = [method, path, query, ...names.map((n) => `${n}:${headers[n]}`), '', names.join(';'), headers['x-amz-content-sha256']].join('\n');
+  const signature = hmacOf(key, ['AWS4-HMAC-SHA256', now, scope, sha256(canonical)].join('\n')).toString('hex');
+  if (options.chunks) {
+    const framed: Buffer[] = [];
+    let previous = signature;
+    [...options.chunks, Buffer.alloc(0)].forEach((chunk, i) => {
+      let sig = hmacOf(key, ['AWS4-HMAC-SHA256-PAYLOAD', now, scope, previous, sha256(''), sha256(chunk)].join('\n')).toString('hex');
+      previous = sig;
+      if (i === options.badChunk) sig = sig.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+      framed.push(Buffer.from(`${chunk.length.toString(16)};chunk-signature=${sig}\r\n`), chunk, Buffer.from('\r\n'));
+    });
+    body = Buffer.concat(framed);
+  }
+  const sent = { ...headers, ...(options.unsignedHeaders ?? {}), authorization: `AWS4-HMAC-SHA256 Credential=${KEY.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}` };
+  return request(`${t.host.s3Url}${path}${options.query ? `?${options.query}` : ''}`, { method, headers: sent, ...(body ? { body } : {}) });
+}
+
+const code = (r: TestResponse): string | undefined => /<Code>([^<]+)<\/Code>/.exec(r.text)?.[1];
+
+describe('S3 endpoint: raw signed requests', () => {
+  it('a signed aws-chunked body (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) is stored; a bad chunk signature stores nothing', async () => {
+    const chunks = [randomBytes(70_000), randomBytes(1000)];
+    const ok = await rawSigned('PUT', `/${BUCKET}/chunked-signed`, { chunks });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.etag).toBe(`"${md5(Buffer.concat(chunks))}"`);
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'chunked-signed' }));
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(Buffer.concat(chunks))).toBe(true);
+    const bad = await rawSigned('PUT', `/${BUCKET}/chunked-bad`, { chunks, badChunk: 1 });
+    expect([bad.status, code(bad)]).toEqual([403, 'SignatureDoesNotMatch']);
+    expect(await t.host.blob.head(BUCKET, 'chunked-bad')).toBeNull();
+  });
+
+  it('a body that does not match x-amz-content-sha256 is XAmzContentSHA256Mismatch and is not stored', async () => {
+    const r = await rawSigned('PUT', `/${BUCKET}/hash-mismatch`, { body: 'actual bytes', payloadHash: sha256('other bytes') });
+    expect([r.status, code(r)]).toEqual([400, 'XAmzContentSHA256Mismatch']);
+    expect(await t.host.blob.head(BUCKET, 'hash-mismatch')).toBeNull();
+    const ok = await rawSigned('PUT', `/${BUCKET}/hash-match`, { body: 'actual bytes' });
+    expect(ok.status).toBe(200);
+  });
+
+  it('refuses unsigned x-amz-* headers, malformed documents, and names what is not implemented', async () => {
+    const sneaky = await rawSigned('PUT', `/${BUCKET}/sneaky-meta`, { body: 'x', unsignedHeaders: { 'x-amz-meta-owner': 'mallory' } });
+    expect([sneaky.status, code(sneaky)]).toEqual([403, 'AccessDenied']);
+    expect(sneaky.text).toContain('x-amz-meta-owner');
+    const malformed = await rawSigned('POST', `/${BUCKET}`, { query: 'delete', body: '<Delete><Object><Key>a</Key></Object>' });
+    expect([malformed.status, code(malformed)]).toEqual([400, 'MalformedXML']);
+    const wrongRoot = await rawSigned('POST', `/${BUCKET}`, { query: 'delete', body: '<Remove><Object><Key>a</Key></Object></Remove>' });
+    expect([wrongRoot.status, code(wrongRoot)]).toEqual([400, 'MalformedXML']);
+    const listBuckets = await rawSigned('GET', '/');
+    expect([listBuckets.status, code(listBuckets)]).toEqual([501, 'NotImplemented']);
+    const listParts = await rawSigned('GET', `/${BUCKET}/k`, { query: 'uploadId=abc' });
+    expect([listParts.status, code(listParts)]).toEqual([501, 'NotImplemented']);
+    expect(listParts.text).toContain('ListParts');
+    const patch = await rawSigned('PATCH', `/${BUCKET}/k`);
+    expect([patch.status, code(patch)]).toEqual([405, 'MethodNotAllowed']);
+    const badName = await rawSigned('GET', '/xn--bucket/k');
+    expect([badName.status, code(badName)]).toEqual([400, 'InvalidBucketName']);
   });
 });

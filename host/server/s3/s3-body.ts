@@ -40,7 +40,8 @@ class ByteReader {
       this.ended = true;
       return false;
     }
-    this.buf = this.buf.length === 0 ? Buffer.from(r.value) : Buffer.concat([this.buf, r.value]);
+    const piece = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+    this.buf = this.buf.length === 0 ? piece : Buffer.concat([this.buf, piece]);
     return true;
   }
   async line(): Promise<string> {

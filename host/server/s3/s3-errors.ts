@@ -1,7 +1,6 @@
-// S3's errors: a stable code and HTTP status per failure, rendered in S3's XML error format so that S3 clients
+// S3's errors: a stable code and HTTP status per failure, rendered (s3-xml.ts) in S3's XML error format so that S3 clients
 // (the AWS SDKs, the aws CLI, rclone...) surface them as their own typed errors.
 import { BlobError } from '../../../storage/blob/blob-types.ts';
-import { xmlEscape } from './s3-xml.ts';
 
 /** The S3 error codes this endpoint answers with, and their statuses (as S3 documents them). */
 export const S3_ERROR_STATUS = {
@@ -51,17 +50,6 @@ export class S3Error extends Error {
     this.extra = options.extra ?? {};
     this.headers = options.headers ?? {};
   }
-}
-
-export function errorXml(err: S3Error, resource: string, requestId: string): string {
-  const extra = Object.entries(err.extra)
-    .map(([k, v]) => `<${k}>${xmlEscape(v)}</${k}>`)
-    .join('');
-  return (
-    '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    `<Error><Code>${err.s3Code}</Code><Message>${xmlEscape(err.message)}</Message>${extra}` +
-    `<Resource>${xmlEscape(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`
-  );
 }
 
 /** The S3 error for a failure of the object store; anything unexpected becomes InternalError. */

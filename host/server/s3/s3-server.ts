@@ -7,11 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore, ObjectMeta } from '../../../storage/blob/blob-types.ts';
-import { errorXml, S3Error, toS3Error } from './s3-errors.ts';
+import { S3Error, toS3Error } from './s3-errors.ts';
 import { checkedBody, readSmallBody } from './s3-body.ts';
 import { metadataFromHeaders, objectHeaders, parseRange, readPrecondition, validateBucketName } from './s3-objects.ts';
 import { parseQuery, percentDecode, verifySignature, type S3AccessKey, type VerifiedSignature } from './sigv4.ts';
-import { el, parseRequestXml, text, xmlDocument } from './s3-xml.ts';
+import { el, errorXml, parseRequestXml, text, xmlDocument } from './s3-xml.ts';
 
 /** S3's limit on one PutObject or UploadPart body. */
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;

@@ -15,6 +15,14 @@ export function el(name: string, value: string | number | boolean | undefined | 
   return `<${name}>${xmlEscape(String(value))}</${name}>`;
 }
 
+/** S3's error document: Code, Message, any extra elements, Resource, RequestId. */
+export function errorXml(err: S3Error, resource: string, requestId: string): string {
+  const extra = Object.entries(err.extra)
+    .map(([k, v]) => el(k, v))
+    .join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${el('Code', err.s3Code)}${el('Message', err.message)}${extra}${el('Resource', resource)}${el('RequestId', requestId)}</Error>`;
+}
+
 export function xmlDocument(root: string, body: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${S3_XMLNS}">${body}</${root}>`;
 }
