@@ -14,12 +14,13 @@ import { varsCapability } from './vars/vars.ts';
 import type { UserCapabilitySpec } from '../config.ts';
 import { kvCapability } from './kv/kv.ts';
 import type { KvStore } from '../../storage/kv/kv-types.ts';
+import { blobCapability } from './blob/blob.ts';
+import type { BlobStore } from '../../storage/blob/blob-types.ts';
 
 /** Interfaces of the platform that the runtime itself provides to every component (not capabilities). */
 const RUNTIME_INTERFACES = ['edge:platform/http-types'];
 /** Platform capabilities whose host side arrives with later work: importing them is refused with this hint. */
 const RESERVED: Record<string, string> = {
-  'edge:platform/blob': 'R2 (`r2_buckets`) is not available on this host yet',
   'edge:platform/sql': 'D1 (`d1_databases`) is not available on this host yet',
   'edge:platform/durable': 'Durable Objects (`durable_objects`) are not available on this host yet',
   'edge:platform/durable-storage': 'Durable Objects (`durable_objects`) are not available on this host yet',
@@ -63,7 +64,7 @@ export class CapabilityRegistry {
   }
 
   /** The built-ins described from `platformWitDir`, then each user capability: its WIT parsed, its module imported and checked, its setup run. */
-  static async create(options: { platformWitDir: string; dataDir: string; user?: UserCapabilitySpec[]; configDir?: string; stores?: { kv?: KvStore } }): Promise<CapabilityRegistry> {
+  static async create(options: { platformWitDir: string; dataDir: string; user?: UserCapabilitySpec[]; configDir?: string; stores?: { kv?: KvStore; blob?: BlobStore } }): Promise<CapabilityRegistry> {
     const reg = new CapabilityRegistry();
     const platform = await loadWitDir(options.platformWitDir);
     for (const def of [logCapability, varsCapability] as CapabilityDefinition[]) {
@@ -77,6 +78,17 @@ export class CapabilityRegistry {
         grant: 'manifest',
         grantsFrom: (m) => new Map(m.kvNamespaces.map((n) => [n.binding, { id: n.id }])),
         grantHint: 'its manifest binds no KV namespace; add kv_namespaces = [{ binding = "MY_KV", id = "..." }]',
+        source: 'built-in',
+      });
+    }
+    if (options.stores?.blob) {
+      const def = blobCapability(options.stores.blob) as unknown as CapabilityDefinition;
+      reg.register({
+        definition: def,
+        descriptor: descriptorFor(platform, def.interface, 'built-in'),
+        grant: 'manifest',
+        grantsFrom: (m) => new Map(m.r2Buckets.map((b) => [b.binding, { bucketName: b.bucketName }])),
+        grantHint: 'its manifest binds no R2 bucket; add r2_buckets = [{ binding = "MY_BUCKET", bucket_name = "..." }]',
         source: 'built-in',
       });
     }

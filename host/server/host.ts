@@ -79,6 +79,8 @@ export interface RunningHost {
   readonly scheduler: CronScheduler;
   /** The host's object store (R2 buckets), shared by the R2 binding and the S3 endpoint. */
   readonly blob: BlobEngine;
+  /** The host's KV store (every kv_namespaces namespace), shared by the KV binding and the admin API. */
+  readonly kv: KvEngine;
   /** The S3-compatible endpoint (path-style: <s3Url>/<bucket>/<key>). */
   s3Url: string;
   /** The access keys it accepts (`file` when they were generated). */
@@ -142,12 +144,14 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const kv = await KvEngine.open(join(dataDir, 'kv'), {
     onTornTail: (t) => process.emitWarning(`KV store: cut off a torn write at the end of ${t.file} (${t.droppedBytes} bytes: ${t.reason}); it had not been acknowledged`),
   });
+  // R2 for every worker of this host (JS workers' env.MY_BUCKET, components' blob interface, the S3 endpoint).
+  const blob = await BlobEngine.open(join(dataDir, 'r2'));
   const registry = await CapabilityRegistry.create({
     platformWitDir: PLATFORM_WIT_DIR,
     dataDir,
     user: config.capabilities,
     ...(config.path ? { configDir: dirname(config.path) } : {}),
-    stores: { kv },
+    stores: { kv, blob },
   });
   const logs = new LogHub();
   // Asynchronous host operations the prelude's Web APIs use: each feature registers its handlers here.
@@ -157,7 +161,6 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   registerKvOps(ops, kv);
   const cacheStore = new CacheStore({ dir: join(dataDir, 'cache') });
   const s3Credentials = await resolveS3Credentials(dataDir, options.s3AccessKeys ?? config.s3?.accessKeys);
-  const blob = await BlobEngine.open(join(dataDir, 'r2'));
   registerR2Ops(ops, blob);
   const s3Server = createS3Server({ store: blob, keys: s3Credentials.keys });
   const s3Host = options.s3Host ?? '127.0.0.1';
@@ -191,6 +194,10 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     isolateHeapBytes: () => runtime.heapBytes,
     spareIsolates: () => pool.spareCount,
     workersDeployed: () => runtime.activeNames().length,
+    storage: () => [
+      { store: 'kv', appends: kv.stats.appends, fsyncs: kv.stats.fsyncs },
+      { store: 'r2', appends: blob.stats.appends, fsyncs: blob.stats.fsyncs },
+    ],
   });
   const router = new Router();
   const store = new VersionStore(dataDir);
@@ -218,6 +225,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     metrics,
     workerUrl: (name) => `http://${name}.localhost:${dataPort}/`,
     runScheduled,
+    storage: { kv, blob },
   });
   try {
     await data.listen({ port: options.port ?? 8787, host });
@@ -250,6 +258,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     pool,
     scheduler,
     blob,
+    kv,
     s3Url: `http://${urlHost(s3Host)}:${s3Port}`,
     s3Credentials,
     runScheduled,

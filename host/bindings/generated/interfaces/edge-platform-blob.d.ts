@@ -1,5 +1,5 @@
 /** @module Interface edge:platform/blob@0.1.0 **/
-export type Error = ErrorNotGranted | ErrorInvalidKey | ErrorInvalidRange | ErrorChecksumMismatch | ErrorNoSuchUpload | ErrorInternal;
+export type Error = ErrorNotGranted | ErrorInvalidKey | ErrorInvalidRange | ErrorChecksumMismatch | ErrorNoSuchUpload | ErrorInvalidPart | ErrorInvalidArgument | ErrorInternal;
 /**
  * The manifest grants no bucket under this binding name (`r2_buckets`).
  */
@@ -30,6 +30,21 @@ export interface ErrorChecksumMismatch {
  */
 export interface ErrorNoSuchUpload {
   tag: 'no-such-upload',
+  val: string,
+}
+/**
+ * A part that cannot be uploaded or completed: a bad part number, a part over 5 GiB, a part other than the
+ * last under 5 MiB, an etag that does not match, parts out of order.
+ */
+export interface ErrorInvalidPart {
+  tag: 'invalid-part',
+  val: string,
+}
+/**
+ * Any other argument R2 refuses: custom metadata over 2 KiB, a list limit outside 1-1000, a bad cursor.
+ */
+export interface ErrorInvalidArgument {
+  tag: 'invalid-argument',
   val: string,
 }
 export interface ErrorInternal {

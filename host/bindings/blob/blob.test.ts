@@ -1,0 +1,117 @@
+// The blob capability on its own, through the registry's per-instance dispatch (as the runtime calls it) over a real
+// BlobEngine in a temporary directory: grants, resources and their handles, bodies streamed both ways and released
+// when dropped, and store errors as the WIT error variant.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseManifestText } from '../../deploy/manifest.ts';
+import { EdgeError } from '../../errors.ts';
+import { BlobEngine } from '../../../storage/blob/blob-engine.ts';
+import { CapabilityRegistry, type CapabilityCall, type CapabilityInstance, type CapabilityReply } from '../registry.ts';
+import { MAX_READ_BYTES } from './blob.ts';
+
+const PLATFORM = resolve(import.meta.dirname, '../../../wit');
+const IFACE = 'edge:platform/blob';
+let dir: string;
+let store: BlobEngine;
+let registry: CapabilityRegistry;
+
+const manifest = (extra = '') => parseManifestText(`name = "w"\nmain = "w.wasm"\n${extra}`, 'wrangler.toml');
+const granted = manifest('r2_buckets = [{ binding = "FILES", bucket_name = "unit" }]\n');
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'edge-blob-cap-'));
+  store = await BlobEngine.open(join(dir, 'r2'));
+  registry = await CapabilityRegistry.create({ platformWitDir: PLATFORM, dataDir: dir, stores: { blob: store } });
+});
+afterAll(async () => {
+  await store?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+type Handle = { __h: number; __i: string; __r: string };
+/** A call as the guest makes it; `{v}` unwrapped, `{e}` returned as `{ error }`, `{x}` thrown. */
+async function call(inst: CapabilityInstance, c: Partial<CapabilityCall>): Promise<any> {
+  const reply: CapabilityReply = await inst.invoke({ i: IFACE, r: 'Bucket', m: '', k: 'method', h: 0, a: [], ...c });
+  if ('x' in reply) throw new Error(reply.x);
+  if ('e' in reply) return { error: reply.e };
+  return reply.v;
+}
+const noPut = { customMetadata: [] };
+
+describe('blob capability', () => {
+  it('is granted by r2_buckets: imports without it are refused with a hint', () => {
+    registry.checkImports(granted, [IFACE]);
+    try {
+      registry.checkImports(manifest(), ['edge:platform/blob@0.1.0']);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as EdgeError).code).toBe('E_IMPORT_NOT_GRANTED');
+      expect((e as EdgeError).message).toContain('r2_buckets = [{ binding = "MY_BUCKET"');
+    }
+    expect(registry.plan(granted).interfaces.map((d) => d.id)).toContain(IFACE);
+  });
+
+  it('opens only granted bindings; puts, heads, gets in chunks, drops handles', async () => {
+    const inst = registry.instantiate(granted, { worker: 'w', version: 'v1', vars: {}, log() {} });
+    expect(await call(inst, { k: 'static', m: 'open', a: ['NOPE'] })).toEqual({ error: { tag: 'not-granted', val: 'NOPE' } });
+    const b: Handle = await call(inst, { k: 'static', m: 'open', a: ['FILES'] });
+    expect(b.__r).toBe('Bucket');
+
+    const bytes = new Uint8Array(MAX_READ_BYTES + 100_000).map((_, i) => i % 251);
+    const info = await call(inst, { m: 'put', h: b.__h, a: ['big', bytes, { ...noPut, httpMetadata: { contentType: 'application/x-test', cacheExpiry: 1234n }, customMetadata: [['a', '1']] }] });
+    expect(info).toMatchObject({ key: 'big', size: BigInt(bytes.length), httpMetadata: { contentType: 'application/x-test', cacheExpiry: 1234n }, customMetadata: [['a', '1']] });
+    expect(await call(inst, { m: 'head', h: b.__h, a: ['big'] })).toEqual(info);
+    expect(await call(inst, { m: 'head', h: b.__h, a: ['none'] })).toBeUndefined();
+
+    const got = await call(inst, { m: 'get', h: b.__h, a: ['big', {}] });
+    expect(got.tag).toBe('found');
+    const body: Handle = got.val[1];
+    const first: Uint8Array = await call(inst, { r: 'ObjectBody', m: 'read', h: body.__h, a: [10] });
+    expect([...first]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const chunks = [first];
+    for (;;) {
+      const c: Uint8Array | undefined = await call(inst, { r: 'ObjectBody', m: 'read', h: body.__h, a: [0xffffffff] });
+      if (c === undefined) break;
+      expect(c.byteLength).toBeLessThanOrEqual(MAX_READ_BYTES);
+      chunks.push(c);
+    }
+    expect(Buffer.concat(chunks).equals(Buffer.from(bytes))).toBe(true);
+    expect(await call(inst, { r: 'ObjectBody', m: 'read', h: body.__h, a: [0] })).toMatchObject({ error: { tag: 'invalid-argument' } });
+
+    // A body dropped half read releases its stream (the object can be deleted and its files go).
+    const again = await call(inst, { m: 'get', h: b.__h, a: ['big', { range: { tag: 'suffix', val: 5n } }] });
+    expect([...(await call(inst, { r: 'ObjectBody', m: 'read', h: again.val[1].__h, a: [2] }))]).toEqual([...bytes.subarray(-5, -3)]);
+    const handles = inst.handleCount;
+    await call(inst, { r: 'ObjectBody', k: 'drop', h: again.val[1].__h });
+    expect(inst.handleCount).toBe(handles - 1);
+
+    expect(await call(inst, { m: 'get', h: b.__h, a: ['big', { onlyIf: { etagDoesNotMatch: info.etag } }] })).toEqual({ tag: 'precondition-failed', val: info });
+    expect(await call(inst, { m: 'get', h: b.__h, a: ['none', {}] })).toEqual({ tag: 'not-found' });
+    expect(await call(inst, { m: 'get', h: b.__h, a: ['big', { range: { tag: 'offset', val: [BigInt(bytes.length + 1), undefined] } }] })).toMatchObject({ error: { tag: 'invalid-range' } });
+    inst.dispose();
+  });
+
+  it('streams a put through a writer; a dropped writer stores nothing', async () => {
+    const inst = registry.instantiate(granted, { worker: 'w', version: 'v1', vars: {}, log() {} });
+    const b: Handle = await call(inst, { k: 'static', m: 'open', a: ['FILES'] });
+    const w: Handle = await call(inst, { m: 'beginPut', h: b.__h, a: ['streamed', noPut] });
+    for (let i = 0; i < 20; i++) expect(await call(inst, { r: 'ObjectWriter', m: 'write', h: w.__h, a: [new Uint8Array(100_000).fill(i)] })).toBeUndefined();
+    const info = await call(inst, { r: 'ObjectWriter', k: 'static', m: 'finish', a: [w] });
+    expect(info.size).toBe(2_000_000n);
+    expect(await call(inst, { r: 'ObjectWriter', m: 'write', h: w.__h, a: [new Uint8Array(1)] })).toMatchObject({ error: { tag: 'invalid-argument' } });
+
+    const dropped: Handle = await call(inst, { m: 'beginPut', h: b.__h, a: ['dropped', noPut] });
+    await call(inst, { r: 'ObjectWriter', m: 'write', h: dropped.__h, a: [new Uint8Array(10)] });
+    await call(inst, { r: 'ObjectWriter', k: 'drop', h: dropped.__h });
+    expect(await call(inst, { m: 'head', h: b.__h, a: ['dropped'] })).toBeUndefined();
+
+    expect(await call(inst, { m: 'beginPut', h: b.__h, a: ['k'.repeat(1025), noPut] })).toMatchObject({ error: { tag: 'invalid-key' } });
+    const bad: Handle = await call(inst, { m: 'beginPut', h: b.__h, a: ['bad-md5', { ...noPut, md5: new Uint8Array(16) }] });
+    await call(inst, { r: 'ObjectWriter', m: 'write', h: bad.__h, a: [new Uint8Array([1, 2, 3])] });
+    expect(await call(inst, { r: 'ObjectWriter', k: 'static', m: 'finish', a: [bad] })).toMatchObject({ error: { tag: 'checksum-mismatch' } });
+    expect(await call(inst, { m: 'put', h: b.__h, a: ['dup', new Uint8Array(1), { customMetadata: [['a', '1'], ['a', '2']] }] })).toMatchObject({ error: { tag: 'invalid-argument', val: 'customMetadata names "a" twice' } });
+    inst.dispose();
+  });
+});
