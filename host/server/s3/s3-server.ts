@@ -77,12 +77,12 @@ export function createS3Server(options: S3ServerOptions): Server {
   const store = options.store;
   // No overall request timeout: a multi-GiB upload may take long; headersTimeout still bounds an idle client.
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-    void handle(req, res, false);
+    handle(req, res, false).catch(() => res.destroy());
   });
   // A client that sends `Expect: 100-continue` (the AWS SDKs do for bodies of 2 MB and more) is told to send its body
   // only once the signature holds: a refused upload costs no transfer.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    void handle(req, res, true);
+    handle(req, res, true).catch(() => res.destroy());
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
@@ -110,7 +110,7 @@ export function createS3Server(options: S3ServerOptions): Server {
       }
       validateBucketName(bucket);
       for (const name of query.keys()) {
-        const ops = UNSUPPORTED_SUBRESOURCES[name];
+        const ops = Object.hasOwn(UNSUPPORTED_SUBRESOURCES, name) ? UNSUPPORTED_SUBRESOURCES[name] : undefined;
         if (ops) throw new S3Error('NotImplemented', `The ?${name} subresource (${ops}) is not implemented by this endpoint`);
       }
       const ctx: Ctx = { req, res, sig, bucket, key, query, requestId };
