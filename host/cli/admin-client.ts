@@ -34,6 +34,69 @@ export interface TailEvent {
   stack?: string;
 }
 
+/** One key of `edge kv list` (metadata parsed from its JSON). */
+export interface KvKeyInfo { name: string; expiration: number | null; metadata: unknown }
+export interface KvKeyPage { keys: KvKeyInfo[]; listComplete: boolean; cursor?: string }
+export interface KvValue { value: Uint8Array; metadata: unknown; expiration: number | null }
+export interface KvPutOptions { expiration?: number; expirationTtl?: number; /** JSON text */ metadata?: string }
+export interface KvPutResult { namespace: string; key: string; size: number }
+export interface R2ObjectInfo {
+  key: string;
+  version: string;
+  size: number;
+  etag: string;
+  uploaded: string;
+  httpMetadata: Record<string, string | number>;
+  customMetadata: Record<string, string>;
+}
+export interface R2ObjectPage { objects: R2ObjectInfo[]; delimitedPrefixes: string[]; truncated: boolean; cursor?: string }
+export interface R2ObjectBody { body: ReadableStream<Uint8Array>; size: number; contentType: string; etag: string; customMetadata: Record<string, string> }
+export interface R2PutOptions { contentType?: string; customMetadata?: Record<string, string> }
+/** The KV namespaces and R2 buckets of a worker's active version. */
+export interface WorkerStorage {
+  name: string;
+  version: string;
+  kvNamespaces: Array<{ binding: string; id: string }>;
+  r2Buckets: Array<{ binding: string; bucketName: string }>;
+}
+/** A request body: bytes, or a stream sent as it is read. */
+export type UploadBody = Uint8Array | ReadableStream<Uint8Array>;
+
+/** JSON text with non-ASCII characters escaped, so that it can travel in an HTTP header. */
+function asciiJson(text: string): string {
+  return text.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * A storage key as the last part of an admin API path, with the query: "/" and every other special character
+ * percent-encoded. The keys "." and ".." would be resolved away by URL parsing, so they travel in ?key= instead.
+ */
+function keyPath(key: string, query: Record<string, string | undefined> = {}): string {
+  const params = new URLSearchParams();
+  const dotted = key === '.' || key === '..';
+  if (dotted) params.set('key', key);
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
+  const qs = params.toString();
+  return `/${dotted ? '' : encodeURIComponent(key)}${qs ? `?${qs}` : ''}`;
+}
+
+function queryOf(query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v));
+  const qs = params.toString();
+  return qs ? `?${qs}` : '';
+}
+
+function jsonHeader(res: Response, name: string): unknown {
+  const v = res.headers.get(name);
+  if (v === null) return null;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+}
+
 /**
  * An error answered by the admin API (its `{ error: { code, message, details } }` body), or a failure to reach it.
  * The code is a string rather than EdgeErrorCode: a newer host may answer codes this client does not know.
@@ -92,6 +155,70 @@ export class AdminClient {
     return this.#json('POST', `/v1/workers/${encodeURIComponent(name)}/scheduled`, event);
   }
 
+  /** The KV namespaces and R2 buckets bound by a worker's active version (for `--worker` and `--binding`). */
+  workerStorage(name: string): Promise<WorkerStorage> {
+    return this.#json('GET', `/v1/workers/${encodeURIComponent(name)}/storage`);
+  }
+
+  /** One page of a KV namespace's keys, in UTF-8 byte order. */
+  kvList(namespace: string, options: { prefix?: string; limit?: number; cursor?: string } = {}): Promise<KvKeyPage> {
+    return this.#json('GET', `/v1/kv/${encodeURIComponent(namespace)}/keys${queryOf(options)}`);
+  }
+
+  /** A KV value with its metadata and expiration; null when the key is not there. */
+  async kvGet(namespace: string, key: string): Promise<KvValue | null> {
+    const res = await this.#request('GET', `/v1/kv/${encodeURIComponent(namespace)}/values${keyPath(key)}`, undefined, undefined, { notFound: true });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return null;
+    }
+    const expiration = res.headers.get('x-edge-kv-expiration');
+    return { value: new Uint8Array(await res.arrayBuffer()), metadata: jsonHeader(res, 'x-edge-kv-metadata'), expiration: expiration === null ? null : Number(expiration) };
+  }
+
+  kvPut(namespace: string, key: string, value: UploadBody, options: KvPutOptions = {}): Promise<KvPutResult> {
+    const path = `/v1/kv/${encodeURIComponent(namespace)}/values${keyPath(key, { expiration: options.expiration?.toString(), expiration_ttl: options.expirationTtl?.toString() })}`;
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+    if (options.metadata !== undefined) headers['x-edge-kv-metadata'] = asciiJson(options.metadata);
+    return this.#json('PUT', path, undefined, { body: value, headers });
+  }
+
+  kvDelete(namespace: string, key: string): Promise<{ namespace: string; key: string; deleted: true }> {
+    return this.#json('DELETE', `/v1/kv/${encodeURIComponent(namespace)}/values${keyPath(key)}`);
+  }
+
+  /** One page of an R2 bucket's objects (and, with a delimiter, the prefixes it groups). */
+  r2List(bucket: string, options: { prefix?: string; delimiter?: string; cursor?: string; limit?: number } = {}): Promise<R2ObjectPage> {
+    return this.#json('GET', `/v1/r2/${encodeURIComponent(bucket)}/objects${queryOf(options)}`);
+  }
+
+  /** An R2 object's body as a stream, with its metadata; null when there is no such object. */
+  async r2Get(bucket: string, key: string): Promise<R2ObjectBody | null> {
+    const res = await this.#request('GET', `/v1/r2/${encodeURIComponent(bucket)}/objects${keyPath(key)}`, undefined, undefined, { notFound: true });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return null;
+    }
+    const custom = jsonHeader(res, 'x-edge-r2-metadata');
+    return {
+      body: res.body ?? new ReadableStream({ start: (c) => c.close() }),
+      size: Number(res.headers.get('content-length') ?? 0),
+      contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+      etag: (res.headers.get('etag') ?? '').replace(/"/g, ''),
+      customMetadata: isRecord(custom) ? (custom as Record<string, string>) : {},
+    };
+  }
+
+  r2Put(bucket: string, key: string, body: UploadBody, options: R2PutOptions = {}): Promise<R2ObjectInfo> {
+    const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/octet-stream' };
+    if (options.customMetadata) headers['x-edge-r2-metadata'] = asciiJson(JSON.stringify(options.customMetadata));
+    return this.#json('PUT', `/v1/r2/${encodeURIComponent(bucket)}/objects${keyPath(key)}`, undefined, { body, headers });
+  }
+
+  r2Delete(bucket: string, key: string): Promise<{ bucket: string; key: string; deleted: true }> {
+    return this.#json('DELETE', `/v1/r2/${encodeURIComponent(bucket)}/objects${keyPath(key)}`);
+  }
+
   /**
    * Opens a worker's log stream. Resolves once the host has accepted it (so a caller can say "connected"), to events
    * that end when `signal` aborts (quietly) or the host closes the stream.
@@ -101,8 +228,8 @@ export class AdminClient {
     return readNdjson(res, name, this.adminUrl, signal);
   }
 
-  async #json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.#request(method, path, body);
+  async #json<T>(method: string, path: string, body?: unknown, raw?: RawBody): Promise<T> {
+    const res = await this.#request(method, path, body, undefined, raw ? { raw } : {});
     const text = await res.text();
     try {
       return JSON.parse(text) as T;
@@ -114,13 +241,17 @@ export class AdminClient {
     }
   }
 
-  async #request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+  /** `raw` sends bytes or a stream instead of JSON; with `notFound` a 404 is answered rather than thrown. */
+  async #request(method: string, path: string, body?: unknown, signal?: AbortSignal, options: { raw?: RawBody; notFound?: boolean } = {}): Promise<Response> {
     const url = `${this.adminUrl}${path}`;
-    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}`, accept: 'application/json' };
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}`, accept: 'application/json', ...options.raw?.headers };
     if (body !== undefined) headers['content-type'] = 'application/json';
+    const payload = options.raw ? options.raw.body : body === undefined ? null : JSON.stringify(body);
     let res: Response;
     try {
-      res = await fetch(url, { method, headers, body: body === undefined ? null : JSON.stringify(body), ...(signal ? { signal } : {}) });
+      // A stream body goes out as it is read (fetch calls that half duplex).
+      const init: RequestInit & { duplex?: 'half' } = { method, headers, body: payload, ...(signal ? { signal } : {}), ...(payload instanceof ReadableStream ? { duplex: 'half' } : {}) };
+      res = await fetch(url, init);
     } catch (e) {
       if (signal?.aborted) throw e;
       throw new AdminApiError(
@@ -130,6 +261,14 @@ export class AdminClient {
       );
     }
     if (res.ok) return res;
+    if (res.status === 404 && options.notFound && res.headers.get('content-type')?.startsWith('application/json')) {
+      // A missing key is an answer; a missing route (an older host) is still an error.
+      const clone = res.clone();
+      const parsed = (await clone.json().catch(() => null)) as { error?: { code?: string } } | null;
+      if (parsed?.error?.code === 'E_KEY_NOT_FOUND') return res;
+      await res.body?.cancel();
+      throw new AdminApiError('E_INTERNAL', `${method} ${url} answered 404: the host has no such route (is it older than this CLI?)`, { status: 404 });
+    }
     const text = await res.text().catch(() => '');
     let parsed: unknown;
     try {
@@ -146,6 +285,8 @@ export class AdminClient {
     });
   }
 }
+
+interface RawBody { body: UploadBody; headers: Record<string, string> }
 
 async function* readNdjson(res: Response, worker: string, adminUrl: string, signal?: AbortSignal): AsyncGenerator<TailEvent, void, undefined> {
   if (!res.body) return;

@@ -10,6 +10,9 @@ import type { LogHub } from '../runtime/log-hub.ts';
 import type { HostMetrics } from './metrics.ts';
 import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-instance.ts';
 import { cronProblem } from '../deploy/manifest.ts';
+import { adminStorageRoutes } from './admin-storage.ts';
+import type { KvStore } from '../../storage/kv/kv-types.ts';
+import type { BlobStore } from '../../storage/blob/blob-types.ts';
 
 export interface AdminDeps {
   token: string;
@@ -21,6 +24,8 @@ export interface AdminDeps {
   workerUrl(name: string): string;
   /** Runs a worker's scheduled handler now (POST /v1/workers/:name/scheduled). */
   runScheduled(name: string, event: ScheduledEventInit): Promise<ScheduledOutcome>;
+  /** The host's stores, for the /v1/kv and /v1/r2 routes (`edge kv`, `edge r2`); without them those routes are absent. */
+  storage?: { kv: KvStore; blob: BlobStore };
 }
 
 const errorSchema = {
@@ -166,6 +171,8 @@ export function createAdminApi(deps: AdminDeps): FastifyInstance {
       unsubscribe();
     });
   });
+
+  if (deps.storage) void app.register(adminStorageRoutes({ ...deps.storage, store: deps.store }));
 
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);
