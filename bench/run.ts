@@ -6,7 +6,7 @@
 //   memory   RSS per idle worker at 100 / 1,000 / 5,000 workers (+ workerd), where eviction starts
 //   limits   a well-behaved worker's latency beside a worker burning its CPU limit
 //   fuel     the fuel metering overhead of WebAssembly (bench/fuel.ts)
-//   storage  skipped: no storage capability yet
+//   storage  KV get/put and R2 put/get through a worker over HTTP (durable writes), fsyncs per acknowledged write
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -17,6 +17,7 @@ import { runFuelSuite } from './fuel-suite.ts';
 import { helloAsComponent } from './hello-as.ts';
 import { runLimits } from './limits.ts';
 import { runMemory } from './memory.ts';
+import { runStorage } from './storage.ts';
 import { createProgress } from './progress.ts';
 import { writeCharts } from './charts.ts';
 import { markdownReport } from './markdown.ts';
@@ -31,7 +32,6 @@ export const SUITES = ['cold', 'warm', 'memory', 'storage', 'limits', 'fuel'] as
 export type Suite = (typeof SUITES)[number];
 export const SUITE_CHOICES = [...SUITES, 'all'] as const;
 
-export const STORAGE_SKIP = 'no storage capability yet: KV/R2 arrive with issue 6';
 
 export interface BenchOptions {
   suites: Suite[];
@@ -142,6 +142,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
     warm: { concurrencies: quick ? [10] : [1, 10, 50], rounds: quick ? 2 : 3, durationSec: quick ? 3 : 5, warmupSec: 2 },
     memory: { counts: quick ? [100, 1000] : [100, 1000, 5000], concurrency: 4 },
     limits: { rounds: quick ? 2 : 4, durationSec: quick ? 3 : 5, concurrency: 10 },
+    storage: { rounds: quick ? 2 : 3, durationSec: quick ? 3 : 5, warmupSec: quick ? 1 : 2 },
     workerd: workerd ? { version: workerd.version, binary: workerd.binary } : { missing: workerdMissing },
   };
   log(`edge bench${quick ? ' --quick' : ''}: ${options.suites.join(', ')} on ${facts.cpuModel} × ${facts.cores}, ${facts.memoryGiB} GiB, Node ${process.version}; load generator ${gen.tool}; workerd ${workerd ? workerd.version : `skipped: ${workerdMissing}`}`);
@@ -183,10 +184,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
       if (suite === 'memory') results.push(await runMemory({ ...settings.memory, log, step: step('workers'), ...(workerd ? { workerd } : {}) }));
       if (suite === 'limits') results.push(await runLimits({ ...settings.limits, log, step: step('runs') }));
       if (suite === 'fuel') results.push(await runFuelSuite({ quick, log }));
-      if (suite === 'storage') {
-        log(`  storage: skipped: ${STORAGE_SKIP}`);
-        notes.push(`storage: skipped: ${STORAGE_SKIP}.`);
-      }
+      if (suite === 'storage') results.push(await runStorage({ ...settings.storage, log, step: step('runs') }));
     } catch (err) {
       // One suite failing does not lose the others' figures: the run file says what failed.
       const message = err instanceof Error ? err.message : String(err);

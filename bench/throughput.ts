@@ -40,10 +40,16 @@ export interface LoadRun {
   bad: number;
 }
 
+/** A request other than a plain GET: its method and body (the same for every request of the run). */
+export interface LoadRequest {
+  method: string;
+  body?: string;
+}
+
 export interface LoadGenerator {
   tool: 'wrk' | 'autocannon';
   version: string;
-  run(url: string, hostHeader: string | null, connections: number, durationSec: number, headers?: Record<string, string>): Promise<LoadRun>;
+  run(url: string, hostHeader: string | null, connections: number, durationSec: number, headers?: Record<string, string>, request?: LoadRequest): Promise<LoadRun>;
 }
 
 const WRK_SCRIPT = `
@@ -86,8 +92,15 @@ function wrkGenerator(wrk: string): LoadGenerator {
   return {
     tool: 'wrk',
     version,
-    async run(url, hostHeader, connections, durationSec, headers = {}) {
-      const args = ['-t1', `-c${connections}`, `-d${durationSec}s`, '-s', script];
+    async run(url, hostHeader, connections, durationSec, headers = {}, request) {
+      let scriptFile = script;
+      if (request) {
+        // wrk takes the method and body from its Lua script.
+        scriptFile = join(makeTempDir('wrk'), 'request.lua');
+        const body = request.body === undefined ? '' : `wrk.body = [==[${request.body}]==]\n`;
+        writeFileSync(scriptFile, `wrk.method = ${JSON.stringify(request.method)}\n${body}${WRK_SCRIPT}`);
+      }
+      const args = ['-t1', `-c${connections}`, `-d${durationSec}s`, '-s', scriptFile];
       if (hostHeader) args.push('-H', `Host: ${hostHeader}`);
       for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
       args.push(url);
@@ -113,8 +126,12 @@ function autocannonGenerator(): LoadGenerator {
   return {
     tool: 'autocannon',
     version,
-    async run(url, hostHeader, connections, durationSec, headers = {}) {
+    async run(url, hostHeader, connections, durationSec, headers = {}, request) {
       const args = [AUTOCANNON, '-c', String(connections), '-d', String(durationSec), '--json'];
+      if (request) {
+        args.push('-m', request.method);
+        if (request.body !== undefined) args.push('-b', request.body);
+      }
       if (hostHeader) args.push('-H', `host=${hostHeader}`);
       for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
       args.push(url);

@@ -911,6 +911,8 @@ export class WorkerInstance implements CpuWatched {
         else report(reply);
         return undefined;
       }
+      case 'op':
+        return this.hostOp(arg);
       case 'body.read':
         return this.readBodyForComponent(arg);
       case 'resp.begin':
@@ -1085,9 +1087,6 @@ export class WorkerInstance implements CpuWatched {
       case 'waitUntil.done':
         if (rc && arg === true) rc.released = true;
         rc?.deliver('waitUntil', true);
-        return;
-      case 'op':
-        this.hostOp(reqId, rc, arg);
         return;
     }
     if (!rc || rc.ended || rc.failure) {
@@ -1328,25 +1327,21 @@ export class WorkerInstance implements CpuWatched {
     }
   }
 
-  /** Runs an asynchronous host op (host-ops.ts) and answers it with a 'settled' entry. */
-  private hostOp(reqId: number, rc: RequestContext | undefined, arg: unknown): void {
-    const a = (arg ?? {}) as { id?: unknown; op?: unknown; arg?: unknown };
-    if (typeof a.id !== 'number' || typeof a.op !== 'string') return;
-    // An op of a request that already ended: nobody is waiting for it.
-    if (reqId !== 0 && (!rc || rc.ended || rc.failure)) return;
+  /**
+   * Runs a host op (host-ops.ts) for the guest's hostAsync: a result available at once is the reply (the guest's
+   * promise settles in the same entry); a promise is answered later with a 'settled' entry, and the reply says so.
+   */
+  private hostOp(arg: unknown): { v: unknown } | { e: { name: string; message: string } } | { later: true } {
+    const a = (arg ?? {}) as { reqId?: unknown; id?: unknown; op?: unknown; arg?: unknown };
+    if (typeof a.reqId !== 'number' || typeof a.id !== 'number' || typeof a.op !== 'string') return { e: { name: 'TypeError', message: 'malformed host op' } };
+    const reqId = a.reqId;
+    const rc = reqId === 0 ? undefined : this.requests.get(reqId);
+    // An op of a request that already ended: nobody would wait for its answer.
+    if (reqId !== 0 && (!rc || rc.ended || rc.failure)) return { e: { name: 'TypeError', message: `${a.op}: the request has ended.` } };
     const id = a.id;
-    const target = reqId === 0 ? null : rc!;
-    const settle = (outcome: { v: unknown } | { e: { name: string; message: string } }): void => {
-      if (this.dead || (target && (target.ended || target.failure))) return;
-      this.enter(target, { t: 'settled', reqId, id, ...outcome }).catch((err) => {
-        if (target) this.failRequest(target, asEdgeError(err));
-      });
-    };
+    const target = rc ?? null;
     const handler = this.hooks.ops.get(a.op);
-    if (!handler) {
-      settle({ e: { name: 'TypeError', message: `unknown host operation ${a.op}` } });
-      return;
-    }
+    if (!handler) return { e: { name: 'TypeError', message: `unknown host operation ${a.op}` } };
     const ctx: HostOpContext = {
       worker: this.version.worker,
       version: this.version.versionId,
@@ -1359,13 +1354,20 @@ export class WorkerInstance implements CpuWatched {
     try {
       result = handler(a.arg, ctx);
     } catch (err) {
-      settle({ e: opFailure(err) });
-      return;
+      return { e: opFailure(err) };
     }
+    if (result === null || typeof result !== 'object' || typeof (result as PromiseLike<unknown>).then !== 'function') return { v: result };
+    const settle = (outcome: { v: unknown } | { e: { name: string; message: string } }): void => {
+      if (this.dead || (target && (target.ended || target.failure))) return;
+      this.enter(target, { t: 'settled', reqId, id, ...outcome }).catch((err) => {
+        if (target) this.failRequest(target, asEdgeError(err));
+      });
+    };
     Promise.resolve(result).then(
       (v) => settle({ v }),
       (err: unknown) => settle({ e: opFailure(err) }),
     );
+    return { later: true };
   }
 
   private armWallTimer(rc: RequestContext): void {

@@ -30,11 +30,23 @@ export class HostMetrics {
     return w;
   }
 
-  constructor(sources: { isolatesAlive(): number; isolateHeapBytes(): number; spareIsolates(): number; workersDeployed(): number }) {
+  constructor(sources: {
+    isolatesAlive(): number;
+    isolateHeapBytes(): number;
+    spareIsolates(): number;
+    workersDeployed(): number;
+    /** Durable stores' log statistics: writes acknowledged and fdatasync calls made for them (group commit). */
+    storage?(): Array<{ store: string; appends: number; fsyncs: number }>;
+  }) {
     new Gauge({ name: 'edge_isolates_alive', help: 'Warm worker isolates', registers: [this.registry], collect() { this.set(sources.isolatesAlive()); } });
     new Gauge({ name: 'edge_isolates_spare', help: 'Pre-created isolates waiting in the pool', registers: [this.registry], collect() { this.set(sources.spareIsolates()); } });
     new Gauge({ name: 'edge_isolate_heap_bytes', help: 'Heap of warm isolates (sampled)', registers: [this.registry], collect() { this.set(sources.isolateHeapBytes()); } });
     new Gauge({ name: 'edge_workers_deployed', help: 'Workers with an active version', registers: [this.registry], collect() { this.set(sources.workersDeployed()); } });
+    if (sources.storage) {
+      const storage = sources.storage;
+      new Gauge({ name: 'edge_storage_appends', help: 'Writes acknowledged by a durable store since the host started (each durable before its acknowledgement)', labelNames: ['store'] as const, registers: [this.registry], collect() { for (const s of storage()) this.set({ store: s.store }, s.appends); } });
+      new Gauge({ name: 'edge_storage_fsyncs', help: 'fdatasync calls of a durable store since the host started (appends / fsyncs = writes per group commit)', labelNames: ['store'] as const, registers: [this.registry], collect() { for (const s of storage()) this.set({ store: s.store }, s.fsyncs); } });
+    }
     collectDefaultMetrics({ register: this.registry, prefix: 'edge_host_' });
   }
 }

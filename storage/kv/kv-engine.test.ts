@@ -155,4 +155,28 @@ describe('KvEngine', () => {
     const { kv: again } = await engine({}, dir);
     for (let k = 0; k < 100; k++) expect(s((await again.get('c', `k${k}`))?.value)).toBe(s(value(k, 9)));
   });
+
+  it('answers hot keys from memory (peek), never a stale value', async () => {
+    const { kv, dir } = await engine({ cacheBytes: 1024 });
+    await kv.put('n', 'a', b('one'));
+    expect(s(kv.peek('n', 'a')?.value ?? undefined)).toBe('one');
+    expect(kv.peek('n', 'missing')).toBeNull();
+    await kv.put('n', 'a', b('two'), { metadata: '{"m":1}' });
+    expect(kv.peek('n', 'a')).toMatchObject({ metadata: '{"m":1}' });
+    expect(s(kv.peek('n', 'a')!.value)).toBe('two');
+    await kv.delete('n', 'a');
+    expect(kv.peek('n', 'a')).toBeNull();
+    // Values over an eighth of the cache are not kept; small ones are evicted least recently used first.
+    await kv.put('n', 'big', new Uint8Array(200));
+    expect(kv.peek('n', 'big')).toBeUndefined();
+    expect((await kv.get('n', 'big'))!.value.byteLength).toBe(200);
+    await kv.close();
+    const { kv: again } = await engine({}, dir);
+    await again.put('n', 'x', b('x'));
+    await again.close();
+    const { kv: third } = await engine({}, dir);
+    expect(third.peek('n', 'x')).toBeUndefined();
+    expect(s((await third.get('n', 'x'))!.value)).toBe('x');
+    expect(s(third.peek('n', 'x')!.value)).toBe('x');
+  });
 });

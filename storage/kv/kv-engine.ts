@@ -77,6 +77,8 @@ export interface KvEngineOptions {
   segmentBytes?: number;
   /** Compaction starts when the log is this many bytes and more than twice the live data. Default 64 MiB. */
   compactAtBytes?: number;
+  /** Values kept in memory (least recently used go first), so that hot keys are read without the disk. Default 32 MiB. */
+  cacheBytes?: number;
   onTornTail?(info: { file: string; offset: number; droppedBytes: number; reason: string }): void;
 }
 
@@ -87,11 +89,16 @@ export class KvEngine implements KvStore {
   private readonly compactAtBytes: number;
   private liveBytes = 0;
   private compaction: Promise<void> | null = null;
+  /** Recently read or written values by `ns\0key`, valid while the index still holds the same entry object. */
+  private readonly cache = new Map<string, { entry: IndexEntry; value: Uint8Array }>();
+  private cachedBytes = 0;
+  private readonly cacheBytes: number;
 
-  private constructor(log: SegmentLog, now: () => number, compactAtBytes: number) {
+  private constructor(log: SegmentLog, now: () => number, compactAtBytes: number, cacheBytes: number) {
     this.log = log;
     this.now = now;
     this.compactAtBytes = compactAtBytes;
+    this.cacheBytes = cacheBytes;
   }
 
   /** Opens the engine's log under `dir`, rebuilding the index from it (a torn tail is cut off). */
@@ -104,7 +111,7 @@ export class KvEngine implements KvStore {
       onRecord: (r) => replayed.push({ d: decodeHead(r.head), loc: r.loc }),
       ...(options.onTornTail ? { onTornTail: options.onTornTail } : {}),
     });
-    const engine = new KvEngine(log, now, options.compactAtBytes ?? 64 * 1024 * 1024);
+    const engine = new KvEngine(log, now, options.compactAtBytes ?? 64 * 1024 * 1024, options.cacheBytes ?? 32 * 1024 * 1024);
     const t = now();
     for (const { d, loc } of replayed) {
       if (d.type === DELETE || (d.expiresAt !== 0 && d.expiresAt <= t)) engine.remove(d.ns, d.key);
@@ -135,6 +142,11 @@ export class KvEngine implements KvStore {
   }
 
   private remove(ns: string, key: string): void {
+    const cached = this.cache.get(`${ns}\0${key}`);
+    if (cached) {
+      this.cache.delete(`${ns}\0${key}`);
+      this.cachedBytes -= cached.value.byteLength;
+    }
     const t = this.spaces.get(ns);
     const old = t?.get(key);
     if (!t || !old) return;
@@ -153,8 +165,42 @@ export class KvEngine implements KvStore {
     return e;
   }
 
-  async get(ns: string, key: string): Promise<KvEntry | null> {
+  private remember(ns: string, key: string, entry: IndexEntry, value: Uint8Array): void {
+    if (value.byteLength > this.cacheBytes / 8) return;
+    const id = `${ns}\0${key}`;
+    const old = this.cache.get(id);
+    if (old) {
+      this.cache.delete(id);
+      this.cachedBytes -= old.value.byteLength;
+    }
+    this.cache.set(id, { entry, value });
+    this.cachedBytes += value.byteLength;
+    for (const [k, v] of this.cache) {
+      if (this.cachedBytes <= this.cacheBytes) break;
+      this.cache.delete(k);
+      this.cachedBytes -= v.value.byteLength;
+    }
+  }
+
+  /**
+   * A read answered from memory when it can be: the entry (or null: no such key) when the value is cached or the
+   * key does not exist, undefined when only the disk knows (then use get()).
+   */
+  peek(ns: string, key: string): KvEntry | null | undefined {
     validateKey(key);
+    const e = this.live(ns, key);
+    if (!e) return null;
+    const id = `${ns}\0${key}`;
+    const hit = this.cache.get(id);
+    if (!hit || hit.entry !== e) return undefined;
+    this.cache.delete(id);
+    this.cache.set(id, hit);
+    return { value: hit.value, metadata: e.metadata, expiration: e.expiresAt === 0 ? null : Math.floor(e.expiresAt / 1000) };
+  }
+
+  async get(ns: string, key: string): Promise<KvEntry | null> {
+    const known = this.peek(ns, key);
+    if (known !== undefined) return known;
     for (let attempt = 0; ; attempt++) {
       const e = this.live(ns, key);
       if (!e) return null;
@@ -162,7 +208,10 @@ export class KvEngine implements KvStore {
         const payload = await this.log.read(e.loc);
         const d = decodeHead(payload);
         if (d.ns !== ns || d.key !== key) throw new KvError('internal', `index of ${ns}/${key} points at the record of ${d.ns}/${d.key}`);
-        return { value: payload.subarray(d.valueAt), metadata: d.metadata, expiration: d.expiresAt === 0 ? null : Math.floor(d.expiresAt / 1000) };
+        const value = payload.subarray(d.valueAt);
+        // Cached only if the key did not change while the disk was read.
+        if (this.spaces.get(ns)?.get(key) === e) this.remember(ns, key, e, value);
+        return { value, metadata: d.metadata, expiration: d.expiresAt === 0 ? null : Math.floor(d.expiresAt / 1000) };
       } catch (err) {
         // Compacted away between the lookup and the read: its new place is in the index now.
         if (err instanceof SegmentGoneError && attempt < 3) continue;
@@ -178,7 +227,10 @@ export class KvEngine implements KvStore {
     if (metadata !== null) validateMetadata(metadata);
     const expiresAt = this.expiresAt(options);
     const loc = await this.log.append(encodeRecord(PUT, ns, key, expiresAt, metadata, value));
-    this.index(ns, key, { loc, expiresAt, metadata });
+    const entry: IndexEntry = { loc, expiresAt, metadata };
+    this.index(ns, key, entry);
+    // A copy: the caller keeps its buffer.
+    this.remember(ns, key, entry, value.slice());
     this.maybeCompact();
   }
 

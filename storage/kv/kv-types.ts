@@ -38,6 +38,8 @@ export interface KvListResult {
  */
 export interface KvStore {
   get(ns: string, key: string): Promise<KvEntry | null>;
+  /** Optional fast path: the answer when it is known without I/O (null: no such key), undefined otherwise. */
+  peek?(ns: string, key: string): KvEntry | null | undefined;
   /** Resolves once the write is durable. */
   put(ns: string, key: string, value: Uint8Array, options?: KvPutOptions): Promise<void>;
   delete(ns: string, key: string): Promise<void>;
