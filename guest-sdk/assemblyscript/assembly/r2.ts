@@ -364,7 +364,8 @@ export class R2Writer {
       throw new Error(message);
     }
     this.writer = null;
-    const r = ObjectWriter.finish(w);
+    const r = w.finish();
+    w.drop();
     if (!r.isOk) fail("PUT " + this.key, r.error);
     const info = r.value;
     return info == null ? null : new R2Object(info);

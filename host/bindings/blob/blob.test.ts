@@ -98,9 +98,13 @@ describe('blob capability', () => {
     const b: Handle = await call(inst, { k: 'static', m: 'open', a: ['FILES'] });
     const w: Handle = await call(inst, { m: 'beginPut', h: b.__h, a: ['streamed', noPut] });
     for (let i = 0; i < 20; i++) expect(await call(inst, { r: 'ObjectWriter', m: 'write', h: w.__h, a: [new Uint8Array(100_000).fill(i)] })).toBeUndefined();
-    const info = await call(inst, { r: 'ObjectWriter', k: 'static', m: 'finish', a: [w] });
+    const info = await call(inst, { r: 'ObjectWriter', m: 'finish', h: w.__h });
     expect(info.size).toBe(2_000_000n);
     expect(await call(inst, { r: 'ObjectWriter', m: 'write', h: w.__h, a: [new Uint8Array(1)] })).toMatchObject({ error: { tag: 'invalid-argument' } });
+    // Dropping the finished writer (as the SDK does) leaves only the bucket's handle in the table.
+    await call(inst, { r: 'ObjectWriter', k: 'drop', h: w.__h });
+    expect(inst.handleCount).toBe(1);
+    expect(await call(inst, { m: 'head', h: b.__h, a: ['streamed'] })).toEqual(info);
 
     const dropped: Handle = await call(inst, { m: 'beginPut', h: b.__h, a: ['dropped', noPut] });
     await call(inst, { r: 'ObjectWriter', m: 'write', h: dropped.__h, a: [new Uint8Array(10)] });
@@ -110,7 +114,7 @@ describe('blob capability', () => {
     expect(await call(inst, { m: 'beginPut', h: b.__h, a: ['k'.repeat(1025), noPut] })).toMatchObject({ error: { tag: 'invalid-key' } });
     const bad: Handle = await call(inst, { m: 'beginPut', h: b.__h, a: ['bad-md5', { ...noPut, md5: new Uint8Array(16) }] });
     await call(inst, { r: 'ObjectWriter', m: 'write', h: bad.__h, a: [new Uint8Array([1, 2, 3])] });
-    expect(await call(inst, { r: 'ObjectWriter', k: 'static', m: 'finish', a: [bad] })).toMatchObject({ error: { tag: 'checksum-mismatch' } });
+    expect(await call(inst, { r: 'ObjectWriter', m: 'finish', h: bad.__h })).toMatchObject({ error: { tag: 'checksum-mismatch' } });
     expect(await call(inst, { m: 'put', h: b.__h, a: ['dup', new Uint8Array(1), { customMetadata: [['a', '1'], ['a', '2']] }] })).toMatchObject({ error: { tag: 'invalid-argument', val: 'customMetadata names "a" twice' } });
     inst.dispose();
   });

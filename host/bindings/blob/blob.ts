@@ -228,11 +228,11 @@ export function blobCapability(store: BlobStore): CapabilityDefinition<BlobImpl,
           await this.#channel.push(chunk).catch(witError);
         }
 
-        static async finish(writer: ObjectWriter): Promise<Blob.ObjectInfo | undefined> {
-          if (writer.#finished) fail('invalid-argument', 'object-writer.finish called twice');
-          writer.#finished = true;
-          writer.#channel.end();
-          const m = await writer.#done.catch(witError);
+        async finish(): Promise<Blob.ObjectInfo | undefined> {
+          if (this.#finished) fail('invalid-argument', 'object-writer.finish called twice (or after the writer failed)');
+          this.#finished = true;
+          this.#channel.end();
+          const m = await this.#done.catch(witError);
           return m ? objectInfo(m) : undefined;
         }
 

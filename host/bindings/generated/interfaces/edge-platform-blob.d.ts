@@ -202,7 +202,7 @@ export class ObjectWriter {
   private constructor();
   write(chunk: Uint8Array): void;
   /**
-  * `none` when `only-if` did not hold (nothing stored).
+  * `none` when `only-if` did not hold (nothing stored). Writes after it fail; drop the writer afterwards.
   */
-  static finish(writer: ObjectWriter): ObjectInfo | undefined;
+  finish(): ObjectInfo | undefined;
 }
