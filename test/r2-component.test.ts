@@ -473,6 +473,16 @@ describe('R2 for components (edge:platform/blob, @edge/guest/r2)', () => {
     const next = JSON.parse((await t.get('r2-files-as', `/files?prefix=shared/docs/&cursor=${encodeURIComponent(page.cursor)}`)).text);
     expect(next).toMatchObject({ truncated: false, cursor: null, objects: [{ key: 'shared/docs/b.txt' }] });
 
+    // HTTP metadata from request headers the same way in both (Expires as cacheExpiry, served back as expires).
+    const expires = 'Wed, 21 Oct 2037 07:28:00 GMT';
+    const meta = { 'content-type': 'text/html', 'content-language': 'de', 'content-disposition': 'attachment; filename="x.html"', 'cache-control': 'max-age=3600', expires };
+    for (const [writer, reader] of [['r2-files-as', 'r2-files'], ['r2-files', 'r2-files-as']]) {
+      expect((await t.get(writer, '/files/shared/meta.html', { method: 'PUT', headers: meta, body: '<p>x</p>' })).status).toBe(201);
+      const r = await t.get(reader, '/files/shared/meta.html');
+      expect(r.headers, `${writer} → ${reader}`).toMatchObject(meta);
+    }
+    expect((await t.get('r2-files-as', '/files/shared/meta.html', { method: 'DELETE' })).status).toBe(204);
+
     // Deleted by AssemblyScript, gone for JS.
     expect((await t.get('r2-files-as', '/files/shared/from-js.bin', { method: 'DELETE' })).status).toBe(204);
     expect((await t.get('r2-files', '/files/shared/from-js.bin')).status).toBe(404);

@@ -61,7 +61,10 @@ export class R2HttpMetadata {
   /** Milliseconds since the epoch; 0 = not set. */
   cacheExpiry: u64 = 0;
 
-  /** From request headers, as R2 does for `httpMetadata: request.headers` (Content-Type, ..., Expires ignored). */
+  /**
+   * From request headers, as R2 does for `httpMetadata: request.headers`: Content-Type, Content-Language,
+   * Content-Disposition, Content-Encoding, Cache-Control, and Expires (an HTTP date) as `cacheExpiry`.
+   */
   static fromHeaders(headers: Headers): R2HttpMetadata {
     const m = new R2HttpMetadata();
     m.contentType = headers.get("content-type");
@@ -69,6 +72,8 @@ export class R2HttpMetadata {
     m.contentDisposition = headers.get("content-disposition");
     m.contentEncoding = headers.get("content-encoding");
     m.cacheControl = headers.get("cache-control");
+    const expires = headers.get("expires");
+    if (expires != null) m.cacheExpiry = parseHttpDate(expires);
     return m;
   }
 
@@ -102,6 +107,32 @@ export class R2HttpMetadata {
   __wit(): HttpMetadata {
     return new HttpMetadata(this.contentType, this.contentLanguage, this.contentDisposition, this.contentEncoding, this.cacheControl, this.cacheExpiry > 0 ? new Box<u64>(this.cacheExpiry) : null);
   }
+}
+
+const MONTHS = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+function number(s: string, at: i32, n: i32): i32 {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    v = v * 10 + (c - 48);
+  }
+  return v;
+}
+
+/** An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, what HTTP date headers carry) in ms since the epoch; 0 if not one. */
+export function parseHttpDate(value: string): u64 {
+  const s = value.trim();
+  if (s.length != 29 || s.charAt(3) != "," || !s.endsWith(" GMT")) return 0;
+  const day = number(s, 5, 2);
+  const month = MONTHS.indexOf(s.substr(8, 3));
+  const year = number(s, 12, 4);
+  const hour = number(s, 17, 2);
+  const minute = number(s, 20, 2);
+  const second = number(s, 23, 2);
+  if (day < 1 || day > 31 || month < 0 || month % 3 != 0 || year < 1970 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return 0;
+  return <u64>Date.UTC(year, month / 3, day, hour, minute, second, 0);
 }
 
 /**
