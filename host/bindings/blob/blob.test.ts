@@ -1,6 +1,7 @@
 // The blob capability on its own, through the registry's per-instance dispatch (as the runtime calls it) over a real
 // BlobEngine in a temporary directory: grants, resources and their handles, bodies streamed both ways and released
 // when dropped, and store errors as the WIT error variant.
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -81,13 +82,21 @@ describe('blob capability', () => {
     expect(await call(inst, { r: 'ObjectBody', m: 'read', h: body.__h, a: [0] })).toMatchObject({ error: { tag: 'invalid-argument' } });
 
     // A body dropped half read releases its stream (the object can be deleted and its files go).
-    const again = await call(inst, { m: 'get', h: b.__h, a: ['big', { range: { tag: 'suffix', val: 5n } }] });
-    expect([...(await call(inst, { r: 'ObjectBody', m: 'read', h: again.val[1].__h, a: [2] }))]).toEqual([...bytes.subarray(-5, -3)]);
+    const suffix = await call(inst, { m: 'get', h: b.__h, a: ['big', { range: { tag: 'suffix', val: 5n } }] });
+    expect([...(await call(inst, { r: 'ObjectBody', m: 'read', h: suffix.val[1].__h, a: [2] }))]).toEqual([...bytes.subarray(-5, -3)]);
+    await call(inst, { r: 'ObjectBody', k: 'drop', h: suffix.val[1].__h });
+    const again = await call(inst, { m: 'get', h: b.__h, a: ['big', { range: { tag: 'offset', val: [1000n, undefined] } }] });
+    expect([...(await call(inst, { r: 'ObjectBody', m: 'read', h: again.val[1].__h, a: [2] }))]).toEqual([...bytes.subarray(1000, 1002)]);
+    expect(await call(inst, { m: 'get', h: b.__h, a: ['big', { onlyIf: { etagDoesNotMatch: info.etag } }] })).toEqual({ tag: 'precondition-failed', val: info });
+    const file = join(dir, 'r2', 'objects', (await store.head('unit', 'big'))!.parts[0]!.file);
+    await call(inst, { m: 'delete', h: b.__h, a: [['big']] });
+    expect(existsSync(file)).toBe(true); // still being read
     const handles = inst.handleCount;
     await call(inst, { r: 'ObjectBody', k: 'drop', h: again.val[1].__h });
     expect(inst.handleCount).toBe(handles - 1);
+    await expect.poll(() => existsSync(file)).toBe(false);
+    await call(inst, { m: 'put', h: b.__h, a: ['big', bytes, noPut] });
 
-    expect(await call(inst, { m: 'get', h: b.__h, a: ['big', { onlyIf: { etagDoesNotMatch: info.etag } }] })).toEqual({ tag: 'precondition-failed', val: info });
     expect(await call(inst, { m: 'get', h: b.__h, a: ['none', {}] })).toEqual({ tag: 'not-found' });
     expect(await call(inst, { m: 'get', h: b.__h, a: ['big', { range: { tag: 'offset', val: [BigInt(bytes.length + 1), undefined] } }] })).toMatchObject({ error: { tag: 'invalid-range' } });
     inst.dispose();
