@@ -190,7 +190,8 @@ export class ObjectBody {
    */
   private constructor();
   /**
-  * At most `max` bytes; `none` at the end.
+  * At most `max` bytes (this host gives at most 1 MiB per call); `none` at the end. Dropping the body before the
+  * end stops the read.
   */
   read(max: number): Uint8Array | undefined;
 }
