@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { AdminClient, UploadBody } from './admin-client.ts';
 import { formatTime, paint, table } from './output.ts';
-import { adminClientFrom, jsonOption, printJson, withClientOptions, type ClientOptions } from './options.ts';
+import { adminClientFrom, jsonOption, withClientOptions, type ClientOptions } from './options.ts';
 
 /** A failure of a storage command found before or after talking to the host (a file that cannot be read...). */
 export class StorageCliError extends Error {
@@ -88,6 +88,23 @@ export function stdinBody(): UploadBody {
   return Readable.toWeb(process.stdin) as ReadableStream<Uint8Array>;
 }
 
+/**
+ * Writes to stdout and waits until the bytes are handed to the OS: the CLI exits right after its command, and
+ * writes to a full pipe that are still queued would be lost.
+ */
+export function writeStdout(chunk: Uint8Array): Promise<void> {
+  return new Promise((res, rej) => process.stdout.write(chunk, (e) => (e ? rej(e) : res())));
+}
+
+export function writeText(text: string): Promise<void> {
+  return writeStdout(Buffer.from(text, 'utf8'));
+}
+
+/** printJson, waiting for the output to be written (a listing can be more than a pipe holds). */
+export function printJsonFlushed(value: unknown): Promise<void> {
+  return writeText(`${JSON.stringify(value, null, 2)}\n`);
+}
+
 function positiveInteger(what: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -137,8 +154,8 @@ function getCommand(): Command {
       const key = rest[0]!;
       const got = await client.kvGet(store, key);
       if (!got) throw new StorageCliError('E_KEY_NOT_FOUND', `no key ${JSON.stringify(key)} in KV namespace "${store}"`, { namespace: store, key });
-      if (opts.json) return printJson({ key, ...printable(got.value), metadata: got.metadata, expiration: got.expiration });
-      process.stdout.write(got.value);
+      if (opts.json) return printJsonFlushed({ key, ...printable(got.value), metadata: got.metadata, expiration: got.expiration });
+      await writeStdout(got.value);
     });
   return cmd;
 }
@@ -179,8 +196,8 @@ function putCommand(): Command {
         ...(opts.expiration !== undefined ? { expiration: opts.expiration } : {}),
         ...(opts.metadata !== undefined ? { metadata: opts.metadata } : {}),
       });
-      if (opts.json) return printJson(result);
-      process.stdout.write(`${paint('green', 'put')} ${JSON.stringify(key)} in KV namespace "${store}" (${result.size} byte${result.size === 1 ? '' : 's'})\n`);
+      if (opts.json) return printJsonFlushed(result);
+      await writeText(`${paint('green', 'put')} ${JSON.stringify(key)} in KV namespace "${store}" (${result.size} byte${result.size === 1 ? '' : 's'})\n`);
     });
   return cmd;
 }
@@ -216,10 +233,10 @@ function listCommand(): Command {
         complete = page.listComplete;
         cursor = page.cursor;
       } while (!complete && opts.limit === undefined);
-      if (opts.json) return printJson({ namespace: store, keys, listComplete: complete, ...(cursor && !complete ? { cursor } : {}) });
-      if (keys.length === 0) process.stdout.write(`no keys in KV namespace "${store}"${opts.prefix ? ` with prefix ${JSON.stringify(opts.prefix)}` : ''}\n`);
-      else process.stdout.write(table(['KEY', 'EXPIRATION', 'METADATA'], keys.map((k) => [k.name, k.expiration === null ? '-' : formatTime(k.expiration * 1000), k.metadata === null ? '-' : JSON.stringify(k.metadata)])));
-      if (!complete && cursor) process.stdout.write(paint('dim', `more keys: --cursor ${cursor}\n`));
+      if (opts.json) return printJsonFlushed({ namespace: store, keys, listComplete: complete, ...(cursor && !complete ? { cursor } : {}) });
+      if (keys.length === 0) await writeText(`no keys in KV namespace "${store}"${opts.prefix ? ` with prefix ${JSON.stringify(opts.prefix)}` : ''}\n`);
+      else await writeText(table(['KEY', 'EXPIRATION', 'METADATA'], keys.map((k) => [k.name, k.expiration === null ? '-' : formatTime(k.expiration * 1000), k.metadata === null ? '-' : JSON.stringify(k.metadata)])));
+      if (!complete && cursor) await writeText(paint('dim', `more keys: --cursor ${cursor}\n`));
     });
   return cmd;
 }
@@ -243,8 +260,8 @@ function deleteCommand(): Command {
       const client = await adminClientFrom(opts);
       const { store, rest } = await resolveTarget(cmd, client, 'kv', [a, b], 1, opts);
       const result = await client.kvDelete(store, rest[0]!);
-      if (opts.json) return printJson(result);
-      process.stdout.write(`${paint('green', 'deleted')} ${JSON.stringify(result.key)} from KV namespace "${store}"\n`);
+      if (opts.json) return printJsonFlushed(result);
+      await writeText(`${paint('green', 'deleted')} ${JSON.stringify(result.key)} from KV namespace "${store}"\n`);
     });
   return cmd;
 }

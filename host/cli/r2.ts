@@ -7,9 +7,9 @@ import { pipeline } from 'node:stream/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { lookup as mimeLookup } from 'mime-types';
 import type { R2ObjectInfo } from './admin-client.ts';
-import { fileBody, nested, resolveTarget, StorageCliError, stdinBody, withBindingOptions, type TargetOptions } from './kv.ts';
+import { fileBody, nested, resolveTarget, StorageCliError, stdinBody, withBindingOptions, printJsonFlushed, writeStdout, writeText, type TargetOptions } from './kv.ts';
 import { formatTime, paint, table } from './output.ts';
-import { adminClientFrom, jsonOption, printJson, withClientOptions } from './options.ts';
+import { adminClientFrom, jsonOption, withClientOptions } from './options.ts';
 
 const BINDING_HELP = (usage: string) => `\nWith --worker <name> --binding <NAME>, leave out <bucket>: ${usage}`;
 
@@ -60,11 +60,11 @@ function getCommand(): Command {
       const key = rest[0]!;
       const got = await client.r2Get(store, key);
       if (!got) throw new StorageCliError('E_KEY_NOT_FOUND', `no object ${JSON.stringify(key)} in R2 bucket "${store}"`, { bucket: store, key });
-      const body = Readable.fromWeb(got.body as import('node:stream/web').ReadableStream<Uint8Array>);
       if (opts.file === undefined) {
-        await pipeline(body, process.stdout, { end: false });
+        for await (const chunk of got.body) await writeStdout(chunk);
         return;
       }
+      const body = Readable.fromWeb(got.body as import('node:stream/web').ReadableStream<Uint8Array>);
       try {
         await pipeline(body, createWriteStream(opts.file));
       } catch (e) {
@@ -72,7 +72,7 @@ function getCommand(): Command {
         if (code && /^E[A-Z]+$/.test(code) && code !== 'ECONNRESET') throw new StorageCliError('E_FILE_INVALID', `cannot write --file ${opts.file}: ${code}`);
         throw e;
       }
-      process.stdout.write(`${paint('green', 'downloaded')} ${JSON.stringify(key)} from R2 bucket "${store}" to ${opts.file} (${sizeText(got.size)})\n`);
+      await writeText(`${paint('green', 'downloaded')} ${JSON.stringify(key)} from R2 bucket "${store}" to ${opts.file} (${sizeText(got.size)})\n`);
     });
   return cmd;
 }
@@ -112,8 +112,8 @@ function putCommand(): Command {
       const guessed = fromStdin ? false : mimeLookup(opts.file!);
       const contentType = opts.contentType ?? (guessed || 'application/octet-stream');
       const info = await client.r2Put(store, key, body, { contentType, ...(opts.metadata ? { customMetadata: opts.metadata } : {}) });
-      if (opts.json) return printJson(info);
-      process.stdout.write(`${paint('green', 'uploaded')} ${JSON.stringify(info.key)} to R2 bucket "${store}" (${sizeText(info.size)}, ${contentType}, etag ${info.etag})\n`);
+      if (opts.json) return printJsonFlushed(info);
+      await writeText(`${paint('green', 'uploaded')} ${JSON.stringify(info.key)} to R2 bucket "${store}" (${sizeText(info.size)}, ${contentType}, etag ${info.etag})\n`);
     });
   return cmd;
 }
@@ -154,16 +154,16 @@ function listCommand(): Command {
         prefixes.push(...page.delimitedPrefixes);
         cursor = page.truncated ? page.cursor : undefined;
       } while (cursor);
-      if (opts.json) return printJson({ bucket: store, objects, delimitedPrefixes: prefixes });
+      if (opts.json) return printJsonFlushed({ bucket: store, objects, delimitedPrefixes: prefixes });
       if (objects.length === 0 && prefixes.length === 0) {
-        process.stdout.write(`no objects in R2 bucket "${store}"${opts.prefix ? ` with prefix ${JSON.stringify(opts.prefix)}` : ''}\n`);
+        await writeText(`no objects in R2 bucket "${store}"${opts.prefix ? ` with prefix ${JSON.stringify(opts.prefix)}` : ''}\n`);
         return;
       }
       const rows = [
         ...prefixes.map((p) => [p, 'PREFIX', '-', '-', '-']),
         ...objects.map((o) => [o.key, String(o.size), formatTime(o.uploaded), o.etag, String(o.httpMetadata['contentType'] ?? '-')]),
       ];
-      process.stdout.write(table(['KEY', 'SIZE', 'UPLOADED', 'ETAG', 'CONTENT-TYPE'], rows));
+      await writeText(table(['KEY', 'SIZE', 'UPLOADED', 'ETAG', 'CONTENT-TYPE'], rows));
     });
   return cmd;
 }
@@ -187,8 +187,8 @@ function deleteCommand(): Command {
       const client = await adminClientFrom(opts);
       const { store, rest } = await resolveTarget(cmd, client, 'r2', [a, b], 1, opts);
       const result = await client.r2Delete(store, rest[0]!);
-      if (opts.json) return printJson(result);
-      process.stdout.write(`${paint('green', 'deleted')} ${JSON.stringify(result.key)} from R2 bucket "${store}"\n`);
+      if (opts.json) return printJsonFlushed(result);
+      await writeText(`${paint('green', 'deleted')} ${JSON.stringify(result.key)} from R2 bucket "${store}"\n`);
     });
   return cmd;
 }
