@@ -348,6 +348,21 @@ describe('admin API storage routes', () => {
     res = await admin('GET', '/v1/r2/odd-bucket/objects/absent');
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('E_KEY_NOT_FOUND');
+    expect((await admin('HEAD', '/v1/r2/odd-bucket/objects/absent')).status).toBe(404);
+
+    await t.host.blob.put('odd-bucket', 'headed', new TextEncoder().encode('12345'), { httpMetadata: { contentType: 'text/x-five', contentEncoding: 'gzip' }, customMetadata: { who: 'zoë' } });
+    for (const method of ['HEAD', 'GET']) {
+      res = await admin(method, '/v1/r2/odd-bucket/objects/headed');
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/x-five');
+      expect(res.headers.get('content-length')).toBe('5');
+      expect(res.headers.get('etag')).toBe(`"${(await t.host.blob.head('odd-bucket', 'headed'))!.etag}"`);
+      // Content-Encoding travels in JSON, so that clients do not try to gunzip the bytes.
+      expect(res.headers.get('content-encoding')).toBeNull();
+      expect(JSON.parse(res.headers.get('x-edge-r2-http-metadata')!)).toEqual({ contentType: 'text/x-five', contentEncoding: 'gzip' });
+      expect(JSON.parse(res.headers.get('x-edge-r2-metadata')!)).toEqual({ who: 'zoë' });
+      expect(await res.text()).toBe(method === 'GET' ? '12345' : '');
+    }
 
     const exp = Math.floor(Date.now() / 1000) + 600;
     res = await admin('PUT', `/v1/kv/odd/values/meta?expiration=${exp}&metadata=${encodeURIComponent('{"q":1}')}`, { body: 'v' });

@@ -40,22 +40,22 @@ function usageOf(cmd: Command): string {
  */
 export async function resolveTarget(
   cmd: Command,
-  client: AdminClient,
   kind: 'kv' | 'r2',
   args: Array<string | undefined>,
   required: number,
   opts: TargetOptions,
-): Promise<{ store: string; rest: Array<string | undefined> }> {
+): Promise<{ client: AdminClient; store: string; rest: Array<string | undefined> }> {
   const what = kind === 'kv' ? 'namespace' : 'bucket';
   const given = args.filter((a) => a !== undefined).length;
   if (opts.binding === undefined) {
     if (opts.worker !== undefined) cmd.error(`error: --worker needs --binding <NAME> (the ${what} bound as env.NAME); or give the ${what} itself`);
     if (given < required + 1) cmd.error(`error: missing arguments; usage: ${usageOf(cmd)}`);
-    return { store: args[0]!, rest: args.slice(1) };
+    return { client: await adminClientFrom(opts), store: args[0]!, rest: args.slice(1) };
   }
   if (opts.worker === undefined) cmd.error(`error: --binding needs --worker <name>: the worker whose active version binds ${opts.binding}`);
   if (given < required) cmd.error(`error: missing arguments; usage: ${usageOf(cmd)} (leaving out the ${what} with --binding)`);
   if (given > args.length - 1) cmd.error(`error: too many arguments: with --binding, leave out the ${what}`);
+  const client = await adminClientFrom(opts);
   const bindings = await client.workerStorage(opts.worker!);
   const list = kind === 'kv' ? bindings.kvNamespaces.map((n) => ({ binding: n.binding, store: n.id })) : bindings.r2Buckets.map((b) => ({ binding: b.binding, store: b.bucketName }));
   const found = list.find((b) => b.binding === opts.binding);
@@ -67,7 +67,7 @@ export async function resolveTarget(
       { worker: opts.worker, binding: opts.binding },
     );
   }
-  return { store: found.store, rest: args.slice(0, args.length - 1) };
+  return { client, store: found.store, rest: args.slice(0, args.length - 1) };
 }
 
 /** A local file to upload, as a stream, after checking that it can be read. */
@@ -149,8 +149,7 @@ function getCommand(): Command {
     .addOption(new Option('--json', 'print the key, its value (text, or base64 when not UTF-8), metadata and expiration as JSON'))
     .addHelpText('after', `${BINDING_HELP('edge kv get --worker api --binding MY_KV user:1')}\n\nExamples:\n  $ edge kv get my-namespace user:1\n  $ edge kv get my-namespace avatar.png > avatar.png\n  $ edge kv get my-namespace user:1 --json`)
     .action(async (a: string | undefined, b: string | undefined, opts: TargetOptions & { json?: boolean }) => {
-      const client = await adminClientFrom(opts);
-      const { store, rest } = await resolveTarget(cmd, client, 'kv', [a, b], 1, opts);
+      const { client, store, rest } = await resolveTarget(cmd, 'kv', [a, b], 1, opts);
       const key = rest[0]!;
       const got = await client.kvGet(store, key);
       if (!got) throw new StorageCliError('E_KEY_NOT_FOUND', `no key ${JSON.stringify(key)} in KV namespace "${store}"`, { namespace: store, key });
@@ -185,8 +184,7 @@ function putCommand(): Command {
       `${BINDING_HELP('edge kv put --worker api --binding MY_KV greeting hello')}\n\nExamples:\n  $ edge kv put my-namespace greeting "hello"\n  $ edge kv put my-namespace avatar.png --path ./avatar.png --metadata '{"type":"png"}'\n  $ echo '{"n":1}' | edge kv put my-namespace config - --ttl 3600`,
     )
     .action(async (a: string | undefined, b: string | undefined, c: string | undefined, opts: Opts) => {
-      const client = await adminClientFrom(opts);
-      const { store, rest } = await resolveTarget(cmd, client, 'kv', [a, b, c], 1, opts);
+      const { client, store, rest } = await resolveTarget(cmd, 'kv', [a, b, c], 1, opts);
       const [key, value] = rest as [string, string | undefined];
       if (value !== undefined && opts.path !== undefined) cmd.error('error: give the value either as an argument or with --path, not both');
       if (value === undefined && opts.path === undefined) cmd.error('error: missing the value: give it as an argument, with --path <file>, or as "-" to read stdin');
@@ -221,8 +219,7 @@ function listCommand(): Command {
     .addOption(jsonOption())
     .addHelpText('after', `${BINDING_HELP('edge kv list --worker api --binding MY_KV')}\n\nExamples:\n  $ edge kv list my-namespace\n  $ edge kv list my-namespace --prefix user: --json\n  $ edge kv list my-namespace --limit 100`)
     .action(async (a: string | undefined, opts: Opts) => {
-      const client = await adminClientFrom(opts);
-      const { store } = await resolveTarget(cmd, client, 'kv', [a], 0, opts);
+      const { client, store } = await resolveTarget(cmd, 'kv', [a], 0, opts);
       if (opts.limit !== undefined && opts.limit > 1000) cmd.error('error: option --limit <n> is at most 1000 (one page); leave it out to list every key');
       const keys = [];
       let cursor = opts.cursor;
@@ -257,8 +254,7 @@ function deleteCommand(): Command {
     .addOption(jsonOption())
     .addHelpText('after', `${BINDING_HELP('edge kv delete --worker api --binding MY_KV user:1')}\n\nExamples:\n  $ edge kv delete my-namespace user:1`)
     .action(async (a: string | undefined, b: string | undefined, opts: TargetOptions & { json?: boolean }) => {
-      const client = await adminClientFrom(opts);
-      const { store, rest } = await resolveTarget(cmd, client, 'kv', [a, b], 1, opts);
+      const { client, store, rest } = await resolveTarget(cmd, 'kv', [a, b], 1, opts);
       const result = await client.kvDelete(store, rest[0]!);
       if (opts.json) return printJsonFlushed(result);
       await writeText(`${paint('green', 'deleted')} ${JSON.stringify(result.key)} from KV namespace "${store}"\n`);
@@ -269,7 +265,8 @@ function deleteCommand(): Command {
 /** Marks commander's own errors of nested commands as thrown (runCli owns the exit code), as main.ts does for its own. */
 export function nested(parent: Command, children: Command[]): Command {
   for (const child of children) parent.addCommand(child.showHelpAfterError('(add --help for usage)').exitOverride());
-  return parent;
+  // List subcommands with their real usage (their arguments are declared optional for --binding).
+  return parent.configureHelp({ subcommandTerm: (c) => `${c.name()} ${c.usage()}` });
 }
 
 export function kvCommand(): Command {

@@ -9,7 +9,7 @@ import { lookup as mimeLookup } from 'mime-types';
 import type { R2ObjectInfo } from './admin-client.ts';
 import { fileBody, nested, resolveTarget, StorageCliError, stdinBody, withBindingOptions, printJsonFlushed, writeStdout, writeText, type TargetOptions } from './kv.ts';
 import { formatTime, paint, table } from './output.ts';
-import { adminClientFrom, jsonOption, withClientOptions } from './options.ts';
+import { jsonOption, withClientOptions } from './options.ts';
 
 const BINDING_HELP = (usage: string) => `\nWith --worker <name> --binding <NAME>, leave out <bucket>: ${usage}`;
 
@@ -55,8 +55,7 @@ function getCommand(): Command {
     .addOption(new Option('--file <path>', 'write the body to this file instead of stdout'))
     .addHelpText('after', `${BINDING_HELP('edge r2 get --worker files --binding BUCKET photos/cat.jpg --file cat.jpg')}\n\nExamples:\n  $ edge r2 get my-bucket notes/todo.txt\n  $ edge r2 get my-bucket photos/cat.jpg --file cat.jpg`)
     .action(async (a: string | undefined, b: string | undefined, opts: Opts) => {
-      const client = await adminClientFrom(opts);
-      const { store, rest } = await resolveTarget(cmd, client, 'r2', [a, b], 1, opts);
+      const { client, store, rest } = await resolveTarget(cmd, 'r2', [a, b], 1, opts);
       const key = rest[0]!;
       const got = await client.r2Get(store, key);
       if (!got) throw new StorageCliError('E_KEY_NOT_FOUND', `no object ${JSON.stringify(key)} in R2 bucket "${store}"`, { bucket: store, key });
@@ -103,8 +102,7 @@ function putCommand(): Command {
       `${BINDING_HELP('edge r2 put --worker files --binding BUCKET photos/cat.jpg --file cat.jpg')}\n\nExamples:\n  $ edge r2 put my-bucket photos/cat.jpg --file ./cat.jpg\n  $ tar cz src | edge r2 put my-bucket backups/src.tgz --content-type application/gzip\n  $ edge r2 put my-bucket notes.txt --file notes.txt --metadata '{"author":"ada"}'`,
     )
     .action(async (a: string | undefined, b: string | undefined, opts: Opts) => {
-      const client = await adminClientFrom(opts);
-      const { store, rest } = await resolveTarget(cmd, client, 'r2', [a, b], 1, opts);
+      const { client, store, rest } = await resolveTarget(cmd, 'r2', [a, b], 1, opts);
       const key = rest[0]!;
       const fromStdin = opts.file === undefined || opts.file === '-';
       if (fromStdin && process.stdin.isTTY) cmd.error('error: nothing to upload: give --file <path>, or pipe the object to stdin');
@@ -139,8 +137,7 @@ function listCommand(): Command {
     .addOption(jsonOption())
     .addHelpText('after', `${BINDING_HELP('edge r2 list --worker files --binding BUCKET')}\n\nExamples:\n  $ edge r2 list my-bucket\n  $ edge r2 list my-bucket --prefix photos/ --delimiter /`)
     .action(async (a: string | undefined, opts: Opts) => {
-      const client = await adminClientFrom(opts);
-      const { store } = await resolveTarget(cmd, client, 'r2', [a], 0, opts);
+      const { client, store } = await resolveTarget(cmd, 'r2', [a], 0, opts);
       const objects: R2ObjectInfo[] = [];
       const prefixes: string[] = [];
       let cursor: string | undefined;
@@ -184,8 +181,7 @@ function deleteCommand(): Command {
     .addOption(jsonOption())
     .addHelpText('after', `${BINDING_HELP('edge r2 delete --worker files --binding BUCKET photos/cat.jpg')}\n\nExamples:\n  $ edge r2 delete my-bucket photos/cat.jpg`)
     .action(async (a: string | undefined, b: string | undefined, opts: TargetOptions & { json?: boolean }) => {
-      const client = await adminClientFrom(opts);
-      const { store, rest } = await resolveTarget(cmd, client, 'r2', [a, b], 1, opts);
+      const { client, store, rest } = await resolveTarget(cmd, 'r2', [a, b], 1, opts);
       const result = await client.r2Delete(store, rest[0]!);
       if (opts.json) return printJsonFlushed(result);
       await writeText(`${paint('green', 'deleted')} ${JSON.stringify(result.key)} from R2 bucket "${store}"\n`);

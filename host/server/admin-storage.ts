@@ -262,19 +262,34 @@ export function adminStorageRoutes(deps: AdminStorageDeps): FastifyPluginAsync {
       return { objects: r.objects.map(objectInfo), delimitedPrefixes: r.delimitedPrefixes, truncated: r.truncated, ...(r.cursor !== undefined ? { cursor: r.cursor } : {}) };
     });
 
-    app.get<{ Params: { bucket: string } }>('/v1/r2/:bucket/objects/*', async (req, reply) => {
-      const bucket = bucketParam(req.params.bucket);
-      const key = keyParam(req);
-      const got = await deps.blob.get(bucket, key);
-      if (!got || !got.body) return sendError(reply, 404, 'E_KEY_NOT_FOUND', `no object ${JSON.stringify(key)} in R2 bucket "${bucket}"`, { bucket, key });
-      const m = got.meta;
+    const objectHeaders = (reply: FastifyReply, m: ObjectMeta): void => {
       reply.header('content-type', m.httpMetadata.contentType ?? 'application/octet-stream');
       reply.header('content-length', String(m.size));
       reply.header('etag', `"${m.etag}"`);
       reply.header('last-modified', new Date(m.uploaded).toUTCString());
       reply.header(R2_HTTP_METADATA_HEADER, asciiJson(JSON.stringify(m.httpMetadata)));
       reply.header(R2_METADATA_HEADER, asciiJson(JSON.stringify(m.customMetadata)));
+    };
+    const noObject = (reply: FastifyReply, bucket: string, key: string) =>
+      sendError(reply, 404, 'E_KEY_NOT_FOUND', `no object ${JSON.stringify(key)} in R2 bucket "${bucket}"`, { bucket, key });
+
+    // Its own HEAD (rather than Fastify's GET-without-body) so that no body file is opened.
+    app.get<{ Params: { bucket: string } }>('/v1/r2/:bucket/objects/*', { exposeHeadRoute: false }, async (req, reply) => {
+      const bucket = bucketParam(req.params.bucket);
+      const key = keyParam(req);
+      const got = await deps.blob.get(bucket, key);
+      if (!got || !got.body) return noObject(reply, bucket, key);
+      objectHeaders(reply, got.meta);
       return reply.send(got.body);
+    });
+
+    app.head<{ Params: { bucket: string } }>('/v1/r2/:bucket/objects/*', async (req, reply) => {
+      const bucket = bucketParam(req.params.bucket);
+      const key = keyParam(req);
+      const meta = await deps.blob.head(bucket, key);
+      if (!meta) return reply.code(404).send();
+      objectHeaders(reply, meta);
+      return reply.send();
     });
 
     app.put<{ Params: { bucket: string } }>('/v1/r2/:bucket/objects/*', async (req) => {
