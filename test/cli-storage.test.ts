@@ -379,7 +379,7 @@ describe('admin API storage routes', () => {
 
   it('rejects bad expirations, metadata, namespaces and limits with 400s naming the problem', async () => {
     const cases: Array<[string, string, Record<string, string>, number, string, string]> = [
-      ['PUT', '/v1/kv/odd/values/k?expiration=tomorrow', {}, 400, 'E_KV_INVALID', 'expiration (seconds since the epoch) must be a number of seconds, got "tomorrow"'],
+      ['PUT', '/v1/kv/odd/values/k?expiration=tomorrow', {}, 400, 'E_KV_INVALID', '?expiration= must be a time in seconds since the epoch, got "tomorrow"'],
       ['PUT', '/v1/kv/odd/values/k?expiration=10', {}, 400, 'E_KV_INVALID', 'expiration 10 is less than 60 seconds in the future'],
       ['PUT', '/v1/kv/odd/values/k?expiration_ttl=30', {}, 400, 'E_KV_INVALID', 'expirationTtl must be at least 60 seconds, got 30'],
       ['PUT', '/v1/kv/odd/values/k?expiration_ttl=120&expiration=99999999999', {}, 400, 'E_KV_INVALID', 'set either expiration or expirationTtl, not both'],
@@ -415,6 +415,10 @@ describe('admin API storage routes', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toBe(`values are at most ${25 * 1024 * 1024} bytes; this one is ${25 * 1024 * 1024 + 1} bytes`);
     res = await admin('PUT', '/v1/kv/odd/values/just-fits', { body: big.subarray(0, 25 * 1024 * 1024) });
     expect(res.status).toBe(200);
+    // A bad key is named even when the value is too large as well: it is checked before the body is read.
+    res = await admin('PUT', `/v1/kv/odd/values/${'k'.repeat(513)}`, { body: big });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('keys are at most 512 bytes');
   }, 60_000);
 
   it('needs the admin token', async () => {

@@ -5,8 +5,8 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import type { IncomingMessage } from 'node:http';
 import { EdgeError } from '../errors.ts';
 import type { VersionStore } from '../deploy/version-store.ts';
-import { KV_LIMITS, KvError, type KvStore } from '../../storage/kv/kv-types.ts';
-import { BlobError, type BlobStore, type HttpMetadata, type ObjectMeta } from '../../storage/blob/blob-types.ts';
+import { KV_LIMITS, KvError, validateKey, validateMetadata, type KvStore } from '../../storage/kv/kv-types.ts';
+import { BlobError, validateObjectKey, type BlobStore, type HttpMetadata, type ObjectMeta } from '../../storage/blob/blob-types.ts';
 
 export interface AdminStorageDeps {
   kv: KvStore;
@@ -97,7 +97,7 @@ function queryInteger(req: FastifyRequest, name: string, min: number, max: numbe
 
 function seconds(v: string | undefined, what: string): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+(\.\d+)?$/.test(v)) throw new KvError('invalid-expiration', `${what} must be a number of seconds, got ${JSON.stringify(v)}`);
+  if (!/^\d+(\.\d+)?$/.test(v)) throw new KvError('invalid-expiration', `${what}, got ${JSON.stringify(v)}`);
   return Number(v);
 }
 
@@ -229,10 +229,13 @@ export function adminStorageRoutes(deps: AdminStorageDeps): FastifyPluginAsync {
     app.put<{ Params: { namespace: string } }>('/v1/kv/:namespace/values/*', async (req) => {
       const ns = namespaceParam(req.params.namespace);
       const key = keyParam(req);
-      const expiration = seconds(queryString(req, 'expiration'), 'expiration (seconds since the epoch)');
-      const expirationTtl = seconds(queryString(req, 'expiration_ttl'), 'expiration_ttl');
+      const expiration = seconds(queryString(req, 'expiration'), '?expiration= must be a time in seconds since the epoch');
+      const expirationTtl = seconds(queryString(req, 'expiration_ttl'), '?expiration_ttl= must be a number of seconds');
       const metadataText = headerText(req.headers[KV_METADATA_HEADER]) ?? queryString(req, 'metadata');
       const metadata = metadataText === undefined ? null : jsonText(metadataText, 'metadata', (m) => new StorageRouteError('E_KV_INVALID', m, 400, { namespace: ns, key }));
+      // Refuse a bad key or metadata before reading a value that could be 25 MiB (the store checks them again).
+      validateKey(key);
+      if (metadata !== null) validateMetadata(metadata);
       const value = await readKvValue(req);
       await deps.kv.put(ns, key, value, { expiration: expiration ?? null, expirationTtl: expirationTtl ?? null, metadata });
       return { namespace: ns, key, size: value.byteLength };
@@ -295,6 +298,7 @@ export function adminStorageRoutes(deps: AdminStorageDeps): FastifyPluginAsync {
     app.put<{ Params: { bucket: string } }>('/v1/r2/:bucket/objects/*', async (req) => {
       const bucket = bucketParam(req.params.bucket);
       const key = keyParam(req);
+      validateObjectKey(key);
       const custom = customMetadata(req);
       const meta = await deps.blob.put(bucket, key, bodyStream(req), { httpMetadata: httpMetadata(req), ...(custom ? { customMetadata: custom } : {}) });
       // Without onlyIf the store always writes.
