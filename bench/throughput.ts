@@ -212,7 +212,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<SuiteRe
     const jsHeader = await deployHelloJs(host);
     targets.push({ pid: host.pid, runtime: 'edge-js', workload: 'hello-js', url: `${host.dataUrl}/`, hostHeader: jsHeader });
     const gwHeader = await deployGateway(host, fastify.url);
-    targets.push({ pid: host.pid, runtime: 'edge-js', workload: 'gateway', url: `${host.dataUrl}/hello`, hostHeader: gwHeader, headers: GATEWAY_HEADERS });
+    targets.push({ pid: host.pid, runtime: 'edge-js', workload: 'gateway', url: `${host.dataUrl}/`, hostHeader: gwHeader, headers: GATEWAY_HEADERS });
     const { component } = await helloAsComponent();
     await host.deploy(helloAsUpload('hello-as', component));
     const asHeader = `hello-as.localhost:${host.dataPort}`;

@@ -2,7 +2,7 @@
 // Stateless: a guest key arrives with each op as its wire form (type, algorithm, usages and its material as
 // raw/pkcs8/spki bytes) and is re-imported for that op with the same usages, so Node enforces the usage and
 // algorithm rules; new keys go back in the same wire form. Nothing is kept here between ops.
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual, webcrypto } from 'node:crypto';
 import { HostOpError, type HostOps } from './host-ops.ts';
 
 type NodeKey = webcrypto.CryptoKey;
@@ -131,17 +131,54 @@ function asGuestError(err: unknown, method: string, arg: unknown): HostOpError {
   return new HostOpError(name, `Failed to execute '${method}' on 'SubtleCrypto'${typeof alg === 'string' ? ` (${alg})` : ''}: ${message}`);
 }
 
-function guarded(method: string, fn: (a: Record<string, unknown>) => Promise<unknown>): (arg: unknown) => Promise<unknown> {
-  return async (arg) => {
+/** A handler whose errors reach the guest as WebCrypto's; a result known at once is returned as is (not a promise). */
+function guarded(method: string, fn: (a: Record<string, unknown>) => unknown): (arg: unknown) => unknown {
+  return (arg) => {
     try {
-      return await fn(record(arg, 'the operation argument'));
+      const r = fn(record(arg, 'the operation argument'));
+      return r instanceof Promise ? r.catch((err: unknown) => Promise.reject(asGuestError(err, method, arg))) : r;
     } catch (err) {
       throw asGuestError(err, method, arg);
     }
   };
 }
 
-async function digest(a: Record<string, unknown>): Promise<Uint8Array> {
+/** Node's hash names for the digests WebCrypto (and Workers' MD5) offer. */
+const HASHES: Record<string, string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512', MD5: 'md5' };
+
+/** The hash of a plain `{ name }` (or string) algorithm, when it is one Node hashes synchronously. */
+function plainHash(v: unknown): string | undefined {
+  if (typeof v === 'string') return HASHES[v.toUpperCase()];
+  if (v === null || typeof v !== 'object') return undefined;
+  const a = v as Record<string, unknown>;
+  if (typeof a.name !== 'string' || Object.keys(a).length !== 1) return undefined;
+  return HASHES[a.name.toUpperCase()];
+}
+
+/**
+ * HMAC with a raw secret key, done synchronously (createHmac) so that the guest's promise settles in the same entry:
+ * the same bytes WebCrypto computes. Undefined when the key or algorithm is anything else (WebCrypto does those).
+ */
+function fastHmac(a: Record<string, unknown>, use: 'sign' | 'verify'): Buffer | undefined {
+  const alg = a.algorithm as Record<string, unknown> | null;
+  const key = a.key as Record<string, unknown> | null;
+  if (!alg || typeof alg !== 'object' || String(alg.name).toUpperCase() !== 'HMAC' || Object.keys(alg).length !== 1) return undefined;
+  if (!key || typeof key !== 'object' || key.type !== 'secret' || key.f !== 'raw' || !(key.m instanceof Uint8Array)) return undefined;
+  const kalg = key.algorithm as Record<string, unknown> | null;
+  if (!kalg || String(kalg.name).toUpperCase() !== 'HMAC' || !Array.isArray(key.usages) || !key.usages.includes(use)) return undefined;
+  const hash = plainHash(kalg.hash);
+  if (!hash || hash === 'md5' || (kalg.length !== undefined && kalg.length !== key.m.byteLength * 8)) return undefined;
+  if (!(a.data instanceof Uint8Array) || a.data.byteLength > MAX_DATA_BYTES) return undefined;
+  return createHmac(hash, key.m).update(a.data).digest();
+}
+
+function digest(a: Record<string, unknown>): Uint8Array | Promise<Uint8Array> {
+  const hash = plainHash(a.algorithm);
+  if (hash && a.data instanceof Uint8Array && a.data.byteLength <= MAX_DATA_BYTES) return new Uint8Array(createHash(hash).update(a.data).digest());
+  return digestAsync(a);
+}
+
+async function digestAsync(a: Record<string, unknown>): Promise<Uint8Array> {
   const alg = await algorithm(a.algorithm);
   const data = bytes(a.data, 'the data');
   // Workers supports MD5 for digest (not for HMAC); WebCrypto does not.
@@ -215,11 +252,23 @@ async function crypt(a: Record<string, unknown>, direction: 'encrypt' | 'decrypt
   return toBytes(direction === 'encrypt' ? await subtle.encrypt(alg, key, data) : await subtle.decrypt(alg, key, data));
 }
 
-async function sign(a: Record<string, unknown>): Promise<Uint8Array> {
+function sign(a: Record<string, unknown>): Uint8Array | Promise<Uint8Array> {
+  const mac = fastHmac(a, 'sign');
+  if (mac) return new Uint8Array(mac);
+  return signAsync(a);
+}
+
+async function signAsync(a: Record<string, unknown>): Promise<Uint8Array> {
   return toBytes(await subtle.sign(await algorithm(a.algorithm), await nodeKey(a.key), bytes(a.data, 'the data')));
 }
 
-async function verify(a: Record<string, unknown>): Promise<boolean> {
+function verify(a: Record<string, unknown>): boolean | Promise<boolean> {
+  const mac = fastHmac(a, 'verify');
+  if (mac && a.signature instanceof Uint8Array) return mac.byteLength === a.signature.byteLength && timingSafeEqual(mac, a.signature);
+  return verifyAsync(a);
+}
+
+async function verifyAsync(a: Record<string, unknown>): Promise<boolean> {
   return subtle.verify(await algorithm(a.algorithm), await nodeKey(a.key), bytes(a.signature, 'the signature'), bytes(a.data, 'the data'));
 }
 
@@ -237,7 +286,7 @@ async function wrapKey(a: Record<string, unknown>): Promise<Uint8Array> {
 
 /** Registers the 'crypto.*' ops that prelude/subtle.js calls; one an embedder registered first (HostOptions.ops) is kept. */
 export function registerWebCryptoOps(ops: HostOps): void {
-  const handlers: Record<string, (a: Record<string, unknown>) => Promise<unknown>> = {
+  const handlers: Record<string, (a: Record<string, unknown>) => unknown> = {
     digest,
     encrypt: (a) => crypt(a, 'encrypt'),
     decrypt: (a) => crypt(a, 'decrypt'),

@@ -911,8 +911,10 @@ export class WorkerInstance implements CpuWatched {
         else report(reply);
         return undefined;
       }
-      case 'op':
-        return this.hostOp(arg);
+      case 'cap.reset':
+        // A component trapped: its resources' handles die with it, so the host releases what they held.
+        this.capabilities.dispose();
+        return undefined;
       case 'body.read':
         return this.readBodyForComponent(arg);
       case 'resp.begin':
@@ -1088,6 +1090,13 @@ export class WorkerInstance implements CpuWatched {
         if (rc && arg === true) rc.released = true;
         rc?.deliver('waitUntil', true);
         return;
+      case 'op': {
+        // Sent with the entry's result: even an answer known at once goes back as a 'settled' entry.
+        const a = (arg ?? {}) as { id?: unknown };
+        const r = this.hostOp(arg);
+        if (!('later' in r) && typeof a.id === 'number') this.settleOp(reqId, a.id, r);
+        return;
+      }
     }
     if (!rc || rc.ended || rc.failure) {
       if (op === 'fetch' && !this.dead) {
@@ -1328,8 +1337,8 @@ export class WorkerInstance implements CpuWatched {
   }
 
   /**
-   * Runs a host op (host-ops.ts) for the guest's hostAsync: a result available at once is the reply (the guest's
-   * promise settles in the same entry); a promise is answered later with a 'settled' entry, and the reply says so.
+   * Runs a host op (host-ops.ts) for the guest's hostAsync: returns the outcome when the handler knew it at once,
+   * else `later` (a 'settled' entry answers when its promise settles).
    */
   private hostOp(arg: unknown): { v: unknown } | { e: { name: string; message: string } } | { later: true } {
     const a = (arg ?? {}) as { reqId?: unknown; id?: unknown; op?: unknown; arg?: unknown };
@@ -1357,17 +1366,20 @@ export class WorkerInstance implements CpuWatched {
       return { e: opFailure(err) };
     }
     if (result === null || typeof result !== 'object' || typeof (result as PromiseLike<unknown>).then !== 'function') return { v: result };
-    const settle = (outcome: { v: unknown } | { e: { name: string; message: string } }): void => {
-      if (this.dead || (target && (target.ended || target.failure))) return;
-      this.enter(target, { t: 'settled', reqId, id, ...outcome }).catch((err) => {
-        if (target) this.failRequest(target, asEdgeError(err));
-      });
-    };
     Promise.resolve(result).then(
-      (v) => settle({ v }),
-      (err: unknown) => settle({ e: opFailure(err) }),
+      (v) => this.settleOp(reqId, id, { v }),
+      (err: unknown) => this.settleOp(reqId, id, { e: opFailure(err) }),
     );
     return { later: true };
+  }
+
+  /** Answers the guest's pending host op `id` with a 'settled' entry (unless its request is over). */
+  private settleOp(reqId: number, id: number, outcome: { v: unknown } | { e: { name: string; message: string } }): void {
+    const target = reqId === 0 ? null : this.requests.get(reqId);
+    if (this.dead || target === undefined || (target && (target.ended || target.failure))) return;
+    this.enter(target, { t: 'settled', reqId, id, ...outcome }).catch((err) => {
+      if (target) this.failRequest(target, asEdgeError(err));
+    });
   }
 
   private armWallTimer(rc: RequestContext): void {

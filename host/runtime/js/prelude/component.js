@@ -3,7 +3,7 @@
 // while the host waits for storage or a body chunk); http-types' bodies are read and written straight from and to
 // the host's request and response streams, chunk by chunk. Fuel is refilled before every request; a trap (fuel
 // exhausted or any other) discards the component instance, and the next request gets a new one.
-import { hostInvoke } from './internal/bridge.js';
+import { hostInvoke, hostInvokeIgnored } from './internal/bridge.js';
 import { CapabilityError, capabilityImports, unwrapReply } from './capabilities.js';
 
 /** Marks what the adapter returns when the body already went out through begin-response (not a Response). */
@@ -116,8 +116,10 @@ export function createComponentWorker(instantiate, config) {
       try {
         out = handle.handle(witRequest);
       } catch (err) {
-        // jco marks the instance as trapped and refuses further calls: the next request gets a fresh one.
+        // jco marks the instance as trapped and refuses further calls: the next request gets a fresh one. The host
+        // releases what the trapped instance held (open object bodies, unfinished writers, ...): it cannot drop them.
         component = null;
+        hostInvokeIgnored('cap.reset', null);
         if (fuelBudget !== null && fuelGlobals.some((g) => g.value < 0n)) {
           const e = new RangeError(`WebAssembly fuel exhausted (${fuelBudget} units)`);
           e.edgeLimit = 'E_FUEL_LIMIT';

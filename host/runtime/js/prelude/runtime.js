@@ -319,15 +319,12 @@ export function createRuntime(options) {
     // would not answer, so the promise would stay pending and its entry here forever.
     if (reqId !== 0 && !requests.has(reqId)) return Promise.reject(new TypeError(`${op}: the request has ended.`));
     const id = nextOpId++;
-    // One synchronous call: an op the host can answer at once (a KV read from memory, an argument error) settles
-    // in this entry; one that waits for I/O is answered by a later 'settled' entry.
-    const reply = bridge.invoke.applySync(undefined, ['op', { reqId, id, op, arg }], { arguments: { copy: true }, result: { copy: true } });
-    if (reply !== null && typeof reply === 'object') {
-      if ('v' in reply) return Promise.resolve(reply.v);
-      if ('e' in reply) return Promise.reject(opError(reply.e));
-    }
+    // The op leaves with the entry's result and is answered by a 'settled' entry, even when the host knows the
+    // answer at once: the isolate thread never blocks on the host, so other requests run meanwhile. (A synchronous
+    // call for ops answered from memory was measured slower: 3.0k against 4.7k warm KV reads/s at c=10.)
     return new Promise((resolve, reject) => {
       pendingOps.set(id, { resolve, reject, reqId });
+      hostCall(reqId, 'op', { reqId, id, op, arg });
     });
   });
   function opError(e) {
