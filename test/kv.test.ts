@@ -175,3 +175,53 @@ describe('Workers KV', () => {
     expect(r.body.error.message).toContain('kv_namespaces');
   });
 });
+
+describe('Workers KV: hot values served by the isolate, never stale', () => {
+  let t: TestHost;
+  const READER = `
+export default {
+  async fetch(request, env) {
+    const u = new URL(request.url);
+    if (u.pathname === '/put') { await env.KV.put('k', u.searchParams.get('v')); return new Response('ok'); }
+    if (u.pathname === '/delete') { await env.KV.delete('k'); return new Response('ok'); }
+    if (u.pathname === '/mutate') {
+      const b = new Uint8Array(await env.KV.get('k', 'arrayBuffer'));
+      b.fill(33);
+      return new Response(await env.KV.get('k'));
+    }
+    return new Response(String(await env.KV.get('k')));
+  },
+};`;
+  beforeAll(async () => {
+    t = await startTestHost();
+    for (const name of ['reader-a', 'reader-b']) {
+      const toml = manifestFor(name, 'index.js', 'kv_namespaces = [{ binding = "KV", id = "shared-hot" }]');
+      expect((await t.deploy(name, { toml, modules: { 'index.js': READER } })).status).toBe(201);
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('a write from another worker, the same worker or a component is seen by the next read', async () => {
+    await t.get('reader-a', '/put?v=one');
+    for (let i = 0; i < 3; i++) expect((await t.get('reader-b', '/')).text).toBe('one');
+    await t.get('reader-a', '/put?v=two');
+    expect((await t.get('reader-b', '/')).text).toBe('two');
+    await t.get('reader-b', '/put?v=three');
+    expect((await t.get('reader-b', '/')).text).toBe('three');
+    expect((await t.get('reader-a', '/')).text).toBe('three');
+    await t.get('reader-a', '/delete');
+    expect((await t.get('reader-b', '/')).text).toBe('null');
+    // A write through the host's store itself (as the CLI or a component makes) bumps the readers' counters too.
+    await t.host.kv.put('shared-hot', 'k', new TextEncoder().encode('from the host'));
+    expect((await t.get('reader-a', '/')).text).toBe('from the host');
+    expect((await t.get('reader-b', '/')).text).toBe('from the host');
+  });
+
+  it('a worker modifying the bytes it read does not change what it reads next', async () => {
+    await t.get('reader-a', '/put?v=abc');
+    expect((await t.get('reader-a', '/')).text).toBe('abc');
+    expect((await t.get('reader-a', '/mutate')).text).toBe('abc');
+  });
+});

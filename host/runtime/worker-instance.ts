@@ -11,6 +11,7 @@ import { cpuWatchdog, LimitExceededError, RequestLimitEnforcer, type CpuWatched 
 import { webAssembly, type WasmModule } from './wasm/webassembly-api.ts';
 import type { CapabilityCall, CapabilityInstance, CapabilityRegistry, CapabilityReply } from '../bindings/registry.ts';
 import { HostOps, opFailure, type HostOpContext } from './host-ops.ts';
+import type { KvGenerations } from '../bindings/kv/kv-generations.ts';
 import { mapStack, type ModuleSourceMap } from './source-map.ts';
 
 export interface VersionModule {
@@ -114,6 +115,8 @@ export interface InstanceHooks {
   registry: CapabilityRegistry;
   /** Asynchronous host operations the prelude may ask for (WebCrypto, the Cache API, ...). */
   ops: HostOps;
+  /** Write generations of KV namespaces, shared with the isolate's KV facade. */
+  kvGenerations?: KvGenerations;
 }
 
 /** Guest code run at module evaluation (global scope) gets this much CPU at most, as Workers' startup limit. */
@@ -424,6 +427,8 @@ export class WorkerInstance implements CpuWatched {
   /** Sampled heap size, for the runtime's memory budget. */
   heapBytes = 0;
   private readonly capabilities: CapabilityInstance;
+  /** This instance's KV generation counters (detached when it is disposed). */
+  private kvCounters: { shared: SharedArrayBuffer; detach(): void } | null = null;
   /**
    * Where this instance's start went, for the benchmark's cold-start breakdown: compile and link (with the code
    * cache), evaluation (the global scope; for a component, glue evaluation and instantiation), and the first
@@ -556,7 +561,14 @@ export class WorkerInstance implements CpuWatched {
     let envSource =
       manifest.services.length === 0 ? baseEnvSource : `Object.assign(${baseEnvSource}, host.serviceEnv(${JSON.stringify(manifest.services.map((s) => s.binding))}))`;
     // KV namespaces: the prelude's Workers KV facade, calling the host's store through async host ops.
-    if (manifest.kvNamespaces.length > 0) envSource = `Object.assign(${envSource}, host.kvEnv(${JSON.stringify(manifest.kvNamespaces.map((n) => n.binding))}))`;
+    if (manifest.kvNamespaces.length > 0) {
+      if (this.hooks.kvGenerations && !component) {
+        // Counters the host bumps on every write to these namespaces: the facade serves hot values while they hold.
+        this.kvCounters = this.hooks.kvGenerations.attach(manifest.kvNamespaces.map((n) => n.id));
+        context.global.setSync('__edgeKvGen', new ivm.ExternalCopy(this.kvCounters.shared).copyInto({ release: true }));
+      }
+      envSource = `Object.assign(${envSource}, host.kvEnv(${JSON.stringify(manifest.kvNamespaces.map((n) => n.binding))}))`;
+    }
     if (manifest.r2Buckets.length > 0) envSource = `Object.assign(${envSource}, host.r2Env(${JSON.stringify(manifest.r2Buckets.map((b) => b.binding))}))`;
     let bootstrapSource: string;
     let envModule: ivm.Module | null = null;
@@ -1461,6 +1473,8 @@ export class WorkerInstance implements CpuWatched {
       // already gone
     }
     this.capabilities.dispose();
+    this.kvCounters?.detach();
+    this.kvCounters = null;
     this.hooks.disposed(this);
   }
 

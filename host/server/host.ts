@@ -20,6 +20,7 @@ import { loadHostConfig } from '../config.ts';
 import { HostOps, type HostOpHandler } from '../runtime/host-ops.ts';
 import { KvEngine } from '../../storage/kv/kv-engine.ts';
 import { registerKvOps } from '../bindings/kv/kv-service.ts';
+import { KvGenerations } from '../bindings/kv/kv-generations.ts';
 import { registerR2Ops } from '../bindings/r2/r2-service.ts';
 import { CronScheduler } from '../runtime/scheduler.ts';
 import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-instance.ts';
@@ -146,6 +147,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   });
   // R2 for every worker of this host (JS workers' env.MY_BUCKET, components' blob interface, the S3 endpoint).
   const blob = await BlobEngine.open(join(dataDir, 'r2'));
+  // Shared write counters: JS workers' KV facades serve hot values without asking the host until a write lands.
+  const kvGenerations = new KvGenerations();
+  kv.onChange((ns) => kvGenerations.bump(ns));
   const registry = await CapabilityRegistry.create({
     platformWitDir: PLATFORM_WIT_DIR,
     dataDir,
@@ -172,6 +176,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     pool,
     registry,
     ops,
+    kvGenerations,
     maxIsolates: options.maxIsolates,
     memoryBudgetMb: options.memoryBudgetMb,
     observer: {

@@ -93,6 +93,7 @@ export class KvEngine implements KvStore {
   private readonly cache = new Map<string, { entry: IndexEntry; value: Uint8Array }>();
   private cachedBytes = 0;
   private readonly cacheBytes: number;
+  private readonly changeListeners: Array<(ns: string) => void> = [];
 
   private constructor(log: SegmentLog, now: () => number, compactAtBytes: number, cacheBytes: number) {
     this.log = log;
@@ -118,6 +119,15 @@ export class KvEngine implements KvStore {
       else engine.index(d.ns, d.key, { loc, expiresAt: d.expiresAt, metadata: d.metadata });
     }
     return engine;
+  }
+
+  /** Calls `listener(ns)` after every write to a namespace takes effect (before the writer's promise resolves). */
+  onChange(listener: (ns: string) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(ns: string): void {
+    for (const l of this.changeListeners) l(ns);
   }
 
   get stats(): { appends: number; fsyncs: number; bytes: number; liveBytes: number; compactions: number } {
@@ -231,6 +241,7 @@ export class KvEngine implements KvStore {
     this.index(ns, key, entry);
     // A copy: the caller keeps its buffer.
     this.remember(ns, key, entry, value.slice());
+    this.changed(ns);
     this.maybeCompact();
   }
 
@@ -239,6 +250,7 @@ export class KvEngine implements KvStore {
     // Always logged, even for a key not indexed: a put of it may still be in flight, and must not win.
     await this.log.append(encodeRecord(DELETE, ns, key, 0, null, null));
     this.remove(ns, key);
+    this.changed(ns);
     this.maybeCompact();
   }
 

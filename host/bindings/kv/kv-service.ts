@@ -32,12 +32,14 @@ function asGuestError(op: string, err: unknown): unknown {
 export interface KvGetReply {
   value: Uint8Array;
   metadata: string | null;
+  /** Seconds since the epoch, or null. */
+  expiration: number | null;
 }
 
 /** Registers the `kv.*` host ops over `store`. */
 export function registerKvOps(ops: HostOps, store: KvStore): void {
   const guarded = <T>(op: string, fn: () => Promise<T>): Promise<T> => fn().catch((err: unknown) => Promise.reject(asGuestError(op, err)));
-  const entry = (e: KvEntry | null): KvGetReply | null => (e ? { value: e.value, metadata: e.metadata } : null);
+  const entry = (e: KvEntry | null): KvGetReply | null => (e ? { value: e.value, metadata: e.metadata, expiration: e.expiration } : null);
 
   ops.register('kv.get', (arg, ctx) => {
     const a = (arg ?? {}) as { binding?: unknown; key?: unknown };

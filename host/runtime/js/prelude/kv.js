@@ -32,13 +32,14 @@ function decodeValue(bytes, type) {
       return decoder.decode(bytes);
     case 'json':
       return JSON.parse(decoder.decode(bytes));
+    // Copies: the bytes may be cached and served again, so the worker must not get them to modify.
     case 'arrayBuffer':
-      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+      return bytes.slice().buffer;
     case 'stream':
       return new ReadableStream({
         type: 'bytes',
         start(c) {
-          if (bytes.byteLength > 0) c.enqueue(bytes);
+          if (bytes.byteLength > 0) c.enqueue(bytes.slice());
           c.close();
         },
       });
@@ -85,7 +86,66 @@ const BINDING = new WeakMap();
 function bindingOf(self) {
   const b = BINDING.get(self);
   if (b === undefined) throw new TypeError('Illegal invocation: not a KV namespace');
-  return b;
+  return b.binding;
+}
+
+// Values read recently, served without asking the host while the namespace's write counter (shared with the host,
+// bumped after every write that takes effect anywhere on the host) is unchanged: a hot read costs no round trip and
+// a write is seen by the next read. Bounded per isolate (the memory counts against the worker's limit).
+const CACHE_BYTES = 1024 * 1024;
+const CACHE_ENTRY_BYTES = 64 * 1024;
+const cache = new Map();
+let cachedBytes = 0;
+
+function cacheKey(binding, key) {
+  return `${binding}\0${key}`;
+}
+
+/** The cached reply for `key` (null: known absent), or undefined when the host must be asked. */
+function cached(state, key) {
+  if (state.counters === null) return undefined;
+  const id = cacheKey(state.binding, key);
+  const hit = cache.get(id);
+  if (hit === undefined) return undefined;
+  if (hit.generation !== Atomics.load(state.counters, state.slot) || (hit.expiresAt !== 0 && hit.expiresAt <= Date.now())) {
+    cache.delete(id);
+    cachedBytes -= hit.bytes;
+    return undefined;
+  }
+  cache.delete(id);
+  cache.set(id, hit);
+  return hit.reply;
+}
+
+function remember(state, key, generation, reply) {
+  const bytes = (reply === null ? 0 : reply.value.byteLength + (reply.metadata?.length ?? 0)) + key.length + 64;
+  if (state.counters === null || bytes > CACHE_ENTRY_BYTES) return;
+  const id = cacheKey(state.binding, key);
+  const old = cache.get(id);
+  if (old !== undefined) {
+    cache.delete(id);
+    cachedBytes -= old.bytes;
+  }
+  cache.set(id, { reply, generation, bytes, expiresAt: reply === null || reply.expiration === null ? 0 : reply.expiration * 1000 });
+  cachedBytes += bytes;
+  for (const [k, v] of cache) {
+    if (cachedBytes <= CACHE_BYTES) break;
+    cache.delete(k);
+    cachedBytes -= v.bytes;
+  }
+}
+
+/** One key's reply: from the cache when it still holds, else from the host (then cached). */
+async function read(self, key) {
+  const state = BINDING.get(self);
+  if (state === undefined) throw new TypeError('Illegal invocation: not a KV namespace');
+  const hit = cached(state, key);
+  if (hit !== undefined) return hit;
+  // The counter before asking: a write landing meanwhile makes this reply's generation old, so it is not reused.
+  const generation = state.counters === null ? 0 : Atomics.load(state.counters, state.slot);
+  const reply = await hostAsync('kv.get', { binding: state.binding, key });
+  remember(state, key, generation, reply);
+  return reply;
 }
 
 export class KVNamespace {
@@ -102,7 +162,7 @@ export class KVNamespace {
       return new Map(keys.map((k, i) => [k, replies[i] ? decodeValue(replies[i].value, type) : null]));
     }
     const type = readType(options, false);
-    const reply = await hostAsync('kv.get', { binding, key: String(key) });
+    const reply = await read(this, String(key));
     return reply ? decodeValue(reply.value, type) : null;
   }
 
@@ -115,7 +175,7 @@ export class KVNamespace {
       return new Map(keys.map((k, i) => [k, replies[i] ? { value: decodeValue(replies[i].value, type), metadata: parseMetadata(replies[i].metadata) } : null]));
     }
     const type = readType(options, false);
-    const reply = await hostAsync('kv.get', { binding, key: String(key) });
+    const reply = await read(this, String(key));
     if (!reply) return { value: null, metadata: null, cacheStatus: null };
     return { value: decodeValue(reply.value, type), metadata: parseMetadata(reply.metadata), cacheStatus: null };
   }
@@ -164,16 +224,21 @@ export class KVNamespace {
   }
 }
 
-/** The `env` value of a kv_namespaces binding. */
-export function kvNamespace(binding) {
+/** The `env` value of a kv_namespaces binding; `counters`: the host's write counters (slot `slot`), or null. */
+export function kvNamespace(binding, counters = null, slot = 0) {
   const ns = Object.create(KVNamespace.prototype);
-  BINDING.set(ns, binding);
+  BINDING.set(ns, { binding, counters, slot });
   return ns;
 }
 
-/** `env` entries for the manifest's kv_namespaces bindings. */
+/** `env` entries for the manifest's kv_namespaces bindings (in manifest order, as the host's counters are). */
 export function kvEnv(bindings) {
+  const shared = globalThis.__edgeKvGen;
+  delete globalThis.__edgeKvGen;
+  const counters = shared instanceof SharedArrayBuffer ? new Int32Array(shared) : null;
   const env = {};
-  for (const b of bindings) env[b] = kvNamespace(b);
+  bindings.forEach((b, i) => {
+    env[b] = kvNamespace(b, counters, i);
+  });
   return env;
 }
