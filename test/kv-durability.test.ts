@@ -1,4 +1,4 @@
-// KV durability through the HTTP data plane: several clients write through a worker while the host is SIGKILLed at
+// KV and R2 durability through the HTTP data plane: several clients write through a worker while the host is SIGKILLed at
 // random moments, again and again; after each restart every acknowledged write is there with its exact bytes and no
 // damaged value is ever returned. Then a torn tail written by hand into the KV log is cut off on restart.
 import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -15,6 +15,15 @@ export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     const key = url.searchParams.get('k');
+    const object = url.searchParams.get('r');
+    if (object !== null) {
+      if (request.method === 'PUT') {
+        await env.R2.put(object, request.body);
+        return new Response('stored');
+      }
+      const o = await env.R2.get(object);
+      return o === null ? new Response('missing', { status: 404 }) : new Response(o.body);
+    }
     if (request.method === 'PUT') {
       await env.KV.put(key, await request.arrayBuffer());
       return new Response('stored');
@@ -37,7 +46,7 @@ export default {
 
 const CLIENTS = 12;
 
-describe('KV durability through the data plane under SIGKILL', () => {
+describe('KV and R2 durability through the data plane under SIGKILL', () => {
   let dataDir = '';
   let host: ChildHost | undefined;
   afterAll(async () => {
@@ -45,13 +54,15 @@ describe('KV durability through the data plane under SIGKILL', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
+  // Keys starting with "obj-" go to R2 (streamed request body into the object store), the others to KV.
+  const param = (key: string) => (key.startsWith('obj-') ? 'r' : 'k');
   const put = (h: ChildHost, key: string) =>
-    request(`${h.dataUrl}/?k=${encodeURIComponent(key)}`, { host: `kv-writer.localhost:${h.port}`, method: 'PUT', body: valueFor(key) });
+    request(`${h.dataUrl}/?${param(key)}=${encodeURIComponent(key)}`, { host: `kv-writer.localhost:${h.port}`, method: 'PUT', body: valueFor(key) });
   const get = (h: ChildHost, path: string) => request(`${h.dataUrl}${path}`, { host: `kv-writer.localhost:${h.port}` });
 
   async function verify(h: ChildHost, acked: Set<string>, round: number): Promise<void> {
     for (const key of acked) {
-      const r = await get(h, `/?k=${encodeURIComponent(key)}`);
+      const r = await get(h, `/?${param(key)}=${encodeURIComponent(key)}`);
       expect(r.status, `acknowledged ${key} is missing after kill ${round}`).toBe(200);
       expect(r.body.equals(valueFor(key)), `${key} came back damaged`).toBe(true);
     }
@@ -63,11 +74,11 @@ describe('KV durability through the data plane under SIGKILL', () => {
     }
   }
 
-  it('keeps every acknowledged put across repeated kills at random moments', async () => {
+  it('keeps every acknowledged KV put and R2 object across repeated kills at random moments', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'edge-kv-durable-'));
     host = await startChildHost(dataDir);
     const deployed = await childAdmin(host, 'POST', '/v1/workers', {
-      manifest: { fileName: 'wrangler.toml', content: manifestFor('kv-writer', 'index.js', 'kv_namespaces = [{ binding = "KV", id = "durable" }]\n[limits]\ncpu_ms = 200') },
+      manifest: { fileName: 'wrangler.toml', content: manifestFor('kv-writer', 'index.js', 'kv_namespaces = [{ binding = "KV", id = "durable" }]\nr2_buckets = [{ binding = "R2", bucket_name = "durable" }]\n[limits]\ncpu_ms = 200') },
       modules: [{ path: 'index.js', content: WORKER }],
     });
     expect(deployed.status, JSON.stringify(deployed.body)).toBe(201);
@@ -77,7 +88,7 @@ describe('KV durability through the data plane under SIGKILL', () => {
       let stop = false;
       const clients = Array.from({ length: CLIENTS }, async (_, c) => {
         for (let seq = 0; !stop; seq++) {
-          const key = `r${round}-c${c}-${seq}`;
+          const key = `${c % 3 === 0 ? 'obj-' : ''}r${round}-c${c}-${seq}`;
           try {
             const r = await put(h, key);
             if (r.status === 200 && r.text === 'stored') acked.add(key);
@@ -94,6 +105,7 @@ describe('KV durability through the data plane under SIGKILL', () => {
       await verify(host, acked, round);
     }
     expect(acked.size).toBeGreaterThan(200);
+    expect([...acked].filter((k) => k.startsWith('obj-')).length).toBeGreaterThan(30);
 
     // A torn tail by hand: half a record appended to the newest KV segment, as a write cut by a crash leaves it.
     await kill9(host);
