@@ -55,7 +55,8 @@ describe('storage durability under SIGKILL', () => {
     // kills also land while compacting), up to twenty.
     let compacted = false;
     for (let round = 0; round < 20 && (round < 6 || acked.size <= 300 || !compacted); round++) {
-      const r = await runAndKill(round, 150 + Math.floor(Math.random() * 600));
+      // Every third round lives longer, so that a compaction started under load gets to finish before the kill.
+      const r = await runAndKill(round, round % 3 === 2 ? 1500 + Math.floor(Math.random() * 1500) : 150 + Math.floor(Math.random() * 600));
       for (const k of r.acked) acked.add(k);
       for (const k of r.deleted) deleted.add(k);
       for (const k of r.acked) {
