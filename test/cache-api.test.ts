@@ -1,7 +1,7 @@
 // The Cache API (caches.default, caches.open) in workers through a real host: hits and misses, Workers' refusals,
 // expiry, Vary, Range, per-worker and per-name isolation, persistence across a host restart, the entry size cap.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { childAdmin, kill9, startChildHost, type ChildHost } from './helpers/child-host.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -175,67 +175,29 @@ describe('Cache API', () => {
 });
 
 describe('Cache API under SIGKILL', () => {
-  const NODE = join(process.cwd(), 'node_modules', '.bin', 'node');
-  const MAIN = join(process.cwd(), 'host', 'cli', 'main.ts');
   let dataDir = '';
-  let child: ChildProcess | undefined;
-
-  async function serve(): Promise<{ dataUrl: string; adminUrl: string }> {
-    // The host's own node process (not the edge.mjs shim), so that SIGKILL hits the process holding the cache.
-    const c = spawn(NODE, ['--no-node-snapshot', '--disable-warning=ExperimentalWarning', MAIN, 'serve', '--port', '0', '--admin-port', '0', '--data-dir', dataDir], {
-      env: { ...process.env, EDGE_ADMIN_TOKEN: 'cache-token', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child = c;
-    return new Promise((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`host did not start: ${out}`)), 20_000);
-      c.stdout!.on('data', (b: Buffer) => {
-        out += b.toString();
-        const data = /data:\s+(http:\/\/\S+)/.exec(out);
-        const admin = /admin:\s+(http:\/\/\S+)/.exec(out);
-        if (data && admin) {
-          clearTimeout(timer);
-          resolve({ dataUrl: data[1]!, adminUrl: admin[1]! });
-        }
-      });
-      c.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    });
-  }
-
-  function kill9(): Promise<void> {
-    const c = child!;
-    if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      c.on('exit', () => resolve());
-      c.kill('SIGKILL');
-    });
-  }
+  let host: ChildHost | undefined;
 
   afterAll(async () => {
-    if (child) await kill9();
+    if (host) await kill9(host);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   it('keeps every entry whose put was acknowledged', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'edge-cache-kill-'));
-    let h = await serve();
-    const deployed = await fetch(`${h.adminUrl}/v1/workers`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer cache-token', 'content-type': 'application/json' },
-      body: JSON.stringify({ manifest: { fileName: 'wrangler.toml', content: manifestFor('ck', 'index.js') }, modules: [{ path: 'index.js', content: worker }] }),
-    });
+    host = await startChildHost(dataDir);
+    const deployed = await childAdmin(host, 'POST', '/v1/workers', { manifest: { fileName: 'wrangler.toml', content: manifestFor('ck', 'index.js') }, modules: [{ path: 'index.js', content: worker }] });
     expect(deployed.status).toBe(201);
     const get = async (path: string): Promise<string> => {
-      const r = await request(`${h.dataUrl}${path}`, { host: `ck.localhost:${new URL(h.dataUrl).port}` });
+      const r = await request(`${host!.dataUrl}${path}`, { host: `ck.localhost:${host!.port}` });
       return r.text;
     };
     for (let i = 0; i < 5; i++) {
       const qs = new URLSearchParams({ key: `https://cache.test/k${i}`, body: `value ${i}`, headers: JSON.stringify({ 'cache-control': 'max-age=600' }) });
       expect(await get(`/put?${qs}`)).toBe('stored; bodyUsed true');
     }
-    await kill9();
-    h = await serve();
+    await kill9(host);
+    host = await startChildHost(dataDir);
     for (let i = 0; i < 5; i++) expect(JSON.parse(await get(`/match?key=${encodeURIComponent(`https://cache.test/k${i}`)}`)).body).toBe(`value ${i}`);
   });
 });

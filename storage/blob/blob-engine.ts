@@ -7,8 +7,8 @@ import { createHash, randomBytes, randomUUID, type Hash } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import sortedBtree from 'sorted-btree';
-import { SegmentLog, type Loc } from '../log/segment-log.ts';
+import { SegmentLog, syncDir, type Loc } from '../log/segment-log.ts';
+import { sortedIndex, type SortedIndex } from '../sorted-index.ts';
 import { compareUtf8 } from '../kv/kv-types.ts';
 import {
   BLOB_LIMITS,
@@ -29,14 +29,12 @@ import {
   type RangeSpec,
 } from './blob-types.ts';
 
-type BTreeClass = typeof sortedBtree.default;
-const BTree: BTreeClass = (sortedBtree as unknown as { default?: BTreeClass }).default ?? (sortedBtree as unknown as BTreeClass);
 
 interface Indexed {
   meta: ObjectMeta;
   loc: Loc;
 }
-type Tree = InstanceType<typeof BTree<string, Indexed>>;
+type Tree = SortedIndex<Indexed>;
 
 interface Upload {
   uploadId: string;
@@ -167,7 +165,7 @@ export class BlobEngine implements BlobStore {
   private tree(bucket: string): Tree {
     let t = this.buckets.get(bucket);
     if (!t) {
-      t = new BTree<string, Indexed>(undefined, compareUtf8);
+      t = sortedIndex<Indexed>();
       this.buckets.set(bucket, t);
     }
     return t;
@@ -557,14 +555,5 @@ function decodeCursor(cursor: string): string | null {
     return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(cursor, 'base64url'));
   } catch {
     return null;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

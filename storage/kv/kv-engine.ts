@@ -2,14 +2,11 @@
 // group commits), with an in-memory ordered index of live keys pointing at their records (values stay on disk and
 // are read, checksum-verified, on get). Workers KV's rules (limits, expiration, listing by UTF-8 byte order with
 // cursors) are enforced here, so that any backend behind `KvStore` behaves alike.
-import sortedBtree from 'sorted-btree';
 import { SegmentGoneError, SegmentLog, type Loc } from '../log/segment-log.ts';
-import { compareUtf8, KV_LIMITS, KvError, validateKey, validateMetadata, type KvEntry, type KvListOptions, type KvListResult, type KvPutOptions, type KvStore } from './kv-types.ts';
+import { sortedIndex, type SortedIndex } from '../sorted-index.ts';
+import { KV_LIMITS, KvError, validateKey, validateMetadata, type KvEntry, type KvListOptions, type KvListResult, type KvPutOptions, type KvStore } from './kv-types.ts';
 
-// sorted-btree is CommonJS with `exports.default`: Node's ESM loader hands over module.exports, bundlers the class.
-type BTreeClass = typeof sortedBtree.default;
-const BTree: BTreeClass = (sortedBtree as unknown as { default?: BTreeClass }).default ?? (sortedBtree as unknown as BTreeClass);
-type Tree = InstanceType<typeof BTree<string, IndexEntry>>;
+type Tree = SortedIndex<IndexEntry>;
 
 interface IndexEntry {
   loc: Loc;
@@ -137,7 +134,7 @@ export class KvEngine implements KvStore {
   private tree(ns: string): Tree {
     let t = this.spaces.get(ns);
     if (!t) {
-      t = new BTree<string, IndexEntry>(undefined, compareUtf8);
+      t = sortedIndex<IndexEntry>();
       this.spaces.set(ns, t);
     }
     return t;

@@ -446,7 +446,8 @@ export class SegmentLog {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** fsyncs a directory, so that files created, renamed or deleted in it are durable. */
+export async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
     await fh.sync();

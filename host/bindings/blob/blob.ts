@@ -2,6 +2,7 @@
 // r2_buckets, over the same store (and rules) as JS workers' env.MY_BUCKET. Bodies stream both ways: a get hands
 // the guest an `object-body` read chunk by chunk from the store's stream, a `begin-put` an `object-writer` whose
 // chunks feed the store's put as they come (each write returns once the store has taken the chunk).
+import { BodyChannel } from '../../../storage/blob/body-channel.ts';
 import { CapabilityError, type CapabilityDefinition } from '../capability.ts';
 import type * as Blob from '../generated/interfaces/edge-platform-blob.d.ts';
 import {
@@ -113,49 +114,6 @@ function putOptions(o: Blob.PutOptions): PutOptions {
   const c = conditional(o.onlyIf);
   if (c) out.onlyIf = c;
   return out;
-}
-
-/** A body the guest writes chunk by chunk, consumed by the store's put as an async iterable. */
-class BodyChannel implements AsyncIterable<Uint8Array> {
-  private readonly chunks: Uint8Array[] = [];
-  private ended = false;
-  private failure: unknown = null;
-  private wake: (() => void) | null = null;
-  private readonly consumed: Array<() => void> = [];
-
-  /** Resolves once the store has taken the chunk (backpressure), rejects when the put has failed. */
-  push(chunk: Uint8Array): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    this.chunks.push(chunk);
-    this.wake?.();
-    return new Promise<void>((resolve) => this.consumed.push(resolve));
-  }
-  end(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-  fail(err: unknown): void {
-    this.failure ??= err;
-    this.wake?.();
-    for (const r of this.consumed.splice(0)) r();
-  }
-  get failed(): unknown {
-    return this.failure;
-  }
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      if (this.failure) throw this.failure;
-      const c = this.chunks.shift();
-      if (c) {
-        yield c;
-        this.consumed.shift()?.();
-        continue;
-      }
-      if (this.ended) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = null;
-    }
-  }
 }
 
 export function blobCapability(store: BlobStore): CapabilityDefinition<BlobImpl, BlobGrant> {

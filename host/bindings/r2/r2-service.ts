@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { DeployManifest } from '../../deploy/manifest.ts';
 import { HostOpError, type HostOpContext, type HostOps } from '../../runtime/host-ops.ts';
+import { BodyChannel } from '../../../storage/blob/body-channel.ts';
 import { BlobError, type BlobStore, type ChecksumName, type Conditional, type HttpMetadata, type ObjectMeta, type PutOptions, type RangeSpec } from '../../../storage/blob/blob-types.ts';
 
 /** Bytes per chunk handed to the guest. */
@@ -17,17 +18,8 @@ export function bucketOf(manifest: DeployManifest, binding: unknown): string {
   return b.bucketName;
 }
 
-/** What the guest gets for an object (times in ms). */
-export interface GuestObject {
-  key: string;
-  version: string;
-  size: number;
-  etag: string;
-  uploaded: number;
-  httpMetadata: HttpMetadata;
-  customMetadata: Record<string, string>;
-  checksums: Partial<Record<ChecksumName, string>>;
-}
+/** What the guest gets for an object (times in ms): everything but where its body is stored. */
+export type GuestObject = Omit<ObjectMeta, 'parts'>;
 
 function guestObject(m: ObjectMeta): GuestObject {
   return { key: m.key, version: m.version, size: m.size, etag: m.etag, uploaded: m.uploaded, httpMetadata: m.httpMetadata, customMetadata: m.customMetadata, checksums: m.checksums };
@@ -119,45 +111,6 @@ function putOptions(v: unknown): PutOptions {
   return out;
 }
 
-/** A body the guest writes chunk by chunk, consumed by the store as an async iterable. */
-class Channel implements AsyncIterable<Uint8Array> {
-  private readonly chunks: Uint8Array[] = [];
-  private ended = false;
-  private failure: unknown = null;
-  private wake: (() => void) | null = null;
-  private consumed: Array<() => void> = [];
-
-  push(chunk: Uint8Array): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    this.chunks.push(chunk);
-    this.wake?.();
-    return new Promise<void>((resolve) => this.consumed.push(resolve));
-  }
-  end(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-  fail(err: unknown): void {
-    this.failure ??= err;
-    this.wake?.();
-    for (const r of this.consumed.splice(0)) r();
-  }
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      if (this.failure) throw this.failure;
-      const c = this.chunks.shift();
-      if (c) {
-        yield c;
-        this.consumed.shift()?.();
-        continue;
-      }
-      if (this.ended) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = null;
-    }
-  }
-}
-
 interface OpenRead {
   kind: 'read';
   iter: AsyncIterator<Uint8Array>;
@@ -166,7 +119,7 @@ interface OpenRead {
 }
 interface OpenWrite {
   kind: 'write';
-  channel: Channel;
+  channel: BodyChannel;
   done: Promise<unknown>;
 }
 type Open = OpenRead | OpenWrite;
@@ -310,7 +263,7 @@ export function registerR2Ops(ops: HostOps, store: BlobStore): void {
     const a = rec(arg);
     const bucket = bucketOf(ctx.manifest, a.binding);
     const key = str(a.key, 'an object key');
-    const channel = new Channel();
+    const channel = new BodyChannel();
     let done: Promise<unknown>;
     if (a.uploadId !== undefined) {
       const uploadId = str(a.uploadId, 'uploadId');
