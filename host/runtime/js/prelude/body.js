@@ -29,7 +29,12 @@ function chunkBytes(value) {
   return null;
 }
 
-async function readAllBytes(stream) {
+/**
+ * Reads a byte stream to its end into one Uint8Array. `options.max`: more bytes than this cancel the stream and
+ * throw `options.tooLarge(max)`; `options.what` names the stream in the error for a chunk that is not bytes.
+ */
+async function readAllBytes(stream, options = undefined) {
+  const max = options?.max ?? Infinity;
   const reader = stream.getReader();
   const chunks = [];
   let total = 0;
@@ -38,13 +43,23 @@ async function readAllBytes(stream) {
     if (done) break;
     const chunk = chunkBytes(value);
     if (chunk === null) {
-      const error = new TypeError('A body stream must produce Uint8Array (or ArrayBuffer/ArrayBufferView) chunks, got ' + (value === null ? 'null' : typeof value) + '.');
+      const error = new TypeError(`${options?.what ?? 'A body stream'} must produce Uint8Array (or ArrayBuffer/ArrayBufferView) chunks, got ${value === null ? 'null' : typeof value}.`);
+      reader.cancel(error).catch(() => {});
+      throw error;
+    }
+    total += chunk.length;
+    if (total > max) {
+      const error = options.tooLarge(max);
       reader.cancel(error).catch(() => {});
       throw error;
     }
     chunks.push(chunk);
-    total += chunk.length;
   }
+  return concatBytes(chunks, total);
+}
+
+/** The chunks one after the other in a new Uint8Array of `total` bytes. */
+function concatBytes(chunks, total) {
   const out = new Uint8Array(total);
   let offset = 0;
   for (let i = 0; i < chunks.length; i++) {
@@ -259,4 +274,4 @@ export function takeBody(requestOrResponse) {
   return takeBodyFrom(requestOrResponse);
 }
 
-export { initBody, cloneBodyInto, moveBody, hasBody, readAllBytes, chunkBytes };
+export { initBody, cloneBodyInto, moveBody, hasBody, readAllBytes, concatBytes, chunkBytes };

@@ -5,7 +5,7 @@
 import { hostAsync } from './internal/async.js';
 import { Request, isRequest, getRequestHead } from './request.js';
 import { isResponse, getResponseHead, createFetchResponse } from './response.js';
-import { takeBody, chunkBytes } from './body.js';
+import { takeBody, readAllBytes } from './body.js';
 import { URL } from './url.js';
 
 export const MAX_ENTRY_BYTES = 8 * 1024 * 1024;
@@ -17,34 +17,12 @@ function requestOf(method, input) {
   throw new TypeError(`Failed to execute '${method}' on 'Cache': the request must be a Request, a URL or a URL string.`);
 }
 
-async function readCapped(stream) {
-  const reader = stream.getReader();
-  const chunks = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    const chunk = chunkBytes(value);
-    if (chunk === null) {
-      const error = new TypeError('Cache.put(): the response body stream must produce Uint8Array (or ArrayBuffer/ArrayBufferView) chunks.');
-      reader.cancel(error).catch(() => {});
-      throw error;
-    }
-    total += chunk.byteLength;
-    if (total > MAX_ENTRY_BYTES) {
-      const error = new TypeError(`Cache.put(): the response body is larger than ${MAX_ENTRY_BYTES} bytes, the most this runtime caches per entry.`);
-      reader.cancel(error).catch(() => {});
-      throw error;
-    }
-    chunks.push(chunk);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+function readCapped(stream) {
+  return readAllBytes(stream, {
+    max: MAX_ENTRY_BYTES,
+    what: 'Cache.put(): the response body stream',
+    tooLarge: (max) => new TypeError(`Cache.put(): the response body is larger than ${max} bytes, the most this runtime caches per entry.`),
+  });
 }
 
 function headerValue(list, name) {

@@ -1,7 +1,7 @@
 // `env.MY_KV`: Workers KV for JS workers (kv_namespaces in the manifest). Every call is an asynchronous host op
 // (host/bindings/kv/kv-service.ts): the isolate keeps running other work while the host reads or writes.
 import { hostAsync } from './internal/async.js';
-import { chunkBytes } from './body.js';
+import { readAllBytes } from './body.js';
 import { TextEncoder, TextDecoder } from './encoding.js';
 
 const MAX_VALUE_BYTES = 25 * 1024 * 1024;
@@ -55,28 +55,11 @@ async function valueBytes(value) {
   if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
   if (value instanceof ReadableStream) {
-    const parts = [];
-    let size = 0;
-    const reader = value.getReader();
-    for (;;) {
-      const { done, value: chunk } = await reader.read();
-      if (done) break;
-      const b = chunkBytes(chunk);
-      if (b === null) throw new TypeError('A ReadableStream put into KV must produce bytes (Uint8Array chunks).');
-      size += b.byteLength;
-      if (size > MAX_VALUE_BYTES) {
-        reader.cancel().catch(() => {});
-        throw new Error(`KV PUT failed: values are at most ${MAX_VALUE_BYTES} bytes (25 MiB); this stream is longer`);
-      }
-      parts.push(b);
-    }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.byteLength;
-    }
-    return out;
+    return readAllBytes(value, {
+      max: MAX_VALUE_BYTES,
+      what: 'A ReadableStream put into KV',
+      tooLarge: (max) => new Error(`KV PUT failed: values are at most ${max} bytes (25 MiB); this stream is longer`),
+    });
   }
   throw new TypeError('KV put() accepts only strings, ArrayBuffers, ArrayBufferViews, and ReadableStreams as values.');
 }

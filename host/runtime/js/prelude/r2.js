@@ -1,7 +1,7 @@
 // `env.MY_BUCKET`: R2 for JS workers (r2_buckets in the manifest), as Workers' R2Bucket. Every call is an async host
 // op (host/bindings/r2/r2-service.ts); bodies stream in chunks both ways, never held whole.
 import { hostAsync } from './internal/async.js';
-import { chunkBytes } from './body.js';
+import { chunkBytes, readAllBytes } from './body.js';
 import { TextEncoder, TextDecoder } from './encoding.js';
 import { isBlob, blobBytes } from './blob.js';
 
@@ -92,22 +92,7 @@ export class R2ObjectBody extends R2Object {
   async bytes() {
     if (this.bodyUsed) throw new TypeError('The body of this R2 object has already been read.');
     this.#used = true;
-    const parts = [];
-    let size = 0;
-    const reader = this.#stream.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      size += value.byteLength;
-    }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.byteLength;
-    }
-    return out;
+    return readAllBytes(this.#stream);
   }
   async arrayBuffer() {
     return (await this.bytes()).buffer;
