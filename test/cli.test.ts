@@ -1,7 +1,7 @@
 // Tests for the `edge` CLI, run as real processes: token resolution, --help, error printing against a stand-in
 // admin API on loopback, and (once host/server/host.ts exists) the whole loop against a real host.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -11,10 +11,9 @@ import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EdgeError } from '../host/errors.ts';
 import { resolveAdminToken } from '../host/cli/token.ts';
+import { startEdge, type EdgeProcess } from './helpers/edge-cli.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const NODE = join(ROOT, 'node_modules/.bin/node');
-const EDGE = join(ROOT, 'host/cli/edge.mjs');
 
 const tempDirs: string[] = [];
 async function tempDir(prefix = 'edge-cli-'): Promise<string> {
@@ -29,14 +28,7 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------------------
 // Processes
 
-interface CliProcess {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the first match of `re` in stdout (or stderr), waiting for more output as needed. */
-  waitFor(re: RegExp, stream?: 'stdout' | 'stderr', timeoutMs?: number): Promise<RegExpMatchArray>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type CliProcess = EdgeProcess;
 
 const running = new Set<ChildProcess>();
 afterEach(() => {
@@ -51,63 +43,14 @@ afterEach(() => {
   running.clear();
 });
 
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
-  if (!('EDGE_ADMIN_TOKEN' in extra)) delete env['EDGE_ADMIN_TOKEN'];
-  if (!('EDGE_ADMIN_URL' in extra)) delete env['EDGE_ADMIN_URL'];
-  delete env['NODE_OPTIONS'];
-  return env;
-}
-
 /** `untracked` processes outlive a single test (a host shared by a describe block) and are killed by their owner. */
 function startCli(args: string[], options: { env?: Record<string, string>; cwd?: string; untracked?: boolean } = {}): CliProcess {
-  const child = spawn(NODE, [EDGE, ...args], { cwd: options.cwd ?? ROOT, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  if (!options.untracked) running.add(child);
-  let out = '';
-  let err = '';
-  const waiters = new Set<() => void>();
-  const notify = () => waiters.forEach((w) => w());
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; notify(); });
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => { err += s; notify(); });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
-    child.on('close', (code, signal) => {
-      running.delete(child);
-      notify();
-      res({ code, signal });
-    });
-  });
-  let done = false;
-  void exited.then(() => { done = true; });
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    waitFor(re, stream = 'stdout', timeoutMs = 20_000) {
-      return new Promise((res, rej) => {
-        const check = () => {
-          const m = (stream === 'stdout' ? out : err).match(re);
-          if (m) {
-            cleanup();
-            res(m);
-          } else if (done) {
-            cleanup();
-            rej(new Error(`process exited before ${re} appeared on ${stream}\nstdout:\n${out}\nstderr:\n${err}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          rej(new Error(`timed out waiting for ${re} on ${stream}\nstdout:\n${out}\nstderr:\n${err}`));
-        }, timeoutMs);
-        const cleanup = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-  };
+  const p = startEdge(args, { ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.env ? { env: options.env } : {}) });
+  if (!options.untracked) {
+    running.add(p.child);
+    void p.exited.then(() => running.delete(p.child));
+  }
+  return p;
 }
 
 async function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}) {

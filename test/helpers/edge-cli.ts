@@ -17,10 +17,12 @@ export interface EdgeProcess {
   kill(): void;
 }
 
-export function startEdge(args: string[], options: { cwd?: string } = {}): EdgeProcess {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  delete env['EDGE_ADMIN_TOKEN'];
-  delete env['EDGE_ADMIN_URL'];
+/** `env`: variables for the process; EDGE_ADMIN_TOKEN and EDGE_ADMIN_URL of the test runner are not passed on unless given here. */
+export function startEdge(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): EdgeProcess {
+  const extra = options.env ?? {};
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
+  if (!('EDGE_ADMIN_TOKEN' in extra)) delete env['EDGE_ADMIN_TOKEN'];
+  if (!('EDGE_ADMIN_URL' in extra)) delete env['EDGE_ADMIN_URL'];
   delete env['NODE_OPTIONS'];
   const child = spawn(NODE, [EDGE, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
