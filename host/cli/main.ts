@@ -62,5 +62,9 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  process.exit(await runCli(process.argv));
+  const code = await runCli(process.argv);
+  // Output to a pipe may still be queued for a slow reader: process.exit would cut it (a long --json listing).
+  await new Promise<void>((done) => process.stdout.write('', () => done()));
+  await new Promise<void>((done) => process.stderr.write('', () => done()));
+  process.exit(code);
 }
