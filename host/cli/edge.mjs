@@ -10,8 +10,8 @@ const args = process.argv.slice(2);
 const hasFlag = process.execArgv.includes('--no-node-snapshot') || /(^|\s)--no-node-snapshot(\s|$)/.test(process.env.NODE_OPTIONS ?? '');
 
 if (hasFlag) {
-  const { runCli } = await import('./main.ts');
-  process.exit(await runCli(process.argv));
+  const { runCliAndExit } = await import('./main.ts');
+  await runCliAndExit(process.argv);
 } else {
   const child = spawn(process.execPath, ['--no-node-snapshot', '--disable-warning=ExperimentalWarning', mainPath, ...args], { stdio: 'inherit' });
   const forward = (signal) => {

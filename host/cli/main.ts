@@ -61,10 +61,13 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  const code = await runCli(process.argv);
+/** Runs the CLI and exits with its code once stdout and stderr are flushed. */
+export async function runCliAndExit(argv: string[]): Promise<never> {
+  const code = await runCli(argv);
   // Output to a pipe may still be queued for a slow reader: process.exit would cut it (a long --json listing).
   await new Promise<void>((done) => process.stdout.write('', () => done()));
   await new Promise<void>((done) => process.stderr.write('', () => done()));
   process.exit(code);
 }
+
+if (import.meta.main) await runCliAndExit(process.argv);
