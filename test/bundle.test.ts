@@ -2,17 +2,16 @@
 // npm packages from the worker's own node_modules, wrangler's bundling keys, errors with file:line:col, and stack
 // traces in tail mapped back to the TypeScript source through the uploaded source map.
 
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EdgeError } from '../host/errors.ts';
 import { bundledEntryPath } from '../host/deploy/bundle.ts';
 import { collectUpload, collectWorker } from '../host/deploy/upload.ts';
 import type { TailEvent } from '../host/runtime/worker-instance.ts';
 import { startTestHost, type TestHost } from './helpers/test-host.ts';
 import { startEdge, startEdgeDev } from './helpers/edge-cli.ts';
 import { request } from './helpers/http.ts';
+import { rejection, writeWorkerDir } from './helpers/worker-dir.ts';
 
 const dirs: string[] = [];
 let t: TestHost;
@@ -24,21 +23,7 @@ afterAll(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function worker(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'edge-bundle-'));
-  dirs.push(dir);
-  for (const [path, content] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), content);
-  }
-  return dir;
-}
-
-async function rejection(p: Promise<unknown>): Promise<EdgeError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  if (!(e instanceof EdgeError)) throw new Error(`expected an EdgeError, got ${String(e)}`);
-  return e;
-}
+const worker = (files: Record<string, string>): Promise<string> => writeWorkerDir(files, dirs, 'edge-bundle-');
 
 const toml = (name: string, main: string, extra = '') => `name = "${name}"\nmain = "${main}"\ncompatibility_date = "2026-11-01"\n${extra}\n`;
 

@@ -1,32 +1,17 @@
 // Tests for the client-side upload collection, on real files in a temporary directory.
 
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EdgeError } from '../errors.ts';
 import { collectUpload, MAX_UPLOAD_BYTES } from './upload.ts';
+import { rejection, writeWorkerDir } from '../../test/helpers/worker-dir.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function worker(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'edge-upload-'));
-  dirs.push(dir);
-  for (const [path, content] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), content);
-  }
-  return dir;
-}
-
-async function rejection(p: Promise<unknown>): Promise<EdgeError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  if (!(e instanceof EdgeError)) throw new Error(`expected an EdgeError, got ${String(e)}`);
-  return e;
-}
+const worker = (files: Record<string, string>): Promise<string> => writeWorkerDir(files, dirs, 'edge-upload-');
 
 const TOML = 'name = "w"\nmain = "src/index.js"\nno_bundle = true\n';
 

@@ -8,6 +8,7 @@
 // not match, an unknown upload, ...) is logged with its reason and traps, ending the request with a 500 that
 // `edge tail` shows. (A missing object is no failure: `head`/`get` return null.)
 
+import { concatBytes } from "./bytes";
 import {
   Box,
   Bucket,
@@ -335,14 +336,7 @@ export class R2ObjectBody extends R2Object {
       chunks.push(chunk);
       total += chunk.length;
     }
-    if (chunks.length == 1) return chunks[0];
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (let i = 0; i < chunks.length; i++) {
-      out.set(chunks[i], at);
-      at += chunks[i].length;
-    }
-    return out;
+    return concatBytes(chunks, total);
   }
 
   /** The rest of the bytes as UTF-8 text. */

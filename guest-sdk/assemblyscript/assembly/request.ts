@@ -1,6 +1,7 @@
 // @ts-nocheck: AssemblyScript, compiled by asc, not by tsc.
 // The request a worker handles: method, URL, headers and a body read from the host in chunks.
 
+import { concatBytes } from "./bytes";
 import { Headers } from "./headers";
 import { BodySource } from "./host";
 import { URL, URLSearchParams } from "./url";
@@ -39,14 +40,7 @@ export class BodyReader {
       chunks.push(chunk);
       total += chunk.length;
     }
-    if (chunks.length == 1) return chunks[0];
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (let i = 0; i < chunks.length; i++) {
-      out.set(chunks[i], at);
-      at += chunks[i].length;
-    }
-    return out;
+    return concatBytes(chunks, total);
   }
 
   /** Gives the body back to the host; reads then return `null`. */

@@ -20,6 +20,29 @@ const YIELD_TURNS = 16;
 const DEFERRED = Symbol('deferred');
 const noop = () => {};
 
+/**
+ * Answers a pending pull of a byte stream (`{ controller, resolve, reject }`) with what the host sent: a chunk, the
+ * end or an error. `onEnd` runs before the stream is closed or errored.
+ */
+function settlePull(p, cmd, onEnd) {
+  try {
+    if (cmd.error) {
+      onEnd?.();
+      p.controller.error(new TypeError(cmd.error));
+    } else if (cmd.done) {
+      onEnd?.();
+      p.controller.close();
+      // A byob request left pending must be answered after close.
+      p.controller.byobRequest?.respond(0);
+    } else {
+      p.controller.enqueue(cmd.chunk);
+    }
+    p.resolve();
+  } catch (err) {
+    p.reject(err);
+  }
+}
+
 function yieldTurns() {
   let p = Promise.resolve();
   for (let i = 0; i < YIELD_TURNS; i++) p = p.then(noop);
@@ -280,22 +303,7 @@ export function createRuntime(options) {
     fetches.delete(cmd.id);
     const p = rec.read;
     rec.read = null;
-    try {
-      if (cmd.error) {
-        finishFetch(rec);
-        p.controller.error(new TypeError(cmd.error));
-      } else if (cmd.done) {
-        finishFetch(rec);
-        p.controller.close();
-        // A byob request left pending must be answered after close.
-        p.controller.byobRequest?.respond(0);
-      } else {
-        p.controller.enqueue(cmd.chunk);
-      }
-      p.resolve();
-    } catch (err) {
-      p.reject(err);
-    }
+    settlePull(p, cmd, () => finishFetch(rec));
   }
 
   /** The request ended: its fetches still waiting for the host fail (the host released their upstreams). */
@@ -570,20 +578,7 @@ export function createRuntime(options) {
     const p = state?.pull;
     if (!p) return;
     state.pull = null;
-    try {
-      if (cmd.error) {
-        p.controller.error(new TypeError(cmd.error));
-      } else if (cmd.done) {
-        p.controller.close();
-        // A byob request left pending must be answered after close.
-        p.controller.byobRequest?.respond(0);
-      } else {
-        p.controller.enqueue(cmd.chunk);
-      }
-      p.resolve();
-    } catch (err) {
-      p.reject(err);
-    }
+    settlePull(p, cmd, null);
   }
 
   function fireTimer(cmd) {
