@@ -8,7 +8,7 @@
 import { access } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EdgeError } from './errors.ts';
+import { EdgeError } from './core/errors.ts';
 import { validateAccessKeys } from './server/s3/s3-credentials.ts';
 import type { S3AccessKey } from './server/s3/sigv4.ts';
 

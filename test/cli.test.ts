@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EdgeError } from '../host/errors.ts';
+import { EdgeError } from '../host/core/errors.ts';
 import { resolveAdminToken } from '../host/cli/token.ts';
 import { startEdge, type EdgeProcess } from './helpers/edge-cli.ts';
 

@@ -3,7 +3,7 @@
 // test replaces (HostOptions.ops registered first are kept) with one that behaves as each case needs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHost, type TestHost } from './helpers/test-host.ts';
-import { HostOpError, type HostOpContext } from '../host/runtime/host-ops.ts';
+import { HostOpError, type HostOpContext } from '../host/core/host-ops.ts';
 
 const worker = `
 const dec = new TextDecoder();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifestText } from '../deploy/manifest.ts';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import { CapabilityRegistry, type CapabilityCall, type CapabilityInstance } from './registry.ts';
 
 const PLATFORM = resolve(import.meta.dirname, '../../wit');

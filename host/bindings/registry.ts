@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import type { DeployManifest } from '../deploy/manifest.ts';
 import { resolvePackage, loadWitDir, WitError, type ResolvedPackage } from '../../guest-sdk/bindgen/wit/index.ts';
 import { CapabilityError, type CapabilityDefinition, type CapabilityInstanceContext } from './capability.ts';

@@ -3,7 +3,7 @@
 // runs, so that other commands do not pay for it.
 
 import { Command, Option } from 'commander';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 
 const SUITES = ['cold', 'warm', 'memory', 'storage', 'limits', 'fuel', 'all'] as const;
 

@@ -6,7 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadManifest } from '../deploy/manifest.ts';
 import { capabilityWitFor } from '../deploy/upload.ts';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import { paint } from './output.ts';
 import { printJson } from './options.ts';
 

@@ -6,7 +6,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import { Command, Option } from 'commander';
 import { collectWorker, type DeployUpload } from '../deploy/upload.ts';
 import { findHostConfig } from '../config.ts';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import { AdminClient } from './admin-client.ts';
 import { formatDeployResult } from './deploy.ts';
 import { formatError, formatTailEvent, paint } from './output.ts';

@@ -2,7 +2,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 
 export const DEFAULT_DATA_DIR = '.edge';
 export const ADMIN_TOKEN_ENV = 'EDGE_ADMIN_TOKEN';

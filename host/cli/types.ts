@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { Command, Option } from 'commander';
 import { hostTypesFor, PLATFORM_WIT, writeTypes } from '../bindings/typegen.ts';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import { formatPackageId, loadWitDir, parseWit, WitError, type PackageId, type WitFileAst } from '../../guest-sdk/bindgen/wit/index.ts';
 import { paint } from './output.ts';
 import { printJson } from './options.ts';

@@ -4,7 +4,7 @@
 import { builtinModules } from 'node:module';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { build, type BuildFailure, type Message, type Plugin } from 'esbuild';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import type { DeployManifest } from './manifest.ts';
 
 /** Entry extensions that are bundled; the output keeps ESM-ness (`.mts` → `.mjs`), everything else becomes `.js`. */

@@ -5,7 +5,7 @@
 // jco-transpile 0.1.1's bindgen, chosen by measurement (host/build/README.md): its glue is a quarter of 0.15's size,
 // instantiates faster and costs less per call; wasm-tools (embed, new, types) stays on 0.15.
 import { transpileBytes } from 'jco-transpile-glue';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import type { DeployManifest } from './manifest.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
 import type { ComponentParts, VersionModule } from '../runtime/worker-instance.ts';

@@ -2,7 +2,7 @@
 // compiles and links, the global scope runs, the worker has a fetch or scheduled handler), produces the V8 code cache,
 // stores the version durably, and only then switches traffic to it; any failure leaves the old version serving.
 import { posix } from 'node:path';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import { parseManifestText } from './manifest.ts';
 import { MAX_UPLOAD_BYTES, type DeployUpload } from './upload.ts';
 import { newVersionId, type VersionInfo, type VersionStore } from './version-store.ts';

@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import { DEFAULT_LIMITS, findManifest, LIMIT_RANGES, loadManifest, parseManifestText } from './manifest.ts';
 
 function errorOf(fn: () => unknown): EdgeError {

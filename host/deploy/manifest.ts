@@ -6,7 +6,7 @@ import { join, posix, resolve } from 'node:path';
 import { parse as parseToml, TomlDate, TomlError } from 'smol-toml';
 import { parseTree, printParseErrorCode, type Node as JsonNode, type ParseError as JsonParseError } from 'jsonc-parser';
 import { Cron } from 'croner';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 
 export interface RoutePattern { pattern: string; zoneName?: string; customDomain?: boolean }
 export interface WorkerLimits {

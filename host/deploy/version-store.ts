@@ -10,7 +10,7 @@
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import type { DeployManifest } from './manifest.ts';
 import type { LoadedVersion, VersionModule } from '../runtime/worker-instance.ts';
 

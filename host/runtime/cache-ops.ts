@@ -1,7 +1,7 @@
 // Host side of the prelude's Cache API (prelude/cache.js): the 'cache.*' host ops, storing in a CacheStore under
 // the calling worker's name, so a worker only ever reaches its own caches.
 import { CacheEntryTooLargeError, type CacheStore, type HeaderList } from './cache-store.ts';
-import { HostOpError, type HostOpContext, type HostOps } from './host-ops.ts';
+import { HostOpError, type HostOpContext, type HostOps } from '../core/host-ops.ts';
 
 const MAX_URL_LENGTH = 16 * 1024;
 const MAX_CACHE_NAME_LENGTH = 1024;

@@ -1,7 +1,7 @@
 // The one seam through which every per-request limit is enforced (after workerd's LimitEnforcer): the
 // runtime calls these hooks when it enters and leaves the isolate for a request, when a subrequest
 // starts and when the request completes; no limit check lives anywhere else.
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import type { WorkerLimits } from '../deploy/manifest.ts';
 
 export type LimitCode = 'E_CPU_LIMIT' | 'E_WALL_LIMIT' | 'E_MEMORY_LIMIT' | 'E_SUBREQUEST_LIMIT' | 'E_FUEL_LIMIT';

@@ -2,7 +2,7 @@
 // runs are rewritten to the user's source (`src/index.ts:line:col`) before they reach tail.
 
 import { GREATEST_LOWER_BOUND, LEAST_UPPER_BOUND, originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 
 /** A module's source map as uploaded beside it (`<module>.map`). */
 export interface ModuleSourceMap {

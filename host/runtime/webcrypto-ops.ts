@@ -3,7 +3,7 @@
 // raw/pkcs8/spki bytes) and is re-imported for that op with the same usages, so Node enforces the usage and
 // algorithm rules; new keys go back in the same wire form. Nothing is kept here between ops.
 import { createHash, createHmac, timingSafeEqual, webcrypto } from 'node:crypto';
-import { HostOpError, type HostOps } from './host-ops.ts';
+import { HostOpError, type HostOps } from '../core/host-ops.ts';
 
 type NodeKey = webcrypto.CryptoKey;
 type NodeAlgorithm = Record<string, unknown> & { name: string };

@@ -4,13 +4,13 @@
 import ivm from 'isolated-vm';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import type { DeployManifest } from '../deploy/manifest.ts';
 import type { PooledIsolate } from './isolate-pool.ts';
 import { cpuWatchdog, LimitExceededError, RequestLimitEnforcer, type CpuWatched } from './limits.ts';
 import { webAssembly, type WasmModule } from './wasm/webassembly-api.ts';
 import type { CapabilityCall, CapabilityInstance, CapabilityRegistry, CapabilityReply } from '../bindings/registry.ts';
-import { HostOps, opFailure, type HostOpContext } from './host-ops.ts';
+import { HostOps, opFailure, type HostOpContext } from '../core/host-ops.ts';
 import type { KvGenerations } from '../bindings/kv/kv-generations.ts';
 import { mapStack, type ModuleSourceMap } from './source-map.ts';
 

@@ -2,10 +2,10 @@
 // Cold starts take a pooled isolate; idle isolates are evicted least-recently-used when the count or the
 // total heap passes its bound. A cold start is awaited only by requests for that worker.
 import { readFileSync } from 'node:fs';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import type { IsolatePool } from './isolate-pool.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
-import { HostOps } from './host-ops.ts';
+import { HostOps } from '../core/host-ops.ts';
 import type { KvGenerations } from '../bindings/kv/kv-generations.ts';
 import { WorkerInstance, type InstanceHooks, type LoadedVersion, type SubrequestInit, type SubrequestResult, type TailEvent } from './worker-instance.ts';
 

@@ -2,7 +2,7 @@
 // schemas, all behind a bearer token.
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import type { Deployer } from '../deploy/deployer.ts';
 import type { VersionStore } from '../deploy/version-store.ts';
 import type { DeployUpload } from '../deploy/upload.ts';

@@ -3,7 +3,7 @@
 // uploads are bounded by the stores' own limits rather than the admin API's body limit.
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import type { VersionStore } from '../deploy/version-store.ts';
 import { KV_LIMITS, KvError, validateKey, validateMetadata, type KvStore } from '../../storage/kv/kv-types.ts';
 import { BlobError, validateObjectKey, type BlobStore, type HttpMetadata, type ObjectMeta } from '../../storage/blob/blob-types.ts';

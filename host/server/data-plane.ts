@@ -2,7 +2,7 @@
 // stream in both directions without being buffered whole.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import type { Router } from './router.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import { errorResponse, PASS_THROUGH_HEADER, type ScheduledEventInit, type ScheduledOutcome, type WorkerInstance, type WorkerResponse } from '../runtime/worker-instance.ts';

@@ -8,7 +8,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { IncomingMessage, request as httpRequest, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../core/errors.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import type { SubrequestInit, SubrequestResult } from '../runtime/worker-instance.ts';
 

@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { EdgeError } from '../../host/errors.ts';
+import { EdgeError } from '../../host/core/errors.ts';
 
 /** A new temporary directory holding `files` (path → content); its path is pushed onto `dirs` for clean-up. */
 export async function writeWorkerDir(files: Record<string, string>, dirs: string[], prefix = 'edge-worker-'): Promise<string> {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifestText } from '../../deploy/manifest.ts';
-import { EdgeError } from '../../errors.ts';
+import { EdgeError } from '../../core/errors.ts';
 import { BlobEngine } from '../../../storage/blob/blob-engine.ts';
 import { CapabilityRegistry, type CapabilityCall, type CapabilityInstance, type CapabilityReply } from '../registry.ts';
 import { MAX_READ_BYTES } from './blob.ts';

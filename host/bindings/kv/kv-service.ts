@@ -2,7 +2,7 @@
 // prelude's kv.js), components through the kv WIT interface (kv.ts). It checks the grant (the manifest's
 // kv_namespaces) and maps a binding to its namespace; the store enforces Workers KV's rules.
 import type { DeployManifest } from '../../deploy/manifest.ts';
-import { HostOpError, type HostOps } from '../../runtime/host-ops.ts';
+import { HostOpError, type HostOps } from '../../core/host-ops.ts';
 import { KvError, type KvEntry, type KvListResult, type KvStore } from '../../../storage/kv/kv-types.ts';
 
 /** The namespace id a manifest binds under `binding`, or an error naming the binding. */

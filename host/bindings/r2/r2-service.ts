@@ -5,7 +5,7 @@
 // Open streams belong to the request that opened them and are closed when it ends.
 import type { Readable } from 'node:stream';
 import type { DeployManifest } from '../../deploy/manifest.ts';
-import { HostOpError, type HostOpContext, type HostOps } from '../../runtime/host-ops.ts';
+import { HostOpError, type HostOpContext, type HostOps } from '../../core/host-ops.ts';
 import { BodyChannel } from '../../../storage/blob/body-channel.ts';
 import { BlobError, type BlobStore, type ChecksumName, type Conditional, type HttpMetadata, type ObjectMeta, type PutOptions, type RangeSpec } from '../../../storage/blob/blob-types.ts';
 

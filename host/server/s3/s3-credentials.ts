@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EdgeError } from '../../errors.ts';
+import { EdgeError } from '../../core/errors.ts';
 import type { S3AccessKey } from './sigv4.ts';
 
 export const S3_CREDENTIALS_FILE = 's3-credentials.json';
