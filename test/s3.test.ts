@@ -34,7 +34,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startTestHost, type TestHost } from './helpers/test-host.ts';
 import { startEdge } from './helpers/edge-cli.ts';
 import { request, type TestResponse } from './helpers/http.ts';
-import { loadHostConfig } from '../host/config.ts';
+import { loadHostConfig } from '../host/core/host-config.ts';
 
 const KEY = { accessKeyId: 'edgetestkey', secretAccessKey: 'edge-test-secret-0123456789' };
 const BUCKET = 'test-bucket';

@@ -11,7 +11,7 @@ import { CapabilityError, type CapabilityDefinition, type CapabilityInstanceCont
 import { describeInterface, type InterfaceDescriptor } from './describe.ts';
 import { logCapability } from './log/log.ts';
 import { varsCapability } from './vars/vars.ts';
-import type { UserCapabilitySpec } from '../config.ts';
+import type { UserCapabilitySpec } from '../core/host-config.ts';
 import { kvCapability } from './kv/kv.ts';
 import type { KvStore } from '../../storage/kv/kv-types.ts';
 import { blobCapability } from './blob/blob.ts';

@@ -5,7 +5,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { Command, Option } from 'commander';
 import { collectWorker, type DeployUpload } from '../deploy/upload.ts';
-import { findHostConfig } from '../config.ts';
+import { findHostConfig } from '../core/host-config.ts';
 import { EdgeError } from '../core/errors.ts';
 import { AdminClient } from './admin-client.ts';
 import { formatDeployResult } from './deploy.ts';

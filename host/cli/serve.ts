@@ -2,7 +2,7 @@
 
 import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { CONFIG_FILES } from '../config.ts';
+import { CONFIG_FILES } from '../core/host-config.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { HostOptions, RunningHost } from '../server/host.ts';
 import { paint } from './output.ts';

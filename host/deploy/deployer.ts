@@ -9,7 +9,7 @@ import { newVersionId, type VersionInfo, type VersionStore } from './version-sto
 import type { IsolatePool } from '../runtime/isolate-pool.ts';
 import { WorkerInstance, type LoadedVersion } from '../runtime/worker-instance.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
-import type { Router } from '../server/router.ts';
+import type { Router } from './router.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
 import { componentPathOf, prepareComponent } from './component.ts';
 

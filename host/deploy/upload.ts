@@ -7,7 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
 import { findManifest, parseManifestText, type DeployManifest } from './manifest.ts';
-import { findHostConfig, loadHostConfig } from '../config.ts';
+import { findHostConfig, loadHostConfig } from '../core/host-config.ts';
 import { BUNDLED_ENTRY, bundleWorker } from './bundle.ts';
 
 export interface UploadedFile {

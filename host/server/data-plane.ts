@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { EdgeError } from '../core/errors.ts';
-import type { Router } from './router.ts';
+import type { Router } from '../deploy/router.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import { errorResponse, PASS_THROUGH_HEADER, type ScheduledEventInit, type ScheduledOutcome, type WorkerInstance, type WorkerResponse } from '../runtime/worker-instance.ts';
 

@@ -4,7 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EdgeError } from '../../core/errors.ts';
-import type { S3AccessKey } from './sigv4.ts';
+import { validateAccessKeys, type S3AccessKey } from '../../core/host-config.ts';
+
+export { validateAccessKeys };
 
 export const S3_CREDENTIALS_FILE = 's3-credentials.json';
 
@@ -12,29 +14,6 @@ export interface S3Credentials {
   keys: S3AccessKey[];
   /** The file the keys were generated into, when they were. */
   file?: string;
-}
-
-const ACCESS_KEY_ID = /^[A-Za-z0-9_.-]{3,128}$/;
-
-/** Checks a list of access keys (from edge.config.ts or HostOptions); `where` names the source in errors. */
-export function validateAccessKeys(value: unknown, where: string): S3AccessKey[] {
-  if (!Array.isArray(value)) throw new Error(`\`${where}\` must be an array of { accessKeyId, secretAccessKey }`);
-  const seen = new Set<string>();
-  return value.map((item, i) => {
-    const at = `${where}[${i}]`;
-    if (item === null || typeof item !== 'object') throw new Error(`\`${at}\` must be an object { accessKeyId, secretAccessKey }`);
-    const { accessKeyId, secretAccessKey, ...rest } = item as Record<string, unknown>;
-    for (const k of Object.keys(rest)) throw new Error(`unknown key \`${at}.${k}\` (known: accessKeyId, secretAccessKey)`);
-    if (typeof accessKeyId !== 'string' || !ACCESS_KEY_ID.test(accessKeyId)) {
-      throw new Error(`\`${at}.accessKeyId\` must be 3-128 letters, digits, '.', '_' or '-', got ${JSON.stringify(accessKeyId)}`);
-    }
-    if (typeof secretAccessKey !== 'string' || secretAccessKey.length < 8 || /\s/.test(secretAccessKey)) {
-      throw new Error(`\`${at}.secretAccessKey\` must be a string of at least 8 characters without spaces`);
-    }
-    if (seen.has(accessKeyId)) throw new Error(`\`${at}.accessKeyId\` ${JSON.stringify(accessKeyId)} is listed twice`);
-    seen.add(accessKeyId);
-    return { accessKeyId, secretAccessKey };
-  });
 }
 
 export async function resolveS3Credentials(dataDir: string, configured: S3AccessKey[] | undefined): Promise<S3Credentials> {

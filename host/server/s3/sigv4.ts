@@ -5,11 +5,9 @@
 // signers only (@smithy/signature-v4) or tied to a web framework.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from './s3-errors.ts';
+import type { S3AccessKey } from '../../core/host-config.ts';
 
-export interface S3AccessKey {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
+export type { S3AccessKey } from '../../core/host-config.ts';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';

@@ -8,9 +8,7 @@
 import { access } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EdgeError } from './core/errors.ts';
-import { validateAccessKeys } from './server/s3/s3-credentials.ts';
-import type { S3AccessKey } from './server/s3/sigv4.ts';
+import { EdgeError } from './errors.ts';
 
 export interface UserCapabilitySpec {
   /** Absolute path of the capability's .wit file (or a directory of .wit files of one package). */
@@ -25,6 +23,35 @@ export interface HostConfig {
   capabilities: UserCapabilitySpec[];
   /** The S3 endpoint's access keys; when absent the host generates a pair into <dataDir>/s3-credentials.json. */
   s3?: { accessKeys: S3AccessKey[] };
+}
+
+/** An access key pair of the S3 endpoint. */
+export interface S3AccessKey {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+const ACCESS_KEY_ID = /^[A-Za-z0-9_.-]{3,128}$/;
+
+/** Checks a list of access keys (from edge.config.ts or HostOptions); `where` names the source in errors. */
+export function validateAccessKeys(value: unknown, where: string): S3AccessKey[] {
+  if (!Array.isArray(value)) throw new Error(`\`${where}\` must be an array of { accessKeyId, secretAccessKey }`);
+  const seen = new Set<string>();
+  return value.map((item, i) => {
+    const at = `${where}[${i}]`;
+    if (item === null || typeof item !== 'object') throw new Error(`\`${at}\` must be an object { accessKeyId, secretAccessKey }`);
+    const { accessKeyId, secretAccessKey, ...rest } = item as Record<string, unknown>;
+    for (const k of Object.keys(rest)) throw new Error(`unknown key \`${at}.${k}\` (known: accessKeyId, secretAccessKey)`);
+    if (typeof accessKeyId !== 'string' || !ACCESS_KEY_ID.test(accessKeyId)) {
+      throw new Error(`\`${at}.accessKeyId\` must be 3-128 letters, digits, '.', '_' or '-', got ${JSON.stringify(accessKeyId)}`);
+    }
+    if (typeof secretAccessKey !== 'string' || secretAccessKey.length < 8 || /\s/.test(secretAccessKey)) {
+      throw new Error(`\`${at}.secretAccessKey\` must be a string of at least 8 characters without spaces`);
+    }
+    if (seen.has(accessKeyId)) throw new Error(`\`${at}.accessKeyId\` ${JSON.stringify(accessKeyId)} is listed twice`);
+    seen.add(accessKeyId);
+    return { accessKeyId, secretAccessKey };
+  });
 }
 
 export const CONFIG_FILES = ['edge.config.ts', 'edge.config.mjs', 'edge.config.js'];

@@ -1,6 +1,6 @@
 // Picks the worker for a request: `<name>.localhost` (any port) first, then manifest route patterns in the
 // Workers style (`example.com/api/*`, `*.example.com/*`), most specific pattern first.
-import type { RoutePattern } from '../deploy/manifest.ts';
+import type { RoutePattern } from './manifest.ts';
 
 interface CompiledRoute {
   worker: string;
