@@ -1,6 +1,9 @@
 // What a capability is: one WIT interface the host implements, the grants a manifest gives it, and a per-instance
 // implementation holding only what that worker was granted (the shape of Spin's "factors"). Built-in capabilities
 // (host/bindings/<name>/) and user-defined ones (named in edge.config.ts) have exactly this shape.
+import type { ManifestSection } from '../core/manifest.ts';
+import type { KvStore } from '../../storage/kv/kv-types.ts';
+import type { BlobStore } from '../../storage/blob/blob-types.ts';
 
 /** A grant of a user capability, from a manifest's `[[bindings]]` entry. */
 export interface CapabilityGrant {
@@ -61,4 +64,50 @@ export function describePayload(payload: unknown): string {
     return p.val === undefined ? String(p.tag) : `${String(p.tag)}: ${typeof p.val === 'string' ? p.val : JSON.stringify(p.val, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`;
   }
   return typeof payload === 'string' ? payload : JSON.stringify(payload, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(payload);
+}
+
+/**
+ * A capability built into the host (host/bindings/<name>/): the same shape as a user capability, plus what a built-in
+ * brings beyond its WIT interface. Adding one is one WIT file in wit/ and one folder here, listed in builtins.ts.
+ */
+export interface BuiltinCapability<Settings = Record<string, unknown>> {
+  /** The grant type (`BindingGrant.type`) and the name in messages. */
+  name: string;
+  /** Its WIT interface (`edge:platform/kv`), if components can import it. */
+  interface?: string;
+  /** `always`: every worker has it (log, vars); `section`: granted by its wrangler section. */
+  grant: 'always' | 'section';
+  /** The wrangler section that grants it. */
+  section?: ManifestSection;
+  /** What to add to a manifest that lacks the grant, for messages: `add kv_namespaces = [...]`. */
+  grantHint?: string;
+  /** Why it is missing on a host that was started without what it needs (no store). */
+  unavailable?: string;
+  /**
+   * JS workers: the prelude facade that makes `env.<binding>` (a module of this folder, bundled into the isolate
+   * snapshot; see host/bindings/README.md for its shape) and the JSON it gets for each binding (`index`: the binding's
+   * position among this capability's grants, as in `share`).
+   */
+  facade?: { module: string; config?(settings: Settings, binding: string, index: number): unknown };
+  /** Binds the capability to this host's stores; null when the host lacks them (then `unavailable` explains). */
+  bind(host: BuiltinHost): BoundBuiltin<Settings> | null;
+}
+
+/** What a built-in capability needs from the host that runs it. */
+export interface BuiltinHost {
+  kv?: KvStore;
+  blob?: BlobStore;
+}
+
+/** A built-in capability bound to a host's stores. */
+export interface BoundBuiltin<Settings = Record<string, unknown>> {
+  /** The WIT implementation per worker instance (as CapabilityDefinition.instantiate); absent for facade-only capabilities. */
+  instantiate?(grants: ReadonlyMap<string, Settings>, ctx: CapabilityInstanceContext): object;
+  /**
+   * Per worker instance: memory shared between the host and the JS facade (read by the facade with Atomics), and
+   * how to let it go when the instance dies. The facade receives it as its `shared` argument.
+   */
+  share?(grants: ReadonlyMap<string, Settings>): { buffer: SharedArrayBuffer; release(): void };
+  /** A binding a JS worker can fetch() in-process (a service binding): the worker it calls. */
+  fetchTarget?(settings: Settings): string;
 }

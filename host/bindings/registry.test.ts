@@ -106,7 +106,7 @@ describe('CapabilityRegistry: deploy-time checks', () => {
   it('plans what an instance reaches: the built-ins and only the granted capabilities', () => {
     expect(registry.plan(manifest()).interfaces.map((d) => d.id).sort()).toEqual(['edge:platform/log', 'edge:platform/vars']);
     const p = registry.plan(granted);
-    expect(p.bindings).toEqual([{ binding: 'C', interface: 'test:counter/counter' }]);
+    expect(p.env).toEqual([{ binding: 'C', facade: 'wit', config: { interface: 'test:counter/counter' } }]);
     expect(p.interfaces.find((d) => d.id === 'test:counter/counter')).toMatchObject({ opens: 'Cell', functions: [{ wit: 'version', js: 'version' }] });
   });
 

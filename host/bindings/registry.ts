@@ -1,21 +1,16 @@
-// The capability registry: every capability the host offers (built-in and user-defined), the deploy-time check of
-// a manifest's grants, the interfaces a worker may import, and per-instance implementations. No capability code
-// lives in the runtime core: the runtime only forwards guests' calls to a CapabilityInstance.
+// The capability registry: every capability the host offers (built-in, host/bindings/<name>/, and user-defined, from
+// edge.config.ts), the deploy-time check of a manifest's grants, the interfaces a component may import, the `env` a
+// JS worker gets, and per-instance implementations. The runtime loops over what this answers and names no capability.
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EdgeError } from '../core/errors.ts';
-import type { DeployManifest } from '../deploy/manifest.ts';
-import { resolvePackage, loadWitDir, WitError, type ResolvedPackage } from '../../guest-sdk/bindgen/wit/index.ts';
-import { CapabilityError, type CapabilityDefinition, type CapabilityInstanceContext } from './capability.ts';
-import { describeInterface, type InterfaceDescriptor } from './describe.ts';
-import { logCapability } from './log/log.ts';
-import { varsCapability } from './vars/vars.ts';
+import type { DeployManifest } from '../core/manifest.ts';
 import type { UserCapabilitySpec } from '../core/host-config.ts';
-import { kvCapability } from './kv/kv.ts';
-import type { KvStore } from '../../storage/kv/kv-types.ts';
-import { blobCapability } from './blob/blob.ts';
-import type { BlobStore } from '../../storage/blob/blob-types.ts';
+import { resolvePackage, loadWitDir, WitError, type ResolvedPackage } from '../../guest-sdk/bindgen/wit/index.ts';
+import { CapabilityError, type BuiltinHost, type CapabilityDefinition, type CapabilityInstanceContext } from './capability.ts';
+import { describeInterface, type InterfaceDescriptor } from './describe.ts';
+import { BUILTIN_CAPABILITIES } from './builtins.ts';
 
 /** Interfaces of the platform that the runtime itself provides to every component (not capabilities). */
 const RUNTIME_INTERFACES = ['edge:platform/http-types'];
@@ -27,68 +22,93 @@ const RESERVED: Record<string, string> = {
 };
 
 interface Registered {
-  definition: CapabilityDefinition;
-  descriptor: InterfaceDescriptor;
-  /**
-   * `always`: every worker has it; `bindings`: granted by `[[bindings]] type = name`; `manifest`: granted by a
-   * wrangler section (kv_namespaces), read by `grantsFrom`.
-   */
-  grant: 'always' | 'bindings' | 'manifest';
-  grantsFrom?: (manifest: DeployManifest) => Map<string, unknown>;
-  /** For `manifest` grants: what to add to a manifest that lacks the grant. */
+  name: string;
+  /** Absent for a capability without a WIT interface (service bindings). */
+  descriptor?: InterfaceDescriptor;
+  /** `always`: every worker has it; `section`: granted by a built-in's wrangler section; `bindings`: by `[[bindings]]`. */
+  grant: 'always' | 'section' | 'bindings';
+  instantiate?: (grants: ReadonlyMap<string, unknown>, ctx: CapabilityInstanceContext) => object;
+  checkGrant?: CapabilityDefinition['checkGrant'];
+  share?: (grants: ReadonlyMap<string, unknown>) => { buffer: SharedArrayBuffer; release(): void };
+  fetchTarget?: (settings: unknown) => string;
+  /** The JS facade's name and per-binding config; absent: JS workers get the generic facade over the interface. */
+  facade?: { config?(settings: unknown, binding: string, index: number): unknown };
+  /** What to add to a manifest that lacks the grant. */
   grantHint?: string;
   /** Where it came from, for messages. */
   source: string;
+}
+
+/** One `env` entry of a JS worker: `env[binding]` is made by the prelude facade `facade` from `config` (JSON). */
+export interface EnvEntry {
+  binding: string;
+  facade: string;
+  config: unknown;
+}
+
+/** What an instance of a manifest's worker may reach. */
+export interface InstancePlan {
+  /** Interface descriptors: the imports a component gets, and what the generic `wit` facade calls. */
+  interfaces: InterfaceDescriptor[];
+  /** The JS worker's `env` entries beyond [vars], in manifest order. */
+  env: EnvEntry[];
 }
 
 function unversioned(id: string): string {
   return id.replace(/@[^/]*$/, '');
 }
 
+/** A built-in capability that this host could not bind (no store): its grants are refused at deploy with `why`. */
+interface Unavailable {
+  name: string;
+  interface?: string;
+  why: string;
+}
+
 export class CapabilityRegistry {
   private readonly byInterface = new Map<string, Registered>();
   private readonly byName = new Map<string, Registered>();
-  /** Checked grants per manifest (a version's manifest object is shared by all its instances). */
+  private readonly unavailable = new Map<string, Unavailable>();
+  /** Grants checked per manifest, by capability name then binding (a version's manifest object is shared by all its instances). */
   private readonly grantsOf = new WeakMap<DeployManifest, Map<string, Map<string, unknown>>>();
+  private readonly plans = new WeakMap<DeployManifest, InstancePlan>();
   /** Every capability's interface descriptor by interface id, shared by all instances. */
   private readonly descriptors = new Map<string, InterfaceDescriptor>();
 
   private register(r: Registered): void {
-    const clash = this.byName.get(r.definition.name) ?? this.byInterface.get(r.descriptor.id);
+    const clash = this.byName.get(r.name) ?? (r.descriptor ? this.byInterface.get(r.descriptor.id) : undefined);
     if (clash) {
-      throw new EdgeError('E_CAPABILITY_INVALID', `${r.source}: capability "${r.definition.name}" (${r.descriptor.id}) clashes with "${clash.definition.name}" (${clash.descriptor.id}) from ${clash.source}.`);
+      throw new EdgeError('E_CAPABILITY_INVALID', `${r.source}: capability "${r.name}"${r.descriptor ? ` (${r.descriptor.id})` : ''} clashes with "${clash.name}"${clash.descriptor ? ` (${clash.descriptor.id})` : ''} from ${clash.source}.`);
     }
-    this.byName.set(r.definition.name, r);
-    this.byInterface.set(r.descriptor.id, r);
-    this.descriptors.set(r.descriptor.id, r.descriptor);
+    this.byName.set(r.name, r);
+    if (r.descriptor) {
+      this.byInterface.set(r.descriptor.id, r);
+      this.descriptors.set(r.descriptor.id, r.descriptor);
+    }
   }
 
-  /** The built-ins described from `platformWitDir`, then each user capability: its WIT parsed, its module imported and checked, its setup run. */
-  static async create(options: { platformWitDir: string; dataDir: string; user?: UserCapabilitySpec[]; configDir?: string; stores?: { kv?: KvStore; blob?: BlobStore } }): Promise<CapabilityRegistry> {
+  /**
+   * The built-ins (host/bindings/builtins.ts) bound to the host's stores and described from `platformWitDir`, then each
+   * user capability: its WIT parsed, its module imported and checked, its setup run.
+   */
+  static async create(options: { platformWitDir: string; dataDir: string; user?: UserCapabilitySpec[]; configDir?: string; stores?: BuiltinHost }): Promise<CapabilityRegistry> {
     const reg = new CapabilityRegistry();
     const platform = await loadWitDir(options.platformWitDir);
-    for (const def of [logCapability, varsCapability] as CapabilityDefinition[]) {
-      reg.register({ definition: def, descriptor: descriptorFor(platform, def.interface, 'built-in'), grant: 'always', source: 'built-in' });
-    }
-    if (options.stores?.kv) {
-      const def = kvCapability(options.stores.kv) as unknown as CapabilityDefinition;
+    for (const b of BUILTIN_CAPABILITIES) {
+      const bound = b.bind(options.stores ?? {});
+      if (!bound) {
+        reg.unavailable.set(b.name, { name: b.name, ...(b.interface ? { interface: b.interface } : {}), why: b.unavailable ?? 'this host does not offer it' });
+        continue;
+      }
       reg.register({
-        definition: def,
-        descriptor: descriptorFor(platform, def.interface, 'built-in'),
-        grant: 'manifest',
-        grantsFrom: (m) => new Map(m.kvNamespaces.map((n) => [n.binding, { id: n.id }])),
-        grantHint: 'its manifest binds no KV namespace; add kv_namespaces = [{ binding = "MY_KV", id = "..." }]',
-        source: 'built-in',
-      });
-    }
-    if (options.stores?.blob) {
-      const def = blobCapability(options.stores.blob) as unknown as CapabilityDefinition;
-      reg.register({
-        definition: def,
-        descriptor: descriptorFor(platform, def.interface, 'built-in'),
-        grant: 'manifest',
-        grantsFrom: (m) => new Map(m.r2Buckets.map((b) => [b.binding, { bucketName: b.bucketName }])),
-        grantHint: 'its manifest binds no R2 bucket; add r2_buckets = [{ binding = "MY_BUCKET", bucket_name = "..." }]',
+        name: b.name,
+        ...(b.interface ? { descriptor: descriptorFor(platform, b.interface, 'built-in') } : {}),
+        grant: b.grant,
+        ...(bound.instantiate ? { instantiate: bound.instantiate as Registered['instantiate'] } : {}),
+        ...(bound.share ? { share: bound.share as Registered['share'] } : {}),
+        ...(bound.fetchTarget ? { fetchTarget: bound.fetchTarget as Registered['fetchTarget'] } : {}),
+        ...(b.facade ? { facade: b.facade.config ? { config: b.facade.config as NonNullable<Registered['facade']>['config'] } : {} } : {}),
+        ...(b.grantHint ? { grantHint: b.grantHint } : {}),
         source: 'built-in',
       });
     }
@@ -98,7 +118,17 @@ export class CapabilityRegistry {
       if (`${pkg.id.namespace}:${pkg.id.name}` === 'edge:platform') {
         throw new EdgeError('E_CAPABILITY_INVALID', `${spec.wit}: a user capability cannot use the package name edge:platform; pick your own (e.g. \`package acme:geo@0.1.0;\`).`);
       }
-      reg.register({ definition: def, descriptor: descriptorFor(pkg, def.interface, spec.module), grant: 'bindings', source: spec.module });
+      if (reg.unavailable.has(def.name)) {
+        throw new EdgeError('E_CAPABILITY_INVALID', `${spec.module}: capability "${def.name}" has the name of a built-in capability; pick another name.`);
+      }
+      reg.register({
+        name: def.name,
+        descriptor: descriptorFor(pkg, def.interface, spec.module),
+        grant: 'bindings',
+        instantiate: def.instantiate.bind(def) as Registered['instantiate'],
+        ...(def.checkGrant ? { checkGrant: def.checkGrant.bind(def) } : {}),
+        source: spec.module,
+      });
       try {
         await def.setup?.({ configDir: options.configDir ?? dirname(spec.module), dataDir: options.dataDir });
       } catch (err) {
@@ -110,18 +140,20 @@ export class CapabilityRegistry {
 
   /** User capabilities, for messages and `edge build`. */
   get userCapabilities(): Array<{ name: string; interface: string }> {
-    return [...this.byName.values()].filter((r) => r.grant === 'bindings').map((r) => ({ name: r.definition.name, interface: r.descriptor.id }));
+    return [...this.byName.values()].filter((r) => r.grant === 'bindings').map((r) => ({ name: r.name, interface: r.descriptor!.id }));
   }
 
   /**
-   * Deploy time: every `[[bindings]]` entry names a capability of this host and its settings pass the capability's
-   * check. Returns the settings by capability and binding.
+   * Deploy time: every grant names a capability of this host, through the right section (`[[bindings]]` for user
+   * capabilities, a built-in's own section for it), and its settings pass the capability's check. Returns the settings
+   * by capability and binding.
    */
   checkGrants(manifest: DeployManifest): Map<string, Map<string, unknown>> {
     const out = new Map<string, Map<string, unknown>>();
     for (const g of manifest.bindings) {
       const r = this.byName.get(g.type);
-      if (!r || r.grant !== 'bindings') {
+      const viaBindings = g.section === 'bindings';
+      if (viaBindings && (!r || r.grant !== 'bindings')) {
         const known = this.userCapabilities.map((c) => c.name);
         throw new EdgeError(
           'E_BINDING_UNKNOWN',
@@ -129,10 +161,16 @@ export class CapabilityRegistry {
           { details: { key: g.key, type: g.type, binding: g.binding } },
         );
       }
+      if (!r) {
+        const missing = this.unavailable.get(g.type);
+        throw new EdgeError('E_BINDING_UNSUPPORTED', `${g.key}: binding "${g.binding}" cannot be granted: ${missing ? missing.why : `this host has no "${g.type}" capability`}.`, {
+          details: { key: g.key, type: g.type, binding: g.binding },
+        });
+      }
       let settings: unknown = g.settings;
-      if (r.definition.checkGrant) {
+      if (r.checkGrant) {
         try {
-          settings = r.definition.checkGrant({ binding: g.binding, settings: g.settings });
+          settings = r.checkGrant({ binding: g.binding, settings: g.settings });
         } catch (err) {
           throw new EdgeError('E_BINDING_INVALID', `${g.key} (binding "${g.binding}", type "${g.type}"): ${err instanceof Error ? err.message : String(err)}`, {
             details: { key: g.key, type: g.type, binding: g.binding },
@@ -146,6 +184,13 @@ export class CapabilityRegistry {
     return out;
   }
 
+  private checkedGrants(manifest: DeployManifest): Map<string, Map<string, unknown>> {
+    // Checked at deploy; a version's cold starts reuse the settings instead of checking them again.
+    let grants = this.grantsOf.get(manifest);
+    if (!grants) this.grantsOf.set(manifest, (grants = this.checkGrants(manifest)));
+    return grants;
+  }
+
   /**
    * Deploy time, for a component: each import must be an interface the runtime provides or a capability granted by
    * the manifest. Import names are jco's (`edge:platform/log`, versions dropped).
@@ -157,59 +202,85 @@ export class CapabilityRegistry {
       if (RUNTIME_INTERFACES.includes(id)) continue;
       const r = this.byInterface.get(id);
       if (r?.grant === 'always') continue;
-      if (r?.grant === 'manifest' && r.grantsFrom!(manifest).size > 0) continue;
-      if (r?.grant === 'bindings' && granted.has(r.definition.name)) continue;
+      if (r && granted.has(r.name)) continue;
       let why: string;
-      if (r?.grant === 'manifest') why = r.grantHint!;
-      else if (!r && RESERVED[id]) why = RESERVED[id]!;
-      else if (r) why = `its manifest grants no "${r.definition.name}" binding; add [[bindings]] type = "${r.definition.name}", binding = "..."`;
+      const missing = [...this.unavailable.values()].find((u) => u.interface === id);
+      if (r?.grant === 'section') why = r.grantHint!;
+      else if (r) why = `its manifest grants no "${r.name}" binding; add [[bindings]] type = "${r.name}", binding = "..."`;
+      else if (missing) why = missing.why;
+      else if (RESERVED[id]) why = RESERVED[id]!;
       else if (id.startsWith('wasi:')) why = 'WASI interfaces are not offered to workers; build the component without a WASI adapter';
       else why = `no capability of this host implements it${this.userCapabilities.length ? ` (user capabilities: ${this.userCapabilities.map((c) => c.interface).join(', ')})` : ''}`;
       throw new EdgeError('E_IMPORT_NOT_GRANTED', `The component imports ${raw}, which is not granted: ${why}.`, { details: { import: raw } });
     }
   }
 
-  /** What an instance of this manifest's worker may reach: interface descriptors and the JS bindings (`env.X`). */
-  plan(manifest: DeployManifest): { interfaces: InterfaceDescriptor[]; bindings: Array<{ binding: string; interface: string }> } {
+  /** What an instance of this manifest's worker may reach: interface descriptors and the JS worker's `env` entries. */
+  plan(manifest: DeployManifest): InstancePlan {
+    const cached = this.plans.get(manifest);
+    if (cached) return cached;
     const interfaces: InterfaceDescriptor[] = [];
     const seen = new Set<string>();
-    for (const r of this.byInterface.values()) {
-      if (r.grant === 'always') {
-        interfaces.push(r.descriptor);
-        seen.add(r.descriptor.id);
-      }
-    }
-    for (const r of this.byInterface.values()) {
-      // Granted by a wrangler section: components import it; JS workers get their own facade (not capabilityEnv).
-      if (r.grant === 'manifest' && r.grantsFrom!(manifest).size > 0 && !seen.has(r.descriptor.id)) {
-        interfaces.push(r.descriptor);
-        seen.add(r.descriptor.id);
-      }
-    }
-    const bindings: Array<{ binding: string; interface: string }> = [];
+    const add = (d: InterfaceDescriptor | undefined): void => {
+      if (!d || seen.has(d.id)) return;
+      interfaces.push(d);
+      seen.add(d.id);
+    };
+    for (const r of this.byName.values()) if (r.grant === 'always') add(r.descriptor);
+    const env: EnvEntry[] = [];
+    const grants = this.checkedGrants(manifest);
+    const index = new Map<string, number>();
     for (const g of manifest.bindings) {
       const r = this.byName.get(g.type);
       if (!r) continue;
-      if (!seen.has(r.descriptor.id)) {
-        interfaces.push(r.descriptor);
-        seen.add(r.descriptor.id);
-      }
-      bindings.push({ binding: g.binding, interface: r.descriptor.id });
+      add(r.descriptor);
+      const i = index.get(r.name) ?? 0;
+      index.set(r.name, i + 1);
+      const settings = grants.get(r.name)?.get(g.binding);
+      if (r.facade) env.push({ binding: g.binding, facade: r.name, config: r.facade.config ? r.facade.config(settings, g.binding, i) : null });
+      else if (r.descriptor) env.push({ binding: g.binding, facade: 'wit', config: { interface: r.descriptor.id } });
     }
-    return { interfaces, bindings };
+    const plan = { interfaces, env };
+    this.plans.set(manifest, plan);
+    return plan;
+  }
+
+  /**
+   * Memory shared between the host and the JS facades of one instance, by capability name (KV's write counters), and
+   * how to let it all go when the instance dies.
+   */
+  share(manifest: DeployManifest): { buffers: Record<string, SharedArrayBuffer>; release(): void } {
+    const buffers: Record<string, SharedArrayBuffer> = {};
+    const releases: Array<() => void> = [];
+    for (const [name, grants] of this.checkedGrants(manifest)) {
+      const r = this.byName.get(name);
+      if (!r?.share || grants.size === 0) continue;
+      const s = r.share(grants);
+      buffers[name] = s.buffer;
+      releases.push(s.release);
+    }
+    return { buffers, release: () => releases.forEach((f) => f()) };
+  }
+
+  /** The worker a binding of this manifest fetches in-process (a service binding), or undefined when it is none. */
+  fetchTarget(manifest: DeployManifest, binding: string): string | undefined {
+    for (const [name, grants] of this.checkedGrants(manifest)) {
+      const r = this.byName.get(name);
+      if (!r?.fetchTarget || !grants.has(binding)) continue;
+      return r.fetchTarget(grants.get(binding));
+    }
+    return undefined;
   }
 
   instantiate(manifest: DeployManifest, ctx: CapabilityInstanceContext): CapabilityInstance {
-    // Checked at deploy; a version's cold starts reuse the settings instead of checking them again.
-    let grants = this.grantsOf.get(manifest);
-    if (!grants) this.grantsOf.set(manifest, (grants = this.checkGrants(manifest)));
+    const grants = this.checkedGrants(manifest);
     const factories = new Map<string, () => object>();
-    for (const r of this.byInterface.values()) {
-      if (r.grant === 'bindings' && !grants.has(r.definition.name)) continue;
-      const fromManifest = r.grant === 'manifest' ? r.grantsFrom!(manifest) : null;
-      if (fromManifest && fromManifest.size === 0) continue;
-      const g = fromManifest ?? grants.get(r.definition.name) ?? new Map<string, unknown>();
-      factories.set(r.descriptor.id, () => r.definition.instantiate(g as ReadonlyMap<string, Record<string, unknown>>, ctx));
+    for (const r of this.byName.values()) {
+      if (!r.descriptor || !r.instantiate) continue;
+      const g = grants.get(r.name);
+      if (r.grant !== 'always' && !g) continue;
+      const make = r.instantiate;
+      factories.set(r.descriptor.id, () => make(g ?? new Map<string, unknown>(), ctx));
     }
     return new CapabilityInstance(factories, this.descriptors);
   }
@@ -282,7 +353,9 @@ interface HandleMarker {
 
 /**
  * One worker instance's capabilities: implementations made on first use, and the table of resource handles the
- * guest holds (numbers; the objects stay here).
+ * guest holds (numbers; the objects stay here). A handle made by a call of a request (a JS facade's call carries its
+ * request) belongs to that request and is released when it ends, as Workers ties I/O objects to their request;
+ * handles made outside a request (a component's calls, a facade opening its binding) live as long as the instance.
  */
 export class CapabilityInstance {
   private readonly factories: Map<string, () => object>;
@@ -291,6 +364,10 @@ export class CapabilityInstance {
   private readonly classes = new Map<unknown, { i: string; r: string }>();
   private readonly handles = new Map<number, object>();
   private readonly handleOf = new WeakMap<object, number>();
+  /** Request (scope) -> handles made for it. */
+  private readonly scoped = new Map<number, Set<number>>();
+  /** The scope of the call being encoded. */
+  private scope = 0;
   private nextHandle = 1;
 
   constructor(factories: Map<string, () => object>, descriptors: ReadonlyMap<string, InterfaceDescriptor>) {
@@ -316,8 +393,11 @@ export class CapabilityInstance {
     return impl;
   }
 
-  /** Runs a guest's call; a promise when the implementation is asynchronous. Never throws. */
-  invoke(call: CapabilityCall): CapabilityReply | Promise<CapabilityReply> {
+  /**
+   * Runs a guest's call; a promise when the implementation is asynchronous. Never throws. `scope`: the request the
+   * call belongs to (0: none), which owns the resource handles its result makes.
+   */
+  invoke(call: CapabilityCall, scope = 0): CapabilityReply | Promise<CapabilityReply> {
     let out: unknown;
     try {
       out = this.dispatch(call);
@@ -326,11 +406,40 @@ export class CapabilityInstance {
     }
     if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<unknown>).then === 'function') {
       return Promise.resolve(out).then(
-        (v) => ({ v: this.encode(v) }),
+        (v) => ({ v: this.encodeIn(scope, v) }),
         (err: unknown) => this.failure(err, call),
       );
     }
-    return { v: this.encode(out) };
+    return { v: this.encodeIn(scope, out) };
+  }
+
+  private encodeIn(scope: number, v: unknown): unknown {
+    this.scope = scope;
+    try {
+      return this.encode(v);
+    } finally {
+      this.scope = 0;
+    }
+  }
+
+  /** Request `scope` ended: the handles made for it are released (their objects disposed). */
+  releaseScope(scope: number): void {
+    const set = this.scoped.get(scope);
+    if (!set) return;
+    this.scoped.delete(scope);
+    for (const h of set) this.release(h);
+  }
+
+  private release(h: number): void {
+    const obj = this.handles.get(h);
+    if (!obj) return;
+    this.handles.delete(h);
+    const dispose = (obj as { [Symbol.dispose]?: () => void })[Symbol.dispose];
+    try {
+      if (typeof dispose === 'function') dispose.call(obj);
+    } catch {
+      // a failing dispose must not keep others from running
+    }
   }
 
   private failure(err: unknown, call: CapabilityCall): CapabilityReply {
@@ -370,6 +479,7 @@ export class CapabilityInstance {
         const self = this.handles.get(call.h);
         if (!self) return undefined;
         this.handles.delete(call.h);
+        for (const set of this.scoped.values()) set.delete(call.h);
         const dispose = (self as { [Symbol.dispose]?: () => void })[Symbol.dispose];
         if (typeof dispose === 'function') dispose.call(self);
         return undefined;
@@ -389,6 +499,11 @@ export class CapabilityInstance {
         h = this.nextHandle++;
         this.handles.set(h, v);
         this.handleOf.set(v, h);
+        if (this.scope !== 0) {
+          let set = this.scoped.get(this.scope);
+          if (!set) this.scoped.set(this.scope, (set = new Set()));
+          set.add(h);
+        }
       }
       return { __h: h, __i: cls.i, __r: cls.r } satisfies HandleMarker;
     }
@@ -411,16 +526,9 @@ export class CapabilityInstance {
     return out;
   }
 
-  /** The worker instance is gone: every handle it held is released. */
+  /** The worker instance is gone (or its component trapped): every handle it held is released. */
   dispose(): void {
-    for (const obj of this.handles.values()) {
-      const dispose = (obj as { [Symbol.dispose]?: () => void })[Symbol.dispose];
-      try {
-        if (typeof dispose === 'function') dispose.call(obj);
-      } catch {
-        // a failing dispose must not keep others from running
-      }
-    }
-    this.handles.clear();
+    for (const h of [...this.handles.keys()]) this.release(h);
+    this.scoped.clear();
   }
 }

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EdgeError } from '../core/errors.ts';
-import { DEFAULT_LIMITS, findManifest, LIMIT_RANGES, loadManifest, parseManifestText } from './manifest.ts';
+import { findManifest, loadManifest, parseManifestText } from './manifest.ts';
+import { DEFAULT_LIMITS, LIMIT_RANGES } from '../core/limits.ts';
 
 function errorOf(fn: () => unknown): EdgeError {
   try {
@@ -31,9 +32,6 @@ describe('parseManifestText: TOML', () => {
       limits: DEFAULT_LIMITS,
       build: { language: 'js', optimize: false },
       bindings: [],
-      services: [],
-      kvNamespaces: [],
-      r2Buckets: [],
       crons: [],
       bundle: { enabled: true, minify: false, define: {}, alias: {} },
     });
@@ -82,9 +80,6 @@ subrequests = 0
       ],
       build: { language: 'js', optimize: false },
       bindings: [],
-      services: [],
-      kvNamespaces: [],
-      r2Buckets: [],
       crons: [],
       bundle: { enabled: true, minify: false, define: {}, alias: {} },
       limits: { cpuMs: 100, wallMs: 5000, memoryMb: 64, subrequests: 0 },
@@ -396,8 +391,8 @@ describe('parseManifestText: build, fuel and capability bindings', () => {
   it('reads [[bindings]] grants of host capabilities with their settings', () => {
     const m = toml('[[bindings]]\ntype = "geo"\nbinding = "GEO"\ntable = "eu"\n[[bindings]]\ntype = "geo"\nbinding = "GEO_US"\n');
     expect(m.bindings).toEqual([
-      { type: 'geo', binding: 'GEO', settings: { table: 'eu' }, key: 'bindings[0]' },
-      { type: 'geo', binding: 'GEO_US', settings: {}, key: 'bindings[1]' },
+      { type: 'geo', binding: 'GEO', settings: { table: 'eu' }, section: 'bindings', key: 'bindings[0]' },
+      { type: 'geo', binding: 'GEO_US', settings: {}, section: 'bindings', key: 'bindings[1]' },
     ]);
   });
 
@@ -465,7 +460,10 @@ describe('findManifest / loadManifest', () => {
 describe('parseManifestText: services, triggers and bundling', () => {
   it('reads service bindings, cron triggers and the bundling keys', () => {
     const m = toml('services = [{ binding = "AUTH", service = "auth-worker" }, { binding = "B", service = "b", entrypoint = "default" }]\nno_bundle = false\nminify = true\n[triggers]\ncrons = ["*/5 * * * *", "0 3 * * MON"]\n[define]\n"process.env.NODE_ENV" = "\\"production\\""\n[alias]\nfs = "./shim.js"\n');
-    expect(m.services).toEqual([{ binding: 'AUTH', service: 'auth-worker' }, { binding: 'B', service: 'b', entrypoint: 'default' }]);
+    expect(m.bindings).toEqual([
+      { type: 'service', binding: 'AUTH', settings: { service: 'auth-worker' }, section: 'services', key: 'services[0]' },
+      { type: 'service', binding: 'B', settings: { service: 'b', entrypoint: 'default' }, section: 'services', key: 'services[1]' },
+    ]);
     expect(m.crons).toEqual(['*/5 * * * *', '0 3 * * MON']);
     expect(m.bundle).toEqual({ enabled: true, minify: true, define: { 'process.env.NODE_ENV': '"production"' }, alias: { fs: './shim.js' } });
     expect(toml('no_bundle = true\n').bundle.enabled).toBe(false);
@@ -496,8 +494,10 @@ describe('parseManifestText: services, triggers and bundling', () => {
 
   it('reads KV namespaces and R2 buckets, refusing bad ids and clashing bindings', () => {
     const m = toml('kv_namespaces = [{ binding = "KV", id = "counter-ns", preview_id = "p" }]\nr2_buckets = [{ binding = "FILES", bucket_name = "my-files" }]\n');
-    expect(m.kvNamespaces).toEqual([{ binding: 'KV', id: 'counter-ns' }]);
-    expect(m.r2Buckets).toEqual([{ binding: 'FILES', bucketName: 'my-files' }]);
+    expect(m.bindings).toEqual([
+      { type: 'kv', binding: 'KV', settings: { id: 'counter-ns' }, section: 'kv_namespaces', key: 'kv_namespaces[0]' },
+      { type: 'r2', binding: 'FILES', settings: { bucketName: 'my-files' }, section: 'r2_buckets', key: 'r2_buckets[0]' },
+    ]);
     expect(tomlError('r2_buckets = [{ binding = "B", bucket_name = "Bad_Name" }]\n').message).toContain('`r2_buckets[0].bucket_name` must be a bucket name');
     expect(tomlError('r2_buckets = [{ binding = "B", bucket = "x" }]\n').message).toContain('unknown key `r2_buckets[0].bucket`');
     expect(tomlError('kv_namespaces = [{ binding = "X", id = "a" }]\nr2_buckets = [{ binding = "X", bucket_name = "abc" }]\n').message).toContain('binding "X" is declared twice (kv_namespaces[0] and r2_buckets[0])');

@@ -1,5 +1,7 @@
-// The deploy manifest: reads wrangler.toml / wrangler.json / wrangler.jsonc into a validated DeployManifest,
-// with errors that name the file, the key, what was expected and what was found.
+// The wrangler parser: reads wrangler.toml / wrangler.json / wrangler.jsonc into a validated DeployManifest (the model
+// in host/core/manifest.ts), with errors that name the file, the key, what was expected and what was found. The
+// sections that grant a built-in capability (kv_namespaces, r2_buckets, services) are parsed by that capability's own
+// folder (host/bindings/<name>), through the SectionContext this file lends it.
 
 import { readFile, stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
@@ -7,96 +9,18 @@ import { parse as parseToml, TomlDate, TomlError } from 'smol-toml';
 import { parseTree, printParseErrorCode, type Node as JsonNode, type ParseError as JsonParseError } from 'jsonc-parser';
 import { Cron } from 'croner';
 import { EdgeError } from '../core/errors.ts';
+import { WORKER_NAME_RE, type BindingGrant, type BuildSettings, type BundleSettings, type DeployManifest, type RoutePattern, type SectionContext, type WorkerLimits } from '../core/manifest.ts';
+import { DEFAULT_LIMITS, LIMIT_RANGES, MAX_CRONS } from '../core/limits.ts';
+import { BUILTIN_SECTIONS } from '../bindings/builtins.ts';
 
-export interface RoutePattern { pattern: string; zoneName?: string; customDomain?: boolean }
-export interface WorkerLimits {
-  cpuMs: number;
-  wallMs: number;
-  memoryMb: number;
-  subrequests: number;
-  /** WebAssembly fuel per request (deterministic instruction budget); absent: not metered, the CPU limit applies. */
-  fuel?: number;
-}
-/** How the worker's source becomes what the host runs. */
-export interface BuildSettings {
-  /** `js`: ES modules as uploaded; `assemblyscript`: `main` is an AssemblyScript entry that `edge build` compiles into a component. */
-  language: 'js' | 'assemblyscript';
-  /** asc -O3 (slower builds). */
-  optimize: boolean;
-}
-/**
- * A grant of a capability the host was configured with (edge.config.ts), from `[[bindings]]`:
- * `type` names the capability, `binding` the name the worker uses, anything else is the capability's own settings.
- */
-export interface BindingGrant {
-  type: string;
-  binding: string;
-  settings: Record<string, unknown>;
-  /** Where it was written, for errors: `bindings[0]`. */
-  key: string;
-}
-/** A service binding: `env.<binding>` is a Fetcher that calls worker `service` in-process. */
-export interface ServiceBinding {
-  binding: string;
-  service: string;
-  /** A named entrypoint of the target (wrangler's `entrypoint`); only the default is supported. */
-  entrypoint?: string;
-}
-/** `kv_namespaces = [{ binding, id }]`: `env.<binding>` is the KV namespace `id` of this host. */
-export interface KvNamespaceBinding {
-  binding: string;
-  id: string;
-}
-/** `r2_buckets = [{ binding, bucket_name }]`: `env.<binding>` is the bucket `bucketName` of this host. */
-export interface R2BucketBinding {
-  binding: string;
-  bucketName: string;
-}
-/** wrangler's bundling keys: how `edge deploy`/`edge dev` turn `main` and its imports into uploaded ES modules. */
-export interface BundleSettings {
-  /** `no_bundle = true`: upload the modules as they are (no esbuild), wrangler's meaning. */
-  enabled: boolean;
-  minify: boolean;
-  /** esbuild `define`: identifier -> JS expression text. */
-  define: Record<string, string>;
-  /** esbuild `alias`: module specifier -> replacement specifier or path. */
-  alias: Record<string, string>;
-}
-export interface DeployManifest {
-  name: string;
-  main: string;
-  compatibilityDate?: string;
-  compatibilityFlags: string[];
-  vars: Record<string, unknown>;
-  routes: RoutePattern[];
-  limits: WorkerLimits;
-  build: BuildSettings;
-  bindings: BindingGrant[];
-  /** `services = [{ binding, service }]`. */
-  services: ServiceBinding[];
-  kvNamespaces: KvNamespaceBinding[];
-  r2Buckets: R2BucketBinding[];
-  /** `[triggers] crons = [...]`: cron expressions (UTC) that run the worker's scheduled handler. */
-  crons: string[];
-  bundle: BundleSettings;
-}
-
-export const DEFAULT_LIMITS: WorkerLimits = Object.freeze({ cpuMs: 50, wallMs: 30_000, memoryMb: 128, subrequests: 50 });
-
-export const LIMIT_RANGES: Record<keyof WorkerLimits, { min: number; max: number }> = Object.freeze({
-  cpuMs: Object.freeze({ min: 1, max: 30_000 }),
-  wallMs: Object.freeze({ min: 10, max: 900_000 }),
-  memoryMb: Object.freeze({ min: 8, max: 1024 }),
-  subrequests: Object.freeze({ min: 0, max: 1000 }),
-  fuel: Object.freeze({ min: 1000, max: Number.MAX_SAFE_INTEGER }),
-});
+export type { BindingGrant, BuildSettings, BundleSettings, DeployManifest, RoutePattern, WorkerLimits } from '../core/manifest.ts';
 
 /** Looked for in this order; more than one present is an error, since which one wins would be a guess. */
 const MANIFEST_FILES = ['wrangler.toml', 'wrangler.json', 'wrangler.jsonc'] as const;
 
 const SUPPORTED_KEYS = [
   'name', 'main', 'compatibility_date', 'compatibility_flags', 'vars', 'routes', 'route', 'limits', 'build', 'bindings',
-  'services', 'triggers', 'no_bundle', 'minify', 'define', 'alias', 'kv_namespaces', 'r2_buckets',
+  'triggers', 'no_bundle', 'minify', 'define', 'alias', ...BUILTIN_SECTIONS.map((s) => s.section.key),
 ];
 /** Wrangler keys that mean nothing on a single local host; accepted so that real wrangler files deploy unchanged. */
 const IGNORED_KEYS = ['$schema', 'account_id', 'workers_dev', 'upload_source_maps'];
@@ -133,7 +57,7 @@ const UNSUPPORTED_BUILD_KEYS = ['command', 'cwd', 'watch_dir'];
 const BINDING_NAME_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const ROUTE_KEYS = ['pattern', 'zone_name', 'zone_id', 'custom_domain'];
 
-const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const NAME_RE = WORKER_NAME_RE;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 type Format = 'toml' | 'json';
@@ -487,92 +411,9 @@ function validateBindings(v: Raw, ctx: Ctx, vars: Record<string, unknown>): Bind
       if (k === 'type' || k === 'binding') continue;
       Object.defineProperty(settings, k, { value: jsonVar(value, ctx, `${key}.${k}`), enumerable: true, writable: true, configurable: true });
     }
-    return { type, binding, settings, key };
+    return { type, binding, settings, section: 'bindings', key };
   });
 }
-
-const SERVICE_KEYS = ['binding', 'service', 'entrypoint', 'environment'];
-
-function validateServices(v: Raw, ctx: Ctx, taken: Map<string, string>): ServiceBinding[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) throw expected(ctx, 'services', ctx.format === 'toml' ? 'an array of tables (services = [{ binding = "AUTH", service = "auth-worker" }])' : 'an array of objects', v);
-  return v.map((item, i) => {
-    const key = `services[${i}]`;
-    if (!isTable(item)) throw expected(ctx, key, 'a table with `binding` and `service`', item);
-    for (const k of Object.keys(item)) if (!SERVICE_KEYS.includes(k)) throw unknownKey(ctx, key, k, SERVICE_KEYS);
-    const binding = item['binding'];
-    const service = item['service'];
-    if (binding === undefined) throw invalid(ctx, `${key}.binding`, `\`${key}.binding\` is missing: the name the worker uses, e.g. binding = "AUTH" for env.AUTH`);
-    if (typeof binding !== 'string' || !BINDING_NAME_RE.test(binding)) throw expected(ctx, `${key}.binding`, 'a JavaScript identifier such as "AUTH"', binding);
-    if (service === undefined) throw invalid(ctx, `${key}.service`, `\`${key}.service\` is missing: the name of the worker to call`);
-    if (typeof service !== 'string' || !NAME_RE.test(service)) throw expected(ctx, `${key}.service`, 'a worker name (a-z, 0-9 and \'-\')', service);
-    if (item['environment'] !== undefined && typeof item['environment'] !== 'string') throw expected(ctx, `${key}.environment`, 'a string', item['environment']);
-    const earlier = taken.get(binding);
-    if (earlier) throw invalid(ctx, `${key}.binding`, `binding "${binding}" is declared twice (${earlier} and ${key}); env.${binding} can only be one of them`);
-    taken.set(binding, key);
-    const out: ServiceBinding = { binding, service };
-    const entrypoint = item['entrypoint'];
-    if (entrypoint !== undefined) {
-      if (typeof entrypoint !== 'string' || !BINDING_NAME_RE.test(entrypoint)) throw expected(ctx, `${key}.entrypoint`, 'the name of an exported entrypoint', entrypoint);
-      if (entrypoint !== 'default') {
-        throw new EdgeError('E_BINDING_UNSUPPORTED', `${ctx.file}: \`${key}.entrypoint\` = ${JSON.stringify(entrypoint)}: named entrypoints (RPC) are not supported yet; bind the worker's default export`, {
-          details: { file: ctx.file, key: `${key}.entrypoint` },
-        });
-      }
-      out.entrypoint = entrypoint;
-    }
-    return out;
-  });
-}
-
-/** The namespace id / bucket name rules: what wrangler accepts, and safe as a storage name. */
-const STORE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const BUCKET_RE = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
-
-function bindingTable(ctx: Ctx, section: string, v: Raw, keys: string[], example: string): Array<{ key: string; item: Record<string, Raw> }> {
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) throw expected(ctx, section, ctx.format === 'toml' ? `an array of tables (${example})` : 'an array of objects', v);
-  return v.map((item, i) => {
-    const key = `${section}[${i}]`;
-    if (!isTable(item)) throw expected(ctx, key, `a table such as ${example}`, item);
-    for (const k of Object.keys(item)) if (!keys.includes(k)) throw unknownKey(ctx, key, k, keys);
-    return { key, item };
-  });
-}
-
-function bindingName(ctx: Ctx, key: string, v: Raw, taken: Map<string, string>, example: string): string {
-  if (v === undefined) throw invalid(ctx, `${key}.binding`, `\`${key}.binding\` is missing: the name the worker uses, e.g. binding = "${example}" for env.${example}`);
-  if (typeof v !== 'string' || !BINDING_NAME_RE.test(v)) throw expected(ctx, `${key}.binding`, `a JavaScript identifier such as "${example}"`, v);
-  const earlier = taken.get(v);
-  if (earlier) throw invalid(ctx, `${key}.binding`, `binding "${v}" is declared twice (${earlier} and ${key}); env.${v} can only be one of them`);
-  taken.set(v, key);
-  return v;
-}
-
-function validateKvNamespaces(v: Raw, ctx: Ctx, taken: Map<string, string>): KvNamespaceBinding[] {
-  return bindingTable(ctx, 'kv_namespaces', v, ['binding', 'id', 'preview_id'], 'kv_namespaces = [{ binding = "MY_KV", id = "my-namespace" }]').map(({ key, item }) => {
-    const binding = bindingName(ctx, key, item['binding'], taken, 'MY_KV');
-    const id = item['id'];
-    if (id === undefined) throw invalid(ctx, `${key}.id`, `\`${key}.id\` is missing: the namespace to bind (any name; namespaces are created on first use on this host)`);
-    if (typeof id !== 'string' || !STORE_ID_RE.test(id)) throw expected(ctx, `${key}.id`, 'a namespace id of letters, digits, "_", "." and "-" (at most 63)', id);
-    if (item['preview_id'] !== undefined && typeof item['preview_id'] !== 'string') throw expected(ctx, `${key}.preview_id`, 'a string', item['preview_id']);
-    return { binding, id };
-  });
-}
-
-function validateR2Buckets(v: Raw, ctx: Ctx, taken: Map<string, string>): R2BucketBinding[] {
-  return bindingTable(ctx, 'r2_buckets', v, ['binding', 'bucket_name', 'preview_bucket_name', 'jurisdiction'], 'r2_buckets = [{ binding = "BUCKET", bucket_name = "my-bucket" }]').map(({ key, item }) => {
-    const binding = bindingName(ctx, key, item['binding'], taken, 'BUCKET');
-    const name = item['bucket_name'];
-    if (name === undefined) throw invalid(ctx, `${key}.bucket_name`, `\`${key}.bucket_name\` is missing: the bucket to bind (created on first use on this host)`);
-    if (typeof name !== 'string' || !BUCKET_RE.test(name)) throw expected(ctx, `${key}.bucket_name`, 'a bucket name of 3-63 lower-case letters, digits and "-" (as R2 and S3 require)', name);
-    for (const k of ['preview_bucket_name', 'jurisdiction']) if (item[k] !== undefined && typeof item[k] !== 'string') throw expected(ctx, `${key}.${k}`, 'a string', item[k]);
-    return { binding, bucketName: name };
-  });
-}
-
-/** wrangler allows at most this many cron triggers per worker (paid plan). */
-const MAX_CRONS = 250;
 
 function validateTriggers(v: Raw, ctx: Ctx): string[] {
   if (v === undefined) return [];
@@ -630,6 +471,34 @@ function validateBundle(raw: Record<string, Raw>, ctx: Ctx): BundleSettings {
   };
 }
 
+/** The helpers a capability's section parser gets: errors that name this file and key, one namespace of binding names. */
+function sectionContext(ctx: Ctx, taken: Map<string, string>): SectionContext {
+  return {
+    file: ctx.file,
+    format: ctx.format,
+    entries(section, v, keys, example) {
+      if (!Array.isArray(v)) throw expected(ctx, section, ctx.format === 'toml' ? `an array of tables (${example})` : 'an array of objects', v);
+      return v.map((item: Raw, i: number) => {
+        const key = `${section}[${i}]`;
+        if (!isTable(item)) throw expected(ctx, key, `a table such as ${example}`, item);
+        for (const k of Object.keys(item)) if (!keys.includes(k)) throw unknownKey(ctx, key, k, keys);
+        return { key, item };
+      });
+    },
+    bindingName(key, v, example) {
+      if (v === undefined) throw invalid(ctx, `${key}.binding`, `\`${key}.binding\` is missing: the name the worker uses, e.g. binding = "${example}" for env.${example}`);
+      if (typeof v !== 'string' || !BINDING_NAME_RE.test(v)) throw expected(ctx, `${key}.binding`, `a JavaScript identifier such as "${example}"`, v);
+      const earlier = taken.get(v);
+      if (earlier) throw invalid(ctx, `${key}.binding`, `binding "${v}" is declared twice (${earlier} and ${key}); env.${v} can only be one of them`);
+      taken.set(v, key);
+      return v;
+    },
+    expected: (key, what, found) => expected(ctx, key, what, found),
+    invalid: (key, message) => invalid(ctx, key, `${message}`),
+    unsupported: (key, message) => new EdgeError('E_BINDING_UNSUPPORTED', `${ctx.file}: ${message}`, { details: { file: ctx.file, key } }),
+  };
+}
+
 /** Parses and validates manifest text. `fileName` is the base name; it decides TOML vs JSON(C) and names the file in errors. */
 export function parseManifestText(text: string, fileName: string): DeployManifest {
   const lower = fileName.toLowerCase();
@@ -664,6 +533,12 @@ export function parseManifestText(text: string, fileName: string): DeployManifes
   const vars = validateVars(raw['vars'], ctx);
   const bindings = validateBindings(raw['bindings'], ctx, vars);
   const taken = new Map<string, string>([...Object.keys(vars).map((k): [string, string] => [k, `vars.${k}`]), ...bindings.map((b): [string, string] => [b.binding, b.key])]);
+  const sections = sectionContext(ctx, taken);
+  for (const { type, section } of BUILTIN_SECTIONS) {
+    const value = raw[section.key];
+    if (value === undefined) continue;
+    for (const g of section.parse(value, sections)) bindings.push({ type, section: section.key, ...g });
+  }
   const manifest: DeployManifest = {
     name: validateName(raw['name'], ctx),
     main,
@@ -673,9 +548,6 @@ export function parseManifestText(text: string, fileName: string): DeployManifes
     limits: validateLimits(raw['limits'], ctx),
     build: validateBuild(raw['build'], ctx, main),
     bindings,
-    services: validateServices(raw['services'], ctx, taken),
-    kvNamespaces: validateKvNamespaces(raw['kv_namespaces'], ctx, taken),
-    r2Buckets: validateR2Buckets(raw['r2_buckets'], ctx, taken),
     crons: validateTriggers(raw['triggers'], ctx),
     bundle: validateBundle(raw, ctx),
   };

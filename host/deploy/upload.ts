@@ -6,7 +6,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
-import { findManifest, parseManifestText, type DeployManifest } from './manifest.ts';
+import { findManifest, parseManifestText } from './manifest.ts';
+import { userGrants, type DeployManifest } from '../core/manifest.ts';
 import { findHostConfig, loadHostConfig } from '../core/host-config.ts';
 import { BUNDLED_ENTRY, bundleWorker } from './bundle.ts';
 
@@ -60,10 +61,11 @@ const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * (`config`, else the nearest edge.config.ts above the worker), when its manifest grants any `[[bindings]]`.
  */
 export async function capabilityWitFor(dir: string, manifest: DeployManifest, config?: string): Promise<string[]> {
-  if (manifest.bindings.length === 0) return [];
+  const user = userGrants(manifest);
+  if (user.length === 0) return [];
   const path = config ?? (await findHostConfig(dir));
   if (path === null) {
-    throw new EdgeError('E_CONFIG_INVALID', `${manifest.name} grants [[bindings]] (${manifest.bindings.map((b) => b.type).join(', ')}) but no edge.config.ts names their capabilities: pass --config <edge.config.ts>.`);
+    throw new EdgeError('E_CONFIG_INVALID', `${manifest.name} grants [[bindings]] (${user.map((b) => b.type).join(', ')}) but no edge.config.ts names their capabilities: pass --config <edge.config.ts>.`);
   }
   return (await loadHostConfig(path)).capabilities.map((c) => c.wit);
 }

@@ -11,7 +11,7 @@ import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
-import type { DeployManifest } from './manifest.ts';
+import type { DeployManifest } from '../core/manifest.ts';
 import type { LoadedVersion, VersionModule } from '../runtime/worker-instance.ts';
 
 export interface VersionInfo {
@@ -163,7 +163,7 @@ export class VersionStore {
     }
     // Versions stored before these manifest fields existed.
     info.manifest.build ??= { language: 'js', optimize: false };
-    info.manifest.bindings ??= [];
+    upgradeStoredManifest(info.manifest as DeployManifest & StoredBeforeGrants);
     const loaded: LoadedVersion = { worker: name, versionId: id, manifest: info.manifest, modules };
     if (info.component) {
       const c = info.component;
@@ -261,3 +261,25 @@ export class VersionStore {
   }
 }
 
+
+/** How versions stored before every binding became a grant wrote their KV, R2 and service bindings. */
+interface StoredBeforeGrants {
+  kvNamespaces?: Array<{ binding: string; id: string }>;
+  r2Buckets?: Array<{ binding: string; bucketName: string }>;
+  services?: Array<{ binding: string; service: string; entrypoint?: string }>;
+}
+
+/** A stored manifest in today's model: older versions' binding sections become grants, so they restore unchanged. */
+function upgradeStoredManifest(m: DeployManifest & StoredBeforeGrants): void {
+  m.bindings ??= [];
+  for (const g of m.bindings) (g as { section?: string }).section ??= 'bindings';
+  const add = (type: string, section: string, list: Array<{ binding: string } & Record<string, unknown>> | undefined): void => {
+    list?.forEach(({ binding, ...settings }, i) => m.bindings.push({ type, binding, settings, section, key: `${section}[${i}]` }));
+  };
+  add('kv', 'kv_namespaces', m.kvNamespaces);
+  add('r2', 'r2_buckets', m.r2Buckets);
+  add('service', 'services', m.services);
+  delete m.kvNamespaces;
+  delete m.r2Buckets;
+  delete m.services;
+}

@@ -3,7 +3,8 @@
 // costs only compiling the worker (with its code cache) and one call.
 import ivm from 'isolated-vm';
 import { randomFillSync } from 'node:crypto';
-import { buildPrelude } from './js/prelude-bundle.ts';
+import { buildPrelude, type FacadeModule } from './js/prelude-bundle.ts';
+import { PRELUDE_CAPS } from '../core/limits.ts';
 
 /** What a pooled isolate reports to whoever adopts it; swapped in on adoption. */
 export interface IsolateSink {
@@ -87,6 +88,8 @@ export interface IsolatePoolOptions {
   /** Spare isolates kept ready for the default memory limit. */
   size?: number;
   defaultMemoryMb?: number;
+  /** The JS facades of the host's capabilities (from its registry), compiled into the prelude snapshot. */
+  facades?: readonly FacadeModule[];
 }
 
 export class IsolatePool {
@@ -105,7 +108,7 @@ export class IsolatePool {
   }
 
   static async create(options: IsolatePoolOptions = {}): Promise<IsolatePool> {
-    const prelude = await buildPrelude();
+    const prelude = await buildPrelude(options.facades ?? []);
     const snapshot = ivm.Isolate.createSnapshot([{ code: prelude, filename: 'edge:prelude' }]);
     const pool = new IsolatePool(snapshot, options);
     pool.refill();
@@ -139,7 +142,7 @@ export class IsolatePool {
           }),
           new ivm.Reference((op: unknown, arg: unknown) => invokeFromGuest(() => pooled.sink, pending, op, arg)),
           new ivm.Reference((ticket: unknown) => waitFromGuest(pending, ticket)),
-          new ivm.ExternalCopy({ memoryBytes: memoryMb * 1024 * 1024 }).copyInto(),
+          new ivm.ExternalCopy({ memoryBytes: memoryMb * 1024 * 1024, caps: PRELUDE_CAPS }).copyInto(),
         ],
         { result: { reference: true } },
       )) as ivm.Reference<(cmd: unknown) => unknown>;

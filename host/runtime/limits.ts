@@ -2,7 +2,7 @@
 // runtime calls these hooks when it enters and leaves the isolate for a request, when a subrequest
 // starts and when the request completes; no limit check lives anywhere else.
 import { EdgeError } from '../core/errors.ts';
-import type { WorkerLimits } from '../deploy/manifest.ts';
+import type { WorkerLimits } from '../core/manifest.ts';
 
 export type LimitCode = 'E_CPU_LIMIT' | 'E_WALL_LIMIT' | 'E_MEMORY_LIMIT' | 'E_SUBREQUEST_LIMIT' | 'E_FUEL_LIMIT';
 

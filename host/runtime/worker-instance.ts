@@ -5,13 +5,12 @@ import ivm from 'isolated-vm';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { EdgeError } from '../core/errors.ts';
-import type { DeployManifest } from '../deploy/manifest.ts';
+import type { DeployManifest } from '../core/manifest.ts';
 import type { PooledIsolate } from './isolate-pool.ts';
 import { cpuWatchdog, LimitExceededError, RequestLimitEnforcer, type CpuWatched } from './limits.ts';
 import { webAssembly, type WasmModule } from './wasm/webassembly-api.ts';
 import type { CapabilityCall, CapabilityInstance, CapabilityRegistry, CapabilityReply } from '../bindings/registry.ts';
 import { HostOps, opFailure, type HostOpContext } from '../core/host-ops.ts';
-import type { KvGenerations } from '../bindings/kv/kv-generations.ts';
 import { mapStack, type ModuleSourceMap } from './source-map.ts';
 
 export interface VersionModule {
@@ -115,8 +114,6 @@ export interface InstanceHooks {
   registry: CapabilityRegistry;
   /** Asynchronous host operations the prelude may ask for (WebCrypto, the Cache API, ...). */
   ops: HostOps;
-  /** Write generations of KV namespaces, shared with the isolate's KV facade. */
-  kvGenerations?: KvGenerations;
 }
 
 /** Guest code run at module evaluation (global scope) gets this much CPU at most, as Workers' startup limit. */
@@ -427,8 +424,8 @@ export class WorkerInstance implements CpuWatched {
   /** Sampled heap size, for the runtime's memory budget. */
   heapBytes = 0;
   private readonly capabilities: CapabilityInstance;
-  /** This instance's KV generation counters (detached when it is disposed). */
-  private kvCounters: { shared: SharedArrayBuffer; detach(): void } | null = null;
+  /** Memory this instance's JS facades share with the host (released when it is disposed). */
+  private shared: { release(): void } | null = null;
   /**
    * Where this instance's start went, for the benchmark's cold-start breakdown: compile and link (with the code
    * cache), evaluation (the global scope; for a component, glue evaluation and instantiation), and the first
@@ -553,23 +550,17 @@ export class WorkerInstance implements CpuWatched {
     // adapted into a fetch handler by the prelude (component.js).
     const plan = this.hooks.registry.plan(manifest);
     const component = this.version.component;
-    const baseEnvSource =
-      plan.bindings.length === 0
-        ? `JSON.parse(${JSON.stringify(JSON.stringify(manifest.vars))})`
-        : `Object.assign(JSON.parse(${JSON.stringify(JSON.stringify(manifest.vars))}), host.capabilityEnv(${JSON.stringify(plan.interfaces)}, ${JSON.stringify(plan.bindings)}))`;
-    // Service bindings are Fetchers made in the prelude; the host maps a binding name to its worker at call time.
-    let envSource =
-      manifest.services.length === 0 ? baseEnvSource : `Object.assign(${baseEnvSource}, host.serviceEnv(${JSON.stringify(manifest.services.map((s) => s.binding))}))`;
-    // KV namespaces: the prelude's Workers KV facade, calling the host's store through async host ops.
-    if (manifest.kvNamespaces.length > 0) {
-      if (this.hooks.kvGenerations && !component) {
-        // Counters the host bumps on every write to these namespaces: the facade serves hot values while they hold.
-        this.kvCounters = this.hooks.kvGenerations.attach(manifest.kvNamespaces.map((n) => n.id));
-        context.global.setSync('__edgeKvGen', new ivm.ExternalCopy(this.kvCounters.shared).copyInto({ release: true }));
+    // `env`: [vars] plus one value per binding, each made by the facade the registry names for it (the runtime names none).
+    const varsSource = `JSON.parse(${JSON.stringify(JSON.stringify(manifest.vars))})`;
+    const envSource = plan.env.length === 0 ? varsSource : `host.buildEnv(${varsSource}, ${JSON.stringify(plan.interfaces)}, ${JSON.stringify(plan.env)})`;
+    if (!component && plan.env.length > 0) {
+      // Memory shared with facades (KV's write counters: hot values are served in the isolate while they hold).
+      const shared = this.hooks.registry.share(manifest);
+      this.shared = shared;
+      for (const [name, buffer] of Object.entries(shared.buffers)) {
+        context.global.setSync(`__edgeShared_${name}`, new ivm.ExternalCopy(buffer).copyInto({ release: true }));
       }
-      envSource = `Object.assign(${envSource}, host.kvEnv(${JSON.stringify(manifest.kvNamespaces.map((n) => n.binding))}))`;
     }
-    if (manifest.r2Buckets.length > 0) envSource = `Object.assign(${envSource}, host.r2Env(${JSON.stringify(manifest.r2Buckets.map((b) => b.binding))}))`;
     let bootstrapSource: string;
     let envModule: ivm.Module | null = null;
     if (component) {
@@ -589,7 +580,7 @@ export class WorkerInstance implements CpuWatched {
       // or listeners). Its bindings are globals in the service-worker syntax, from the first line on: the env module,
       // evaluated before the worker's, defines them, and the bootstrap takes them back from a module worker. A worker
       // with no vars or bindings needs no env module (one compile less on its cold start).
-      const envEmpty = plan.bindings.length === 0 && manifest.services.length === 0 && manifest.kvNamespaces.length === 0 && manifest.r2Buckets.length === 0 && Object.keys(manifest.vars).length === 0;
+      const envEmpty = plan.env.length === 0 && Object.keys(manifest.vars).length === 0;
       if (!envEmpty) envModule = isolate.compileModuleSync(
         `const host = globalThis.__edgeHost;\n` +
           `const env = ${envSource};\n` +
@@ -1203,12 +1194,12 @@ export class WorkerInstance implements CpuWatched {
     }
     let service: SubrequestInit['service'];
     if (typeof a.service === 'string') {
-      const bound = this.version.manifest.services.find((s) => s.binding === a.service);
-      if (!bound) {
+      const target = this.hooks.registry.fetchTarget(this.version.manifest, a.service);
+      if (target === undefined) {
         answer({ error: `env.${a.service} is not a service binding of worker "${this.version.worker}".` })?.catch((err) => this.failRequest(rc, asEdgeError(err)));
         return;
       }
-      service = { binding: bound.binding, worker: bound.service };
+      service = { binding: a.service, worker: target };
     }
     let body: Uint8Array | Readable | null = null;
     let guestBody: Readable | null = null;
@@ -1361,6 +1352,14 @@ export class WorkerInstance implements CpuWatched {
     if (reqId !== 0 && (!rc || rc.ended || rc.failure)) return { e: { name: 'TypeError', message: `${a.op}: the request has ended.` } };
     const id = a.id;
     const target = rc ?? null;
+    if (a.op === 'cap') {
+      // A JS facade's call of a capability's WIT function: the same implementation components reach, answered
+      // asynchronously; resource handles it makes belong to the request.
+      const reply = this.capabilities.invoke(a.arg as CapabilityCall, reqId);
+      if (!(reply instanceof Promise)) return { v: reply };
+      reply.then((v) => this.settleOp(reqId, id, { v }));
+      return { later: true };
+    }
     const handler = this.hooks.ops.get(a.op);
     if (!handler) return { e: { name: 'TypeError', message: `unknown host operation ${a.op}` } };
     const ctx: HostOpContext = {
@@ -1443,6 +1442,8 @@ export class WorkerInstance implements CpuWatched {
     for (const t of rc.timers.values()) clearTimeout(t);
     rc.timers.clear();
     this.requests.delete(rc.id);
+    // Resources the request's capability calls opened (an R2 body it did not read to the end) are released.
+    this.capabilities.releaseScope(rc.id);
     if (rc.body && !rc.bodyPassedOn && !rc.body.readableEnded) rc.body.resume();
     if (!this.dead && !rc.released) this.enter(null, { t: 'end', reqId: rc.id }).catch(() => {});
     this.hooks.requestDone({
@@ -1473,8 +1474,8 @@ export class WorkerInstance implements CpuWatched {
       // already gone
     }
     this.capabilities.dispose();
-    this.kvCounters?.detach();
-    this.kvCounters = null;
+    this.shared?.release();
+    this.shared = null;
     this.hooks.disposed(this);
   }
 

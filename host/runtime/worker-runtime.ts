@@ -6,7 +6,6 @@ import { EdgeError } from '../core/errors.ts';
 import type { IsolatePool } from './isolate-pool.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
 import { HostOps } from '../core/host-ops.ts';
-import type { KvGenerations } from '../bindings/kv/kv-generations.ts';
 import { WorkerInstance, type InstanceHooks, type LoadedVersion, type SubrequestInit, type SubrequestResult, type TailEvent } from './worker-instance.ts';
 
 export interface RuntimeObserver {
@@ -22,8 +21,6 @@ export interface WorkerRuntimeOptions {
   registry: CapabilityRegistry;
   /** Asynchronous host operations for the prelude (WebCrypto, the Cache API, ...); empty when absent. */
   ops?: HostOps;
-  /** KV write generations shared with isolates (their facade caches hot values); without it JS workers always ask the host. */
-  kvGenerations?: KvGenerations;
   /** Most warm isolates kept at once. Default: what vm.max_map_count allows (safeMaxIsolates), at most 10,000. */
   maxIsolates?: number;
   /** Total heap of warm isolates, in MB, before idle ones are evicted. */
@@ -79,7 +76,6 @@ export class WorkerRuntime {
       subrequest: (req, depth) => this.observer.subrequest(req, depth),
       registry: options.registry,
       ops: options.ops ?? new HostOps(),
-      ...(options.kvGenerations ? { kvGenerations: options.kvGenerations } : {}),
       disposed: (inst) => {
         const name = inst.version.worker;
         if (this.warm.get(name) === inst) this.warm.delete(name);

@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { EdgeError } from '../core/errors.ts';
+import { grantsOfType } from '../core/manifest.ts';
 import type { VersionStore } from '../deploy/version-store.ts';
 import { KV_LIMITS, KvError, validateKey, validateMetadata, type KvStore } from '../../storage/kv/kv-types.ts';
 import { BlobError, validateObjectKey, type BlobStore, type HttpMetadata, type ObjectMeta } from '../../storage/blob/blob-types.ts';
@@ -319,7 +320,8 @@ export function adminStorageRoutes(deps: AdminStorageDeps): FastifyPluginAsync {
       const st = await deps.store.state(name);
       if (!st?.active) throw new EdgeError('E_WORKER_NOT_FOUND', `No worker named "${name}" is deployed.`, { status: 404 });
       const { manifest } = await deps.store.load(name, st.active);
-      return { name, version: st.active, kvNamespaces: manifest.kvNamespaces, r2Buckets: manifest.r2Buckets };
+      const of = (type: string, field: string) => grantsOfType(manifest, type).map((g) => ({ binding: g.binding, [field]: g.settings[field] }));
+      return { name, version: st.active, kvNamespaces: of('kv', 'id'), r2Buckets: of('r2', 'bucketName') };
     });
   };
 }

@@ -19,15 +19,13 @@ import { CapabilityRegistry } from '../bindings/registry.ts';
 import { loadHostConfig } from '../core/host-config.ts';
 import { HostOps, type HostOpHandler } from '../core/host-ops.ts';
 import { KvEngine } from '../../storage/kv/kv-engine.ts';
-import { registerKvOps } from '../bindings/kv/kv-service.ts';
-import { KvGenerations } from '../bindings/kv/kv-generations.ts';
-import { registerR2Ops } from '../bindings/r2/r2-service.ts';
+import { BUILTIN_FACADES } from '../bindings/builtins.ts';
 import { CronScheduler } from '../runtime/scheduler.ts';
 import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-instance.ts';
 import { notDeployed } from '../runtime/worker-runtime.ts';
-import { registerWebCryptoOps } from '../runtime/webcrypto-ops.ts';
-import { CacheStore } from '../runtime/cache-store.ts';
-import { registerCacheOps } from '../runtime/cache-ops.ts';
+import { registerWebCryptoOps } from '../web/crypto/webcrypto-ops.ts';
+import { CacheStore } from '../../storage/cache/cache-store.ts';
+import { registerCacheOps } from '../web/cache/cache-ops.ts';
 import { BlobEngine } from '../../storage/blob/blob-engine.ts';
 import { createS3Server, resolveS3Credentials, type S3AccessKey, type S3Credentials } from './s3/index.ts';
 
@@ -147,9 +145,6 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   });
   // R2 for every worker of this host (JS workers' env.MY_BUCKET, components' blob interface, the S3 endpoint).
   const blob = await BlobEngine.open(join(dataDir, 'r2'));
-  // Shared write counters: JS workers' KV facades serve hot values without asking the host until a write lands.
-  const kvGenerations = new KvGenerations();
-  kv.onChange((ns) => kvGenerations.bump(ns));
   const registry = await CapabilityRegistry.create({
     platformWitDir: PLATFORM_WIT_DIR,
     dataDir,
@@ -162,21 +157,19 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const ops = new HostOps();
   for (const [name, handler] of Object.entries(options.ops ?? {})) ops.register(name, handler);
   registerWebCryptoOps(ops);
-  registerKvOps(ops, kv);
   const cacheStore = new CacheStore({ dir: join(dataDir, 'cache') });
   const s3Credentials = await resolveS3Credentials(dataDir, options.s3AccessKeys ?? config.s3?.accessKeys);
-  registerR2Ops(ops, blob);
   const s3Server = createS3Server({ store: blob, keys: s3Credentials.keys });
   const s3Host = options.s3Host ?? '127.0.0.1';
   registerCacheOps(ops, cacheStore);
-  const pool = await IsolatePool.create({ size: options.poolSize ?? 4 });
+  // The capabilities' JS facades are compiled into the prelude snapshot of every isolate.
+  const pool = await IsolatePool.create({ size: options.poolSize ?? 4, facades: BUILTIN_FACADES });
   let metrics: HostMetrics | undefined;
   let dispatcher: SubrequestDispatcher | undefined;
   const runtime = new WorkerRuntime({
     pool,
     registry,
     ops,
-    kvGenerations,
     maxIsolates: options.maxIsolates,
     memoryBudgetMb: options.memoryBudgetMb,
     observer: {

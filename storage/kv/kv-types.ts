@@ -43,6 +43,8 @@ export interface KvStore {
   /** Resolves once the write is durable. */
   put(ns: string, key: string, value: Uint8Array, options?: KvPutOptions): Promise<void>;
   delete(ns: string, key: string): Promise<void>;
+  /** Calls `listener` after every write to a namespace takes effect (for caches of its readers). */
+  onChange?(listener: (ns: string) => void): void;
   /** Keys in UTF-8 byte order. */
   list(ns: string, options?: KvListOptions): Promise<KvListResult>;
   close(): Promise<void>;

@@ -3,6 +3,7 @@
 import ivm from 'isolated-vm';
 import { buildPrelude } from '../../host/runtime/js/prelude-bundle.ts';
 import { randomBytes, urlParse } from '../../host/runtime/isolate-pool.ts';
+import { PRELUDE_CAPS } from '../../host/core/limits.ts';
 
 export interface PreludeIsolate {
   isolate: ivm.Isolate;
@@ -33,7 +34,7 @@ export async function createPreludeIsolate(options: { memoryMb?: number } = {}):
       new ivm.Reference(() => undefined),
       new ivm.Reference(() => ({ x: 'no host invoke in the prelude harness' })),
       new ivm.Reference(async () => ({ x: 'no host wait in the prelude harness' })),
-      new ivm.ExternalCopy({ memoryBytes: memoryMb * 1024 * 1024 }).copyInto(),
+      new ivm.ExternalCopy({ memoryBytes: memoryMb * 1024 * 1024, caps: PRELUDE_CAPS }).copyInto(),
     ],
     { result: { reference: true } },
   );

@@ -1,13 +1,14 @@
-// `edge:platform/kv` for WebAssembly components: `Namespace.open(binding)` for a namespace the manifest binds in
-// kv_namespaces, over the same store (and rules) as JS workers' env.MY_KV.
-import { CapabilityError, type CapabilityDefinition } from '../capability.ts';
+// KV: `kv_namespaces` grants namespaces of the host's KV store. The one host implementation is the
+// `edge:platform/kv` interface (`Namespace.open(binding)`, over the store, which enforces Workers KV's rules):
+// components import it, and JS workers' `env.MY_KV` (kv-facade.js, a KVNamespace) calls the same functions.
+import { fileURLToPath } from 'node:url';
+import { CapabilityError, type BuiltinCapability, type CapabilityDefinition } from '../capability.ts';
+import { kvSection, type KvGrant } from './kv-section.ts';
+import { KvGenerations } from './kv-generations.ts';
 import type * as Kv from '../generated/interfaces/edge-platform-kv.d.ts';
 import { KvError, type KvStore } from '../../../storage/kv/kv-types.ts';
 
 type KvImpl = typeof Kv;
-export interface KvGrant {
-  id: string;
-}
 
 /** A KvError as the kv interface's error variant. */
 function witError(err: unknown): never {
@@ -83,3 +84,29 @@ export function kvCapability(store: KvStore): CapabilityDefinition<KvImpl, KvGra
     },
   };
 }
+
+/** The KV capability: its section, the JS facade, and the interface bound to the host's store. */
+export const kvBuiltin: BuiltinCapability<KvGrant> = {
+  name: 'kv',
+  interface: 'edge:platform/kv',
+  grant: 'section',
+  section: kvSection,
+  grantHint: 'its manifest binds no KV namespace; add kv_namespaces = [{ binding = "MY_KV", id = "..." }]',
+  unavailable: 'this host was started without a KV store',
+  facade: { module: fileURLToPath(new URL('./kv-facade.js', import.meta.url)), config: (_settings, _binding, index) => ({ slot: index }) },
+  bind(host) {
+    const store = host.kv;
+    if (!store) return null;
+    // Write counters shared with the facades of JS workers: they serve hot values while the namespace's counter holds.
+    const generations = new KvGenerations();
+    store.onChange?.((ns) => generations.bump(ns));
+    const def = kvCapability(store);
+    return {
+      instantiate: (grants, ctx) => def.instantiate(grants, ctx),
+      share(grants) {
+        const attached = generations.attach([...grants.values()].map((g) => g.id));
+        return { buffer: attached.shared, release: attached.detach };
+      },
+    };
+  },
+};

@@ -1,17 +1,18 @@
 // `edge:platform/log`: what console.log is for JS workers. Always granted.
-import type { CapabilityDefinition } from '../capability.ts';
+import type { BuiltinCapability } from '../capability.ts';
 import type * as Log from '../generated/interfaces/edge-platform-log.d.ts';
 
-type LogImpl = typeof Log;
-
-export const logCapability: CapabilityDefinition<LogImpl> = {
+export const logBuiltin: BuiltinCapability = {
   name: 'log',
   interface: 'edge:platform/log',
-  instantiate(_grants, ctx) {
-    return {
-      write(level: Log.Level, message: string): void {
-        ctx.log(level, message);
-      },
-    };
-  },
+  grant: 'always',
+  bind: () => ({
+    instantiate(_grants, ctx): typeof Log {
+      return {
+        write(level: Log.Level, message: string): void {
+          ctx.log(level, message);
+        },
+      };
+    },
+  }),
 };

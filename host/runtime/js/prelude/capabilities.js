@@ -1,7 +1,11 @@
-// The guest side of capabilities: jco's import object for WebAssembly components and the `env.BINDING` facade for
-// JS workers, both built from interface descriptors (host/bindings/describe.ts) and both calling the one host
-// implementation through hostInvoke('cap', ...). Resources are proxies holding a host handle number.
+// The guest side of capabilities: one channel to the host's WIT implementations (host/bindings), used by jco's import
+// object for WebAssembly components (synchronous: `hostInvoke('cap', call)`, the guest's thread blocks while the host
+// works) and by JS workers' facades (asynchronous: `hostAsync('cap', call)`, a promise the host settles with an entry,
+// so the isolate keeps running other work). A call is `{ i: interface, r: resource or function, m: member, k: kind,
+// h: handle, a: args }` (CapabilityCall in host/core/isolate-protocol.ts); the reply is `{ v } | { e } | { x }`.
+// Resources are proxies holding a host handle number.
 import { hostInvoke, hostInvokeIgnored } from './internal/bridge.js';
+import { hostAsync } from './internal/async.js';
 
 const HANDLE = Symbol('edge.handle');
 const WRAP = Symbol('edge.wrap');
@@ -43,24 +47,25 @@ function encode(v) {
   return out;
 }
 
-function decode(v) {
+/** A host value as the guest sees it: handle markers become proxies of their resource class (`mode`: sync or async). */
+function decode(v, mode = 'sync') {
   if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return v;
   if (typeof v.__h === 'number' && typeof v.__r === 'string') {
-    const cls = classes.get(`${v.__i}#${v.__r}`);
+    const cls = classes.get(`${mode}:${v.__i}#${v.__r}`);
     if (!cls) throw new TypeError(`unknown resource ${v.__i}#${v.__r}`);
     return new cls(WRAP, v.__h);
   }
-  if (Array.isArray(v)) return v.map(decode);
+  if (Array.isArray(v)) return v.map((x) => decode(x, mode));
   const out = {};
-  for (const k of Object.keys(v)) out[k] = decode(v[k]);
+  for (const k of Object.keys(v)) out[k] = decode(v[k], mode);
   return out;
 }
 
 /** A host reply (`{v}` value, `{e}` WIT error, `{x}` host failure) as the guest sees it: the value, or a throw. */
-export function unwrapReply(reply, what) {
+export function unwrapReply(reply, what, mode = 'sync') {
   if (reply !== null && typeof reply === 'object') {
-    if ('v' in reply) return decode(reply.v);
-    if ('e' in reply) throw new CapabilityError(decode(reply.e));
+    if ('v' in reply) return decode(reply.v, mode);
+    if ('e' in reply) throw new CapabilityError(decode(reply.e, mode));
     // Host failures of capability calls already name the call; other ops add what they were.
     if ('x' in reply) throw new Error(what ? `${what}: ${String(reply.x)}` : String(reply.x));
   }
@@ -71,6 +76,17 @@ function call(i, r, m, k, h, args) {
   return unwrapReply(hostInvoke('cap', { i, r, m, k, h, a: encode(args) }));
 }
 
+/** The same call, answered asynchronously (JS workers): resolves with the value, rejects with a CapabilityError. */
+function callAsync(i, r, m, k, h, args) {
+  let a;
+  try {
+    a = encode(args);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return hostAsync('cap', { i, r, m, k, h, a }).then((reply) => unwrapReply(reply, undefined, 'async'));
+}
+
 /**
  * A call without a result (log.write): the guest cannot observe its outcome, so it does not wait for the host;
  * a host failure goes to the worker's log. Calls reach the host in the order they were made.
@@ -79,8 +95,9 @@ function send(i, r, m, k, h, args) {
   hostInvokeIgnored('cap!', { i, r, m, k, h, a: encode(args) });
 }
 
-function resourceClass(iface, res) {
-  const key = `${iface}#${res.js}`;
+function resourceClass(iface, res, mode = 'sync') {
+  const key = `${mode}:${iface}#${res.js}`;
+  const invokeMethod = mode === 'async' ? callAsync : call;
   const existing = classes.get(key);
   if (existing) return existing;
   const cls = class {
@@ -89,7 +106,7 @@ function resourceClass(iface, res) {
         this[HANDLE] = args[1];
         return;
       }
-      // A WIT constructor called by the guest: the host makes the object and gives back its handle.
+      // A WIT constructor called by the guest: the host makes the object and gives back its handle (at once).
       this[HANDLE] = call(iface, res.js, 'constructor', 'constructor', 0, args)[HANDLE];
     }
     [Symbol.dispose]() {
@@ -102,9 +119,9 @@ function resourceClass(iface, res) {
   Object.defineProperty(cls, 'name', { value: res.js });
   for (const m of res.members) {
     if (m.kind === 'static') {
-      cls[m.js] = (...args) => call(iface, res.js, m.js, 'static', 0, args);
+      cls[m.js] = (...args) => invokeMethod(iface, res.js, m.js, 'static', 0, args);
     } else if (m.kind === 'method') {
-      const invoke = m.noResult ? send : call;
+      const invoke = m.noResult ? send : invokeMethod;
       Object.defineProperty(cls.prototype, m.js, {
         value: function (...args) {
           const h = this[HANDLE];
@@ -133,30 +150,62 @@ export function capabilityImports(interfaces) {
 }
 
 /**
- * `env` entries for JS workers: `env.GEO.region(ip)` for an interface whose resource opens by binding name (the
- * resource's methods), otherwise the interface's functions. Every method returns a promise, as Workers bindings do.
+ * The generic facade for a JS worker's binding of an interface without a facade of its own (user capabilities):
+ * `env.GEO.region(ip)` when a resource of the interface opens by binding name (its methods), otherwise the
+ * interface's functions. Every method returns a promise, as Workers bindings do, and calls the host asynchronously.
  */
-export function capabilityEnv(interfaces, bindings) {
-  const env = {};
-  for (const b of bindings) {
-    const d = interfaces.find((x) => x.id === b.interface);
-    if (!d) continue;
-    const facade = {};
-    if (d.opens) {
-      const cls = resourceClass(d.id, d.resources.find((r) => r.js === d.opens));
-      const res = d.resources.find((r) => r.js === d.opens);
-      let opened = null;
-      for (const m of res.members) {
-        if (m.kind !== 'method') continue;
-        facade[m.js] = async (...args) => {
-          opened ??= cls.open(b.binding);
-          return opened[m.js](...args);
-        };
-      }
-    } else {
-      for (const f of d.functions) facade[f.js] = async (...args) => call(d.id, f.js, '', 'fn', 0, args);
+export function witFacade(d, binding) {
+  const facade = {};
+  if (d.opens) {
+    const res = d.resources.find((r) => r.js === d.opens);
+    resourceClass(d.id, res, 'sync');
+    const cls = resourceClass(d.id, res, 'async');
+    let opened = null;
+    for (const m of res.members) {
+      if (m.kind !== 'method') continue;
+      facade[m.js] = async (...args) => {
+        // Opening answers at once (no I/O); the handle lives as long as the isolate.
+        opened ??= new cls(WRAP, call(d.id, res.js, 'open', 'static', 0, [binding])[HANDLE]);
+        return opened[m.js](...args);
+      };
     }
-    env[b.binding] = Object.freeze(facade);
+  } else {
+    for (const f of d.functions) facade[f.js] = (...args) => callAsync(d.id, f.js, '', 'fn', 0, args);
   }
-  return env;
+  for (const r of d.resources) resourceClass(d.id, r, 'async');
+  return Object.freeze(facade);
+}
+
+/**
+ * What a capability's own JS facade (host/bindings/<name>/*-facade.js) gets to reach its host implementation: calls
+ * of its WIT interface by name, with resources as plain `{ __h }` handle markers it manages itself.
+ */
+export const facadeChannel = Object.freeze({
+  /** An asynchronous call: resolves with the value, rejects with a CapabilityError carrying the WIT error. */
+  call(i, r, m, k, h, args) {
+    let a;
+    try {
+      a = encode(args);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return hostAsync('cap', { i, r, m, k, h, a }).then((reply) => rawReply(reply));
+  },
+  /** A synchronous call, for what the host answers at once without I/O (opening a binding). */
+  callSync(i, r, m, k, h, args) {
+    return rawReply(hostInvoke('cap', { i, r, m, k, h, a: encode(args) }));
+  },
+  /** Drops a resource handle (sent without waiting). */
+  drop(i, r, h) {
+    if (h) hostInvokeIgnored('cap!', { i, r, m: '', k: 'drop', h, a: [] });
+  },
+});
+
+function rawReply(reply) {
+  if (reply !== null && typeof reply === 'object') {
+    if ('v' in reply) return reply.v;
+    if ('e' in reply) throw new CapabilityError(reply.e);
+    if ('x' in reply) throw new Error(String(reply.x));
+  }
+  throw new Error('capability call: malformed reply from the host');
 }

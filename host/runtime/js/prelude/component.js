@@ -5,6 +5,23 @@
 // exhausted or any other) discards the component instance, and the next request gets a new one.
 import { hostInvoke, hostInvokeIgnored } from './internal/bridge.js';
 import { CapabilityError, capabilityImports, unwrapReply } from './capabilities.js';
+/** @import { ComponentWorkerConfig, HeaderList } from '../../../core/isolate-protocol.ts' */
+/** @import { Request } from './request.js' */
+
+/**
+ * What jco's glue exports as `instantiate`: builds the component from its core modules and imports, instantiating
+ * each core module through `instantiateCore`; returns the component's exports by interface.
+ * @typedef {(
+ *   getCoreModule: (name: string) => WebAssembly.Module,
+ *   imports: Record<string, Record<string, unknown>>,
+ *   instantiateCore: (module: WebAssembly.Module, importObject?: WebAssembly.Imports) => WebAssembly.Instance,
+ * ) => Record<string, unknown>} JcoInstantiate
+ */
+/** @typedef {{ tag: 'empty' } | { tag: 'bytes', val: Uint8Array } | { tag: 'streamed' }} WitResponseBody */
+/** edge:platform/http-types `request` and `response`, as jco lifts and lowers them. */
+/** @typedef {{ method: string, url: string, headers: HeaderList, body: object | undefined }} WitRequest */
+/** @typedef {{ status: number, headers: HeaderList, body: WitResponseBody }} WitResponse */
+/** @typedef {{ handle(request: WitRequest): WitResponse }} IncomingHandler */
 
 /** Marks what the adapter returns when the body already went out through begin-response (not a Response). */
 export const STREAMED = Symbol('edge.streamed');
@@ -14,13 +31,21 @@ export const FUEL_USED = Symbol('edge.fuelUsed');
 const HTTP = 'edge:platform/http-types';
 const REQ = Symbol('edge.reqId');
 
+/** The adapter's answer when the body already went out through begin-response. */
+/** @typedef {{ [STREAMED]: true, [FUEL_USED]?: number }} StreamedMarker */
+
+/**
+ * @param {JcoInstantiate} instantiate
+ * @param {ComponentWorkerConfig} config
+ */
 export function createComponentWorker(instantiate, config) {
   // Compiled by the host from the deploy-time bytes (memories capped, fuel counted); instantiating them through the
   // prelude's WebAssembly.Instance registers their exported memories against the isolate's budget.
+  /** @type {Record<string, WebAssembly.Module>} */
   const modules = Object.create(null);
   for (const name of Object.keys(config.wasm)) {
     const m = config.wasm[name];
-    modules[name] = m instanceof WebAssembly.Module ? m : new WebAssembly.Module(m);
+    modules[name] = m instanceof WebAssembly.Module ? m : new WebAssembly.Module(/** @type {WebAssembly.BufferSource} */ (m));
   }
   const fuelBudget = typeof config.fuel === 'number' ? BigInt(config.fuel) : null;
   const fuelExport = config.fuelExport || '__edge_fuel';
@@ -29,11 +54,17 @@ export function createComponentWorker(instantiate, config) {
   let begun = false;
 
   class IncomingBody {
+    /**
+     * @param {symbol} token
+     * @param {number} id
+     */
     constructor(token, id) {
       if (token !== REQ) throw new TypeError('incoming-body cannot be constructed by the guest');
+      /** @type {number} */
       this[REQ] = id;
       this.done = false;
     }
+    /** @param {number} max */
     read(max) {
       if (this.done) return undefined;
       const chunk = unwrapReply(hostInvoke('body.read', { reqId: this[REQ], max: max >>> 0 }), 'incoming-body.read');
@@ -45,14 +76,24 @@ export function createComponentWorker(instantiate, config) {
     }
   }
   class OutgoingBody {
+    /**
+     * @param {symbol} token
+     * @param {number} id
+     */
     constructor(token, id) {
       if (token !== REQ) throw new TypeError('outgoing-body cannot be constructed by the guest');
+      /** @type {number} */
       this[REQ] = id;
     }
+    /** @param {Uint8Array} chunk */
     write(chunk) {
       unwrapReply(hostInvoke('resp.write', { reqId: this[REQ], chunk }), 'outgoing-body.write');
     }
   }
+  /**
+   * @param {number} status
+   * @param {HeaderList} headers
+   */
   function beginResponse(status, headers) {
     if (begun) throw new CapabilityError({ tag: 'io', val: 'begin-response was already called for this request' });
     unwrapReply(hostInvoke('resp.begin', { reqId, status, headers }), 'begin-response');
@@ -63,10 +104,13 @@ export function createComponentWorker(instantiate, config) {
   const imports = capabilityImports(config.interfaces);
   imports[HTTP] = { IncomingBody, OutgoingBody, beginResponse };
 
+  /** @type {Record<string, unknown> | null} */
   let component = null;
+  /** @type {WebAssembly.Global[]} */
   let fuelGlobals = [];
   function instance() {
     if (component) return component;
+    /** @type {WebAssembly.Global[]} */
     const globals = [];
     component = instantiate(
       (name) => {
@@ -91,18 +135,26 @@ export function createComponentWorker(instantiate, config) {
   // Instantiated now, so that a component that cannot start fails its deploy.
   instance();
 
+  /** @returns {IncomingHandler} */
   function handler() {
     const c = component ?? instance();
-    const h = c['edge:platform/incoming-handler@0.1.0'] ?? c.incomingHandler;
+    const h = /** @type {Partial<IncomingHandler> | undefined} */ (c['edge:platform/incoming-handler@0.1.0'] ?? c.incomingHandler);
     if (!h || typeof h.handle !== 'function') throw new TypeError('the component does not export edge:platform/incoming-handler.handle');
-    return h;
+    return /** @type {IncomingHandler} */ (h);
   }
 
   return {
+    /**
+     * @param {Request} request
+     * @param {unknown} _env
+     * @param {GuestExecutionContext} ctx
+     * @returns {Response | StreamedMarker}
+     */
     fetch(request, _env, ctx) {
       const handle = handler();
       reqId = ctx.__edgeReqId;
       begun = false;
+      /** @type {HeaderList} */
       const headers = [];
       for (const pair of request.headers) headers.push(pair);
       const witRequest = {
@@ -121,7 +173,7 @@ export function createComponentWorker(instantiate, config) {
         component = null;
         hostInvokeIgnored('cap.reset', null);
         if (fuelBudget !== null && fuelGlobals.some((g) => g.value < 0n)) {
-          const e = new RangeError(`WebAssembly fuel exhausted (${fuelBudget} units)`);
+          const e = /** @type {RangeError & { edgeLimit?: string }} */ (new RangeError(`WebAssembly fuel exhausted (${fuelBudget} units)`));
           e.edgeLimit = 'E_FUEL_LIMIT';
           throw e;
         }
@@ -137,7 +189,7 @@ export function createComponentWorker(instantiate, config) {
         return used === null ? { [STREAMED]: true } : { [STREAMED]: true, [FUEL_USED]: Number(used) };
       }
       if (out.body.tag === 'streamed') throw new TypeError('the response body is `streamed` but begin-response was never called');
-      const res = new Response(out.body.tag === 'bytes' ? out.body.val : null, { status: out.status, headers: out.headers });
+      const res = /** @type {Response & { [FUEL_USED]?: number }} */ (new Response(out.body.tag === 'bytes' ? out.body.val : null, { status: out.status, headers: out.headers }));
       if (used !== null) res[FUEL_USED] = Number(used);
       return res;
     },

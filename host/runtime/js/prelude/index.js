@@ -4,11 +4,8 @@ import { setBridge } from './internal/bridge.js';
 import { installGlobals } from './globals.js';
 import { installWasmMemoryLimits } from './wasm-memory.js';
 import { createRuntime } from './runtime.js';
-import { capabilityEnv } from './capabilities.js';
-import { kvEnv } from './kv.js';
-import { r2Env } from './r2.js';
+import { buildEnv, setCaps } from './env.js';
 import { createComponentWorker } from './component.js';
-import { serviceEnv } from './fetcher.js';
 import { installServiceWorkerGlobals, serviceWorkerHandlers } from './service-worker.js';
 
 installGlobals(globalThis);
@@ -20,15 +17,17 @@ Object.defineProperty(globalThis, '__edgeInit', {
   writable: false,
   /**
    * @param log, randomBytes, urlParse, call, invoke, wait  ivm References to host functions (see internal/bridge.js)
-   * @param options  { memoryBytes: number }  the isolate's memory budget, shared by the JS heap and WebAssembly memories
+   * @param options  { memoryBytes: number, caps }  the isolate's memory budget, shared by the JS heap and WebAssembly
+   *                 memories, and the platform's caps the prelude checks (host/core/limits.ts, PRELUDE_CAPS)
    * @returns the runtime's entry function, which the host keeps a Reference to
    */
   value: function __edgeInit(log, randomBytes, urlParse, call, invoke, wait, options) {
     delete globalThis.__edgeInit;
     setBridge({ log, randomBytes, urlParse, call, invoke, wait });
     installWasmMemoryLimits(globalThis.WebAssembly, options.memoryBytes);
+    setCaps(options.caps ?? {});
     // For the host's bootstrap module, which takes it away before the worker's code runs.
-    Object.defineProperty(globalThis, '__edgeHost', { value: Object.freeze({ capabilityEnv, serviceEnv, kvEnv, r2Env, createComponentWorker, serviceWorkerHandlers }), configurable: true, enumerable: false, writable: false });
+    Object.defineProperty(globalThis, '__edgeHost', { value: Object.freeze({ buildEnv, createComponentWorker, serviceWorkerHandlers }), configurable: true, enumerable: false, writable: false });
     return createRuntime(options);
   },
 });

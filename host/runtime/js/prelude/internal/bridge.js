@@ -1,7 +1,7 @@
 // The prelude's only link to the host: isolated-vm References handed over once by __edgeInit, kept in this
 // closure and never exposed to guest code. Every host function validates its arguments: guests are untrusted.
 //
-// Host functions (all receive and return copies, never host objects):
+// Host functions (all receive and return copies, never host objects; HostFunctions in host/core/isolate-protocol.ts):
 //   log(level: string, text: string)                     applyIgnored   console output, to `edge tail`
 //   randomBytes(n: number) -> Uint8Array                 applySync      CSPRNG bytes, n <= 65536
 //   urlParse(input: string, base?: string) -> UrlRecord | null   applySync   WHATWG URL parse (host's Ada)
@@ -10,7 +10,14 @@
 //   wait(ticket: number) -> Reply                        applySyncPromise  the answer of an invoke the host had to wait for
 // Reply = { v: value } | { e: WIT error payload } | { x: host failure message }
 // UrlRecord = { href, origin, protocol, username, password, host, hostname, port, pathname, search, hash }
+/** @import { HostFunctions, InvokeOp, InvokeOps, UrlRecord } from '../../../../core/isolate-protocol.ts' */
 
+/** @typedef {{ [K in keyof HostFunctions]: HostReference<HostFunctions[K]> }} HostReferences */
+
+/**
+ * The host's References; null until __edgeInit (setBridge), which runs before any other prelude code needs them.
+ * @type {{ [K in keyof HostFunctions]: HostReference<HostFunctions[K]> | null }}
+ */
 export const bridge = {
   log: null,
   randomBytes: null,
@@ -20,39 +27,68 @@ export const bridge = {
   wait: null,
 };
 
+/** The bridge, once connected (every function here is called only after __edgeInit). */
+function host() {
+  return /** @type {HostReferences} */ (bridge);
+}
+
+/** @param {Partial<HostReferences>} refs */
 export function setBridge(refs) {
-  for (const k of Object.keys(bridge)) {
+  for (const k of /** @type {Array<keyof HostFunctions>} */ (Object.keys(bridge))) {
     if (!refs[k]) throw new TypeError(`__edgeInit: missing host function ${k}`);
-    bridge[k] = refs[k];
+    /** @type {Record<keyof HostFunctions, unknown>} */ (bridge)[k] = refs[k];
   }
 }
 
+/**
+ * @param {string} level
+ * @param {string} text
+ */
 export function hostLog(level, text) {
-  bridge.log.applyIgnored(undefined, [level, text]);
+  host().log.applyIgnored(undefined, [level, text]);
 }
 
+/**
+ * @param {number} n
+ * @returns {Uint8Array}
+ */
 export function hostRandomBytes(n) {
-  return bridge.randomBytes.applySync(undefined, [n], { result: { copy: true } });
+  return host().randomBytes.applySync(undefined, [n], { result: { copy: true } });
 }
 
+/**
+ * @param {string} input
+ * @param {string} [base]
+ * @returns {UrlRecord | null}
+ */
 export function hostUrlParse(input, base) {
-  return bridge.urlParse.applySync(undefined, base === undefined ? [input] : [input, base], { result: { copy: true } });
+  return host().urlParse.applySync(undefined, base === undefined ? [input] : [input, base], { result: { copy: true } });
 }
 
 /**
  * A synchronous call into the host, for guests that cannot wait asynchronously (WebAssembly components' imports).
  * The host answers at once when it can; when its work is asynchronous it answers with a ticket, and this thread
  * blocks on it (applySyncPromise; entries run off the host's main thread, so the host keeps serving meanwhile).
+ * @template {InvokeOp} K
+ * @param {K} op
+ * @param {InvokeOps[K]['arg']} arg
+ * @returns {InvokeOps[K]['reply']}
  */
 export function hostInvoke(op, arg) {
-  const r = bridge.invoke.applySync(undefined, [op, arg], { arguments: { copy: true }, result: { copy: true } });
-  if (r !== null && typeof r === 'object' && typeof r.p === 'number') {
-    return bridge.wait.applySyncPromise(undefined, [r.p], { arguments: { copy: true } });
+  const r = host().invoke.applySync(undefined, [op, arg], { arguments: { copy: true }, result: { copy: true } });
+  if (r !== null && typeof r === 'object' && 'p' in r && typeof r.p === 'number') {
+    // The host's reply to a ticket is that of the op the ticket stands for.
+    return /** @type {InvokeOps[K]['reply']} */ (host().wait.applySyncPromise(undefined, [r.p], { arguments: { copy: true } }));
   }
-  return r;
+  return /** @type {InvokeOps[K]['reply']} */ (r);
 }
 
-/** A host op whose outcome the guest does not need (a WIT function without result): sent without waiting. */
+/**
+ * A host op whose outcome the guest does not need (a WIT function without result): sent without waiting.
+ * @template {InvokeOp} K
+ * @param {K} op
+ * @param {InvokeOps[K]['arg']} arg
+ */
 export function hostInvokeIgnored(op, arg) {
-  bridge.invoke.applyIgnored(undefined, [op, arg], { arguments: { copy: true } });
+  host().invoke.applyIgnored(undefined, [op, arg], { arguments: { copy: true } });
 }

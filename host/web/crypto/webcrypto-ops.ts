@@ -1,9 +1,12 @@
+// host/web holds the host sides of the Web APIs the isolate prelude offers (crypto.subtle, the Cache API),
+// registered as host ops by the server.
+//
 // Host side of the prelude's crypto.subtle (prelude/subtle.js): the 'crypto.*' host ops, done by Node's WebCrypto.
 // Stateless: a guest key arrives with each op as its wire form (type, algorithm, usages and its material as
 // raw/pkcs8/spki bytes) and is re-imported for that op with the same usages, so Node enforces the usage and
 // algorithm rules; new keys go back in the same wire form. Nothing is kept here between ops.
 import { createHash, createHmac, timingSafeEqual, webcrypto } from 'node:crypto';
-import { HostOpError, type HostOps } from '../core/host-ops.ts';
+import { HostOpError, type HostOps } from '../../core/host-ops.ts';
 
 type NodeKey = webcrypto.CryptoKey;
 type NodeAlgorithm = Record<string, unknown> & { name: string };

@@ -1,7 +1,10 @@
-// Host side of the prelude's Cache API (prelude/cache.js): the 'cache.*' host ops, storing in a CacheStore under
-// the calling worker's name, so a worker only ever reaches its own caches.
-import { CacheEntryTooLargeError, type CacheStore, type HeaderList } from './cache-store.ts';
-import { HostOpError, type HostOpContext, type HostOps } from '../core/host-ops.ts';
+// host/web holds the host sides of the Web APIs the isolate prelude offers (crypto.subtle, the Cache API),
+// registered as host ops by the server.
+//
+// Host side of the prelude's Cache API (prelude/cache.js): the 'cache.*' host ops, storing in a CacheStore
+// (storage/cache) under the calling worker's name, so a worker only ever reaches its own caches.
+import { CacheEntryTooLargeError, type CacheStore, type HeaderList } from '../../../storage/cache/cache-store.ts';
+import { HostOpError, type HostOpContext, type HostOps } from '../../core/host-ops.ts';
 
 const MAX_URL_LENGTH = 16 * 1024;
 const MAX_CACHE_NAME_LENGTH = 1024;

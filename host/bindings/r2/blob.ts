@@ -3,7 +3,10 @@
 // the guest an `object-body` read chunk by chunk from the store's stream, a `begin-put` an `object-writer` whose
 // chunks feed the store's put as they come (each write returns once the store has taken the chunk).
 import { BodyChannel } from '../../../storage/blob/body-channel.ts';
-import { CapabilityError, type CapabilityDefinition } from '../capability.ts';
+import { fileURLToPath } from 'node:url';
+import { CapabilityError, type BuiltinCapability, type CapabilityDefinition } from '../capability.ts';
+import { r2Section, type R2Grant } from './r2-section.ts';
+import { R2_LIMITS } from '../../core/limits.ts';
 import type * as Blob from '../generated/interfaces/edge-platform-blob.d.ts';
 import {
   BlobError,
@@ -17,12 +20,10 @@ import {
 } from '../../../storage/blob/blob-types.ts';
 
 type BlobImpl = typeof Blob;
-export interface BlobGrant {
-  bucketName: string;
-}
+type BlobGrant = R2Grant;
 
 /** The most one `object-body.read` returns, whatever `max` asks: the guest's memory holds it whole. */
-export const MAX_READ_BYTES = 1024 * 1024;
+export const MAX_READ_BYTES = R2_LIMITS.maxReadBytes;
 
 function fail(tag: Blob.Error['tag'], message: string): never {
   throw new CapabilityError({ tag, val: message } as Blob.Error, message);
@@ -321,3 +322,19 @@ export function blobCapability(store: BlobStore): CapabilityDefinition<BlobImpl,
     },
   };
 }
+
+/** R2: `r2_buckets` grants buckets of the host's object store, reached through `edge:platform/blob` by components and by JS workers' env.MY_BUCKET (r2-facade.js, an R2Bucket). */
+export const r2Builtin: BuiltinCapability<R2Grant> = {
+  name: 'r2',
+  interface: 'edge:platform/blob',
+  grant: 'section',
+  section: r2Section,
+  grantHint: 'its manifest binds no R2 bucket; add r2_buckets = [{ binding = "MY_BUCKET", bucket_name = "..." }]',
+  unavailable: 'this host was started without an object store',
+  facade: { module: fileURLToPath(new URL('./r2-facade.js', import.meta.url)) },
+  bind(host) {
+    if (!host.blob) return null;
+    const def = blobCapability(host.blob);
+    return { instantiate: (grants, ctx) => def.instantiate(grants, ctx) };
+  },
+};

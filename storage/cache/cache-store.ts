@@ -1,7 +1,7 @@
 // The Cache API's storage (caches.default / caches.open(name) in workers) and its HTTP semantics, as Cloudflare
 // Workers apply them: what may be stored (Cache-Control, Set-Cookie, Vary), for how long (s-maxage, max-age,
 // Expires, else Cloudflare's default edge TTL by status), how a match is served (Vary, Range, conditional requests).
-// Knows nothing of isolates: the 'cache.*' host ops (cache-ops.ts) call it with plain values.
+// Knows nothing of isolates: the 'cache.*' host ops (host/web/cache/cache-ops.ts) call it with plain values.
 //
 // One SQLite database per worker (<dir>/<worker>.sqlite, node:sqlite), so two workers never share a table, with
 // named caches as a key column. Bounds: an entry (body plus headers) of at most `maxEntryBytes` (8 MiB by default)

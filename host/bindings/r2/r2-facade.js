@@ -1,0 +1,2 @@
+// placeholder: being written
+export default function facade() { return { create() { return {}; } }; }

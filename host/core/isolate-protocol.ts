@@ -1,0 +1,471 @@
+// The contract between the host and the isolate prelude (host/runtime/js/prelude): every value that crosses the
+// isolate boundary, in both directions, as types only. The host side (host/runtime) imports these; the prelude, plain
+// JS, names them in JSDoc (`@import`) and is type-checked against them (tsconfig.prelude.json). Everything here
+// crosses as an isolated-vm copy: plain objects, arrays, strings, numbers, booleans, null and Uint8Array; never
+// functions, class instances or undefined-valued fields that matter.
+//
+// The channels:
+//   host -> isolate   `entry(cmd)`: one function the host enters the isolate through (runtime.js, createRuntime),
+//                     with an EntryCommand; it returns an EntryEnvelope `{ r, o }` (a promise of one, to the host).
+//   isolate -> host   `call(reqId, op, arg)`: fire-and-forget (GuestCalls); most travel in the envelope's outbox.
+//                     `invoke(op, arg)`: synchronous (InvokeOps), for guests that cannot wait (components).
+//                     `wait(ticket)`: the answer of an invoke the host could not give at once.
+//                     `log`, `randomBytes`, `urlParse`: see HostFunctions.
+// Everything a guest sends is untrusted: the host validates each field whatever these types say.
+import type { PreludeCaps } from './limits.ts';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared shapes
+
+/** HTTP header pairs, in order, as [name, value]; Set-Cookie values each in their own pair. */
+export type HeaderList = Array<[name: string, value: string]>;
+
+/** An error thrown in the isolate, described for the host's tail log (runtime.js, describeError). */
+export interface GuestErrorDescription {
+  name: string;
+  message: string;
+  /** '' when the thrown value was not an Error. */
+  stack: string;
+}
+
+/**
+ * A limit breach the isolate detected and reports in an EntryFailure: 'E_MEMORY_LIMIT' (WebAssembly memory over the
+ * worker's budget) or 'E_FUEL_LIMIT' (a component ran out of fuel). Taken from an error's `edgeLimit` property, which
+ * guest code could set too: the host acts only on the codes it knows.
+ */
+export type GuestLimitCode = 'E_MEMORY_LIMIT' | 'E_FUEL_LIMIT' | (string & {});
+
+/** The answer `{ deferred: true }` to an entry whose result was not ready within a few microtask turns: it follows as a GuestCall. */
+export interface Deferred {
+  deferred: true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Entry commands: host -> isolate
+
+/** A request for the worker's fetch handler. Answered by a FetchEntryResult, or Deferred and then a 'response' call. */
+export interface FetchCommand {
+  t: 'fetch';
+  reqId: number;
+  /** Upper-case token, already validated by the host. */
+  method: string;
+  /** Absolute, serialized URL. */
+  url: string;
+  headers: HeaderList;
+  /** The body is pulled with 'body.read' calls (answered by ChunkCommands) when the guest reads it. */
+  hasBody: boolean;
+  /** `request.cf`, when the host has one. */
+  cf?: Record<string, unknown>;
+}
+
+/** A cron trigger (or a manual one) for the worker's scheduled handler. Answered by a ScheduledEntryResult or Deferred. */
+export interface ScheduledCommand {
+  t: 'scheduled';
+  reqId: number;
+  /** The cron expression that fired ('' for a manual trigger without one). */
+  cron: string;
+  /** When the run was due, in ms since the epoch. */
+  scheduledTime: number;
+}
+
+/**
+ * What answers a pending pull of a byte stream: one chunk, its end, or its failure (settlePull in runtime.js). The
+ * `?: undefined` members only let a reader test each field on the union.
+ */
+export type ChunkPayload =
+  | { chunk: Uint8Array; done?: undefined; error?: undefined }
+  | { done: true; chunk?: undefined; error?: undefined }
+  | { error: string; chunk?: undefined; done?: undefined };
+
+/** The next piece of the incoming request's body, answering the guest's 'body.read' call. */
+export type ChunkCommand = { t: 'chunk'; reqId: number } & ChunkPayload;
+
+/** A timer the guest set ('timer.set') fires. */
+export interface TimerCommand {
+  t: 'timer';
+  reqId: number;
+  /** The guest's timer id. */
+  id: number;
+}
+
+/** The head of the response to a guest's fetch (the 'fetch' call), or why there is none. */
+export type FetchReply =
+  | {
+      status: number;
+      statusText: string;
+      headers: HeaderList;
+      /** The final URL, after redirects. */
+      url: string;
+      redirected: boolean;
+      /** True when a body follows, read chunk by chunk with 'fetch.read' calls. */
+      body: boolean;
+      /** The whole (non-empty) body, when it came with the head (`body` is then false). */
+      bytes?: Uint8Array;
+      error?: undefined;
+    }
+  | { error: string };
+
+/**
+ * Answers the guest's 'fetch' call. `reqId` is absent when the request already ended (the answer is only there so
+ * that the guest's promise does not stay pending).
+ */
+export type FetchedCommand = { t: 'fetched'; reqId?: number; id: number } & FetchReply;
+
+/** The next piece of a fetch's response body, answering a 'fetch.read' call; `reqId` absent when the request ended. */
+export type FetchChunkCommand = { t: 'fchunk'; reqId?: number; id: number } & ChunkPayload;
+
+/** Settles the guest's pending host op (HostOpRequest) `id`. `reqId` is 0 for an op from the global scope. */
+export type SettledCommand = { t: 'settled'; reqId: number; id: number } & HostOpOutcome;
+
+/** Asks a guest stream for its next chunk: a response body (EntryResult `stream`) or a fetch's request body (FetchRequest `stream`). */
+export interface PullCommand {
+  t: 'pull';
+  reqId: number;
+  /** The stream id the guest gave. */
+  id: number;
+}
+
+/** The host no longer wants a guest stream (the client went away, the upstream failed): the guest cancels it. */
+export interface CancelCommand {
+  t: 'cancel';
+  reqId: number;
+  id: number;
+}
+
+/** The request is over on the host side: the guest drops what it still holds for it (timers, streams, fetches, host ops). */
+export interface EndCommand {
+  t: 'end';
+  reqId: number;
+}
+
+/** Asks whether WebAssembly memories exceed the isolate's budget; also the pool's warm-up entry. */
+export interface MemoryCommand {
+  t: 'memory';
+}
+
+/** Every command the host enters the isolate with, discriminated by `t`. */
+export type EntryCommand =
+  | FetchCommand
+  | ScheduledCommand
+  | ChunkCommand
+  | TimerCommand
+  | FetchedCommand
+  | FetchChunkCommand
+  | SettledCommand
+  | PullCommand
+  | CancelCommand
+  | EndCommand
+  | MemoryCommand;
+
+/** The entry kinds, by `t`. */
+export type EntryKind = EntryCommand['t'];
+
+/** The command of one entry kind. */
+export type EntryCommandOf<K extends EntryKind> = Extract<EntryCommand, { t: K }>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Entry results: isolate -> host, in the envelope's `r`
+
+/** The worker's response (runtime.js, toHostResponse). */
+export interface ResponseResult {
+  ok: true;
+  /** 0 (with statusText '' and no headers) when `streamed`: the head went out through 'resp.begin'. */
+  status: number;
+  statusText: string;
+  headers: HeaderList;
+  /** The whole body, or null when there is none or one of `stream`, `forward`, `streamed` carries it. */
+  body: Uint8Array | null;
+  /** The body is this guest stream: the host pulls it (PullCommand) as the client reads. */
+  stream?: number;
+  /** The body is that of this guest fetch, untouched: the host forwards it from the upstream without the guest. */
+  forward?: number;
+  /** A component wrote its body through 'resp.begin'/'resp.write' while it ran: it went out already. */
+  streamed?: true;
+  /** waitUntil() work goes on after the response; a 'waitUntil.done' call reports when it settled. */
+  waitUntil?: true;
+  /** The guest kept nothing of the request: the host must send no EndCommand. */
+  released?: true;
+  /** WebAssembly fuel the request used, when metered. */
+  fuel?: number;
+}
+
+/** A scheduled handler that completed (runtime.js, dispatchScheduled). */
+export interface ScheduledSuccess {
+  ok: true;
+  /** The handler called controller.noRetry(). */
+  noRetry: boolean;
+  waitUntil?: true;
+  released?: true;
+}
+
+/** A handler that threw, rejected, returned no Response, or broke a limit the isolate checks (runtime.js, failure). */
+export interface EntryFailure {
+  ok: false;
+  error: GuestErrorDescription & { limit?: GuestLimitCode };
+  /** The worker has no handler for this kind of event. */
+  noHandler?: 'fetch' | 'scheduled';
+  /** ctx.passThroughOnException() was called: the host sends the request on to the origin. */
+  passThrough?: true;
+  /** With passThrough: a service-worker script's listeners did not respond (no exception to report). */
+  quiet?: true;
+  /** With passThrough: waitUntil work goes on (see ResponseResult). */
+  waitUntil?: true;
+  /** With passThrough: the guest kept nothing of the request. */
+  released?: true;
+  /** Of a scheduled run: the handler called controller.noRetry() before it failed. */
+  noRetry?: boolean;
+}
+
+/** What a FetchCommand produces (directly, or later as the 'response' call's argument). */
+export type FetchEntryResult = ResponseResult | EntryFailure;
+
+/** What a ScheduledCommand produces (directly, or later as the 'response' call's argument). */
+export type ScheduledEntryResult = ScheduledSuccess | EntryFailure;
+
+/** The outcome of a fetch or scheduled entry. */
+export type EntryResult = FetchEntryResult | ScheduledEntryResult;
+
+/** One pull of a guest stream (runtime.js, readStream): a chunk, the end, or the stream's failure. */
+export type PullResult = { done: false; chunk: Uint8Array; error?: undefined } | { done: true; chunk?: undefined; error?: GuestErrorDescription };
+
+/** What each entry kind returns in the envelope's `r`. */
+export interface EntryReturns {
+  fetch: FetchEntryResult | Deferred;
+  scheduled: ScheduledEntryResult | Deferred;
+  chunk: undefined;
+  timer: undefined;
+  fetched: undefined;
+  fchunk: undefined;
+  settled: undefined;
+  pull: PullResult | Deferred;
+  cancel: undefined;
+  end: undefined;
+  /** True when WebAssembly memories exceed the budget. */
+  memory: boolean;
+}
+
+/**
+ * What an entry returns: its result, and the guest's calls made while it ran (and in the microtask turns right
+ * after), which travel with it instead of each crossing on its own. The host handles the outbox first, in order.
+ */
+export interface EntryEnvelope<R = EntryReturns[EntryKind]> {
+  r: R;
+  /** Flattened GuestCall triples: reqId, op, arg, reqId, op, arg, ... */
+  o: unknown[];
+}
+
+/**
+ * The prelude's entry function (what __edgeInit returns, kept by the host as a Reference). It throws (and the host
+ * disposes the isolate) with a message containing `__EDGE_LIMIT__:E_MEMORY_LIMIT` when WebAssembly memories exceed
+ * the budget at the end of an entry; the outbox is flushed through `call` first.
+ */
+export type EntryFunction = <C extends EntryCommand>(cmd: C) => EntryEnvelope<EntryReturns[C['t']]> | Promise<EntryEnvelope<EntryReturns[C['t']]>>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Guest calls: isolate -> host, `call(reqId, op, arg)`, answered (if at all) by later entries
+
+/** An asynchronous host op the guest asks for (internal/async.js hostAsync), answered by a SettledCommand. */
+export interface HostOpRequest {
+  /** The request the op belongs to; 0 from the global scope. */
+  reqId: number;
+  /** The guest's id for this op, echoed in the SettledCommand. */
+  id: number;
+  /** A name registered in the host's HostOps (e.g. 'crypto.digest', 'cache.match'). */
+  op: string;
+  /** A copy of the guest's argument: untrusted, validated by the handler. */
+  arg: unknown;
+}
+
+/** A host op's failure, rejecting the guest's promise with an error of that name (TypeError, RangeError, a DOMException name, or Error). */
+export interface HostOpFailure {
+  name: string;
+  message: string;
+}
+
+/** How a host op ended: its value, or its failure. */
+export type HostOpOutcome = { v: unknown; e?: undefined } | { e: HostOpFailure };
+
+/** A guest's outbound fetch (runtime.js, outboundFetch). At most one of `body`, `stream`, `incoming`. */
+export interface FetchRequest {
+  /** The guest's fetch id: FetchedCommand, 'fetch.read', 'fetch.cancel' and FetchChunkCommand name it. */
+  id: number;
+  method: string;
+  url: string;
+  headers: HeaderList;
+  redirect: 'follow' | 'manual' | 'error';
+  /** The service binding's name, for a Fetcher's fetch (the host maps it to a worker). */
+  service?: string;
+  /** The whole request body. */
+  body?: Uint8Array;
+  /** The request body is this guest stream, pulled by the host (PullCommand) as the upstream takes it. */
+  stream?: number;
+  /** The request body is the client's incoming body, untouched: the host sends it on without the guest. */
+  incoming?: true;
+}
+
+/** Every `call` op the guest makes, with its argument. */
+export interface GuestCalls {
+  /** The late result of a fetch or scheduled entry that answered Deferred. */
+  response: EntryResult;
+  /** The late result of a PullCommand that answered Deferred, with the stream's id. */
+  pulled: { id: number } & PullResult;
+  /** An error nobody caught (a timer callback, waitUntil work), for the tail log. */
+  exception: GuestErrorDescription;
+  /** The request's waitUntil work settled; true when the guest dropped the request as well (no EndCommand needed). */
+  'waitUntil.done': boolean;
+  /** An asynchronous host op. */
+  op: HostOpRequest;
+  /** Sets a timer of the request: fired with a TimerCommand after `delay` ms (every `delay` ms when `interval`). */
+  'timer.set': [id: number, delay: number, interval: boolean];
+  /** Clears a timer by id. */
+  'timer.clear': number;
+  /** Wants the next chunk of the incoming request's body (a ChunkCommand answers). */
+  'body.read': null;
+  /** The guest cancelled the incoming request's body. */
+  'body.cancel': null;
+  /** An outbound fetch (a FetchedCommand answers). */
+  fetch: FetchRequest;
+  /** Wants the next chunk of fetch `arg`'s response body (a FetchChunkCommand answers). */
+  'fetch.read': number;
+  /** The guest aborted fetch `arg` or cancelled its response body: the host releases the upstream. */
+  'fetch.cancel': number;
+}
+
+/** A guest call op. */
+export type GuestCallOp = keyof GuestCalls;
+
+/** One guest call as the outbox carries it. */
+export type GuestCall = { [K in GuestCallOp]: [reqId: number, op: K, arg: GuestCalls[K]] }[GuestCallOp];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Synchronous host ops: isolate -> host, `invoke(op, arg)`
+
+/**
+ * The reply of a synchronous op: a value, a WIT error payload (the guest throws it as a CapabilityError, jco's glue
+ * hands it to the component), or a host failure message (the guest throws an Error).
+ */
+export type InvokeReply<V = unknown, E = unknown> = { v: V } | { e: E } | { x: string };
+
+/** The reply `invoke` gives when the host's answer is asynchronous: the guest blocks on `wait(p)`. */
+export interface InvokeTicket {
+  p: number;
+}
+
+/** A call of a capability's implementation (capabilities.js): a function, a static, a constructor, a method or a drop. */
+export interface CapabilityCall {
+  /** Interface id, e.g. 'acme:geo/lookup'. */
+  i: string;
+  /** Free function, or resource class name. */
+  r: string;
+  /** Member name for resources ('' for free functions). */
+  m: string;
+  k: 'fn' | 'static' | 'method' | 'constructor' | 'drop';
+  /** Handle of `self` for methods and drops (0 otherwise). */
+  h: number;
+  /** The arguments, resources among them encoded as `{ __h: handle }`. */
+  a: unknown[];
+}
+
+/**
+ * The error payloads of a component's request and response bodies (edge:platform/http-types `body-error`), as far
+ * as the host sends them (it never sends `too-large`).
+ */
+export type BodyError = { tag: 'closed' } | { tag: 'io'; val: string };
+
+/** Every `invoke` op, with its argument and the reply the guest gets (before a ticket is waited on). */
+export interface InvokeOps {
+  /** A capability call that returns a value. */
+  cap: { arg: CapabilityCall; reply: InvokeReply };
+  /** A capability call without a result (sent with applyIgnored): failures go to the worker's log. */
+  'cap!': { arg: CapabilityCall; reply: undefined };
+  /** A component trapped: the host releases what its resources held. */
+  'cap.reset': { arg: null; reply: undefined };
+  /** A component reads up to `max` bytes of its request body; `v: null` at its end. */
+  'body.read': { arg: { reqId: number; max: number }; reply: InvokeReply<Uint8Array | null, BodyError> };
+  /** A component sends its response head now (begin-response); its body follows with 'resp.write'. */
+  'resp.begin': { arg: { reqId: number; status: number; headers: HeaderList }; reply: InvokeReply<null, BodyError> };
+  /** A component writes a chunk of its begun response; blocks (a ticket) while the client is slower. */
+  'resp.write': { arg: { reqId: number; chunk: Uint8Array }; reply: InvokeReply<null, BodyError> };
+}
+
+/** A synchronous op's name. */
+export type InvokeOp = keyof InvokeOps;
+
+/** What `invoke` returns for op K: the reply, or a ticket to wait on for it. */
+export type InvokeAnswer<K extends InvokeOp = InvokeOp> = InvokeOps[K]['reply'] | InvokeTicket;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Start-up: __edgeInit
+
+/** A URL as the host's parser (WHATWG, Ada) splits it, for the prelude's URL class. */
+export interface UrlRecord {
+  href: string;
+  origin: string;
+  protocol: string;
+  username: string;
+  password: string;
+  host: string;
+  hostname: string;
+  port: string;
+  pathname: string;
+  search: string;
+  hash: string;
+}
+
+/**
+ * The host functions the prelude gets, each as an isolated-vm Reference (internal/bridge.js says which apply
+ * flavour it uses). Arguments and results are copies.
+ */
+export interface HostFunctions {
+  /** Console output, to `edge tail`. */
+  log(level: string, text: string): void;
+  /** CSPRNG bytes, n <= 65536. */
+  randomBytes(n: number): Uint8Array;
+  /** WHATWG URL parsing; null when the input is not a valid URL. */
+  urlParse(input: string, base?: string): UrlRecord | null;
+  /** A guest call (GuestCalls), outside an entry's outbox. */
+  call<K extends GuestCallOp>(reqId: number, op: K, arg: GuestCalls[K]): void;
+  /** A synchronous op (InvokeOps). */
+  invoke<K extends InvokeOp>(op: K, arg: InvokeOps[K]['arg']): InvokeAnswer<K>;
+  /** The reply of an invoke that answered with a ticket. */
+  wait(ticket: number): Promise<InvokeReply>;
+}
+
+/** The options __edgeInit gets, as its last argument. */
+export interface EdgeInitOptions {
+  /** The isolate's memory budget in bytes, shared by the JS heap and WebAssembly memories. */
+  memoryBytes: number;
+  /** The platform's caps the prelude checks itself (host/core/limits.ts); absent in test harnesses. */
+  caps?: PreludeCaps;
+}
+
+/**
+ * What the host's bootstrap module passes to the prelude's `createComponentWorker(instantiate, config)` (component.js)
+ * for a WebAssembly component worker, `instantiate` being jco's glue export.
+ */
+export interface ComponentWorkerConfig {
+  /** Descriptors of the WIT interfaces the component imports and its manifest grants (host/bindings/describe.ts). */
+  interfaces: object[];
+  /** Fuel per request; null when not metered. */
+  fuel: number | null;
+  /** The global each metered core module exports its fuel counter as; null for the default, '__edge_fuel'. */
+  fuelExport: string | null;
+  /** The core modules by the name the glue asks for: WebAssembly.Module objects compiled by the host (bytes are compiled in the isolate). */
+  wasm: Record<string, unknown>;
+}
+
+/**
+ * The arguments of `globalThis.__edgeInit(log, randomBytes, urlParse, call, invoke, wait, options)`, defined by the
+ * prelude (index.js) and called once per context by the host (isolate-pool.ts): each function crosses as an
+ * isolated-vm Reference to it, the options as a copy. It deletes itself and returns the EntryFunction, which the
+ * host keeps a Reference to.
+ */
+export type EdgeInitArgs = [
+  log: HostFunctions['log'],
+  randomBytes: HostFunctions['randomBytes'],
+  urlParse: HostFunctions['urlParse'],
+  call: HostFunctions['call'],
+  invoke: HostFunctions['invoke'],
+  wait: HostFunctions['wait'],
+  options: EdgeInitOptions,
+];
