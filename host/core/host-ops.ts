@@ -7,7 +7,7 @@
 // isolated-vm can copy (plain objects, arrays, strings, numbers, Uint8Array/ArrayBuffer). Throwing a HostOpError
 // rejects the guest's promise with that error name (TypeError, RangeError, or a DOMException name such as
 // "OperationError"); any other throw is reported as a plain Error with its message.
-import type { DeployManifest } from '../deploy/manifest.ts';
+import type { DeployManifest } from './manifest.ts';
 
 export interface HostOpContext {
   worker: string;
