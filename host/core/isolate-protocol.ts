@@ -12,7 +12,6 @@
 //                     `wait(ticket)`: the answer of an invoke the host could not give at once.
 //                     `log`, `randomBytes`, `urlParse`: see HostFunctions.
 // Everything a guest sends is untrusted: the host validates each field whatever these types say.
-import type { PreludeCaps } from './limits.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared shapes
@@ -435,8 +434,12 @@ export interface HostFunctions {
 export interface EdgeInitOptions {
   /** The isolate's memory budget in bytes, shared by the JS heap and WebAssembly memories. */
   memoryBytes: number;
-  /** The platform's caps the prelude checks itself (host/core/limits.ts); absent in test harnesses. */
-  caps?: PreludeCaps;
+  /**
+   * The platform's caps the prelude checks itself, by name (host/core/limits.ts, PRELUDE_CAPS); absent in test
+   * harnesses. Not typed as PreludeCaps: limits.ts pulls in storage types that need Node's, which the prelude's
+   * type check has not.
+   */
+  caps?: Readonly<Record<string, number>>;
 }
 
 /**

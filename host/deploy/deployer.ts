@@ -4,7 +4,8 @@
 import { posix } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
 import { parseManifestText } from './manifest.ts';
-import { MAX_UPLOAD_BYTES, type DeployUpload } from './upload.ts';
+import type { DeployUpload } from './upload.ts';
+import { MAX_UPLOAD_BYTES } from '../core/limits.ts';
 import { newVersionId, type VersionInfo, type VersionStore } from './version-store.ts';
 import type { IsolatePool } from '../runtime/isolate-pool.ts';
 import { WorkerInstance, type LoadedVersion } from '../runtime/worker-instance.ts';

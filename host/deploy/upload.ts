@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
 import { findManifest, parseManifestText } from './manifest.ts';
 import { userGrants, type DeployManifest } from '../core/manifest.ts';
+import { MAX_UPLOAD_BYTES } from '../core/limits.ts';
 import { findHostConfig, loadHostConfig } from '../core/host-config.ts';
 import { BUNDLED_ENTRY, bundleWorker } from './bundle.ts';
 
@@ -27,8 +28,8 @@ export interface CollectedWorker {
   warnings: string[];
 }
 
-/** Total bytes of manifest plus modules one upload may carry. */
-export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+/** Total bytes of manifest plus modules one upload may carry (host/core/limits.ts). */
+export { MAX_UPLOAD_BYTES };
 
 const MODULE_EXTENSIONS = ['.js', '.mjs'];
 const SKIPPED_DIRS = new Set(['node_modules', '.edge', '.git']);

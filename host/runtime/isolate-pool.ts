@@ -4,7 +4,7 @@
 import ivm from 'isolated-vm';
 import { randomFillSync } from 'node:crypto';
 import { buildPrelude, type FacadeModule } from './js/prelude-bundle.ts';
-import { PRELUDE_CAPS } from '../core/limits.ts';
+import { CRYPTO_LIMITS, PRELUDE_CAPS } from '../core/limits.ts';
 
 /** What a pooled isolate reports to whoever adopts it; swapped in on adoption. */
 export interface IsolateSink {
@@ -78,7 +78,7 @@ export function urlParse(input: unknown, base?: unknown): Record<string, string>
 }
 
 export function randomBytes(n: unknown): Uint8Array {
-  const len = typeof n === 'number' && n > 0 ? Math.min(n | 0, 65536) : 0;
+  const len = typeof n === 'number' && n > 0 ? Math.min(n | 0, CRYPTO_LIMITS.randomBytes) : 0;
   return randomFillSync(new Uint8Array(len));
 }
 

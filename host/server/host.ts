@@ -20,6 +20,7 @@ import { loadHostConfig } from '../core/host-config.ts';
 import { HostOps, type HostOpHandler } from '../core/host-ops.ts';
 import { KvEngine } from '../../storage/kv/kv-engine.ts';
 import { BUILTIN_FACADES } from '../bindings/builtins.ts';
+import { CACHE_LIMITS } from '../core/limits.ts';
 import { CronScheduler } from '../runtime/scheduler.ts';
 import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-instance.ts';
 import { notDeployed } from '../runtime/worker-runtime.ts';
@@ -157,7 +158,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const ops = new HostOps();
   for (const [name, handler] of Object.entries(options.ops ?? {})) ops.register(name, handler);
   registerWebCryptoOps(ops);
-  const cacheStore = new CacheStore({ dir: join(dataDir, 'cache') });
+  const cacheStore = new CacheStore({ dir: join(dataDir, 'cache'), maxEntryBytes: CACHE_LIMITS.entryBytes, maxWorkerBytes: CACHE_LIMITS.workerBytes });
   const s3Credentials = await resolveS3Credentials(dataDir, options.s3AccessKeys ?? config.s3?.accessKeys);
   const s3Server = createS3Server({ store: blob, keys: s3Credentials.keys });
   const s3Host = options.s3Host ?? '127.0.0.1';

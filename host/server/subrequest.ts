@@ -10,10 +10,10 @@ import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { EdgeError } from '../core/errors.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
+import { MAX_REDIRECTS, MAX_SUBREQUEST_DEPTH } from '../core/limits.ts';
 import type { SubrequestInit, SubrequestResult } from '../runtime/worker-instance.ts';
 
-const MAX_DEPTH = 16;
-const MAX_REDIRECTS = 20;
+const MAX_DEPTH = MAX_SUBREQUEST_DEPTH;
 
 export interface EgressOptions {
   /** Addresses or CIDR ranges a worker may reach although they are private (e.g. "127.0.0.1/32", "10.1.0.0/16"). */

@@ -3,12 +3,13 @@
 //
 // Host side of the prelude's Cache API (prelude/cache.js): the 'cache.*' host ops, storing in a CacheStore
 // (storage/cache) under the calling worker's name, so a worker only ever reaches its own caches.
+import { CACHE_LIMITS } from '../../core/limits.ts';
 import { CacheEntryTooLargeError, type CacheStore, type HeaderList } from '../../../storage/cache/cache-store.ts';
 import { HostOpError, type HostOpContext, type HostOps } from '../../core/host-ops.ts';
 
-const MAX_URL_LENGTH = 16 * 1024;
-const MAX_CACHE_NAME_LENGTH = 1024;
-const MAX_HEADERS = 1000;
+const MAX_URL_LENGTH = CACHE_LIMITS.urlLength;
+const MAX_CACHE_NAME_LENGTH = CACHE_LIMITS.cacheNameLength;
+const MAX_HEADERS = CACHE_LIMITS.headers;
 
 function bad(message: string): never {
   throw new HostOpError('TypeError', message);

@@ -5,6 +5,7 @@
 // Stateless: a guest key arrives with each op as its wire form (type, algorithm, usages and its material as
 // raw/pkcs8/spki bytes) and is re-imported for that op with the same usages, so Node enforces the usage and
 // algorithm rules; new keys go back in the same wire form. Nothing is kept here between ops.
+import { CRYPTO_LIMITS } from '../../core/limits.ts';
 import { createHash, createHmac, timingSafeEqual, webcrypto } from 'node:crypto';
 import { HostOpError, type HostOps } from '../../core/host-ops.ts';
 
@@ -28,7 +29,7 @@ const FORMATS = new Set(['raw', 'pkcs8', 'spki', 'jwk']);
 /** Node refuses extractable copies of these (their keys are only ever imported raw, so the bytes are at hand). */
 const KDF = new Set(['PBKDF2', 'HKDF']);
 /** Data per op: generous for signatures and tokens, bounded so a guest cannot make the host hash gigabytes. */
-const MAX_DATA_BYTES = 64 * 1024 * 1024;
+const MAX_DATA_BYTES = CRYPTO_LIMITS.dataBytes;
 
 function bad(message: string): never {
   throw new HostOpError('TypeError', message);
@@ -59,8 +60,8 @@ function format(v: unknown): KeyFormat {
  * Host work a guest could otherwise make unbounded (it runs on Node's thread pool, shared by every worker, and is not
  * counted as isolate CPU): PBKDF2 iterations as Workers caps them, and the RSA modulus a key generation may ask for.
  */
-const MAX_PBKDF2_ITERATIONS = 100_000;
-const MAX_RSA_GENERATE_BITS = 4096;
+const MAX_PBKDF2_ITERATIONS = CRYPTO_LIMITS.pbkdf2Iterations;
+const MAX_RSA_GENERATE_BITS = CRYPTO_LIMITS.rsaGenerateBits;
 
 /** The guest's algorithm parameter, rebuilt from the members WebCrypto defines (nested keys re-imported). */
 async function algorithm(v: unknown): Promise<NodeAlgorithm> {

@@ -2,7 +2,7 @@
 // `apply` that carries the CPU timeout of the request it belongs to: a fetch dispatch, a request-body
 // chunk, a timer firing, a pull on a streamed response body. Async host work (timers, body reads) is
 // requested fire-and-forget through `call`, and its answer arrives as a later entry.
-import { bridge } from './internal/bridge.js';
+import { connectedBridge } from './internal/bridge.js';
 import { createIncomingRequest, Request } from './request.js';
 import { chunkBytes, takeBody } from './body.js';
 import { isDisturbed } from './streams.js';
@@ -14,6 +14,52 @@ import { setAsyncCaller } from './internal/async.js';
 import { DOMException } from './dom-exception.js';
 import { createScheduledController } from './scheduled.js';
 import { NO_RESPONSE } from './service-worker.js';
+/**
+ * @import {
+ *   ChunkCommand, Deferred, EdgeInitOptions, EndCommand, EntryCommand, EntryEnvelope, EntryFailure, EntryFunction,
+ *   FetchChunkCommand, FetchCommand, FetchedCommand, FetchReply, FetchRequest, GuestCallOp, GuestCalls,
+ *   GuestErrorDescription, PullCommand, PullResult, ResponseResult, ScheduledCommand, ScheduledEntryResult,
+ *   SettledCommand, TimerCommand, HostOpFailure,
+ * } from '../../../core/isolate-protocol.ts'
+ */
+/** @import { ReadableByteStreamController, ReadableStreamDefaultReader } from 'web-streams-polyfill' */
+
+/** A pull of a byte stream waiting for the host: the stream's controller and the pull's promise. */
+/** @typedef {{ controller: ReadableByteStreamController, resolve: () => void, reject: (reason: unknown) => void }} PendingPull */
+/** What the runtime keeps of a request while any of it is alive in the isolate. */
+/**
+ * @typedef {object} RequestState
+ * @property {number} reqId
+ * @property {Set<number>} timers  its timers' ids
+ * @property {Promise<unknown>[]} waitUntil  ctx.waitUntil() work, each already caught
+ * @property {PendingPull | null} pull  a pull of its incoming body waiting for a 'chunk' entry
+ * @property {boolean} passThrough  ctx.passThroughOnException() was called
+ */
+/** @typedef {{ cb: (...args: unknown[]) => unknown, args: unknown[], reqId: number, interval: boolean }} TimerRecord */
+/** @typedef {{ reader: ReadableStreamDefaultReader<unknown>, reqId: number }} StreamRecord */
+/** The part of AbortSignal (abort.js, loaded lazily) a fetch listens to. */
+/**
+ * @typedef {object} FetchSignal
+ * @property {boolean} aborted
+ * @property {unknown} reason
+ * @property {(type: 'abort', listener: () => void) => void} addEventListener
+ * @property {(type: 'abort', listener: () => void) => void} removeEventListener
+ */
+/**
+ * A guest fetch, while its response head or a read of its body is awaited.
+ * @typedef {object} FetchRecord
+ * @property {number} id
+ * @property {number} reqId
+ * @property {FetchSignal | null} signal
+ * @property {(() => void) | null} onAbort
+ * @property {{ resolve: (reply: FetchReply) => void, reject: (reason: unknown) => void } | null} head
+ * @property {PendingPull | null} read
+ * @property {ReadableByteStreamController | null} controller  of its response body stream
+ * @property {boolean} finished
+ */
+/** @typedef {{ resolve: (value: unknown) => void, reject: (reason: unknown) => void, reqId: number }} PendingOp */
+/** An error the runtime tags with the limit it breached, for the host (EntryFailure `error.limit`). */
+/** @typedef {Error & { edgeLimit?: string }} LimitError */
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const YIELD_TURNS = 16;
@@ -23,6 +69,11 @@ const noop = () => {};
 /**
  * Answers a pending pull of a byte stream (`{ controller, resolve, reject }`) with what the host sent: a chunk, the
  * end or an error. `onEnd` runs before the stream is closed or errored.
+ */
+/**
+ * @param {PendingPull} p
+ * @param {ChunkCommand | FetchChunkCommand} cmd
+ * @param {(() => void) | null} onEnd
  */
 function settlePull(p, cmd, onEnd) {
   try {
@@ -35,7 +86,8 @@ function settlePull(p, cmd, onEnd) {
       // A byob request left pending must be answered after close.
       p.controller.byobRequest?.respond(0);
     } else {
-      p.controller.enqueue(cmd.chunk);
+      // Neither an error nor the end: a chunk.
+      p.controller.enqueue(/** @type {Uint8Array} */ (cmd.chunk));
     }
     p.resolve();
   } catch (err) {
@@ -49,16 +101,22 @@ function yieldTurns() {
   return p;
 }
 
+/**
+ * @param {EdgeInitOptions} options  __edgeInit's (nothing in them concerns the runtime yet)
+ * @returns {EntryFunction}
+ */
 export function createRuntime(options) {
+  /** @type {GuestWorker | null} */
   let worker = null;
+  /** @type {Record<string, unknown>} */
   let env = {};
   /** reqId of the entry running now: timers and waitUntil work are attributed to it. */
   let current = 0;
-  /** reqId -> per-request state */
+  /** reqId -> per-request state @type {Map<number, RequestState>} */
   const requests = new Map();
-  /** timer id -> { cb, args, reqId, interval } */
+  /** timer id -> { cb, args, reqId, interval } @type {Map<number, TimerRecord>} */
   const timers = new Map();
-  /** response stream id -> reader */
+  /** response stream id -> reader @type {Map<number, StreamRecord>} */
   const streams = new Map();
   let nextTimerId = 1;
   let nextStreamId = 1;
@@ -66,9 +124,16 @@ export function createRuntime(options) {
   /**
    * An entry must end with its task so that the host can attribute CPU to it. A result that settles within
    * a few microtask turns returns directly; a later one is sent with `call(reqId, op, value)` instead.
+   * @template T
+   * @param {number} reqId
+   * @param {Promise<T>} promise
+   * @param {'response' | 'pulled'} op
+   * @param {{ id: number }} [extra]  sent along with a late value
+   * @returns {Promise<T | Deferred>}
    */
   function settleOrDefer(reqId, promise, op, extra) {
     let settled = false;
+    /** @type {T | undefined} */
     let value;
     const tracked = promise.then((v) => {
       settled = true;
@@ -76,9 +141,10 @@ export function createRuntime(options) {
       return v;
     });
     return Promise.race([tracked, yieldTurns().then(() => (settled ? value : DEFERRED))]).then((v) => {
-      if (v !== DEFERRED) return v;
-      tracked.then((late) => hostCall(reqId, op, extra ? Object.assign(extra, late) : late));
-      return { deferred: true };
+      if (v !== DEFERRED) return /** @type {T} */ (v);
+      // `T` is the op's argument (EntryResult for 'response', PullResult for 'pulled', completed by `extra`).
+      tracked.then((late) => hostCall(reqId, op, /** @type {any} */ (extra ? Object.assign(extra, late) : late)));
+      return /** @type {Deferred} */ ({ deferred: true });
     });
   }
 
@@ -86,17 +152,32 @@ export function createRuntime(options) {
    * Calls made while an entry is running (and in the microtask turns that follow it) travel back with the
    * entry's result instead of each crossing to the host on its own: one hand-off instead of several.
    */
+  /** @type {unknown[] | null} */
   let outbox = null;
 
+  /**
+   * @template {GuestCallOp} K
+   * @param {number} reqId
+   * @param {K} op
+   * @param {GuestCalls[K]} arg
+   */
   function hostCall(reqId, op, arg) {
     if (outbox !== null) outbox.push(reqId, op, arg);
-    else bridge.call.applyIgnored(undefined, [reqId, op, arg], { arguments: { copy: true } });
+    else connectedBridge().call.applyIgnored(undefined, [reqId, op, arg], { arguments: { copy: true } });
   }
 
+  /** @param {unknown[]} box  flattened (reqId, op, arg) triples, as hostCall pushed them */
   function flush(box) {
-    for (let i = 0; i < box.length; i += 3) bridge.call.applyIgnored(undefined, [box[i], box[i + 1], box[i + 2]], { arguments: { copy: true } });
+    const call = connectedBridge().call;
+    for (let i = 0; i < box.length; i += 3) {
+      call.applyIgnored(undefined, [/** @type {number} */ (box[i]), /** @type {GuestCallOp} */ (box[i + 1]), /** @type {GuestCalls[GuestCallOp]} */ (box[i + 2])], { arguments: { copy: true } });
+    }
   }
 
+  /**
+   * @param {unknown} err
+   * @returns {GuestErrorDescription}
+   */
   function describeError(err) {
     try {
       if (err instanceof Error) {
@@ -108,6 +189,7 @@ export function createRuntime(options) {
     }
   }
 
+  /** @param {unknown} v */
   function safeString(v) {
     try {
       return String(v);
@@ -116,63 +198,83 @@ export function createRuntime(options) {
     }
   }
 
+  /**
+   * @param {number} reqId
+   * @param {unknown} err
+   */
   function reportException(reqId, err) {
     hostCall(reqId, 'exception', describeError(err));
   }
 
   function checkMemory() {
     if (wasmMemoryExceeded()) {
-      const e = new RangeError('WebAssembly memory exceeds the worker memory limit');
+      const e = /** @type {LimitError} */ (new RangeError('WebAssembly memory exceeds the worker memory limit'));
       e.edgeLimit = 'E_MEMORY_LIMIT';
       throw e;
     }
   }
 
   // Timers: scheduled by the host, fired as entries attributed to the request that created them.
+  /**
+   * @param {unknown} cb
+   * @param {unknown} ms
+   * @param {unknown[]} args
+   * @param {boolean} interval
+   */
   function setTimer(cb, ms, args, interval) {
     if (typeof cb !== 'function') throw new TypeError('The "callback" argument must be a function (string callbacks are not supported).');
     const id = nextTimerId++;
     let delay = Number(ms);
     if (!(delay >= 0)) delay = 0;
     if (delay > MAX_TIMER_MS) delay = MAX_TIMER_MS;
-    timers.set(id, { cb, args, reqId: current, interval });
+    timers.set(id, { cb: /** @type {TimerRecord['cb']} */ (cb), args, reqId: current, interval });
     const st = requests.get(current);
     if (st) st.timers.add(id);
     hostCall(current, 'timer.set', [id, delay, interval]);
     return id;
   }
+  /** @param {unknown} id */
   function clearTimer(id) {
-    const t = timers.get(id);
+    const t = timers.get(/** @type {number} */ (id));
     if (!t) return;
-    timers.delete(id);
-    requests.get(t.reqId)?.timers.delete(id);
-    hostCall(t.reqId, 'timer.clear', id);
+    // Only a number can be a key of `timers`.
+    const n = /** @type {number} */ (id);
+    timers.delete(n);
+    requests.get(t.reqId)?.timers.delete(n);
+    hostCall(t.reqId, 'timer.clear', n);
   }
+  /** The globals this file installs, by name (fetch joins them below). @type {Record<string, Function>} */
   const timerGlobals = {
-    setTimeout: (cb, ms, ...args) => setTimer(cb, ms, args, false),
-    setInterval: (cb, ms, ...args) => setTimer(cb, ms, args, true),
-    clearTimeout: (id) => clearTimer(id),
-    clearInterval: (id) => clearTimer(id),
+    setTimeout: (/** @type {unknown} */ cb, /** @type {unknown} */ ms, /** @type {unknown[]} */ ...args) => setTimer(cb, ms, args, false),
+    setInterval: (/** @type {unknown} */ cb, /** @type {unknown} */ ms, /** @type {unknown[]} */ ...args) => setTimer(cb, ms, args, true),
+    clearTimeout: (/** @type {unknown} */ id) => clearTimer(id),
+    clearInterval: (/** @type {unknown} */ id) => clearTimer(id),
   };
   // Outbound fetch: performed by the host (another worker in-process, a service binding, or the network under the
   // host's egress policy), counted against the request's subrequest limit. A streamed request body goes out as the
   // host pulls it ('pull' entries, as a response body does; the client's own body passed straight through is sent by
   // the host without entering the isolate); the response body comes in as the guest reads it ('fetch.read' calls
   // answered by 'fchunk' entries). An AbortSignal, cancelling the body or the request ending release the upstream.
-  /** fetch id -> its record, while its response head or a read of its body is awaited. */
+  /** fetch id -> its record, while its response head or a read of its body is awaited. @type {Map<number, FetchRecord>} */
   const fetches = new Map();
-  /** The incoming requests' body streams (stream -> request state), to pass one straight through to a fetch. */
+  /** The incoming requests' body streams (stream -> request state), to pass one straight through to a fetch. @type {WeakMap<ReadableStream, RequestState>} */
   const incomingBodies = new WeakMap();
-  /** The fetches' response body streams (stream -> fetch record), to forward one untouched to the client. */
+  /** The fetches' response body streams (stream -> fetch record), to forward one untouched to the client. @type {WeakMap<ReadableStream, FetchRecord>} */
   const fetchedStreams = new WeakMap();
   let nextFetchId = 1;
 
+  /**
+   * @param {string | null} service  a service binding's name, or null for the global fetch()
+   * @param {unknown} input
+   * @param {unknown} init
+   */
   async function outboundFetch(service, input, init) {
     const reqId = current;
     const request = new Request(input, init);
     const signal = fetchSignal(input, init);
     if (signal !== null && signal.aborted) throw signal.reason;
-    const msg = { id: nextFetchId++, method: request.method, url: request.url, headers: [], redirect: request.redirect };
+    /** @type {FetchRequest} */
+    const msg = { id: nextFetchId++, method: request.method, url: request.url, headers: [], redirect: /** @type {FetchRequest['redirect']} */ (request.redirect) };
     for (const pair of request.headers) msg.headers.push(pair);
     if (service !== null) msg.service = service;
     const body = takeBody(request);
@@ -189,11 +291,14 @@ export function createRuntime(options) {
         msg.stream = sid;
       }
     }
+    /** @type {FetchRecord} */
     const rec = { id: msg.id, reqId, signal, onAbort: null, head: null, read: null, controller: null, finished: false };
     if (signal !== null) {
-      rec.onAbort = () => abortFetch(rec, signal.reason);
-      signal.addEventListener('abort', rec.onAbort);
+      const onAbort = () => abortFetch(rec, signal.reason);
+      rec.onAbort = onAbort;
+      signal.addEventListener('abort', onAbort);
     }
+    /** @type {FetchReply} */
     const reply = await new Promise((resolve, reject) => {
       rec.head = { resolve, reject };
       fetches.set(rec.id, rec);
@@ -203,21 +308,28 @@ export function createRuntime(options) {
       finishFetch(rec);
       throw new TypeError(reply.error);
     }
-    if (!reply.body) finishFetch(rec);
+    const head = /** @type {Exclude<FetchReply, { error: string }>} */ (reply);
+    if (!head.body) finishFetch(rec);
     return createFetchResponse({
-      status: reply.status,
-      statusText: reply.statusText,
-      headers: reply.headers,
+      status: head.status,
+      statusText: head.statusText,
+      headers: head.headers,
       // A small body that arrived with the head comes whole (bytes); a longer one is read from the host as it is pulled.
-      body: reply.body ? fetchedBody(rec) : reply.bytes ?? null,
-      url: reply.url,
-      redirected: reply.redirected,
+      body: head.body ? fetchedBody(rec) : head.bytes ?? null,
+      url: head.url,
+      redirected: head.redirected,
     });
   }
 
-  /** The signal of a fetch: RequestInit's, else the Request's when one was given (read only then: it loads events). */
+  /**
+   * The signal of a fetch: RequestInit's, else the Request's when one was given (read only then: it loads events).
+   * new Request() above checked that RequestInit's is an AbortSignal.
+   * @param {unknown} input
+   * @param {unknown} init
+   * @returns {FetchSignal | null}
+   */
   function fetchSignal(input, init) {
-    if (init !== null && typeof init === 'object' && init.signal !== undefined) return init.signal ?? null;
+    if (init !== null && typeof init === 'object' && 'signal' in init && init.signal !== undefined) return /** @type {FetchSignal | null} */ (init.signal) ?? null;
     if (input instanceof Request) {
       const s = input.signal;
       return s !== null && typeof s === 'object' && typeof s.addEventListener === 'function' ? s : null;
@@ -228,6 +340,9 @@ export function createRuntime(options) {
   /**
    * A fetch's response body returned untouched as the worker's response body (a proxy): the host sends it on to the
    * client by itself, with no entry per chunk. Returns the fetch's id, or null when the body must go through the guest.
+   * @param {ReadableStream} stream
+   * @param {number} reqId
+   * @returns {number | null}
    */
   function forwardableFetch(stream, reqId) {
     const rec = fetchedStreams.get(stream);
@@ -238,6 +353,7 @@ export function createRuntime(options) {
     return rec.id;
   }
 
+  /** @param {FetchRecord} rec */
   function fetchedBody(rec) {
     const stream = new ReadableStream({
       type: 'bytes',
@@ -247,7 +363,7 @@ export function createRuntime(options) {
       pull(controller) {
         if (rec.finished) return undefined;
         return new Promise((resolve, reject) => {
-          rec.read = { controller, resolve, reject };
+          rec.read = { controller, resolve: () => resolve(), reject };
           fetches.set(rec.id, rec);
           hostCall(rec.reqId, 'fetch.read', rec.id);
         });
@@ -262,15 +378,20 @@ export function createRuntime(options) {
     return stream;
   }
 
+  /** @param {FetchRecord} rec */
   function finishFetch(rec) {
     rec.finished = true;
     fetches.delete(rec.id);
-    if (rec.onAbort !== null) rec.signal.removeEventListener('abort', rec.onAbort);
+    if (rec.onAbort !== null) rec.signal?.removeEventListener('abort', rec.onAbort);
     rec.onAbort = null;
     rec.controller = null;
   }
 
-  /** Rejects what waits on the fetch with `reason` (its signal aborted, or its request ended). */
+  /**
+   * Rejects what waits on the fetch with `reason` (its signal aborted, or its request ended).
+   * @param {FetchRecord} rec
+   * @param {unknown} reason
+   */
   function abortFetch(rec, reason, tellHost = true) {
     if (rec.finished) return;
     const { head, read, controller } = rec;
@@ -288,6 +409,10 @@ export function createRuntime(options) {
     if (read !== null) read.resolve();
   }
 
+  /**
+   * @param {FetchedCommand} cmd
+   * @returns {undefined}
+   */
   function deliverFetch(cmd) {
     const rec = fetches.get(cmd.id);
     if (!rec || rec.head === null) return;
@@ -297,6 +422,10 @@ export function createRuntime(options) {
     head.resolve(cmd);
   }
 
+  /**
+   * @param {FetchChunkCommand} cmd
+   * @returns {undefined}
+   */
   function deliverFetchChunk(cmd) {
     const rec = fetches.get(cmd.id);
     if (!rec || rec.read === null) return;
@@ -306,19 +435,23 @@ export function createRuntime(options) {
     settlePull(p, cmd, () => finishFetch(rec));
   }
 
-  /** The request ended: its fetches still waiting for the host fail (the host released their upstreams). */
+  /**
+   * The request ended: its fetches still waiting for the host fail (the host released their upstreams).
+   * @param {number} reqId
+   */
   function endFetches(reqId) {
     for (const rec of [...fetches.values()]) {
       if (rec.reqId === reqId) abortFetch(rec, new TypeError('The request has ended.'), false);
     }
   }
 
-  timerGlobals.fetch = function fetch(input, init = undefined) {
+  timerGlobals.fetch = function fetch(/** @type {unknown} */ input, /** @type {unknown} */ init = undefined) {
     if (arguments.length === 0) return Promise.reject(new TypeError("Failed to execute 'fetch': 1 argument required, but only 0 present."));
     return outboundFetch(null, input, init);
   };
   setServiceTransport(outboundFetch);
   // Asynchronous host operations (internal/async.js): answered by a 'settled' entry.
+  /** @type {Map<number, PendingOp>} */
   const pendingOps = new Map();
   let nextOpId = 1;
   setAsyncCaller((op, arg) => {
@@ -335,6 +468,7 @@ export function createRuntime(options) {
       hostCall(reqId, 'op', { reqId, id, op, arg });
     });
   });
+  /** @param {HostOpFailure} e */
   function opError(e) {
     const message = String(e?.message ?? 'host operation failed');
     switch (e?.name) {
@@ -352,12 +486,17 @@ export function createRuntime(options) {
   /**
    * Forgets a request the host will send no 'end' entry for. Its host ops still pending (started, never awaited by
    * the response) will not be answered, as the host drops the answers of ended requests: their entries go too.
+   * @param {number} reqId
    */
   function releaseRequest(reqId) {
     requests.delete(reqId);
     for (const [id, p] of pendingOps) if (p.reqId === reqId) pendingOps.delete(id);
   }
 
+  /**
+   * @param {SettledCommand} cmd
+   * @returns {undefined}
+   */
   function settleOp(cmd) {
     const p = pendingOps.get(cmd.id);
     if (!p) return;
@@ -371,12 +510,13 @@ export function createRuntime(options) {
     Object.defineProperty(globalThis, name, { value: fn, writable: true, configurable: true, enumerable: false });
   }
 
+  /** @param {RequestState} state */
   function requestBodyStream(state) {
     const stream = new ReadableStream({
       type: 'bytes',
       pull(controller) {
         return new Promise((resolve, reject) => {
-          state.pull = { controller, resolve, reject };
+          state.pull = { controller, resolve: () => resolve(), reject };
           hostCall(state.reqId, 'body.read', null);
         });
       },
@@ -388,13 +528,20 @@ export function createRuntime(options) {
     return stream;
   }
 
+  /**
+   * @param {RequestState} state
+   * @param {unknown} res  what the fetch handler returned (or its promise resolved to)
+   * @returns {ResponseResult | EntryFailure}
+   */
   function toHostResponse(state, res) {
-    if (res !== null && typeof res === 'object' && res[STREAMED] === true) {
+    if (res !== null && typeof res === 'object' && /** @type {{ [STREAMED]?: unknown }} */ (res)[STREAMED] === true) {
       // A component wrote its body through begin-response while it ran: the host has it already.
+      const marker = /** @type {import('./component.js').StreamedMarker} */ (res);
       checkMemory();
       requests.delete(state.reqId);
+      /** @type {ResponseResult} */
       const out = { ok: true, streamed: true, status: 0, statusText: '', headers: [], body: null, released: true };
-      if (typeof res[FUEL_USED] === 'number') out.fuel = res[FUEL_USED];
+      if (typeof marker[FUEL_USED] === 'number') out.fuel = marker[FUEL_USED];
       return out;
     }
     if (!isResponse(res)) {
@@ -403,10 +550,12 @@ export function createRuntime(options) {
     checkMemory();
     const head = getResponseHead(res);
     const body = takeBody(res);
+    /** @type {ResponseResult} */
     let out;
     if (body === null || body instanceof Uint8Array) {
       out = { ok: true, status: head.status, statusText: head.statusText, headers: head.headers, body };
-      if (typeof res[FUEL_USED] === 'number') out.fuel = res[FUEL_USED];
+      const fuel = /** @type {Response & { [FUEL_USED]?: number }} */ (res)[FUEL_USED];
+      if (typeof fuel === 'number') out.fuel = fuel;
     } else {
       const forward = forwardableFetch(body, state.reqId);
       if (forward !== null) {
@@ -420,17 +569,23 @@ export function createRuntime(options) {
     return afterResponse(state, out);
   }
 
-  /** Tells the host (in `out`) whether waitUntil work goes on after the response, and reports when it settled. */
+  /**
+   * Tells the host (in `out`) whether waitUntil work goes on after the response, and reports when it settled.
+   * @template {ResponseResult | ScheduledEntryResult | EntryFailure} O
+   * @param {RequestState} state
+   * @param {O} out
+   * @returns {O}
+   */
   function afterResponse(state, out) {
     if (state.waitUntil.length > 0) {
       out.waitUntil = true;
       settleAll(state.waitUntil).then(() => {
         // Nothing else of the request left in the isolate: drop it here, so the host sends no 'end' entry.
-        const released = out.stream === undefined && state.timers.size === 0 && state.pull === null;
+        const released = !('stream' in out && out.stream !== undefined) && state.timers.size === 0 && state.pull === null;
         if (released) releaseRequest(state.reqId);
         hostCall(state.reqId, 'waitUntil.done', released);
       });
-    } else if (out.stream === undefined && state.timers.size === 0 && state.pull === null) {
+    } else if (!('stream' in out && out.stream !== undefined) && state.timers.size === 0 && state.pull === null) {
       // Nothing of this request is left in the isolate: the host need not send an 'end' entry.
       releaseRequest(state.reqId);
       out.released = true;
@@ -438,7 +593,10 @@ export function createRuntime(options) {
     return out;
   }
 
-  /** Settles when every promise in `list` has, including those waitUntil() added while the others ran. */
+  /**
+   * Settles when every promise in `list` has, including those waitUntil() added while the others ran.
+   * @param {Promise<unknown>[]} list
+   */
   async function settleAll(list) {
     for (let n = 0; n < list.length; ) {
       const batch = list.slice(n);
@@ -447,43 +605,59 @@ export function createRuntime(options) {
     }
   }
 
+  /**
+   * @param {unknown} err
+   * @param {RequestState} [state]  absent for a scheduled run (no pass-through)
+   * @returns {EntryFailure}
+   */
   function failure(err, state) {
+    /** @type {EntryFailure['error']} */
     const d = describeError(err);
-    if (err && typeof err === 'object' && typeof err.edgeLimit === 'string') d.limit = err.edgeLimit;
+    const edgeLimit = err && typeof err === 'object' ? /** @type {LimitError} */ (err).edgeLimit : undefined;
+    if (typeof edgeLimit === 'string') d.limit = edgeLimit;
     // A refused WebAssembly allocation that the guest did not handle ends the request as a memory breach.
     else if (err instanceof RangeError && d.message.startsWith('WebAssembly memory limit exceeded')) d.limit = 'E_MEMORY_LIMIT';
+    /** @type {EntryFailure} */
     const out = { ok: false, error: d };
     // ctx.passThroughOnException() was called: the host sends the request on to the origin instead.
     if (state?.passThrough === true && d.limit === undefined) {
       out.passThrough = true;
       // A service-worker script whose listeners did not respond: no exception to report.
-      if (err !== null && typeof err === 'object' && err[NO_RESPONSE] === true) out.quiet = true;
+      if (err !== null && typeof err === 'object' && /** @type {{ [NO_RESPONSE]?: unknown }} */ (err)[NO_RESPONSE] === true) out.quiet = true;
       // The request goes on (to the origin): its waitUntil work does too.
       return afterResponse(state, out);
     }
     return out;
   }
 
+  /** @returns {GuestWorker} */
   function loadWorker() {
     if (!worker) {
       // Left by the host's bootstrap module, which checked it has fetch() or scheduled().
-      worker = globalThis.__edgeWorker;
-      env = globalThis.__edgeEnv;
+      worker = /** @type {GuestWorker} */ (globalThis.__edgeWorker);
+      env = /** @type {Record<string, unknown>} */ (globalThis.__edgeEnv);
       delete globalThis.__edgeWorker;
       delete globalThis.__edgeEnv;
     }
+    return worker;
   }
 
+  /** @param {number} reqId */
   function newRequestState(reqId) {
+    /** @type {RequestState} */
     const state = { reqId, timers: new Set(), waitUntil: [], pull: null, passThrough: false };
     requests.set(reqId, state);
     return state;
   }
 
-  /** The `ctx` (ExecutionContext) handed to fetch and scheduled handlers. */
+  /**
+   * The `ctx` (ExecutionContext) handed to fetch and scheduled handlers.
+   * @param {RequestState} state
+   * @returns {GuestExecutionContext}
+   */
   function executionContext(state) {
     const ctx = {
-      waitUntil(p) {
+      waitUntil(/** @type {unknown} */ p) {
         state.waitUntil.push(Promise.resolve(p).catch((err) => reportException(state.reqId, err)));
       },
       passThroughOnException() {
@@ -494,17 +668,22 @@ export function createRuntime(options) {
     };
     // For the component adapter (component.js), whose imports talk to the host about this request.
     Object.defineProperty(ctx, '__edgeReqId', { value: state.reqId, enumerable: false });
-    return ctx;
+    return /** @type {GuestExecutionContext} */ (ctx);
   }
 
-  /** The answer to an event the worker has no handler for (e.g. a fetch to a worker that only has scheduled()). */
+  /**
+   * The answer to an event the worker has no handler for (e.g. a fetch to a worker that only has scheduled()).
+   * @param {'fetch' | 'scheduled'} kind
+   * @returns {EntryFailure}
+   */
   function noHandler(kind) {
     const usage = kind === 'fetch' ? 'fetch(request, env, ctx)' : 'scheduled(controller, env, ctx)';
     return { ok: false, noHandler: kind, error: { name: 'TypeError', message: `The worker has no ${kind} handler: its default export has no ${usage} method (nor did it addEventListener("${kind}", ...)).`, stack: '' } };
   }
 
+  /** @param {FetchCommand} cmd */
   function dispatchFetch(cmd) {
-    loadWorker();
+    const worker = loadWorker();
     if (typeof worker.fetch !== 'function') return noHandler('fetch');
     const state = newRequestState(cmd.reqId);
     const ctx = executionContext(state);
@@ -518,7 +697,7 @@ export function createRuntime(options) {
         cf: cmd.cf,
       });
       result = worker.fetch(request, env, ctx);
-      if (result === null || typeof result !== 'object' || typeof result.then !== 'function') {
+      if (result === null || typeof result !== 'object' || typeof (/** @type {{ then?: unknown }} */ (result).then) !== 'function') {
         return toHostResponse(state, result);
       }
     } catch (err) {
@@ -537,9 +716,12 @@ export function createRuntime(options) {
     return settleOrDefer(state.reqId, response, 'response');
   }
 
-  /** A cron trigger (or a manual one): runs `scheduled(controller, env, ctx)`; waitUntil work extends the run. */
+  /**
+   * A cron trigger (or a manual one): runs `scheduled(controller, env, ctx)`; waitUntil work extends the run.
+   * @param {ScheduledCommand} cmd
+   */
   function dispatchScheduled(cmd) {
-    loadWorker();
+    const worker = loadWorker();
     if (typeof worker.scheduled !== 'function') return noHandler('scheduled');
     const state = newRequestState(cmd.reqId);
     const ctx = executionContext(state);
@@ -547,6 +729,10 @@ export function createRuntime(options) {
     const controller = createScheduledController(String(cmd.cron), Number(cmd.scheduledTime), () => {
       noRetry = true;
     });
+    /**
+     * @param {ScheduledEntryResult} out
+     * @returns {ScheduledEntryResult}
+     */
     const done = (out) => {
       out.noRetry = noRetry;
       if (!out.ok) return out;
@@ -556,14 +742,14 @@ export function createRuntime(options) {
     let result;
     try {
       result = worker.scheduled(controller, env, ctx);
-      if (result === null || typeof result !== 'object' || typeof result.then !== 'function') return done({ ok: true });
+      if (result === null || typeof result !== 'object' || typeof (/** @type {{ then?: unknown }} */ (result).then) !== 'function') return done({ ok: true, noRetry });
     } catch (err) {
       return done(failure(err));
     }
     const outcome = Promise.resolve(result).then(
       () => {
         try {
-          return done({ ok: true });
+          return done({ ok: true, noRetry });
         } catch (err) {
           return failure(err);
         }
@@ -573,6 +759,10 @@ export function createRuntime(options) {
     return settleOrDefer(state.reqId, outcome, 'response');
   }
 
+  /**
+   * @param {ChunkCommand} cmd
+   * @returns {undefined}
+   */
   function deliverChunk(cmd) {
     const state = requests.get(cmd.reqId);
     const p = state?.pull;
@@ -581,6 +771,10 @@ export function createRuntime(options) {
     settlePull(p, cmd, null);
   }
 
+  /**
+   * @param {TimerCommand} cmd
+   * @returns {undefined}
+   */
   function fireTimer(cmd) {
     const t = timers.get(cmd.id);
     if (!t) return;
@@ -595,6 +789,10 @@ export function createRuntime(options) {
     }
   }
 
+  /**
+   * @param {PullCommand} cmd
+   * @returns {Promise<PullResult>}
+   */
   async function readStream(cmd) {
     const s = streams.get(cmd.id);
     if (!s) return { done: true };
@@ -616,6 +814,10 @@ export function createRuntime(options) {
     }
   }
 
+  /**
+   * @param {EndCommand} cmd
+   * @returns {undefined}
+   */
   function endRequest(cmd) {
     const state = requests.get(cmd.reqId);
     if (!state) return;
@@ -637,12 +839,18 @@ export function createRuntime(options) {
     }
   }
 
-  /** The one function the host enters the isolate through. */
   /** Entries that resolve guest promises: their continuations run in the microtasks right after them. */
+  /** @type {Partial<Record<EntryCommand['t'], true>>} */
   const RESUMING = { timer: true, chunk: true, fetched: true, fchunk: true, settled: true };
 
-  return function entry(cmd) {
-    current = cmd.reqId ?? 0;
+  /**
+   * The one function the host enters the isolate through.
+   * @param {EntryCommand} cmd
+   * @returns {EntryEnvelope | Promise<EntryEnvelope>}
+   */
+  function entry(cmd) {
+    current = ('reqId' in cmd ? cmd.reqId : undefined) ?? 0;
+    /** @type {unknown[]} */
     const box = [];
     outbox = box;
     let result;
@@ -655,15 +863,29 @@ export function createRuntime(options) {
       flush(box);
       throw err;
     }
+    /**
+     * @param {EntryEnvelope['r']} r
+     * @returns {EntryEnvelope}
+     */
     const done = (r) => {
       if (outbox === box) outbox = null;
       return { r, o: box };
     };
-    if (result !== null && typeof result === 'object' && typeof result.then === 'function') return result.then(done);
-    if (RESUMING[cmd.t] === true) return yieldTurns().then(() => done(result));
-    return done(result);
-  };
+    if (result !== null && typeof result === 'object' && typeof (/** @type {{ then?: unknown }} */ (result).then) === 'function') {
+      return /** @type {Promise<EntryEnvelope['r']>} */ (result).then(done);
+    }
+    // Not a promise: run() returned the entry's result itself.
+    const value = /** @type {EntryEnvelope['r']} */ (result);
+    if (RESUMING[cmd.t] === true) return yieldTurns().then(() => done(value));
+    return done(value);
+  }
+  // Each entry kind's result is what EntryReturns says: run() returns it, typed per command.
+  return /** @type {EntryFunction} */ (entry);
 
+  /**
+   * @param {EntryCommand} cmd
+   * @returns {EntryEnvelope['r'] | Promise<EntryEnvelope['r']>}
+   */
   function run(cmd) {
     switch (cmd.t) {
       case 'fetch':
@@ -693,7 +915,7 @@ export function createRuntime(options) {
       case 'memory':
         return wasmMemoryExceeded();
       default:
-        throw new TypeError(`unknown entry ${cmd.t}`);
+        throw new TypeError(`unknown entry ${/** @type {{ t: unknown }} */ (cmd).t}`);
     }
   }
 }

@@ -27,8 +27,8 @@ export const bridge = {
   wait: null,
 };
 
-/** The bridge, once connected (every function here is called only after __edgeInit). */
-function host() {
+/** The bridge, once connected: everything that calls the host runs after __edgeInit. */
+export function connectedBridge() {
   return /** @type {HostReferences} */ (bridge);
 }
 
@@ -45,7 +45,7 @@ export function setBridge(refs) {
  * @param {string} text
  */
 export function hostLog(level, text) {
-  host().log.applyIgnored(undefined, [level, text]);
+  connectedBridge().log.applyIgnored(undefined, [level, text]);
 }
 
 /**
@@ -53,7 +53,7 @@ export function hostLog(level, text) {
  * @returns {Uint8Array}
  */
 export function hostRandomBytes(n) {
-  return host().randomBytes.applySync(undefined, [n], { result: { copy: true } });
+  return connectedBridge().randomBytes.applySync(undefined, [n], { result: { copy: true } });
 }
 
 /**
@@ -62,7 +62,7 @@ export function hostRandomBytes(n) {
  * @returns {UrlRecord | null}
  */
 export function hostUrlParse(input, base) {
-  return host().urlParse.applySync(undefined, base === undefined ? [input] : [input, base], { result: { copy: true } });
+  return connectedBridge().urlParse.applySync(undefined, base === undefined ? [input] : [input, base], { result: { copy: true } });
 }
 
 /**
@@ -75,10 +75,10 @@ export function hostUrlParse(input, base) {
  * @returns {InvokeOps[K]['reply']}
  */
 export function hostInvoke(op, arg) {
-  const r = host().invoke.applySync(undefined, [op, arg], { arguments: { copy: true }, result: { copy: true } });
+  const r = connectedBridge().invoke.applySync(undefined, [op, arg], { arguments: { copy: true }, result: { copy: true } });
   if (r !== null && typeof r === 'object' && 'p' in r && typeof r.p === 'number') {
     // The host's reply to a ticket is that of the op the ticket stands for.
-    return /** @type {InvokeOps[K]['reply']} */ (host().wait.applySyncPromise(undefined, [r.p], { arguments: { copy: true } }));
+    return /** @type {InvokeOps[K]['reply']} */ (connectedBridge().wait.applySyncPromise(undefined, [r.p], { arguments: { copy: true } }));
   }
   return /** @type {InvokeOps[K]['reply']} */ (r);
 }
@@ -90,5 +90,5 @@ export function hostInvoke(op, arg) {
  * @param {InvokeOps[K]['arg']} arg
  */
 export function hostInvokeIgnored(op, arg) {
-  host().invoke.applyIgnored(undefined, [op, arg], { arguments: { copy: true } });
+  connectedBridge().invoke.applyIgnored(undefined, [op, arg], { arguments: { copy: true } });
 }

@@ -21,10 +21,19 @@ interface HostTransferOptions {
   result?: { copy?: boolean };
 }
 
+/** The `ctx` (ExecutionContext) the runtime hands to fetch and scheduled handlers (runtime.js, executionContext). */
+interface GuestExecutionContext {
+  waitUntil(promise: unknown): void;
+  passThroughOnException(): void;
+  props: object;
+  /** Non-enumerable: for the component adapter (component.js), whose imports talk to the host about this request. */
+  readonly __edgeReqId: number;
+}
+
 /** A worker's handlers, as the host's bootstrap module leaves them (a module's default export, or the listeners). */
 interface GuestWorker {
-  fetch?(request: import('../request.js').Request, env: Record<string, unknown>, ctx: object): unknown;
-  scheduled?(controller: import('../scheduled.js').ScheduledController, env: Record<string, unknown>, ctx: object): unknown;
+  fetch?(request: import('../request.js').Request, env: Record<string, unknown>, ctx: GuestExecutionContext): unknown;
+  scheduled?(controller: import('../scheduled.js').ScheduledController, env: Record<string, unknown>, ctx: GuestExecutionContext): unknown;
 }
 
 /** Left by the host's bootstrap module for the runtime (runtime.js, loadWorker), which takes them away. */
