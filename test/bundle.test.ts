@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundledEntryPath } from '../host/deploy/bundle.ts';
 import { collectUpload, collectWorker } from '../host/deploy/upload.ts';
-import type { TailEvent } from '../host/runtime/worker-instance.ts';
+import type { TailEvent } from '../host/runtime/worker-types.ts';
 import { startTestHost, type TestHost } from './helpers/test-host.ts';
 import { startEdge, startEdgeDev } from './helpers/edge-cli.ts';
 import { request } from './helpers/http.ts';

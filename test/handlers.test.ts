@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { manifestFor, startTestHost, type TestHost } from './helpers/test-host.ts';
 import { request } from './helpers/http.ts';
-import type { TailEvent } from '../host/runtime/worker-instance.ts';
+import type { TailEvent } from '../host/runtime/worker-types.ts';
 
 async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;

@@ -2,7 +2,7 @@
 // answering; exceptions give a 500 without host internals, and their stack goes to tail.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestFor, startTestHost, type TestHost } from './helpers/test-host.ts';
-import type { TailEvent } from '../host/runtime/worker-instance.ts';
+import type { TailEvent } from '../host/runtime/worker-types.ts';
 
 /** A tiny wasm module: (memory (export "mem") 1) and (func (export "grow") (param i32) (result i32) memory.grow). */
 const GROW_WASM = [

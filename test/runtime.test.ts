@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { request as httpRequest } from 'node:http';
 import { manifestFor, startTestHost, type TestHost } from './helpers/test-host.ts';
-import type { TailEvent } from '../host/runtime/worker-instance.ts';
+import type { TailEvent } from '../host/runtime/worker-types.ts';
 
 /** A request body of `total` bytes produced 64 KiB at a time, only as fast as it is read. */
 function generatedUpload(total: number, fill: number): { body: Readable; sent(): number } {

@@ -3,10 +3,9 @@
 // controller a handler sees, errors and limits reaching tail, and triggering by hand (admin API, CLI, /__scheduled).
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { manifestFor, startTestHost, type TestHost } from './helpers/test-host.ts';
-import type { TailEvent } from '../host/runtime/worker-instance.ts';
 import { runCli } from '../host/cli/main.ts';
 import { CronScheduler } from '../host/runtime/scheduler.ts';
-import type { ScheduledEventInit, ScheduledOutcome } from '../host/runtime/worker-instance.ts';
+import type { ScheduledEventInit, ScheduledOutcome, TailEvent } from '../host/runtime/worker-types.ts';
 
 const MINUTE = 60_000;
 

@@ -1,8 +1,8 @@
 // The contract between the host and the isolate prelude (host/runtime/js/prelude): every value that crosses the
 // isolate boundary, in both directions, as types only. The host side (host/runtime) imports these; the prelude, plain
 // JS, names them in JSDoc (`@import`) and is type-checked against them (tsconfig.prelude.json). Everything here
-// crosses as an isolated-vm copy: plain objects, arrays, strings, numbers, booleans, null and Uint8Array; never
-// functions, class instances or undefined-valued fields that matter.
+// crosses as an isolated-vm copy (plain objects, arrays, strings, numbers, booleans, null, Uint8Array; never functions
+// or class instances), but for the host functions themselves (References) and ComponentWorkerConfig (see there).
 //
 // The channels:
 //   host -> isolate   `entry(cmd)`: one function the host enters the isolate through (runtime.js, createRuntime),
@@ -15,6 +15,12 @@
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared shapes
+
+/**
+ * What the guest sent where a T is expected, before the host checked it: every field may be missing or of any type.
+ * The host reads guest arguments through this and validates each field it uses.
+ */
+export type Untrusted<T> = { [K in keyof T]?: unknown };
 
 /** HTTP header pairs, in order, as [name, value]; Set-Cookie values each in their own pair. */
 export type HeaderList = Array<[name: string, value: string]>;
@@ -444,7 +450,8 @@ export interface EdgeInitOptions {
 
 /**
  * What the host's bootstrap module passes to the prelude's `createComponentWorker(instantiate, config)` (component.js)
- * for a WebAssembly component worker, `instantiate` being jco's glue export.
+ * for a WebAssembly component worker, `instantiate` being jco's glue export. Made inside the isolate: the host writes
+ * the JSON fields into the bootstrap module's source and hands `wasm` over as the global `__edgeWasm`.
  */
 export interface ComponentWorkerConfig {
   /** Descriptors of the WIT interfaces the component imports and its manifest grants (host/bindings/describe.ts). */

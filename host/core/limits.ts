@@ -60,7 +60,10 @@ export const CRYPTO_LIMITS = Object.freeze({
 /** R2 for JS workers and components. */
 export const R2_LIMITS = Object.freeze({
   ...BLOB_LIMITS,
-  /** Bytes per body chunk handed to a guest. */
+  /**
+   * Bytes per body chunk a JS worker's R2 facade reads or writes in one call (a get's first chunk comes with the
+   * object); a streamed put shorter than this is stored in one call.
+   */
   chunkBytes: 256 * 1024,
   /** The most one read of an object body returns to a component, whatever it asks. */
   maxReadBytes: 1024 * 1024,

@@ -8,7 +8,7 @@ import { transpileBytes } from 'jco-transpile-glue';
 import { EdgeError } from '../core/errors.ts';
 import type { DeployManifest } from './manifest.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
-import type { ComponentParts, VersionModule } from '../runtime/worker-instance.ts';
+import type { ComponentParts, VersionModule } from '../runtime/worker-types.ts';
 import { memoryMbToPages, prepareCoreModule } from '../runtime/wasm/prepare.ts';
 import { wasmKind } from '../runtime/wasm/core-module-check.ts';
 

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
 import type { DeployManifest } from '../core/manifest.ts';
-import type { LoadedVersion, VersionModule } from '../runtime/worker-instance.ts';
+import type { LoadedVersion, VersionModule } from '../runtime/worker-types.ts';
 
 export interface VersionInfo {
   id: string;

@@ -1,5 +1,5 @@
 // Live log events per worker (console output, exceptions, limit breaches), fanned out to `edge tail` clients.
-import type { TailEvent } from './worker-instance.ts';
+import type { TailEvent } from './worker-types.ts';
 
 export type TailListener = (event: TailEvent) => void;
 

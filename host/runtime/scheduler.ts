@@ -8,7 +8,7 @@
 //   it passed, not once per missed minute.
 // - Time is injectable (`now`), so a test can stand just before a minute boundary instead of waiting for one.
 import { Cron } from 'croner';
-import type { ScheduledEventInit, ScheduledOutcome } from './worker-instance.ts';
+import type { ScheduledEventInit, ScheduledOutcome } from './worker-types.ts';
 
 export interface CronSchedulerOptions {
   /** Runs `worker`'s scheduled handler for one event (its active version, cold-starting it when needed). */

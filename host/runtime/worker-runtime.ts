@@ -6,7 +6,8 @@ import { EdgeError } from '../core/errors.ts';
 import type { IsolatePool } from './isolate-pool.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
 import { HostOps } from '../core/host-ops.ts';
-import { WorkerInstance, type InstanceHooks, type LoadedVersion, type SubrequestInit, type SubrequestResult, type TailEvent } from './worker-instance.ts';
+import { WorkerInstance, type InstanceHooks } from './worker-instance.ts';
+import type { LoadedVersion, SubrequestInit, SubrequestResult, TailEvent } from './worker-types.ts';
 
 export interface RuntimeObserver {
   tail(event: TailEvent): void;

@@ -8,7 +8,7 @@ import type { VersionStore } from '../deploy/version-store.ts';
 import type { DeployUpload } from '../deploy/upload.ts';
 import type { LogHub } from '../runtime/log-hub.ts';
 import type { HostMetrics } from './metrics.ts';
-import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-instance.ts';
+import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-types.ts';
 import { cronProblem } from '../deploy/manifest.ts';
 import { adminStorageRoutes } from './admin-storage.ts';
 import type { KvStore } from '../../storage/kv/kv-types.ts';

@@ -5,7 +5,10 @@ import { Readable } from 'node:stream';
 import { EdgeError } from '../core/errors.ts';
 import type { Router } from '../deploy/router.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
-import { errorResponse, PASS_THROUGH_HEADER, type ScheduledEventInit, type ScheduledOutcome, type WorkerInstance, type WorkerResponse } from '../runtime/worker-instance.ts';
+import { PASS_THROUGH_HEADER } from '../runtime/egress.ts';
+import { errorResponse } from '../runtime/error-response.ts';
+import type { WorkerInstance } from '../runtime/worker-instance.ts';
+import type { ScheduledEventInit, ScheduledOutcome, WorkerResponse } from '../runtime/worker-types.ts';
 
 /** Runs a worker's scheduled handler (the host's runScheduled). */
 type RunScheduled = (name: string, event: ScheduledEventInit) => Promise<ScheduledOutcome>;

@@ -22,7 +22,7 @@ import { KvEngine } from '../../storage/kv/kv-engine.ts';
 import { BUILTIN_FACADES } from '../bindings/builtins.ts';
 import { CACHE_LIMITS } from '../core/limits.ts';
 import { CronScheduler } from '../runtime/scheduler.ts';
-import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-instance.ts';
+import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-types.ts';
 import { notDeployed } from '../runtime/worker-runtime.ts';
 import { registerWebCryptoOps } from '../web/crypto/webcrypto-ops.ts';
 import { CacheStore } from '../../storage/cache/cache-store.ts';

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { EdgeError } from '../core/errors.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import { MAX_REDIRECTS, MAX_SUBREQUEST_DEPTH } from '../core/limits.ts';
-import type { SubrequestInit, SubrequestResult } from '../runtime/worker-instance.ts';
+import type { SubrequestInit, SubrequestResult } from '../runtime/worker-types.ts';
 
 const MAX_DEPTH = MAX_SUBREQUEST_DEPTH;
 

@@ -1,7 +1,8 @@
 // @ts-nocheck: AssemblyScript, compiled by asc, not by tsc.
 // R2 for AssemblyScript workers: `import { R2Bucket } from "@edge/guest/r2"`, then `R2Bucket.open("MY_BUCKET")` for a
 // bucket the manifest binds in `r2_buckets`. The same host implementation and rules as JS workers' env.MY_BUCKET:
-// head, get (ranges, onlyIf), put (whole or streamed in chunks, HTTP and custom metadata, md5/sha256 checks),
+// head, get (ranges, onlyIf), put (whole or streamed in chunks, HTTP and custom metadata, md5/sha1/sha256/sha384/sha512
+// checks),
 // delete, list (prefix, delimiter, cursor), multipart uploads. Bodies stream: an object is read chunk by chunk with
 // `read(max)` and a streamed put writes chunk by chunk, so neither needs the whole object in the guest's memory.
 // Calls are synchronous for the guest. A failure (a key over 1024 bytes, a range past the end, a checksum that does
@@ -219,9 +220,11 @@ export class R2Conditions {
   etagDoesNotMatch: string | null = null;
   uploadedBefore: u64 = 0;
   uploadedAfter: u64 = 0;
+  /** Compare upload times to the second, as HTTP dates (If-Modified-Since, If-Unmodified-Since) do. */
+  secondsGranularity: bool = false;
 
   __wit(): Conditions {
-    return new Conditions(this.etagMatches, this.etagDoesNotMatch, this.uploadedBefore > 0 ? new Box<u64>(this.uploadedBefore) : null, this.uploadedAfter > 0 ? new Box<u64>(this.uploadedAfter) : null);
+    return new Conditions(this.etagMatches, this.etagDoesNotMatch, this.uploadedBefore > 0 ? new Box<u64>(this.uploadedBefore) : null, this.uploadedAfter > 0 ? new Box<u64>(this.uploadedAfter) : null, this.secondsGranularity);
   }
 }
 
@@ -234,13 +237,17 @@ export class R2PutOptions {
   md5: Uint8Array | null = null;
   /** The SHA-256 (32 bytes) the bytes must have. */
   sha256: Uint8Array | null = null;
+  /** The SHA-1 (20 bytes), SHA-384 (48) and SHA-512 (64) the bytes must have. */
+  sha1: Uint8Array | null = null;
+  sha384: Uint8Array | null = null;
+  sha512: Uint8Array | null = null;
   /** Store only if these hold; the put then returns null. */
   onlyIf: R2Conditions | null = null;
 
   __wit(): BlobPutOptions {
     const http = this.httpMetadata;
     const onlyIf = this.onlyIf;
-    return new BlobPutOptions(http != null ? http.__wit() : null, metadataList(this.customMetadata), this.md5, this.sha256, onlyIf != null ? onlyIf.__wit() : null);
+    return new BlobPutOptions(http != null ? http.__wit() : null, metadataList(this.customMetadata), this.md5, this.sha256, onlyIf != null ? onlyIf.__wit() : null, this.sha1, this.sha384, this.sha512);
   }
 }
 

@@ -322,18 +322,20 @@ describe('the platform contract (wit/)', () => {
       resultsIndirect: true,
     });
     expect(flattenFunc(get, 'lift')).toMatchObject({ params: ['i32', 'i32', 'i32'], results: ['i32'] });
-    // entry { list<u8>, option<string> } = 20/4; option<entry> = 24/4; error (u64 payload) = 16/8.
+    // entry { list<u8>, option<string>, option<u64> } = 40/8 (the u64 option aligned to 24); option<entry> = 48/8;
+    // error (u64 payload) = 16/8.
     const t = get.result!;
-    expect(layout(t)).toEqual([32, 8]);
+    expect(layout(t)).toEqual([56, 8]);
     expect(variantLayout(t).payloadOffset).toBe(8);
     const entry = iface(pkg, 'kv').types.find((d) => d.name === 'entry')!;
     expect(fieldOffsets(entry).map((f) => [f.name, f.offset])).toEqual([
       ['value', 0],
       ['metadata', 8],
+      ['expiration', 24],
     ]);
-    expect(flattenFunc(get, 'lower').resultLayout).toEqual({ size: 32, align: 8 });
-    // option<entry> = [i32, i32, i32, i32, i32, i32]; error = [i32, i64 (u64 joined with i32), i32].
-    expect(flatten(t)).toEqual(['i32', 'i32', 'i64', 'i32', 'i32', 'i32', 'i32']);
+    expect(flattenFunc(get, 'lower').resultLayout).toEqual({ size: 56, align: 8 });
+    // option<entry> = [i32, i32, i32, i32, i32, i32, i32, i64]; error = [i32, i64 (u64 joined with i32), i32].
+    expect(flatten(t)).toEqual(['i32', 'i32', 'i64', 'i32', 'i32', 'i32', 'i32', 'i32', 'i64']);
   });
 
   it('kv namespace.open (static): no self; result<namespace, error> indirect', () => {

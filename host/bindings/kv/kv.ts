@@ -6,7 +6,7 @@ import { CapabilityError, type BuiltinCapability, type CapabilityDefinition } fr
 import { kvSection, type KvGrant } from './kv-section.ts';
 import { KvGenerations } from './kv-generations.ts';
 import type * as Kv from '../generated/interfaces/edge-platform-kv.d.ts';
-import { KvError, type KvStore } from '../../../storage/kv/kv-types.ts';
+import { KV_LIMITS, KvError, type KvEntry, type KvStore } from '../../../storage/kv/kv-types.ts';
 
 type KvImpl = typeof Kv;
 
@@ -22,6 +22,15 @@ function witError(err: unknown): never {
     : err.kvCode === 'invalid-list' ? { tag: 'invalid-list', val: err.message }
     : { tag: 'internal', val: err.message };
   throw new CapabilityError(payload, err.message);
+}
+
+function entryOf(e: KvEntry | null): Kv.Entry | undefined {
+  if (!e) return undefined;
+  return {
+    value: e.value,
+    ...(e.metadata !== null ? { metadata: e.metadata } : {}),
+    ...(e.expiration !== null ? { expiration: BigInt(e.expiration) } : {}),
+  };
 }
 
 export function kvCapability(store: KvStore): CapabilityDefinition<KvImpl, KvGrant> {
@@ -41,10 +50,18 @@ export function kvCapability(store: KvStore): CapabilityDefinition<KvImpl, KvGra
           return new Namespace(g.id);
         }
 
-        async get(key: string): Promise<Kv.Entry | undefined> {
-          const e = await store.get(this.#ns, key).catch(witError);
-          if (!e) return undefined;
-          return e.metadata === null ? { value: e.value } : { value: e.value, metadata: e.metadata };
+        get(key: string): Kv.Entry | undefined | Promise<Kv.Entry | undefined> {
+          // A hot key is answered at once, not with a promise: a JS facade's call then settles in its own entry.
+          if (store.peek) {
+            let known: KvEntry | null | undefined;
+            try {
+              known = store.peek(this.#ns, key);
+            } catch (err) {
+              witError(err);
+            }
+            if (known !== undefined) return entryOf(known);
+          }
+          return store.get(this.#ns, key).then(entryOf, witError);
         }
 
         async put(key: string, value: Uint8Array, options: Kv.PutOptions): Promise<void> {
@@ -93,7 +110,11 @@ export const kvBuiltin: BuiltinCapability<KvGrant> = {
   section: kvSection,
   grantHint: 'its manifest binds no KV namespace; add kv_namespaces = [{ binding = "MY_KV", id = "..." }]',
   unavailable: 'this host was started without a KV store',
-  facade: { module: fileURLToPath(new URL('./kv-facade.js', import.meta.url)), config: (_settings, _binding, index) => ({ slot: index }) },
+  // `slot`: the binding's write counter; the limits word the facade's errors as the store does (the size comes in the WIT error).
+  facade: {
+    module: fileURLToPath(new URL('./kv-facade.js', import.meta.url)),
+    config: (_settings, _binding, index) => ({ slot: index, keyBytes: KV_LIMITS.keyBytes, metadataBytes: KV_LIMITS.metadataBytes }),
+  },
   bind(host) {
     const store = host.kv;
     if (!store) return null;

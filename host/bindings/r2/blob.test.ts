@@ -1,6 +1,8 @@
 // The blob capability on its own, through the registry's per-instance dispatch (as the runtime calls it) over a real
 // BlobEngine in a temporary directory: grants, resources and their handles, bodies streamed both ways and released
-// when dropped, and store errors as the WIT error variant.
+// when dropped, store errors as the WIT error variant, and what JS workers' R2 facade relies on (get-content, streamed
+// parts, checksums, second-granular conditions).
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -125,6 +127,68 @@ describe('blob capability', () => {
     await call(inst, { r: 'ObjectWriter', m: 'write', h: bad.__h, a: [new Uint8Array([1, 2, 3])] });
     expect(await call(inst, { r: 'ObjectWriter', m: 'finish', h: bad.__h })).toMatchObject({ error: { tag: 'checksum-mismatch' } });
     expect(await call(inst, { m: 'put', h: b.__h, a: ['dup', new Uint8Array(1), { customMetadata: [['a', '1'], ['a', '2']] }] })).toMatchObject({ error: { tag: 'invalid-argument', val: 'customMetadata names "a" twice' } });
+    inst.dispose();
+  });
+  it('get-content answers with the range and the first bytes; parts stream through a part writer; checksums and second-granular conditions', async () => {
+    const inst = registry.instantiate(granted, { worker: 'w', version: 'v1', vars: {}, log() {} });
+    const b: Handle = await call(inst, { k: 'static', m: 'open', a: ['FILES'] });
+    const sha1 = createHash('sha1').update('hello').digest();
+    const small = await call(inst, { m: 'put', h: b.__h, a: ['small', new TextEncoder().encode('hello'), { ...noPut, sha1 }] });
+    expect(small.checksums).toEqual({ md5: createHash('md5').update('hello').digest(), sha1 });
+    expect((await call(inst, { m: 'head', h: b.__h, a: ['small'] })).checksums).toEqual(small.checksums);
+    expect(await call(inst, { m: 'put', h: b.__h, a: ['bad', new Uint8Array(1), { ...noPut, sha512: new Uint8Array(64) }] })).toMatchObject({ error: { tag: 'checksum-mismatch' } });
+
+    // A small object whole in one call, without a body handle; a ranged one with the range it serves.
+    const handles = inst.handleCount;
+    const whole = await call(inst, { m: 'getContent', h: b.__h, a: ['small', {}, 1024] });
+    expect(whole).toMatchObject({ tag: 'found', val: { info: { key: 'small', size: 5n }, range: { offset: 0n, length: 5n } } });
+    expect(new TextDecoder().decode(whole.val.first)).toBe('hello');
+    expect(whole.val.rest).toBeUndefined();
+    expect(inst.handleCount).toBe(handles);
+    const ranged = await call(inst, { m: 'getContent', h: b.__h, a: ['small', { range: { tag: 'suffix', val: 3n } }, 1024] });
+    expect([new TextDecoder().decode(ranged.val.first), ranged.val.range]).toEqual(['llo', { offset: 2n, length: 3n }]);
+    // A larger one: the first bytes, then the rest read from the body.
+    const bytes = new Uint8Array(300_000).map((_, i) => i % 253);
+    await call(inst, { m: 'put', h: b.__h, a: ['large', bytes, noPut] });
+    const large = await call(inst, { m: 'getContent', h: b.__h, a: ['large', {}, 100_000] });
+    expect(large.val.first.byteLength).toBe(100_000);
+    const chunks = [large.val.first];
+    for (;;) {
+      const c: Uint8Array | undefined = await call(inst, { r: 'ObjectBody', m: 'read', h: large.val.rest.__h, a: [65536] });
+      if (c === undefined) break;
+      chunks.push(c);
+    }
+    expect(Buffer.concat(chunks).equals(Buffer.from(bytes))).toBe(true);
+    await call(inst, { r: 'ObjectBody', k: 'drop', h: large.val.rest.__h });
+    expect(await call(inst, { m: 'getContent', h: b.__h, a: ['none', {}, 1024] })).toEqual({ tag: 'not-found' });
+    expect(await call(inst, { m: 'getContent', h: b.__h, a: ['small', { onlyIf: { etagMatches: 'other', secondsGranularity: false } }, 1024] })).toEqual({ tag: 'precondition-failed', val: small });
+
+    // Upload times compared to the second: "after" the very millisecond of the upload holds only at ms granularity.
+    const uploadedAfter = small.uploaded - 1n;
+    expect((await call(inst, { m: 'getContent', h: b.__h, a: ['small', { onlyIf: { uploadedAfter, secondsGranularity: false } }, 8] })).tag).toBe('found');
+    const sameSecond = (small.uploaded / 1000n) * 1000n;
+    expect((await call(inst, { m: 'getContent', h: b.__h, a: ['small', { onlyIf: { uploadedAfter: sameSecond, secondsGranularity: true } }, 8] })).tag).toBe('precondition-failed');
+
+    // A multipart upload whose parts are written in chunks; a dropped part writer stores no part.
+    const up: Handle = await call(inst, { m: 'createMultipartUpload', h: b.__h, a: ['mp', noPut] });
+    const part = async (n: number, size: number, fill: number) => {
+      const w: Handle = await call(inst, { r: 'MultipartUpload', m: 'beginPart', h: up.__h, a: [n] });
+      for (let at = 0; at < size; at += 1 << 20) await call(inst, { r: 'PartWriter', m: 'write', h: w.__h, a: [new Uint8Array(Math.min(1 << 20, size - at)).fill(fill)] });
+      const done = await call(inst, { r: 'PartWriter', m: 'finish', h: w.__h });
+      await call(inst, { r: 'PartWriter', k: 'drop', h: w.__h });
+      return done;
+    };
+    const p1 = await part(1, 5 * 1024 * 1024, 1);
+    const p2 = await part(2, 10, 2);
+    expect(p1).toEqual({ partNumber: 1, etag: createHash('md5').update(Buffer.alloc(5 * 1024 * 1024, 1)).digest('hex') });
+    const dropped: Handle = await call(inst, { r: 'MultipartUpload', m: 'beginPart', h: up.__h, a: [3] });
+    await call(inst, { r: 'PartWriter', m: 'write', h: dropped.__h, a: [new Uint8Array(10)] });
+    await call(inst, { r: 'PartWriter', k: 'drop', h: dropped.__h });
+    expect(await call(inst, { r: 'MultipartUpload', m: 'complete', h: up.__h, a: [[p1, p2, { partNumber: 3, etag: p2.etag }]] })).toMatchObject({ error: { tag: 'invalid-part', val: expect.stringContaining('part 3 was not uploaded') } });
+    const info = await call(inst, { r: 'MultipartUpload', m: 'complete', h: up.__h, a: [[p1, p2]] });
+    expect(info).toMatchObject({ key: 'mp', size: BigInt(5 * 1024 * 1024 + 10), checksums: {} });
+    const bad: Handle = await call(inst, { r: 'MultipartUpload', m: 'beginPart', h: up.__h, a: [1] });
+    expect(await call(inst, { r: 'PartWriter', m: 'finish', h: bad.__h })).toMatchObject({ error: { tag: 'no-such-upload' } });
     inst.dispose();
   });
 });

@@ -1,7 +1,8 @@
 // `edge:platform/blob` for WebAssembly components: `Bucket.open(binding)` for a bucket the manifest binds in
-// r2_buckets, over the same store (and rules) as JS workers' env.MY_BUCKET. Bodies stream both ways: a get hands
-// the guest an `object-body` read chunk by chunk from the store's stream, a `begin-put` an `object-writer` whose
-// chunks feed the store's put as they come (each write returns once the store has taken the chunk).
+// r2_buckets, and the host side of JS workers' env.MY_BUCKET (r2-facade.js): one implementation, one store, one set
+// of rules. Bodies stream both ways: a get hands the guest an `object-body` read chunk by chunk from the store's
+// stream (`get-content` answers with the first chunk already read), a `begin-put` / `begin-part` a writer whose chunks
+// feed the store as they come (each write returns once the store has taken the chunk).
 import { BodyChannel } from '../../../storage/blob/body-channel.ts';
 import { fileURLToPath } from 'node:url';
 import { CapabilityError, type BuiltinCapability, type CapabilityDefinition } from '../capability.ts';
@@ -12,6 +13,7 @@ import {
   BlobError,
   validateObjectKey,
   type BlobStore,
+  type ChecksumName,
   type Conditional,
   type HttpMetadata,
   type ObjectMeta,
@@ -54,6 +56,17 @@ function witHttpMetadata(h: HttpMetadata): Blob.HttpMetadata {
   };
 }
 
+const CHECKSUMS: readonly ChecksumName[] = ['md5', 'sha1', 'sha256', 'sha384', 'sha512'];
+
+function witChecksums(hexes: ObjectMeta['checksums']): Blob.Checksums {
+  const out: Blob.Checksums = {};
+  for (const name of CHECKSUMS) {
+    const h = hexes[name];
+    if (h !== undefined) out[name] = Buffer.from(h, 'hex');
+  }
+  return out;
+}
+
 function objectInfo(m: ObjectMeta, include = { http: true, custom: true }): Blob.ObjectInfo {
   return {
     key: m.key,
@@ -63,6 +76,7 @@ function objectInfo(m: ObjectMeta, include = { http: true, custom: true }): Blob
     uploaded: big(m.uploaded),
     httpMetadata: include.http ? witHttpMetadata(m.httpMetadata) : {},
     customMetadata: include.custom ? Object.entries(m.customMetadata) : [],
+    checksums: witChecksums(m.checksums),
   };
 }
 
@@ -93,6 +107,7 @@ function conditional(c: Blob.Conditions | undefined): Conditional | undefined {
   if (c.etagDoesNotMatch !== undefined) out.etagDoesNotMatch = c.etagDoesNotMatch;
   if (c.uploadedBefore !== undefined) out.uploadedBefore = num(c.uploadedBefore, 'only-if.uploaded-before');
   if (c.uploadedAfter !== undefined) out.uploadedAfter = num(c.uploadedAfter, 'only-if.uploaded-after');
+  if (c.secondsGranularity) out.secondsGranularity = true;
   return out;
 }
 
@@ -109,9 +124,12 @@ function putOptions(o: Blob.PutOptions): PutOptions {
   const out: PutOptions = {};
   if (o.httpMetadata) out.httpMetadata = httpMetadata(o.httpMetadata);
   if (o.customMetadata.length > 0) out.customMetadata = customMetadata(o.customMetadata);
-  if (o.md5 !== undefined || o.sha256 !== undefined) {
-    out.checksums = { ...(o.md5 !== undefined ? { md5: hex(o.md5) } : {}), ...(o.sha256 !== undefined ? { sha256: hex(o.sha256) } : {}) };
+  const checksums: NonNullable<PutOptions['checksums']> = {};
+  for (const name of CHECKSUMS) {
+    const digest = o[name];
+    if (digest !== undefined) checksums[name] = hex(digest);
   }
+  if (Object.keys(checksums).length > 0) out.checksums = checksums;
   const c = conditional(o.onlyIf);
   if (c) out.onlyIf = c;
   return out;
@@ -133,24 +151,30 @@ export function blobCapability(store: BlobStore): CapabilityDefinition<BlobImpl,
           this.#destroy = () => body.destroy();
         }
 
-        async read(max: number): Promise<Uint8Array | undefined> {
-          if (!Number.isInteger(max) || max < 1) fail('invalid-argument', `object-body.read: max must be at least 1, got ${max}`);
-          const limit = Math.min(max, MAX_READ_BYTES);
+        /** The store's next chunk, or null at the end (the stream is then closed). */
+        async #next(): Promise<Uint8Array | null> {
+          const chunk = this.#pending;
+          if (chunk) {
+            this.#pending = null;
+            return chunk;
+          }
+          if (this.#done) return null;
+          const next = await this.#iter.next().catch(witError);
+          if (next.done) {
+            this.#done = true;
+            this.#destroy();
+            return null;
+          }
+          return next.value;
+        }
+
+        /** Up to `limit` bytes (fewer only at the end), joined from the store's chunks; empty at the end. */
+        async take(limit: number): Promise<Uint8Array> {
           const parts: Uint8Array[] = [];
           let size = 0;
           while (size < limit) {
-            let chunk = this.#pending;
-            this.#pending = null;
-            if (!chunk) {
-              if (this.#done) break;
-              const next = await this.#iter.next().catch(witError);
-              if (next.done) {
-                this.#done = true;
-                this.#destroy();
-                break;
-              }
-              chunk = next.value;
-            }
+            let chunk = await this.#next();
+            if (!chunk) break;
             const room = limit - size;
             if (chunk.byteLength > room) {
               this.#pending = chunk.subarray(room);
@@ -159,8 +183,20 @@ export function blobCapability(store: BlobStore): CapabilityDefinition<BlobImpl,
             parts.push(chunk);
             size += chunk.byteLength;
           }
-          if (size === 0) return undefined;
           return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+        }
+
+        /** Whether the body has no more bytes (reads ahead one chunk to know). */
+        async atEnd(): Promise<boolean> {
+          if (this.#pending) return false;
+          this.#pending = await this.#next();
+          return this.#pending === null;
+        }
+
+        async read(max: number): Promise<Uint8Array | undefined> {
+          if (!Number.isInteger(max) || max < 1) fail('invalid-argument', `object-body.read: max must be at least 1, got ${max}`);
+          const chunk = await this.take(Math.min(max, MAX_READ_BYTES));
+          return chunk.byteLength === 0 ? undefined : chunk;
         }
 
         [Symbol.dispose](): void {
@@ -170,36 +206,64 @@ export function blobCapability(store: BlobStore): CapabilityDefinition<BlobImpl,
         }
       }
 
-      /** A put in progress: chunks go to the store as they are written; `finish` ends the body and waits for the object. */
-      class ObjectWriter {
+      /**
+       * A body being written to the store (an object's or a part's): chunks go to the store as they are written;
+       * `finish` ends the body and waits for what the store made of it. Dropped before `finish`, the write fails and
+       * nothing is stored.
+       */
+      class ChunkWriter<T> {
         readonly #channel = new BodyChannel();
-        readonly #done: Promise<ObjectMeta | null>;
+        readonly #done: Promise<T>;
+        readonly #what: string;
         #finished = false;
-        constructor(bucket: string, key: string, options: PutOptions) {
-          this.#done = store.put(bucket, key, this.#channel, options);
-          // A failure before the end (bad metadata, a checksum that cannot be one) reaches the writer on its next write.
+        constructor(what: string, write: (body: BodyChannel) => Promise<T>) {
+          this.#what = what;
+          this.#done = write(this.#channel);
+          // A failure before the end (bad metadata, a checksum that cannot be one, no such upload) reaches the writer
+          // on its next write.
           this.#done.catch((err: unknown) => this.#channel.fail(err));
         }
 
         async write(chunk: Uint8Array): Promise<void> {
-          if (this.#finished) fail('invalid-argument', 'object-writer.write after finish');
+          if (this.#finished) fail('invalid-argument', `${this.#what}.write after finish`);
           if (chunk.byteLength === 0) return;
           await this.#channel.push(chunk).catch(witError);
         }
 
-        async finish(): Promise<Blob.ObjectInfo | undefined> {
-          if (this.#finished) fail('invalid-argument', 'object-writer.finish called twice (or after the writer failed)');
+        protected async end(): Promise<T> {
+          if (this.#finished) fail('invalid-argument', `${this.#what}.finish called twice (or after the writer failed)`);
           this.#finished = true;
           this.#channel.end();
-          const m = await this.#done.catch(witError);
-          return m ? objectInfo(m) : undefined;
+          return this.#done.catch(witError);
         }
 
-        /** Dropped before `finish`: the put fails and nothing is stored. */
         [Symbol.dispose](): void {
           if (this.#finished) return;
           this.#finished = true;
-          this.#channel.fail(new BlobError('internal', 'the object writer was dropped before finish'));
+          this.#channel.fail(new BlobError('internal', 'the writer was dropped before finish'));
+        }
+      }
+
+      /** A put in progress (`begin-put`). */
+      class ObjectWriter extends ChunkWriter<ObjectMeta | null> {
+        constructor(bucket: string, key: string, options: PutOptions) {
+          super('object-writer', (body) => store.put(bucket, key, body, options));
+        }
+
+        async finish(): Promise<Blob.ObjectInfo | undefined> {
+          const m = await this.end();
+          return m ? objectInfo(m) : undefined;
+        }
+      }
+
+      /** A part upload in progress (`multipart-upload.begin-part`). */
+      class PartWriter extends ChunkWriter<Blob.UploadedPart> {
+        constructor(bucket: string, key: string, uploadId: string, partNumber: number) {
+          super('part-writer', (body) => store.uploadPart(bucket, key, uploadId, partNumber, body));
+        }
+
+        finish(): Promise<Blob.UploadedPart> {
+          return this.end();
         }
       }
 
@@ -220,6 +284,9 @@ export function blobCapability(store: BlobStore): CapabilityDefinition<BlobImpl,
         }
         async uploadPart(partNumber: number, value: Uint8Array): Promise<Blob.UploadedPart> {
           return store.uploadPart(this.#bucket, this.#key, this.#uploadId, partNumber, value).catch(witError);
+        }
+        beginPart(partNumber: number): PartWriter {
+          return new PartWriter(this.#bucket, this.#key, this.#uploadId, partNumber);
         }
         async complete(parts: Blob.UploadedPart[]): Promise<Blob.ObjectInfo> {
           const m = await store
@@ -256,6 +323,33 @@ export function blobCapability(store: BlobStore): CapabilityDefinition<BlobImpl,
           if (!got) return { tag: 'not-found' };
           if (!got.body) return { tag: 'precondition-failed', val: objectInfo(got.meta) };
           return { tag: 'found', val: [objectInfo(got.meta), new ObjectBody(got.body) as unknown as Blob.ObjectBody] };
+        }
+
+        async getContent(key: string, options: Blob.GetOptions, firstBytes: number): Promise<Blob.ContentResult> {
+          const range = rangeSpec(options.range);
+          const onlyIf = conditional(options.onlyIf);
+          const got = await store.get(this.#bucket, key, { ...(range ? { range } : {}), ...(onlyIf ? { onlyIf } : {}) }).catch(witError);
+          if (!got) return { tag: 'not-found' };
+          if (!got.body) return { tag: 'precondition-failed', val: objectInfo(got.meta) };
+          const body = new ObjectBody(got.body);
+          let first: Uint8Array;
+          let end: boolean;
+          try {
+            first = await body.take(Math.min(firstBytes, MAX_READ_BYTES));
+            end = await body.atEnd();
+          } catch (err) {
+            body[Symbol.dispose]();
+            throw err;
+          }
+          return {
+            tag: 'found',
+            val: {
+              info: objectInfo(got.meta),
+              range: { offset: big(got.range.offset), length: big(got.range.length) },
+              first,
+              ...(end ? {} : { rest: body as unknown as Blob.ObjectBody }),
+            },
+          };
         }
 
         async put(key: string, value: Uint8Array, options: Blob.PutOptions): Promise<Blob.ObjectInfo | undefined> {
@@ -297,7 +391,7 @@ export function blobCapability(store: BlobStore): CapabilityDefinition<BlobImpl,
         }
 
         async createMultipartUpload(key: string, options: Blob.PutOptions): Promise<MultipartUpload> {
-          if (options.md5 !== undefined || options.sha256 !== undefined || options.onlyIf !== undefined) {
+          if (CHECKSUMS.some((name) => options[name] !== undefined) || options.onlyIf !== undefined) {
             fail('invalid-argument', 'create-multipart-upload takes http-metadata and custom-metadata only (no checksums or only-if)');
           }
           const o = putOptions(options);
@@ -318,7 +412,7 @@ export function blobCapability(store: BlobStore): CapabilityDefinition<BlobImpl,
           return new MultipartUpload(this.#bucket, key, uploadId);
         }
       }
-      return { Bucket, ObjectBody, ObjectWriter, MultipartUpload } as unknown as BlobImpl;
+      return { Bucket, ObjectBody, ObjectWriter, PartWriter, MultipartUpload } as unknown as BlobImpl;
     },
   };
 }

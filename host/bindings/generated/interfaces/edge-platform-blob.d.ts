@@ -19,7 +19,8 @@ export interface ErrorInvalidRange {
   val: string,
 }
 /**
- * An `md5`/`sha256` given with a put does not match the bytes received; which one.
+ * A checksum given with a put (`md5`, `sha1`, `sha256`, `sha384`, `sha512`) does not match the bytes received;
+ * which one.
  */
 export interface ErrorChecksumMismatch {
   tag: 'checksum-mismatch',
@@ -62,6 +63,17 @@ export interface HttpMetadata {
    */
   cacheExpiry?: bigint,
 }
+/**
+ * Digests of an object's bytes, raw: the md5 of every single put (none for a multipart object), and those given
+ * with the put that stored it.
+ */
+export interface Checksums {
+  md5?: Uint8Array,
+  sha1?: Uint8Array,
+  sha256?: Uint8Array,
+  sha384?: Uint8Array,
+  sha512?: Uint8Array,
+}
 export interface ObjectInfo {
   key: string,
   version: string,
@@ -73,6 +85,7 @@ export interface ObjectInfo {
   uploaded: bigint,
   httpMetadata: HttpMetadata,
   customMetadata: Array<[string, string]>,
+  checksums: Checksums,
 }
 /**
  * Conditions on the stored object's etag and upload time, as in R2's `onlyIf`.
@@ -82,6 +95,10 @@ export interface Conditions {
   etagDoesNotMatch?: string,
   uploadedBefore?: bigint,
   uploadedAfter?: bigint,
+  /**
+   * Compare upload times to the second, as HTTP dates do (`If-Modified-Since`, `If-Unmodified-Since`).
+   */
+  secondsGranularity: boolean,
 }
 export type Range = RangeOffset | RangeSuffix;
 /**
@@ -102,6 +119,13 @@ export interface GetOptions {
   range?: Range,
   onlyIf?: Conditions,
 }
+/**
+ * The bytes a body carries: `length` bytes from `offset` of the object.
+ */
+export interface ByteRange {
+  offset: bigint,
+  length: bigint,
+}
 export type GetResult = GetResultNotFound | GetResultPreconditionFailed | GetResultFound;
 export interface GetResultNotFound {
   tag: 'not-found',
@@ -117,12 +141,51 @@ export interface GetResultFound {
   tag: 'found',
   val: [ObjectInfo, ObjectBody],
 }
+/**
+ * An object found by `get-content`: its metadata, the range its body carries, and the body's first bytes.
+ */
+export interface ObjectContent {
+  info: ObjectInfo,
+  /**
+   * The range asked for, resolved against the object's size; all of the object without one.
+   */
+  range: ByteRange,
+  /**
+   * The body's first bytes: `first-bytes` of them, fewer only when the body is shorter.
+   */
+  first: Uint8Array,
+  /**
+   * The rest of the body; `none` when `first` holds all of it.
+   */
+  rest?: ObjectBody,
+}
+export type ContentResult = ContentResultNotFound | ContentResultPreconditionFailed | ContentResultFound;
+export interface ContentResultNotFound {
+  tag: 'not-found',
+}
+/**
+ * The object exists but `only-if` did not hold: its metadata, no body.
+ */
+export interface ContentResultPreconditionFailed {
+  tag: 'precondition-failed',
+  val: ObjectInfo,
+}
+export interface ContentResultFound {
+  tag: 'found',
+  val: ObjectContent,
+}
 export interface PutOptions {
   httpMetadata?: HttpMetadata,
   customMetadata: Array<[string, string]>,
+  /**
+   * Digests the bytes must have: the put fails with `checksum-mismatch` when they differ.
+   */
   md5?: Uint8Array,
   sha256?: Uint8Array,
   onlyIf?: Conditions,
+  sha1?: Uint8Array,
+  sha384?: Uint8Array,
+  sha512?: Uint8Array,
 }
 export interface ListOptions {
   prefix?: string,
@@ -159,6 +222,11 @@ export class Bucket {
   head(key: string): ObjectInfo | undefined;
   get(key: string, options: GetOptions): GetResult;
   /**
+  * `get`, answering with the range served and the body's first `first-bytes` bytes (at most 1 MiB on this host):
+  * a small object in one call, without an `object-body` to read.
+  */
+  getContent(key: string, options: GetOptions, firstBytes: number): ContentResult;
+  /**
   * Stores `value` whole; `none` when `only-if` did not hold.
   */
   put(key: string, value: Uint8Array, options: PutOptions): ObjectInfo | undefined;
@@ -180,6 +248,10 @@ export class MultipartUpload {
   key(): string;
   uploadId(): string;
   uploadPart(partNumber: number, value: Uint8Array): UploadedPart;
+  /**
+  * Starts an upload of part `part-number` whose bytes are written in chunks.
+  */
+  beginPart(partNumber: number): PartWriter;
   complete(parts: Array<UploadedPart>): ObjectInfo;
   abort(): void;
 }
@@ -206,4 +278,16 @@ export class ObjectWriter {
   * `none` when `only-if` did not hold (nothing stored). Writes after it fail; drop the writer afterwards.
   */
   finish(): ObjectInfo | undefined;
+}
+
+export class PartWriter {
+  /**
+   * This type does not have a public constructor.
+   */
+  private constructor();
+  write(chunk: Uint8Array): void;
+  /**
+  * Writes after it fail; drop the writer afterwards.
+  */
+  finish(): UploadedPart;
 }

@@ -70,6 +70,10 @@ export interface PutOptions {
 export interface Entry {
   value: Uint8Array,
   metadata?: string,
+  /**
+   * When the key expires, in seconds since the Unix epoch; none when it does not.
+   */
+  expiration?: bigint,
 }
 export interface ListOptions {
   prefix?: string,

@@ -38,6 +38,7 @@ export function createAbortClasses({ DOMException, console }) {
       };
     }
 
+    /** @param {unknown} [key] */
     constructor(key = undefined) {
       if (key !== INTERNAL) throw new TypeError('Illegal constructor: use new AbortController().signal, AbortSignal.abort(), AbortSignal.timeout() or AbortSignal.any().');
       super();
@@ -117,6 +118,10 @@ export function createAbortClasses({ DOMException, console }) {
   }
   Object.defineProperty(AbortController.prototype, Symbol.toStringTag, { value: 'AbortController', configurable: true });
 
+  /**
+   * @param {unknown} value
+   * @returns {value is AbortSignal}
+   */
   function isAbortSignal(value) {
     return value instanceof AbortSignal;
   }

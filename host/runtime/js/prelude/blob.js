@@ -75,6 +75,10 @@ export class Blob {
     };
   }
 
+  /**
+   * @param {unknown} [blobParts]
+   * @param {{ type?: unknown, endings?: unknown } | null} [options]  BlobPropertyBag
+   */
   constructor(blobParts = undefined, options = undefined) {
     const opts = options ?? {};
     if (blobParts === INTERNAL) return;
@@ -137,6 +141,11 @@ export class File extends Blob {
   #name = '';
   #lastModified = 0;
 
+  /**
+   * @param {unknown} fileBits
+   * @param {unknown} [fileName]
+   * @param {{ type?: unknown, endings?: unknown, lastModified?: unknown } | null} [options]  FilePropertyBag
+   */
   constructor(fileBits, fileName, options = undefined) {
     if (fileBits === INTERNAL) {
       super(INTERNAL);

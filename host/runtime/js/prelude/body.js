@@ -22,6 +22,10 @@ function copyBytes(buffer, offset, length) {
   return out;
 }
 
+/**
+ * @param {unknown} value
+ * @returns {Uint8Array | null}
+ */
 function chunkBytes(value) {
   if (value instanceof Uint8Array) return value;
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
@@ -32,6 +36,11 @@ function chunkBytes(value) {
 /**
  * Reads a byte stream to its end into one Uint8Array. `options.max`: more bytes than this cancel the stream and
  * throw `options.tooLarge(max)`; `options.what` names the stream in the error for a chunk that is not bytes.
+ */
+/** @typedef {{ max?: number, what?: string, tooLarge?: (max: number) => Error }} ReadAllOptions  `max` comes with `tooLarge` */
+/**
+ * @param {ReadableStream} stream
+ * @param {ReadAllOptions} [options]
  */
 async function readAllBytes(stream, options = undefined) {
   const max = options?.max ?? Infinity;
@@ -49,7 +58,8 @@ async function readAllBytes(stream, options = undefined) {
     }
     total += chunk.length;
     if (total > max) {
-      const error = options.tooLarge(max);
+      // A finite max was given, and with it tooLarge.
+      const error = /** @type {Required<ReadAllOptions>} */ (options).tooLarge(max);
       reader.cancel(error).catch(() => {});
       throw error;
     }
@@ -89,9 +99,13 @@ let moveBody;
 let hasBody;
 let takeBodyFrom;
 
+/** A Body is always a Request's or a Response's, which have headers. @typedef {Body & { headers: import('./headers.js').Headers }} BodyOwner */
+
 export class Body {
-  #src = null; // string | Uint8Array | null: a body that has not been turned into a stream
-  #stream = null; // ReadableStream | null
+  /** @type {string | Uint8Array | null} */
+  #src = null; // a body that has not been turned into a stream
+  /** @type {ReadableStream | null} */
+  #stream = null;
   #used = false;
 
   static {
@@ -232,7 +246,10 @@ export class Body {
     return JSON.parse(await this.text());
   }
 
-  /** The body as a FormData: multipart/form-data (parsed as it streams in) or application/x-www-form-urlencoded. */
+  /**
+   * The body as a FormData: multipart/form-data (parsed as it streams in) or application/x-www-form-urlencoded.
+   * @this {BodyOwner}
+   */
   async formData() {
     const contentType = this.headers.get('content-type') ?? '';
     const essence = contentType.split(';', 1)[0].trim().toLowerCase();
@@ -256,7 +273,10 @@ export class Body {
     );
   }
 
-  /** The body as a Blob whose type is the Content-Type header (or ''). */
+  /**
+   * The body as a Blob whose type is the Content-Type header (or '').
+   * @this {BodyOwner}
+   */
   async blob() {
     const bytes = await this.bytes();
     return makeBlob(bytes, (this.headers.get('content-type') ?? '').toLowerCase());
@@ -269,6 +289,8 @@ export class Body {
  *   Uint8Array  the body was given as a string, bytes or URLSearchParams and never turned into a stream
  *   ReadableStream  otherwise (the caller reads it)
  * Throws TypeError if the body was already used or its stream is locked.
+ * @param {Body} requestOrResponse
+ * @returns {Uint8Array | ReadableStream | null}
  */
 export function takeBody(requestOrResponse) {
   return takeBodyFrom(requestOrResponse);

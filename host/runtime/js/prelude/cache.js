@@ -7,6 +7,7 @@ import { Request, isRequest, getRequestHead } from './request.js';
 import { isResponse, getResponseHead, createFetchResponse } from './response.js';
 import { takeBody, readAllBytes } from './body.js';
 import { URL } from './url.js';
+/** @import { HeaderList } from '../../../core/isolate-protocol.ts' */
 
 export const MAX_ENTRY_BYTES = 8 * 1024 * 1024;
 const CONSTRUCT = Symbol('construct');
@@ -43,7 +44,10 @@ class Cache {
   async match(request, options) {
     const head = getRequestHead(requestOf('match', request));
     if (head.method !== 'GET' && !options?.ignoreMethod) return undefined;
-    const r = await hostAsync('cache.match', { cache: names.get(this), url: head.url, headers: head.headers });
+    // The stored response, as the host's 'cache.match' (host/web/cache/cache-ops.ts) answers it.
+    const r = /** @type {{ status: number, statusText: string, headers: HeaderList, body: Uint8Array } | null | undefined} */ (
+      await hostAsync('cache.match', { cache: names.get(this), url: head.url, headers: head.headers })
+    );
     if (r === null || r === undefined) return undefined;
     return createFetchResponse({ status: r.status, statusText: r.statusText, headers: r.headers, body: r.body, url: head.url });
   }

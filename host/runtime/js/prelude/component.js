@@ -18,8 +18,7 @@ import { CapabilityError, capabilityImports, unwrapReply } from './capabilities.
  * ) => Record<string, unknown>} JcoInstantiate
  */
 /** @typedef {{ tag: 'empty' } | { tag: 'bytes', val: Uint8Array } | { tag: 'streamed' }} WitResponseBody */
-/** edge:platform/http-types `request` and `response`, as jco lifts and lowers them. */
-/** @typedef {{ method: string, url: string, headers: HeaderList, body: object | undefined }} WitRequest */
+/** edge:platform/http-types `request` (as jco lifts it), `response` (as it lowers it). @typedef {{ method: string, url: string, headers: HeaderList, body: object | undefined }} WitRequest */
 /** @typedef {{ status: number, headers: HeaderList, body: WitResponseBody }} WitResponse */
 /** @typedef {{ handle(request: WitRequest): WitResponse }} IncomingHandler */
 
@@ -31,8 +30,7 @@ export const FUEL_USED = Symbol('edge.fuelUsed');
 const HTTP = 'edge:platform/http-types';
 const REQ = Symbol('edge.reqId');
 
-/** The adapter's answer when the body already went out through begin-response. */
-/** @typedef {{ [STREAMED]: true, [FUEL_USED]?: number }} StreamedMarker */
+/** The adapter's answer when the body already went out through begin-response. @typedef {{ [STREAMED]: true, [FUEL_USED]?: number }} StreamedMarker */
 
 /**
  * @param {JcoInstantiate} instantiate

@@ -262,7 +262,7 @@ function formatObject(v, depth, ctx) {
   ctx.seen.push(v);
   try {
     if (isArray || isTyped) {
-      const len = v.length;
+      const len = /** @type {ArrayLike<unknown>} */ (v).length;
       const items = [];
       let holes = 0;
       const n = Math.min(len, MAX_ITEMS);
@@ -289,12 +289,12 @@ function formatObject(v, depth, ctx) {
     }
     if (isMap) {
       const entries = Map.prototype.entries.call(v);
-      const count = getOwnPropertyDescriptor(Map.prototype, 'size').get.call(v);
+      const count = /** @type {() => number} */ (/** @type {PropertyDescriptor} */ (getOwnPropertyDescriptor(Map.prototype, 'size')).get).call(v);
       const items = listItems(entries, count, ([k, val]) => `${formatValue(k, depth + 1, ctx, true)} => ${formatValue(val, depth + 1, ctx, true)}`, ctx);
       return joinItems(`${prefix || 'Map'}(${count})`, '{', items, '}');
     }
     if (isSet) {
-      const count = getOwnPropertyDescriptor(Set.prototype, 'size').get.call(v);
+      const count = /** @type {() => number} */ (/** @type {PropertyDescriptor} */ (getOwnPropertyDescriptor(Set.prototype, 'size')).get).call(v);
       const items = listItems(Set.prototype.values.call(v), count, (x) => formatValue(x, depth + 1, ctx, true), ctx);
       return joinItems(`${prefix || 'Set'}(${count})`, '{', items, '}');
     }

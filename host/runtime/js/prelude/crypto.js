@@ -28,6 +28,11 @@ class Crypto {
     return getDigestStream();
   }
 
+  /**
+   * @template {ArrayBufferView} T
+   * @param {T} array
+   * @returns {T}
+   */
   getRandomValues(array) {
     if (!ArrayBuffer.isView(array)) {
       throw new TypeError("Failed to execute 'getRandomValues' on 'Crypto': parameter 1 is not of type 'ArrayBufferView'.");

@@ -184,6 +184,7 @@ class Utf8Decoder {
     return unitsToString(out, 0, n);
   }
 
+  /** @returns {never} */
   #fail() {
     this.reset();
     throw new TypeError('The encoded data was not valid for encoding utf-8');
@@ -284,7 +285,8 @@ class Utf16leDecoder {
     if (n > 0) {
       const aligned = (bytes.byteOffset + start) % 2 === 0;
       const units = aligned ? new Uint16Array(bytes.buffer, bytes.byteOffset + start, n) : new Uint16Array(bytes.slice(start, start + n * 2).buffer);
-      for (let i = 0; i < n; i += CHUNK) body += fromCharCode.apply(null, units.subarray(i, Math.min(n, i + CHUNK)));
+      // apply() takes any array-like, a typed array too.
+      for (let i = 0; i < n; i += CHUNK) body += fromCharCode.apply(null, /** @type {number[]} */ (/** @type {ArrayLike<number>} */ (units.subarray(i, Math.min(n, i + CHUNK)))));
     }
     if ((bytes.length - start) % 2 === 1) this.carry = bytes[bytes.length - 1];
     let s = head + body;
@@ -316,6 +318,10 @@ export class TextDecoder {
   #bomSeen = false;
   #streaming = false;
 
+  /**
+   * @param {unknown} [label]
+   * @param {{ fatal?: unknown, ignoreBOM?: unknown } | null} [options]  TextDecoderOptions
+   */
   constructor(label = 'utf-8', options = undefined) {
     const l = String(label).trim().toLowerCase();
     const utf16 = UTF16LE_LABELS.includes(l);
@@ -340,6 +346,10 @@ export class TextDecoder {
     return this.#ignoreBOM;
   }
 
+  /**
+   * @param {unknown} [input]  a BufferSource
+   * @param {{ stream?: unknown } | null} [options]  TextDecodeOptions
+   */
   decode(input = undefined, options = undefined) {
     const bytes = input === undefined ? new Uint8Array(0) : toBytes(input);
     const stream = options != null && Boolean(options.stream);
@@ -405,6 +415,10 @@ export class TextDecoderStream {
   #decoder;
   #transform;
 
+  /**
+   * @param {unknown} [label]
+   * @param {{ fatal?: unknown, ignoreBOM?: unknown } | null} [options]  TextDecoderOptions
+   */
   constructor(label = 'utf-8', options = undefined) {
     const decoder = new TextDecoder(label, options);
     this.#decoder = decoder;

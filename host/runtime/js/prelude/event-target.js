@@ -12,13 +12,17 @@ export function createEventClasses(console) {
   // non-cancelable event): Workers code relies on that silence.
   setWarningHandler(() => {});
 
-  for (const [cls, tag] of [[EventTarget, 'EventTarget'], [Event, 'Event']]) {
+  for (const [cls, tag] of /** @type {Array<[Function, string]>} */ ([[EventTarget, 'EventTarget'], [Event, 'Event']])) {
     if (!Object.hasOwn(cls.prototype, Symbol.toStringTag)) Object.defineProperty(cls.prototype, Symbol.toStringTag, { value: tag, configurable: true });
   }
 
   class CustomEvent extends Event {
     #detail;
 
+    /**
+     * @param {string} type
+     * @param {import('event-target-shim').Event.EventInit & { detail?: unknown }} [eventInitDict]
+     */
     constructor(type, eventInitDict = undefined) {
       super(type, eventInitDict);
       this.#detail = eventInitDict?.detail ?? null;

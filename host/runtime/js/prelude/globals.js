@@ -59,6 +59,7 @@ const GLOBALS = {
 };
 
 /** Globals whose implementation loads on first access: [names, loader]. */
+/** @type {Array<[string[], () => Record<string, unknown>]>} */
 const LAZY_GLOBALS = [
   [STREAM_GLOBALS, streams],
   [EVENT_GLOBALS, events],

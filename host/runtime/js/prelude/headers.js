@@ -54,6 +54,9 @@ export class PairIterator {
 }
 Object.defineProperty(PairIterator.prototype, Symbol.toStringTag, { value: 'Iterator', configurable: true });
 
+/** What `new Headers(init)` takes: Headers, [name, value] pairs, or a record. @typedef {Headers | Iterable<Iterable<unknown>> | Record<string, unknown>} HeadersInit */
+/** @import { HeaderList } from '../../../core/isolate-protocol.ts' */
+
 let getMap;
 let getCookies;
 let setImmutable;
@@ -62,9 +65,12 @@ let initFromList;
 let setTrustedDefault;
 
 export class Headers {
+  /** Lowercase name -> the values combined by ", ". @type {Map<string, string>} */
   #map = new Map();
+  /** Set-Cookie values, each on its own. @type {string[] | null} */
   #cookies = null;
   #immutable = false;
+  /** @type {string[] | null} */
   #sortedNames = null;
 
   static {
@@ -92,6 +98,7 @@ export class Headers {
     };
   }
 
+  /** @param {HeadersInit} [init] */
   constructor(init = undefined) {
     if (init === undefined) return;
     if (init === null || (typeof init !== 'object' && typeof init !== 'function')) {
@@ -103,7 +110,7 @@ export class Headers {
       return;
     }
     if (typeof init[Symbol.iterator] === 'function') {
-      for (const pair of init) {
+      for (const pair of /** @type {Iterable<Iterable<unknown>>} */ (init)) {
         const p = Array.isArray(pair) ? pair : Array.from(pair);
         if (p.length !== 2) throw new TypeError(`Headers constructor: expected name/value pair to be length 2, found ${p.length}.`);
         this.#append(p[0], p[1]);
@@ -229,6 +236,10 @@ export function isImmutable(headers) {
  * Builds Headers from [name, value] pairs the host already validated (e.g. parsed by Node's HTTP parser):
  * names are only lowercased, values are not re-checked.
  */
+/**
+ * @param {HeaderList} list
+ * @param {boolean} immutable
+ */
 export function headersFromList(list, immutable) {
   const h = new Headers();
   initFromList(h, list);
@@ -236,10 +247,15 @@ export function headersFromList(list, immutable) {
   return h;
 }
 
-/** The headers as [name, value] pairs for the host (insertion order; Set-Cookie values separate). */
+/**
+ * The headers as [name, value] pairs for the host (insertion order; Set-Cookie values separate).
+ * @param {Headers} headers
+ * @returns {HeaderList}
+ */
 export function headersToList(headers) {
   const map = getMap(headers);
   const cookies = getCookies(headers);
+  /** @type {HeaderList} */
   const out = [];
   for (const [name, value] of map) {
     if (name === 'set-cookie' && cookies !== null) for (const c of cookies) out.push([name, c]);

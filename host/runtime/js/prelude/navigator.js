@@ -1,6 +1,7 @@
 // `navigator` as Workers has it. userAgent is exactly "Cloudflare-Workers": libraries sniff that string to pick their
 // Workers code paths (Hono's getRuntimeKey() returns 'workerd' for it), and this runtime runs those paths.
 export class Navigator {
+  /** @param {unknown} [key] */
   constructor(key = undefined) {
     if (key !== NAVIGATOR_KEY) throw new TypeError('Illegal constructor: use the global navigator object.');
   }

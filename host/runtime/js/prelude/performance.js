@@ -1,6 +1,7 @@
 // `performance` as Workers has it: timeOrigin is 0 and now() is the wall clock in milliseconds (the same numbers as
 // Date.now()). A time origin taken when the prelude ran would be the snapshot's build time, shared by every isolate.
 export class Performance {
+  /** @param {unknown} [key] */
   constructor(key = undefined) {
     if (key !== PERFORMANCE_KEY) throw new TypeError('Illegal constructor: use the global performance object.');
   }

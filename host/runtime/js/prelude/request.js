@@ -4,6 +4,21 @@ import { Body, initBody, cloneBodyInto, moveBody, hasBody } from './body.js';
 import { Headers, headersFromList, headersToList, makeImmutable, isImmutable, setDefaultContentType } from './headers.js';
 import { parseAbsoluteUrl } from './url.js';
 import { events, isAbortSignal } from './events.js';
+/** @import { HeaderList } from '../../../core/isolate-protocol.ts' */
+/** @import { HeadersInit } from './headers.js' */
+/** @import { AbortSignal } from './events.js' */
+
+/**
+ * What `new Request(input, init)` takes as init; each member is checked or converted as the standard says.
+ * @typedef {object} RequestInit
+ * @property {unknown} [method]
+ * @property {HeadersInit} [headers]
+ * @property {unknown} [body]
+ * @property {unknown} [redirect]
+ * @property {unknown} [signal]
+ * @property {unknown} [cf]
+ * @property {unknown} [duplex]
+ */
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const NORMALIZED_METHODS = new Map([
@@ -29,10 +44,14 @@ let isRequestImpl;
 export class Request extends Body {
   #method = 'GET';
   #url = '';
-  #headers = null; // Headers, or null while #rawHeaders has not been looked at
-  #rawHeaders = null; // [name, value][] from the host, turned into immutable Headers on first access
+  /** @type {Headers | null} */
+  #headers = null; // null while #rawHeaders has not been looked at
+  /** @type {HeaderList | null} */
+  #rawHeaders = null; // from the host, turned into immutable Headers on first access
   #redirect = 'follow';
+  /** @type {AbortSignal | null} */
   #signal = null;
+  /** @type {unknown} */
   #cf = undefined;
 
   static {
@@ -52,6 +71,10 @@ export class Request extends Body {
     });
   }
 
+  /**
+   * @param {unknown} input  a Request, or a URL (string or URL)
+   * @param {RequestInit | null} [init]
+   */
   constructor(input, init = undefined) {
     super();
     if (input === INTERNAL) return;
@@ -172,6 +195,7 @@ Object.defineProperty(Request.prototype, Symbol.toStringTag, { value: 'Request',
  * serialized URL, headers [name, value] pairs from the HTTP parser (lowercased lazily on first access, then
  * immutable), body a ReadableStream or null, cf an object or undefined.
  */
+/** @param {{ method: string, url: string, headers: HeaderList, body: ReadableStream | null, cf?: Record<string, unknown> }} head */
 export function createIncomingRequest({ method, url, headers, body, cf }) {
   const req = new Request(INTERNAL);
   setIncoming(req, method, url, headers, cf);
@@ -179,12 +203,20 @@ export function createIncomingRequest({ method, url, headers, body, cf }) {
   return req;
 }
 
-/** True for a real Request (not an object that only has Request.prototype in its chain). */
+/**
+ * True for a real Request (not an object that only has Request.prototype in its chain).
+ * @param {unknown} value
+ * @returns {value is Request}
+ */
 export function isRequest(value) {
   return isRequestImpl(value);
 }
 
-/** Method, url, headers ([name, value][]), redirect and cf of a Request, read from its private state. */
+/**
+ * Method, url, headers ([name, value][]), redirect and cf of a Request, read from its private state.
+ * @param {Request} request
+ * @returns {{ method: string, url: string, headers: HeaderList, redirect: string, cf: unknown }}
+ */
 export function getRequestHead(request) {
   return readHead(request);
 }

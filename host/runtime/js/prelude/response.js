@@ -3,6 +3,13 @@
 import { Body, initBody, cloneBodyInto } from './body.js';
 import { Headers, headersToList, headersFromList, makeImmutable, isImmutable, headersWithContentType, setDefaultContentType } from './headers.js';
 import { parseAbsoluteUrl } from './url.js';
+/** @import { HeaderList } from '../../../core/isolate-protocol.ts' */
+/** @import { HeadersInit } from './headers.js' */
+
+/**
+ * What `new Response(body, init)` takes as init; each member is checked or converted as the standard says.
+ * @typedef {{ status?: unknown, statusText?: unknown, headers?: HeadersInit, cf?: unknown }} ResponseInit
+ */
 
 const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -26,11 +33,14 @@ let setFetched;
 export class Response extends Body {
   #status = 200;
   #statusText = '';
-  #headers = null; // Headers, or null until accessed (then #defaultType seeds it)
+  /** @type {Headers | null} */
+  #headers = null; // null until accessed (then #defaultType seeds it)
+  /** @type {string | null} */
   #defaultType = null;
   #type = 'default';
   #url = '';
   #redirected = false;
+  /** @type {unknown} */
   #cf = undefined;
 
   static {
@@ -49,12 +59,21 @@ export class Response extends Body {
     });
   }
 
+  /**
+   * @param {unknown} [body]  a BodyInit, or null
+   * @param {ResponseInit | null} [init]
+   */
   constructor(body = null, init = undefined) {
     super();
     if (body === INTERNAL) return;
     this.#initialize(body, init, null);
   }
 
+  /**
+   * @param {unknown} body
+   * @param {ResponseInit | null | undefined} init
+   * @param {string | null} bodyType  the Content-Type to give when the body has one
+   */
   #initialize(body, init, bodyType) {
     let status = 200;
     if (init !== undefined && init !== null) {
@@ -83,6 +102,10 @@ export class Response extends Body {
     }
   }
 
+  /**
+   * @param {unknown} data
+   * @param {ResponseInit | null} [init]
+   */
   static json(data, init = undefined) {
     const text = JSON.stringify(data);
     if (text === undefined) throw new TypeError('Response.json: the data is not JSON-serializable.');
@@ -169,12 +192,20 @@ export class Response extends Body {
 }
 Object.defineProperty(Response.prototype, Symbol.toStringTag, { value: 'Response', configurable: true });
 
-/** True for a real Response (has the private state), not merely something with Response.prototype in its chain. */
+/**
+ * True for a real Response (has the private state), not merely something with Response.prototype in its chain.
+ * @param {unknown} value
+ * @returns {value is Response}
+ */
 export function isResponse(value) {
   return isResponseImpl(value);
 }
 
-/** Status, statusText and headers ([name, value][], Set-Cookie values separate) read from private state. */
+/**
+ * Status, statusText and headers ([name, value][], Set-Cookie values separate) read from private state.
+ * @param {Response} response
+ * @returns {{ status: number, statusText: string, headers: HeaderList }}
+ */
 export function getResponseHead(response) {
   return readHead(response);
 }
@@ -184,6 +215,7 @@ export function getResponseHead(response) {
  * HTTP status (0-999, including 1xx/3xx that the constructor refuses), headers are [name, value] pairs from the
  * HTTP parser (made immutable, as for fetch responses), body a ReadableStream or null, url the final URL.
  */
+/** @param {{ status: number, statusText?: string, headers: HeaderList, body?: ReadableStream | Uint8Array | null, url?: string, redirected?: boolean }} head */
 export function createFetchResponse({ status, statusText = '', headers, body = null, url = '', redirected = false }) {
   const res = new Response(INTERNAL);
   setFetched(res, status, statusText, headersFromList(headers, true), url, redirected);

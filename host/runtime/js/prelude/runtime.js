@@ -23,11 +23,15 @@ import { NO_RESPONSE } from './service-worker.js';
  * } from '../../../core/isolate-protocol.ts'
  */
 /** @import { ReadableByteStreamController, ReadableStreamDefaultReader } from 'web-streams-polyfill' */
+/** @import { AbortSignal } from './events.js' */
+/** @import { RequestInit } from './request.js' */
 
-/** A pull of a byte stream waiting for the host: the stream's controller and the pull's promise. */
-/** @typedef {{ controller: ReadableByteStreamController, resolve: () => void, reject: (reason: unknown) => void }} PendingPull */
-/** What the runtime keeps of a request while any of it is alive in the isolate. */
 /**
+ * A pull of a byte stream waiting for the host: the stream's controller and the pull's promise.
+ * @typedef {{ controller: ReadableByteStreamController, resolve: (value?: undefined) => void, reject: (reason: unknown) => void }} PendingPull
+ */
+/**
+ * What the runtime keeps of a request while any of it is alive in the isolate.
  * @typedef {object} RequestState
  * @property {number} reqId
  * @property {Set<number>} timers  its timers' ids
@@ -37,20 +41,12 @@ import { NO_RESPONSE } from './service-worker.js';
  */
 /** @typedef {{ cb: (...args: unknown[]) => unknown, args: unknown[], reqId: number, interval: boolean }} TimerRecord */
 /** @typedef {{ reader: ReadableStreamDefaultReader<unknown>, reqId: number }} StreamRecord */
-/** The part of AbortSignal (abort.js, loaded lazily) a fetch listens to. */
-/**
- * @typedef {object} FetchSignal
- * @property {boolean} aborted
- * @property {unknown} reason
- * @property {(type: 'abort', listener: () => void) => void} addEventListener
- * @property {(type: 'abort', listener: () => void) => void} removeEventListener
- */
 /**
  * A guest fetch, while its response head or a read of its body is awaited.
  * @typedef {object} FetchRecord
  * @property {number} id
  * @property {number} reqId
- * @property {FetchSignal | null} signal
+ * @property {AbortSignal | null} signal
  * @property {(() => void) | null} onAbort
  * @property {{ resolve: (reply: FetchReply) => void, reject: (reason: unknown) => void } | null} head
  * @property {PendingPull | null} read
@@ -58,8 +54,7 @@ import { NO_RESPONSE } from './service-worker.js';
  * @property {boolean} finished
  */
 /** @typedef {{ resolve: (value: unknown) => void, reject: (reason: unknown) => void, reqId: number }} PendingOp */
-/** An error the runtime tags with the limit it breached, for the host (EntryFailure `error.limit`). */
-/** @typedef {Error & { edgeLimit?: string }} LimitError */
+/** An error the runtime tags with the limit it breached, for the host (EntryFailure `error.limit`). @typedef {Error & { edgeLimit?: string }} LimitError */
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const YIELD_TURNS = 16;
@@ -69,8 +64,6 @@ const noop = () => {};
 /**
  * Answers a pending pull of a byte stream (`{ controller, resolve, reject }`) with what the host sent: a chunk, the
  * end or an error. `onEnd` runs before the stream is closed or errored.
- */
-/**
  * @param {PendingPull} p
  * @param {ChunkCommand | FetchChunkCommand} cmd
  * @param {(() => void) | null} onEnd
@@ -143,7 +136,7 @@ export function createRuntime(options) {
     return Promise.race([tracked, yieldTurns().then(() => (settled ? value : DEFERRED))]).then((v) => {
       if (v !== DEFERRED) return /** @type {T} */ (v);
       // `T` is the op's argument (EntryResult for 'response', PullResult for 'pulled', completed by `extra`).
-      tracked.then((late) => hostCall(reqId, op, /** @type {any} */ (extra ? Object.assign(extra, late) : late)));
+      tracked.then((late) => hostCall(reqId, op, /** @type {GuestCalls['response' | 'pulled']} */ (extra ? Object.assign(extra, late) : late)));
       return /** @type {Deferred} */ ({ deferred: true });
     });
   }
@@ -270,7 +263,8 @@ export function createRuntime(options) {
    */
   async function outboundFetch(service, input, init) {
     const reqId = current;
-    const request = new Request(input, init);
+    // Request checks what it is given.
+    const request = new Request(input, /** @type {RequestInit | null | undefined} */ (init));
     const signal = fetchSignal(input, init);
     if (signal !== null && signal.aborted) throw signal.reason;
     /** @type {FetchRequest} */
@@ -326,10 +320,10 @@ export function createRuntime(options) {
    * new Request() above checked that RequestInit's is an AbortSignal.
    * @param {unknown} input
    * @param {unknown} init
-   * @returns {FetchSignal | null}
+   * @returns {AbortSignal | null}
    */
   function fetchSignal(input, init) {
-    if (init !== null && typeof init === 'object' && 'signal' in init && init.signal !== undefined) return /** @type {FetchSignal | null} */ (init.signal) ?? null;
+    if (init !== null && typeof init === 'object' && /** @type {RequestInit} */ (init).signal !== undefined) return /** @type {AbortSignal | null} */ (/** @type {RequestInit} */ (init).signal) ?? null;
     if (input instanceof Request) {
       const s = input.signal;
       return s !== null && typeof s === 'object' && typeof s.addEventListener === 'function' ? s : null;
@@ -363,7 +357,7 @@ export function createRuntime(options) {
       pull(controller) {
         if (rec.finished) return undefined;
         return new Promise((resolve, reject) => {
-          rec.read = { controller, resolve: () => resolve(), reject };
+          rec.read = { controller, resolve, reject };
           fetches.set(rec.id, rec);
           hostCall(rec.reqId, 'fetch.read', rec.id);
         });
@@ -382,7 +376,8 @@ export function createRuntime(options) {
   function finishFetch(rec) {
     rec.finished = true;
     fetches.delete(rec.id);
-    if (rec.onAbort !== null) rec.signal?.removeEventListener('abort', rec.onAbort);
+    // A fetch with an abort listener has a signal.
+    if (rec.onAbort !== null) /** @type {AbortSignal} */ (rec.signal).removeEventListener('abort', rec.onAbort);
     rec.onAbort = null;
     rec.controller = null;
   }
@@ -516,7 +511,7 @@ export function createRuntime(options) {
       type: 'bytes',
       pull(controller) {
         return new Promise((resolve, reject) => {
-          state.pull = { controller, resolve: () => resolve(), reject };
+          state.pull = { controller, resolve, reject };
           hostCall(state.reqId, 'body.read', null);
         });
       },
@@ -554,8 +549,8 @@ export function createRuntime(options) {
     let out;
     if (body === null || body instanceof Uint8Array) {
       out = { ok: true, status: head.status, statusText: head.statusText, headers: head.headers, body };
-      const fuel = /** @type {Response & { [FUEL_USED]?: number }} */ (res)[FUEL_USED];
-      if (typeof fuel === 'number') out.fuel = fuel;
+      const metered = /** @type {Response & { [FUEL_USED]?: number }} */ (res);
+      if (typeof metered[FUEL_USED] === 'number') out.fuel = metered[FUEL_USED];
     } else {
       const forward = forwardableFetch(body, state.reqId);
       if (forward !== null) {
@@ -581,11 +576,11 @@ export function createRuntime(options) {
       out.waitUntil = true;
       settleAll(state.waitUntil).then(() => {
         // Nothing else of the request left in the isolate: drop it here, so the host sends no 'end' entry.
-        const released = !('stream' in out && out.stream !== undefined) && state.timers.size === 0 && state.pull === null;
+        const released = /** @type {{ stream?: number }} */ (out).stream === undefined && state.timers.size === 0 && state.pull === null;
         if (released) releaseRequest(state.reqId);
         hostCall(state.reqId, 'waitUntil.done', released);
       });
-    } else if (!('stream' in out && out.stream !== undefined) && state.timers.size === 0 && state.pull === null) {
+    } else if (/** @type {{ stream?: number }} */ (out).stream === undefined && state.timers.size === 0 && state.pull === null) {
       // Nothing of this request is left in the isolate: the host need not send an 'end' entry.
       releaseRequest(state.reqId);
       out.released = true;
@@ -613,8 +608,7 @@ export function createRuntime(options) {
   function failure(err, state) {
     /** @type {EntryFailure['error']} */
     const d = describeError(err);
-    const edgeLimit = err && typeof err === 'object' ? /** @type {LimitError} */ (err).edgeLimit : undefined;
-    if (typeof edgeLimit === 'string') d.limit = edgeLimit;
+    if (err && typeof err === 'object' && typeof (/** @type {LimitError} */ (err).edgeLimit) === 'string') d.limit = /** @type {LimitError} */ (err).edgeLimit;
     // A refused WebAssembly allocation that the guest did not handle ends the request as a memory breach.
     else if (err instanceof RangeError && d.message.startsWith('WebAssembly memory limit exceeded')) d.limit = 'E_MEMORY_LIMIT';
     /** @type {EntryFailure} */
@@ -849,7 +843,7 @@ export function createRuntime(options) {
    * @returns {EntryEnvelope | Promise<EntryEnvelope>}
    */
   function entry(cmd) {
-    current = ('reqId' in cmd ? cmd.reqId : undefined) ?? 0;
+    current = /** @type {{ reqId?: number }} */ (cmd).reqId ?? 0;
     /** @type {unknown[]} */
     const box = [];
     outbox = box;

@@ -68,7 +68,7 @@ export class ScheduledEvent {
 }
 
 // Literal names: the prelude is minified.
-for (const [cls, name] of [[ScheduledController, 'ScheduledController'], [ScheduledEvent, 'ScheduledEvent']]) {
+for (const [cls, name] of /** @type {Array<[Function, string]>} */ ([[ScheduledController, 'ScheduledController'], [ScheduledEvent, 'ScheduledEvent']])) {
   Object.defineProperty(cls.prototype, Symbol.toStringTag, { value: name, configurable: true });
 }
 

@@ -72,8 +72,9 @@ function cloneValue(v, memo) {
     const buffer = cloneValue(v.buffer, memo);
     if (v instanceof DataView) out = new DataView(buffer, v.byteOffset, v.byteLength);
     else {
-      const Ctor = v.constructor;
-      out = new Ctor(buffer, v.byteOffset, v.length);
+      // A TypedArray: one of its own kind over the cloned buffer.
+      const Ctor = /** @type {new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView} */ (v.constructor);
+      out = new Ctor(buffer, v.byteOffset, /** @type {Uint8Array} */ (v).length);
     }
   } else if (v instanceof Map) {
     out = new Map();
@@ -116,6 +117,10 @@ function cloneValue(v, memo) {
   return out;
 }
 
+/**
+ * @param {unknown} value
+ * @param {{ transfer?: Iterable<unknown> } | null} [options]  StructuredSerializeOptions
+ */
 export function structuredClone(value, options = undefined) {
   if (arguments.length === 0) throw new TypeError("Failed to execute 'structuredClone': 1 argument required, but only 0 present.");
   const transfer = options != null && options.transfer !== undefined ? [...options.transfer] : [];
@@ -127,6 +132,6 @@ export function structuredClone(value, options = undefined) {
   }
   const out = cloneValue(value, new Map());
   // Transferred buffers were copied into the clone; detaching the originals gives the same observable result.
-  for (const t of transfer) t.transfer();
+  for (const t of /** @type {ArrayBuffer[]} */ (transfer)) t.transfer(); // each checked above
   return out;
 }

@@ -137,6 +137,7 @@ function copyAlgorithm(a) {
   const out = {};
   for (const k of Object.keys(a)) {
     const v = a[k];
+    // @ts-expect-error Uint8Array(view) copies element by element, not byte for byte: right for the Uint8Array members a key's algorithm holds (publicExponent), wrong for other views (a DataView gives no bytes).
     out[k] = ArrayBuffer.isView(v) ? new Uint8Array(v) : v !== null && typeof v === 'object' ? copyAlgorithm(v) : v;
   }
   return out;
@@ -260,7 +261,7 @@ class SubtleCrypto {
     const r = await hostAsync('crypto.exportKey', { format: f, key: wireKey('exportKey', key) });
     if (f !== 'jwk') return toArrayBuffer(r);
     // The jwk's key_ops and ext describe the guest's key, not the host's extractable copy.
-    return { ...r, key_ops: s.u.slice(), ext: s.extractable };
+    return { .../** @type {Record<string, unknown>} */ (r), key_ops: s.u.slice(), ext: s.extractable }; // a JWK
   }
 
   async deriveBits(algorithm, baseKey, length) {
@@ -353,8 +354,9 @@ export function getDigestStream() {
             reject(error);
             throw error;
           }
-          self.#bytesWritten += b.byteLength;
-          chunks.push(b);
+          const bytes = /** @type {Uint8Array} */ (b); // not null: that threw above
+          self.#bytesWritten += bytes.byteLength;
+          chunks.push(bytes);
         },
         close() {
           const data = new Uint8Array(self.#bytesWritten);

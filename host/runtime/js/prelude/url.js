@@ -5,6 +5,7 @@
 import { hostUrlParse } from './internal/bridge.js';
 import { utf8Encode, utf8DecodeKeepBOM } from './encoding.js';
 import { PairIterator } from './headers.js';
+/** @import { UrlRecord } from '../../../core/isolate-protocol.ts' */
 
 const HEX_UPPER = [];
 for (let i = 0; i < 256; i++) HEX_UPPER.push('%' + i.toString(16).toUpperCase().padStart(2, '0'));
@@ -122,7 +123,9 @@ let linkParams;
 let setParamsList;
 
 export class URLSearchParams {
+  /** @type {Array<[string, string]>} */
   #list;
+  /** @type {URL | null} */
   #url = null;
 
   static {
@@ -134,6 +137,7 @@ export class URLSearchParams {
     };
   }
 
+  /** @param {unknown} [init]  URLSearchParams, [name, value] pairs, a record, or a query string */
   constructor(init = '') {
     if ((typeof init === 'object' && init !== null) || typeof init === 'function') {
       if (#list in init) {
@@ -143,8 +147,9 @@ export class URLSearchParams {
       const iterator = init[Symbol.iterator];
       if (iterator !== undefined && iterator !== null) {
         if (typeof iterator !== 'function') throw new TypeError("Failed to construct 'URLSearchParams': The object's @@iterator is not callable.");
+        /** @type {Array<[string, string]>} */
         const list = [];
-        for (const pair of init) {
+        for (const pair of /** @type {Iterable<Iterable<unknown>>} */ (init)) {
           const p = Array.isArray(pair) ? pair : Array.from(pair);
           if (p.length !== 2) throw new TypeError("Failed to construct 'URLSearchParams': Sequence initializer must only contain pair elements");
           list.push([toUSV(p[0]), toUSV(p[1])]);
@@ -324,7 +329,9 @@ function parseRecord(input, base) {
 }
 
 export class URL {
+  /** The URL's parts, kept consistent by every setter. @type {UrlRecord} */
   #r;
+  /** @type {URLSearchParams | null} */
   #params = null;
 
   static {
@@ -332,9 +339,13 @@ export class URL {
     getUrlHref = (url) => (#r in url ? url.#r.href : undefined);
   }
 
+  /**
+   * @param {unknown} url
+   * @param {unknown} [base]
+   */
   constructor(url, base = undefined) {
     if (url === FROM_RECORD) {
-      this.#r = base;
+      this.#r = /** @type {UrlRecord} */ (base);
       return;
     }
     if (arguments.length === 0) throw new TypeError("Failed to construct 'URL': 1 argument required, but only 0 present.");
@@ -493,7 +504,7 @@ export class URL {
     if (hostname === '' && (special || r.username !== '' || r.password !== '' || r.port !== '')) return;
     let port = r.port;
     if (colon >= 0 && r.protocol !== 'file:') {
-      const digits = /^[0-9]*/.exec(s.slice(colon + 1))[0];
+      const digits = /** @type {RegExpExecArray} */ (/^[0-9]*/.exec(s.slice(colon + 1)))[0]; // matches always, maybe empty
       if (digits !== '' && Number(digits) <= 65535) port = digits;
     }
     this.#reparse(this.#authority(r.username, r.password, hostname + (port !== '' ? ':' + port : '')) + this.#tail());
@@ -509,7 +520,7 @@ export class URL {
     const s = stripTabAndNewline(toUSV(value));
     let port = '';
     if (s !== '') {
-      port = /^[0-9]*/.exec(s)[0];
+      port = /** @type {RegExpExecArray} */ (/^[0-9]*/.exec(s))[0]; // matches always, maybe empty
       if (port === '' || Number(port) > 65535) return;
     }
     this.#reparse(this.#authority(r.username, r.password, r.hostname + (port !== '' ? ':' + port : '')) + this.#tail());

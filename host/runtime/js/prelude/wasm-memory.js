@@ -29,7 +29,7 @@ function capture() {
   if (P) return P;
   const FnProto = Function.prototype;
   const uncurry = FnProto.bind.bind(FnProto.call);
-  const getter = (obj, key) => uncurry(Object.getOwnPropertyDescriptor(obj, key).get);
+  const getter = (obj, key) => uncurry(/** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(obj, key)).get);
   const TypedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
   const prefix = [];
   for (let i = 0; i < HIDDEN_PREFIX.length; i++) prefix[i] = HIDDEN_PREFIX.charCodeAt(i);
@@ -186,8 +186,9 @@ function writeLeb(out, pos, v) {
  * then one copy. Throws CompileError for a module whose import/memory/export sections cannot be parsed, and
  * RangeError for a memory whose initial size exceeds maxPages.
  * @param {Uint8Array} src  private bytes (not shared with guest code)
- * @returns {{ bytes: Uint8Array, initialBytes: number, hidden: string[] | null }}
+ * @returns {RewriteResult}
  */
+/** @typedef {{ bytes: Uint8Array, initialBytes: number, hidden: string[] | null }} RewriteResult */
 function rewriteModule(src, maxPages) {
   const len = P.TypedArrayByteLength(src);
   const srcBuffer = P.TypedArrayBuffer(src);
@@ -330,7 +331,9 @@ function rewriteModule(src, maxPages) {
   const memPayload = new P.Uint8Array(memEnd - memStart + count * 11);
   let mp = writeLeb(memPayload, 0, count);
   let initialPages = 0;
+  /** @type {string[] | null} */
   let added = null; // names of hidden exports to add, parallel with addedIndex
+  /** @type {number[] | null} */
   let addedIndex = null;
   for (let i = 0; i < count; i++) {
     const flags = byte();
@@ -361,8 +364,9 @@ function rewriteModule(src, maxPages) {
         added = nullArray();
         addedIndex = nullArray();
       }
+      const indices = /** @type {number[]} */ (addedIndex); // made with `added`
       added[added.length] = hiddenName(src, prefixedNames, index);
-      addedIndex[addedIndex.length] = index;
+      indices[indices.length] = index;
     }
   }
   if (p !== memEnd) fail('memory section size mismatch');
@@ -371,6 +375,7 @@ function rewriteModule(src, maxPages) {
   let expPayload = null;
   let expPayloadLen = 0;
   if (added !== null) {
+    const indices = /** @type {number[]} */ (addedIndex); // made with `added`
     let oldCount = 0;
     let entriesStart = expEnd;
     if (expStart >= 0) {
@@ -380,7 +385,7 @@ function rewriteModule(src, maxPages) {
       entriesStart = p;
     }
     let extra = 0;
-    for (let i = 0; i < added.length; i++) extra += lebSize(added[i].length) + added[i].length + 1 + lebSize(addedIndex[i]);
+    for (let i = 0; i < added.length; i++) extra += lebSize(added[i].length) + added[i].length + 1 + lebSize(indices[i]);
     expPayload = new P.Uint8Array(5 + (expEnd - entriesStart) + extra);
     let ep = writeLeb(expPayload, 0, oldCount + added.length);
     if (expEnd > entriesStart) {
@@ -392,7 +397,7 @@ function rewriteModule(src, maxPages) {
       ep = writeLeb(expPayload, ep, name.length);
       for (let k = 0; k < name.length; k++) ep = writeAscii(expPayload, ep, name, k);
       expPayload[ep++] = 0x02;
-      ep = writeLeb(expPayload, ep, addedIndex[i]);
+      ep = writeLeb(expPayload, ep, indices[i]);
     }
     expPayloadLen = ep;
   }
@@ -431,7 +436,7 @@ function rewriteModule(src, maxPages) {
     q = expCutEnd;
   }
   copy(q, len);
-  return { __proto__: null, bytes: out, initialBytes: initialPages * PAGE, hidden: added };
+  return /** @type {RewriteResult} */ ({ __proto__: null, bytes: out, initialBytes: initialPages * PAGE, hidden: added });
 }
 
 function hasPrefix(src, at) {
@@ -567,9 +572,9 @@ export function installWasmMemoryLimits(WebAssembly, budgetBytes) {
   const InstanceProto = OrigInstance.prototype;
   const uncurry = Function.prototype.bind.bind(Function.prototype.call);
   P.CompileError = WebAssembly.CompileError;
-  P.MemoryBuffer = uncurry(Object.getOwnPropertyDescriptor(MemoryProto, 'buffer').get);
+  P.MemoryBuffer = uncurry(/** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(MemoryProto, 'buffer')).get);
   P.MemoryGrow = uncurry(MemoryProto.grow);
-  P.InstanceExports = uncurry(Object.getOwnPropertyDescriptor(InstanceProto, 'exports').get);
+  P.InstanceExports = uncurry(/** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(InstanceProto, 'exports')).get);
   const ModuleExports = OrigModule.exports;
   const {
     ReflectConstruct, ReflectOwnKeys, ObjectDefineProperty, ObjectCreate, ObjectFreeze, WeakMapGet, WeakMapSet,

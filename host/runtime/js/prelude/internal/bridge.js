@@ -10,7 +10,7 @@
 //   wait(ticket: number) -> Reply                        applySyncPromise  the answer of an invoke the host had to wait for
 // Reply = { v: value } | { e: WIT error payload } | { x: host failure message }
 // UrlRecord = { href, origin, protocol, username, password, host, hostname, port, pathname, search, hash }
-/** @import { HostFunctions, InvokeOp, InvokeOps, UrlRecord } from '../../../../core/isolate-protocol.ts' */
+/** @import { HostFunctions, InvokeOp, InvokeOps, InvokeTicket, UrlRecord } from '../../../../core/isolate-protocol.ts' */
 
 /** @typedef {{ [K in keyof HostFunctions]: HostReference<HostFunctions[K]> }} HostReferences */
 
@@ -76,9 +76,9 @@ export function hostUrlParse(input, base) {
  */
 export function hostInvoke(op, arg) {
   const r = connectedBridge().invoke.applySync(undefined, [op, arg], { arguments: { copy: true }, result: { copy: true } });
-  if (r !== null && typeof r === 'object' && 'p' in r && typeof r.p === 'number') {
+  if (r !== null && typeof r === 'object' && typeof (/** @type {{ p?: unknown }} */ (r).p) === 'number') {
     // The host's reply to a ticket is that of the op the ticket stands for.
-    return /** @type {InvokeOps[K]['reply']} */ (connectedBridge().wait.applySyncPromise(undefined, [r.p], { arguments: { copy: true } }));
+    return /** @type {InvokeOps[K]['reply']} */ (connectedBridge().wait.applySyncPromise(undefined, [/** @type {InvokeTicket} */ (r).p], { arguments: { copy: true } }));
   }
   return /** @type {InvokeOps[K]['reply']} */ (r);
 }

@@ -1,0 +1,214 @@
+// Bringing a worker version to life in an isolate: compiling and linking its modules (with the deploy-time code
+// cache), the env and bootstrap modules that hand `env` and the default export to the prelude, and the evaluation
+// of its global scope, each failure mapped to an error the deployer can act on.
+import ivm from 'isolated-vm';
+import { posix } from 'node:path';
+import { EdgeError } from '../core/errors.ts';
+import type { ComponentWorkerConfig } from '../core/isolate-protocol.ts';
+import type { CapabilityRegistry } from '../bindings/registry.ts';
+import type { PooledIsolate } from './isolate-pool.ts';
+import { webAssembly, type WasmModule } from './wasm/webassembly-api.ts';
+import { errorStack, errorText } from './error-response.ts';
+import type { ComponentParts, LoadedVersion } from './worker-types.ts';
+
+/** Guest code run at module evaluation (global scope) gets this much CPU at most, as Workers' startup limit. */
+export const STARTUP_CPU_MS = 1000;
+/** Up to this much source, a cold start compiles on the host thread (see evaluateWorker). */
+const SYNC_COMPILE_MAX_CHARS = 256 * 1024;
+const BOOTSTRAP_PATH = '__edge_bootstrap__.js';
+const NO_FETCH_MARKER = '__EDGE_NO_FETCH_HANDLER__';
+/** The module that computes `env` (and, for the service-worker syntax, its globals) before the worker's code runs. */
+const ENV_SPECIFIER = './__edge_env__.js';
+
+const TIMEOUT_MESSAGE = /execution timed out/i;
+
+const compiledByVersion = new WeakMap<ComponentParts, Record<string, WasmModule>>();
+
+/** The component's core modules compiled by the host's V8 (memories already capped at deploy). */
+function compiledCoreModules(component: ComponentParts): Record<string, WasmModule> {
+  let compiled = compiledByVersion.get(component);
+  if (!compiled) {
+    compiled = Object.fromEntries(component.wasm.map((w) => [w.name, new webAssembly.Module(w.bytes)]));
+    compiledByVersion.set(component, compiled);
+  }
+  return compiled;
+}
+
+/** What evaluating a version needs of the instance it loads into. */
+export interface BootstrapTarget {
+  readonly version: LoadedVersion;
+  readonly pooled: PooledIsolate;
+  readonly registry: CapabilityRegistry;
+  /** Where the cold start's time went (WorkerInstance.timings), filled in as each phase completes. */
+  readonly timings: { codeLoadMs: number; evaluateMs: number };
+  /** Takes the memory shared with the JS facades as soon as it exists: disposing the instance releases it, even when evaluation fails. */
+  adoptShared(shared: { release(): void }): void;
+}
+
+/**
+ * Compiles, links and evaluates the version's modules in the target's isolate, handing `env` and the default
+ * export to the prelude. With `produceCache`, fills each module's `cache` with V8 code cache (done at deploy).
+ */
+export async function evaluateWorker(target: BootstrapTarget, produceCache: boolean): Promise<void> {
+  const started = performance.now();
+  const { isolate, context } = target.pooled;
+  const { manifest, modules, worker } = target.version;
+  const byPath = new Map(modules.map((m) => [m.path, m]));
+  const compiled = new Map<string, ivm.Module>();
+  const pathOf = new Map<ivm.Module, string>();
+  // Small workers compile and link on this thread: each async isolated-vm step is a round trip to the
+  // isolate's thread, and at idle those wake-ups cost more than compiling a few KB (with its code cache).
+  const sync = modules.reduce((n, m) => n + m.source.length, 0) <= SYNC_COMPILE_MAX_CHARS;
+
+  const compileOptions = (path: string): ivm.CompileModuleOptions & ivm.CachedDataOptions => {
+    const mod = byPath.get(path)!;
+    const filename = `worker://${worker}/${path}`;
+    if (produceCache) return { filename, produceCachedData: true };
+    return mod.cache ? { filename, cachedData: new ivm.ExternalCopy(new Uint8Array(mod.cache).buffer as ArrayBuffer) } : { filename };
+  };
+  const record = (path: string, m: ivm.Module): ivm.Module => {
+    if (produceCache) {
+      const cached = (m as ivm.Module & ivm.CachedDataResult).cachedData;
+      if (cached) byPath.get(path)!.cache = Buffer.from(cached.copy());
+    }
+    compiled.set(path, m);
+    pathOf.set(m, path);
+    return m;
+  };
+  const compileSync = (path: string, source = byPath.get(path)?.source): ivm.Module => {
+    const existing = compiled.get(path);
+    if (existing) return existing;
+    if (source === undefined) throw new EdgeError('E_MODULE_NOT_FOUND', `Module "${path}" was not uploaded.`);
+    try {
+      return record(path, isolate.compileModuleSync(source, compileOptions(path)));
+    } catch (err) {
+      throw new EdgeError('E_MODULE_INVALID', `${path}: ${errorText(err)}`, { details: { module: path } });
+    }
+  };
+  const compileAsync = async (path: string): Promise<ivm.Module> => {
+    const existing = compiled.get(path);
+    if (existing) return existing;
+    const mod = byPath.get(path);
+    if (!mod) throw new EdgeError('E_MODULE_NOT_FOUND', `Module "${path}" was not uploaded.`);
+    try {
+      return record(path, await isolate.compileModule(mod.source, compileOptions(path)));
+    } catch (err) {
+      throw new EdgeError('E_MODULE_INVALID', `${path}: ${errorText(err)}`, { details: { module: path } });
+    }
+  };
+
+  const resolve = (specifier: string, referrer: ivm.Module): string => {
+    const from = pathOf.get(referrer) ?? manifest.main;
+    if (!specifier.startsWith('./') && !specifier.startsWith('../') && !specifier.startsWith('/')) {
+      throw new EdgeError(
+        'E_MODULE_NOT_FOUND',
+        `${from}: cannot import "${specifier}": only relative imports of uploaded modules are supported (bundle npm packages into your worker first).`,
+        { details: { module: from, specifier } },
+      );
+    }
+    const path = specifier.startsWith('/') ? posix.normalize(specifier.slice(1)) : posix.join(posix.dirname(from), specifier);
+    if (!byPath.has(path)) {
+      throw new EdgeError('E_MODULE_NOT_FOUND', `${from}: cannot import "${specifier}": no uploaded module at "${path}".`, {
+        details: { module: from, specifier },
+      });
+    }
+    return path;
+  };
+
+  // The bootstrap imports the entry, checks its default export and hands it (with env) to the prelude,
+  // all within the one evaluation; the first fetch entry picks them up. A component's entry is jco's glue,
+  // adapted into a fetch handler by the prelude (component.js).
+  const plan = target.registry.plan(manifest);
+  const component = target.version.component;
+  // `env`: [vars] plus one value per binding, each made by the facade the registry names for it (the runtime names none).
+  const varsSource = `JSON.parse(${JSON.stringify(JSON.stringify(manifest.vars))})`;
+  const envSource = plan.env.length === 0 ? varsSource : `host.buildEnv(${varsSource}, ${JSON.stringify(plan.interfaces)}, ${JSON.stringify(plan.env)})`;
+  if (!component && plan.env.length > 0) {
+    // Memory shared with facades (KV's write counters: hot values are served in the isolate while they hold).
+    const shared = target.registry.share(manifest);
+    target.adoptShared(shared);
+    for (const [name, buffer] of Object.entries(shared.buffers)) {
+      context.global.setSync(`__edgeShared_${name}`, new ivm.ExternalCopy(buffer).copyInto({ release: true }));
+    }
+  }
+  let bootstrapSource: string;
+  let envModule: ivm.Module | null = null;
+  if (component) {
+    // Compiled once per version in the host and handed to each isolate compiled (V8 shares the code between
+    // isolates): a cold start neither compiles nor re-parses the core modules.
+    context.global.setSync('__edgeWasm', new ivm.ExternalCopy(compiledCoreModules(component)).copyInto({ release: true }));
+    // ComponentWorkerConfig but its `wasm`, which the bootstrap adds from __edgeWasm.
+    const config: Omit<ComponentWorkerConfig, 'wasm'> = { interfaces: plan.interfaces, fuel: manifest.limits.fuel ?? null, fuelExport: component.fuelExport };
+    bootstrapSource =
+      `import { instantiate } from ${JSON.stringify(`./${component.glue}`)};\n` +
+      `const host = globalThis.__edgeHost; delete globalThis.__edgeHost;\n` +
+      `const wasm = globalThis.__edgeWasm; delete globalThis.__edgeWasm;\n` +
+      `const w = host.createComponentWorker(instantiate, Object.assign(${JSON.stringify(config)}, { wasm }));\n` +
+      `Object.defineProperty(globalThis, '__edgeWorker', { value: w, configurable: true });\n` +
+      `Object.defineProperty(globalThis, '__edgeEnv', { value: ${envSource}, configurable: true });\n`;
+  } else {
+    // Whether the worker uses the module or the service-worker syntax is known only once it ran (a default export,
+    // or listeners). Its bindings are globals in the service-worker syntax, from the first line on: the env module,
+    // evaluated before the worker's, defines them, and the bootstrap takes them back from a module worker. A worker
+    // with no vars or bindings needs no env module (one compile less on its cold start).
+    const envEmpty = plan.env.length === 0 && Object.keys(manifest.vars).length === 0;
+    if (!envEmpty) envModule = isolate.compileModuleSync(
+      `const host = globalThis.__edgeHost;\n` +
+        `const env = ${envSource};\n` +
+        `Object.defineProperty(globalThis, '__edgeEnv', { value: env, configurable: true });\n` +
+        `const saved = [];\n` +
+        `for (const key of Object.keys(env)) {\n` +
+        `  const before = Object.getOwnPropertyDescriptor(globalThis, key);\n` +
+        `  if (before && !before.configurable) continue;\n` +
+        `  saved.push([key, before]);\n` +
+        `  Object.defineProperty(globalThis, key, { value: env[key], writable: true, configurable: true, enumerable: true });\n` +
+        `}\n` +
+        `Object.defineProperty(globalThis, '__edgeEnvSaved', { value: saved, configurable: true });\n`,
+      { filename: `worker://${worker}/${ENV_SPECIFIER.slice(2)}` },
+    );
+    bootstrapSource =
+      (envEmpty ? '' : `import ${JSON.stringify(ENV_SPECIFIER)};\n`) +
+      `import * as entry from ${JSON.stringify(`./${manifest.main}`)};\n` +
+      `const host = globalThis.__edgeHost; delete globalThis.__edgeHost;\n` +
+      (envEmpty
+        ? `const saved = []; Object.defineProperty(globalThis, '__edgeEnv', { value: {}, configurable: true });\n`
+        : `const saved = globalThis.__edgeEnvSaved; delete globalThis.__edgeEnvSaved;\n`) +
+      `let w = entry.default;\n` +
+      `const listeners = host.serviceWorkerHandlers();\n` +
+      `if (w === undefined) w = listeners;\n` +
+      `else for (const [key, before] of saved) { if (before) Object.defineProperty(globalThis, key, before); else delete globalThis[key]; }\n` +
+      `if (w === null || (typeof w !== 'object' && typeof w !== 'function') || (typeof w.fetch !== 'function' && typeof w.scheduled !== 'function')) throw new Error(${JSON.stringify(NO_FETCH_MARKER)});\n` +
+      `Object.defineProperty(globalThis, '__edgeWorker', { value: w, configurable: true });\n`;
+  }
+  const bootstrap = isolate.compileModuleSync(bootstrapSource, { filename: `worker://${worker}/${BOOTSTRAP_PATH}` });
+  pathOf.set(bootstrap, BOOTSTRAP_PATH);
+  const isEnv = (spec: string, ref: ivm.Module): boolean => envModule !== null && spec === ENV_SPECIFIER && ref === bootstrap;
+  try {
+    if (sync) bootstrap.instantiateSync(context, (spec, ref) => (isEnv(spec, ref) ? envModule! : compileSync(resolve(spec, ref))));
+    else await bootstrap.instantiate(context, (spec, ref) => (isEnv(spec, ref) ? envModule! : compileAsync(resolve(spec, ref))));
+  } catch (err) {
+    if (err instanceof EdgeError) throw err;
+    throw new EdgeError('E_MODULE_INVALID', `linking ${manifest.main}: ${errorText(err)}`);
+  }
+  const startupMs = Math.max(STARTUP_CPU_MS, manifest.limits.cpuMs);
+  const linked = performance.now();
+  target.timings.codeLoadMs = linked - started;
+  try {
+    await bootstrap.evaluate({ timeout: startupMs, promise: true });
+    target.timings.evaluateMs = performance.now() - linked;
+  } catch (err) {
+    const text = errorText(err);
+    if (isolate.isDisposed) throw new EdgeError('E_MEMORY_LIMIT', `Evaluating ${manifest.main} exceeded the memory limit of ${manifest.limits.memoryMb} MB.`);
+    if (TIMEOUT_MESSAGE.test(text)) {
+      throw new EdgeError('E_CPU_LIMIT', `Evaluating the global scope of ${manifest.main} took longer than ${startupMs} ms of CPU.`);
+    }
+    if (text.includes(NO_FETCH_MARKER)) {
+      throw new EdgeError(
+        'E_NO_FETCH_HANDLER',
+        `${manifest.main} must export a default object with a fetch(request, env, ctx) or a scheduled(controller, env, ctx) method, e.g. \`export default { fetch(request) { return new Response('ok') } }\` (or, in the service-worker syntax, call addEventListener('fetch', ...) or addEventListener('scheduled', ...)).`,
+      );
+    }
+    if (component) throw new EdgeError('E_COMPONENT_INVALID', `The component ${manifest.main} failed to instantiate: ${text}`, { details: { stack: errorStack(err) } });
+    throw new EdgeError('E_MODULE_INVALID', `${manifest.main} threw while being evaluated: ${text}`, { details: { stack: errorStack(err) } });
+  }
+}
