@@ -3,7 +3,7 @@
 // stacked in layers that only import downward. test/architecture.test.ts runs the same rules.
 
 /** host/ folders from the ground floor up; folders in one inner array are one layer and do not import each other. */
-const HOST_LAYERS = [['core'], ['web', 'bindings'], ['runtime'], ['build'], ['deploy'], ['server'], ['cli']];
+const HOST_LAYERS = [['core'], ['build'], ['web', 'bindings'], ['runtime'], ['deploy'], ['server'], ['cli']];
 
 /** One rule per host folder: it may import itself and folders of lower layers, nothing else of host/. */
 const layerRules = HOST_LAYERS.flatMap((layer, level) =>
@@ -14,7 +14,7 @@ const layerRules = HOST_LAYERS.flatMap((layer, level) =>
       name: `layer-${folder}`,
       comment:
         `host/${folder} may import only host/${folder} and lower layers (${lower.length ? lower.map((f) => `host/${f}`).join(', ') : 'none: it is the ground floor'}). ` +
-        'Layers bottom to top: core < web, bindings < runtime < build < deploy < server < cli. An upward (or sideways) ' +
+        'Layers bottom to top: core < build < web, bindings < runtime < deploy < server < cli. An upward (or sideways) ' +
         'import couples a lower layer to what is built on it, so it can no longer be used, tested or replaced alone; ' +
         'move the shared piece down (a type or error class usually belongs in host/core) or pass it in from above.',
       severity: 'error',

@@ -5,7 +5,7 @@ import binaryen from 'binaryen';
 import { pathToFileURL } from 'node:url';
 import { fuelGlobalOf, readFuel, refillFuel } from '../host/runtime/wasm/fuel-counter.ts';
 import { prepareCoreModule } from '../host/runtime/wasm/prepare.ts';
-import { webAssembly, type WasmInstance } from '../host/runtime/wasm/webassembly-api.ts';
+import { webAssembly, type WasmInstance } from '../host/core/webassembly-api.ts';
 
 export interface FuelBenchRow {
   workload: string;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { transpileComponent } from '../../host/build/component-tools.ts';
-import { webAssembly, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from '../../host/runtime/wasm/webassembly-api.ts';
+import { webAssembly, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from '../../host/core/webassembly-api.ts';
 
 export type BodyErrorValue = { tag: 'closed' } | { tag: 'too-large'; val: bigint } | { tag: 'io'; val: string };
 

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { componentEmbed, componentNew, print } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { transpileBytes } from '@bytecodealliance/jco-transpile';
-import { webAssembly } from '../runtime/wasm/webassembly-api.ts';
+import { webAssembly } from '../core/webassembly-api.ts';
 
 interface PreopenControl {
   _setPreopens(preopens: Record<string, string>): void;

@@ -7,7 +7,7 @@ import { EdgeError } from '../core/errors.ts';
 import type { ComponentWorkerConfig } from '../core/isolate-protocol.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
 import type { PooledIsolate } from './isolate-pool.ts';
-import { webAssembly, type WasmModule } from './wasm/webassembly-api.ts';
+import { webAssembly, type WasmModule } from '../core/webassembly-api.ts';
 import { errorStack, errorText } from './error-response.ts';
 import type { ComponentParts, LoadedVersion } from './worker-types.ts';
 
@@ -124,7 +124,7 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
   const varsSource = `JSON.parse(${JSON.stringify(JSON.stringify(manifest.vars))})`;
   const envSource = plan.env.length === 0 ? varsSource : `host.buildEnv(${varsSource}, ${JSON.stringify(plan.interfaces)}, ${JSON.stringify(plan.env)})`;
   if (!component && plan.env.length > 0) {
-    // Memory shared with facades (KV's write counters: hot values are served in the isolate while they hold).
+    // Memory shared with facades (a capability's counters that let its facade answer from the isolate while they hold).
     const shared = target.registry.share(manifest);
     target.adoptShared(shared);
     for (const [name, buffer] of Object.entries(shared.buffers)) {

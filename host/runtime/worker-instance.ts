@@ -640,7 +640,7 @@ export class WorkerInstance implements CpuWatched {
     for (const t of rc.timers.values()) clearTimeout(t);
     rc.timers.clear();
     this.requests.delete(rc.id);
-    // Resources the request's capability calls opened (an R2 body it did not read to the end) are released.
+    // Resources the request's capability calls opened (a body it did not read to the end) are released.
     this.capabilities.releaseScope(rc.id);
     if (rc.body && !rc.bodyPassedOn && !rc.body.readableEnded) rc.body.resume();
     if (!this.dead && !rc.released) this.enter(null, { t: 'end', reqId: rc.id }).catch(() => {});

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
 import { compileAssemblyScript } from '../../../host/build/assemblyscript.ts';
 import { coreExportNames, transpileComponent, worldCoreImports } from '../../../host/build/component-tools.ts';
-import { webAssembly, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from '../../../host/runtime/wasm/webassembly-api.ts';
+import { webAssembly, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from '../../../host/core/webassembly-api.ts';
 import { loadWitDir, resolvePackage } from '../wit/index.ts';
 import { generateExportGlue } from './generate.ts';
 

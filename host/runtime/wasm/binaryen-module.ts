@@ -3,7 +3,7 @@
 
 import binaryen from 'binaryen';
 import { WasmModuleError } from './wasm-module-error.ts';
-import { webAssembly } from './webassembly-api.ts';
+import { webAssembly } from '../../core/webassembly-api.ts';
 
 /**
  * What a module may use: the features AssemblyScript can emit that V8 in Node 24 runs and binaryen 132

@@ -2,7 +2,7 @@
 // rather than a component? Done with the engine itself (what will run it), before binaryen sees the bytes.
 
 import { WasmModuleError } from './wasm-module-error.ts';
-import { webAssembly } from './webassembly-api.ts';
+import { webAssembly } from '../../core/webassembly-api.ts';
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 

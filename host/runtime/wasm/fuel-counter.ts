@@ -2,7 +2,7 @@
 // prepareCoreModule / instrumentFuel add to a module. Kept apart from them so the request path does not load
 // binaryen (~0.5 s to import); only the deploy pipeline needs that.
 
-import { webAssembly, type WasmGlobal } from './webassembly-api.ts';
+import { webAssembly, type WasmGlobal } from '../../core/webassembly-api.ts';
 
 export const DEFAULT_FUEL_EXPORT = '__edge_fuel';
 

@@ -21,7 +21,7 @@ import {
   WasmModuleError,
   type FuelOptions,
 } from './fuel.ts';
-import { webAssembly, type WasmImports, type WasmInstance } from './webassembly-api.ts';
+import { webAssembly, type WasmImports, type WasmInstance } from '../../core/webassembly-api.ts';
 
 // What AssemblyScript emits by default (plus mutable-globals, needed by the fuel export).
 const GUEST_FEATURES =

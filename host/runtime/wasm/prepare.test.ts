@@ -14,7 +14,7 @@ import { buildWorker } from '../../build/worker-build.ts';
 import { findFuelGlobal, fuelUsed, IN_ISOLATE_FUEL_SOURCE, readFuel, refillInstances, runWithFuel, fuelGlobalOf, FuelExhaustedError } from './fuel-counter.ts';
 import { assertMemoriesCapped, capMemories, memoryMbToPages } from './memory-limit.ts';
 import { prepareCoreModule, WasmModuleError } from './prepare.ts';
-import { webAssembly, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from './webassembly-api.ts';
+import { webAssembly, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from '../../core/webassembly-api.ts';
 
 const FEATURES = binaryen.Features.MutableGlobals | binaryen.Features.SignExt | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt;
 

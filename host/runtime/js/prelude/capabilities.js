@@ -139,8 +139,10 @@ function resourceClass(iface, res, mode = 'sync') {
 
 /** jco's imports for the granted interfaces: `{ 'acme:geo/lookup': { Table, ... } }`. */
 export function capabilityImports(interfaces) {
+  /** @type {Record<string, Record<string, unknown>>} */
   const imports = {};
   for (const d of interfaces) {
+    /** @type {Record<string, unknown>} */
     const obj = {};
     for (const f of d.functions) obj[f.js] = f.noResult ? (...args) => send(d.id, f.js, '', 'fn', 0, args) : (...args) => call(d.id, f.js, '', 'fn', 0, args);
     for (const r of d.resources) obj[r.js] = resourceClass(d.id, r);

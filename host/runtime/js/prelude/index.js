@@ -16,13 +16,13 @@ Object.defineProperty(globalThis, '__edgeInit', {
   enumerable: false,
   writable: false,
   /**
-   * @param log, randomBytes, urlParse, call, invoke, wait  ivm References to host functions (see internal/bridge.js)
-   * @param options  { memoryBytes: number, caps }  the isolate's memory budget, shared by the JS heap and WebAssembly
-   *                 memories, and the platform's caps the prelude checks (host/core/limits.ts, PRELUDE_CAPS)
-   * @returns the runtime's entry function, which the host keeps a Reference to
+   * `log, randomBytes, urlParse, call, invoke, wait`: ivm References to host functions (see internal/bridge.js).
+   * `options`: the isolate's memory budget (`memoryBytes`, shared by the JS heap and WebAssembly memories) and the
+   * platform's caps the prelude checks (`caps`: host/core/limits.ts, PRELUDE_CAPS); EdgeInitOptions in
+   * host/core/isolate-protocol.ts. Returns the runtime's entry function, which the host keeps a Reference to.
    */
   value: function __edgeInit(log, randomBytes, urlParse, call, invoke, wait, options) {
-    delete globalThis.__edgeInit;
+    Reflect.deleteProperty(globalThis, '__edgeInit');
     setBridge({ log, randomBytes, urlParse, call, invoke, wait });
     installWasmMemoryLimits(globalThis.WebAssembly, options.memoryBytes);
     setCaps(options.caps ?? {});

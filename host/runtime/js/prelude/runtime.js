@@ -457,7 +457,7 @@ export function createRuntime(options) {
     const id = nextOpId++;
     // The op leaves with the entry's result and is answered by a 'settled' entry, even when the host knows the
     // answer at once: the isolate thread never blocks on the host, so other requests run meanwhile. (A synchronous
-    // call for ops answered from memory was measured slower: 3.0k against 4.7k warm KV reads/s at c=10.)
+    // call for ops answered from memory was measured slower: 3.0k against 4.7k warm cached reads/s at c=10.)
     return new Promise((resolve, reject) => {
       pendingOps.set(id, { resolve, reject, reqId });
       hostCall(reqId, 'op', { reqId, id, op, arg });
