@@ -1,6 +1,7 @@
 // Bringing a worker version to life in an isolate: compiling and linking its modules (with the deploy-time code
 // cache), the env and bootstrap modules that hand `env` and the default export to the prelude, and the evaluation
 // of its global scope, each failure mapped to an error the deployer can act on.
+import { STARTUP_CPU_MS } from '../core/limits.ts';
 import ivm from 'isolated-vm';
 import { posix } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
@@ -11,8 +12,7 @@ import { webAssembly, type WasmModule } from '../core/webassembly-api.ts';
 import { errorStack, errorText } from './error-response.ts';
 import type { ComponentParts, LoadedVersion } from './worker-types.ts';
 
-/** Guest code run at module evaluation (global scope) gets this much CPU at most, as Workers' startup limit. */
-export const STARTUP_CPU_MS = 1000;
+export { STARTUP_CPU_MS };
 /** Up to this much source, a cold start compiles on the host thread (see evaluateWorker). */
 const SYNC_COMPILE_MAX_CHARS = 256 * 1024;
 const BOOTSTRAP_PATH = '__edge_bootstrap__.js';

@@ -2,6 +2,7 @@
 // host side of the guest's calls and synchronous ops, and the limits of each entry into the isolate (each carries
 // the CPU budget left to its request; every breach becomes a clear error). Loading is bootstrap.ts's, bodies are
 // body-streams.ts's, outbound traffic is egress.ts's.
+import { WAIT_UNTIL_MS } from '../core/limits.ts';
 import { EdgeError } from '../core/errors.ts';
 import type {
   Deferred,
@@ -58,8 +59,7 @@ export interface InstanceHooks {
   ops: HostOps;
 }
 
-/** Workers lets waitUntil() work run this long after the response (here never past the request's wall_ms). */
-export const WAIT_UNTIL_MS = 30_000;
+export { WAIT_UNTIL_MS };
 
 const MEMORY_MESSAGE = /memory limit|array buffer allocation failed|out of memory/i;
 
