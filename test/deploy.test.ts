@@ -73,7 +73,7 @@ describe('deploy lifecycle', () => {
     expect(unknownKey.body.error.message).toMatch(/colour/);
 
     const binding = await t.deploy('keep', {
-      toml: manifestFor('keep', 'index.js', '[[d1_databases]]\nbinding = "DB"\ndatabase_name = "x"'),
+      toml: manifestFor('keep', 'index.js', '[[queues.producers]]\nbinding = "Q"\nqueue = "x"'),
       modules: { 'index.js': worker('bad') },
     });
     expect(binding.body.error.code).toBe('E_BINDING_UNSUPPORTED');

@@ -7,6 +7,7 @@ import { varsBuiltin } from './vars/vars.ts';
 import { kvBuiltin } from './kv/kv.ts';
 import { r2Builtin } from './r2/blob.ts';
 import { serviceBuiltin } from './service/service.ts';
+import { d1Builtin } from './d1/d1.ts';
 
 export const BUILTIN_CAPABILITIES: readonly BuiltinCapability[] = [
   logBuiltin,
@@ -15,6 +16,7 @@ export const BUILTIN_CAPABILITIES: readonly BuiltinCapability[] = [
   serviceBuiltin as unknown as BuiltinCapability,
   kvBuiltin as unknown as BuiltinCapability,
   r2Builtin as unknown as BuiltinCapability,
+  d1Builtin as unknown as BuiltinCapability,
 ];
 
 /** The wrangler sections that grant built-in capabilities, for the wrangler parser. */

@@ -4,6 +4,7 @@
 import type { ManifestSection } from '../core/manifest.ts';
 import type { KvStore } from '../../storage/kv/kv-types.ts';
 import type { BlobStore } from '../../storage/blob/blob-types.ts';
+import type { SqlStore } from '../../storage/sql/sql-types.ts';
 
 /** A grant of a user capability, from a manifest's `[[bindings]]` entry. */
 export interface CapabilityGrant {
@@ -97,6 +98,7 @@ export interface BuiltinCapability<Settings = Record<string, unknown>> {
 export interface BuiltinHost {
   kv?: KvStore;
   blob?: BlobStore;
+  sql?: SqlStore;
 }
 
 /** A built-in capability bound to a host's stores. */

@@ -16,7 +16,6 @@ import { BUILTIN_CAPABILITIES } from './builtins.ts';
 const RUNTIME_INTERFACES = ['edge:platform/http-types'];
 /** Platform capabilities whose host side arrives with later work: importing them is refused with this hint. */
 const RESERVED: Record<string, string> = {
-  'edge:platform/sql': 'D1 (`d1_databases`) is not available on this host yet',
   'edge:platform/durable': 'Durable Objects (`durable_objects`) are not available on this host yet',
   'edge:platform/durable-storage': 'Durable Objects (`durable_objects`) are not available on this host yet',
 };

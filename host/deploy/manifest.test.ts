@@ -184,7 +184,7 @@ describe('parseManifestText: JSON and JSONC', () => {
 });
 
 describe('parseManifestText: unknown and unsupported keys', () => {
-  it.each(['d1_databases', 'durable_objects', 'queues', 'ai', 'assets', 'env', 'placement'])(
+  it.each(['durable_objects', 'queues', 'ai', 'assets', 'env', 'placement'])(
     'rejects the `%s` section as not supported yet',
     (key) => {
       const e = errorOf(() => parseManifestText(JSON.stringify({ name: 'w', main: 'i.js', [key]: [] }), 'wrangler.json'));
@@ -197,10 +197,10 @@ describe('parseManifestText: unknown and unsupported keys', () => {
   );
 
   it('rejects a TOML binding table', () => {
-    const e = tomlError('[[d1_databases]]\nbinding = "DB"\ndatabase_name = "x"\n');
+    const e = tomlError('[[queues.producers]]\nbinding = "Q"\nqueue = "x"\n');
     expect(e.code).toBe('E_BINDING_UNSUPPORTED');
     expect(e.message).toBe(
-      'wrangler.toml: the `d1_databases` binding section is not supported yet by this runtime; remove `d1_databases` from wrangler.toml to deploy without it',
+      'wrangler.toml: the `queues` binding section is not supported yet by this runtime; remove `queues` from wrangler.toml to deploy without it',
     );
   });
 
@@ -220,9 +220,10 @@ describe('parseManifestText: unknown and unsupported keys', () => {
   });
 
   it('points a misspelled unsupported section at its real name', () => {
-    const e = tomlError('[[d1_database]]\nbinding = "A"');
+    const e = tomlError('[[durable_object]]\nbinding = "A"');
     expect(e.code).toBe('E_MANIFEST_INVALID');
-    expect(e.message).toContain('did you mean `d1_databases`? It is not supported yet');
+    expect(e.message).toContain('did you mean `durable_objects`? It is not supported yet');
+    expect(tomlError('[[d1_database]]\nbinding = "A"').message).toContain('(did you mean `d1_databases`?)');
     expect(tomlError('[[kv_namespace]]\nbinding = "A"').message).toContain('(did you mean `kv_namespaces`?)');
   });
 

@@ -29,7 +29,7 @@ const IGNORED_KEYS = ['$schema', 'account_id', 'workers_dev', 'upload_source_map
  * that expects `env.MY_KV` and silently gets `undefined` fails later and far from the cause.
  */
 const UNSUPPORTED_KEYS = [
-  'd1_databases', 'durable_objects', 'queues', 'analytics_engine_datasets',
+  'durable_objects', 'queues', 'analytics_engine_datasets',
   'vectorize', 'ai', 'browser', 'hyperdrive', 'migrations', 'wasm_modules', 'text_blobs', 'data_blobs', 'unsafe',
   'site', 'assets', 'env', 'dev', 'rules', 'tail_consumers', 'placement', 'dispatch_namespaces',
   'mtls_certificates', 'send_email', 'version_metadata', 'pipelines', 'workflows', 'secrets_store_secrets', 'logfwdr',

@@ -77,7 +77,7 @@ describe('collectUpload with no_bundle = true', () => {
   });
 
   it('passes manifest errors through', async () => {
-    const dir = await worker({ 'wrangler.toml': 'name = "w"\nmain = "index.js"\n[[d1_databases]]\nbinding = "K"\n', 'index.js': '' });
+    const dir = await worker({ 'wrangler.toml': 'name = "w"\nmain = "index.js"\n[[queues.producers]]\nbinding = "K"\nqueue = "q"\n', 'index.js': '' });
     expect((await rejection(collectUpload(dir))).code).toBe('E_BINDING_UNSUPPORTED');
     const none = await worker({ 'index.js': '' });
     expect((await rejection(collectUpload(none))).code).toBe('E_MANIFEST_NOT_FOUND');

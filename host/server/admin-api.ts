@@ -12,6 +12,7 @@ import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-typ
 import { cronProblem } from '../deploy/manifest.ts';
 import { adminStorageRoutes } from './admin-storage.ts';
 import type { KvStore } from '../../storage/kv/kv-types.ts';
+import type { SqlStore } from '../../storage/sql/sql-types.ts';
 import type { BlobStore } from '../../storage/blob/blob-types.ts';
 
 export interface AdminDeps {
@@ -25,7 +26,7 @@ export interface AdminDeps {
   /** Runs a worker's scheduled handler now (POST /v1/workers/:name/scheduled). */
   runScheduled(name: string, event: ScheduledEventInit): Promise<ScheduledOutcome>;
   /** The host's stores, for the /v1/kv and /v1/r2 routes (`edge kv`, `edge r2`); without them those routes are absent. */
-  storage?: { kv: KvStore; blob: BlobStore };
+  storage?: { kv: KvStore; blob: BlobStore; sql?: SqlStore };
 }
 
 const errorSchema = {

@@ -19,6 +19,8 @@ import { CapabilityRegistry } from '../bindings/registry.ts';
 import { loadHostConfig } from '../core/host-config.ts';
 import { HostOps, type HostOpHandler } from '../core/host-ops.ts';
 import { KvEngine } from '../../storage/kv/kv-engine.ts';
+import { SqlEngine } from '../../storage/sql/sql-store.ts';
+import type { SqlLimits } from '../../storage/sql/sql-types.ts';
 import { BUILTIN_FACADES } from '../bindings/builtins.ts';
 import { CACHE_LIMITS } from '../core/limits.ts';
 import { CronScheduler } from '../runtime/scheduler.ts';
@@ -65,6 +67,10 @@ export interface HostOptions {
   s3Host?: string;
   /** Access keys of the S3 endpoint; else edge.config.ts's `s3.accessKeys`, else a pair generated into <dataDir>/s3-credentials.json. */
   s3AccessKeys?: S3AccessKey[];
+  /** D1 databases' limits (SQL_LIMITS in storage/sql/sql-types.ts when not given). */
+  sqlLimits?: Partial<SqlLimits>;
+  /** A D1 database's thread stops after this long without a call (60 s). */
+  sqlIdleMs?: number;
 }
 
 export interface RunningHost {
@@ -81,6 +87,8 @@ export interface RunningHost {
   readonly blob: BlobEngine;
   /** The host's KV store (every kv_namespaces namespace), shared by the KV binding and the admin API. */
   readonly kv: KvEngine;
+  /** The host's SQL store (every d1_databases database), shared by the D1 binding and the admin API. */
+  readonly sql: SqlEngine;
   /** The S3-compatible endpoint (path-style: <s3Url>/<bucket>/<key>). */
   s3Url: string;
   /** The access keys it accepts (`file` when they were generated). */
@@ -146,12 +154,18 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   });
   // R2 for every worker of this host (JS workers' env.MY_BUCKET, components' blob interface, the S3 endpoint).
   const blob = await BlobEngine.open(join(dataDir, 'r2'));
+  // D1 for every worker of this host: a thread per database, durable through its own log.
+  const sql = await SqlEngine.open(join(dataDir, 'd1'), {
+    ...(options.sqlLimits ? { limits: options.sqlLimits } : {}),
+    ...(options.sqlIdleMs !== undefined ? { idleMs: options.sqlIdleMs } : {}),
+    onTornTail: (t) => process.emitWarning(`D1 database ${t.database}: cut off a torn write at the end of ${t.file} (${t.droppedBytes} bytes: ${t.reason}); it had not been acknowledged`),
+  });
   const registry = await CapabilityRegistry.create({
     platformWitDir: PLATFORM_WIT_DIR,
     dataDir,
     user: config.capabilities,
     ...(config.path ? { configDir: dirname(config.path) } : {}),
-    stores: { kv, blob },
+    stores: { kv, blob, sql },
   });
   const logs = new LogHub();
   // Asynchronous host operations the prelude's Web APIs use: each feature registers its handlers here.
@@ -224,7 +238,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     metrics,
     workerUrl: (name) => `http://${name}.localhost:${dataPort}/`,
     runScheduled,
-    storage: { kv, blob },
+    storage: { kv, blob, sql },
   });
   try {
     await data.listen({ port: options.port ?? 8787, host });
@@ -240,6 +254,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     pool.close();
     cacheStore.close();
     await kv.close();
+    await sql.close();
     throw err;
   }
   const adminPort = (admin.server.address() as { port: number }).port;
@@ -258,6 +273,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     scheduler,
     blob,
     kv,
+    sql,
     s3Url: `http://${urlHost(s3Host)}:${s3Port}`,
     s3Credentials,
     runScheduled,
@@ -275,8 +291,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       pool.close();
       cacheStore.close();
       await kv.close();
-      // After the runtime: workers' R2 calls in flight end before the store does.
+      // After the runtime: workers' R2 and D1 calls in flight end before the stores do.
       await blob.close();
+      await sql.close();
     },
   };
 }

@@ -22,7 +22,7 @@ export interface ValueBlob {
   tag: 'blob',
   val: Uint8Array,
 }
-export type Error = ErrorNotGranted | ErrorInvalidSql | ErrorConstraint | ErrorTooLarge | ErrorInternal;
+export type Error = ErrorNotGranted | ErrorInvalidSql | ErrorConstraint | ErrorNotAuthorized | ErrorTooLarge | ErrorTimeout | ErrorInternal;
 /**
  * The manifest grants no database under this binding name (`d1_databases`).
  */
@@ -31,7 +31,7 @@ export interface ErrorNotGranted {
   val: string,
 }
 /**
- * The SQL did not parse, or names something that does not exist: SQLite's message.
+ * The SQL did not parse, names something that does not exist, or failed as it ran: SQLite's message.
  */
 export interface ErrorInvalidSql {
   tag: 'invalid-sql',
@@ -45,10 +45,24 @@ export interface ErrorConstraint {
   val: string,
 }
 /**
- * A statement, a value or the result was larger than allowed.
+ * What D1 does not allow here (ATTACH, transactions outside `batch`, most PRAGMAs), named.
+ */
+export interface ErrorNotAuthorized {
+  tag: 'not-authorized',
+  val: string,
+}
+/**
+ * A statement, its parameters, its result or the database grew larger than allowed: which limit.
  */
 export interface ErrorTooLarge {
   tag: 'too-large',
+  val: string,
+}
+/**
+ * The statement ran past the database's time limit and was interrupted.
+ */
+export interface ErrorTimeout {
+  tag: 'timeout',
   val: string,
 }
 export interface ErrorInternal {
@@ -58,21 +72,48 @@ export interface ErrorInternal {
 export interface Statement {
   sql: string,
   /**
-   * Bound to `?` or `?NNN` placeholders in order.
+   * Bound to `?`, `?NNN`, `:name`, `@name` or `$name` placeholders in order.
    */
   params: Array<Value>,
 }
 export interface Meta {
+  /**
+   * Rows changed by the statement (INSERT, UPDATE, DELETE); 0 for a read.
+   */
   changes: bigint,
+  /**
+   * The rowid of the last row inserted on this database.
+   */
   lastRowId: bigint,
+  /**
+   * Rows the statement returned (SQLite's scan counters are not available here).
+   */
   rowsRead: bigint,
+  /**
+   * Rows written, triggers included.
+   */
   rowsWritten: bigint,
+  /**
+   * Whether the statement changed the database (rows or schema).
+   */
+  changedDb: boolean,
+  /**
+   * The database's size in bytes after the statement.
+   */
+  sizeAfter: bigint,
   durationMs: number,
 }
 export interface Rows {
   columns: Array<string>,
   rows: Array<Array<Value>>,
   meta: Meta,
+}
+export interface ExecResult {
+  /**
+   * Statements run.
+   */
+  count: number,
+  durationMs: number,
 }
 
 export class Database {
@@ -93,7 +134,15 @@ export class Database {
   */
   batch(statements: Array<Statement>): Array<Rows>;
   /**
-  * Runs SQL text holding several statements, without parameters (D1's `exec`).
+  * Runs SQL text holding several statements, without parameters, in one transaction (D1's `exec`).
   */
-  exec(sql: string): Meta;
+  exec(sql: string): ExecResult;
+  /**
+  * The whole database as a SQLite file (D1's `dump`).
+  */
+  dump(): Uint8Array;
+  /**
+  * A position in the database's history, after every write acknowledged so far (D1's session bookmarks).
+  */
+  bookmark(): string;
 }

@@ -1,0 +1,132 @@
+// D1: `d1_databases` grants databases of the host's SQL store (storage/sql: sql.js in a thread per database, durable
+// through the segment log). The one host implementation is the `edge:platform/sql` interface
+// (`Database.open(binding)`): components import it, and JS workers' `env.DB` (d1-facade.js, a D1Database) calls the
+// same functions. The database lives in the host, never in a tenant's isolate.
+import { fileURLToPath } from 'node:url';
+import { CapabilityError, type BuiltinCapability, type CapabilityDefinition } from '../capability.ts';
+import { d1Section, type D1Grant } from './d1-section.ts';
+import type * as Sql from '../generated/interfaces/edge-platform-sql.d.ts';
+import { SqlError, type SqlMeta, type SqlRows, type SqlStatement, type SqlStore, type SqlValue } from '../../../storage/sql/sql-types.ts';
+
+type SqlImpl = typeof Sql;
+
+/** A SqlError as the sql interface's error variant (the message keeps SQLite's words and code). */
+function witError(err: unknown): never {
+  if (!(err instanceof SqlError)) throw err;
+  const text = `${err.message}: ${err.sqliteCode}`;
+  return witErrorText(err, text);
+}
+
+/** exec()'s errors name the statement that failed, as D1's do. */
+function execError(err: unknown): never {
+  if (!(err instanceof SqlError) || err.statement === undefined) return witError(err);
+  return witErrorText(err, `Error in line ${err.statement}: ${err.message}: ${err.sqliteCode}`);
+}
+
+function witErrorText(err: SqlError, text: string): never {
+  const payload: Sql.Error = { tag: err.sqlCode, val: text };
+  throw new CapabilityError(payload, text);
+}
+
+function toStore(v: Sql.Value): SqlValue {
+  switch (v.tag) {
+    case 'null':
+      return null;
+    case 'integer':
+      return v.val;
+    case 'real':
+      return v.val;
+    case 'text':
+      return v.val;
+    case 'blob':
+      return v.val;
+  }
+}
+
+function toWit(v: SqlValue): Sql.Value {
+  if (v === null) return { tag: 'null' };
+  if (typeof v === 'bigint') return { tag: 'integer', val: v };
+  if (typeof v === 'number') return { tag: 'real', val: v };
+  if (typeof v === 'string') return { tag: 'text', val: v };
+  return { tag: 'blob', val: v };
+}
+
+function statementOf(s: Sql.Statement): SqlStatement {
+  return { sql: s.sql, params: s.params.map(toStore) };
+}
+
+function metaOf(m: SqlMeta): Sql.Meta {
+  return {
+    changes: BigInt(m.changes),
+    lastRowId: BigInt(m.lastRowId),
+    rowsRead: BigInt(m.rowsRead),
+    rowsWritten: BigInt(m.rowsWritten),
+    changedDb: m.changedDb,
+    sizeAfter: BigInt(m.sizeAfter),
+    durationMs: m.durationMs,
+  };
+}
+
+function rowsOf(r: SqlRows): Sql.Rows {
+  return { columns: r.columns, rows: r.rows.map((row) => row.map(toWit)), meta: metaOf(r.meta) };
+}
+
+export function sqlCapability(store: SqlStore): CapabilityDefinition<SqlImpl, D1Grant> {
+  return {
+    name: 'd1',
+    interface: 'edge:platform/sql',
+    instantiate(grants) {
+      class Database {
+        readonly #id: string;
+        private constructor(id: string) {
+          this.#id = id;
+        }
+
+        static open(binding: string): Database {
+          const g = grants.get(binding);
+          if (!g) throw new CapabilityError({ tag: 'not-granted', val: binding } satisfies Sql.Error, `no D1 database is bound as "${binding}" (d1_databases)`);
+          return new Database(g.id);
+        }
+
+        async query(statement: Sql.Statement): Promise<Sql.Rows> {
+          return rowsOf(await store.database(this.#id).query(statementOf(statement)).catch(witError));
+        }
+
+        async batch(statements: Sql.Statement[]): Promise<Sql.Rows[]> {
+          return (await store.database(this.#id).batch(statements.map(statementOf)).catch(witError)).map(rowsOf);
+        }
+
+        async exec(sql: string): Promise<Sql.ExecResult> {
+          const r = await store.database(this.#id).exec(sql).catch(execError);
+          return { count: r.count, durationMs: r.durationMs };
+        }
+
+        async dump(): Promise<Uint8Array> {
+          return store.database(this.#id).dump().catch(witError);
+        }
+
+        bookmark(): string {
+          return store.database(this.#id).bookmark();
+        }
+      }
+      return { Database } as unknown as SqlImpl;
+    },
+  };
+}
+
+/** The D1 capability: its section, the JS facade, and the interface bound to the host's SQL store. */
+export const d1Builtin: BuiltinCapability<D1Grant> = {
+  name: 'd1',
+  interface: 'edge:platform/sql',
+  grant: 'section',
+  section: d1Section,
+  grantHint: 'its manifest binds no D1 database; add d1_databases = [{ binding = "DB", database_name = "...", database_id = "..." }]',
+  unavailable: 'this host was started without a SQL store',
+  facade: { module: fileURLToPath(new URL('./d1-facade.js', import.meta.url)) },
+  bind(host) {
+    const store = host.sql;
+    if (!store) return null;
+    const def = sqlCapability(store);
+    return { instantiate: (grants, ctx) => def.instantiate(grants, ctx) };
+  },
+};

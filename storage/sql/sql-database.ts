@@ -1,0 +1,434 @@
+// One D1 database: its SQL runs in a worker thread (sql-thread.ts), its durability is here.
+//
+// Calls go to the thread in order and run one at a time. A call that wrote comes back with a record (statements,
+// parameters, time, random seed), appended to the database's segment log (storage/log) before the call's result is
+// released: an acknowledged write survives SIGKILL. A result that only read waits for the writes that ran before it
+// to be durable (it may have seen them), not for anything after. Appends group-commit while the thread runs the next
+// call. A call running past `statementMs` is stopped by terminating the thread; the database is loaded again (the
+// last snapshot, then the records since) and the calls queued behind it go on. Snapshots (the SQLite file, written
+// beside the log) bound the log and recovery: taken past `snapshotBytes` of records, on dump() and when the
+// database goes idle.
+import { Worker } from 'node:worker_threads';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SegmentLog, syncDir, type Loc } from '../log/segment-log.ts';
+import { SqlError, type SqlDatabaseHandle, type SqlErrorCode, type SqlExecResult, type SqlLimits, type SqlRows, type SqlStatement } from './sql-types.ts';
+import type { SqlWasmModule, ThreadRequest, ThreadResponse } from './sql-thread.ts';
+import { serialize } from 'node:v8';
+
+export interface SqlDatabaseOptions {
+  /** The database's directory: `log/` and `snapshot-<seq>.sqlite`. */
+  dir: string;
+  /** sql.js's WebAssembly module, compiled once per host. */
+  module: SqlWasmModule;
+  limits: SqlLimits;
+  /** Records since the last snapshot, in bytes, past which a snapshot is taken. Default 8 MiB. */
+  snapshotBytes?: number;
+  /** The thread is stopped (after a snapshot) once no call came for this long. Default 60 s. */
+  idleMs?: number;
+  onTornTail?(info: { file: string; offset: number; droppedBytes: number; reason: string }): void;
+}
+
+interface Call {
+  req: ThreadRequest;
+  resolve(res: ThreadResponse & { ok: true }): void;
+  reject(err: unknown): void;
+}
+
+interface LoggedRecord {
+  seq: bigint;
+  loc: Loc;
+  payload: Uint8Array;
+}
+
+const THREAD_URL = new URL('./sql-thread.ts', import.meta.url);
+const SNAPSHOT_RE = /^snapshot-([0-9a-f]{16})\.sqlite$/;
+const REOPEN = serialize({ kind: 'reopen' });
+
+function seqHex(seq: bigint): string {
+  return seq.toString(16).padStart(16, '0');
+}
+
+function errorOf(res: ThreadResponse & { ok: false }): SqlError {
+  return new SqlError(res.code, res.message, res.sqliteCode, res.statement);
+}
+
+export class SqlDatabase implements SqlDatabaseHandle {
+  readonly id: string;
+  private readonly opts: Required<Omit<SqlDatabaseOptions, 'onTornTail'>> & Pick<SqlDatabaseOptions, 'onTornTail'>;
+  private thread: Worker | null = null;
+  /** Settles when the thread has loaded the database (null: no thread). */
+  private starting: Promise<void> | null = null;
+  private log: SegmentLog | null = null;
+  /** Sent to the thread, answered in this order; the first is running. */
+  private inflight: Call[] = [];
+  /** Waiting for the thread to (re)start. */
+  private backlog: Call[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** The last record's sequence number, and the snapshot's. */
+  private seq = 0n;
+  private snapshotSeq = 0n;
+  /** Records since the snapshot (what a reload replays), and their bytes. */
+  private records: LoggedRecord[] = [];
+  private recordBytes = 0;
+  /** Settles when every record appended so far is durable (rejects if one could not be). */
+  private durable: Promise<void> = Promise.resolve();
+  private snapshotting: Promise<Uint8Array> | null = null;
+  private closed = false;
+
+  constructor(id: string, options: SqlDatabaseOptions) {
+    this.id = id;
+    this.opts = { snapshotBytes: 8 * 1024 * 1024, idleMs: 60_000, ...options };
+  }
+
+  async query(statement: SqlStatement): Promise<SqlRows> {
+    const res = await this.call({ op: 'query', statements: [{ sql: statement.sql, params: [...statement.params] }] });
+    return res.results![0]!;
+  }
+
+  async batch(statements: readonly SqlStatement[]): Promise<SqlRows[]> {
+    if (statements.length > this.opts.limits.batchStatements) {
+      throw new SqlError('too-large', `a batch holds at most ${this.opts.limits.batchStatements} statements; this one has ${statements.length}`, 'SQLITE_TOOBIG');
+    }
+    if (statements.length === 0) return [];
+    const res = await this.call({ op: 'batch', statements: statements.map((s) => ({ sql: s.sql, params: [...s.params] })) });
+    return res.results!;
+  }
+
+  async exec(sql: string): Promise<SqlExecResult> {
+    const res = await this.call({ op: 'exec', sql });
+    return { count: res.count ?? 0, durationMs: res.durationMs ?? 0 };
+  }
+
+  /** The database as a SQLite file (also written as the new snapshot). */
+  dump(): Promise<Uint8Array> {
+    return this.snapshot();
+  }
+
+  bookmark(): string {
+    return seqHex(this.seq);
+  }
+
+  /** Stops the thread and closes the log; calls in flight finish first. A later call opens the database again. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.shutdown();
+  }
+
+  // ---- calls ----
+
+  private call(req: ThreadRequest): Promise<ThreadResponse & { ok: true }> {
+    if (this.closed) return Promise.reject(new SqlError('internal', `database ${this.id} is closed`, 'SQLITE_MISUSE'));
+    this.touch();
+    return new Promise((resolve, reject) => {
+      const c: Call = { req, resolve, reject };
+      if (this.thread && !this.starting) this.send(c);
+      else {
+        this.backlog.push(c);
+        this.start();
+      }
+    });
+  }
+
+  private send(c: Call): void {
+    this.inflight.push(c);
+    this.thread!.postMessage(c.req);
+    if (this.inflight.length === 1) this.arm();
+  }
+
+  /** The time limit of the call now running (the first in flight). */
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const head = this.inflight[0];
+    if (!head) return;
+    // Snapshots and loads are the host's own work, not a statement.
+    if (head.req.op === 'export') return;
+    this.timer = setTimeout(() => this.interrupt(head), this.opts.limits.statementMs);
+  }
+
+  private onMessage(thread: Worker, res: ThreadResponse): void {
+    if (thread !== this.thread) return;
+    const c = this.inflight.shift();
+    this.arm();
+    if (!c) return;
+    if (!res.ok) {
+      const err = errorOf(res);
+      // An error may tell of rows it saw (a UNIQUE failure): released after the writes before it are durable.
+      this.durable.then(
+        () => c.reject(err),
+        (e: unknown) => c.reject(e),
+      );
+      return;
+    }
+    let after = this.durable;
+    if (res.record) after = this.append(res.record);
+    // sql.js reopened its connection to export: a replay from an older snapshot must do the same at this point.
+    if (c.req.op === 'export') {
+      after = this.append(REOPEN);
+      (res as { seq?: bigint }).seq = this.seq;
+    }
+    after.then(
+      () => c.resolve(res),
+      (e: unknown) => c.reject(e),
+    );
+  }
+
+  private append(record: Uint8Array): Promise<void> {
+    const seq = ++this.seq;
+    const payload = new Uint8Array(8 + record.byteLength);
+    new DataView(payload.buffer).setBigUint64(0, seq, true);
+    payload.set(record, 8);
+    const log = this.log!;
+    const prev = this.durable;
+    const p = log.append(payload).then(
+      (loc) => {
+        this.records.push({ seq, loc, payload });
+        this.recordBytes += payload.byteLength;
+        if (this.recordBytes > this.opts.snapshotBytes && !this.snapshotting) this.snapshot().catch(() => {});
+      },
+      (err: unknown) => {
+        // The thread holds a write the log does not: start again from what is durable.
+        this.fail(new SqlError('internal', `database ${this.id}: a write could not be made durable (${(err as Error).message})`, 'SQLITE_IOERR'));
+        throw err;
+      },
+    );
+    // Durable in order: a record counts only once every one before it does.
+    this.durable = Promise.all([prev, p]).then(() => {});
+    this.durable.catch(() => {});
+    return this.durable;
+  }
+
+  /** A call ran past its time: the thread is stopped and the database loaded again. */
+  private interrupt(head: Call): void {
+    if (this.inflight[0] !== head) return;
+    const ms = this.opts.limits.statementMs;
+    this.inflight.shift();
+    head.reject(new SqlError('timeout', `the statement ran for more than ${ms} ms (the D1 statement time limit) and was interrupted`, 'SQLITE_INTERRUPT'));
+    // Calls behind it had not started: they run on the next thread.
+    this.backlog = [...this.inflight, ...this.backlog];
+    this.inflight = [];
+    this.stopThread();
+    this.start();
+  }
+
+  /** The thread's state cannot be trusted (a failed append, a crashed thread): every call in flight fails. */
+  private fail(err: unknown): void {
+    const calls = [...this.inflight];
+    this.inflight = [];
+    this.stopThread();
+    for (const c of calls) c.reject(err);
+    // The log refuses appends after a failure: it is opened again (and the records read again) by the next start.
+    const log = this.log;
+    this.log = null;
+    this.records = [];
+    this.recordBytes = 0;
+    void log?.close().catch(() => {});
+    this.durable = Promise.resolve();
+    if (this.backlog.length > 0) this.start();
+  }
+
+  private stopThread(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const t = this.thread;
+    this.thread = null;
+    this.starting = null;
+    if (t) void t.terminate();
+  }
+
+  // ---- start, load, recovery ----
+
+  private start(): void {
+    if (this.starting) return;
+    const starting = this.load().then(
+      () => {
+        if (this.starting !== starting) return;
+        this.starting = null;
+        const calls = this.backlog;
+        this.backlog = [];
+        for (const c of calls) this.send(c);
+      },
+      (err: unknown) => {
+        if (this.starting !== starting) return;
+        this.starting = null;
+        this.stopThread();
+        const calls = this.backlog;
+        this.backlog = [];
+        for (const c of calls) c.reject(err);
+      },
+    );
+    this.starting = starting;
+  }
+
+  /** Opens the log (once), starts a thread and loads the snapshot and the records since into it. */
+  private async load(): Promise<void> {
+    // Writes still being appended are part of what is loaded.
+    await this.durable.catch(() => {});
+    if (!this.log) await this.openLog();
+    const snapshot = this.snapshotSeq > 0n ? await readFile(this.snapshotPath(this.snapshotSeq)) : null;
+    const thread = new Worker(THREAD_URL, { workerData: { module: this.opts.module, limits: this.opts.limits } });
+    this.thread = thread;
+    await new Promise<void>((resolve, reject) => {
+      let ready = false;
+      thread.on('message', (m: ThreadResponse & { ready?: boolean }) => {
+        if (!ready) {
+          ready = true;
+          if (m.ok && m.ready) {
+            this.records.sort((a, b) => (a.seq < b.seq ? -1 : 1));
+            thread.postMessage({ op: 'load', snapshot: snapshot ? new Uint8Array(snapshot) : null, records: this.records.map((r) => r.payload.subarray(8)) } satisfies ThreadRequest);
+            return;
+          }
+        }
+        if (this.thread !== thread) return;
+        if (this.starting !== null && this.inflight.length === 0) {
+          // The answer to `load`.
+          if (m.ok) resolve();
+          else reject(errorOf(m as ThreadResponse & { ok: false }));
+          return;
+        }
+        this.onMessage(thread, m);
+      });
+      thread.on('error', (err) => {
+        if (this.thread !== thread) return;
+        if (this.starting !== null && this.inflight.length === 0) reject(err);
+        else this.fail(new SqlError('internal', `database ${this.id}: its SQL thread failed (${err.message})`, 'SQLITE_INTERNAL'));
+      });
+      thread.on('exit', (code) => {
+        if (this.thread !== thread) return;
+        const err = new SqlError('internal', `database ${this.id}: its SQL thread exited (code ${code})`, 'SQLITE_INTERNAL');
+        if (this.starting !== null && this.inflight.length === 0) reject(err);
+        else this.fail(err);
+      });
+    });
+  }
+
+  private snapshotPath(seq: bigint): string {
+    return join(this.opts.dir, `snapshot-${seqHex(seq)}.sqlite`);
+  }
+
+  private async openLog(): Promise<void> {
+    await mkdir(this.opts.dir, { recursive: true });
+    // The newest snapshot is in force; older ones and unfinished ones are left-overs.
+    let newest = 0n;
+    const names = await readdir(this.opts.dir);
+    for (const n of names) {
+      const m = SNAPSHOT_RE.exec(n);
+      if (m) newest = BigInt(`0x${m[1]}`) > newest ? BigInt(`0x${m[1]}`) : newest;
+    }
+    for (const n of names) {
+      const m = SNAPSHOT_RE.exec(n);
+      if ((m && BigInt(`0x${m[1]}`) !== newest) || n.endsWith('.tmp')) await rm(join(this.opts.dir, n), { force: true });
+    }
+    this.snapshotSeq = newest;
+    this.seq = newest;
+    const records: LoggedRecord[] = [];
+    let bytes = 0;
+    let bad: Error | null = null;
+    this.log = await SegmentLog.open(join(this.opts.dir, 'log'), {
+      segmentBytes: 16 * 1024 * 1024,
+      headBytes: 64 * 1024 * 1024,
+      onRecord: ({ loc, head }) => {
+        const seq = new DataView(head.buffer, head.byteOffset, head.byteLength).getBigUint64(0, true);
+        if (seq <= newest) return;
+        if (seq !== this.seq + 1n) bad ??= new Error(`database ${this.id}: record ${seq} follows ${this.seq} in ${join(this.opts.dir, 'log')}`);
+        this.seq = seq;
+        const payload = new Uint8Array(head);
+        records.push({ seq, loc, payload });
+        bytes += payload.byteLength;
+      },
+      ...(this.opts.onTornTail ? { onTornTail: this.opts.onTornTail } : {}),
+    });
+    if (bad) {
+      await this.log.close();
+      this.log = null;
+      throw bad;
+    }
+    this.records = records;
+    this.recordBytes = bytes;
+  }
+
+  // ---- snapshots ----
+
+  /** Writes the database as the new snapshot and drops the records it holds from the log; returns the file. */
+  private snapshot(): Promise<Uint8Array> {
+    this.snapshotting ??= this.takeSnapshot().finally(() => {
+      this.snapshotting = null;
+    });
+    return this.snapshotting;
+  }
+
+  private async takeSnapshot(): Promise<Uint8Array> {
+    const res = await this.call({ op: 'export' });
+    const bytes = res.bytes!;
+    const seq = (res as { seq?: bigint }).seq!;
+    const path = this.snapshotPath(seq);
+    const tmp = `${path}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(bytes);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    await syncDir(this.opts.dir);
+    const old = this.snapshotSeq;
+    this.snapshotSeq = seq;
+    if (old > 0n) await rm(this.snapshotPath(old), { force: true });
+    this.records = this.records.filter((r) => r.seq > seq);
+    this.recordBytes = this.records.reduce((n, r) => n + r.payload.byteLength, 0);
+    const log = this.log;
+    if (log) {
+      await log.compact(
+        (sealedUpTo) => this.records.filter((r) => r.loc.segment <= sealedUpTo).map((r) => r.loc),
+        (from, to) => {
+          const r = this.records.find((x) => x.loc.segment === from.segment && x.loc.offset === from.offset);
+          if (r) r.loc = to;
+        },
+      );
+    }
+    return bytes;
+  }
+
+  // ---- idle ----
+
+  private touch(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => void this.goIdle(), this.opts.idleMs);
+    this.idleTimer.unref();
+  }
+
+  private async goIdle(): Promise<void> {
+    if (this.inflight.length > 0 || this.backlog.length > 0 || this.starting || !this.thread) return;
+    try {
+      if (this.records.length > 0) await this.snapshot();
+    } catch {
+      // The records stay in the log; the next open replays them.
+    }
+    if (this.inflight.length > 0 || this.backlog.length > 0) return;
+    await this.shutdown();
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    while (this.inflight.length > 0 || this.backlog.length > 0 || this.starting) {
+      await Promise.allSettled([...this.inflight, ...this.backlog].map((c) => new Promise<void>((r) => {
+        const { resolve, reject } = c;
+        c.resolve = (v) => (resolve(v), r());
+        c.reject = (e) => (reject(e), r());
+      })));
+      if (this.starting) await this.starting.catch(() => {});
+    }
+    await this.durable.catch(() => {});
+    await this.snapshotting?.catch(() => {});
+    this.stopThread();
+    const log = this.log;
+    this.log = null;
+    await log?.close();
+  }
+}
+
+export type { SqlErrorCode };

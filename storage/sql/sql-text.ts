@@ -1,0 +1,126 @@
+// What the SQL store needs to know of a statement's text before SQLite runs it: whether it may write (so that the
+// call runs in a transaction and is logged), whether D1 allows it at all, and `random()` rewritten to draw from the
+// call's seeded generator (sql-thread.ts) so that a replay gives the same rows.
+
+export interface StatementClass {
+  /**
+   * `read`: cannot change the database (SELECT, VALUES, EXPLAIN, reading PRAGMAs); `write`: may; `with`: a CTE, which
+   * may end in INSERT/UPDATE/DELETE (logged only when it changed something); `pragma-set`: sets a connection PRAGMA.
+   */
+  kind: 'read' | 'write' | 'with' | 'pragma-set';
+  /** Why D1 refuses it, when it does. */
+  refused?: string;
+}
+
+/** PRAGMAs that only read (D1 allows these). */
+const READ_PRAGMAS = new Set(['table_list', 'table_info', 'table_xinfo', 'index_list', 'index_info', 'index_xinfo', 'foreign_key_list', 'foreign_key_check', 'quick_check', 'integrity_check']);
+/** PRAGMAs a statement may set (for the rest of its call; they are reset after it) or read. */
+const SETTABLE_PRAGMAS = new Set(['case_sensitive_like', 'defer_foreign_keys', 'foreign_keys', 'ignore_check_constraints', 'legacy_alter_table', 'recursive_triggers', 'reverse_unordered_selects']);
+const ALLOWED_PRAGMAS = [...READ_PRAGMAS, ...SETTABLE_PRAGMAS, 'optimize'].sort().join(', ');
+
+const WRITE_KEYWORDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'CREATE', 'DROP', 'ALTER', 'REINDEX', 'ANALYZE']);
+const TX_KEYWORDS = new Set(['BEGIN', 'COMMIT', 'END', 'ROLLBACK', 'SAVEPOINT', 'RELEASE']);
+
+/** Index of the first character after whitespace and comments from `i`. */
+function skipSpace(sql: string, i: number): number {
+  for (;;) {
+    while (i < sql.length && /\s/.test(sql[i]!)) i++;
+    if (sql.startsWith('--', i)) {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? sql.length : nl + 1;
+    } else if (sql.startsWith('/*', i)) {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 2;
+    } else return i;
+  }
+}
+
+function word(sql: string, i: number): { word: string; end: number } {
+  const m = /^[A-Za-z_][A-Za-z0-9_$]*/.exec(sql.slice(i, i + 64));
+  return m ? { word: m[0], end: i + m[0].length } : { word: '', end: i };
+}
+
+export function classify(sql: string): StatementClass {
+  const start = skipSpace(sql, 0);
+  const first = word(sql, start);
+  const kw = first.word.toUpperCase();
+  if (kw === 'SELECT' || kw === 'VALUES' || kw === 'EXPLAIN') return { kind: 'read' };
+  if (kw === 'WITH') return { kind: 'with' };
+  if (WRITE_KEYWORDS.has(kw)) return { kind: 'write' };
+  if (kw === 'ATTACH' || kw === 'DETACH') return { kind: 'write', refused: `${kw} is not allowed: a D1 database cannot reach other database files` };
+  if (TX_KEYWORDS.has(kw)) return { kind: 'write', refused: `${kw} is not allowed: D1 runs each call in its own transaction; use batch() for statements that must apply together` };
+  if (kw === 'VACUUM') return { kind: 'write', refused: 'VACUUM is not allowed on D1' };
+  if (kw === 'PRAGMA') {
+    let at = skipSpace(sql, first.end);
+    let name = word(sql, at);
+    // A schema prefix: PRAGMA main.table_info(...)
+    const afterName = skipSpace(sql, name.end);
+    if (sql[afterName] === '.') {
+      at = skipSpace(sql, afterName + 1);
+      name = word(sql, at);
+    }
+    const pragma = name.word.toLowerCase();
+    const rest = skipSpace(sql, name.end);
+    const sets = sql[rest] === '=';
+    if (READ_PRAGMAS.has(pragma)) return { kind: 'read' };
+    if (SETTABLE_PRAGMAS.has(pragma)) return { kind: sets || sql[rest] === '(' ? 'pragma-set' : 'read' };
+    if (pragma === 'optimize') return { kind: 'write' };
+    return { kind: 'write', refused: `PRAGMA ${pragma || '(none)'} is not allowed on D1 (allowed: ${ALLOWED_PRAGMAS})` };
+  }
+  return { kind: 'write' };
+}
+
+/** What `random()` becomes: 64 bits from two 32-bit draws of the call's generator, an INTEGER as SQLite's is. */
+const RANDOM_EXPR = '(CAST(__edge_rand32(1) AS INTEGER)*4294967296+CAST(__edge_rand32(0) AS INTEGER))';
+
+/** `random()` calls (outside strings, quoted names and comments) replaced by RANDOM_EXPR. */
+export function rewriteRandom(sql: string): string {
+  if (!/random/i.test(sql)) return sql;
+  let out = '';
+  let last = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"' || c === '`') {
+      // A string or quoted name; a doubled quote is an escaped one.
+      let j = i + 1;
+      for (;;) {
+        const k = sql.indexOf(c, j);
+        if (k < 0) {
+          j = sql.length;
+          break;
+        }
+        if (sql[k + 1] === c) j = k + 2;
+        else {
+          j = k + 1;
+          break;
+        }
+      }
+      i = j;
+    } else if (c === '[') {
+      const k = sql.indexOf(']', i + 1);
+      i = k < 0 ? sql.length : k + 1;
+    } else if (sql.startsWith('--', i) || sql.startsWith('/*', i)) {
+      i = skipSpace(sql, i);
+    } else if (/[A-Za-z_]/.test(c)) {
+      const w = word(sql, i);
+      let end = w.end;
+      // Longer identifiers than the 64-character window: step over the rest.
+      while (end < sql.length && /[A-Za-z0-9_$]/.test(sql[end]!)) end++;
+      if (w.word.toLowerCase() === 'random' && end === w.end && (i === 0 || sql[i - 1] !== '.')) {
+        const open = skipSpace(sql, end);
+        if (sql[open] === '(') {
+          const close = skipSpace(sql, open + 1);
+          if (sql[close] === ')') {
+            out += sql.slice(last, i) + RANDOM_EXPR;
+            last = close + 1;
+            i = close + 1;
+            continue;
+          }
+        }
+      }
+      i = end;
+    } else i++;
+  }
+  return last === 0 ? sql : out + sql.slice(last);
+}

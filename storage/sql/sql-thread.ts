@@ -1,0 +1,394 @@
+// One D1 database on sql.js, in a worker thread of its own (sql-database.ts starts it): the thread can be terminated
+// when a statement runs past its time limit, without blocking the host's event loop or other databases.
+//
+// Durability is the main thread's: every call that wrote returns a record (its statements, parameters, the time and
+// the random seed it ran with), which the main thread appends to the database's segment log before the result is
+// released. Replaying the records in order, on top of the last snapshot, gives the same rows: SQLite's clock is
+// pinned to the record's time (`Date.now`, which sql.js's VFS reads), and `random()` / `randomblob()` draw from a
+// generator seeded by the record, not from the OS.
+import { parentPort, workerData } from 'node:worker_threads';
+import { randomBytes } from 'node:crypto';
+import { serialize, deserialize } from 'node:v8';
+import initSqlJs, { type Database, type Statement } from 'sql.js';
+import { classify, rewriteRandom, type StatementClass } from './sql-text.ts';
+import type { SqlLimits, SqlValue, SqlRows, SqlErrorCode } from './sql-types.ts';
+
+/** sql.js's compiled module (opaque here: the project's lib has no WebAssembly types). */
+export type SqlWasmModule = object;
+const wasm = (globalThis as unknown as { WebAssembly: { instantiate(m: SqlWasmModule, imports: object): Promise<object> } }).WebAssembly;
+
+export interface ThreadInit {
+  module: SqlWasmModule;
+  limits: SqlLimits;
+}
+
+/** A call's record: what replays it. */
+export interface CallRecord {
+  /** `reopen`: the connection was closed and opened again here (a snapshot was taken), as a replay must do too. */
+  kind: 'query' | 'batch' | 'exec' | 'reopen';
+  now: number;
+  seed: [number, number, number, number];
+  statements: Array<{ sql: string; params: SqlValue[] }>;
+}
+
+export type ThreadRequest =
+  | { op: 'load'; snapshot: Uint8Array | null; records: Uint8Array[] }
+  | { op: 'query'; statements: Array<{ sql: string; params: SqlValue[] }> }
+  | { op: 'batch'; statements: Array<{ sql: string; params: SqlValue[] }> }
+  | { op: 'exec'; sql: string }
+  | { op: 'export' };
+
+export type ThreadResponse =
+  | { ok: true; results?: SqlRows[]; count?: number; durationMs?: number; record?: Uint8Array; bytes?: Uint8Array }
+  | { ok: false; code: SqlErrorCode; message: string; sqliteCode: string; statement?: number };
+
+class Fail extends Error {
+  readonly code: SqlErrorCode;
+  readonly sqliteCode: string;
+  readonly statement: number | undefined;
+  constructor(code: SqlErrorCode, message: string, sqliteCode: string, statement?: number) {
+    super(message);
+    this.code = code;
+    this.sqliteCode = sqliteCode;
+    this.statement = statement;
+  }
+}
+
+const { module, limits } = workerData as ThreadInit;
+const SQL = await initSqlJs({
+  instantiateWasm(imports: object, done: (instance: object) => void) {
+    void wasm.instantiate(module, imports).then((instance) => done(instance));
+    return {};
+  },
+} as Parameters<typeof initSqlJs>[0]);
+
+const realNow = Date.now;
+/** The pinned clock of the call running now (null: the real one). */
+let pinnedNow: number | null = null;
+Date.now = () => pinnedNow ?? realNow();
+
+// xoshiro128** over the record's seed: what random() and randomblob() draw from.
+let rs = new Uint32Array(4);
+function seedRandom(seed: readonly number[]): void {
+  rs = Uint32Array.from(seed);
+  if (rs[0] === 0 && rs[1] === 0 && rs[2] === 0 && rs[3] === 0) rs[0] = 1;
+}
+function next32(): number {
+  const s = rs;
+  const r = Math.imul(rotl(Math.imul(s[1]!, 5), 7), 9) >>> 0;
+  const t = s[1]! << 9;
+  s[2]! ^= s[0]!;
+  s[3]! ^= s[1]!;
+  s[1]! ^= s[2]!;
+  s[0]! ^= s[3]!;
+  s[2]! ^= t;
+  s[3] = rotl(s[3]!, 11);
+  return r;
+}
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+let db: Database;
+/** Whether a call changed a connection-level PRAGMA: they are reset after each call, so that a replay sees the same. */
+let pragmasTouched = false;
+let replaying = false;
+/** The connection's last inserted rowid and the database's size, as of the last statement that changed it. */
+let lastRowId = 0;
+let currentSize = 0;
+
+function openDatabase(bytes: Uint8Array | null): void {
+  db = bytes ? new SQL.Database(bytes) : new SQL.Database();
+  configure();
+}
+
+function configure(): void {
+  // random(): 64 bits from two 32-bit draws (sql.js returns a JS function's numbers as REAL; the CASTs make an INTEGER).
+  db.create_function('__edge_rand32', (signed: number) => (signed ? next32() | 0 : next32()));
+  db.create_function('randomblob', (n: number) => {
+    const len = Math.max(1, Math.min(Number(n) | 0, limits.databaseBytes));
+    const out = new Uint8Array(len);
+    for (let i = 0; i < len; i += 4) {
+      const v = next32();
+      out[i] = v & 0xff;
+      if (i + 1 < len) out[i + 1] = (v >>> 8) & 0xff;
+      if (i + 2 < len) out[i + 2] = (v >>> 16) & 0xff;
+      if (i + 3 < len) out[i + 3] = v >>> 24;
+    }
+    return out;
+  });
+  resetPragmas();
+  currentSize = sizeBytes();
+  lastRowId = scalar('SELECT last_insert_rowid()');
+}
+
+function resetPragmas(): void {
+  const pageSize = Number(db.exec('PRAGMA page_size')[0]!.values[0]![0]);
+  // A replay applies what was acknowledged, whatever the limit is now.
+  const maxPages = replaying ? 4294967294 : Math.max(1, Math.floor(limits.databaseBytes / pageSize));
+  db.run(
+    `PRAGMA foreign_keys = ON; PRAGMA recursive_triggers = OFF; PRAGMA case_sensitive_like = OFF; PRAGMA ignore_check_constraints = OFF; PRAGMA legacy_alter_table = OFF; PRAGMA reverse_unordered_selects = OFF; PRAGMA max_page_count = ${maxPages};`,
+  );
+  pragmasTouched = false;
+}
+
+function sizeBytes(): number {
+  const r = db.exec('PRAGMA page_count; PRAGMA page_size');
+  return Number(r[0]!.values[0]![0]) * Number(r[1]!.values[0]![0]);
+}
+
+function scalar(sql: string): number {
+  return Number(db.exec(sql)[0]!.values[0]![0]);
+}
+
+function sqliteFailure(err: unknown, statement?: number): Fail {
+  if (err instanceof Fail) return err;
+  const e = err as { message?: string; code?: string };
+  const message = String(e?.message ?? err);
+  const code = typeof e?.code === 'string' ? e.code : 'SQLITE_ERROR';
+  if (code.startsWith('SQLITE_CONSTRAINT')) return new Fail('constraint', message, code, statement);
+  if (code === 'SQLITE_FULL' || /database or disk is full/.test(message)) {
+    return new Fail('too-large', `the database is full: it may hold at most ${limits.databaseBytes} bytes (the D1 database size limit)`, 'SQLITE_FULL', statement);
+  }
+  if (code === 'SQLITE_TOOBIG' || /too big|too large/.test(message)) return new Fail('too-large', message, 'SQLITE_TOOBIG', statement);
+  if (err instanceof RangeError) return new Fail('invalid-sql', message, 'SQLITE_RANGE', statement);
+  return new Fail('invalid-sql', message, code === 'undefined' ? 'SQLITE_ERROR' : code, statement);
+}
+
+function checkStatement(sql: string, params: readonly SqlValue[], cls: StatementClass): void {
+  if (cls.refused) throw new Fail('not-authorized', cls.refused, 'SQLITE_AUTH');
+  // A replay applies what was acknowledged, whatever the limits are now.
+  if (replaying) return;
+  if (Buffer.byteLength(sql) > limits.sqlBytes) throw new Fail('too-large', `the statement is ${Buffer.byteLength(sql)} bytes of SQL; D1 allows at most ${limits.sqlBytes}`, 'SQLITE_TOOBIG');
+  if (params.length > limits.params) throw new Fail('too-large', `the statement binds ${params.length} parameters; D1 allows at most ${limits.params}`, 'SQLITE_TOOBIG');
+}
+
+function bindParams(stmt: Statement, params: readonly SqlValue[]): void {
+  if (params.length === 0) return;
+  stmt.bind(params as never);
+}
+
+interface RunState {
+  wrote: boolean;
+}
+
+/** Runs one prepared statement to the end: its rows and meta. */
+function runStatement(stmt: Statement, cls: StatementClass, state: RunState, started: number): SqlRows {
+  const write = cls.kind !== 'read';
+  const before = write ? scalar('SELECT total_changes()') : 0;
+  const schemaBefore = write ? scalar('PRAGMA schema_version') : 0;
+  const columns = stmt.getColumnNames();
+  const rows: SqlValue[][] = [];
+  while (stmt.step()) {
+    if (rows.length >= limits.rowsPerQuery && !replaying) throw new Fail('too-large', `the statement returned more than ${limits.rowsPerQuery} rows (the limit per query); add a LIMIT`, 'SQLITE_TOOBIG');
+    rows.push((stmt.get as (p: null, o: { useBigInt: boolean }) => SqlValue[])(null, { useBigInt: true }));
+  }
+  if (cls.kind === 'pragma-set') pragmasTouched = true;
+  let changes = 0;
+  let written = 0;
+  let changed = false;
+  if (write) {
+    written = scalar('SELECT total_changes()') - before;
+    changed = written > 0 || scalar('PRAGMA schema_version') !== schemaBefore;
+    changes = cls.kind === 'write' && written > 0 ? db.getRowsModified() : 0;
+    if (cls.kind === 'write' || changed) state.wrote = true;
+    if (changed) {
+      lastRowId = scalar('SELECT last_insert_rowid()');
+      currentSize = sizeBytes();
+    }
+  }
+  return {
+    columns,
+    rows,
+    meta: {
+      changes,
+      lastRowId,
+      rowsRead: rows.length,
+      rowsWritten: written,
+      changedDb: changed,
+      sizeAfter: currentSize,
+      durationMs: performance.now() - started,
+    },
+  };
+}
+
+function prepare(sql: string, statement?: number): Statement {
+  try {
+    return db.prepare(rewriteRandom(sql));
+  } catch (err) {
+    throw sqliteFailure(err, statement);
+  }
+}
+
+/** Runs `statements` (one transaction when any may write); returns their rows and whether the call wrote. */
+function runStatements(statements: ReadonlyArray<{ sql: string; params: SqlValue[] }>, atomic: boolean): { results: SqlRows[]; wrote: boolean } {
+  const classes = statements.map((s) => classify(s.sql));
+  statements.forEach((s, i) => checkStatement(s.sql, s.params, classes[i]!));
+  const inTx = atomic || classes.some((c) => c.kind !== 'read');
+  const state: RunState = { wrote: false };
+  const results: SqlRows[] = [];
+  if (inTx) db.run('BEGIN');
+  try {
+    statements.forEach((s, i) => {
+      const started = performance.now();
+      const stmt = prepare(s.sql, i + 1);
+      try {
+        bindParams(stmt, s.params);
+        results.push(runStatement(stmt, classes[i]!, state, started));
+      } catch (err) {
+        throw sqliteFailure(err, i + 1);
+      } finally {
+        stmt.free();
+      }
+    });
+    if (inTx) db.run('COMMIT');
+  } catch (err) {
+    if (inTx) {
+      try {
+        db.run('ROLLBACK');
+      } catch {
+        // SQLite already rolled back (some errors end the transaction themselves).
+      }
+    }
+    throw err;
+  } finally {
+    if (pragmasTouched) resetPragmas();
+  }
+  if (inTx && state.wrote) {
+    // The size after the whole transaction (a statement's own figure was taken inside it).
+    const size = sizeBytes();
+    for (const r of results) if (r.meta.changedDb) r.meta.sizeAfter = size;
+  }
+  return { results, wrote: state.wrote };
+}
+
+/** exec(): SQL text of several statements, split by SQLite itself, run in one transaction. */
+function runExec(sql: string): { count: number; statements: Array<{ sql: string; params: SqlValue[] }>; wrote: boolean } {
+  if (Buffer.byteLength(sql) > limits.sqlBytes * 100) throw new Fail('too-large', `exec() was given ${Buffer.byteLength(sql)} bytes of SQL; at most ${limits.sqlBytes * 100}`, 'SQLITE_TOOBIG');
+  const state: RunState = { wrote: false };
+  const done: Array<{ sql: string; params: SqlValue[] }> = [];
+  db.run('BEGIN');
+  let n = 0;
+  try {
+    const it = db.iterateStatements(rewriteRandom(sql));
+    for (;;) {
+      let stmt: Statement;
+      try {
+        const r = it.next();
+        if (r.done) break;
+        stmt = r.value;
+      } catch (err) {
+        throw sqliteFailure(err, n + 1);
+      }
+      n++;
+      try {
+        const text = stmt.getSQL();
+        const cls = classify(text);
+        if (cls.refused) throw new Fail('not-authorized', cls.refused, 'SQLITE_AUTH', n);
+        runStatement(stmt, cls, state, performance.now());
+        done.push({ sql: text, params: [] });
+      } catch (err) {
+        throw sqliteFailure(err, n);
+      } finally {
+        stmt.free();
+      }
+    }
+    db.run('COMMIT');
+  } catch (err) {
+    try {
+      db.run('ROLLBACK');
+    } catch {
+      // already rolled back
+    }
+    throw err;
+  } finally {
+    if (pragmasTouched) resetPragmas();
+  }
+  return { count: n, statements: done, wrote: state.wrote };
+}
+
+function newSeed(): [number, number, number, number] {
+  const b = randomBytes(16);
+  return [b.readUInt32LE(0), b.readUInt32LE(4), b.readUInt32LE(8), b.readUInt32LE(12)];
+}
+
+function withPinned<T>(now: number, seed: readonly number[], fn: () => T): T {
+  pinnedNow = now;
+  seedRandom(seed);
+  try {
+    return fn();
+  } finally {
+    pinnedNow = null;
+  }
+}
+
+function replay(bytes: Uint8Array, index: number): void {
+  const rec = deserialize(bytes) as CallRecord;
+  if (rec.kind === 'reopen') {
+    db.export();
+    configure();
+    return;
+  }
+  try {
+    withPinned(rec.now, rec.seed, () => {
+      if (rec.kind === 'exec') runStatements(rec.statements, true);
+      else runStatements(rec.statements, rec.kind === 'batch');
+    });
+  } catch (err) {
+    throw new Fail('internal', `replaying write ${index + 1} of the database's log failed (${(err as Error).message}): the log and the snapshot disagree`, 'SQLITE_CORRUPT');
+  }
+}
+
+function handle(req: ThreadRequest): ThreadResponse {
+  switch (req.op) {
+    case 'load': {
+      openDatabase(req.snapshot);
+      replaying = true;
+      resetPragmas();
+      try {
+        req.records.forEach(replay);
+      } finally {
+        replaying = false;
+        resetPragmas();
+      }
+      return { ok: true };
+    }
+    case 'query':
+    case 'batch': {
+      const now = realNow();
+      const seed = newSeed();
+      const started = performance.now();
+      const { results, wrote } = withPinned(now, seed, () => runStatements(req.statements, req.op === 'batch'));
+      const record: CallRecord | undefined = wrote ? { kind: req.op, now, seed, statements: req.statements } : undefined;
+      return { ok: true, results, durationMs: performance.now() - started, ...(record ? { record: serialize(record) } : {}) };
+    }
+    case 'exec': {
+      const now = realNow();
+      const seed = newSeed();
+      const started = performance.now();
+      const r = withPinned(now, seed, () => runExec(req.sql));
+      const record: CallRecord | undefined = r.wrote ? { kind: 'exec', now, seed, statements: r.statements } : undefined;
+      return { ok: true, count: r.count, durationMs: performance.now() - started, ...(record ? { record: serialize(record) } : {}) };
+    }
+    case 'export': {
+      // sql.js's export() closes and reopens the connection: functions and PRAGMAs are set up again.
+      const bytes = db.export();
+      configure();
+      return { ok: true, bytes };
+    }
+  }
+}
+
+parentPort!.on('message', (req: ThreadRequest) => {
+  let res: ThreadResponse;
+  try {
+    res = handle(req);
+  } catch (err) {
+    const f = sqliteFailure(err);
+    res = { ok: false, code: f.code, message: f.message, sqliteCode: f.sqliteCode, ...(f.statement !== undefined ? { statement: f.statement } : {}) };
+  }
+  const transfer: ArrayBuffer[] = [];
+  if (res.ok && res.bytes) transfer.push(res.bytes.buffer as ArrayBuffer);
+  parentPort!.postMessage(res, transfer);
+});
+parentPort!.postMessage({ ok: true, ready: true });

@@ -1,0 +1,297 @@
+// D1 through a real host: the env.DB API of JS workers (every call Workers users know), D1's type mapping, atomic
+// batches, errors, what a statement may not do, the limits, and one database shared by two workers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manifestFor, startTestHost, type TestHost } from './helpers/test-host.ts';
+
+const D1_WORKER = `
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const step = url.pathname.slice(1);
+    const db = env.DB;
+    const out = {};
+    const err = async (p) => { try { await (typeof p === 'function' ? p() : p); return null; } catch (e) { return { name: e.constructor.name, message: e.message, cause: e.cause?.message ?? null }; } };
+    switch (step) {
+      case 'setup': {
+        out.exec = await db.exec('DROP TABLE IF EXISTS items; CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, price REAL, qty INTEGER, data BLOB, flag INTEGER)');
+        break;
+      }
+      case 'api': {
+        const ins = await db.prepare('INSERT INTO items (name, price, qty) VALUES (?1, ?2, ?3)').bind('apple', 1.5, 3).run();
+        out.run = { success: ins.success, results: ins.results, changes: ins.meta.changes, last_row_id: ins.meta.last_row_id, changed_db: ins.meta.changed_db, rows_written: ins.meta.rows_written, size_after: ins.meta.size_after > 0, duration: typeof ins.meta.duration };
+        await db.prepare('INSERT INTO items (name, price, qty) VALUES (?, ?, ?)').bind('pear', 2, 5).run();
+        out.first = await db.prepare('SELECT name, price, qty FROM items WHERE name = ?').bind('apple').first();
+        out.firstCol = await db.prepare('SELECT name, price, qty FROM items WHERE name = ?').bind('pear').first('qty');
+        out.firstNone = await db.prepare('SELECT * FROM items WHERE name = ?').bind('none').first();
+        out.firstBadCol = await err(db.prepare('SELECT name FROM items').first('nope'));
+        const all = await db.prepare('SELECT name, qty FROM items ORDER BY id').all();
+        out.all = { results: all.results, success: all.success, rows_read: all.meta.rows_read, changes: all.meta.changes, changed_db: all.meta.changed_db };
+        out.raw = await db.prepare('SELECT name, qty FROM items ORDER BY id').raw();
+        out.rawNames = await db.prepare('SELECT name, qty FROM items ORDER BY id').raw({ columnNames: true });
+        const stmt = db.prepare('SELECT qty FROM items WHERE name = ?');
+        out.rebind = [await stmt.bind('apple').first('qty'), await stmt.bind('pear').first('qty')];
+        const upd = await db.prepare('UPDATE items SET qty = qty + 1').run();
+        out.update = { changes: upd.meta.changes, rows_written: upd.meta.rows_written };
+        out.returning = (await db.prepare("INSERT INTO items (name) VALUES ('plum') RETURNING id, name").all()).results;
+        out.className = [db.constructor.name, stmt.constructor.name, String(db)];
+        break;
+      }
+      case 'types': {
+        const blob = new Uint8Array([0, 1, 254, 255]);
+        await db.prepare('INSERT INTO items (name, price, qty, data, flag) VALUES (?, ?, ?, ?, ?)').bind('typed', 0.25, 9007199254740991, blob, true).run();
+        await db.prepare('INSERT INTO items (name, price, qty, data, flag) VALUES (?, ?, ?, ?, ?)').bind('typed2', null, 7, blob.buffer, false).run();
+        await db.prepare('INSERT INTO items (name, qty, data) VALUES (?, ?, ?)').bind('typed3', 12n, [9, 8]).run();
+        out.rows = (await db.prepare("SELECT name, price, qty, data, flag, typeof(qty) AS tq, typeof(price) AS tp, typeof(data) AS td, typeof(flag) AS tf FROM items WHERE name LIKE 'typed%' ORDER BY id").all()).results;
+        out.undef = await err(() => db.prepare('SELECT ?').bind(undefined).all());
+        out.undefSync = (() => { try { db.prepare('SELECT ?').bind(undefined); return 'no throw'; } catch (e) { return 'throws at bind()'; } })();
+        out.object = await err(() => db.prepare('SELECT ?').bind({ a: 1 }).all());
+        out.bigText = (await db.prepare('SELECT length(?) AS n').bind('x'.repeat(100000)).first('n'));
+        break;
+      }
+      case 'batch': {
+        const before = await db.prepare('SELECT count(*) AS n FROM items').first('n');
+        out.failed = await err(db.batch([
+          db.prepare('INSERT INTO items (name) VALUES (?)').bind('b1'),
+          db.prepare('INSERT INTO items (name) VALUES (?)').bind('b2'),
+          db.prepare('INSERT INTO items (name) VALUES (?)').bind('b1'),
+        ]));
+        out.afterFailed = await db.prepare('SELECT count(*) AS n FROM items').first('n') - before;
+        const ok = await db.batch([
+          db.prepare('INSERT INTO items (name) VALUES (?)').bind('b3'),
+          db.prepare('UPDATE items SET qty = 42 WHERE name = ?').bind('b3'),
+          db.prepare('SELECT name, qty FROM items WHERE name = ?').bind('b3'),
+        ]);
+        out.ok = ok.map((r) => ({ success: r.success, changes: r.meta.changes, results: r.results }));
+        out.empty = await db.batch([]);
+        out.notStatement = await err(db.batch(['SELECT 1']));
+        break;
+      }
+      case 'errors': {
+        out.noTable = await err(db.prepare('SELECT * FROM nope').all());
+        out.syntax = await err(db.prepare('SELEC 1').all());
+        out.unique = await err(db.prepare("INSERT INTO items (name) VALUES ('apple')").run());
+        out.notNull = await err(db.prepare('INSERT INTO items (price) VALUES (1)').run());
+        out.attach = await err(db.prepare("ATTACH DATABASE '/etc/passwd' AS p").run());
+        out.begin = await err(db.exec('BEGIN TRANSACTION'));
+        out.pragma = await err(db.prepare('PRAGMA journal_mode = DELETE').run());
+        out.loadExt = await err(db.prepare("SELECT load_extension('/tmp/x.so')").all());
+        out.tableInfo = (await db.prepare('PRAGMA table_info(items)').all()).results.map((r) => r.name);
+        out.execError = await err(db.exec("INSERT INTO items (name) VALUES ('e1'); INSERT INTO nope VALUES (1)"));
+        out.execRolledBack = await db.prepare("SELECT count(*) AS n FROM items WHERE name = 'e1'").first('n');
+        out.prepareNonString = await err(Promise.resolve().then(() => db.prepare(42)));
+        out.tooManyParams = await err(db.prepare('SELECT ' + Array.from({ length: 101 }, () => '?').join(',')).bind(...Array.from({ length: 101 }, (_, i) => i)).all());
+        break;
+      }
+      case 'dump': {
+        const buf = await db.dump();
+        out.isBuffer = buf instanceof ArrayBuffer;
+        out.header = new TextDecoder().decode(new Uint8Array(buf, 0, 15));
+        break;
+      }
+      case 'session': {
+        const s = db.withSession('first-primary');
+        out.before = s.getBookmark();
+        await s.prepare("INSERT INTO items (name) VALUES ('s1')").run();
+        const b1 = s.getBookmark();
+        out.n = await s.prepare("SELECT count(*) AS n FROM items WHERE name = 's1'").first('n');
+        const s2 = db.withSession(b1);
+        out.resumed = s2.getBookmark() === b1;
+        out.bookmarkType = typeof b1;
+        out.batch = (await s2.batch([s2.prepare("SELECT 'x' AS v")]))[0].results;
+        out.grows = s2.getBookmark() >= b1;
+        break;
+      }
+      case 'random': {
+        const r = await db.prepare("INSERT INTO items (name, qty, price, data) VALUES ('rnd-' || hex(randomblob(8)), random(), unixepoch('now'), randomblob(16)) RETURNING name, qty, price, hex(data) AS data, typeof(qty) AS t").first();
+        out.row = r;
+        break;
+      }
+      case 'count': {
+        out.n = await db.prepare('SELECT count(*) AS n FROM items').first('n');
+        break;
+      }
+    }
+    return Response.json(out);
+  },
+};
+`;
+
+describe('D1 for JS workers', () => {
+  let t: TestHost;
+
+  beforeAll(async () => {
+    t = await startTestHost({ sqlLimits: { statementMs: 1500, databaseBytes: 2 * 1024 * 1024, rowsPerQuery: 1000 } });
+    const toml = manifestFor('d1-api', 'index.js', 'd1_databases = [{ binding = "DB", database_name = "api-tests", database_id = "api-tests" }]\n[limits]\ncpu_ms = 500');
+    const res = await t.deploy('d1-api', { toml, modules: { 'index.js': D1_WORKER } });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const setup = await t.get('d1-api', '/setup');
+    expect(setup.status, setup.text).toBe(200);
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  async function step(name: string): Promise<any> {
+    const res = await t.get('d1-api', `/${name}`);
+    expect(res.status, res.text).toBe(200);
+    return JSON.parse(res.text);
+  }
+
+  it('prepare/bind then run, first, all, raw, and the result meta', async () => {
+    const out = await step('api');
+    expect(out.run).toEqual({ success: true, results: [], changes: 1, last_row_id: 1, changed_db: true, rows_written: 1, size_after: true, duration: 'number' });
+    expect(out.first).toEqual({ name: 'apple', price: 1.5, qty: 3 });
+    expect(out.firstCol).toBe(5);
+    expect(out.firstNone).toBeNull();
+    expect(out.firstBadCol.message).toBe('D1_COLUMN_NOTFOUND: Column not found');
+    expect(out.all).toEqual({ results: [{ name: 'apple', qty: 3 }, { name: 'pear', qty: 5 }], success: true, rows_read: 2, changes: 0, changed_db: false });
+    expect(out.raw).toEqual([['apple', 3], ['pear', 5]]);
+    expect(out.rawNames).toEqual([['name', 'qty'], ['apple', 3], ['pear', 5]]);
+    expect(out.rebind).toEqual([3, 5]);
+    expect(out.update).toEqual({ changes: 2, rows_written: 2 });
+    expect(out.returning).toEqual([{ id: 3, name: 'plum' }]);
+    expect(out.className).toEqual(['D1Database', 'D1PreparedStatement', '[object D1Database]']);
+  });
+
+  it("maps types as D1 documents: numbers, strings, null, booleans to integers, buffers and byte arrays to BLOBs", async () => {
+    const out = await step('types');
+    expect(out.rows).toEqual([
+      { name: 'typed', price: 0.25, qty: 9007199254740991, data: [0, 1, 254, 255], flag: 1, tq: 'integer', tp: 'real', td: 'blob', tf: 'integer' },
+      { name: 'typed2', price: null, qty: 7, data: [0, 1, 254, 255], flag: 0, tq: 'integer', tp: 'null', td: 'blob', tf: 'integer' },
+      { name: 'typed3', price: null, qty: 12, data: [9, 8], flag: null, tq: 'integer', tp: 'null', td: 'blob', tf: 'null' },
+    ]);
+    expect(out.undef.message).toBe("D1_TYPE_ERROR: Type 'undefined' not supported for value 'undefined'");
+    expect(out.undefSync).toBe('throws at bind()');
+    expect(out.object.message).toBe("D1_TYPE_ERROR: Type 'object' not supported for value '[object Object]'");
+    expect(out.bigText).toBe(100000);
+  });
+
+  it('batch() is atomic: a failing statement rolls back the ones before it', async () => {
+    const out = await step('batch');
+    expect(out.failed.message).toMatch(/^D1_ERROR: UNIQUE constraint failed: items\.name: SQLITE_CONSTRAINT/);
+    expect(out.afterFailed).toBe(0);
+    expect(out.ok).toEqual([
+      { success: true, changes: 1, results: [] },
+      { success: true, changes: 1, results: [] },
+      { success: true, changes: 0, results: [{ name: 'b3', qty: 42 }] },
+    ]);
+    expect(out.empty).toEqual([]);
+    expect(out.notStatement.name).toBe('TypeError');
+  });
+
+  it("errors carry SQLite's message, and a statement cannot break out", async () => {
+    const out = await step('errors');
+    expect(out.noTable).toEqual({ name: 'Error', message: 'D1_ERROR: no such table: nope: SQLITE_ERROR', cause: 'no such table: nope: SQLITE_ERROR' });
+    expect(out.syntax.message).toBe('D1_ERROR: near "SELEC": syntax error: SQLITE_ERROR');
+    expect(out.unique.message).toBe('D1_ERROR: UNIQUE constraint failed: items.name: SQLITE_CONSTRAINT_UNIQUE');
+    expect(out.notNull.message).toBe('D1_ERROR: NOT NULL constraint failed: items.name: SQLITE_CONSTRAINT_NOTNULL');
+    expect(out.attach.message).toMatch(/^D1_ERROR: ATTACH is not allowed: .*SQLITE_AUTH$/);
+    expect(out.begin.message).toMatch(/^D1_EXEC_ERROR: Error in line 1: BEGIN is not allowed: .*use batch\(\)/);
+    expect(out.pragma.message).toMatch(/^D1_ERROR: PRAGMA journal_mode is not allowed on D1 \(allowed: .*table_info/);
+    expect(out.loadExt.message).toBe('D1_ERROR: no such function: load_extension: SQLITE_ERROR');
+    expect(out.tableInfo).toEqual(['id', 'name', 'price', 'qty', 'data', 'flag']);
+    expect(out.execError.message).toBe('D1_EXEC_ERROR: Error in line 2: no such table: nope: SQLITE_ERROR');
+    expect(out.execRolledBack).toBe(0);
+    expect(out.prepareNonString.name).toBe('TypeError');
+    expect(out.tooManyParams.message).toMatch(/binds 101 parameters; D1 allows at most 100/);
+  });
+
+  it('dump() returns the database as a SQLite file', async () => {
+    const out = await step('dump');
+    expect(out).toEqual({ isBuffer: true, header: 'SQLite format 3' });
+  });
+
+  it('withSession(): bookmarks that only move forward', async () => {
+    const out = await step('session');
+    expect(out.before).toBeNull();
+    expect(out.n).toBe(1);
+    expect(out.resumed).toBe(true);
+    expect(out.bookmarkType).toBe('string');
+    expect(out.batch).toEqual([{ v: 'x' }]);
+    expect(out.grows).toBe(true);
+  });
+
+  it('random() is a 64-bit INTEGER and the rows it made are the same after a restart (replayed from the log)', async () => {
+    const out = await step('random');
+    expect(out.row.t).toBe('integer');
+    expect(out.row.data).toMatch(/^[0-9A-F]{32}$/);
+    await t.restart({ sqlLimits: { statementMs: 1500, databaseBytes: 2 * 1024 * 1024, rowsPerQuery: 1000 } });
+    const res = await t.get('d1-api', '/count');
+    expect(res.status).toBe(200);
+    // The same row, read back through a second worker bound to the same database.
+    const toml = manifestFor('d1-reader', 'index.js', 'd1_databases = [{ binding = "OTHER", database_name = "api-tests" }]');
+    const reader = `export default { async fetch(req, env) { const name = new URL(req.url).searchParams.get('name'); return Response.json(await env.OTHER.prepare('SELECT name, qty, price, hex(data) AS data, typeof(qty) AS t FROM items WHERE name = ?').bind(name).first()); } };`;
+    expect((await t.deploy('d1-reader', { toml, modules: { 'index.js': reader } })).status).toBe(201);
+    const again = await t.get('d1-reader', `/?name=${encodeURIComponent(out.row.name)}`);
+    expect(JSON.parse(again.text)).toEqual(out.row);
+  }, 60_000);
+});
+
+describe('D1 limits', () => {
+  let t: TestHost;
+  const LIMITS = { statementMs: 800, databaseBytes: 512 * 1024, rowsPerQuery: 50 };
+
+  beforeAll(async () => {
+    t = await startTestHost({ sqlLimits: LIMITS });
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('a runaway query is interrupted at the time limit; the database and the host go on', async () => {
+    const worker = `export default { async fetch(req, env) {
+      const step = new URL(req.url).pathname;
+      if (step === '/setup') { await env.DB.exec('CREATE TABLE IF NOT EXISTS k (v INTEGER)'); await env.DB.prepare('INSERT INTO k VALUES (1)').run(); return new Response('ok'); }
+      if (step === '/spin') { const t0 = Date.now(); try { await env.DB.prepare('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c').all(); return new Response('finished?'); } catch (e) { return new Response(e.message + ' after ' + (Date.now() - t0)); } }
+      return Response.json(await env.DB.prepare('SELECT count(*) AS n FROM k').first());
+    } };`;
+    const toml = manifestFor('d1-spin', 'index.js', 'd1_databases = [{ binding = "DB", database_name = "spin" }]\n[limits]\nwall_ms = 30000');
+    expect((await t.deploy('d1-spin', { toml, modules: { 'index.js': worker } })).status).toBe(201);
+    expect((await t.get('d1-spin', '/setup')).text).toBe('ok');
+    const other = t.get('d1-spin', '/spin');
+    // While the runaway runs, the host still answers (other databases, other workers).
+    const hello = `export default { fetch() { return new Response('alive'); } };`;
+    expect((await t.deploy('alive', { modules: { 'index.js': hello } })).status).toBe(201);
+    expect((await t.get('alive')).text).toBe('alive');
+    const spun = (await other).text;
+    expect(spun).toMatch(/^D1_ERROR: the statement ran for more than 800 ms \(the D1 statement time limit\) and was interrupted: SQLITE_INTERRUPT after \d+$/);
+    const ms = Number(spun.split(' after ')[1]);
+    expect(ms).toBeGreaterThanOrEqual(800);
+    expect(ms).toBeLessThan(5000);
+    // The acknowledged row is still there on the reloaded database.
+    expect(JSON.parse((await t.get('d1-spin', '/')).text)).toEqual({ n: 1 });
+  }, 60_000);
+
+  it('the database size limit and rows per query fail with clear errors and keep what was there', async () => {
+    const worker = `export default { async fetch(req, env) {
+      const step = new URL(req.url).pathname;
+      try {
+        if (step === '/setup') { await env.DB.exec('CREATE TABLE IF NOT EXISTS big (b BLOB)'); return new Response('ok'); }
+        if (step === '/fill') { for (let i = 0; i < 100; i++) await env.DB.prepare('INSERT INTO big VALUES (randomblob(20000))').run(); return new Response('filled?'); }
+        if (step === '/rows') { await env.DB.prepare('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 60) SELECT x FROM c').all(); return new Response('rows?'); }
+        if (step === '/rows50') { return Response.json((await env.DB.prepare('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 50) SELECT x FROM c').all()).results.length); }
+        return Response.json(await env.DB.prepare('SELECT count(*) AS n FROM big').first());
+      } catch (e) { return new Response(e.message, { status: 500 }); }
+    } };`;
+    const toml = manifestFor('d1-full', 'index.js', 'd1_databases = [{ binding = "DB", database_name = "full" }]\n[limits]\ncpu_ms = 1000');
+    expect((await t.deploy('d1-full', { toml, modules: { 'index.js': worker } })).status).toBe(201);
+    expect((await t.get('d1-full', '/setup')).text).toBe('ok');
+    const full = await t.get('d1-full', '/fill');
+    expect(full.status).toBe(500);
+    expect(full.text).toBe(`D1_ERROR: the database is full: it may hold at most ${LIMITS.databaseBytes} bytes (the D1 database size limit): SQLITE_FULL`);
+    const n = JSON.parse((await t.get('d1-full', '/')).text).n;
+    expect(n).toBeGreaterThan(10);
+    expect(n).toBeLessThan(26);
+    const rows = await t.get('d1-full', '/rows');
+    expect(rows.text).toBe('D1_ERROR: the statement returned more than 50 rows (the limit per query); add a LIMIT: SQLITE_TOOBIG');
+    expect((await t.get('d1-full', '/rows50')).text).toBe('50');
+  }, 60_000);
+
+  it('refuses a d1_databases entry without a database, naming the key', async () => {
+    const res = await t.deploy('d1-bad', { toml: manifestFor('d1-bad', 'index.js', 'd1_databases = [{ binding = "DB" }]'), modules: { 'index.js': 'export default { fetch() { return new Response("x"); } };' } });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body)).toContain('names no database');
+  });
+});
