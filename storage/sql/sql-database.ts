@@ -76,6 +76,8 @@ export class SqlDatabase implements SqlDatabaseHandle {
   private durable: Promise<void> = Promise.resolve();
   private snapshotting: Promise<Uint8Array> | null = null;
   private closed = false;
+  /** Appends and fdatasync calls of the logs this database closed (the log is opened again after idling or a failure). */
+  private readonly closedLogStats = { appends: 0, fsyncs: 0 };
 
   constructor(id: string, options: SqlDatabaseOptions) {
     this.id = id;
@@ -108,6 +110,18 @@ export class SqlDatabase implements SqlDatabaseHandle {
 
   bookmark(): string {
     return seqHex(this.seq);
+  }
+
+  /** Records appended to this database's log and fdatasync calls made for them, since it was first opened (read-only). */
+  get logStats(): { appends: number; fsyncs: number } {
+    const s = this.log?.stats;
+    return { appends: this.closedLogStats.appends + (s?.appends ?? 0), fsyncs: this.closedLogStats.fsyncs + (s?.fsyncs ?? 0) };
+  }
+
+  private keepLogStats(log: SegmentLog | null): void {
+    if (!log) return;
+    this.closedLogStats.appends += log.stats.appends;
+    this.closedLogStats.fsyncs += log.stats.fsyncs;
   }
 
   /** Stops the thread and closes the log; calls in flight finish first. A later call opens the database again. */
@@ -152,6 +166,7 @@ export class SqlDatabase implements SqlDatabaseHandle {
     if (thread !== this.thread) return;
     const c = this.inflight.shift();
     this.arm();
+    this.touch();
     if (!c) return;
     if (!res.ok) {
       const err = errorOf(res);
@@ -221,6 +236,7 @@ export class SqlDatabase implements SqlDatabaseHandle {
     for (const c of calls) c.reject(err);
     // The log refuses appends after a failure: it is opened again (and the records read again) by the next start.
     const log = this.log;
+    this.keepLogStats(log);
     this.log = null;
     this.records = [];
     this.recordBytes = 0;
@@ -332,7 +348,12 @@ export class SqlDatabase implements SqlDatabaseHandle {
       onRecord: ({ loc, head }) => {
         const seq = new DataView(head.buffer, head.byteOffset, head.byteLength).getBigUint64(0, true);
         if (seq <= newest) return;
-        if (seq !== this.seq + 1n) bad ??= new Error(`database ${this.id}: record ${seq} follows ${this.seq} in ${join(this.opts.dir, 'log')}`);
+        if (seq !== this.seq + 1n) {
+          bad ??=
+            this.seq === newest
+              ? new Error(`database ${this.id}: its log (${join(this.opts.dir, 'log')}) goes on from write ${seq}, but no snapshot holds the writes before it; refusing to open rather than lose them`)
+              : new Error(`database ${this.id}: write ${seq} follows write ${this.seq} in its log (${join(this.opts.dir, 'log')}); refusing to open rather than lose the ones between`);
+        }
         this.seq = seq;
         const payload = new Uint8Array(head);
         records.push({ seq, loc, payload });
@@ -401,13 +422,15 @@ export class SqlDatabase implements SqlDatabaseHandle {
   }
 
   private async goIdle(): Promise<void> {
-    if (this.inflight.length > 0 || this.backlog.length > 0 || this.starting || !this.thread) return;
+    if (!this.thread && !this.starting) return;
+    // Busy (or still starting): idle is measured from the last answer.
+    if (this.inflight.length > 0 || this.backlog.length > 0 || this.starting) return this.touch();
     try {
       if (this.records.length > 0) await this.snapshot();
     } catch {
       // The records stay in the log; the next open replays them.
     }
-    if (this.inflight.length > 0 || this.backlog.length > 0) return;
+    if (this.inflight.length > 0 || this.backlog.length > 0 || this.starting) return this.touch();
     await this.shutdown();
   }
 
@@ -426,6 +449,7 @@ export class SqlDatabase implements SqlDatabaseHandle {
     await this.snapshotting?.catch(() => {});
     this.stopThread();
     const log = this.log;
+    this.keepLogStats(log);
     this.log = null;
     await log?.close();
   }

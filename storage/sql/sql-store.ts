@@ -57,6 +57,18 @@ export class SqlEngine implements SqlStore {
     return db;
   }
 
+  /** Records appended and fdatasync calls made by every database's log since the store opened (read-only: metrics, the bench). */
+  stats(): { appends: number; fsyncs: number } {
+    let appends = 0;
+    let fsyncs = 0;
+    for (const db of this.databases.values()) {
+      const s = db.logStats;
+      appends += s.appends;
+      fsyncs += s.fsyncs;
+    }
+    return { appends, fsyncs };
+  }
+
   async list(): Promise<string[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     return names.filter((n) => SQL_DATABASE_ID_RE.test(n)).sort();

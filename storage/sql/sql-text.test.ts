@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { classify, rewriteRandom } from './sql-text.ts';
+
+describe('classify', () => {
+  it('tells reads from writes by the first keyword, past comments', () => {
+    expect(classify('SELECT 1').kind).toBe('read');
+    expect(classify('  -- a comment\n /* another */ select * from t').kind).toBe('read');
+    expect(classify('VALUES (1)').kind).toBe('read');
+    expect(classify('EXPLAIN QUERY PLAN SELECT 1').kind).toBe('read');
+    expect(classify('WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x').kind).toBe('with');
+    for (const w of ['INSERT INTO t VALUES (1)', 'update t set a = 1', 'DELETE FROM t', 'REPLACE INTO t VALUES (1)', 'CREATE TABLE t (a)', 'DROP TABLE t', 'ALTER TABLE t ADD b', 'PRAGMA optimize']) {
+      expect(classify(w)).toEqual({ kind: 'write' });
+    }
+  });
+
+  it('refuses what D1 refuses, saying why', () => {
+    expect(classify("ATTACH DATABASE 'x' AS y").refused).toMatch(/ATTACH is not allowed/);
+    expect(classify('detach y').refused).toMatch(/DETACH is not allowed/);
+    for (const tx of ['BEGIN', 'BEGIN IMMEDIATE TRANSACTION', 'COMMIT', 'END', 'ROLLBACK', 'SAVEPOINT a', 'RELEASE a']) expect(classify(tx).refused).toMatch(/use batch\(\)/);
+    expect(classify('VACUUM').refused).toMatch(/VACUUM/);
+    expect(classify('PRAGMA journal_mode = DELETE').refused).toMatch(/^PRAGMA journal_mode is not allowed on D1 \(allowed: .*table_info/);
+    expect(classify('PRAGMA main.journal_mode').refused).toMatch(/^PRAGMA journal_mode/);
+  });
+
+  it('knows the PRAGMAs D1 allows: reading ones, and settable ones', () => {
+    expect(classify('PRAGMA table_info(t)')).toEqual({ kind: 'read' });
+    expect(classify('PRAGMA main.table_list')).toEqual({ kind: 'read' });
+    expect(classify('PRAGMA foreign_keys')).toEqual({ kind: 'read' });
+    expect(classify('PRAGMA foreign_keys = OFF')).toEqual({ kind: 'pragma-set' });
+    expect(classify('PRAGMA defer_foreign_keys = on')).toEqual({ kind: 'pragma-set' });
+  });
+});
+
+describe('rewriteRandom', () => {
+  it('rewrites random() calls into the seeded 64-bit form', () => {
+    const out = rewriteRandom('SELECT random(), RANDOM ( ), abs(random()) % 10');
+    expect(out.match(/__edge_rand32\(1\)/g)).toHaveLength(3);
+    expect(out).not.toMatch(/\brandom\s*\(/i);
+  });
+
+  it('leaves strings, quoted names, comments, other identifiers and randomblob alone', () => {
+    const untouched = [
+      "SELECT 'random()'",
+      'SELECT "random"() FROM t',
+      'SELECT [random()]',
+      'SELECT `random`()',
+      'SELECT randomblob(4)',
+      'SELECT my_random()',
+      'SELECT t.random() FROM t',
+      'SELECT random(1)',
+      "SELECT 1 -- random()\n",
+      'SELECT /* random() */ 1',
+      "SELECT 'it''s random()'",
+    ];
+    for (const sql of untouched) expect(rewriteRandom(sql)).toBe(sql);
+  });
+
+  it('is idempotent: a rewritten statement (as exec() records it) is left as it is', () => {
+    const once = rewriteRandom('INSERT INTO t VALUES (random())');
+    expect(rewriteRandom(once)).toBe(once);
+  });
+});
