@@ -98,6 +98,7 @@ let lastRowId = 0;
 let currentSize = 0;
 
 function openDatabase(bytes: Uint8Array | null): void {
+  statements.clear();
   db = bytes ? new SQL.Database(bytes) : new SQL.Database();
   configure();
 }
@@ -212,12 +213,30 @@ function runStatement(stmt: Statement, cls: StatementClass, state: RunState, sta
   };
 }
 
+/** Prepared statements by SQL text, most recently used last (SQLite prepares them again itself after a schema change). */
+const statements = new Map<string, Statement>();
+const STATEMENT_CACHE = 128;
+
 function prepare(sql: string, statement?: number): Statement {
+  const cached = statements.get(sql);
+  if (cached) {
+    statements.delete(sql);
+    statements.set(sql, cached);
+    return cached;
+  }
+  let stmt: Statement;
   try {
-    return db.prepare(rewriteRandom(sql));
+    stmt = db.prepare(rewriteRandom(sql));
   } catch (err) {
     throw sqliteFailure(err, statement);
   }
+  statements.set(sql, stmt);
+  if (statements.size > STATEMENT_CACHE) {
+    const [oldest, old] = statements.entries().next().value as [string, Statement];
+    statements.delete(oldest);
+    old.free();
+  }
+  return stmt;
 }
 
 /** Runs `statements` (one transaction when any may write); returns their rows and whether the call wrote. */
@@ -238,7 +257,8 @@ function runStatements(statements: ReadonlyArray<{ sql: string; params: SqlValue
       } catch (err) {
         throw sqliteFailure(err, i + 1);
       } finally {
-        stmt.free();
+        // Back to the cache: reset (bindings cleared too) for the next use.
+        stmt.reset();
       }
     });
     if (inTx) db.run('COMMIT');
@@ -325,6 +345,8 @@ function withPinned<T>(now: number, seed: readonly number[], fn: () => T): T {
 function replay(bytes: Uint8Array, index: number): void {
   const rec = deserialize(bytes) as CallRecord;
   if (rec.kind === 'reopen') {
+    // export() frees every prepared statement itself.
+    statements.clear();
     db.export();
     configure();
     return;
@@ -371,7 +393,9 @@ function handle(req: ThreadRequest): ThreadResponse {
       return { ok: true, count: r.count, durationMs: performance.now() - started, ...(record ? { record: serialize(record) } : {}) };
     }
     case 'export': {
-      // sql.js's export() closes and reopens the connection: functions and PRAGMAs are set up again.
+      // sql.js's export() closes and reopens the connection (freeing every prepared statement): functions and
+      // PRAGMAs are set up again.
+      statements.clear();
       const bytes = db.export();
       configure();
       return { ok: true, bytes };
