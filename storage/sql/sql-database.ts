@@ -69,6 +69,8 @@ export class SqlDatabase implements SqlDatabaseHandle {
   /** The last record's sequence number, and the snapshot's. */
   private seq = 0n;
   private snapshotSeq = 0n;
+  /** The last record known durable (every one before it is too): what bookmarks name. */
+  private durableSeq = 0n;
   /** Records since the snapshot (what a reload replays), and their bytes. */
   private records: LoggedRecord[] = [];
   private recordBytes = 0;
@@ -109,7 +111,7 @@ export class SqlDatabase implements SqlDatabaseHandle {
   }
 
   bookmark(): string {
-    return seqHex(this.seq);
+    return seqHex(this.durableSeq);
   }
 
   /** Records appended to this database's log and fdatasync calls made for them, since it was first opened (read-only). */
@@ -210,7 +212,9 @@ export class SqlDatabase implements SqlDatabaseHandle {
       },
     );
     // Durable in order: a record counts only once every one before it does.
-    this.durable = Promise.all([prev, p]).then(() => {});
+    this.durable = Promise.all([prev, p]).then(() => {
+      if (seq > this.durableSeq) this.durableSeq = seq;
+    });
     this.durable.catch(() => {});
     return this.durable;
   }
@@ -339,6 +343,7 @@ export class SqlDatabase implements SqlDatabaseHandle {
     }
     this.snapshotSeq = newest;
     this.seq = newest;
+    this.durableSeq = newest;
     const records: LoggedRecord[] = [];
     let bytes = 0;
     let bad: Error | null = null;
@@ -368,6 +373,7 @@ export class SqlDatabase implements SqlDatabaseHandle {
     }
     this.records = records;
     this.recordBytes = bytes;
+    this.durableSeq = this.seq;
   }
 
   // ---- snapshots ----

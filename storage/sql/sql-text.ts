@@ -41,7 +41,9 @@ function word(sql: string, i: number): { word: string; end: number } {
 }
 
 export function classify(sql: string): StatementClass {
-  const start = skipSpace(sql, 0);
+  // SQLite skips empty statements (a lone ";") before the first keyword: so must we, or "; COMMIT" passes as a write.
+  let start = skipSpace(sql, 0);
+  while (sql[start] === ';') start = skipSpace(sql, start + 1);
   const first = word(sql, start);
   const kw = first.word.toUpperCase();
   if (kw === 'SELECT' || kw === 'VALUES' || kw === 'EXPLAIN') return { kind: 'read' };

@@ -94,7 +94,7 @@ let db: Database;
 let pragmasTouched = false;
 let replaying = false;
 /** The connection's last inserted rowid and the database's size, as of the last statement that changed it. */
-let lastRowId = 0;
+let lastRowId = 0n;
 let currentSize = 0;
 
 function openDatabase(bytes: Uint8Array | null): void {
@@ -120,7 +120,7 @@ function configure(): void {
   });
   resetPragmas();
   currentSize = sizeBytes();
-  lastRowId = scalar('SELECT last_insert_rowid()');
+  lastRowId = bigScalar('SELECT last_insert_rowid()');
 }
 
 function resetPragmas(): void {
@@ -136,6 +136,16 @@ function resetPragmas(): void {
 function sizeBytes(): number {
   const r = db.exec('PRAGMA page_count; PRAGMA page_size');
   return Number(r[0]!.values[0]![0]) * Number(r[1]!.values[0]![0]);
+}
+
+function bigScalar(sql: string): bigint {
+  const stmt = db.prepare(sql);
+  try {
+    stmt.step();
+    return BigInt((stmt.get as (p: null, o: { useBigInt: boolean }) => Array<bigint | number>)(null, { useBigInt: true })[0]!);
+  } finally {
+    stmt.free();
+  }
 }
 
 function scalar(sql: string): number {
@@ -194,7 +204,7 @@ function runStatement(stmt: Statement, cls: StatementClass, state: RunState, sta
     changes = cls.kind === 'write' && written > 0 ? db.getRowsModified() : 0;
     if (cls.kind === 'write' || changed) state.wrote = true;
     if (changed) {
-      lastRowId = scalar('SELECT last_insert_rowid()');
+      lastRowId = bigScalar('SELECT last_insert_rowid()');
       currentSize = sizeBytes();
     }
   }

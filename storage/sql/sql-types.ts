@@ -13,8 +13,8 @@ export interface SqlStatement {
 export interface SqlMeta {
   /** Rows changed by the statement; 0 for a read. */
   changes: number;
-  /** The rowid of the last row inserted on this database. */
-  lastRowId: number;
+  /** The rowid of the last row inserted on this database (64 bits). */
+  lastRowId: bigint;
   /** Rows the statement returned (sql.js does not expose SQLite's scan counters). */
   rowsRead: number;
   /** Rows written, triggers included. */

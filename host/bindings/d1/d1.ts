@@ -58,7 +58,7 @@ function statementOf(s: Sql.Statement): SqlStatement {
 function metaOf(m: SqlMeta): Sql.Meta {
   return {
     changes: BigInt(m.changes),
-    lastRowId: BigInt(m.lastRowId),
+    lastRowId: m.lastRowId,
     rowsRead: BigInt(m.rowsRead),
     rowsWritten: BigInt(m.rowsWritten),
     changedDb: m.changedDb,
