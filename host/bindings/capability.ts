@@ -5,6 +5,7 @@ import type { ManifestSection } from '../core/manifest.ts';
 import type { KvStore } from '../../storage/kv/kv-types.ts';
 import type { BlobStore } from '../../storage/blob/blob-types.ts';
 import type { SqlStore } from '../../storage/sql/sql-types.ts';
+import type { DurableStore } from '../../storage/durable/durable-store.ts';
 
 /** A grant of a user capability, from a manifest's `[[bindings]]` entry. */
 export interface CapabilityGrant {
@@ -99,6 +100,13 @@ export interface BuiltinHost {
   kv?: KvStore;
   blob?: BlobStore;
   sql?: SqlStore;
+  durable?: DurableStore;
+}
+
+/** Where a binding's fetch() goes in-process: a worker, and for a Durable Object namespace the class of its objects. */
+export interface FetchTarget {
+  worker: string;
+  objectClass?: string;
 }
 
 /** A built-in capability bound to a host's stores. */
@@ -110,6 +118,6 @@ export interface BoundBuiltin<Settings = Record<string, unknown>> {
    * how to let it go when the instance dies. The facade receives it as its `shared` argument.
    */
   share?(grants: ReadonlyMap<string, Settings>): { buffer: SharedArrayBuffer; release(): void };
-  /** A binding a JS worker can fetch() in-process (a service binding): the worker it calls. */
-  fetchTarget?(settings: Settings): string;
+  /** A binding a JS worker can fetch() in-process (a service binding, a Durable Object stub): where it goes. `worker`: the granted worker's name. */
+  fetchTarget?(settings: Settings, worker: string): string | FetchTarget;
 }

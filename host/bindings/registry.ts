@@ -8,7 +8,7 @@ import { EdgeError } from '../core/errors.ts';
 import type { DeployManifest } from '../core/manifest.ts';
 import type { UserCapabilitySpec } from '../core/host-config.ts';
 import { resolvePackage, loadWitDir, WitError, type ResolvedPackage } from '../../guest-sdk/bindgen/wit/index.ts';
-import { CapabilityError, type BuiltinHost, type CapabilityDefinition, type CapabilityInstanceContext } from './capability.ts';
+import { CapabilityError, type BuiltinHost, type CapabilityDefinition, type CapabilityInstanceContext, type FetchTarget } from './capability.ts';
 import { describeInterface, type InterfaceDescriptor } from './describe.ts';
 import { BUILTIN_CAPABILITIES } from './builtins.ts';
 
@@ -16,8 +16,7 @@ import { BUILTIN_CAPABILITIES } from './builtins.ts';
 const RUNTIME_INTERFACES = ['edge:platform/http-types'];
 /** Platform capabilities whose host side arrives with later work: importing them is refused with this hint. */
 const RESERVED: Record<string, string> = {
-  'edge:platform/durable': 'Durable Objects (`durable_objects`) are not available on this host yet',
-  'edge:platform/durable-storage': 'Durable Objects (`durable_objects`) are not available on this host yet',
+  'edge:platform/durable-storage': 'Durable Object classes written as components are not supported yet (a JS class can be one)',
 };
 
 interface Registered {
@@ -29,7 +28,7 @@ interface Registered {
   instantiate?: (grants: ReadonlyMap<string, unknown>, ctx: CapabilityInstanceContext) => object;
   checkGrant?: CapabilityDefinition['checkGrant'];
   share?: (grants: ReadonlyMap<string, unknown>) => { buffer: SharedArrayBuffer; release(): void };
-  fetchTarget?: (settings: unknown) => string;
+  fetchTarget?: (settings: unknown, worker: string) => string | FetchTarget;
   /** The JS facade's name and per-binding config; absent: JS workers get the generic facade over the interface. */
   facade?: { config?(settings: unknown, binding: string, index: number): unknown };
   /** What to add to a manifest that lacks the grant. */
@@ -262,11 +261,12 @@ export class CapabilityRegistry {
   }
 
   /** The worker a binding of this manifest fetches in-process (a service binding), or undefined when it is none. */
-  fetchTarget(manifest: DeployManifest, binding: string): string | undefined {
+  fetchTarget(manifest: DeployManifest, binding: string): FetchTarget | undefined {
     for (const [name, grants] of this.checkedGrants(manifest)) {
       const r = this.byName.get(name);
       if (!r?.fetchTarget || !grants.has(binding)) continue;
-      return r.fetchTarget(grants.get(binding));
+      const t = r.fetchTarget(grants.get(binding), manifest.name);
+      return typeof t === 'string' ? { worker: t } : t;
     }
     return undefined;
   }

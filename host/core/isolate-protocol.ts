@@ -61,6 +61,8 @@ export interface FetchCommand {
   hasBody: boolean;
   /** `request.cf`, when the host has one. */
   cf?: Record<string, unknown>;
+  /** For a Durable Object of this worker: the event goes to that object (created if it is not alive). */
+  object?: { className: string; id: string };
 }
 
 /** A cron trigger (or a manual one) for the worker's scheduled handler. Answered by a ScheduledEntryResult or Deferred. */
@@ -300,6 +302,8 @@ export interface FetchRequest {
   redirect: 'follow' | 'manual' | 'error';
   /** The service binding's name, for a Fetcher's fetch (the host maps it to a worker). */
   service?: string;
+  /** A Durable Object stub's fetch: the object's id (the binding names its class). */
+  object?: string;
   /** The whole request body. */
   body?: Uint8Array;
   /** The request body is this guest stream, pulled by the host (PullCommand) as the upstream takes it. */

@@ -178,7 +178,8 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
       `if (w === undefined) w = listeners;\n` +
       `else for (const [key, before] of saved) { if (before) Object.defineProperty(globalThis, key, before); else delete globalThis[key]; }\n` +
       `if (w === null || (typeof w !== 'object' && typeof w !== 'function') || (typeof w.fetch !== 'function' && typeof w.scheduled !== 'function')) throw new Error(${JSON.stringify(NO_FETCH_MARKER)});\n` +
-      `Object.defineProperty(globalThis, '__edgeWorker', { value: w, configurable: true });\n`;
+      `Object.defineProperty(globalThis, '__edgeWorker', { value: w, configurable: true });\n` +
+      `Object.defineProperty(globalThis, '__edgeExports', { value: entry, configurable: true });\n`;
   }
   const bootstrap = isolate.compileModuleSync(bootstrapSource, { filename: `worker://${worker}/${BOOTSTRAP_PATH}` });
   pathOf.set(bootstrap, BOOTSTRAP_PATH);

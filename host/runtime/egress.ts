@@ -63,7 +63,15 @@ export function subrequest(runner: RequestRunner, rc: RequestContext, arg: unkno
       answer({ error: `env.${a.service} is not a service binding of worker "${runner.version.worker}".` })?.catch((err) => runner.failRequest(rc, asEdgeError(err)));
       return;
     }
-    service = { binding: a.service, worker: target };
+    service = { binding: a.service, worker: target.worker };
+    if (target.objectClass !== undefined) {
+      // A Durable Object stub: the id was made (and checked) by the namespace's host functions.
+      if (typeof a.object !== 'string' || !/^[0-9a-f]{64}$/.test(a.object)) {
+        answer({ error: `env.${a.service}: a Durable Object namespace is reached through a stub: env.${a.service}.get(id).fetch(...)` })?.catch((err) => runner.failRequest(rc, asEdgeError(err)));
+        return;
+      }
+      service.object = { className: target.objectClass, id: a.object };
+    }
   }
   let body: Uint8Array | Readable | null = null;
   let guestBody: Readable | null = null;

@@ -1,6 +1,7 @@
 // One request (or scheduled run) in flight on a worker instance: its limits, its body, its timers, the values the
 // guest sends for it later, and how it fails; with the view of the instance that the per-request helpers get.
 import type { Readable } from 'node:stream';
+import type { FetchTarget } from '../bindings/capability.ts';
 import type { EdgeError } from '../core/errors.ts';
 import type { EntryCommand, EntryReturns } from '../core/isolate-protocol.ts';
 import type { RequestLimitEnforcer } from './limits.ts';
@@ -127,7 +128,7 @@ export interface RequestRunner {
   /** Performs an outbound fetch of the worker (InstanceHooks.subrequest). */
   subrequest(init: SubrequestInit, depth: number): Promise<SubrequestResult>;
   /** The worker that the version's service binding `binding` calls; undefined when it has no such binding. */
-  fetchTarget(binding: string): string | undefined;
+  fetchTarget(binding: string): FetchTarget | undefined;
   /** Enters the isolate for `rc` (null: for no request), with the CPU accounting of WorkerInstance.enter. */
   enter<C extends EntryCommand>(rc: RequestContext | null, cmd: C): Promise<EntryReturns[C['t']]>;
   tail(level: TailEvent['level'], kind: TailKind, message: string, code?: string, stack?: string): void;

@@ -176,7 +176,7 @@ export class WorkerInstance implements CpuWatched {
     try {
       // The first entry needs no wall-clock timer: it ends with its task, within the CPU limit. Only a request
       // that goes on waiting (for I/O, timers, a streamed body, waitUntil) gets one.
-      const entry = this.enter(rc, { t: 'fetch', reqId: id, method: req.method, url: req.url, headers: req.headers, hasBody: req.body !== null, cf: req.cf });
+      const entry = this.enter(rc, { t: 'fetch', reqId: id, method: req.method, url: req.url, headers: req.headers, hasBody: req.body !== null, cf: req.cf, ...(req.object ? { object: req.object } : {}) });
       let result: FetchEntryResult | Deferred | { early: { status: number; headers: HeaderList } };
       if (this.version.component) {
         // A component that calls begin-response sends its head while its handler still runs.

@@ -2,6 +2,7 @@
 // scheduled events it takes, and the responses, subrequests and tail events it gives out.
 import type { Readable } from 'node:stream';
 import type { DeployManifest } from '../core/manifest.ts';
+import type { VersionAssets } from '../core/assets.ts';
 import type { ModuleSourceMap } from './source-map.ts';
 
 export interface VersionModule {
@@ -31,6 +32,8 @@ export interface LoadedVersion {
   component?: ComponentParts;
   /** Source maps of bundled modules: stacks sent to tail name the user's source through them. */
   sourceMaps?: ModuleSourceMap[];
+  /** Its static assets (`assets` in the manifest): served by the host, before or instead of the worker. */
+  assets?: VersionAssets;
 }
 
 export interface IncomingRequestData {
@@ -41,6 +44,14 @@ export interface IncomingRequestData {
   cf?: Record<string, unknown>;
   /** How many subrequests deep this request is (0 for client traffic). */
   depth?: number;
+  /** An event for a Durable Object of this worker: its class and id (a stub's fetch). */
+  object?: ObjectAddress;
+}
+
+/** A Durable Object: the exported class that implements it, and its id (64 hex digits). */
+export interface ObjectAddress {
+  className: string;
+  id: string;
 }
 
 export interface SubrequestInit {
@@ -54,7 +65,7 @@ export interface SubrequestInit {
   body: Uint8Array | Readable | null;
   redirect: 'follow' | 'manual' | 'error';
   /** A service binding: the worker called in-process, whatever the URL's host. */
-  service?: { binding: string; worker: string };
+  service?: { binding: string; worker: string; object?: ObjectAddress };
   /** Aborted when the guest aborts the fetch or cancels its response body, or when its request ends (never when absent). */
   signal?: AbortSignal;
 }

@@ -20,6 +20,8 @@ import { loadHostConfig } from '../core/host-config.ts';
 import { HostOps, type HostOpHandler } from '../core/host-ops.ts';
 import { KvEngine } from '../../storage/kv/kv-engine.ts';
 import { SqlEngine } from '../../storage/sql/sql-store.ts';
+import { DurableStore } from '../../storage/durable/durable-store.ts';
+import { registerDurableOps } from '../bindings/durable/durable-ops.ts';
 import type { SqlLimits } from '../../storage/sql/sql-types.ts';
 import { BUILTIN_FACADES } from '../bindings/builtins.ts';
 import { CACHE_LIMITS } from '../core/limits.ts';
@@ -160,18 +162,23 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     ...(options.sqlIdleMs !== undefined ? { idleMs: options.sqlIdleMs } : {}),
     onTornTail: (t) => process.emitWarning(`D1 database ${t.database}: cut off a torn write at the end of ${t.file} (${t.droppedBytes} bytes: ${t.reason}); it had not been acknowledged`),
   });
+  // Durable Objects' storage, every object of this host in one durable store.
+  const durable = await DurableStore.open(join(dataDir, 'do'), {
+    onTornTail: (t) => process.emitWarning(`Durable Object store: cut off a torn write at the end of ${t.file} (${t.droppedBytes} bytes: ${t.reason}); it had not been acknowledged`),
+  });
   const registry = await CapabilityRegistry.create({
     platformWitDir: PLATFORM_WIT_DIR,
     dataDir,
     user: config.capabilities,
     ...(config.path ? { configDir: dirname(config.path) } : {}),
-    stores: { kv, blob, sql },
+    stores: { kv, blob, sql, durable },
   });
   const logs = new LogHub();
   // Asynchronous host operations the prelude's Web APIs use: each feature registers its handlers here.
   const ops = new HostOps();
   for (const [name, handler] of Object.entries(options.ops ?? {})) ops.register(name, handler);
   registerWebCryptoOps(ops);
+  registerDurableOps(ops, durable);
   const cacheStore = new CacheStore({ dir: join(dataDir, 'cache'), maxEntryBytes: CACHE_LIMITS.entryBytes, maxWorkerBytes: CACHE_LIMITS.workerBytes });
   const s3Credentials = await resolveS3Credentials(dataDir, options.s3AccessKeys ?? config.s3?.accessKeys);
   const s3Server = createS3Server({ store: blob, keys: s3Credentials.keys });
@@ -210,6 +217,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     storage: () => [
       { store: 'kv', appends: kv.stats.appends, fsyncs: kv.stats.fsyncs },
       { store: 'r2', appends: blob.stats.appends, fsyncs: blob.stats.fsyncs },
+      { store: 'durable', appends: durable.stats.appends, fsyncs: durable.stats.fsyncs },
+      { store: 'd1', ...sql.stats() },
     ],
   });
   const router = new Router();
@@ -255,6 +264,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     cacheStore.close();
     await kv.close();
     await sql.close();
+    await durable.close();
     throw err;
   }
   const adminPort = (admin.server.address() as { port: number }).port;
@@ -294,6 +304,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       // After the runtime: workers' R2 and D1 calls in flight end before the stores do.
       await blob.close();
       await sql.close();
+      await durable.close();
     },
   };
 }

@@ -104,6 +104,7 @@ export class SubrequestDispatcher {
       headers: req.headers,
       body: req.body === null ? null : req.body instanceof Uint8Array ? Readable.from([Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength)]) : req.body,
       depth: depth + 1,
+      ...(req.service?.object ? { object: req.service.object } : {}),
     });
     const location = res.headers.find(([k]) => k.toLowerCase() === 'location')?.[1];
     if (req.redirect !== 'manual' && REDIRECTS.has(res.status) && location !== undefined) {

@@ -55,6 +55,10 @@ export class Namespace {
   */
   newUniqueId(): string;
   /**
+  * `id` checked to be an id of this namespace (made by id-from-name or new-unique-id of this class).
+  */
+  idFromString(id: string): string;
+  /**
   * Sends a request to the object `id`, starting it where it lives if needed, and waits for its response.
   */
   fetch(id: string, request: ObjectRequest): Response;

@@ -6,6 +6,7 @@ import facades from 'edge:facades';
 import { CapabilityError, facadeChannel, witFacade } from './capabilities.js';
 import { readAllBytes } from './body.js';
 import { serviceFetch } from './fetcher.js';
+import { rpcDecode, rpcEncode } from './rpc-codec.js';
 
 let caps = Object.freeze({});
 /** Facade factories' results, made on first use in this isolate. */
@@ -25,6 +26,9 @@ function facadeHost() {
     readAllBytes,
     /** A service binding's fetch: the runtime's fetch() to the bound worker, in-process. */
     serviceFetch,
+    /** JS RPC's encoding of arguments and results (Durable Object stubs). */
+    rpcEncode,
+    rpcDecode,
   });
 }
 

@@ -14,6 +14,7 @@ import { setAsyncCaller } from './internal/async.js';
 import { DOMException } from './dom-exception.js';
 import { createScheduledController } from './scheduled.js';
 import { NO_RESPONSE } from './service-worker.js';
+import { createObjects } from './objects.js';
 /**
  * @import {
  *   ChunkCommand, Deferred, EdgeInitOptions, EndCommand, EntryCommand, EntryEnvelope, EntryFailure, EntryFunction,
@@ -261,7 +262,7 @@ export function createRuntime(options) {
    * @param {unknown} input
    * @param {unknown} init
    */
-  async function outboundFetch(service, input, init) {
+  async function outboundFetch(service, input, init, object) {
     const reqId = current;
     // Request checks what it is given.
     const request = new Request(input, /** @type {RequestInit | null | undefined} */ (init));
@@ -271,6 +272,7 @@ export function createRuntime(options) {
     const msg = { id: nextFetchId++, method: request.method, url: request.url, headers: [], redirect: /** @type {FetchRequest['redirect']} */ (request.redirect) };
     for (const pair of request.headers) msg.headers.push(pair);
     if (service !== null) msg.service = service;
+    if (typeof object === 'string') msg.object = object;
     const body = takeBody(request);
     if (body instanceof Uint8Array) msg.body = body;
     else if (body !== null) {
@@ -442,7 +444,7 @@ export function createRuntime(options) {
 
   timerGlobals.fetch = function fetch(/** @type {unknown} */ input, /** @type {unknown} */ init = undefined) {
     if (arguments.length === 0) return Promise.reject(new TypeError("Failed to execute 'fetch': 1 argument required, but only 0 present."));
-    return outboundFetch(null, input, init);
+    return outboundFetch(null, input, init, undefined);
   };
   setServiceTransport(outboundFetch);
   // Asynchronous host operations (internal/async.js): answered by a 'settled' entry.
@@ -630,11 +632,38 @@ export function createRuntime(options) {
       // Left by the host's bootstrap module, which checked it has fetch() or scheduled().
       worker = /** @type {GuestWorker} */ (globalThis.__edgeWorker);
       env = /** @type {Record<string, unknown>} */ (globalThis.__edgeEnv);
+      exportsOf = /** @type {Record<string, unknown>} */ (globalThis.__edgeExports ?? {});
       delete globalThis.__edgeWorker;
       delete globalThis.__edgeEnv;
+      delete globalThis.__edgeExports;
     }
     return worker;
   }
+
+  /** The worker module's exports (its Durable Object classes). @type {Record<string, unknown>} */
+  let exportsOf = {};
+  // Durable Objects whose class this worker exports (objects.js): their events arrive as fetch entries naming them.
+  const objects = createObjects({
+    env: () => env,
+    exports: () => exportsOf,
+    // Storage ops belong to the object, not to the request that made them: their answers arrive even after it ended.
+    hostOp: (op, arg) => {
+      const id = nextOpId++;
+      return new Promise((resolve, reject) => {
+        pendingOps.set(id, { resolve, reject, reqId: 0 });
+        hostCall(0, 'op', { reqId: 0, id, op, arg });
+      });
+    },
+    later: (reqId, fn) => {
+      const saved = current;
+      current = reqId;
+      try {
+        setTimer(fn, 0, [], false);
+      } finally {
+        current = saved;
+      }
+    },
+  });
 
   /** @param {number} reqId */
   function newRequestState(reqId) {
@@ -690,7 +719,7 @@ export function createRuntime(options) {
         body: cmd.hasBody ? requestBodyStream(state) : null,
         cf: cmd.cf,
       });
-      result = worker.fetch(request, env, ctx);
+      result = cmd.object ? objects.dispatch(cmd.object, request, state.reqId) : worker.fetch(request, env, ctx);
       if (result === null || typeof result !== 'object' || typeof (/** @type {{ then?: unknown }} */ (result).then) !== 'function') {
         return toHostResponse(state, result);
       }

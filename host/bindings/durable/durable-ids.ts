@@ -1,0 +1,28 @@
+// Durable Object ids: 64 hex digits (32 bytes), as on Workers. The first 24 bytes name the object (an HMAC of the
+// name for idFromName, random for newUniqueId), the last 8 are an HMAC of the class and those 24 bytes under the
+// host's secret: an id of one class cannot be used with another, nor made up.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** The class an id belongs to: `<worker>/<class>`. */
+export type ClassKey = string;
+
+function tag(key: Buffer, cls: ClassKey, body: Buffer): Buffer {
+  return createHmac('sha256', key).update(`tag:${cls}\0`).update(body).digest().subarray(0, 8);
+}
+
+export function idFromName(key: Buffer, cls: ClassKey, name: string): string {
+  const body = createHmac('sha256', key).update(`name:${cls}\0`).update(name).digest().subarray(0, 24);
+  return Buffer.concat([body, tag(key, cls, body)]).toString('hex');
+}
+
+export function newUniqueId(key: Buffer, cls: ClassKey): string {
+  const body = randomBytes(24);
+  return Buffer.concat([body, tag(key, cls, body)]).toString('hex');
+}
+
+/** Whether `id` is an id of class `cls`. */
+export function isIdOf(key: Buffer, cls: ClassKey, id: string): boolean {
+  if (!/^[0-9a-f]{64}$/.test(id)) return false;
+  const raw = Buffer.from(id, 'hex');
+  return timingSafeEqual(raw.subarray(24), tag(key, cls, raw.subarray(0, 24)));
+}

@@ -1,0 +1,77 @@
+// Durable Objects: `durable_objects.bindings` grants a namespace of objects of a class exported by this worker (or by
+// `script_name`). The host implementation of the `edge:platform/durable` interface makes and checks ids
+// (durable-ids.ts); JS workers' `env.ROOMS` (durable-facade.js, a DurableObjectNamespace) calls the same functions,
+// and its stubs' fetch() goes to the object through the runtime (the binding's fetch target names the worker and
+// class). The objects' storage is the host's DurableStore (storage/durable), reached by the object's own code through
+// the `do.*` host ops (durable-ops.ts).
+import { fileURLToPath } from 'node:url';
+import { CapabilityError, type BuiltinCapability, type CapabilityDefinition } from '../capability.ts';
+import { durableSection, type DurableGrant } from './durable-section.ts';
+import { idFromName, isIdOf, newUniqueId } from './durable-ids.ts';
+import type * as Durable from '../generated/interfaces/edge-platform-durable.d.ts';
+
+type DurableImpl = typeof Durable;
+
+export function durableCapability(idKey: Buffer): CapabilityDefinition<DurableImpl, DurableGrant> {
+  return {
+    name: 'durable',
+    interface: 'edge:platform/durable',
+    instantiate(grants, ctx) {
+      class Namespace {
+        readonly #cls: string;
+        private constructor(cls: string) {
+          this.#cls = cls;
+        }
+
+        static open(binding: string): Namespace {
+          const g = grants.get(binding);
+          if (!g) throw new CapabilityError({ tag: 'not-granted', val: binding } satisfies Durable.Error, `no Durable Object namespace is bound as "${binding}" (durable_objects)`);
+          return new Namespace(`${g.scriptName ?? ctx.worker}/${g.className}`);
+        }
+
+        idFromName(name: string): string {
+          return idFromName(idKey, this.#cls, name);
+        }
+
+        newUniqueId(): string {
+          return newUniqueId(idKey, this.#cls);
+        }
+
+        idFromString(id: string): string {
+          if (!isIdOf(idKey, this.#cls, id)) {
+            throw new CapabilityError({ tag: 'invalid-id', val: id } satisfies Durable.Error, /^[0-9a-f]{64}$/.test(id) ? `"${id}" is an id of another Durable Object class` : `"${id}" is not a Durable Object id (64 hexadecimal digits)`);
+          }
+          return id;
+        }
+
+        fetch(): never {
+          throw new CapabilityError({ tag: 'internal', val: 'a component cannot call a Durable Object yet; use a JS worker' } satisfies Durable.Error);
+        }
+      }
+      return { Namespace } as unknown as DurableImpl;
+    },
+  };
+}
+
+/** The Durable Objects capability: its section, the JS facade, ids bound to the host's store. */
+export const durableBuiltin: BuiltinCapability<DurableGrant> = {
+  name: 'durable',
+  interface: 'edge:platform/durable',
+  grant: 'section',
+  section: durableSection,
+  grantHint: 'its manifest binds no Durable Object namespace; add [[durable_objects.bindings]] name = "..." class_name = "..."',
+  unavailable: 'this host was started without a Durable Object store',
+  facade: {
+    module: fileURLToPath(new URL('./durable-facade.js', import.meta.url)),
+    config: (settings) => ({ className: settings.className }),
+  },
+  bind(host) {
+    const store = host.durable;
+    if (!store) return null;
+    const def = durableCapability(store.idKey);
+    return {
+      instantiate: (grants, ctx) => def.instantiate(grants, ctx),
+      fetchTarget: (settings, worker) => ({ worker: settings.scriptName ?? worker, objectClass: settings.className }),
+    };
+  },
+};

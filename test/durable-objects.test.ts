@@ -1,0 +1,153 @@
+// Durable Objects through a real host: ids, stubs (fetch and JS RPC), one live instance per id under concurrency,
+// the input and output gates, storage (get/put/delete/list/deleteAll/transaction) and its durability across restarts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manifestFor, startTestHost, type TestHost } from './helpers/test-host.ts';
+
+const WORKER = `
+export class Counter {
+  constructor(state, env) {
+    this.state = state;
+    this.storage = state.storage;
+    this.instance = Math.random().toString(36).slice(2);
+  }
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === '/inc') {
+      const n = ((await this.storage.get('n')) ?? 0) + 1;
+      await this.storage.put('n', n);
+      return new Response(String(n));
+    }
+    if (url.pathname === '/get') return new Response(String((await this.storage.get('n')) ?? 0));
+    if (url.pathname === '/instance') return new Response(this.instance);
+    return new Response('?', { status: 404 });
+  }
+  async increment(by) {
+    const n = ((await this.storage.get('n')) ?? 0) + by;
+    this.storage.put('n', n);
+    return { n, when: new Date(0), big: 10n ** 20n, tags: new Set(['a']) };
+  }
+  fail() { throw new RangeError('no way'); }
+  async storageApi() {
+    const s = this.storage;
+    const out = {};
+    await s.put({ 'b': 2, 'a': 1, 'c': { deep: [1, 2] }, 'p:1': 'x', 'p:2': 'y', 'q': new Map([[1, 2]]) });
+    out.one = await s.get('a');
+    out.many = [...(await s.get(['a', 'zz', 'c']))];
+    out.list = [...(await s.list())].map(([k]) => k);
+    out.prefix = [...(await s.list({ prefix: 'p:' }))];
+    out.range = [...(await s.list({ start: 'b', end: 'p:2' }))].map(([k]) => k);
+    out.after = [...(await s.list({ startAfter: 'b', limit: 2 }))].map(([k]) => k);
+    out.reverse = [...(await s.list({ reverse: true, limit: 2 }))].map(([k]) => k);
+    out.delOne = await s.delete('a');
+    out.delAgain = await s.delete('a');
+    out.delMany = await s.delete(['b', 'c', 'nope']);
+    out.map = (await s.get('q')) instanceof Map;
+    const v = await s.get('p:1');
+    out.txn = await s.transaction(async (txn) => { await txn.put('t', 1); await txn.put('u', 2); return 'done'; });
+    try { await s.transaction(async (txn) => { await txn.put('t', 99); throw new Error('abort'); }); } catch (e) { out.txnError = e.message; }
+    out.afterTxn = [await s.get('t'), await s.get('u')];
+    await s.transaction(async (txn) => { await txn.put('t', 42); txn.rollback(); });
+    out.afterRollback = await s.get('t');
+    await s.deleteAll();
+    out.afterDeleteAll = [...(await s.list())].length;
+    await s.put('survivor', 'yes');
+    return out;
+  }
+  async read(key) { return (await this.storage.get(key)) ?? null; }
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const name = url.searchParams.get('name') ?? 'default';
+    const stub = env.COUNTERS.getByName(name);
+    if (url.pathname === '/rpc') {
+      const v = await stub.increment(5);
+      return Response.json({ n: v.n, date: v.when instanceof Date, when: v.when.getTime(), big: typeof v.big === 'bigint' && v.big === 10n ** 20n, set: v.tags instanceof Set && v.tags.has('a') });
+    }
+    if (url.pathname === '/rpc-error') { try { await stub.fail(); return new Response('no'); } catch (e) { return new Response(e.name + ': ' + e.message); } }
+    if (url.pathname === '/storage') return Response.json(await stub.storageApi());
+    if (url.pathname === '/read') return Response.json(await stub.read(url.searchParams.get('key')));
+    if (url.pathname === '/ids') {
+      const a = env.COUNTERS.idFromName('x');
+      const b = env.COUNTERS.idFromName('x');
+      const u = env.COUNTERS.newUniqueId();
+      const again = env.COUNTERS.idFromString(u.toString());
+      let bad = null; try { env.COUNTERS.idFromString('zz'); } catch (e) { bad = e.name; }
+      let other = null; try { env.OTHER.get(a); } catch (e) { other = e.message; }
+      return Response.json({ hex: /^[0-9a-f]{64}$/.test(a.toString()), same: a.equals(b), name: a.name, unique: !u.equals(a), again: again.equals(u), bad, other, cls: env.COUNTERS.constructor.name });
+    }
+    return stub.fetch(new Request('http://do' + url.pathname));
+  },
+};
+`;
+
+describe('Durable Objects for JS workers', () => {
+  let t: TestHost;
+  const TOML = manifestFor('do-counter', 'index.js', '[[durable_objects.bindings]]\nname = "COUNTERS"\nclass_name = "Counter"\n[[durable_objects.bindings]]\nname = "OTHER"\nclass_name = "Other"\n[[migrations]]\ntag = "v1"\nnew_classes = ["Counter", "Other"]\n[limits]\ncpu_ms = 500');
+  const OTHER = '\nexport class Other { fetch() { return new Response("other"); } }\n';
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    const res = await t.deploy('do-counter', { toml: TOML, modules: { 'index.js': WORKER + OTHER } });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('ids: deterministic per name, unique, checked, and kept to their class', async () => {
+    const r = JSON.parse((await t.get('do-counter', '/ids')).text);
+    expect(r).toEqual({ hex: true, same: true, name: 'x', unique: true, again: true, bad: 'TypeError', other: expect.stringMatching(/another Durable Object class/), cls: 'DurableObjectNamespace' });
+  });
+
+  it('one live instance per id: 2,000 concurrent increments end at exactly 2,000', async () => {
+    const N = 2000;
+    const results = await Promise.all(Array.from({ length: N }, () => t.get('do-counter', '/inc?name=concurrent')));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    const values = results.map((r) => Number(r.text)).sort((a, b) => a - b);
+    // Every increment saw the one before it: the values are exactly 1..N.
+    expect(values).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    expect((await t.get('do-counter', '/get?name=concurrent')).text).toBe(String(N));
+    const instances = new Set((await Promise.all(Array.from({ length: 20 }, () => t.get('do-counter', '/instance?name=concurrent')))).map((r) => r.text));
+    expect(instances.size).toBe(1);
+  }, 120_000);
+
+  it('JS RPC: methods called on the stub, arguments and results structured-cloned, errors rethrown', async () => {
+    const r = await t.get('do-counter', '/rpc?name=rpc');
+    expect(JSON.parse(r.text)).toEqual({ n: 5, date: true, when: 0, big: true, set: true });
+    expect(JSON.parse((await t.get('do-counter', '/rpc?name=rpc')).text).n).toBe(10);
+    expect((await t.get('do-counter', '/rpc-error?name=rpc')).text).toBe('RangeError: no way');
+  });
+
+  it('storage: get/put/delete of one key or many, list in key order with bounds, transactions, deleteAll', async () => {
+    const r = JSON.parse((await t.get('do-counter', '/storage?name=store')).text);
+    expect(r).toEqual({
+      one: 1,
+      many: [['a', 1], ['c', { deep: [1, 2] }]],
+      list: ['a', 'b', 'c', 'p:1', 'p:2', 'q'],
+      prefix: [['p:1', 'x'], ['p:2', 'y']],
+      range: ['b', 'c', 'p:1'],
+      after: ['c', 'p:1'],
+      reverse: ['q', 'p:2'],
+      delOne: true,
+      delAgain: false,
+      delMany: 2,
+      map: true,
+      txn: 'done',
+      txnError: 'abort',
+      afterTxn: [1, 2],
+      afterRollback: 1,
+      afterDeleteAll: 0,
+    });
+  });
+
+  it('storage survives a restart (the objects come back with it)', async () => {
+    await t.get('do-counter', '/inc?name=durable');
+    await t.get('do-counter', '/inc?name=durable');
+    await t.restart();
+    expect((await t.get('do-counter', '/get?name=durable')).text).toBe('2');
+    expect(JSON.parse((await t.get('do-counter', '/read?name=store&key=survivor')).text)).toBe('yes');
+  }, 60_000);
+});
