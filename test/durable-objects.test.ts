@@ -56,6 +56,28 @@ export class Counter {
   async read(key) { return (await this.storage.get(key)) ?? null; }
 }
 
+// The input gate: each event appends 'begin' and 'end' around an await. Across a storage read no other event may
+// run (pairs stay together); across a fetch() others may (the gate is for storage only).
+export class Gate {
+  constructor(state, env) { this.storage = state.storage; this.env = env; }
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === '/log') return Response.json((await this.storage.get('log')) ?? []);
+    const id = url.searchParams.get('id');
+    const via = url.searchParams.get('via');
+    const log = (await this.storage.get('log')) ?? [];
+    log.push('begin ' + id);
+    this.storage.put('log', log);
+    if (via === 'storage') await this.storage.get('missing-' + id + '-' + Math.random());
+    else await fetch('http://do-helper.localhost/');
+    const after = (await this.storage.get('log')) ?? [];
+    after.push('end ' + id);
+    this.storage.put('log', after);
+    return new Response('ok');
+  }
+}
+
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
@@ -67,6 +89,8 @@ export default {
     }
     if (url.pathname === '/rpc-error') { try { await stub.fail(); return new Response('no'); } catch (e) { return new Response(e.name + ': ' + e.message); } }
     if (url.pathname === '/storage') return Response.json(await stub.storageApi());
+    if (url.pathname === '/gate') return env.GATES.getByName(name).fetch('http://gate/?' + url.searchParams);
+    if (url.pathname === '/gate-log') return env.GATES.getByName(name).fetch('http://gate/log');
     if (url.pathname === '/read') return Response.json(await stub.read(url.searchParams.get('key')));
     if (url.pathname === '/ids') {
       const a = env.COUNTERS.idFromName('x');
@@ -84,13 +108,15 @@ export default {
 
 describe('Durable Objects for JS workers', () => {
   let t: TestHost;
-  const TOML = manifestFor('do-counter', 'index.js', '[[durable_objects.bindings]]\nname = "COUNTERS"\nclass_name = "Counter"\n[[durable_objects.bindings]]\nname = "OTHER"\nclass_name = "Other"\n[[migrations]]\ntag = "v1"\nnew_classes = ["Counter", "Other"]\n[limits]\ncpu_ms = 500');
+  const TOML = manifestFor('do-counter', 'index.js', '[[durable_objects.bindings]]\nname = "COUNTERS"\nclass_name = "Counter"\n[[durable_objects.bindings]]\nname = "OTHER"\nclass_name = "Other"\n[[durable_objects.bindings]]\nname = "GATES"\nclass_name = "Gate"\n[[migrations]]\ntag = "v1"\nnew_classes = ["Counter", "Other", "Gate"]\n[limits]\ncpu_ms = 500');
   const OTHER = '\nexport class Other { fetch() { return new Response("other"); } }\n';
 
   beforeAll(async () => {
     t = await startTestHost();
     const res = await t.deploy('do-counter', { toml: TOML, modules: { 'index.js': WORKER + OTHER } });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const helper = await t.deploy('do-helper', { modules: { 'index.js': 'export default { async fetch() { await new Promise((r) => setTimeout(r, 20)); return new Response("slow"); } };' } });
+    expect(helper.status).toBe(201);
   }, 60_000);
 
   afterAll(async () => {
@@ -102,17 +128,43 @@ describe('Durable Objects for JS workers', () => {
     expect(r).toEqual({ hex: true, same: true, name: 'x', unique: true, again: true, bad: 'TypeError', other: expect.stringMatching(/another Durable Object class/), cls: 'DurableObjectNamespace' });
   });
 
-  it('one live instance per id: 2,000 concurrent increments end at exactly 2,000', async () => {
-    const N = 2000;
-    const results = await Promise.all(Array.from({ length: N }, () => t.get('do-counter', '/inc?name=concurrent')));
+  it('one live instance per id: 10,000 increments from many concurrent clients end at exactly 10,000', async () => {
+    const N = 10_000;
+    const CLIENTS = 200;
+    const results: Array<{ status: number; text: string }> = [];
+    let next = 0;
+    await Promise.all(Array.from({ length: CLIENTS }, async () => {
+      while (next < N) {
+        next++;
+        results.push(await t.get('do-counter', '/inc?name=concurrent'));
+      }
+    }));
     expect(results.every((r) => r.status === 200)).toBe(true);
     const values = results.map((r) => Number(r.text)).sort((a, b) => a - b);
     // Every increment saw the one before it: the values are exactly 1..N.
     expect(values).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    expect(results).toHaveLength(N);
     expect((await t.get('do-counter', '/get?name=concurrent')).text).toBe(String(N));
     const instances = new Set((await Promise.all(Array.from({ length: 20 }, () => t.get('do-counter', '/instance?name=concurrent')))).map((r) => r.text));
     expect(instances.size).toBe(1);
   }, 120_000);
+
+  it('input gate: no other event runs across a storage read, while a fetch() lets them in', async () => {
+    const logs: string[] = [];
+    t.host.logs.subscribeAll((e) => logs.push(`${e.message} ${(e as { stack?: string }).stack ?? ''}`));
+    const run = async (name: string, via: string) => {
+      const res = await Promise.all(Array.from({ length: 8 }, (_, i) => t.get('do-counter', `/gate?name=${name}&id=${i}&via=${via}`)));
+      expect(res.map((r) => r.status + ' ' + r.text.slice(0, 300)), logs.join('\n')).toEqual(res.map(() => '200 ok'));
+      return JSON.parse((await t.get('do-counter', `/gate-log?name=${name}`)).text) as string[];
+    };
+    const paired = (log: string[]) => log.every((e, i) => (i % 2 === 0 ? e.startsWith('begin ') && log[i + 1] === `end ${e.slice(6)}` : true));
+    const storage = await run('gate-storage', 'storage');
+    expect(storage).toHaveLength(16);
+    expect(paired(storage), storage.join(', ')).toBe(true);
+    const fetched = await run('gate-fetch', 'fetch');
+    expect(fetched).toHaveLength(16);
+    expect(paired(fetched), fetched.join(', ')).toBe(false);
+  }, 60_000);
 
   it('JS RPC: methods called on the stub, arguments and results structured-cloned, errors rethrown', async () => {
     const r = await t.get('do-counter', '/rpc?name=rpc');

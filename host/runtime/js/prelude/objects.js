@@ -36,7 +36,10 @@ function checkKeys(keys) {
  * @param {object} rt
  * @param {() => Record<string, unknown>} rt.env
  * @param {() => Record<string, unknown>} rt.exports  the worker module's namespace (its exported classes)
- * @param {(op: string, arg: unknown) => Promise<unknown>} rt.hostOp  a host op not tied to any request
+ * @param {(op: string, arg: unknown) => Promise<unknown>} rt.hostOp  a host op not tied to any request (writes: their
+ *   acknowledgement must arrive even after the request that made them ended)
+ * @param {(op: string, arg: unknown) => Promise<unknown>} rt.requestOp  a host op of the request running now (reads:
+ *   the code after them runs as part of it)
  * @param {(reqId: number, fn: () => void) => void} rt.later  runs fn in a later entry, attributed to reqId
  */
 export function createObjects(rt) {
@@ -49,11 +52,17 @@ export function createObjects(rt) {
       this.#obj = obj;
     }
 
+    /** @param {{ allowConcurrency?: boolean }} [options]  allowConcurrency: other events may be delivered while the host answers */
     get(keyOrKeys, options = undefined) {
       const obj = this.#obj;
-      if (Array.isArray(keyOrKeys)) return read(obj, checkKeys(keyOrKeys)).then((m) => m);
-      const key = checkKey(keyOrKeys);
-      return read(obj, [key]).then((m) => m.get(key));
+      const concurrent = options?.allowConcurrency === true;
+      try {
+        if (Array.isArray(keyOrKeys)) return read(obj, checkKeys(keyOrKeys), concurrent).then((m) => m);
+        const key = checkKey(keyOrKeys);
+        return read(obj, [key], concurrent).then((m) => m.get(key));
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
 
     put(keyOrEntries, value = undefined, options = undefined) {
@@ -101,7 +110,7 @@ export function createObjects(rt) {
       // What is buffered goes first, so that the host's answer includes it.
       flush(obj);
       const opts = { start: options.start, startAfter: options.startAfter, end: options.end, prefix: options.prefix, reverse: options.reverse === true, limit: options.limit };
-      return gated(obj, rt.hostOp('do.list', { className: obj.className, id: obj.id, options: opts })).then((pairs) => {
+      return gated(obj, rt.requestOp('do.list', { className: obj.className, id: obj.id, options: opts })).then((pairs) => {
         const out = new Map();
         for (const [k, v] of pairs) {
           if (!obj.batch.has(k)) obj.cache.set(k, v);
@@ -171,7 +180,7 @@ export function createObjects(rt) {
     /** Resolves once every write made so far is durable. */
     sync() {
       flush(this.#obj);
-      return this.#obj.durable;
+      return this.#obj.written;
     }
 
     getAlarm() {
@@ -214,7 +223,7 @@ export function createObjects(rt) {
   }
 
   /** The values of `keys` (a Map of those that exist), from the cache or the host. */
-  function read(obj, keys) {
+  function read(obj, keys, concurrent = false) {
     const out = new Map();
     const unknown = [];
     for (const k of keys) {
@@ -226,7 +235,8 @@ export function createObjects(rt) {
       } else unknown.push(k);
     }
     if (unknown.length === 0) return Promise.resolve(out);
-    return gated(obj, rt.hostOp('do.get', { className: obj.className, id: obj.id, keys: unknown })).then((pairs) => {
+    const asked = rt.requestOp('do.get', { className: obj.className, id: obj.id, keys: unknown });
+    return (concurrent ? asked : gated(obj, asked)).then((pairs) => {
       const got = new Map(pairs);
       for (const k of unknown) {
         // A write made while the read was out wins over what the host had.
@@ -253,9 +263,12 @@ export function createObjects(rt) {
     schedule(obj, options);
   }
 
-  /** The batch goes to the host after the code that made it (every write until the next await is one batch). */
+  /**
+   * The batch goes to the host after the code that made it (every write until the next await is one batch). A batch
+   * holds responses back (the output gate) unless every write in it was made with allowUnconfirmed.
+   */
   function schedule(obj, options) {
-    if (options && options.allowUnconfirmed === true) obj.unconfirmedOk = true;
+    if (!(options && options.allowUnconfirmed === true)) obj.batchConfirmed = true;
     if (obj.flushQueued) return;
     obj.flushQueued = true;
     Promise.resolve().then(() => flush(obj));
@@ -270,10 +283,16 @@ export function createObjects(rt) {
     if (obj.deleteAll) arg.deleteAll = true;
     obj.batch = new Map();
     obj.deleteAll = false;
+    const confirmed = obj.batchConfirmed;
+    obj.batchConfirmed = false;
     const p = rt.hostOp('do.write', arg);
-    const prev = obj.durable;
-    obj.durable = Promise.all([prev, p]).then(() => undefined);
-    obj.durable.catch(() => {});
+    // Every write, for sync(); the confirmed ones, for the output gate.
+    obj.written = Promise.all([obj.written, p]).then(() => undefined);
+    obj.written.catch(() => {});
+    if (confirmed) {
+      obj.durable = Promise.all([obj.durable, p]).then(() => undefined);
+      obj.durable.catch(() => {});
+    }
     p.catch((err) => breakObject(obj, err));
   }
 
@@ -371,8 +390,9 @@ export function createObjects(rt) {
       deleteAll: false,
       complete: false,
       flushQueued: false,
-      unconfirmedOk: false,
+      batchConfirmed: false,
       durable: Promise.resolve(),
+      written: Promise.resolve(),
       broken: null,
       lastUsed: Date.now(),
     };

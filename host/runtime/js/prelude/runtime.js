@@ -10,7 +10,7 @@ import { setServiceTransport } from './fetcher.js';
 import { createFetchResponse, getResponseHead, isResponse } from './response.js';
 import { wasmMemoryExceeded } from './wasm-memory.js';
 import { FUEL_USED, STREAMED } from './component.js';
-import { setAsyncCaller } from './internal/async.js';
+import { hostAsync, setAsyncCaller } from './internal/async.js';
 import { DOMException } from './dom-exception.js';
 import { createScheduledController } from './scheduled.js';
 import { NO_RESPONSE } from './service-worker.js';
@@ -654,6 +654,7 @@ export function createRuntime(options) {
         hostCall(0, 'op', { reqId: 0, id, op, arg });
       });
     },
+    requestOp: (op, arg) => hostAsync(op, arg),
     later: (reqId, fn) => {
       const saved = current;
       current = reqId;
