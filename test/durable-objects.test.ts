@@ -19,6 +19,13 @@ export class Counter {
     }
     if (url.pathname === '/get') return new Response(String((await this.storage.get('n')) ?? 0));
     if (url.pathname === '/instance') return new Response(this.instance);
+    if (url.pathname === '/slow-inc') {
+      // Read, wait on the network (the input gate stays open), write: two live instances would lose an update.
+      const n = ((await this.storage.get('n')) ?? 0) + 1;
+      await fetch('http://do-helper.localhost/?ms=400');
+      await this.storage.put('n', n);
+      return new Response(String(n));
+    }
     return new Response('?', { status: 404 });
   }
   async increment(by) {
@@ -115,7 +122,7 @@ describe('Durable Objects for JS workers', () => {
     t = await startTestHost();
     const res = await t.deploy('do-counter', { toml: TOML, modules: { 'index.js': WORKER + OTHER } });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
-    const helper = await t.deploy('do-helper', { modules: { 'index.js': 'export default { async fetch() { await new Promise((r) => setTimeout(r, 20)); return new Response("slow"); } };' } });
+    const helper = await t.deploy('do-helper', { modules: { 'index.js': 'export default { async fetch(req) { await new Promise((r) => setTimeout(r, Number(new URL(req.url).searchParams.get("ms") ?? 20))); return new Response("slow"); } };' } });
     expect(helper.status).toBe(201);
   }, 60_000);
 
@@ -194,6 +201,22 @@ describe('Durable Objects for JS workers', () => {
       afterDeleteAll: 0,
     });
   });
+
+  it('an evicted object comes back with its storage, and a replaced instance finishes before the next one starts', async () => {
+    await t.get('do-counter', '/inc?name=evict');
+    const before = (await t.get('do-counter', '/instance?name=evict')).text;
+    expect(t.host.runtime.evict('do-counter')).toBe(true);
+    expect((await t.get('do-counter', '/get?name=evict')).text).toBe('1');
+    expect((await t.get('do-counter', '/instance?name=evict')).text).not.toBe(before);
+    // Evicted while an event is in flight: the next instance (and so the object) starts only once it is done.
+    const first = t.get('do-counter', '/slow-inc?name=evict');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(t.host.runtime.evict('do-counter')).toBe(true);
+    const second = await t.get('do-counter', '/slow-inc?name=evict');
+    expect((await first).text).toBe('2');
+    expect(second.text).toBe('3');
+    expect((await t.get('do-counter', '/get?name=evict')).text).toBe('3');
+  }, 60_000);
 
   it('storage survives a restart (the objects come back with it)', async () => {
     await t.get('do-counter', '/inc?name=durable');

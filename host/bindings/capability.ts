@@ -118,6 +118,11 @@ export interface BoundBuiltin<Settings = Record<string, unknown>> {
    * how to let it go when the instance dies. The facade receives it as its `shared` argument.
    */
   share?(grants: ReadonlyMap<string, Settings>): { buffer: SharedArrayBuffer; release(): void };
+  /**
+   * Whether this grant makes the granted worker host state that must live in one instance at a time (its own
+   * Durable Objects): a new instance of it waits until the one it replaces has finished its work.
+   */
+  exclusive?(settings: Settings): boolean;
   /** A binding a JS worker can fetch() in-process (a service binding, a Durable Object stub): where it goes. `worker`: the granted worker's name. */
   fetchTarget?(settings: Settings, worker: string): string | FetchTarget;
 }

@@ -29,6 +29,7 @@ interface Registered {
   checkGrant?: CapabilityDefinition['checkGrant'];
   share?: (grants: ReadonlyMap<string, unknown>) => { buffer: SharedArrayBuffer; release(): void };
   fetchTarget?: (settings: unknown, worker: string) => string | FetchTarget;
+  exclusive?: (settings: unknown) => boolean;
   /** The JS facade's name and per-binding config; absent: JS workers get the generic facade over the interface. */
   facade?: { config?(settings: unknown, binding: string, index: number): unknown };
   /** What to add to a manifest that lacks the grant. */
@@ -105,6 +106,7 @@ export class CapabilityRegistry {
         ...(bound.instantiate ? { instantiate: bound.instantiate as Registered['instantiate'] } : {}),
         ...(bound.share ? { share: bound.share as Registered['share'] } : {}),
         ...(bound.fetchTarget ? { fetchTarget: bound.fetchTarget as Registered['fetchTarget'] } : {}),
+        ...(bound.exclusive ? { exclusive: bound.exclusive as Registered['exclusive'] } : {}),
         ...(b.facade ? { facade: b.facade.config ? { config: b.facade.config as NonNullable<Registered['facade']>['config'] } : {} } : {}),
         ...(b.grantHint ? { grantHint: b.grantHint } : {}),
         source: 'built-in',
@@ -261,6 +263,15 @@ export class CapabilityRegistry {
   }
 
   /** The worker a binding of this manifest fetches in-process (a service binding), or undefined when it is none. */
+  /** Whether the worker's instances must live one at a time (a grant says so: it hosts Durable Objects). */
+  exclusive(manifest: DeployManifest): boolean {
+    for (const [name, grants] of this.checkedGrants(manifest)) {
+      const r = this.byName.get(name);
+      if (r?.exclusive && [...grants.values()].some((s) => r.exclusive!(s))) return true;
+    }
+    return false;
+  }
+
   fetchTarget(manifest: DeployManifest, binding: string): FetchTarget | undefined {
     for (const [name, grants] of this.checkedGrants(manifest)) {
       const r = this.byName.get(name);

@@ -58,6 +58,9 @@ export class WorkerRuntime {
   /** name -> warm instance of its active version; Map order is least recently used first. */
   private readonly warm = new Map<string, WorkerInstance>();
   private readonly starting = new Map<string, Promise<WorkerInstance>>();
+  /** name -> instances replaced while they still had work in flight (they are disposed once it ends). */
+  private readonly retiring = new Map<string, Set<WorkerInstance>>();
+  private readonly registry: CapabilityRegistry;
   private readonly hooks: InstanceHooks;
   private heapTimer: NodeJS.Timeout;
   evictions = 0;
@@ -65,6 +68,7 @@ export class WorkerRuntime {
   constructor(options: WorkerRuntimeOptions) {
     this.pool = options.pool;
     this.observer = options.observer;
+    this.registry = options.registry;
     const safe = safeMaxIsolates();
     if (options.maxIsolates !== undefined && options.maxIsolates > safe) {
       process.emitWarning(`maxIsolates ${options.maxIsolates} is above what vm.max_map_count allows this process (about ${safe} isolates); raise vm.max_map_count or the host may abort when it runs out of memory mappings`);
@@ -152,13 +156,25 @@ export class WorkerRuntime {
       inst.dispose(null);
       return;
     }
+    const name = inst.version.worker;
+    let set = this.retiring.get(name);
+    if (!set) this.retiring.set(name, (set = new Set()));
+    set.add(inst);
     const timer = setInterval(() => {
       if (inst.inFlight === 0 || inst.disposed) {
         clearInterval(timer);
         inst.dispose(null);
+        set.delete(inst);
+        if (set.size === 0 && this.retiring.get(name) === set) this.retiring.delete(name);
       }
-    }, 50);
+    }, 10);
     timer.unref();
+  }
+
+  /** A worker whose instances must live one at a time (it hosts Durable Objects) starts once the ones it replaces are gone. */
+  private async drained(version: LoadedVersion): Promise<void> {
+    if (!this.retiring.has(version.worker) || !this.registry.exclusive(version.manifest)) return;
+    while ((this.retiring.get(version.worker)?.size ?? 0) > 0) await new Promise((r) => setTimeout(r, 10));
   }
 
   /** The warm instance for `name`, cold-starting it when needed; null when no such worker is deployed. */
@@ -186,6 +202,7 @@ export class WorkerRuntime {
 
   private async coldStart(version: LoadedVersion): Promise<WorkerInstance> {
     const t0 = performance.now();
+    await this.drained(version);
     const pooled = await this.pool.take(version.manifest.limits.memoryMb);
     const inst = await WorkerInstance.load(version, pooled, this.hooks);
     if (this.active.get(version.worker) !== version) {

@@ -72,6 +72,8 @@ export const durableBuiltin: BuiltinCapability<DurableGrant> = {
     return {
       instantiate: (grants, ctx) => def.instantiate(grants, ctx),
       fetchTarget: (settings, worker) => ({ worker: settings.scriptName ?? worker, objectClass: settings.className }),
+      // Objects of its own class live in this worker's instance: one at a time, or an object could have two.
+      exclusive: (settings) => settings.scriptName === null,
     };
   },
 };
