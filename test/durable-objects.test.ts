@@ -85,6 +85,29 @@ export class Gate {
 }
 
 
+export class Alarmed {
+  constructor(state) { this.storage = state.storage; }
+  async fetch(request) {
+    const u = new URL(request.url);
+    if (u.pathname === '/set') {
+      await this.storage.put('failTimes', Number(u.searchParams.get('fail') ?? 0));
+      await this.storage.setAlarm(Date.now() + Number(u.searchParams.get('ms')));
+      return Response.json({ set: (await this.storage.getAlarm()) !== null });
+    }
+    return Response.json({ runs: (await this.storage.get('runs')) ?? [], alarm: await this.storage.getAlarm() });
+  }
+  async alarm(info) {
+    const runs = (await this.storage.get('runs')) ?? [];
+    runs.push(info);
+    await this.storage.put('runs', runs);
+    const fail = (await this.storage.get('failTimes')) ?? 0;
+    if (fail > 0) {
+      await this.storage.put('failTimes', fail - 1);
+      throw new Error('flaky');
+    }
+  }
+}
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
@@ -96,6 +119,7 @@ export default {
     }
     if (url.pathname === '/rpc-error') { try { await stub.fail(); return new Response('no'); } catch (e) { return new Response(e.name + ': ' + e.message); } }
     if (url.pathname === '/storage') return Response.json(await stub.storageApi());
+    if (url.pathname.startsWith('/alarm/')) return env.ALARMS.getByName(name).fetch('http://alarm/' + url.pathname.slice(7) + url.search);
     if (url.pathname === '/gate') return env.GATES.getByName(name).fetch('http://gate/?' + url.searchParams);
     if (url.pathname === '/gate-log') return env.GATES.getByName(name).fetch('http://gate/log');
     if (url.pathname === '/read') return Response.json(await stub.read(url.searchParams.get('key')));
@@ -115,11 +139,11 @@ export default {
 
 describe('Durable Objects for JS workers', () => {
   let t: TestHost;
-  const TOML = manifestFor('do-counter', 'index.js', '[[durable_objects.bindings]]\nname = "COUNTERS"\nclass_name = "Counter"\n[[durable_objects.bindings]]\nname = "OTHER"\nclass_name = "Other"\n[[durable_objects.bindings]]\nname = "GATES"\nclass_name = "Gate"\n[[migrations]]\ntag = "v1"\nnew_classes = ["Counter", "Other", "Gate"]\n[limits]\ncpu_ms = 500');
+  const TOML = manifestFor('do-counter', 'index.js', '[[durable_objects.bindings]]\nname = "COUNTERS"\nclass_name = "Counter"\n[[durable_objects.bindings]]\nname = "OTHER"\nclass_name = "Other"\n[[durable_objects.bindings]]\nname = "GATES"\nclass_name = "Gate"\n[[durable_objects.bindings]]\nname = "ALARMS"\nclass_name = "Alarmed"\n[[migrations]]\ntag = "v1"\nnew_classes = ["Counter", "Other", "Gate", "Alarmed"]\n[limits]\ncpu_ms = 500');
   const OTHER = '\nexport class Other { fetch() { return new Response("other"); } }\n';
 
   beforeAll(async () => {
-    t = await startTestHost();
+    t = await startTestHost({ alarmBackoffMs: 100 });
     const res = await t.deploy('do-counter', { toml: TOML, modules: { 'index.js': WORKER + OTHER } });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     const helper = await t.deploy('do-helper', { modules: { 'index.js': 'export default { async fetch(req) { await new Promise((r) => setTimeout(r, Number(new URL(req.url).searchParams.get("ms") ?? 20))); return new Response("slow"); } };' } });
@@ -217,6 +241,31 @@ describe('Durable Objects for JS workers', () => {
     expect(second.text).toBe('3');
     expect((await t.get('do-counter', '/get?name=evict')).text).toBe('3');
   }, 60_000);
+
+  it('alarms fire, retry with backoff when the handler throws, and are cleared once it succeeds', async () => {
+    expect(JSON.parse((await t.get('do-counter', '/alarm/set?name=a1&ms=200&fail=2')).text)).toEqual({ set: true });
+    const deadline = Date.now() + 10_000;
+    let state: { runs: Array<{ retryCount: number; isRetry: boolean }>; alarm: number | null };
+    do {
+      await new Promise((r) => setTimeout(r, 100));
+      state = JSON.parse((await t.get('do-counter', '/alarm/state?name=a1')).text);
+    } while (state.runs.length < 3 && Date.now() < deadline);
+    expect(state.runs).toEqual([{ retryCount: 0, isRetry: false }, { retryCount: 1, isRetry: true }, { retryCount: 2, isRetry: true }]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(JSON.parse((await t.get('do-counter', '/alarm/state?name=a1')).text)).toEqual({ runs: state.runs, alarm: null });
+  }, 30_000);
+
+  it('an alarm set before a restart fires after it', async () => {
+    expect(JSON.parse((await t.get('do-counter', '/alarm/set?name=a2&ms=1500')).text)).toEqual({ set: true });
+    await t.restart({ alarmBackoffMs: 100 });
+    const deadline = Date.now() + 10_000;
+    let runs: unknown[] = [];
+    while (runs.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      runs = JSON.parse((await t.get('do-counter', '/alarm/state?name=a2')).text).runs;
+    }
+    expect(runs).toEqual([{ retryCount: 0, isRetry: false }]);
+  }, 30_000);
 
   it('storage survives a restart (the objects come back with it)', async () => {
     await t.get('do-counter', '/inc?name=durable');

@@ -5,6 +5,7 @@
 import { serialize, deserialize } from 'node:v8';
 import { HostOpError, type HostOps, type HostOpContext } from '../../core/host-ops.ts';
 import { DURABLE_LIMITS, DurableStorageError, type DurableStore, type ListOptions } from '../../../storage/durable/durable-store.ts';
+import type { DurableAlarms } from './durable-alarms.ts';
 
 const CLASS_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const ID_RE = /^[0-9a-f]{64}$/;
@@ -32,7 +33,7 @@ function storageError(err: unknown): never {
   throw err;
 }
 
-export function registerDurableOps(ops: HostOps, store: DurableStore): void {
+export function registerDurableOps(ops: HostOps, store: DurableStore, alarms: DurableAlarms): void {
   // get: the values of the keys that exist, as [key, value] pairs.
   ops.register('do.get', (arg, ctx) => {
     const a = record(arg);
@@ -65,12 +66,13 @@ export function registerDurableOps(ops: HostOps, store: DurableStore): void {
     const alarm = a['alarm'];
     const options: { deleteAll?: boolean; alarm?: number | null } = {};
     if (a['deleteAll'] === true) options.deleteAll = true;
-    if (alarm === null || typeof alarm === 'number') options.alarm = alarm;
+    if (alarm === null || (typeof alarm === 'number' && Number.isFinite(alarm))) options.alarm = alarm;
     try {
       await store.write(object, batch, options);
     } catch (err) {
       storageError(err);
     }
+    if (options.alarm !== undefined) alarms.changed(object, options.alarm);
     return true;
   });
   // list: [key, value] pairs in key order within the options' bounds.

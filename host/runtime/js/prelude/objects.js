@@ -17,6 +17,8 @@ import { Response } from './response.js';
 
 /** A stub's RPC call arrives as a fetch to this URL (durable-facade.js). */
 export const RPC_URL = 'http://durable-object.rpc/';
+/** An alarm arrives as a fetch to this URL from the host's scheduler (durable-alarms.ts); answered 204 when it ran. */
+export const ALARM_URL = 'http://durable-object.alarm/';
 const MISSING = Symbol('missing');
 const MAX_KEYS = 128;
 /** Objects idle this long leave the isolate when another object is created (their storage stays). */
@@ -183,14 +185,33 @@ export function createObjects(rt) {
       return this.#obj.written;
     }
 
-    getAlarm() {
-      return Promise.reject(new Error('Durable Object alarms are not supported on this host yet'));
+    /** The time (ms since the epoch) of the object's alarm, or null. */
+    getAlarm(options = undefined) {
+      const obj = this.#obj;
+      if (obj.alarm !== undefined) return Promise.resolve(obj.alarm);
+      return gated(obj, rt.requestOp('do.getAlarm', { className: obj.className, id: obj.id })).then((t) => {
+        if (obj.alarm === undefined) obj.alarm = /** @type {number | null} */ (t);
+        return obj.alarm;
+      });
     }
-    setAlarm() {
-      return Promise.reject(new Error('Durable Object alarms are not supported on this host yet'));
+
+    /** Sets the object's alarm (one per object): its alarm() handler runs at `time` (a Date or ms since the epoch). */
+    setAlarm(time, options = undefined) {
+      const obj = this.#obj;
+      const ms = time instanceof Date ? time.getTime() : time;
+      if (typeof ms !== 'number' || !Number.isFinite(ms)) return Promise.reject(new TypeError('setAlarm(): the time must be a Date or a number of milliseconds since the epoch'));
+      obj.alarm = Math.max(0, Math.trunc(ms));
+      obj.alarmChanged = true;
+      schedule(obj, options);
+      return Promise.resolve();
     }
-    deleteAlarm() {
-      return Promise.reject(new Error('Durable Object alarms are not supported on this host yet'));
+
+    deleteAlarm(options = undefined) {
+      const obj = this.#obj;
+      obj.alarm = null;
+      obj.alarmChanged = true;
+      schedule(obj, options);
+      return Promise.resolve();
     }
 
     get sql() {
@@ -276,11 +297,14 @@ export function createObjects(rt) {
 
   function flush(obj) {
     obj.flushQueued = false;
-    if (obj.batch.size === 0 && !obj.deleteAll) return;
+    if (obj.batch.size === 0 && !obj.deleteAll && !obj.alarmChanged) return;
     const ops = [];
     for (const [k, v] of obj.batch) ops.push(v === MISSING ? [k] : [k, v]);
+    /** @type {Record<string, unknown>} */
     const arg = { className: obj.className, id: obj.id, ops };
     if (obj.deleteAll) arg.deleteAll = true;
+    if (obj.alarmChanged) arg.alarm = obj.alarm;
+    obj.alarmChanged = false;
     obj.batch = new Map();
     obj.deleteAll = false;
     const confirmed = obj.batchConfirmed;
@@ -391,6 +415,9 @@ export function createObjects(rt) {
       complete: false,
       flushQueued: false,
       batchConfirmed: false,
+      /** The alarm as the object last set or read it (undefined: not known here). */
+      alarm: /** @type {number | null | undefined} */ (undefined),
+      alarmChanged: false,
       durable: Promise.resolve(),
       written: Promise.resolve(),
       broken: null,
@@ -483,6 +510,7 @@ export function createObjects(rt) {
         return Promise.reject(err);
       }
       const isRpc = request.url === RPC_URL && request.headers.get('x-edge-rpc') === '1';
+      const alarm = request.url === ALARM_URL ? request.headers.get('x-edge-alarm') : null;
       return new Promise((resolve, reject) => {
         const ev = {
           reqId,
@@ -490,6 +518,13 @@ export function createObjects(rt) {
           reject,
           run: async (instance) => {
             if (isRpc) return Response.json(await rpc(instance, request));
+            if (alarm !== null) {
+              if (typeof instance.alarm !== 'function') throw new TypeError(`The Durable Object class "${obj.className}" has no alarm() method, but an alarm was set.`);
+              // The alarm is spent when its handler starts (it may set the next one).
+              if (obj.alarm !== undefined) obj.alarm = null;
+              await instance.alarm(JSON.parse(alarm));
+              return new Response(null, { status: 204 });
+            }
             if (typeof instance.fetch !== 'function') throw new TypeError(`The Durable Object class "${obj.className}" has no fetch() method.`);
             return instance.fetch(request);
           },
