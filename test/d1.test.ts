@@ -76,6 +76,9 @@ export default {
         out.pragma = await err(db.prepare('PRAGMA journal_mode = DELETE').run());
         out.loadExt = await err(db.prepare("SELECT load_extension('/tmp/x.so')").all());
         out.tableInfo = (await db.prepare('PRAGMA table_info(items)').all()).results.map((r) => r.name);
+        out.several = await err(db.prepare("INSERT INTO items (name) VALUES ('sev'); DELETE FROM items").run());
+        out.sneaky = await err(db.batch([db.prepare("INSERT INTO items (name) VALUES ('sneak')"), db.prepare(';COMMIT')]));
+        out.afterSneaky = await db.prepare("SELECT count(*) AS n FROM items WHERE name IN ('sev', 'sneak')").first('n');
         out.execError = await err(db.exec("INSERT INTO items (name) VALUES ('e1'); INSERT INTO nope VALUES (1)"));
         out.execRolledBack = await db.prepare("SELECT count(*) AS n FROM items WHERE name = 'e1'").first('n');
         out.prepareNonString = await err(Promise.resolve().then(() => db.prepare(42)));
@@ -191,6 +194,9 @@ describe('D1 for JS workers', () => {
     expect(out.pragma.message).toMatch(/^D1_ERROR: PRAGMA journal_mode is not allowed on D1 \(allowed: .*table_info/);
     expect(out.loadExt.message).toBe('D1_ERROR: no such function: load_extension: SQLITE_ERROR');
     expect(out.tableInfo).toEqual(['id', 'name', 'price', 'qty', 'data', 'flag']);
+    expect(out.several.message).toMatch(/^D1_ERROR: a prepared statement holds one SQL statement; this text holds several/);
+    expect(out.sneaky.message).toMatch(/^D1_ERROR: COMMIT is not allowed/);
+    expect(out.afterSneaky).toBe(0);
     expect(out.execError.message).toBe('D1_EXEC_ERROR: Error in line 2: no such table: nope: SQLITE_ERROR');
     expect(out.execRolledBack).toBe(0);
     expect(out.prepareNonString.name).toBe('TypeError');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classify, rewriteRandom } from './sql-text.ts';
+import { classify, hasSeveralStatements, rewriteRandom } from './sql-text.ts';
 
 describe('classify', () => {
   it('tells reads from writes by the first keyword, past comments', () => {
@@ -58,5 +58,17 @@ describe('rewriteRandom', () => {
   it('is idempotent: a rewritten statement (as exec() records it) is left as it is', () => {
     const once = rewriteRandom('INSERT INTO t VALUES (random())');
     expect(rewriteRandom(once)).toBe(once);
+  });
+});
+
+describe('hasSeveralStatements', () => {
+  it('finds a second statement, not a trailing semicolon, a comment or a semicolon in a string', () => {
+    expect(hasSeveralStatements('SELECT 1; SELECT 2')).toBe(true);
+    expect(hasSeveralStatements('SELECT 1;; DELETE FROM t')).toBe(true);
+    expect(hasSeveralStatements('SELECT 1;')).toBe(false);
+    expect(hasSeveralStatements('SELECT 1; -- done\n')).toBe(false);
+    expect(hasSeveralStatements("SELECT 'a;b'")).toBe(false);
+    expect(hasSeveralStatements('SELECT "x;y" FROM t /* ; */')).toBe(false);
+    expect(hasSeveralStatements('CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE u SET n = n + 1; END')).toBe(false);
   });
 });

@@ -126,3 +126,40 @@ export function rewriteRandom(sql: string): string {
   }
   return last === 0 ? sql : out + sql.slice(last);
 }
+
+/** Whether `sql` holds more than one statement (something other than space, comments and `;` after the first `;`). */
+export function hasSeveralStatements(sql: string): boolean {
+  if (!sql.includes(';')) return false;
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"' || c === '`') {
+      let j = i + 1;
+      for (;;) {
+        const k = sql.indexOf(c, j);
+        if (k < 0) return false;
+        if (sql[k + 1] === c) j = k + 2;
+        else {
+          i = k + 1;
+          break;
+        }
+      }
+    } else if (c === '[') {
+      const k = sql.indexOf(']', i + 1);
+      if (k < 0) return false;
+      i = k + 1;
+    } else if (sql.startsWith('--', i) || sql.startsWith('/*', i)) {
+      i = skipSpace(sql, i);
+    } else if (c === ';') {
+      let j = i + 1;
+      for (;;) {
+        j = skipSpace(sql, j);
+        if (sql[j] === ';') j++;
+        else break;
+      }
+      // A trigger body holds `;` inside BEGIN ... END: SQLite itself then reports what is wrong.
+      return j < sql.length && !/^\s*END\b/i.test(sql.slice(j));
+    } else i++;
+  }
+  return false;
+}

@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import { serialize, deserialize } from 'node:v8';
 import initSqlJs, { type Database, type Statement } from 'sql.js';
-import { classify, rewriteRandom, type StatementClass } from './sql-text.ts';
+import { classify, hasSeveralStatements, rewriteRandom, type StatementClass } from './sql-text.ts';
 import type { SqlLimits, SqlValue, SqlRows, SqlErrorCode } from './sql-types.ts';
 
 /** sql.js's compiled module (opaque here: the project's lib has no WebAssembly types). */
@@ -252,7 +252,17 @@ function prepare(sql: string, statement?: number): Statement {
 /** Runs `statements` (one transaction when any may write); returns their rows and whether the call wrote. */
 function runStatements(statements: ReadonlyArray<{ sql: string; params: SqlValue[] }>, atomic: boolean): { results: SqlRows[]; wrote: boolean } {
   const classes = statements.map((s) => classify(s.sql));
-  statements.forEach((s, i) => checkStatement(s.sql, s.params, classes[i]!));
+  statements.forEach((s, i) => {
+    try {
+      checkStatement(s.sql, s.params, classes[i]!);
+      if (!replaying && hasSeveralStatements(s.sql)) {
+        throw new Fail('invalid-sql', 'a prepared statement holds one SQL statement; this text holds several (use exec() for SQL text of several statements, or batch())', 'SQLITE_ERROR');
+      }
+    } catch (err) {
+      const f = sqliteFailure(err);
+      throw new Fail(f.code, f.message, f.sqliteCode, i + 1);
+    }
+  });
   const inTx = atomic || classes.some((c) => c.kind !== 'read');
   const state: RunState = { wrote: false };
   const results: SqlRows[] = [];
