@@ -2,7 +2,9 @@
 // (storage/log), so that the writes of all objects share group commits. A write is a batch (puts and deletes of one
 // object, or a delete of everything it holds) applied atomically: one log record, acknowledged once it is durable.
 // Keys are kept in memory in a sorted index per object with their values (already serialized by the caller); the
-// log is replayed at open.
+// log is replayed at open. An object whose records since its last full one outweigh what it holds gets a full
+// record (everything it holds, replacing what came before), so that its older records are dead; compaction drops
+// dead records once the log passes 64 MiB and is mostly dead, which bounds disk use and recovery time.
 //
 // Payload of a record: v8.serialize({ o: object, a?: true (delete all first), p: [[key, value | null], ...],
 // alarm?: number | null }).
@@ -10,7 +12,7 @@ import { serialize, deserialize } from 'node:v8';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SegmentLog } from '../log/segment-log.ts';
+import { SegmentLog, type Loc } from '../log/segment-log.ts';
 import { sortedIndex, type SortedIndex } from '../sorted-index.ts';
 import { compareUtf8 } from '../kv/kv-types.ts';
 
@@ -40,10 +42,25 @@ export interface ListOptions {
   limit?: number;
 }
 
+/** A record that still counts: where it is (null while its append is in flight) and its size. */
+interface RecordRef {
+  loc: Loc | null;
+  bytes: number;
+  dead: boolean;
+}
+
 interface ObjectState {
   keys: SortedIndex<Uint8Array>;
   alarm: number | null;
+  /** Bytes of keys and values it holds. */
+  size: number;
+  /** Its records since (and including) its last full one: what a replay of it needs. */
+  records: RecordRef[];
+  recordBytes: number;
 }
+
+/** The log is compacted past this size when less than half of it is live. */
+const COMPACT_AT_BYTES = 64 * 1024 * 1024;
 
 interface Record_ {
   o: string;
@@ -62,6 +79,12 @@ const compareKeys = compareUtf8;
 export class DurableStore {
   private readonly objects = new Map<string, ObjectState>();
   private readonly log: SegmentLog;
+  /** Live records by location (`segment:offset`), for compaction. */
+  private readonly live = new Map<string, RecordRef>();
+  private liveBytes = 0;
+  private compacting: Promise<void> | null = null;
+  /** Compaction threshold (tests lower it). */
+  compactAtBytes = COMPACT_AT_BYTES;
   /** The host's secret for object ids (`<dir>/id-key`): ids of one class cannot be made up or used for another. */
   readonly idKey: Buffer;
 
@@ -84,14 +107,18 @@ export class DurableStore {
       await fh.datasync();
       await fh.close();
     }
-    const pending: Record_[] = [];
+    const pending: Array<{ r: Record_; loc: Loc; bytes: number }> = [];
     const log = await SegmentLog.open(join(dir, 'log'), {
       headBytes: 64 * 1024 * 1024,
-      onRecord: ({ head }) => pending.push(deserialize(head) as Record_),
+      onRecord: ({ head, loc }) => pending.push({ r: deserialize(head) as Record_, loc, bytes: head.byteLength }),
       ...(options.onTornTail ? { onTornTail: options.onTornTail } : {}),
     });
     const store = new DurableStore(log, idKey);
-    for (const r of pending) store.apply(r);
+    for (const { r, loc, bytes } of pending) {
+      const ref: RecordRef = { loc, bytes, dead: false };
+      store.apply(r, ref);
+      if (!ref.dead) store.live.set(`${loc.segment}:${loc.offset}`, ref);
+    }
     return store;
   }
 
@@ -102,21 +129,48 @@ export class DurableStore {
   private state(object: string): ObjectState {
     let s = this.objects.get(object);
     if (!s) {
-      s = { keys: sortedIndex<Uint8Array>(), alarm: null };
+      s = { keys: sortedIndex<Uint8Array>(), alarm: null, size: 0, records: [], recordBytes: 0 };
       this.objects.set(object, s);
     }
     return s;
   }
 
-  private apply(r: Record_): void {
+  private kill(ref: RecordRef): void {
+    if (ref.dead) return;
+    ref.dead = true;
+    this.liveBytes -= ref.bytes;
+    if (ref.loc) this.live.delete(`${ref.loc.segment}:${ref.loc.offset}`);
+  }
+
+  /** Applies a record to the object's state; `ref` is the record's place among the object's live records. */
+  private apply(r: Record_, ref: RecordRef): void {
     const s = this.state(r.o);
-    if (r.a) s.keys.clear();
+    if (r.a) {
+      s.keys.clear();
+      s.size = 0;
+      // A full record: every record of the object before it is dead.
+      for (const old of s.records) this.kill(old);
+      s.records = [];
+      s.recordBytes = 0;
+    }
     for (const [k, v] of r.p) {
+      const before = s.keys.get(k);
+      if (before !== undefined) s.size -= k.length + before.byteLength;
       if (v === null) s.keys.delete(k);
-      else s.keys.set(k, v);
+      else {
+        s.keys.set(k, v);
+        s.size += k.length + v.byteLength;
+      }
     }
     if (r.alarm !== undefined) s.alarm = r.alarm;
-    if (s.keys.size === 0 && s.alarm === null) this.objects.delete(r.o);
+    s.records.push(ref);
+    s.recordBytes += ref.bytes;
+    this.liveBytes += ref.bytes;
+    if (s.keys.size === 0 && s.alarm === null) {
+      // Nothing left: none of its records is needed any more.
+      for (const old of s.records) this.kill(old);
+      this.objects.delete(r.o);
+    }
   }
 
   /** The values of `keys` that exist. */
@@ -148,10 +202,51 @@ export class DurableStore {
     const r: Record_ = { o: object, p: ops.map(([k, v]) => [k, v]) };
     if (options.deleteAll) r.a = true;
     if (options.alarm !== undefined) r.alarm = options.alarm;
+    const durable = this.append(r);
+    // Its records outweigh what it holds: one full record replaces them (and makes them dead for compaction).
+    const s = this.objects.get(object);
+    if (s && s.records.length > 16 && s.recordBytes > 2 * s.size + 64 * 1024) {
+      const full: Record_ = { o: object, a: true, p: [...s.keys.entries()], alarm: s.alarm };
+      void this.append(full).catch(() => {});
+    }
+    return durable;
+  }
+
+  private append(r: Record_): Promise<void> {
     const payload = serialize(r);
-    const durable = this.log.append(payload);
-    this.apply(r);
-    return durable.then(() => {});
+    const ref: RecordRef = { loc: null, bytes: payload.byteLength, dead: false };
+    const appended = this.log.append(payload);
+    this.apply(r, ref);
+    return appended.then((loc) => {
+      ref.loc = loc;
+      if (!ref.dead) this.live.set(`${loc.segment}:${loc.offset}`, ref);
+      this.maybeCompact();
+    });
+  }
+
+  private maybeCompact(): void {
+    if (this.compacting || this.log.bytes < this.compactAtBytes || this.liveBytes * 2 > this.log.bytes) return;
+    this.compacting = this.log
+      .compact(
+        (sealedUpTo) => [...this.live.values()].filter((r) => r.loc !== null && r.loc.segment <= sealedUpTo).map((r) => r.loc as Loc),
+        (from, to) => {
+          const key = `${from.segment}:${from.offset}`;
+          const ref = this.live.get(key);
+          if (!ref) return;
+          this.live.delete(key);
+          ref.loc = to;
+          this.live.set(`${to.segment}:${to.offset}`, ref);
+        },
+      )
+      .catch(() => {})
+      .finally(() => {
+        this.compacting = null;
+      });
+  }
+
+  /** Finishes a compaction in progress (for tests). */
+  async settled(): Promise<void> {
+    await this.compacting;
   }
 
   list(object: string, options: ListOptions = {}): Array<[string, Uint8Array]> {
