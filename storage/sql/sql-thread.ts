@@ -7,7 +7,7 @@
 // pinned to the record's time (`Date.now`, which sql.js's VFS reads), and `random()` / `randomblob()` draw from a
 // generator seeded by the record, not from the OS.
 import { parentPort, workerData } from 'node:worker_threads';
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { serialize, deserialize } from 'node:v8';
 import initSqlJs, { type Database, type Statement } from 'sql.js';
 import { classify, hasSeveralStatements, rewriteRandom, type StatementClass } from './sql-text.ts';
@@ -95,10 +95,13 @@ let pragmasTouched = false;
 let replaying = false;
 /** The connection's last inserted rowid and the database's size, as of the last statement that changed it. */
 let lastRowId = 0n;
+/** The database's page size (SQLite's default until a snapshot says otherwise). */
+let pageSize = 4096;
 let currentSize = 0;
 
 function openDatabase(bytes: Uint8Array | null): void {
   statements.clear();
+  own.clear();
   db = bytes ? new SQL.Database(bytes) : new SQL.Database();
   configure();
 }
@@ -124,7 +127,7 @@ function configure(): void {
 }
 
 function resetPragmas(): void {
-  const pageSize = Number(db.exec('PRAGMA page_size')[0]!.values[0]![0]);
+  pageSize = Number(db.exec('PRAGMA page_size')[0]!.values[0]![0]);
   // A replay applies what was acknowledged, whatever the limit is now.
   const maxPages = replaying ? 4294967294 : Math.max(1, Math.floor(limits.databaseBytes / pageSize));
   db.run(
@@ -133,23 +136,36 @@ function resetPragmas(): void {
   pragmasTouched = false;
 }
 
+/** Statements of the store's own bookkeeping, prepared once per connection (parsing them each time cost as much as the write). */
+const own = new Map<string, Statement>();
+function ownStatement(sql: string): Statement {
+  let s = own.get(sql);
+  if (!s) own.set(sql, (s = db.prepare(sql)));
+  return s;
+}
+
 function sizeBytes(): number {
-  const r = db.exec('PRAGMA page_count; PRAGMA page_size');
-  return Number(r[0]!.values[0]![0]) * Number(r[1]!.values[0]![0]);
+  return scalar('PRAGMA page_count') * pageSize;
 }
 
 function bigScalar(sql: string): bigint {
-  const stmt = db.prepare(sql);
+  const stmt = ownStatement(sql);
   try {
     stmt.step();
     return BigInt((stmt.get as (p: null, o: { useBigInt: boolean }) => Array<bigint | number>)(null, { useBigInt: true })[0]!);
   } finally {
-    stmt.free();
+    stmt.reset();
   }
 }
 
 function scalar(sql: string): number {
-  return Number(db.exec(sql)[0]!.values[0]![0]);
+  const s = ownStatement(sql);
+  try {
+    s.step();
+    return Number(s.get()[0]);
+  } finally {
+    s.reset();
+  }
 }
 
 function sqliteFailure(err: unknown, statement?: number): Fail {
@@ -347,9 +363,17 @@ function runExec(sql: string): { count: number; statements: Array<{ sql: string;
   return { count: n, statements: done, wrote: state.wrote };
 }
 
+// Seeds come from the OS 256 at a time: one randomFillSync per call cost more than a point read's SQL.
+const seeds = Buffer.alloc(4096);
+let seedAt = seeds.length;
 function newSeed(): [number, number, number, number] {
-  const b = randomBytes(16);
-  return [b.readUInt32LE(0), b.readUInt32LE(4), b.readUInt32LE(8), b.readUInt32LE(12)];
+  if (seedAt >= seeds.length) {
+    randomFillSync(seeds);
+    seedAt = 0;
+  }
+  const at = seedAt;
+  seedAt += 16;
+  return [seeds.readUInt32LE(at), seeds.readUInt32LE(at + 4), seeds.readUInt32LE(at + 8), seeds.readUInt32LE(at + 12)];
 }
 
 function withPinned<T>(now: number, seed: readonly number[], fn: () => T): T {
@@ -367,6 +391,7 @@ function replay(bytes: Uint8Array, index: number): void {
   if (rec.kind === 'reopen') {
     // export() frees every prepared statement itself.
     statements.clear();
+    own.clear();
     db.export();
     configure();
     return;
@@ -416,6 +441,7 @@ function handle(req: ThreadRequest): ThreadResponse {
       // sql.js's export() closes and reopens the connection (freeing every prepared statement): functions and
       // PRAGMAs are set up again.
       statements.clear();
+      own.clear();
       const bytes = db.export();
       configure();
       return { ok: true, bytes };

@@ -1,18 +1,38 @@
 // Durable Object ids: 64 hex digits (32 bytes), as on Workers. The first 24 bytes name the object (an HMAC of the
 // name for idFromName, random for newUniqueId), the last 8 are an HMAC of the class and those 24 bytes under the
 // host's secret: an id of one class cannot be used with another, nor made up.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /** The class an id belongs to: `<worker>/<class>`. */
 export type ClassKey = string;
 
+// A KeyObject made once per secret (making one per HMAC was a measurable part of a Durable Object call), and the ids
+// of recent names: the same name is asked for on every request that reaches its object.
+const keys = new WeakMap<Buffer, KeyObject>();
+const named = new WeakMap<Buffer, Map<string, string>>();
+const NAMED_CACHE = 10_000;
+
+function keyObject(key: Buffer): KeyObject {
+  let k = keys.get(key);
+  if (!k) keys.set(key, (k = createSecretKey(key)));
+  return k;
+}
+
 function tag(key: Buffer, cls: ClassKey, body: Buffer): Buffer {
-  return createHmac('sha256', key).update(`tag:${cls}\0`).update(body).digest().subarray(0, 8);
+  return createHmac('sha256', keyObject(key)).update(`tag:${cls}\0`).update(body).digest().subarray(0, 8);
 }
 
 export function idFromName(key: Buffer, cls: ClassKey, name: string): string {
-  const body = createHmac('sha256', key).update(`name:${cls}\0`).update(name).digest().subarray(0, 24);
-  return Buffer.concat([body, tag(key, cls, body)]).toString('hex');
+  let memo = named.get(key);
+  if (!memo) named.set(key, (memo = new Map()));
+  const k = `${cls}\0${name}`;
+  const known = memo.get(k);
+  if (known !== undefined) return known;
+  const body = createHmac('sha256', keyObject(key)).update(`name:${cls}\0`).update(name).digest().subarray(0, 24);
+  const id = Buffer.concat([body, tag(key, cls, body)]).toString('hex');
+  if (memo.size >= NAMED_CACHE) memo.delete(memo.keys().next().value as string);
+  memo.set(k, id);
+  return id;
 }
 
 export function newUniqueId(key: Buffer, cls: ClassKey): string {
