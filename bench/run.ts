@@ -6,7 +6,9 @@
 //   memory   RSS per idle worker at 100 / 1,000 / 5,000 workers (+ workerd), where eviction starts
 //   limits   a well-behaved worker's latency beside a worker burning its CPU limit
 //   fuel     the fuel metering overhead of WebAssembly (bench/fuel.ts)
-//   storage  KV get/put and R2 put/get through a worker over HTTP (durable writes), fsyncs per acknowledged write
+//   storage  KV get/put and R2 put/get through a worker over HTTP (durable writes), fsyncs per acknowledged write;
+//            D1 point reads and inserts through a worker beside sql.js behind plain Fastify, sql.js and SqlEngine direct
+//            Durable Object counter increments through a worker and a stub, one object and 1,000 objects
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -18,6 +20,8 @@ import { helloAsComponent } from './hello-as.ts';
 import { runLimits } from './limits.ts';
 import { runMemory } from './memory.ts';
 import { runStorage } from './storage.ts';
+import { runD1 } from './d1.ts';
+import { runDurable } from './durable.ts';
 import { createProgress } from './progress.ts';
 import { writeCharts } from './charts.ts';
 import { markdownReport } from './markdown.ts';
@@ -143,6 +147,9 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
     memory: { counts: quick ? [100, 1000] : [100, 1000, 5000], concurrency: 4 },
     limits: { rounds: quick ? 2 : 4, durationSec: quick ? 3 : 5, concurrency: 10 },
     storage: { rounds: quick ? 2 : 3, durationSec: quick ? 3 : 5, warmupSec: quick ? 1 : 2 },
+    // D1, part of the storage suite: reads at KV gets' concurrency (and 50 in a full run), inserts at KV puts'.
+    durable: { rounds: quick ? 2 : 3, durationSec: quick ? 3 : 5, warmupSec: 1, concurrency: 10 },
+    d1: { rounds: quick ? 2 : 3, durationSec: quick ? 3 : 5, warmupSec: quick ? 1 : 2, readConcurrencies: quick ? [10] : [10, 50], insertConcurrencies: quick ? [50] : [10, 50], directSec: quick ? 0.5 : 2, callers: 10 },
     workerd: workerd ? { version: workerd.version, binary: workerd.binary } : { missing: workerdMissing },
   };
   log(`edge bench${quick ? ' --quick' : ''}: ${options.suites.join(', ')} on ${facts.cpuModel} × ${facts.cores}, ${facts.memoryGiB} GiB, Node ${process.version}; load generator ${gen.tool}; workerd ${workerd ? workerd.version : `skipped: ${workerdMissing}`}`);
@@ -184,7 +191,24 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
       if (suite === 'memory') results.push(await runMemory({ ...settings.memory, log, step: step('workers'), ...(workerd ? { workerd } : {}) }));
       if (suite === 'limits') results.push(await runLimits({ ...settings.limits, log, step: step('runs') }));
       if (suite === 'fuel') results.push(await runFuelSuite({ quick, log }));
-      if (suite === 'storage') results.push(await runStorage({ ...settings.storage, log, step: step('runs') }));
+      if (suite === 'storage') {
+        // KV/R2 and D1 apart: one part failing keeps the other's figures.
+        const partFailures: string[] = [];
+        for (const [part, run] of [
+          ['KV/R2', () => runStorage({ ...settings.storage, log, step: step('runs') })],
+          ['D1', () => runD1({ ...settings.d1, log, step: step('D1 runs') })],
+          ['Durable Objects', () => runDurable({ ...settings.durable, log, step: step('Durable Object runs') })],
+        ] as const) {
+          try {
+            results.push(await run());
+          } catch (err) {
+            const message = err instanceof Error ? err.message : String(err);
+            log(`  storage (${part}): FAILED: ${message}`);
+            partFailures.push(`${part} part failed (the other part's figures were kept): ${message}`);
+          }
+        }
+        if (partFailures.length > 0) throw new Error(partFailures.join('; '));
+      }
     } catch (err) {
       // One suite failing does not lose the others' figures: the run file says what failed.
       const message = err instanceof Error ? err.message : String(err);

@@ -40,9 +40,20 @@ export function newUniqueId(key: Buffer, cls: ClassKey): string {
   return Buffer.concat([body, tag(key, cls, body)]).toString('hex');
 }
 
-/** Whether `id` is an id of class `cls`. */
+const valid = new WeakMap<Buffer, Set<string>>();
+
+/** Whether `id` is an id of class `cls` (ids found valid recently are remembered: a stub is made per request). */
 export function isIdOf(key: Buffer, cls: ClassKey, id: string): boolean {
   if (!/^[0-9a-f]{64}$/.test(id)) return false;
+  let known = valid.get(key);
+  if (!known) valid.set(key, (known = new Set()));
+  const k = `${cls}\0${id}`;
+  if (known.has(k)) return true;
   const raw = Buffer.from(id, 'hex');
-  return timingSafeEqual(raw.subarray(24), tag(key, cls, raw.subarray(0, 24)));
+  const ok = timingSafeEqual(raw.subarray(24), tag(key, cls, raw.subarray(0, 24)));
+  if (ok) {
+    if (known.size >= NAMED_CACHE) known.delete(known.values().next().value as string);
+    known.add(k);
+  }
+  return ok;
 }
