@@ -3,7 +3,8 @@
 import { measure as measureSchema, type Measurement, type RunFile, type TargetResult } from './schema.ts';
 import { interleaveAll } from './stats.ts';
 
-export type Runtime = 'edge-js' | 'edge-wasm' | 'workerd' | 'fastify' | 'wasm-core';
+/** `sql.js` and `sql-engine` (storage/sql's SqlEngine): the D1 benchmark's in-process sides (bench/d1.ts). */
+export type Runtime = 'edge-js' | 'edge-wasm' | 'workerd' | 'fastify' | 'wasm-core' | 'sql.js' | 'sql-engine';
 
 export interface MeasurementMeta {
   suite: string;
