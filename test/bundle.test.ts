@@ -216,11 +216,13 @@ export default {
     expect(e.message).toContain('2 errors');
   });
 
-  it('an import of a cloudflare: module fails with a clear error', async () => {
-    const dir = await worker({ 'wrangler.toml': toml('cfmod', 'index.ts'), 'index.ts': "import { WorkerEntrypoint } from 'cloudflare:workers';\nexport default class extends WorkerEntrypoint {}\n" });
+  it('leaves cloudflare:workers to the runtime and refuses cloudflare: modules it lacks, by name', async () => {
+    const ok = await worker({ 'wrangler.toml': toml('cfmod', 'index.ts'), 'index.ts': "import { WorkerEntrypoint } from 'cloudflare:workers';\nexport default class extends WorkerEntrypoint {}\n" });
+    expect((await collectUpload(ok)).modules[0]!.content).toMatch(/from "cloudflare:workers"/);
+    const dir = await worker({ 'wrangler.toml': toml('cfsock', 'index.ts'), 'index.ts': "import { connect } from 'cloudflare:sockets';\nexport default { fetch: () => connect('a:1') };\n" });
     const e = await rejection(collectUpload(dir));
     expect(e.code).toBe('E_BUNDLE_FAILED');
-    expect(e.message).toMatch(/index\.ts:1:34: Could not resolve "cloudflare:workers": the worker runtime does not provide Cloudflare's built-in modules/);
+    expect(e.message).toMatch(/index\.ts:1:25: Could not resolve "cloudflare:sockets": TCP sockets \(connect\(\) from cloudflare:sockets\) are not supported by this runtime/);
   });
 
   it('a bare built-in name that an installed npm package provides resolves to the package', async () => {

@@ -221,7 +221,8 @@ describe('client commands against a stand-in admin API', () => {
     const r = await runCli(client('deploy', 'examples/hello-js'));
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('deployed hello-js version v-123 (main index.js)\n  url:    http://hello-js.localhost:8787/\n  routes: example.com/*\n');
+    // `main` as the user finds it from where they ran the command (not the bundle the host runs).
+    expect(r.stdout).toBe('deployed hello-js version v-123 (main examples/hello-js/index.js)\n  url:    http://hello-js.localhost:8787/\n  routes: example.com/*\n');
     const sent = admin.requests.findLast((q) => q.method === 'POST' && q.url === '/v1/workers')!;
     expect(sent.auth).toBe('Bearer good-token');
     // Bundled by esbuild (as wrangler does): the module and its source map.

@@ -41,7 +41,8 @@ describe('examples/hono-app under edge dev', () => {
   const app = devServer('hono-app');
 
   it('bundles from TypeScript and serves the root route with a var', async () => {
-    expect(app.dev().stdout()).toMatch(/deployed hono-app version \S+ \(main src\/index\.js\)/);
+    // The main file as the manifest names it, not the bundle the host runs (src/index.js).
+    expect(app.dev().stdout()).toMatch(/deployed hono-app version \S+ \(main examples\/hono-app\/src\/index\.ts\)/);
     const r = await app.call('/');
     expect(r.status).toBe(200);
     expect(r.text).toBe('Hello from Hono on the edge!');

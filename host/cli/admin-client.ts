@@ -1,9 +1,13 @@
-// A typed client for the host's admin API, used by the `edge` CLI (deploy, list, versions, rollback, delete, tail).
+// A typed client for the host's admin API, used by the `edge` CLI (deploy, list, versions, rollback, delete, tail, kv,
+// r2, d1).
 
 import type { DeployUpload } from '../deploy/upload.ts';
 
 export interface DeployedVersion { id: string; createdAt: string | number; main: string }
-export interface DeployResult { name: string; version: DeployedVersion; url: string; routes: string[] }
+export interface DeployResult { name: string; version: DeployedVersion; url: string; routes: string[]; warnings?: string[] }
+export interface SecretList { name: string; secrets: Array<{ name: string; updatedAt: string }> }
+/** `applied`: the worker is deployed and serves its next request with the new secrets. */
+export interface SecretsPut { name: string; secrets: string[]; applied: boolean }
 export interface WorkerSummary { name: string; activeVersion: string | null; routes: string[]; url: string; updatedAt: string | number | null }
 export interface WorkerList { workers: WorkerSummary[] }
 export interface VersionSummary { id: string; createdAt: string | number; main: string; active: boolean }
@@ -59,6 +63,16 @@ export interface WorkerStorage {
   kvNamespaces: Array<{ binding: string; id: string }>;
   r2Buckets: Array<{ binding: string; bucketName: string }>;
 }
+/** A D1 statement's answer from the admin API (host/server/admin-d1.ts): values are numbers, strings, null or byte arrays. */
+export interface D1Rows {
+  columns: string[];
+  rows: Array<Array<number | string | null | number[]>>;
+  meta: { changes: number; lastRowId: number | string; rowsRead: number; rowsWritten: number; changedDb: boolean; sizeAfter: number; durationMs: number };
+}
+/** A D1 parameter: numbers, strings, null, booleans (1/0) and arrays of byte values (BLOBs). */
+export type D1Param = number | string | boolean | null | number[];
+export interface D1Statement { sql: string; params?: D1Param[] }
+export interface D1ExportOptions { noData?: boolean; noSchema?: boolean; tables?: string[] }
 /** A request body: bytes, or a stream sent as it is read. */
 export type UploadBody = Uint8Array | ReadableStream<Uint8Array>;
 
@@ -134,6 +148,16 @@ export class AdminClient {
     return this.#json('POST', '/v1/workers', upload);
   }
 
+  /** Which of these static asset contents (SHA-256 hashes) the host does not have yet. */
+  assetsMissing(hashes: string[]): Promise<{ missing: string[] }> {
+    return this.#json('POST', '/v1/assets/missing', { hashes });
+  }
+
+  /** Uploads the content of one static asset; the host checks it against `hash`. */
+  assetPut(hash: string, body: UploadBody): Promise<{ hash: string; size: number; written: boolean }> {
+    return this.#json('PUT', `/v1/assets/${hash}`, undefined, { body, headers: { 'content-type': 'application/octet-stream' } });
+  }
+
   list(): Promise<WorkerList> {
     return this.#json('GET', '/v1/workers');
   }
@@ -148,6 +172,22 @@ export class AdminClient {
 
   delete(name: string): Promise<DeleteResult> {
     return this.#json('DELETE', `/v1/workers/${encodeURIComponent(name)}`);
+  }
+
+  /** The names of a worker's secrets (the host never returns their values). */
+  secretList(name: string): Promise<SecretList> {
+    return this.#json('GET', `/v1/workers/${encodeURIComponent(name)}/secrets`);
+  }
+
+  /** Sets secrets of a worker, all at once. */
+  secretPut(name: string, secrets: Record<string, string>): Promise<SecretsPut> {
+    const keys = Object.keys(secrets);
+    if (keys.length === 1) return this.#json('PUT', `/v1/workers/${encodeURIComponent(name)}/secrets/${encodeURIComponent(keys[0]!)}`, { value: secrets[keys[0]!] });
+    return this.#json('PUT', `/v1/workers/${encodeURIComponent(name)}/secrets`, { secrets });
+  }
+
+  secretDelete(name: string, key: string): Promise<{ name: string; secret: string; deleted: true }> {
+    return this.#json('DELETE', `/v1/workers/${encodeURIComponent(name)}/secrets/${encodeURIComponent(key)}`);
   }
 
   /** Runs a worker's scheduled handler now, as its cron trigger would (`cron` defaults to its first trigger). */
@@ -217,6 +257,36 @@ export class AdminClient {
 
   r2Delete(bucket: string, key: string): Promise<{ bucket: string; key: string; deleted: true }> {
     return this.#json('DELETE', `/v1/r2/${encodeURIComponent(bucket)}/objects${keyPath(key)}`);
+  }
+
+  /** The D1 databases of the host. */
+  d1List(): Promise<{ databases: Array<{ id: string }> }> {
+    return this.#json('GET', '/v1/d1');
+  }
+
+  d1Query(database: string, statement: D1Statement): Promise<D1Rows> {
+    return this.#json('POST', `/v1/d1/${encodeURIComponent(database)}/query`, statement);
+  }
+
+  /** The statements in one transaction: every one applied, or none. */
+  async d1Batch(database: string, statements: D1Statement[]): Promise<D1Rows[]> {
+    return (await this.#json<{ results: D1Rows[] }>('POST', `/v1/d1/${encodeURIComponent(database)}/batch`, { statements })).results;
+  }
+
+  /** SQL text of several statements, in one transaction. */
+  d1Exec(database: string, sql: string): Promise<{ count: number; durationMs: number }> {
+    return this.#json('POST', `/v1/d1/${encodeURIComponent(database)}/exec`, { sql });
+  }
+
+  /** The database as SQL text (schema, then rows as INSERTs). */
+  async d1Export(database: string, options: D1ExportOptions = {}): Promise<string> {
+    const params = new URLSearchParams();
+    if (options.noData) params.set('no-data', '1');
+    if (options.noSchema) params.set('no-schema', '1');
+    for (const t of options.tables ?? []) params.append('table', t);
+    const qs = params.toString();
+    const res = await this.#request('GET', `/v1/d1/${encodeURIComponent(database)}/export${qs ? `?${qs}` : ''}`);
+    return res.text();
   }
 
   /**

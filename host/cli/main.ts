@@ -5,11 +5,13 @@ import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { benchCommand } from './bench.ts';
 import { buildCommand } from './build.ts';
+import { d1Command } from './d1.ts';
 import { deployCommand } from './deploy.ts';
 import { devCommand } from './dev.ts';
 import { kvCommand } from './kv.ts';
 import { r2Command } from './r2.ts';
 import { printError } from './output.ts';
+import { secretCommand } from './secret.ts';
 import { serveCommand } from './serve.ts';
 import { tailCommand } from './tail.ts';
 import { triggerCommand } from './trigger.ts';
@@ -33,12 +35,14 @@ Examples:
   $ edge trigger my-cron --cron "*/5 * * * *"   # run its scheduled handler now
   $ edge kv put my-namespace greeting hello       # seed KV; also kv get|list|delete
   $ edge r2 put my-bucket cat.jpg --file cat.jpg  # upload to R2; also r2 get|list|delete
+  $ edge d1 migrations apply DB                   # D1: also d1 execute|export|list|migrations
+  $ edge secret put my-worker API_TOKEN           # a secret in env, stored encrypted; also secret list|delete
   $ edge types capability/geo.wit      # host types of a capability → capability/generated/
   $ edge bench --quick                 # cold start, throughput, memory, limits on this machine
 
 Client commands find the admin token in --token, $EDGE_ADMIN_TOKEN, or <data-dir>/admin-token (default .edge).`,
     );
-  for (const cmd of [serveCommand(), devCommand(), buildCommand(), deployCommand(), listCommand(), versionsCommand(), rollbackCommand(), deleteCommand(), tailCommand(), triggerCommand(), kvCommand(), r2Command(), typesCommand(), benchCommand()]) {
+  for (const cmd of [serveCommand(), devCommand(), buildCommand(), deployCommand(), listCommand(), versionsCommand(), rollbackCommand(), deleteCommand(), tailCommand(), triggerCommand(), kvCommand(), r2Command(), d1Command(), secretCommand(), typesCommand(), benchCommand()]) {
     program.addCommand(cmd.showHelpAfterError('(add --help for usage)'));
   }
   // Throw instead of exiting inside commander, so that runCli owns the exit code everywhere.

@@ -34,7 +34,7 @@ export function versionsCommand(): Command {
     .action(async (name: string, opts: Opts) => {
       const list = await (await adminClientFrom(opts)).versions(name);
       if (opts.json) return printJson(list);
-      const rows = list.versions.map((v) => [v.active ? '*' : '', v.id, formatTime(v.createdAt), v.main]);
+      const rows = list.versions.map((v) => [v.active ? '*' : '', v.id, formatTime(v.createdAt), v.main || '(static assets only)']);
       process.stdout.write(`${list.name}: ${list.versions.length} version${list.versions.length === 1 ? '' : 's'}, active ${list.activeVersion ?? '(none)'}\n`);
       if (rows.length) process.stdout.write(table(['', 'VERSION', 'CREATED', 'MAIN'], rows));
     });

@@ -33,6 +33,10 @@ export type EdgeErrorCode =
   | 'E_WASM_INVALID'
   | 'E_BUILD_FAILED'
   | 'E_BUNDLE_FAILED'
+  | 'E_ASSETS_INVALID'
+  | 'E_ASSET_MISSING'
+  | 'E_SECRET_INVALID'
+  | 'E_SECRET_NOT_FOUND'
   | 'E_INTERNAL';
 
 export class EdgeError extends Error {

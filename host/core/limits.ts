@@ -29,6 +29,19 @@ export const WAIT_UNTIL_MS = 30_000;
 export const MAX_CRONS = 250;
 /** A deploy's uploaded modules and assets, in bytes. */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+/** Static assets (`assets = { directory }`), per version: Workers' numbers. */
+export const ASSET_LIMITS = Object.freeze({
+  files: 20_000,
+  fileBytes: 25 * 1024 * 1024,
+  /** `_redirects`: static (no `*` or `:placeholder`) and dynamic rules. */
+  staticRedirects: 2000,
+  dynamicRedirects: 100,
+  /** `_headers` rules. */
+  headerRules: 100,
+  /** Characters in one `_redirects` rule and one `_headers` line. */
+  redirectLineLength: 1000,
+  headerLineLength: 2000,
+});
 /** Nested in-process subrequests (a worker calling a worker calling ...) before the call is refused. */
 export const MAX_SUBREQUEST_DEPTH = 16;
 /** Redirects a fetch() follows. */
@@ -67,6 +80,16 @@ export const R2_LIMITS = Object.freeze({
   chunkBytes: 256 * 1024,
   /** The most one read of an object body returns to a component, whatever it asks. */
   maxReadBytes: 1024 * 1024,
+});
+
+/** Secrets (`edge secret put`), per worker: Workers' numbers. */
+export const SECRET_LIMITS = Object.freeze({
+  /** Bytes of one secret's value (UTF-8). */
+  valueBytes: 5 * 1024,
+  /** Secrets of one worker. */
+  perWorker: 128,
+  /** Characters of a secret's name. */
+  nameLength: 256,
 });
 
 /** The caps the isolate prelude checks itself, handed to it by the host at start-up (__edgeInit). */

@@ -2,6 +2,7 @@
 // granted (one BindingGrant per binding, whatever section of wrangler.toml wrote it). The wrangler parser
 // (host/deploy/manifest.ts) produces it; capabilities read their own grants from it by type.
 import type { EdgeError } from './errors.ts';
+import type { AssetsConfig } from './assets.ts';
 
 export interface RoutePattern {
   pattern: string;
@@ -52,10 +53,16 @@ export interface BundleSettings {
   define: Record<string, string>;
   /** esbuild `alias`: module specifier -> replacement specifier or path. */
   alias: Record<string, string>;
+  /** wrangler's `tsconfig`: the tsconfig.json esbuild reads, relative to the worker directory. */
+  tsconfig?: string;
+  /** wrangler's `jsx_factory` / `jsx_fragment`. */
+  jsxFactory?: string;
+  jsxFragment?: string;
 }
 
 export interface DeployManifest {
   name: string;
+  /** The entry module; '' for an assets-only worker (no `main`, only `assets`), which has no code to run. */
   main: string;
   compatibilityDate?: string;
   compatibilityFlags: string[];
@@ -68,6 +75,8 @@ export interface DeployManifest {
   /** `[triggers] crons = [...]`: cron expressions (UTC) that run the worker's scheduled handler. */
   crons: string[];
   bundle: BundleSettings;
+  /** `assets = { directory, ... }`: static assets served with the worker (or, without `main`, instead of one). */
+  assets?: AssetsConfig;
 }
 
 /** A worker's name: it becomes the host name <name>.localhost. */

@@ -6,6 +6,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { build, type BuildFailure, type Message, type Plugin } from 'esbuild';
 import { EdgeError } from '../core/errors.ts';
 import type { DeployManifest } from './manifest.ts';
+import { cloudflareModuleRefusal, PROVIDED_CLOUDFLARE_MODULES } from '../core/cloudflare-modules.ts';
 
 /** Entry extensions that are bundled; the output keeps ESM-ness (`.mts` → `.mjs`), everything else becomes `.js`. */
 export const BUNDLED_ENTRY = /\.(m?[jt]s|[jt]sx|cts)$/;
@@ -60,11 +61,9 @@ function nodeBuiltinsPlugin(manifest: DeployManifest): Plugin {
       b.onResolve({ filter: /^[a-z_:]/ }, async (args) => {
         if (args.pluginData === 'edge-node-builtins') return undefined;
         if (args.path.startsWith('cloudflare:') && !Object.hasOwn(manifest.bundle.alias, args.path)) {
-          return {
-            errors: [{
-              text: `Could not resolve "${args.path}": the worker runtime does not provide Cloudflare's built-in modules (cloudflare:workers, cloudflare:sockets, ...). Use the default export's handlers with \`env\` and \`ctx\` instead, or map it with [alias] in the manifest.`,
-            }],
-          };
+          // The runtime provides these (as wrangler leaves them to workerd); the others are refused here, by name.
+          if (PROVIDED_CLOUDFLARE_MODULES.includes(args.path)) return { path: args.path, external: true };
+          return { errors: [{ text: `Could not resolve "${args.path}": ${cloudflareModuleRefusal(args.path)}. Map it with [alias] in the manifest to provide your own.` }] };
         }
         const prefixed = args.path.startsWith('node:');
         const name = prefixed ? args.path.slice(5) : args.path;
@@ -87,6 +86,12 @@ function nodeBuiltinsPlugin(manifest: DeployManifest): Plugin {
   };
 }
 
+/** wrangler's `process.env.NODE_ENV` (so that libraries pick their production or development build), under the manifest's [define]. */
+function nodeEnvDefine(define: Record<string, string>, mode: 'production' | 'development'): Record<string, string> {
+  const value = JSON.stringify(mode);
+  return { 'process.env.NODE_ENV': value, 'global.process.env.NODE_ENV': value, 'globalThis.process.env.NODE_ENV': value, ...define };
+}
+
 function bundleError(main: string, messages: Message[], root: string): EdgeError {
   const first = messages.find((m) => m.location) ?? messages[0];
   const details: Record<string, unknown> = { main };
@@ -104,8 +109,11 @@ function isBuildFailure(e: unknown): e is BuildFailure {
   return e instanceof Error && Array.isArray((e as Partial<BuildFailure>).errors);
 }
 
-/** Bundles the worker in `root` whose manifest is `manifest` (with `bundle.enabled`), as `edge deploy` uploads it. */
-export async function bundleWorker(root: string, manifest: DeployManifest): Promise<BundleOutput> {
+/**
+ * Bundles the worker in `root` whose manifest is `manifest` (with `bundle.enabled`), as `edge deploy` uploads it.
+ * `mode` is `process.env.NODE_ENV` in the bundle, as wrangler defines it (its [define] may say otherwise).
+ */
+export async function bundleWorker(root: string, manifest: DeployManifest, options: { mode?: 'production' | 'development' } = {}): Promise<BundleOutput> {
   const entry = resolve(root, manifest.main);
   const outfile = resolve(root, bundledEntryPath(manifest.main));
   const settings = manifest.bundle;
@@ -130,7 +138,10 @@ export async function bundleWorker(root: string, manifest: DeployManifest): Prom
       loader: { '.js': 'jsx', '.mjs': 'jsx', '.cjs': 'jsx' },
       keepNames: true,
       minify: settings.minify,
-      define: settings.define,
+      define: nodeEnvDefine(settings.define, options.mode ?? 'production'),
+      ...(settings.tsconfig !== undefined ? { tsconfig: resolve(root, settings.tsconfig) } : {}),
+      ...(settings.jsxFactory !== undefined ? { jsxFactory: settings.jsxFactory } : {}),
+      ...(settings.jsxFragment !== undefined ? { jsxFragment: settings.jsxFragment } : {}),
       alias,
       sourcemap: 'linked',
       sourcesContent: false,

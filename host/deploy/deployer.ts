@@ -3,7 +3,7 @@
 // stores the version durably, and only then switches traffic to it; any failure leaves the old version serving.
 import { posix } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
-import { parseManifestText } from './manifest.ts';
+import { parseManifest } from './manifest.ts';
 import type { DeployUpload } from './upload.ts';
 import { MAX_UPLOAD_BYTES } from '../core/limits.ts';
 import { newVersionId, type VersionInfo, type VersionStore } from './version-store.ts';
@@ -14,6 +14,10 @@ import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import type { Router } from './router.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
 import { componentPathOf, prepareComponent } from './component.ts';
+import { checkAssets } from './asset-manifest.ts';
+import type { AssetStore } from './asset-store.ts';
+import type { VersionAssets } from '../core/assets.ts';
+import { checkSecret, type SecretInfo, type SecretStore } from './secret-store.ts';
 
 /** What the deployer tells about cron triggers (host/runtime/scheduler.ts): the active version's crons, or none. */
 export interface TriggerSchedule {
@@ -27,6 +31,8 @@ export interface DeployOutcome {
   name: string;
   version: VersionInfo;
   routes: string[];
+  /** What the deploy accepted without effect here (wrangler keys this host ignores), for the CLI to print. */
+  warnings: string[];
 }
 
 export class Deployer {
@@ -41,9 +47,15 @@ export class Deployer {
 
   /** What a deleted worker leaves behind elsewhere (its Cache API entries), dropped with it. */
   private readonly caches: { dropWorker(name: string): void } | null;
+  /** Where static assets' contents are (uploaded before the deploy that lists them). */
+  private readonly assets: AssetStore | null;
+  /** Workers' secrets, given to `env` like vars (never stored with a version). */
+  private readonly secrets: SecretStore | null;
 
-  constructor(deps: { store: VersionStore; runtime: WorkerRuntime; pool: IsolatePool; router: Router; registry: CapabilityRegistry; scheduler?: TriggerSchedule; caches?: { dropWorker(name: string): void } }) {
+  constructor(deps: { store: VersionStore; runtime: WorkerRuntime; pool: IsolatePool; router: Router; registry: CapabilityRegistry; scheduler?: TriggerSchedule; caches?: { dropWorker(name: string): void }; assets?: AssetStore; secrets?: SecretStore }) {
     this.caches = deps.caches ?? null;
+    this.assets = deps.assets ?? null;
+    this.secrets = deps.secrets ?? null;
     this.registry = deps.registry;
     this.scheduler = deps.scheduler ?? null;
     this.store = deps.store;
@@ -71,7 +83,7 @@ export class Deployer {
       const st = await this.store.state(name);
       if (!st?.active) continue;
       const version = await this.store.load(name, st.active);
-      this.runtime.activate(version);
+      this.runtime.activate((await this.withSecrets(version)).version);
       this.router.set(name, version.manifest.routes);
       this.scheduler?.set(name, version.versionId, version.manifest.crons);
     }
@@ -79,13 +91,19 @@ export class Deployer {
   }
 
   async deploy(upload: DeployUpload): Promise<DeployOutcome> {
-    const manifest = parseManifestText(upload.manifest.content, upload.manifest.fileName);
+    const { manifest, warnings } = parseManifest(upload.manifest.content, upload.manifest.fileName, upload.manifest.env === undefined ? {} : { env: upload.manifest.env });
     this.registry.checkGrants(manifest);
     const componentPath = componentPathOf(manifest);
     let modules: LoadedVersion['modules'];
     let component: LoadedVersion['component'];
     let sourceMaps: ModuleSourceMap[] = [];
-    if (componentPath !== null) {
+    const assets = await this.checkAssets(upload, manifest);
+    if (manifest.main === '') {
+      // An assets-only worker: nothing runs, the host serves its files.
+      if (upload.modules.length > 0) throw new EdgeError('E_DEPLOY_INVALID', `The manifest has no \`main\` (an assets-only worker), but the upload holds modules (${upload.modules.map((m) => m.path).join(', ')}); set \`main\` to run them.`);
+      if (manifest.crons.length > 0) throw new EdgeError('E_MANIFEST_INVALID', `${upload.manifest.fileName}: \`triggers.crons\` needs a worker to run, but the manifest has no \`main\` (an assets-only worker).`, { details: { file: upload.manifest.fileName, key: 'triggers.crons' } });
+      modules = [];
+    } else if (componentPath !== null) {
       const file = upload.modules.find((m) => m.path === componentPath);
       if (!file) {
         const hint = manifest.build.language === 'assemblyscript' ? ` (\`edge deploy\` builds it from ${manifest.main}; with the API, upload the output of \`edge build\` there)` : '';
@@ -122,24 +140,43 @@ export class Deployer {
         modules,
         ...(component ? { component } : {}),
         ...(sourceMaps.length ? { sourceMaps } : {}),
+        ...(assets ? { assets } : {}),
       };
-      const pooled = await this.pool.take(manifest.limits.memoryMb);
+      // It runs with the worker's secrets in env; the version stored is without them.
+      const withSecrets = await this.withSecrets(version);
+      const running = withSecrets.version;
+      for (const name of withSecrets.hidden) warnings.push(`the secret ${name} is not in env: binding ${name} has its name`);
       // Validation runs the worker for real; the isolate it leaves behind serves the first requests.
-      const instance = await WorkerInstance.load(version, pooled, this.runtime.hookSet, { produceCache: true }).catch((err: unknown) => {
-        throw withSourceStack(err, version);
-      });
+      const instance = manifest.main === ''
+        ? null
+        : await WorkerInstance.load(running, await this.pool.take(manifest.limits.memoryMb), this.runtime.hookSet, { produceCache: true }).catch((err: unknown) => {
+          throw withSourceStack(err, version);
+        });
       try {
         const info = await this.store.save(version, upload.manifest.fileName);
         await this.store.activate(manifest.name, version.versionId);
-        this.runtime.activate(version, instance);
+        this.runtime.activate(running, instance ?? undefined);
         this.router.set(manifest.name, manifest.routes);
         this.scheduler?.set(manifest.name, version.versionId, manifest.crons);
-        return { name: manifest.name, version: info, routes: manifest.routes.map((r) => r.pattern) };
+        return { name: manifest.name, version: info, routes: manifest.routes.map((r) => r.pattern), warnings };
       } catch (err) {
-        instance.dispose(null);
+        instance?.dispose(null);
         throw err;
       }
     });
+  }
+
+  /** The version's assets, checked: every listed content is in the asset store, the rules files parse. */
+  private async checkAssets(upload: DeployUpload, manifest: LoadedVersion['manifest']): Promise<VersionAssets | null> {
+    if (!manifest.assets) {
+      if (upload.assets) throw new EdgeError('E_DEPLOY_INVALID', `The upload holds static assets, but ${upload.manifest.fileName} has no \`assets\` section to serve them.`, { details: { file: upload.manifest.fileName, key: 'assets' } });
+      return null;
+    }
+    if (!upload.assets) {
+      throw new EdgeError('E_DEPLOY_INVALID', `${upload.manifest.fileName} has \`assets\`, but the upload lists no assets (\`edge deploy\` collects \`assets.directory\`).`, { details: { file: upload.manifest.fileName, key: 'assets' } });
+    }
+    if (!this.assets) throw new EdgeError('E_INTERNAL', 'This host has no asset store.', { status: 500 });
+    return checkAssets(upload.assets, this.assets);
   }
 
   async rollback(name: string, versionId?: string): Promise<{ name: string; activeVersion: string; previousVersion: string | null }> {
@@ -154,7 +191,7 @@ export class Deployer {
       }
       const version = await this.store.load(name, target);
       const previous = await this.store.activate(name, target, { rollback: versionId === undefined });
-      this.runtime.activate(version);
+      this.runtime.activate((await this.withSecrets(version)).version);
       this.router.set(name, version.manifest.routes);
       this.scheduler?.set(name, version.versionId, version.manifest.crons);
       return { name, activeVersion: target, previousVersion: previous };
@@ -168,7 +205,75 @@ export class Deployer {
       this.router.remove(name);
       this.scheduler?.remove(name);
       this.caches?.dropWorker(name);
+      await this.secrets?.deleteAll(name);
     });
+  }
+
+  /**
+   * `version` as it runs: its vars with the worker's secrets over them (a secret replaces a var of its name, as
+   * `.dev.vars` does under wrangler dev). A secret with a binding's name stays out of env (`hidden`).
+   */
+  private async withSecrets(version: LoadedVersion): Promise<{ version: LoadedVersion; hidden: string[] }> {
+    const values = this.secrets ? await this.secrets.values(version.worker) : {};
+    const names = Object.keys(values);
+    if (names.length === 0) return { version, hidden: [] };
+    const bound = new Set(version.manifest.bindings.map((b) => b.binding));
+    const vars: Record<string, unknown> = { ...version.manifest.vars };
+    const hidden: string[] = [];
+    for (const name of names) {
+      if (bound.has(name)) hidden.push(name);
+      else Object.defineProperty(vars, name, { value: values[name], enumerable: true, writable: true, configurable: true });
+    }
+    // The modules array is shared: the code cache a deploy produces lands in the version that is stored.
+    return { version: { ...version, manifest: { ...version.manifest, vars } }, hidden };
+  }
+
+  /** The names of `name`'s secrets (never their values). */
+  async listSecrets(name: string): Promise<SecretInfo[]> {
+    return this.requireSecrets().list(name);
+  }
+
+  /**
+   * Sets secrets of worker `name` (deployed or not yet): the active version, if any, serves the next request with
+   * them in env (in-flight requests finish with the old values), as Workers makes a new deployment of them.
+   */
+  async putSecrets(name: string, values: Record<string, string>): Promise<{ name: string; secrets: string[]; applied: boolean }> {
+    const store = this.requireSecrets();
+    for (const [key, value] of Object.entries(values)) checkSecret(key, value);
+    return this.serialize(name, async () => {
+      const active = await this.activeStored(name);
+      const clash = active ? Object.keys(values).find((k) => active.manifest.bindings.some((b) => b.binding === k)) : undefined;
+      if (clash !== undefined) {
+        throw new EdgeError('E_SECRET_INVALID', `Worker "${name}" has a binding named ${clash}; env.${clash} can only be one of them: name the secret differently.`, { details: { secret: clash } });
+      }
+      await store.put(name, values);
+      if (active) this.runtime.activate((await this.withSecrets(active)).version);
+      return { name, secrets: Object.keys(values).sort(), applied: active !== null };
+    });
+  }
+
+  /** Deletes a secret of worker `name`; the active version serves the next request without it. */
+  async deleteSecret(name: string, key: string): Promise<{ name: string; secret: string; deleted: true }> {
+    const store = this.requireSecrets();
+    return this.serialize(name, async () => {
+      if (!(await store.delete(name, key))) {
+        throw new EdgeError('E_SECRET_NOT_FOUND', `Worker "${name}" has no secret ${key}; \`edge secret list ${name}\` shows its secrets.`, { status: 404, details: { secret: key } });
+      }
+      const active = await this.activeStored(name);
+      if (active) this.runtime.activate((await this.withSecrets(active)).version);
+      return { name, secret: key, deleted: true };
+    });
+  }
+
+  private requireSecrets(): SecretStore {
+    if (!this.secrets) throw new EdgeError('E_INTERNAL', 'This host keeps no secrets (no secret store was configured).', { status: 500 });
+    return this.secrets;
+  }
+
+  /** The active version of `name` as stored (without secrets), or null when it is not deployed. */
+  private async activeStored(name: string): Promise<LoadedVersion | null> {
+    const st = await this.store.state(name);
+    return st?.active ? this.store.load(name, st.active) : null;
   }
 }
 

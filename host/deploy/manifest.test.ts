@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EdgeError } from '../core/errors.ts';
-import { findManifest, loadManifest, parseManifestText } from './manifest.ts';
+import { findManifest, loadManifest, MANIFEST_KEYS, parseManifest, parseManifestText } from './manifest.ts';
+import { BUILTIN_SECTIONS } from '../bindings/builtins.ts';
 import { DEFAULT_LIMITS, LIMIT_RANGES } from '../core/limits.ts';
 
 function errorOf(fn: () => unknown): EdgeError {
@@ -184,24 +185,13 @@ describe('parseManifestText: JSON and JSONC', () => {
 });
 
 describe('parseManifestText: unknown and unsupported keys', () => {
-  it.each(['durable_objects', 'queues', 'ai', 'assets', 'env', 'placement'])(
-    'rejects the `%s` section as not supported yet',
-    (key) => {
-      const e = errorOf(() => parseManifestText(JSON.stringify({ name: 'w', main: 'i.js', [key]: [] }), 'wrangler.json'));
-      expect(e.code).toBe('E_BINDING_UNSUPPORTED');
-      expect(e.message).toContain(`\`${key}\``);
-      expect(e.message).toContain('not supported yet');
-      expect(e.message).toContain('wrangler.json');
-      expect(e.details).toEqual({ file: 'wrangler.json', key });
-    },
-  );
-
-  it('rejects a TOML binding table', () => {
+  it('rejects a TOML binding table, saying which env.X the worker would lack', () => {
     const e = tomlError('[[queues.producers]]\nbinding = "Q"\nqueue = "x"\n');
     expect(e.code).toBe('E_BINDING_UNSUPPORTED');
     expect(e.message).toBe(
-      'wrangler.toml: the `queues` binding section is not supported yet by this runtime; remove `queues` from wrangler.toml to deploy without it',
+      'wrangler.toml: not deployed: this key is not supported yet by this runtime: `queues` (Queues: env.Q); deployed without them, the worker would find env.Q undefined. The README\'s "Moving a Workers project" lists what runs here.',
     );
+    expect(e.details).toEqual({ file: 'wrangler.toml', key: 'queues', keys: ['queues'] });
   });
 
   it('rejects an unknown key and suggests the closest known one', () => {
@@ -220,9 +210,9 @@ describe('parseManifestText: unknown and unsupported keys', () => {
   });
 
   it('points a misspelled unsupported section at its real name', () => {
-    const e = tomlError('[[durable_object]]\nbinding = "A"');
+    const e = tomlError('[[queue]]\nbinding = "A"');
     expect(e.code).toBe('E_MANIFEST_INVALID');
-    expect(e.message).toContain('did you mean `durable_objects`? It is not supported yet');
+    expect(e.message).toContain('did you mean `queues`? It is not supported yet');
     expect(tomlError('[[d1_database]]\nbinding = "A"').message).toContain('(did you mean `d1_databases`?)');
     expect(tomlError('[[kv_namespace]]\nbinding = "A"').message).toContain('(did you mean `kv_namespaces`?)');
   });
@@ -347,7 +337,8 @@ describe('parseManifestText: other values', () => {
     });
     it.each(Object.entries(keys))('rejects %s outside its range, naming the range', (key, field) => {
       const { min, max } = LIMIT_RANGES[field];
-      for (const value of [min - 1, max + 1]) {
+      // Above the maximum, cpu_ms and subrequests are lowered with a warning (wrangler's own ranges are wider): see below.
+      for (const value of key === 'cpu_ms' || key === 'subrequests' ? [min - 1] : [min - 1, max + 1]) {
         const e = tomlError(`[limits]\n${key} = ${value}`);
         expect(e.code).toBe('E_MANIFEST_INVALID');
         expect(e.message).toContain(`\`limits.${key}\` must be between ${min} and ${max}`);
@@ -421,7 +412,7 @@ describe('findManifest / loadManifest', () => {
     const dir = await tempDir();
     const text = fileName.endsWith('.toml') ? 'name = "w"\nmain = "i.js"\n' : '{ "name": "w", "main": "i.js" }';
     await writeFile(join(dir, fileName), text);
-    expect(await findManifest(dir)).toEqual({ fileName, path: join(dir, fileName), text });
+    expect(await findManifest(dir)).toEqual({ fileName, path: join(dir, fileName), dir, text });
     expect(await loadManifest(dir)).toEqual({ fileName, manifest: expect.objectContaining({ name: 'w', main: 'i.js' }) });
   });
 
@@ -512,5 +503,266 @@ describe('parseManifestText: services, triggers and bundling', () => {
   it('refuses bundling keys of the wrong type', () => {
     expect(tomlError('no_bundle = "yes"\n').message).toContain('`no_bundle` must be a boolean');
     expect(tomlError('[define]\nX = 1\n').message).toContain('`define.X` must be a string');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Every top-level wrangler key: accepted (silently, or with a warning when it has no effect here), or refused with all
+// refused keys named in one error. Keys of the capabilities' own sections (kv_namespaces, ...) and `assets` have their
+// own tests.
+
+const parseJson = (extra: Record<string, unknown>, options: { env?: string } = {}) =>
+  parseManifest(JSON.stringify({ name: 'w', main: 'index.js', ...extra }), 'wrangler.json', options);
+
+/** One example each, as wrangler files write them; accepted without a warning. */
+const ACCEPTED: Record<string, unknown> = {
+  name: 'w',
+  main: 'index.js',
+  compatibility_date: '2025-04-01',
+  compatibility_flags: ['nodejs_compat'],
+  vars: { API_HOST: 'example.com' },
+  routes: ['example.com/*', { pattern: 'shop.example.com/*', zone_name: 'example.com' }],
+  route: 'example.com/*',
+  limits: { cpu_ms: 100, subrequests: 50 },
+  build: { watch_dir: './src' },
+  bindings: [],
+  triggers: { crons: ['*/5 * * * *'] },
+  no_bundle: false,
+  minify: true,
+  define: { DEBUG: 'false' },
+  alias: { 'node-fetch': './src/fetch-shim.js' },
+  tsconfig: 'tsconfig.worker.json',
+  jsx_factory: 'h',
+  jsx_fragment: 'Fragment',
+  rules: [{ type: 'ESModule', globs: ['**/*.js', '**/*.mjs'] }],
+  $schema: 'node_modules/wrangler/config-schema.json',
+  account_id: '0123456789abcdef',
+  workers_dev: true,
+  preview_urls: false,
+  upload_source_maps: true,
+  send_metrics: false,
+  observability: { enabled: true, head_sampling_rate: 1, logs: { invocation_logs: true } },
+  keep_vars: true,
+  keep_names: true,
+  dev: { port: 8787, ip: 'localhost', local_protocol: 'http' },
+  legacy_env: true,
+  zone_id: 'zone',
+  first_party_worker: false,
+  python_modules: { exclude: ['**/*.pyc'] },
+  secrets: { required: ['API_TOKEN'] },
+  configPath: '/home/me/app/wrangler.jsonc',
+  userConfigPath: '/home/me/app/wrangler.jsonc',
+  topLevelName: 'w',
+  definedEnvironments: [],
+};
+
+/** Accepted, with a warning that says why the key has no effect here. */
+const WARNED: Record<string, [unknown, RegExp]> = {
+  placement: [{ mode: 'smart' }, /^wrangler\.json: `placement` is ignored: Smart Placement/],
+  logpush: [true, /^wrangler\.json: `logpush` is ignored: Logpush is not available here; `edge tail` streams the logs$/],
+  tail_consumers: [[{ service: 'my-tail' }], /^wrangler\.json: `tail_consumers` is ignored: Tail Workers are not supported/],
+  streaming_tail_consumers: [[{ service: 'my-tail' }], /^wrangler\.json: `streaming_tail_consumers` is ignored: Tail Workers are not supported/],
+  usage_model: ['bundled', /^wrangler\.json: `usage_model` is ignored: usage models are a Cloudflare billing setting/],
+  env: [{ staging: { vars: { A: '1' } } }, /^wrangler\.json defines the environments staging; deployed the top-level configuration \(pass --env <name> to deploy one\)$/],
+};
+
+/** Refused, with what the key is and the env.X names it declares. */
+const REFUSED: Record<string, [unknown, string, string[]]> = {
+  queues: [{ producers: [{ binding: 'JOBS', queue: 'jobs' }], consumers: [{ queue: 'jobs' }] }, 'Queues', ['JOBS']],
+  workflows: [[{ binding: 'FLOW', name: 'flow', class_name: 'Flow' }], 'Workflows', ['FLOW']],
+  analytics_engine_datasets: [[{ binding: 'EVENTS', dataset: 'events' }], 'Analytics Engine', ['EVENTS']],
+  vectorize: [[{ binding: 'VECTORS', index_name: 'idx' }], 'Vectorize', ['VECTORS']],
+  ai: [{ binding: 'AI' }, 'Workers AI', ['AI']],
+  ai_search: [[{ binding: 'SEARCH' }], 'AI Search', ['SEARCH']],
+  ai_search_namespaces: [[{ binding: 'SEARCH_NS' }], 'AI Search', ['SEARCH_NS']],
+  agent_memory: [[{ binding: 'MEMORY' }], 'agent memory', ['MEMORY']],
+  browser: [{ binding: 'BROWSER' }, 'Browser Rendering', ['BROWSER']],
+  hyperdrive: [[{ binding: 'HYPERDRIVE', id: 'x' }], 'Hyperdrive', ['HYPERDRIVE']],
+  images: [{ binding: 'IMAGES' }, 'Images', ['IMAGES']],
+  media: [{ binding: 'MEDIA' }, 'Media Transformations', ['MEDIA']],
+  stream: [{ binding: 'STREAM' }, 'Stream', ['STREAM']],
+  version_metadata: [{ binding: 'VERSION' }, 'version metadata', ['VERSION']],
+  dispatch_namespaces: [[{ binding: 'DISPATCH', namespace: 'ns' }], 'Workers for Platforms dispatch namespaces', ['DISPATCH']],
+  mtls_certificates: [[{ binding: 'CERT', certificate_id: 'c' }], 'mTLS certificates', ['CERT']],
+  send_email: [[{ name: 'EMAIL' }], 'Email sending', ['EMAIL']],
+  pipelines: [[{ binding: 'PIPE', pipeline: 'p' }], 'Pipelines', ['PIPE']],
+  secrets_store_secrets: [[{ binding: 'STORED', store_id: 's', secret_name: 'n' }], 'Secrets Store (use `edge secret put` for secrets)', ['STORED']],
+  ratelimits: [[{ name: 'LIMITER', namespace_id: '1', simple: { limit: 10, period: 60 } }], 'the Rate Limiting binding', ['LIMITER']],
+  worker_loaders: [[{ binding: 'LOADER' }], 'Worker Loaders', ['LOADER']],
+  vpc_services: [[{ binding: 'VPC', service_id: 's' }], 'VPC services', ['VPC']],
+  vpc_networks: [[{ binding: 'NET', network_id: 'n' }], 'VPC networks', ['NET']],
+  artifacts: [[{ binding: 'ARTIFACTS' }], 'artifacts', ['ARTIFACTS']],
+  flagship: [[{ binding: 'FLAGS' }], 'feature flags', ['FLAGS']],
+  connect: [[{ binding: 'CONNECT' }], 'connect', ['CONNECT']],
+  exports: [{ Counter: { type: 'durable_object' } }, 'export settings', []],
+  logfwdr: [{ bindings: [{ name: 'LOGS', destination: 'd' }] }, 'log forwarding', ['LOGS']],
+  containers: [[{ class_name: 'Box', image: './Dockerfile', name: 'box' }], 'Containers', []],
+  cloudchamber: [{ vcpu: 1 }, 'Containers', []],
+  unsafe: [{ bindings: [{ name: 'X', type: 'custom' }] }, 'unsafe bindings', ['X']],
+  unsafe_hello_world: [[{ binding: 'HELLO' }], 'unsafe bindings', ['HELLO']],
+  wasm_modules: [{ MODULE: 'module.wasm' }, 'module bindings (wasm_modules)', []],
+  text_blobs: [{ TEXT: 'text.txt' }, 'module bindings (text_blobs)', []],
+  data_blobs: [{ DATA: 'data.bin' }, 'module bindings (data_blobs)', []],
+  site: [{ bucket: './public' }, 'Workers Sites, replaced by static assets: write assets = { directory = "./public" } instead', []],
+  node_compat: [true, 'the old node_compat mode', []],
+  find_additional_modules: [true, 'additional unbundled modules', []],
+  base_dir: ['./src', 'additional unbundled modules', []],
+  preserve_file_names: [true, 'additional unbundled modules', []],
+};
+
+describe('every top-level wrangler key', () => {
+  it('is accepted, warned about or refused here: the tables cover every key the parser knows', () => {
+    const ownTests = new Set([...BUILTIN_SECTIONS.map((s) => s.section.key), 'assets']);
+    const known = [...MANIFEST_KEYS.supported, ...MANIFEST_KEYS.ignored, ...MANIFEST_KEYS.warned, ...MANIFEST_KEYS.unsupported].filter((k) => !ownTests.has(k));
+    expect([...Object.keys(ACCEPTED), ...Object.keys(WARNED), ...Object.keys(REFUSED)].sort()).toEqual([...new Set(known)].sort());
+  });
+
+  it.each(Object.entries(ACCEPTED))('accepts `%s` without a warning', (key, value) => {
+    expect(parseJson({ [key]: value }).warnings).toEqual([]);
+  });
+
+  it.each(Object.entries(WARNED))('accepts `%s` with a warning', (key, [value, warning]) => {
+    const { warnings } = parseJson({ [key]: value });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(warning);
+  });
+
+  it.each(Object.entries(REFUSED))('refuses `%s`, saying what it is and which env.X the worker would lack', (key, [value, what, bindings]) => {
+    const e = errorOf(() => parseJson({ [key]: value }));
+    expect(e.code).toBe('E_BINDING_UNSUPPORTED');
+    expect(e.details).toEqual({ file: 'wrangler.json', key, keys: [key] });
+    const named = bindings.length ? `: ${bindings.map((b) => `env.${b}`).join(', ')}` : '';
+    expect(e.message).toContain(`wrangler.json: not deployed: this key is not supported yet by this runtime: \`${key}\` (${what}${named})`);
+    if (bindings.length) expect(e.message).toContain(`the worker would find ${bindings.map((b) => `env.${b}`).join(', ')} undefined`);
+    expect(e.message).not.toMatch(/remove/i);
+  });
+
+  it.each(Object.keys(REFUSED))('accepts `%s` when it declares nothing, as generated configs write it', (key) => {
+    const empty = Array.isArray(REFUSED[key]![0]) ? [] : typeof REFUSED[key]![0] === 'object' ? {} : false;
+    expect(parseJson({ [key]: empty }).warnings).toEqual([]);
+  });
+
+  it('names every refused key in one error (one deploy tells all a project needs)', () => {
+    const e = errorOf(() => parseJson({
+      queues: { producers: [{ binding: 'JOBS', queue: 'jobs' }] },
+      ai: { binding: 'AI' },
+      browser: { binding: 'BROWSER' },
+      rules: [{ type: 'Text', globs: ['**/*.txt'] }],
+      build: { command: 'npm run build' },
+      observability: { enabled: true },
+    }));
+    expect(e.code).toBe('E_BINDING_UNSUPPORTED');
+    expect(e.details).toEqual({ file: 'wrangler.json', key: 'queues', keys: ['queues', 'ai', 'browser', 'build.command', 'rules'] });
+    expect(e.message).toBe(
+      'wrangler.json: not deployed: these 5 keys are not supported yet by this runtime: `queues` (Queues: env.JOBS), `ai` (Workers AI: env.AI), ' +
+        '`browser` (Browser Rendering: env.BROWSER), `build.command` (a custom build command: build with your own tooling and point `main` at its output), ' +
+        '`rules` (module rules of type Text: only ES modules are uploaded); deployed without them, the worker would find env.JOBS, env.AI, env.BROWSER undefined. ' +
+        'The README\'s "Moving a Workers project" lists what runs here.',
+    );
+  });
+
+  it('accepts the wrangler.json that Cloudflare\'s vite plugin generates, empty binding sections and all', () => {
+    const generated = {
+      configPath: '/app/wrangler.jsonc', userConfigPath: '/app/wrangler.jsonc', topLevelName: 'w', definedEnvironments: [], legacy_env: true,
+      compatibility_flags: [], jsx_factory: 'React.createElement', jsx_fragment: 'React.Fragment', rules: [{ type: 'ESModule', globs: ['**/*.js', '**/*.mjs'] }],
+      triggers: {}, vars: {}, durable_objects: { bindings: [] }, workflows: [], migrations: [], exports: {}, kv_namespaces: [], cloudchamber: {}, send_email: [],
+      queues: { producers: [], consumers: [] }, r2_buckets: [], d1_databases: [], vectorize: [], hyperdrive: [], services: [], analytics_engine_datasets: [],
+      dispatch_namespaces: [], mtls_certificates: [], pipelines: [], secrets_store_secrets: [], unsafe_hello_world: [], ratelimits: [], worker_loaders: [],
+      logfwdr: { bindings: [] }, python_modules: { exclude: ['**/*.pyc'] }, define: {}, build: { watch_dir: './src' }, no_bundle: true,
+      dev: { ip: 'localhost', local_protocol: 'http', upstream_protocol: 'http', enable_containers: true, generate_types: false }, observability: { enabled: true },
+    };
+    const { manifest, warnings } = parseJson(generated);
+    expect(warnings).toEqual([]);
+    expect(manifest).toMatchObject({ name: 'w', main: 'index.js', bindings: [], bundle: { enabled: false, jsxFactory: 'React.createElement', jsxFragment: 'React.Fragment' } });
+  });
+
+  it('lowers wrangler\'s larger limits to this host\'s maximum with a warning, and still refuses nonsense', () => {
+    const { manifest, warnings } = parseJson({ limits: { cpu_ms: 300_000, subrequests: 10_000 } });
+    expect(manifest.limits).toMatchObject({ cpuMs: LIMIT_RANGES.cpuMs.max, subrequests: LIMIT_RANGES.subrequests.max });
+    expect(warnings).toEqual([
+      `wrangler.json: \`limits.cpu_ms\` = 300000 is above this host's maximum; the worker runs with ${LIMIT_RANGES.cpuMs.max} (milliseconds of CPU time per request)`,
+      `wrangler.json: \`limits.subrequests\` = 10000 is above this host's maximum; the worker runs with ${LIMIT_RANGES.subrequests.max} (outgoing fetches per request)`,
+    ]);
+    expect(errorOf(() => parseJson({ limits: { memory_mb: 100_000 } })).code).toBe('E_MANIFEST_INVALID');
+    expect(errorOf(() => parseJson({ limits: { cpu_ms: 0 } })).code).toBe('E_MANIFEST_INVALID');
+  });
+
+  it('reads the bundler keys tsconfig, jsx_factory and jsx_fragment', () => {
+    expect(parseJson({ tsconfig: 'tsconfig.worker.json', jsx_factory: 'h', jsx_fragment: 'Fragment' }).manifest.bundle).toEqual({
+      enabled: true, minify: false, define: {}, alias: {}, tsconfig: 'tsconfig.worker.json', jsxFactory: 'h', jsxFragment: 'Fragment',
+    });
+    expect(errorOf(() => parseJson({ tsconfig: 3 })).details).toEqual({ file: 'wrangler.json', key: 'tsconfig' });
+  });
+});
+
+describe('parseManifest: environments (--env)', () => {
+  const TOML = `
+name = "api"
+main = "src/index.js"
+compatibility_date = "2025-04-01"
+routes = ["api.example.com/*"]
+[vars]
+STAGE = "production"
+[[kv_namespaces]]
+binding = "CACHE"
+id = "cache-prod"
+[env.staging]
+routes = ["staging.example.com/*"]
+[env.staging.vars]
+STAGE = "staging"
+[env.dev]
+name = "api-local"
+send_metrics = false
+`;
+  it('deploys the section over the top level: its own vars and bindings (not inherited), the rest inherited, named <name>-<env>', () => {
+    const { manifest, warnings } = parseManifest(TOML, 'wrangler.toml', { env: 'staging' });
+    expect(warnings).toEqual([]);
+    expect(manifest).toMatchObject({ name: 'api-staging', main: 'src/index.js', compatibilityDate: '2025-04-01', vars: { STAGE: 'staging' }, bindings: [], routes: [{ pattern: 'staging.example.com/*' }] });
+  });
+
+  it('keeps a name the section gives, and ignores top-level-only keys in it with a warning', () => {
+    const { manifest, warnings } = parseManifest(TOML, 'wrangler.toml', { env: 'dev' });
+    expect(manifest).toMatchObject({ name: 'api-local', vars: {}, routes: [{ pattern: 'api.example.com/*' }] });
+    expect(warnings).toEqual(['wrangler.toml: `env.dev.send_metrics` is ignored: `send_metrics` can only be set at the top level']);
+  });
+
+  it('deploys the top level without --env, with a warning naming the environments', () => {
+    const { manifest, warnings } = parseManifest(TOML, 'wrangler.toml');
+    expect(manifest).toMatchObject({ name: 'api', vars: { STAGE: 'production' } });
+    expect(manifest.bindings.map((b) => b.binding)).toEqual(['CACHE']);
+    expect(warnings).toEqual(['wrangler.toml defines the environments staging, dev; deployed the top-level configuration (pass --env <name> to deploy one)']);
+  });
+
+  it('refuses an environment the manifest does not define, naming the ones it does', () => {
+    const e = errorOf(() => parseManifest(TOML, 'wrangler.toml', { env: 'prod' }));
+    expect(e.code).toBe('E_MANIFEST_INVALID');
+    expect(e.message).toBe('wrangler.toml: --env prod: wrangler.toml has no environment "prod"; it defines staging, dev');
+    expect(errorOf(() => parseManifest('name = "a"\nmain = "i.js"\n', 'wrangler.toml', { env: 'x' })).message).toBe('wrangler.toml: --env x: wrangler.toml has no environment "x" (no [env.x] section)');
+  });
+
+  it('refuses unsupported keys of the section too, all at once', () => {
+    const e = errorOf(() => parseManifest(`${TOML}\n[env.bad]\nai = { binding = "AI" }\n[[env.bad.queues.producers]]\nbinding = "Q"\nqueue = "q"\n`, 'wrangler.toml', { env: 'bad' }));
+    expect(e.details).toEqual({ file: 'wrangler.toml', key: 'ai', keys: ['ai', 'queues'] });
+  });
+});
+
+describe('findManifest: build output redirects', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('follows .wrangler/deploy/config.json to the generated manifest, whose directory holds the code', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'edge-redirect-'));
+    dirs.push(dir);
+    await mkdir(join(dir, '.wrangler/deploy'), { recursive: true });
+    await mkdir(join(dir, 'dist/app'), { recursive: true });
+    await writeFile(join(dir, 'wrangler.jsonc'), '{ "name": "app", "main": "src/index.ts" }');
+    await writeFile(join(dir, '.wrangler/deploy/config.json'), '{ "configPath": "../../dist/app/wrangler.json" }');
+    await writeFile(join(dir, 'dist/app/wrangler.json'), '{ "name": "app", "main": "index.js", "no_bundle": true }');
+    const found = await findManifest(dir);
+    expect(found).toMatchObject({ fileName: 'wrangler.json', path: join(dir, 'dist/app/wrangler.json'), dir: join(dir, 'dist/app'), redirectedBy: join(dir, '.wrangler/deploy/config.json') });
+    await writeFile(join(dir, '.wrangler/deploy/config.json'), '{ "path": "x" }');
+    expect(((await findManifest(dir).catch((e: unknown) => e)) as EdgeError).message).toContain('expected { "configPath": "<path of the generated wrangler.json>" }');
   });
 });

@@ -1,10 +1,12 @@
 // The wrangler parser: reads wrangler.toml / wrangler.json / wrangler.jsonc into a validated DeployManifest (the model
 // in host/core/manifest.ts), with errors that name the file, the key, what was expected and what was found. The
 // sections that grant a built-in capability (kv_namespaces, r2_buckets, services) are parsed by that capability's own
-// folder (host/bindings/<name>), through the SectionContext this file lends it.
+// folder (host/bindings/<name>), through the SectionContext this file lends it. Every top-level wrangler key is
+// supported, accepted without effect (silently, or with a warning the deploy returns), or refused, all refused keys in
+// one error; `--env` applies an `env.<name>` section; a build tool's `.wrangler/deploy/config.json` redirect is followed.
 
 import { readFile, stat } from 'node:fs/promises';
-import { join, posix, resolve } from 'node:path';
+import { basename, dirname, join, posix, resolve } from 'node:path';
 import { parse as parseToml, TomlDate, TomlError } from 'smol-toml';
 import { parseTree, printParseErrorCode, type Node as JsonNode, type ParseError as JsonParseError } from 'jsonc-parser';
 import { Cron } from 'croner';
@@ -12,6 +14,7 @@ import { EdgeError } from '../core/errors.ts';
 import { WORKER_NAME_RE, type BindingGrant, type BuildSettings, type BundleSettings, type DeployManifest, type RoutePattern, type SectionContext, type WorkerLimits } from '../core/manifest.ts';
 import { DEFAULT_LIMITS, LIMIT_RANGES, MAX_CRONS } from '../core/limits.ts';
 import { BUILTIN_SECTIONS } from '../bindings/builtins.ts';
+import { parseAssetsSection } from '../bindings/assets/assets-section.ts';
 
 export type { BindingGrant, BuildSettings, BundleSettings, DeployManifest, RoutePattern, WorkerLimits } from '../core/manifest.ts';
 
@@ -20,29 +23,92 @@ const MANIFEST_FILES = ['wrangler.toml', 'wrangler.json', 'wrangler.jsonc'] as c
 
 const SUPPORTED_KEYS = [
   'name', 'main', 'compatibility_date', 'compatibility_flags', 'vars', 'routes', 'route', 'limits', 'build', 'bindings',
-  'triggers', 'no_bundle', 'minify', 'define', 'alias', ...BUILTIN_SECTIONS.map((s) => s.section.key),
+  'triggers', 'no_bundle', 'minify', 'define', 'alias', 'assets', 'tsconfig', 'jsx_factory', 'jsx_fragment', 'rules', 'env',
+  ...BUILTIN_SECTIONS.map((s) => s.section.key),
 ];
-/** Wrangler keys that mean nothing on a single local host; accepted so that real wrangler files deploy unchanged. */
-const IGNORED_KEYS = ['$schema', 'account_id', 'workers_dev', 'upload_source_maps'];
 /**
- * Wrangler sections this runtime does not implement yet. They are rejected (not ignored) because a worker
- * that expects `env.MY_KV` and silently gets `undefined` fails later and far from the cause.
+ * Wrangler keys accepted and left without effect, silently: they configure Cloudflare's account, dashboard or network,
+ * or wrangler itself, or ask for what this host does anyway (logs are always on: `edge tail`). Build tools write the
+ * metadata keys (`configPath`, `topLevelName`, ...) into the wrangler.json they generate.
  */
-const UNSUPPORTED_KEYS = [
-  'durable_objects', 'queues', 'analytics_engine_datasets',
-  'vectorize', 'ai', 'browser', 'hyperdrive', 'migrations', 'wasm_modules', 'text_blobs', 'data_blobs', 'unsafe',
-  'site', 'assets', 'env', 'dev', 'rules', 'tail_consumers', 'placement', 'dispatch_namespaces',
-  'mtls_certificates', 'send_email', 'version_metadata', 'pipelines', 'workflows', 'secrets_store_secrets', 'logfwdr',
-  'containers', 'images', 'observability', 'logpush', 'usage_model', 'node_compat', 'keep_vars',
-  'find_additional_modules', 'base_dir', 'preserve_file_names', 'tsconfig', 'jsx_factory',
-  'jsx_fragment', 'legacy_env', 'send_metrics', 'preview_urls',
+const IGNORED_KEYS = [
+  '$schema', 'account_id', 'workers_dev', 'preview_urls', 'upload_source_maps', 'send_metrics', 'observability',
+  'keep_vars', 'keep_names', 'dev', 'legacy_env', 'zone_id', 'first_party_worker', 'python_modules', 'secrets',
+  'configPath', 'userConfigPath', 'topLevelName', 'definedEnvironments',
 ];
-const BINDING_KEYS = new Set([
-  'kv_namespaces', 'r2_buckets', 'd1_databases', 'durable_objects', 'services', 'queues', 'analytics_engine_datasets',
-  'vectorize', 'ai', 'browser', 'hyperdrive', 'wasm_modules', 'text_blobs', 'data_blobs', 'dispatch_namespaces',
-  'mtls_certificates', 'send_email', 'version_metadata', 'pipelines', 'workflows', 'secrets_store_secrets', 'images',
-  'containers', 'tail_consumers', 'logfwdr',
+/** Wrangler keys accepted with a warning: they ask for something this host does not do, and the worker runs without it. */
+const WARNED_KEYS: Record<string, string> = {
+  placement: 'Smart Placement moves a worker near its back ends in Cloudflare\'s network; here it runs on this host',
+  logpush: 'Logpush is not available here; `edge tail` streams the logs',
+  tail_consumers: 'Tail Workers are not supported; `edge tail` streams the logs',
+  streaming_tail_consumers: 'Tail Workers are not supported; `edge tail` streams the logs',
+  usage_model: 'usage models are a Cloudflare billing setting; [limits] sets this host\'s limits',
+};
+/**
+ * Wrangler keys this runtime does not implement yet, with what they are. A key that declares something is refused
+ * (all of them named in one error), not ignored: a worker that expects `env.MY_QUEUE` and silently gets `undefined`
+ * fails later and far from the cause. An empty one (`"queues": { "producers": [] }`, as generated configs hold)
+ * declares nothing and is accepted.
+ */
+const UNSUPPORTED_KEYS: Record<string, string> = {
+  queues: 'Queues',
+  workflows: 'Workflows',
+  analytics_engine_datasets: 'Analytics Engine',
+  vectorize: 'Vectorize',
+  ai: 'Workers AI',
+  ai_search: 'AI Search',
+  ai_search_namespaces: 'AI Search',
+  agent_memory: 'agent memory',
+  browser: 'Browser Rendering',
+  hyperdrive: 'Hyperdrive',
+  images: 'Images',
+  media: 'Media Transformations',
+  stream: 'Stream',
+  version_metadata: 'version metadata',
+  dispatch_namespaces: 'Workers for Platforms dispatch namespaces',
+  mtls_certificates: 'mTLS certificates',
+  send_email: 'Email sending',
+  pipelines: 'Pipelines',
+  secrets_store_secrets: 'Secrets Store (use `edge secret put` for secrets)',
+  ratelimits: 'the Rate Limiting binding',
+  worker_loaders: 'Worker Loaders',
+  vpc_services: 'VPC services',
+  vpc_networks: 'VPC networks',
+  artifacts: 'artifacts',
+  flagship: 'feature flags',
+  connect: 'connect',
+  exports: 'export settings',
+  logfwdr: 'log forwarding',
+  containers: 'Containers',
+  cloudchamber: 'Containers',
+  unsafe: 'unsafe bindings',
+  unsafe_hello_world: 'unsafe bindings',
+  wasm_modules: 'module bindings (wasm_modules)',
+  text_blobs: 'module bindings (text_blobs)',
+  data_blobs: 'module bindings (data_blobs)',
+  site: 'Workers Sites',
+  node_compat: 'the old node_compat mode',
+  find_additional_modules: 'additional unbundled modules',
+  base_dir: 'additional unbundled modules',
+  preserve_file_names: 'additional unbundled modules',
+};
+/** How the parser treats each top-level wrangler key it knows (for tests and documentation). */
+export const MANIFEST_KEYS = Object.freeze({
+  supported: SUPPORTED_KEYS,
+  ignored: IGNORED_KEYS,
+  warned: Object.keys(WARNED_KEYS),
+  // A key a capability's section handles is supported, whatever this table says.
+  unsupported: Object.keys(UNSUPPORTED_KEYS).filter((k) => !SUPPORTED_KEYS.includes(k)),
+});
+
+/** Keys an `env.<name>` section does not inherit from the top level (wrangler's rule): its own bindings and vars. */
+const NON_INHERITABLE_KEYS = new Set([
+  'vars', 'define', 'bindings', 'secrets', 'tail_consumers', 'streaming_tail_consumers',
+  ...BUILTIN_SECTIONS.map((s) => s.section.key).filter((k) => k !== 'migrations'),
+  ...Object.keys(UNSUPPORTED_KEYS).filter((k) => !['migrations', 'node_compat', 'find_additional_modules', 'base_dir', 'preserve_file_names', 'site', 'wasm_modules', 'text_blobs', 'data_blobs'].includes(k)),
 ]);
+/** Keys only the top level may set; in an `env.<name>` section they are ignored with a warning, as wrangler does. */
+const TOP_LEVEL_ONLY_KEYS = new Set(['$schema', 'env', 'legacy_env', 'send_metrics', 'keep_vars', 'alias', 'dev', 'site', 'wasm_modules', 'text_blobs', 'data_blobs']);
 
 const LIMIT_KEYS: Record<string, { field: keyof WorkerLimits; unit: string }> = {
   cpu_ms: { field: 'cpuMs', unit: 'milliseconds of CPU time per request' },
@@ -52,8 +118,8 @@ const LIMIT_KEYS: Record<string, { field: keyof WorkerLimits; unit: string }> = 
   fuel: { field: 'fuel', unit: 'units of WebAssembly fuel per request, about one per instruction' },
 };
 const BUILD_KEYS = ['language', 'optimize'];
-/** wrangler's custom build keys: a build command is run by the user's own tooling here. */
-const UNSUPPORTED_BUILD_KEYS = ['command', 'cwd', 'watch_dir'];
+/** wrangler's custom build keys: `command` is refused (parseManifest), `cwd` and `watch_dir` only serve it and wrangler dev. */
+const WRANGLER_BUILD_KEYS = ['command', 'cwd', 'watch_dir'];
 const BINDING_NAME_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const ROUTE_KEYS = ['pattern', 'zone_name', 'zone_id', 'custom_domain'];
 
@@ -126,12 +192,43 @@ function unknownKey(ctx: Ctx, path: string, key: string, candidates: readonly st
   return invalid(ctx, full, `unknown key \`${full}\` in ${ctx.file}${hint}.${known}`);
 }
 
-function unsupported(ctx: Ctx, key: string): EdgeError {
-  const what = BINDING_KEYS.has(key) ? 'binding section' : 'section';
+/** One key this runtime refuses, with what it is and the `env.<binding>` names it declares. */
+interface Refusal { key: string; what: string; bindings: string[] }
+
+/** Whether a value declares nothing: `[]`, `{}`, `false`, or a table of those (`{ bindings: [] }`, as generated configs hold). */
+function declaresNothing(v: Raw, depth = 0): boolean {
+  if (v === undefined || v === null || v === false) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (isTable(v)) return depth === 0 && Object.values(v).every((x) => declaresNothing(x, depth + 1));
+  return false;
+}
+
+/** Sections whose entries name their binding `name` rather than `binding`. */
+const NAME_IS_BINDING = new Set(['durable_objects', 'send_email', 'ratelimits', 'unsafe', 'logfwdr']);
+
+/** The binding names a section declares (its entries' `binding`, or `name` in some), to say which `env.X` would be missing. */
+function declaredBindings(key: string, v: Raw, out: string[] = [], depth = 0): string[] {
+  if (depth > 3) return out;
+  if (Array.isArray(v)) {
+    for (const item of v) declaredBindings(key, item, out, depth + 1);
+  } else if (isTable(v)) {
+    const name = typeof v['binding'] === 'string' ? v['binding'] : NAME_IS_BINDING.has(key) && typeof v['name'] === 'string' ? v['name'] : undefined;
+    if (name !== undefined && BINDING_NAME_RE.test(name)) out.push(name);
+    else for (const x of Object.values(v)) if (Array.isArray(x) || isTable(x)) declaredBindings(key, x, out, depth + 1);
+  }
+  return out;
+}
+
+/** Every refused key in one error, so that one deploy tells all that a project needs; never advice that leaves `env.X` undefined. */
+function refusal(ctx: Ctx, refused: Refusal[]): EdgeError {
+  const list = refused.map((r) => `\`${r.key}\` (${r.what}${r.bindings.length ? `: ${r.bindings.map((b) => `env.${b}`).join(', ')}` : ''})`);
+  const missing = refused.flatMap((r) => r.bindings.map((b) => `env.${b}`));
+  const keys = refused.map((r) => r.key);
+  const consequence = missing.length ? `; deployed without them, the worker would find ${missing.join(', ')} undefined` : '';
   return new EdgeError(
     'E_BINDING_UNSUPPORTED',
-    `${ctx.file}: the \`${key}\` ${what} is not supported yet by this runtime; remove \`${key}\` from ${ctx.file} to deploy without it`,
-    { details: { file: ctx.file, key } },
+    `${ctx.file}: not deployed: ${refused.length === 1 ? 'this key is' : `these ${refused.length} keys are`} not supported yet by this runtime: ${list.join(', ')}${consequence}. The README's "Moving a Workers project" lists what runs here.`,
+    { details: { file: ctx.file, key: keys[0], keys } },
   );
 }
 
@@ -344,7 +441,10 @@ function validateRoutes(raw: Record<string, Raw>, ctx: Ctx): RoutePattern[] {
   return routes.map((r, i) => validateRoute(r, ctx, `routes[${i}]`));
 }
 
-function validateLimits(v: Raw, ctx: Ctx): WorkerLimits {
+/** Limits Cloudflare allows beyond this host's range (wrangler writes `cpu_ms = 300000`): lowered to the maximum, with a warning. */
+const CLAMPED_LIMITS = new Set(['cpu_ms', 'subrequests']);
+
+function validateLimits(v: Raw, ctx: Ctx, warnings: string[]): WorkerLimits {
   const limits: WorkerLimits = { ...DEFAULT_LIMITS };
   if (v === undefined) return limits;
   if (!isTable(v)) throw expected(ctx, 'limits', ctx.format === 'toml' ? 'a table ([limits])' : 'an object', v);
@@ -355,6 +455,11 @@ function validateLimits(v: Raw, ctx: Ctx): WorkerLimits {
     const { min, max } = LIMIT_RANGES[spec.field];
     if (typeof value !== 'number' || !Number.isInteger(value)) {
       throw expected(ctx, key, `an integer between ${min} and ${max} (${spec.unit})`, value);
+    }
+    if (value > max && CLAMPED_LIMITS.has(k)) {
+      warnings.push(`${ctx.file}: \`${key}\` = ${value} is above this host's maximum; the worker runs with ${max} (${spec.unit})`);
+      limits[spec.field] = max;
+      continue;
     }
     if (value < min || value > max) {
       throw invalid(ctx, key, `\`${key}\` must be between ${min} and ${max} (${spec.unit}), found ${value}`, { min, max });
@@ -369,12 +474,11 @@ function validateBuild(v: Raw, ctx: Ctx, main: string): BuildSettings {
   if (v === undefined) return build;
   if (!isTable(v)) throw expected(ctx, 'build', ctx.format === 'toml' ? 'a table ([build])' : 'an object', v);
   for (const [k, value] of Object.entries(v)) {
-    if (UNSUPPORTED_BUILD_KEYS.includes(k)) {
-      throw new EdgeError('E_BINDING_UNSUPPORTED', `${ctx.file}: \`build.${k}\` (a custom build command) is not supported; build with your own tooling and point \`main\` at the output, or set \`build.language = "assemblyscript"\``, {
-        details: { file: ctx.file, key: `build.${k}` },
-      });
+    if (WRANGLER_BUILD_KEYS.includes(k)) {
+      if (typeof value !== 'string') throw expected(ctx, `build.${k}`, 'a string', value);
+      continue;
     }
-    if (!BUILD_KEYS.includes(k)) throw unknownKey(ctx, 'build', k, BUILD_KEYS);
+    if (!BUILD_KEYS.includes(k)) throw unknownKey(ctx, 'build', k, [...BUILD_KEYS, ...WRANGLER_BUILD_KEYS]);
     if (k === 'language') {
       if (value !== 'js' && value !== 'assemblyscript') throw expected(ctx, 'build.language', '"js" or "assemblyscript"', value);
       build.language = value;
@@ -463,12 +567,25 @@ function validateBundle(raw: Record<string, Raw>, ctx: Ctx): BundleSettings {
     }
     return out;
   };
-  return {
+  const bundle: BundleSettings = {
     enabled: noBundle !== true,
     minify: minify === true,
     define: table('define', 'a string holding a JavaScript expression (e.g. "\\"production\\"")'),
     alias: table('alias', 'a module specifier or path string'),
   };
+  // esbuild's own options under wrangler's names; set only when given, so that a manifest without them compares equal.
+  const text = (key: string): string | undefined => {
+    const v = raw[key];
+    if (v !== undefined && (typeof v !== 'string' || v === '')) throw expected(ctx, key, 'a non-empty string', v);
+    return v as string | undefined;
+  };
+  const tsconfig = text('tsconfig');
+  const jsxFactory = text('jsx_factory');
+  const jsxFragment = text('jsx_fragment');
+  if (tsconfig !== undefined) bundle.tsconfig = tsconfig;
+  if (jsxFactory !== undefined) bundle.jsxFactory = jsxFactory;
+  if (jsxFragment !== undefined) bundle.jsxFragment = jsxFragment;
+  return bundle;
 }
 
 /** The helpers a capability's section parser gets: errors that name this file and key, one namespace of binding names. */
@@ -499,8 +616,69 @@ function sectionContext(ctx: Ctx, taken: Map<string, string>): SectionContext {
   };
 }
 
+/** A parsed manifest and what the deploy should tell about it (keys accepted without effect here). */
+export interface ParsedManifest {
+  manifest: DeployManifest;
+  warnings: string[];
+}
+
+export interface ManifestOptions {
+  /** `--env <name>`: deploy the `env.<name>` section over the top level, as wrangler does. */
+  env?: string;
+}
+
 /** Parses and validates manifest text. `fileName` is the base name; it decides TOML vs JSON(C) and names the file in errors. */
-export function parseManifestText(text: string, fileName: string): DeployManifest {
+export function parseManifestText(text: string, fileName: string, options: ManifestOptions = {}): DeployManifest {
+  return parseManifest(text, fileName, options).manifest;
+}
+
+/**
+ * The manifest applied in environment `env`: the section's keys over the top level's, except the bindings and vars,
+ * which it does not inherit; the worker is named `<name>-<env>` unless the section names it (wrangler's rules).
+ */
+function applyEnvironment(top: Record<string, Raw>, ctx: Ctx, env: string | undefined, warnings: string[]): Record<string, Raw> {
+  const sections = top['env'];
+  if (sections !== undefined && !isTable(sections)) throw expected(ctx, 'env', ctx.format === 'toml' ? 'a table of environments ([env.staging])' : 'an object of environments ({ "staging": { ... } })', sections);
+  const names = sections ? Object.keys(sections) : [];
+  if (env === undefined) {
+    if (names.length > 0) warnings.push(`${ctx.file} defines the environments ${names.join(', ')}; deployed the top-level configuration (pass --env <name> to deploy one)`);
+    return top;
+  }
+  const section = sections?.[env];
+  if (!sections || !Object.hasOwn(sections, env) || section === undefined) {
+    throw invalid(ctx, `env.${env}`, `--env ${env}: ${ctx.file} has no environment "${env}"${names.length ? `; it defines ${names.join(', ')}` : ` (no [env.${env}] section)`}`);
+  }
+  if (!isTable(section)) throw expected(ctx, `env.${env}`, ctx.format === 'toml' ? `a table ([env.${env}])` : 'an object', section);
+  const merged: Record<string, Raw> = {};
+  const put = (k: string, v: Raw) => Object.defineProperty(merged, k, { value: v, enumerable: true, writable: true, configurable: true });
+  for (const [k, v] of Object.entries(top)) if (k !== 'env' && !NON_INHERITABLE_KEYS.has(k)) put(k, v);
+  for (const [k, v] of Object.entries(section)) {
+    if (TOP_LEVEL_ONLY_KEYS.has(k)) {
+      warnings.push(`${ctx.file}: \`env.${env}.${k}\` is ignored: \`${k}\` can only be set at the top level`);
+      continue;
+    }
+    put(k, v);
+  }
+  if (section['name'] === undefined && typeof top['name'] === 'string') put('name', `${top['name']}-${env}`);
+  return merged;
+}
+
+/** wrangler's module `rules`: ES modules are what this runtime runs; other module types (Text, Data, CompiledWasm, CommonJS) are refused. */
+function checkRules(v: Raw, ctx: Ctx): Refusal | null {
+  if (v === undefined) return null;
+  if (!Array.isArray(v)) throw expected(ctx, 'rules', ctx.format === 'toml' ? 'an array of tables ([[rules]])' : 'an array of objects', v);
+  const other = new Set<string>();
+  v.forEach((rule, i) => {
+    if (!isTable(rule)) throw expected(ctx, `rules[${i}]`, 'a table such as { type = "ESModule", globs = ["**/*.js"] }', rule);
+    for (const k of Object.keys(rule)) if (!['type', 'globs', 'fallthrough'].includes(k)) throw unknownKey(ctx, `rules[${i}]`, k, ['type', 'globs', 'fallthrough']);
+    if (typeof rule['type'] !== 'string') throw expected(ctx, `rules[${i}].type`, 'a module type such as "ESModule"', rule['type']);
+    if (rule['type'] !== 'ESModule') other.add(rule['type']);
+  });
+  return other.size ? { key: 'rules', what: `module rules of type ${[...other].join(', ')}: only ES modules are uploaded`, bindings: [] } : null;
+}
+
+/** Parses and validates manifest text, with the warnings a deploy prints. */
+export function parseManifest(text: string, fileName: string, options: ManifestOptions = {}): ParsedManifest {
   const lower = fileName.toLowerCase();
   let format: Format;
   if (lower.endsWith('.toml')) format = 'toml';
@@ -511,25 +689,48 @@ export function parseManifestText(text: string, fileName: string): DeployManifes
     });
   }
   const ctx: Ctx = { file: fileName, format };
-  const raw = format === 'toml' ? parseTomlText(text, ctx) : parseJsonText(text, ctx);
-  if (!isTable(raw)) throw invalid(ctx, undefined, `the top level must be ${format === 'toml' ? 'a table' : 'an object'}, found ${describe(raw, format)}`);
+  const top = format === 'toml' ? parseTomlText(text, ctx) : parseJsonText(text, ctx);
+  if (!isTable(top)) throw invalid(ctx, undefined, `the top level must be ${format === 'toml' ? 'a table' : 'an object'}, found ${describe(top, format)}`);
+  const warnings: string[] = [];
+  const raw = applyEnvironment(top, ctx, options.env, warnings);
 
-  const knownTop = [...SUPPORTED_KEYS, ...IGNORED_KEYS];
-  for (const key of Object.keys(raw)) {
+  const knownTop = [...SUPPORTED_KEYS, ...IGNORED_KEYS, ...Object.keys(WARNED_KEYS)];
+  const unsupportedKeys = MANIFEST_KEYS.unsupported;
+  const refused: Refusal[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    if (Object.hasOwn(WARNED_KEYS, key)) {
+      if (!declaresNothing(value)) warnings.push(`${ctx.file}: \`${key}\` is ignored: ${WARNED_KEYS[key]}`);
+      continue;
+    }
     if (knownTop.includes(key)) continue;
-    if (UNSUPPORTED_KEYS.includes(key)) throw unsupported(ctx, key);
-    const suggestion = closest(key, [...knownTop, ...UNSUPPORTED_KEYS]);
-    if (suggestion && UNSUPPORTED_KEYS.includes(suggestion)) {
+    if (unsupportedKeys.includes(key)) {
+      if (declaresNothing(value)) continue;
+      // Workers replaced Sites with static assets: say what to write instead.
+      const what = key === 'site' ? `Workers Sites, replaced by static assets: write assets = { directory = "${sitePath(value)}" } instead` : UNSUPPORTED_KEYS[key]!;
+      refused.push({ key, what, bindings: declaredBindings(key, value) });
+      continue;
+    }
+    const suggestion = closest(key, [...knownTop, ...unsupportedKeys]);
+    if (suggestion && unsupportedKeys.includes(suggestion)) {
       throw invalid(ctx, key, `unknown key \`${key}\` in ${ctx.file} (did you mean \`${suggestion}\`? It is not supported yet by this runtime either).`);
     }
     throw unknownKey(ctx, '', key, knownTop);
   }
+  const build = raw['build'];
+  const command = isTable(build) ? build['command'] : undefined;
+  if (typeof command === 'string' && command.trim() !== '') {
+    refused.push({ key: 'build.command', what: 'a custom build command: build with your own tooling and point `main` at its output', bindings: [] });
+  }
+  const rules = checkRules(raw['rules'], ctx);
+  if (rules) refused.push(rules);
+  if (refused.length > 0) throw refusal(ctx, refused);
   if (raw['workers_dev'] !== undefined && typeof raw['workers_dev'] !== 'boolean') throw expected(ctx, 'workers_dev', 'a boolean', raw['workers_dev']);
   if (raw['account_id'] !== undefined && typeof raw['account_id'] !== 'string') throw expected(ctx, 'account_id', 'a string', raw['account_id']);
   // Source maps are always uploaded with a bundled worker (stack traces in tail point at the source); the key is accepted.
   if (raw['upload_source_maps'] !== undefined && typeof raw['upload_source_maps'] !== 'boolean') throw expected(ctx, 'upload_source_maps', 'a boolean', raw['upload_source_maps']);
 
-  const main = validateMain(raw['main'], ctx);
+  // Without `main`, a manifest with `assets` is an assets-only worker, as wrangler allows.
+  const main = raw['main'] === undefined && raw['assets'] !== undefined ? '' : validateMain(raw['main'], ctx);
   const vars = validateVars(raw['vars'], ctx);
   const bindings = validateBindings(raw['bindings'], ctx, vars);
   const taken = new Map<string, string>([...Object.keys(vars).map((k): [string, string] => [k, `vars.${k}`]), ...bindings.map((b): [string, string] => [b.binding, b.key])]);
@@ -545,15 +746,26 @@ export function parseManifestText(text: string, fileName: string): DeployManifes
     compatibilityFlags: validateFlags(raw['compatibility_flags'], ctx),
     vars,
     routes: validateRoutes(raw, ctx),
-    limits: validateLimits(raw['limits'], ctx),
+    limits: validateLimits(raw['limits'], ctx, warnings),
     build: validateBuild(raw['build'], ctx, main),
     bindings,
     crons: validateTriggers(raw['triggers'], ctx),
     bundle: validateBundle(raw, ctx),
   };
+  if (raw['assets'] !== undefined) {
+    const assets = parseAssetsSection(raw['assets'], sections, main !== '');
+    manifest.assets = assets;
+    if (assets.binding !== undefined) bindings.push({ type: 'assets', section: 'assets', binding: assets.binding, settings: { worker: manifest.name }, key: 'assets.binding' });
+  }
   const date = validateDate(raw['compatibility_date'], ctx);
   if (date !== undefined) manifest.compatibilityDate = date;
-  return manifest;
+  return { manifest, warnings };
+}
+
+/** Workers Sites' `site.bucket`, for the message that says what to write instead. */
+function sitePath(site: Raw): string {
+  const bucket = isTable(site) ? site['bucket'] : undefined;
+  return typeof bucket === 'string' ? bucket : './public';
 }
 
 async function isFile(path: string): Promise<boolean> {
@@ -566,7 +778,49 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /** Finds the one manifest file in `dir`. */
-export async function findManifest(dir: string): Promise<{ fileName: string; path: string; text: string }> {
+/** A worker's manifest as found: its base name, path, directory (what `main` is relative to) and text. */
+export interface FoundManifest {
+  fileName: string;
+  path: string;
+  /** The manifest's directory: the worker's code and assets are found from here. */
+  dir: string;
+  text: string;
+  /** The redirect followed to it (`.wrangler/deploy/config.json`, written by Cloudflare's vite plugin and frameworks). */
+  redirectedBy?: string;
+}
+
+/** Where build tools (Cloudflare's vite plugin, frameworks) point wrangler at the config they generated with the build. */
+const DEPLOY_REDIRECT = join('.wrangler', 'deploy', 'config.json');
+
+/** The manifest `<dir>/.wrangler/deploy/config.json` redirects to (`{ "configPath": "../../dist/worker/wrangler.json" }`), if there is one. */
+async function followRedirect(abs: string): Promise<FoundManifest | null> {
+  const redirect = join(abs, DEPLOY_REDIRECT);
+  if (!(await isFile(redirect))) return null;
+  const fail = (why: string) => new EdgeError('E_MANIFEST_INVALID', `${redirect}: ${why}`, { details: { file: redirect, key: 'configPath' } });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(redirect, 'utf8'));
+  } catch (e) {
+    throw fail(`not valid JSON (${e instanceof Error ? e.message : String(e)}); expected { "configPath": "../../dist/<worker>/wrangler.json" }`);
+  }
+  const configPath = isTable(parsed) ? parsed['configPath'] : undefined;
+  if (typeof configPath !== 'string' || configPath === '') throw fail('expected { "configPath": "<path of the generated wrangler.json>" }');
+  const path = resolve(dirname(redirect), configPath);
+  const fileName = basename(path);
+  if (!(MANIFEST_FILES as readonly string[]).includes(fileName)) throw fail(`configPath ${JSON.stringify(configPath)} must name a ${MANIFEST_FILES.join(', ')} file`);
+  if (!(await isFile(path))) {
+    throw new EdgeError('E_MANIFEST_NOT_FOUND', `${redirect} points at ${path}, which does not exist: build the project first (e.g. \`npx vite build\`), or delete the stale redirect`, {
+      details: { dir: abs, file: redirect, configPath: path },
+    });
+  }
+  return { fileName, path, dir: dirname(path), text: await readFile(path, 'utf8'), redirectedBy: redirect };
+}
+
+/**
+ * Finds the one manifest of the worker in `dir`: the generated one a `.wrangler/deploy/config.json` redirect names (a
+ * vite or framework build, as wrangler follows it), else wrangler.toml / wrangler.json / wrangler.jsonc in `dir`.
+ */
+export async function findManifest(dir: string): Promise<FoundManifest> {
   const abs = resolve(dir);
   let dirStat;
   try {
@@ -579,6 +833,8 @@ export async function findManifest(dir: string): Promise<{ fileName: string; pat
       details: { dir: abs, lookedFor: [...MANIFEST_FILES] },
     });
   }
+  const redirected = await followRedirect(abs);
+  if (redirected) return redirected;
   const present: string[] = [];
   for (const name of MANIFEST_FILES) if (await isFile(join(abs, name))) present.push(name);
   if (present.length === 0) {
@@ -593,7 +849,7 @@ export async function findManifest(dir: string): Promise<{ fileName: string; pat
   }
   const fileName = present[0]!;
   const path = join(abs, fileName);
-  return { fileName, path, text: await readFile(path, 'utf8') };
+  return { fileName, path, dir: abs, text: await readFile(path, 'utf8') };
 }
 
 /** Finds, parses and validates the manifest of the worker in `dir`. */

@@ -16,7 +16,8 @@ interface CompiledRoute {
 function compile(worker: string, pattern: string): CompiledRoute {
   const p = pattern.replace(/^https?:\/\//, '');
   const slash = p.indexOf('/');
-  let host = (slash < 0 ? p : p.slice(0, slash)).toLowerCase();
+  // A port in the pattern (`localhost:8787/*`, as wrangler dev setups write) matches on any port, as Host headers do here.
+  let host = (slash < 0 ? p : p.slice(0, slash)).toLowerCase().replace(/:\d+$/, '');
   let path = slash < 0 ? '/*' : p.slice(slash);
   const hostWildcard = host.startsWith('*');
   if (hostWildcard) host = host.slice(1).replace(/^\./, '');

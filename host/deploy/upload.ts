@@ -11,6 +11,8 @@ import { userGrants, type DeployManifest } from '../core/manifest.ts';
 import { MAX_UPLOAD_BYTES } from '../core/limits.ts';
 import { findHostConfig, loadHostConfig } from '../core/host-config.ts';
 import { BUNDLED_ENTRY, bundleWorker } from './bundle.ts';
+import { collectAssets, type CollectedAssets } from './asset-collect.ts';
+import type { AssetsUpload } from './asset-manifest.ts';
 
 export interface UploadedFile {
   path: string;
@@ -18,7 +20,13 @@ export interface UploadedFile {
   /** Binary files (a component) travel base64-encoded. */
   encoding?: 'base64';
 }
-export interface DeployUpload { manifest: { fileName: string; content: string }; modules: UploadedFile[] }
+export interface DeployUpload {
+  /** `env`: the wrangler environment (`--env`) the manifest is deployed in. */
+  manifest: { fileName: string; content: string; env?: string };
+  modules: UploadedFile[];
+  /** `assets.directory`'s files by path and hash (their contents are uploaded before the deploy, only those the host lacks). */
+  assets?: AssetsUpload;
+}
 /** An upload and what went into it. */
 export interface CollectedWorker {
   upload: DeployUpload;
@@ -26,6 +34,13 @@ export interface CollectedWorker {
   inputs: string[];
   /** Bundler warnings, `file:line:col: text`. */
   warnings: string[];
+  /** The manifest deployed, and the entry module as written in it (absolute paths), for what `edge deploy` prints. */
+  manifestPath?: string;
+  main?: string;
+  /** The `.wrangler/deploy/config.json` that redirected to a generated manifest. */
+  redirectedBy?: string;
+  /** The static assets, with where their contents are read from for uploading. */
+  assets?: CollectedAssets;
 }
 
 /** Total bytes of manifest plus modules one upload may carry (host/core/limits.ts). */
@@ -97,16 +112,44 @@ function checkTotal(root: string, files: Array<{ path: string; bytes: number }>,
   }
 }
 
+export interface CollectOptions {
+  /** Host config naming user capabilities (AssemblyScript builds). */
+  config?: string;
+  /** `--env <name>`: the wrangler environment to deploy. */
+  env?: string;
+  /** `process.env.NODE_ENV` in the bundle, as wrangler sets it: "production" for deploy (default), "development" for dev. */
+  mode?: 'production' | 'development';
+}
+
 /** What `edge deploy` uploads for the worker in `dir`. */
-export async function collectUpload(dir: string, options: { config?: string } = {}): Promise<DeployUpload> {
+export async function collectUpload(dir: string, options: CollectOptions = {}): Promise<DeployUpload> {
   return (await collectWorker(dir, options)).upload;
 }
 
-/** The upload of the worker in `dir`, with the files it was made from (for `edge dev`'s watcher). */
-export async function collectWorker(dir: string, options: { config?: string } = {}): Promise<CollectedWorker> {
-  const root = resolve(dir);
-  const found = await findManifest(root);
-  const manifest = parseManifestText(found.text, found.fileName);
+/**
+ * The upload of the worker in `dir`, with the files it was made from (for `edge dev`'s watcher). When a build tool left
+ * a `.wrangler/deploy/config.json` redirect, the generated manifest it names is deployed, with the code beside it.
+ */
+export async function collectWorker(dir: string, options: CollectOptions = {}): Promise<CollectedWorker> {
+  const found = await findManifest(resolve(dir));
+  const root = found.dir;
+  const manifest = parseManifestText(found.text, found.fileName, options.env === undefined ? {} : { env: options.env });
+  const collected = await collectCode(root, found, manifest, options);
+  if (options.env !== undefined) collected.upload.manifest.env = options.env;
+  collected.manifestPath = found.path;
+  if (found.redirectedBy !== undefined) collected.redirectedBy = found.redirectedBy;
+  if (manifest.main !== '') collected.main = join(root, manifest.main);
+  if (manifest.assets) {
+    const assets = await collectAssets(root, manifest.assets, found.fileName);
+    collected.assets = assets;
+    collected.upload.assets = assets.upload;
+  }
+  return collected;
+}
+
+async function collectCode(root: string, found: { fileName: string; text: string }, manifest: DeployManifest, options: CollectOptions): Promise<CollectedWorker> {
+  // An assets-only worker (no `main`) has no code to upload.
+  if (manifest.main === '') return { upload: { manifest: { fileName: found.fileName, content: found.text }, modules: [] }, inputs: [], warnings: [] };
   if (manifest.build.language === 'assemblyscript') return { upload: await collectAssemblyScript(root, found, manifest, options.config), inputs: [], warnings: [] };
   if (manifest.bundle.enabled && BUNDLED_ENTRY.test(manifest.main)) {
     if (!(await stat(join(root, manifest.main)).then((s) => s.isFile(), () => false))) {
@@ -114,7 +157,7 @@ export async function collectWorker(dir: string, options: { config?: string } = 
         details: { file: found.fileName, key: 'main', main: manifest.main, dir: root },
       });
     }
-    const bundled = await bundleWorker(root, manifest);
+    const bundled = await bundleWorker(root, manifest, { mode: options.mode ?? 'production' });
     checkTotal(root, bundled.modules.map((m) => ({ path: m.path, bytes: Buffer.byteLength(m.content) })), Buffer.byteLength(found.text));
     return { upload: { manifest: { fileName: found.fileName, content: found.text }, modules: bundled.modules }, inputs: bundled.inputs, warnings: bundled.warnings };
   }

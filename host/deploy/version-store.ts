@@ -7,11 +7,13 @@
 //   <dataDir>/workers/<name>/versions/<id>/modules/<path>    module sources
 //   <dataDir>/workers/<name>/versions/<id>/cache/<n>.v8      V8 code cache per module (by index)
 //   <dataDir>/workers/<name>/versions/<id>/maps/<path>.map   source maps of bundled modules (stack traces in tail)
+//   <dataDir>/workers/<name>/versions/<id>/assets.json        static assets: path → hash, size, type; rules (contents in asset-store.ts)
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
 import type { DeployManifest } from '../core/manifest.ts';
+import type { VersionAssets } from '../core/assets.ts';
 import type { LoadedVersion, VersionModule } from '../runtime/worker-types.ts';
 
 export interface VersionInfo {
@@ -28,6 +30,8 @@ interface VersionFile extends VersionInfo {
   component?: { glue: string; imports: string[]; fuelExport: string | null; wasm: string[] };
   /** Modules with a source map under maps/. */
   sourceMaps?: string[];
+  /** The version has static assets (assets.json). */
+  assets?: boolean;
 }
 
 interface WorkerState {
@@ -129,6 +133,10 @@ export class VersionStore {
       info.sourceMaps = version.sourceMaps.map((m) => m.module);
       for (const m of version.sourceMaps) await writeFileDurable(join(tmp, 'maps', `${m.module}.map`), m.map);
     }
+    if (version.assets) {
+      info.assets = true;
+      await writeFileDurable(join(tmp, 'assets.json'), JSON.stringify(version.assets));
+    }
     for (const [i, m] of version.modules.entries()) {
       await writeFileDurable(join(tmp, 'modules', m.path), m.source);
       if (m.cache) await writeFileDurable(join(tmp, 'cache', `${i}.v8`), m.cache);
@@ -170,6 +178,7 @@ export class VersionStore {
       const wasm = await Promise.all(c.wasm.map(async (n) => ({ name: n, bytes: new Uint8Array(await readFile(join(dir, 'wasm', n))) })));
       loaded.component = { glue: c.glue, imports: c.imports, fuelExport: c.fuelExport, wasm };
     }
+    if (info.assets) loaded.assets = JSON.parse(await readFile(join(dir, 'assets.json'), 'utf8')) as VersionAssets;
     if (info.sourceMaps?.length) {
       loaded.sourceMaps = await Promise.all(info.sourceMaps.map(async (module) => ({ module, map: await readFile(join(dir, 'maps', `${module}.map`), 'utf8') })));
     }

@@ -11,6 +11,7 @@ import type { PooledIsolate } from './isolate-pool.ts';
 import { webAssembly, type WasmModule } from '../core/webassembly-api.ts';
 import { errorStack, errorText } from './error-response.ts';
 import type { ComponentParts, LoadedVersion } from './worker-types.ts';
+import { dynamicImportBootstrap, dynamicImportsOf, explainLinkError, guestModule, usesCloudflareWorkers } from './guest-modules.ts';
 
 export { STARTUP_CPU_MS };
 /** Up to this much source, a cold start compiles on the host thread (see evaluateWorker). */
@@ -54,6 +55,10 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
   const { isolate, context } = target.pooled;
   const { manifest, modules, worker } = target.version;
   const byPath = new Map(modules.map((m) => [m.path, m]));
+  // Modules using import() run rewritten (guest-modules.ts); the code cache is made from and checked against that text.
+  const dynamic = target.version.component ? null : dynamicImportsOf(modules);
+  const sourceOf = (path: string): string | undefined => dynamic?.sources.get(path) ?? byPath.get(path)?.source;
+  const guestModules = new Map<string, ivm.Module>();
   const compiled = new Map<string, ivm.Module>();
   const pathOf = new Map<ivm.Module, string>();
   // Small workers compile and link on this thread: each async isolated-vm step is a round trip to the
@@ -75,7 +80,7 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
     pathOf.set(m, path);
     return m;
   };
-  const compileSync = (path: string, source = byPath.get(path)?.source): ivm.Module => {
+  const compileSync = (path: string, source = sourceOf(path)): ivm.Module => {
     const existing = compiled.get(path);
     if (existing) return existing;
     if (source === undefined) throw new EdgeError('E_MODULE_NOT_FOUND', `Module "${path}" was not uploaded.`);
@@ -91,7 +96,7 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
     const mod = byPath.get(path);
     if (!mod) throw new EdgeError('E_MODULE_NOT_FOUND', `Module "${path}" was not uploaded.`);
     try {
-      return record(path, await isolate.compileModule(mod.source, compileOptions(path)));
+      return record(path, await isolate.compileModule(sourceOf(path) ?? mod.source, compileOptions(path)));
     } catch (err) {
       throw new EdgeError('E_MODULE_INVALID', `${path}: ${errorText(err)}`, { details: { module: path } });
     }
@@ -151,7 +156,9 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
     // or listeners). Its bindings are globals in the service-worker syntax, from the first line on: the env module,
     // evaluated before the worker's, defines them, and the bootstrap takes them back from a module worker. A worker
     // with no vars or bindings needs no env module (one compile less on its cold start).
-    const envEmpty = plan.env.length === 0 && Object.keys(manifest.vars).length === 0;
+    // `import { env } from "cloudflare:workers"` needs it too: the env module defines env before the worker's modules run.
+    const envEmpty = plan.env.length === 0 && Object.keys(manifest.vars).length === 0 && !usesCloudflareWorkers(modules);
+    const extra = dynamicImportBootstrap(dynamic!, manifest.main);
     if (!envEmpty) envModule = isolate.compileModuleSync(
       `const host = globalThis.__edgeHost;\n` +
         `const env = ${envSource};\n` +
@@ -169,11 +176,14 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
     bootstrapSource =
       (envEmpty ? '' : `import ${JSON.stringify(ENV_SPECIFIER)};\n`) +
       `import * as entry from ${JSON.stringify(`./${manifest.main}`)};\n` +
+      extra.imports +
       `const host = globalThis.__edgeHost; delete globalThis.__edgeHost;\n` +
+      extra.body +
       (envEmpty
         ? `const saved = []; Object.defineProperty(globalThis, '__edgeEnv', { value: {}, configurable: true });\n`
         : `const saved = globalThis.__edgeEnvSaved; delete globalThis.__edgeEnvSaved;\n`) +
-      `let w = entry.default;\n` +
+      // A class extending WorkerEntrypoint becomes handlers that make an instance per event (cloudflare-workers.js).
+      `let w = host.cloudflareWorkers.entrypointHandlers(entry.default);\n` +
       `const listeners = host.serviceWorkerHandlers();\n` +
       `if (w === undefined) w = listeners;\n` +
       `else for (const [key, before] of saved) { if (before) Object.defineProperty(globalThis, key, before); else delete globalThis[key]; }\n` +
@@ -184,12 +194,14 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
   const bootstrap = isolate.compileModuleSync(bootstrapSource, { filename: `worker://${worker}/${BOOTSTRAP_PATH}` });
   pathOf.set(bootstrap, BOOTSTRAP_PATH);
   const isEnv = (spec: string, ref: ivm.Module): boolean => envModule !== null && spec === ENV_SPECIFIER && ref === bootstrap;
+  // cloudflare:workers, the dynamic import registry, and refusals of the cloudflare: modules this runtime lacks.
+  const builtin = (spec: string, ref: ivm.Module): ivm.Module | null => guestModule(isolate, worker, spec, pathOf.get(ref) ?? manifest.main, guestModules);
   try {
-    if (sync) bootstrap.instantiateSync(context, (spec, ref) => (isEnv(spec, ref) ? envModule! : compileSync(resolve(spec, ref))));
-    else await bootstrap.instantiate(context, (spec, ref) => (isEnv(spec, ref) ? envModule! : compileAsync(resolve(spec, ref))));
+    if (sync) bootstrap.instantiateSync(context, (spec, ref) => (isEnv(spec, ref) ? envModule! : (builtin(spec, ref) ?? compileSync(resolve(spec, ref)))));
+    else await bootstrap.instantiate(context, (spec, ref) => (isEnv(spec, ref) ? envModule! : (builtin(spec, ref) ?? compileAsync(resolve(spec, ref)))));
   } catch (err) {
     if (err instanceof EdgeError) throw err;
-    throw new EdgeError('E_MODULE_INVALID', `linking ${manifest.main}: ${errorText(err)}`);
+    throw explainLinkError(errorText(err), manifest.main) ?? new EdgeError('E_MODULE_INVALID', `linking ${manifest.main}: ${errorText(err)}`);
   }
   const startupMs = Math.max(STARTUP_CPU_MS, manifest.limits.cpuMs);
   const linked = performance.now();

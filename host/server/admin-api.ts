@@ -1,5 +1,5 @@
-// The control plane: deploy, versions, rollback, delete, tail and metrics, as Fastify routes with JSON
-// schemas, all behind a bearer token.
+// The control plane: deploy, versions, rollback, delete, tail, metrics and the stores (KV, R2, D1), as Fastify
+// routes with JSON schemas, all behind a bearer token.
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { EdgeError } from '../core/errors.ts';
@@ -11,6 +11,11 @@ import type { HostMetrics } from './metrics.ts';
 import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-types.ts';
 import { cronProblem } from '../deploy/manifest.ts';
 import { adminStorageRoutes } from './admin-storage.ts';
+import { adminD1Routes } from './admin-d1.ts';
+import { adminSecretRoutes } from './admin-secrets.ts';
+import { adminAssetRoutes } from './admin-assets.ts';
+import type { AssetStore } from '../deploy/asset-store.ts';
+import { ASSET_LIMITS } from '../core/limits.ts';
 import type { KvStore } from '../../storage/kv/kv-types.ts';
 import type { SqlStore } from '../../storage/sql/sql-types.ts';
 import type { BlobStore } from '../../storage/blob/blob-types.ts';
@@ -25,8 +30,10 @@ export interface AdminDeps {
   workerUrl(name: string): string;
   /** Runs a worker's scheduled handler now (POST /v1/workers/:name/scheduled). */
   runScheduled(name: string, event: ScheduledEventInit): Promise<ScheduledOutcome>;
-  /** The host's stores, for the /v1/kv and /v1/r2 routes (`edge kv`, `edge r2`); without them those routes are absent. */
+  /** The host's stores, for the /v1/kv, /v1/r2 and /v1/d1 routes (`edge kv`, `edge r2`, `edge d1`); without them those routes are absent. */
   storage?: { kv: KvStore; blob: BlobStore; sql?: SqlStore };
+  /** Static assets' contents (POST /v1/assets/missing, PUT /v1/assets/:hash); without it those routes are absent. */
+  assets?: AssetStore;
 }
 
 const errorSchema = {
@@ -77,17 +84,36 @@ export function createAdminApi(deps: AdminDeps): FastifyInstance {
               type: 'object',
               required: ['fileName', 'content'],
               additionalProperties: false,
-              properties: { fileName: { type: 'string', enum: ['wrangler.toml', 'wrangler.json', 'wrangler.jsonc'] }, content: { type: 'string' } },
+              properties: { fileName: { type: 'string', enum: ['wrangler.toml', 'wrangler.json', 'wrangler.jsonc'] }, content: { type: 'string' }, env: { type: 'string', minLength: 1, maxLength: 64 } },
             },
             modules: {
               type: 'array',
               maxItems: 1000,
               items: { type: 'object', required: ['path', 'content'], additionalProperties: false, properties: { path: { type: 'string', minLength: 1, maxLength: 512 }, content: { type: 'string' }, encoding: { type: 'string', enum: ['base64'] } } },
             },
+            assets: {
+              type: 'object',
+              required: ['files'],
+              additionalProperties: false,
+              properties: {
+                files: {
+                  type: 'array',
+                  maxItems: ASSET_LIMITS.files,
+                  items: {
+                    type: 'object',
+                    required: ['path', 'hash', 'size'],
+                    additionalProperties: false,
+                    properties: { path: { type: 'string', minLength: 2, maxLength: 4096 }, hash: { type: 'string', pattern: '^[0-9a-f]{64}$' }, size: { type: 'integer', minimum: 0 } },
+                  },
+                },
+                redirects: { type: 'string', maxLength: 1024 * 1024 },
+                headers: { type: 'string', maxLength: 1024 * 1024 },
+              },
+            },
           },
         },
         response: {
-          201: { type: 'object', properties: { name: { type: 'string' }, version: versionInfo, url: { type: 'string' }, routes: { type: 'array', items: { type: 'string' } } } },
+          201: { type: 'object', properties: { name: { type: 'string' }, version: versionInfo, url: { type: 'string' }, routes: { type: 'array', items: { type: 'string' } }, warnings: { type: 'array', items: { type: 'string' } } } },
           '4xx': errorSchema,
         },
       },
@@ -165,7 +191,7 @@ export function createAdminApi(deps: AdminDeps): FastifyInstance {
     res.write(`${JSON.stringify({ ts: Date.now(), worker: name, version: '', level: 'info', kind: 'request', message: `tailing ${name}` })}\n`);
     const unsubscribe = deps.logs.subscribe(name, (ev) => {
       res.write(`${JSON.stringify(ev)}\n`);
-    });
+    }, { requests: true });
     const heartbeat = setInterval(() => res.write('\n'), 15_000);
     req.raw.on('close', () => {
       clearInterval(heartbeat);
@@ -173,7 +199,10 @@ export function createAdminApi(deps: AdminDeps): FastifyInstance {
     });
   });
 
+  void app.register(adminSecretRoutes({ deployer: deps.deployer }));
   if (deps.storage) void app.register(adminStorageRoutes({ ...deps.storage, store: deps.store }));
+  if (deps.storage?.sql) void app.register(adminD1Routes({ sql: deps.storage.sql }));
+  if (deps.assets) void app.register(adminAssetRoutes({ assets: deps.assets }));
 
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);

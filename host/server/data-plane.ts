@@ -8,11 +8,12 @@ import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import { PASS_THROUGH_HEADER } from '../runtime/egress.ts';
 import { errorResponse } from '../runtime/error-response.ts';
 import type { WorkerInstance } from '../runtime/worker-instance.ts';
-import type { ScheduledEventInit, ScheduledOutcome, WorkerResponse } from '../runtime/worker-types.ts';
+import type { ScheduledEventInit, ScheduledOutcome, TailEvent, WorkerResponse } from '../runtime/worker-types.ts';
 
 /** Runs a worker's scheduled handler (the host's runScheduled). */
 type RunScheduled = (name: string, event: ScheduledEventInit) => Promise<ScheduledOutcome>;
 import type { HostMetrics } from './metrics.ts';
+import type { AssetServer } from './assets/asset-server.ts';
 
 /** Headers that describe one hop of the connection, not the message; Node sets its own. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
@@ -55,14 +56,43 @@ export function requestCf(req: FastifyRequest, country: string, options: CfOptio
   };
 }
 
-export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; metrics: HostMetrics; cf?: CfOptions; runScheduled?: RunScheduled }): FastifyInstance {
+/** Where each request is told to `edge tail`, like `wrangler tail` shows it (only while someone listens). */
+export interface RequestTail {
+  listeningToRequests(worker: string): boolean;
+  publishRequest(event: TailEvent): void;
+}
+
+export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; metrics: HostMetrics; assets?: AssetServer; cf?: CfOptions; runScheduled?: RunScheduled; tail?: RequestTail }): FastifyInstance {
   const { router, runtime, metrics } = deps;
+  const assets = deps.assets ?? null;
   // Only under `edge dev`: GET /__scheduled?cron=... on a worker's URL runs its scheduled handler (wrangler's --test-scheduled).
   const runScheduled = deps.runScheduled;
   const cfOptions = deps.cf ?? {};
   const app = Fastify({ logger: false, requestIdHeader: false, return503OnClosing: false, keepAliveTimeout: 65_000 });
   // Leave every body unread: the worker pulls it, chunk by chunk, only if it wants it.
   app.removeAllContentTypeParsers();
+  // Requests of workers someone tails: method, URL, status and outcome (ok, or the error code) once the response is sent.
+  const tail = deps.tail ?? null;
+  const tailed = new WeakMap<FastifyRequest, { worker: string; started: number }>();
+  if (tail) {
+    app.addHook('onResponse', (req, reply, done) => {
+      const t = tailed.get(req);
+      done();
+      if (!t) return;
+      const code = reply.getHeader('x-edge-error');
+      const outcome = typeof code === 'string' ? code : 'ok';
+      const ms = Math.round(performance.now() - t.started);
+      tail.publishRequest({
+        ts: Date.now(),
+        worker: t.worker,
+        version: runtime.activeVersion(t.worker)?.versionId ?? '',
+        level: outcome === 'ok' ? 'log' : 'error',
+        kind: 'request',
+        message: `${req.method} http://${req.headers.host ?? 'localhost'}${req.raw.url ?? '/'} ${reply.statusCode} ${outcome} (${ms} ms)`,
+        ...(outcome === 'ok' ? {} : { code: outcome }),
+      });
+    });
+  }
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
   async function handle(req: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -85,8 +115,15 @@ export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; 
       const err = new EdgeError('E_NO_ORIGIN', `Worker "${name}" failed after passThroughOnException(), and its origin ${host ?? ''} routes back into the worker itself, so there is no origin to pass the request on to.`, { status: 502 });
       return send(reply, errorResponse(err));
     }
+    if (tail?.listeningToRequests(name)) tailed.set(req, { worker: name, started: performance.now() });
     if (runScheduled && path === '/__scheduled' && req.method === 'GET') return send(reply, await testScheduled(name, rawUrl, runScheduled));
     metrics.worker(name).requests.inc();
+    // Static assets answer before (or, for an assets-only worker, instead of) the worker, without entering its isolate.
+    const version = assets ? runtime.activeVersion(name) : undefined;
+    if (assets && version?.assets) {
+      const served = assets.route(version, { method: req.method, url: `http://${host ?? 'localhost'}${rawUrl}`, headers: rawPairs(req.raw.rawHeaders) });
+      if (served) return send(reply, served);
+    }
     let instance: WorkerInstance;
     try {
       const got = runtime.instance(name);
@@ -123,6 +160,12 @@ export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; 
   app.all('/', handle);
   app.all('/*', handle);
   return app;
+}
+
+function rawPairs(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
 }
 
 /** `edge dev`'s /__scheduled?cron=<expr>&time=<ms>: runs the scheduled handler, answers with its outcome. */

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
 import { Deployer } from '../deploy/deployer.ts';
 import { VersionStore } from '../deploy/version-store.ts';
+import { SecretStore } from '../deploy/secret-store.ts';
 import { IsolatePool } from '../runtime/isolate-pool.ts';
 import { LogHub } from '../runtime/log-hub.ts';
 import { WorkerRuntime } from '../runtime/worker-runtime.ts';
@@ -22,6 +23,7 @@ import { KvEngine } from '../../storage/kv/kv-engine.ts';
 import { SqlEngine } from '../../storage/sql/sql-store.ts';
 import { DurableStore } from '../../storage/durable/durable-store.ts';
 import { registerDurableOps } from '../bindings/durable/durable-ops.ts';
+import { DurableAlarms, ALARM_URL } from '../bindings/durable/durable-alarms.ts';
 import type { SqlLimits } from '../../storage/sql/sql-types.ts';
 import { BUILTIN_FACADES } from '../bindings/builtins.ts';
 import { CACHE_LIMITS } from '../core/limits.ts';
@@ -33,6 +35,8 @@ import { CacheStore } from '../../storage/cache/cache-store.ts';
 import { registerCacheOps } from '../web/cache/cache-ops.ts';
 import { BlobEngine } from '../../storage/blob/blob-engine.ts';
 import { createS3Server, resolveS3Credentials, type S3AccessKey, type S3Credentials } from './s3/index.ts';
+import { AssetStore } from '../deploy/asset-store.ts';
+import { AssetServer } from './assets/asset-server.ts';
 
 /** The platform WIT this host implements. */
 export const PLATFORM_WIT_DIR = resolve(import.meta.dirname, '../../wit');
@@ -73,6 +77,8 @@ export interface HostOptions {
   sqlLimits?: Partial<SqlLimits>;
   /** A D1 database's thread stops after this long without a call (60 s). */
   sqlIdleMs?: number;
+  /** The first retry of a failed Durable Object alarm comes after this long, each next one after twice as long (2 s). */
+  alarmBackoffMs?: number;
 }
 
 export interface RunningHost {
@@ -178,7 +184,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const ops = new HostOps();
   for (const [name, handler] of Object.entries(options.ops ?? {})) ops.register(name, handler);
   registerWebCryptoOps(ops);
-  registerDurableOps(ops, durable);
+  const alarms = new DurableAlarms(durable);
+  if (options.alarmBackoffMs !== undefined) alarms.firstBackoffMs = options.alarmBackoffMs;
+  registerDurableOps(ops, durable, alarms);
   const cacheStore = new CacheStore({ dir: join(dataDir, 'cache'), maxEntryBytes: CACHE_LIMITS.entryBytes, maxWorkerBytes: CACHE_LIMITS.workerBytes });
   const s3Credentials = await resolveS3Credentials(dataDir, options.s3AccessKeys ?? config.s3?.accessKeys);
   const s3Server = createS3Server({ store: blob, keys: s3Credentials.keys });
@@ -208,7 +216,11 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       },
     },
   });
-  dispatcher = new SubrequestDispatcher({ runtime, ...(options.egress ? { egress: options.egress } : {}) });
+  // Static assets of every worker, stored once per content, served without entering an isolate.
+  const assetStore = new AssetStore(dataDir);
+  await assetStore.cleanup();
+  const assets = new AssetServer(assetStore);
+  dispatcher = new SubrequestDispatcher({ runtime, assets, ...(options.egress ? { egress: options.egress } : {}) });
   metrics = new HostMetrics({
     isolatesAlive: () => runtime.isolatesAlive,
     isolateHeapBytes: () => runtime.heapBytes,
@@ -224,6 +236,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const router = new Router();
   const store = new VersionStore(dataDir);
   const runScheduled = async (name: string, event: ScheduledEventInit): Promise<ScheduledOutcome> => {
+    if (runtime.activeVersion(name)?.manifest.main === '') {
+      throw new EdgeError('E_NO_SCHEDULED_HANDLER', `Worker "${name}" serves only static assets (its manifest has no \`main\`), so it has no scheduled handler to run.`);
+    }
     const got = runtime.instance(name);
     if (got === null) throw notDeployed(name);
     const instance = got instanceof Promise ? await got : got;
@@ -234,10 +249,19 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     log: (worker, version, level, message) => logs.publish({ ts: Date.now(), worker, version, level, kind: 'request', message }),
     ...(options.clock ? { now: options.clock } : {}),
   });
-  const deployer = new Deployer({ store, runtime, pool, router, registry, scheduler, caches: cacheStore });
+  const deployer = new Deployer({ store, runtime, pool, router, registry, scheduler, caches: cacheStore, assets: assetStore, secrets: new SecretStore(dataDir) });
   await deployer.restore();
+  // Durable Object alarms: delivered to the object through its worker, as any event.
+  alarms.start(async (object, info) => {
+    const got = runtime.instance(object.worker);
+    if (got === null) return false;
+    const inst = got instanceof Promise ? await got : got;
+    const res = await inst.fetch({ method: 'POST', url: ALARM_URL, headers: [['x-edge-alarm', JSON.stringify(info)]], body: null, object: { className: object.className, id: object.id } });
+    if (res.stream) for await (const _ of res.stream) void _;
+    return res.status === 204;
+  });
 
-  const data = createDataPlane({ router, runtime, metrics, ...(options.cf ? { cf: options.cf } : {}), ...(options.dev ? { runScheduled } : {}) });
+  const data = createDataPlane({ router, runtime, metrics, tail: logs, assets, ...(options.cf ? { cf: options.cf } : {}), ...(options.dev ? { runScheduled } : {}) });
   let dataPort = 0;
   const admin = createAdminApi({
     token: tok.token,
@@ -248,6 +272,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     workerUrl: (name) => `http://${name}.localhost:${dataPort}/`,
     runScheduled,
     storage: { kv, blob, sql },
+    assets: assetStore,
   });
   try {
     await data.listen({ port: options.port ?? 8787, host });
@@ -302,6 +327,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       cacheStore.close();
       await kv.close();
       // After the runtime: workers' R2 and D1 calls in flight end before the stores do.
+      alarms.close();
       await blob.close();
       await sql.close();
       await durable.close();

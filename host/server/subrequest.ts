@@ -11,7 +11,9 @@ import { Readable } from 'node:stream';
 import { EdgeError } from '../core/errors.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import { MAX_REDIRECTS, MAX_SUBREQUEST_DEPTH } from '../core/limits.ts';
-import type { SubrequestInit, SubrequestResult } from '../runtime/worker-types.ts';
+import type { SubrequestInit, SubrequestResult, WorkerResponse } from '../runtime/worker-types.ts';
+import { assetsTargetWorker } from '../core/assets.ts';
+import type { AssetServer } from './assets/asset-server.ts';
 
 const MAX_DEPTH = MAX_SUBREQUEST_DEPTH;
 
@@ -49,9 +51,11 @@ export class SubrequestDispatcher {
   private readonly runtime: WorkerRuntime;
   private readonly denied = privateRanges();
   private readonly allowed: BlockList;
+  private readonly assets: AssetServer | null;
 
-  constructor(deps: { runtime: WorkerRuntime; egress?: EgressOptions }) {
+  constructor(deps: { runtime: WorkerRuntime; egress?: EgressOptions; assets?: AssetServer }) {
     this.runtime = deps.runtime;
+    this.assets = deps.assets ?? null;
     this.allowed = parseAllow(deps.egress?.allow ?? []);
   }
 
@@ -73,7 +77,11 @@ export class SubrequestDispatcher {
     } catch {
       throw new TypeError(`fetch(): invalid URL ${req.url}`);
     }
-    if (req.service) return this.inProcess(req.service.worker, req, url, depth, redirects);
+    if (req.service) {
+      const assetsOf = assetsTargetWorker(req.service.worker);
+      if (assetsOf !== null) return this.assetsFetch(assetsOf, req, url, depth, redirects);
+      return this.inProcess(req.service.worker, req, url, depth, redirects);
+    }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`fetch(): unsupported scheme ${url.protocol} (only http: and https:).`);
     const host = url.hostname.toLowerCase();
     if (host.endsWith('.localhost')) return this.inProcess(host.slice(0, -'.localhost'.length), req, url, depth, redirects);
@@ -82,6 +90,13 @@ export class SubrequestDispatcher {
 
   /** Another worker of this host, called directly: its response body is pulled from its isolate as it is read. */
   private async inProcess(name: string, req: SubrequestInit, url: URL, depth: number, redirects: number): Promise<SubrequestResult> {
+    // A worker with static assets: they answer first, as for a request from outside (not a Durable Object's own fetch).
+    const version = this.assets ? this.runtime.activeVersion(name) : undefined;
+    const toObject = (req.service as { object?: unknown } | undefined)?.object !== undefined;
+    if (this.assets && version?.assets && !toObject) {
+      const served = this.assets.route(version, req);
+      if (served) return this.answered(served, req, url, depth, redirects);
+    }
     const got = this.runtime.instance(name);
     if (got === null) {
       releaseBody(req.body);
@@ -119,6 +134,40 @@ export class SubrequestDispatcher {
       // A service binding keeps calling its worker; a URL goes wherever it now points.
       return this.dispatch(next, depth, redirects + 1);
     }
+    const head = { status: res.status, statusText: res.statusText, headers: res.headers, url: req.url, redirected: redirects > 0 };
+    if (req.method === 'HEAD' || NULL_BODY.has(res.status)) {
+      void res.stream?.return(undefined).catch(() => {});
+      return { ...head, body: null };
+    }
+    if (res.stream) return { ...head, body: res.stream };
+    return res.body && res.body.byteLength > 0 ? { ...head, body: null, bytes: res.body } : { ...head, body: null };
+  }
+
+  /** `env.ASSETS.fetch()`: the worker's own assets answer, whatever the URL's host; nothing of the request body is read. */
+  private async assetsFetch(worker: string, req: SubrequestInit, url: URL, depth: number, redirects: number): Promise<SubrequestResult> {
+    const version = this.runtime.activeVersion(worker);
+    if (!this.assets || !version?.assets) {
+      releaseBody(req.body);
+      throw new TypeError(`env.${req.service?.binding ?? 'ASSETS'}.fetch(): worker "${worker}" has no static assets deployed.`);
+    }
+    return this.answered(this.assets.fetch(version, req), req, url, depth, redirects);
+  }
+
+  /** A response the host made itself (static assets) as a subrequest's result, following its redirect as fetch() would. */
+  private answered(res: WorkerResponse, req: SubrequestInit, url: URL, depth: number, redirects: number): Promise<SubrequestResult> | SubrequestResult {
+    const location = res.headers.find(([k]) => k.toLowerCase() === 'location')?.[1];
+    if (req.redirect !== 'manual' && REDIRECTS.has(res.status) && location !== undefined) {
+      void res.stream?.return(undefined).catch(() => {});
+      let next: SubrequestInit;
+      try {
+        next = this.redirect(req, url, res.status, location, redirects);
+      } catch (err) {
+        releaseBody(req.body);
+        throw err;
+      }
+      return this.dispatch(next, depth, redirects + 1);
+    }
+    releaseBody(req.body);
     const head = { status: res.status, statusText: res.statusText, headers: res.headers, url: req.url, redirected: redirects > 0 };
     if (req.method === 'HEAD' || NULL_BODY.has(res.status)) {
       void res.stream?.return(undefined).catch(() => {});

@@ -7,6 +7,10 @@ import { createRuntime } from './runtime.js';
 import { buildEnv, setCaps } from './env.js';
 import { createComponentWorker } from './component.js';
 import { installServiceWorkerGlobals, serviceWorkerHandlers } from './service-worker.js';
+import { DurableObject, entrypointHandlers, RpcTarget, WorkerEntrypoint } from './cloudflare-workers.js';
+
+/** `cloudflare:workers`' classes, for the module the bootstrap links (and its dispatch of WorkerEntrypoint classes). */
+const cloudflareWorkers = Object.freeze({ WorkerEntrypoint, DurableObject, RpcTarget, entrypointHandlers });
 
 installGlobals(globalThis);
 installServiceWorkerGlobals(globalThis);
@@ -27,7 +31,7 @@ Object.defineProperty(globalThis, '__edgeInit', {
     installWasmMemoryLimits(globalThis.WebAssembly, options.memoryBytes);
     setCaps(options.caps ?? {});
     // For the host's bootstrap module, which takes it away before the worker's code runs.
-    Object.defineProperty(globalThis, '__edgeHost', { value: Object.freeze({ buildEnv, createComponentWorker, serviceWorkerHandlers }), configurable: true, enumerable: false, writable: false });
+    Object.defineProperty(globalThis, '__edgeHost', { value: Object.freeze({ buildEnv, createComponentWorker, serviceWorkerHandlers, cloudflareWorkers }), configurable: true, enumerable: false, writable: false });
     return createRuntime(options);
   },
 });
