@@ -273,7 +273,8 @@ SELECT item, note FROM audit ORDER BY item;
     expect(await rows('file-db', 'SELECT count(*) FROM items')).toEqual([[2]]);
 
     const refused = await fails(['d1', 'execute', 'file-db', '--command', "INSERT INTO items (name) VALUES ('e'); BEGIN"], dir);
-    expect(refused.err).toMatch(/error E_D1_SQL: one of statements 1 to 2 failed: BEGIN is not allowed: .*: SQLITE_AUTH/);
+    expect(refused.err).toMatch(/error E_D1_SQL: statement 2 of 2 failed: BEGIN is not allowed: .*: SQLITE_AUTH/);
+    expect(refused.err).toContain('sql: BEGIN');
     expect(await rows('file-db', 'SELECT count(*) FROM items')).toEqual([[2]]);
     expect((await fails(['d1', 'execute', 'file-db', '--file', 'missing.sql'], dir)).err).toContain('error E_FILE_INVALID: cannot read --file missing.sql: ENOENT');
     expect((await fails(['d1', 'execute', 'file-db'], dir)).err).toContain('give the SQL to run with --command');
