@@ -28,6 +28,26 @@ export interface CapabilityInstanceContext {
   vars: Readonly<Record<string, unknown>>;
   /** Writes to the worker's log (`edge tail`), as console.log does. */
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  /**
+   * A request to a worker of this host, in-process (to one of its Durable Objects with `object`), answered whole.
+   * Counted as a subrequest of the calling worker.
+   */
+  inProcess?(req: InProcessRequest): Promise<InProcessResponse>;
+}
+
+export interface InProcessRequest {
+  worker: string;
+  object?: { className: string; id: string };
+  method: string;
+  url: string;
+  headers: Array<[string, string]>;
+  body: Uint8Array | null;
+}
+
+export interface InProcessResponse {
+  status: number;
+  headers: Array<[string, string]>;
+  body: Uint8Array;
 }
 
 /**

@@ -26,6 +26,7 @@ import type {
 import type { PooledIsolate } from './isolate-pool.ts';
 import { cpuWatchdog, LimitExceededError, RequestLimitEnforcer, type CpuWatched } from './limits.ts';
 import type { CapabilityInstance, CapabilityRegistry, CapabilityReply } from '../bindings/registry.ts';
+import type { InProcessRequest, InProcessResponse } from '../bindings/capability.ts';
 import { opFailure, type HostOpContext, type HostOps } from '../core/host-ops.ts';
 import { mapStack } from './source-map.ts';
 import { evaluateWorker, STARTUP_CPU_MS, type BootstrapTarget } from './bootstrap.ts';
@@ -60,6 +61,38 @@ export interface InstanceHooks {
 }
 
 export { WAIT_UNTIL_MS };
+
+/** The most an in-process call of a capability (a component calling a Durable Object) reads of a response body. */
+const IN_PROCESS_BODY_BYTES = 32 * 1024 * 1024;
+
+/** A capability's in-process request (CapabilityInstanceContext.inProcess), through the host's subrequest dispatcher. */
+async function inProcessCall(hooks: InstanceHooks, req: InProcessRequest): Promise<InProcessResponse> {
+  const r = await hooks.subrequest(
+    {
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      body: req.body,
+      redirect: 'manual',
+      service: { binding: '', worker: req.worker, ...(req.object ? { object: req.object } : {}) },
+    },
+    1,
+  );
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (r.bytes) {
+    chunks.push(r.bytes);
+    size = r.bytes.byteLength;
+  }
+  if (r.body) {
+    for await (const c of r.body) {
+      size += c.byteLength;
+      if (size > IN_PROCESS_BODY_BYTES) throw new Error(`the response body is larger than ${IN_PROCESS_BODY_BYTES} bytes`);
+      chunks.push(c);
+    }
+  }
+  return { status: r.status, headers: r.headers, body: Buffer.concat(chunks) };
+}
 
 const MEMORY_MESSAGE = /memory limit|array buffer allocation failed|out of memory/i;
 
@@ -101,6 +134,7 @@ export class WorkerInstance implements CpuWatched {
       version: version.versionId,
       vars: version.manifest.vars,
       log: (level, message) => this.tail(level, 'console', message),
+      inProcess: (req) => inProcessCall(hooks, req),
     });
     pooled.sink = {
       log: (level, text) => this.tail(normalizeLevel(level), 'console', text),

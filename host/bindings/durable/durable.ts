@@ -44,8 +44,25 @@ export function durableCapability(idKey: Buffer): CapabilityDefinition<DurableIm
           return id;
         }
 
-        fetch(): never {
-          throw new CapabilityError({ tag: 'internal', val: 'a component cannot call a Durable Object yet; use a JS worker' } satisfies Durable.Error);
+        /** The object's fetch(), for components: the request and response whole. */
+        async fetch(id: string, request: Durable.ObjectRequest): Promise<Durable.Response> {
+          if (!isIdOf(idKey, this.#cls, id)) throw new CapabilityError({ tag: 'invalid-id', val: id } satisfies Durable.Error, `"${id}" is not an id of this Durable Object namespace`);
+          if (!ctx.inProcess) throw new CapabilityError({ tag: 'internal', val: 'this host cannot reach Durable Objects from here' } satisfies Durable.Error);
+          const slash = this.#cls.lastIndexOf('/');
+          let res;
+          try {
+            res = await ctx.inProcess({
+              worker: this.#cls.slice(0, slash),
+              object: { className: this.#cls.slice(slash + 1), id },
+              method: request.method,
+              url: request.url,
+              headers: request.headers,
+              body: request.body.byteLength > 0 ? request.body : null,
+            });
+          } catch (err) {
+            throw new CapabilityError({ tag: 'object-failed', val: (err as Error).message } satisfies Durable.Error);
+          }
+          return { status: res.status, headers: res.headers, body: res.body.byteLength > 0 ? { tag: 'bytes', val: res.body } : { tag: 'empty' } };
         }
       }
       return { Namespace } as unknown as DurableImpl;
