@@ -35,6 +35,22 @@ function skipSpace(sql: string, i: number): number {
   }
 }
 
+/** Index after the string or quoted name starting at `i` (a doubled quote is an escaped one); the end if unclosed. */
+function skipQuoted(sql: string, i: number): number {
+  const c = sql[i]!;
+  if (c === '[') {
+    const k = sql.indexOf(']', i + 1);
+    return k < 0 ? sql.length : k + 1;
+  }
+  let j = i + 1;
+  for (;;) {
+    const k = sql.indexOf(c, j);
+    if (k < 0) return sql.length;
+    if (sql[k + 1] === c) j = k + 2;
+    else return k + 1;
+  }
+}
+
 function word(sql: string, i: number): { word: string; end: number } {
   const m = /^[A-Za-z_][A-Za-z0-9_$]*/.exec(sql.slice(i, i + 64));
   return m ? { word: m[0], end: i + m[0].length } : { word: '', end: i };
@@ -83,25 +99,8 @@ export function rewriteRandom(sql: string): string {
   let i = 0;
   while (i < sql.length) {
     const c = sql[i]!;
-    if (c === "'" || c === '"' || c === '`') {
-      // A string or quoted name; a doubled quote is an escaped one.
-      let j = i + 1;
-      for (;;) {
-        const k = sql.indexOf(c, j);
-        if (k < 0) {
-          j = sql.length;
-          break;
-        }
-        if (sql[k + 1] === c) j = k + 2;
-        else {
-          j = k + 1;
-          break;
-        }
-      }
-      i = j;
-    } else if (c === '[') {
-      const k = sql.indexOf(']', i + 1);
-      i = k < 0 ? sql.length : k + 1;
+    if (c === "'" || c === '"' || c === '`' || c === '[') {
+      i = skipQuoted(sql, i);
     } else if (sql.startsWith('--', i) || sql.startsWith('/*', i)) {
       i = skipSpace(sql, i);
     } else if (/[A-Za-z_]/.test(c)) {
@@ -133,21 +132,8 @@ export function hasSeveralStatements(sql: string): boolean {
   let i = 0;
   while (i < sql.length) {
     const c = sql[i]!;
-    if (c === "'" || c === '"' || c === '`') {
-      let j = i + 1;
-      for (;;) {
-        const k = sql.indexOf(c, j);
-        if (k < 0) return false;
-        if (sql[k + 1] === c) j = k + 2;
-        else {
-          i = k + 1;
-          break;
-        }
-      }
-    } else if (c === '[') {
-      const k = sql.indexOf(']', i + 1);
-      if (k < 0) return false;
-      i = k + 1;
+    if (c === "'" || c === '"' || c === '`' || c === '[') {
+      i = skipQuoted(sql, i);
     } else if (sql.startsWith('--', i) || sql.startsWith('/*', i)) {
       i = skipSpace(sql, i);
     } else if (c === ';') {
