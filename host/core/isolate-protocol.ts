@@ -395,6 +395,17 @@ export interface InvokeOps {
   'resp.begin': { arg: { reqId: number; status: number; headers: HeaderList }; reply: InvokeReply<null, BodyError> };
   /** A component writes a chunk of its begun response; blocks (a ticket) while the client is slower. */
   'resp.write': { arg: { reqId: number; chunk: Uint8Array }; reply: InvokeReply<null, BodyError> };
+  /**
+   * A host op (HostOps, as HostOpRequest names them) the guest waits for synchronously: a Durable Object's
+   * `ctx.storage.sql` and `ctx.storage.kv`. Not tied to a request; a failure comes back as `e`.
+   */
+  op: { arg: { op: string; arg: unknown }; reply: InvokeReply<unknown, HostOpFailure> };
+  /**
+   * HTMLRewriter's first rewrite in an isolate: lol-html's wasm module, compiled once by the host with its memory
+   * capped at the worker's budget: a WebAssembly.Module, which crosses compiled (the one object here that is not plain
+   * data; typed as `object` because the host and the prelude are checked against different WebAssembly declarations).
+   */
+  'htmlrewriter.module': { arg: null; reply: InvokeReply<object, never> };
 }
 
 /** A synchronous op's name. */

@@ -77,6 +77,8 @@ export interface DeployManifest {
   bundle: BundleSettings;
   /** `assets = { directory, ... }`: static assets served with the worker (or, without `main`, instead of one). */
   assets?: AssetsConfig;
+  /** Durable Object classes with SQLite storage (`[[migrations]] new_sqlite_classes`, after renames and deletions). */
+  sqliteClasses?: string[];
 }
 
 /** A worker's name: it becomes the host name <name>.localhost. */

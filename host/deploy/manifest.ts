@@ -15,6 +15,7 @@ import { WORKER_NAME_RE, type BindingGrant, type BuildSettings, type BundleSetti
 import { DEFAULT_LIMITS, LIMIT_RANGES, MAX_CRONS } from '../core/limits.ts';
 import { BUILTIN_SECTIONS } from '../bindings/builtins.ts';
 import { parseAssetsSection } from '../bindings/assets/assets-section.ts';
+import { sqliteClasses } from '../bindings/durable/durable-section.ts';
 
 export type { BindingGrant, BuildSettings, BundleSettings, DeployManifest, RoutePattern, WorkerLimits } from '../core/manifest.ts';
 
@@ -759,6 +760,8 @@ export function parseManifest(text: string, fileName: string, options: ManifestO
   }
   const date = validateDate(raw['compatibility_date'], ctx);
   if (date !== undefined) manifest.compatibilityDate = date;
+  const sqlite = sqliteClasses(raw['migrations']);
+  if (sqlite.length > 0) manifest.sqliteClasses = sqlite;
   return { manifest, warnings };
 }
 

@@ -34,6 +34,7 @@ import { beginComponentResponse, pullBody, readBodyChunk, readBodyForComponent }
 import { dropFetch, forwardFetched, passThrough, readFetched, subrequest } from './egress.ts';
 import { asEdgeError, errorResponse, errorText } from './error-response.ts';
 import { RequestContext, type RequestRunner } from './request-context.ts';
+import { lolHtmlModule } from './lol-html-module.ts';
 import type {
   IncomingRequestData,
   LoadedVersion,
@@ -420,6 +421,14 @@ export class WorkerInstance implements CpuWatched {
         if (!(a.chunk instanceof Uint8Array)) return { x: 'outgoing-body.write: chunk must be bytes' };
         return rc.out.write(a.chunk);
       }
+      case 'op':
+        return this.syncHostOp(arg);
+      case 'htmlrewriter.module':
+        try {
+          return { v: lolHtmlModule(this.version.manifest.limits.memoryMb) };
+        } catch (err) {
+          return { x: `lol-html's WebAssembly module could not be loaded: ${errorText(err)}` };
+        }
       default:
         return { x: `unknown host op ${op}` };
     }
@@ -594,14 +603,7 @@ export class WorkerInstance implements CpuWatched {
     }
     const handler = this.hooks.ops.get(a.op);
     if (!handler) return { e: { name: 'TypeError', message: `unknown host operation ${a.op}` } };
-    const ctx: HostOpContext = {
-      worker: this.version.worker,
-      version: this.version.versionId,
-      manifest: this.version.manifest,
-      reqId,
-      depth: target?.depth ?? 0,
-      signal: target ? target.signal : new AbortController().signal,
-    };
+    const ctx = this.opContext(reqId, target);
     let result: unknown;
     try {
       result = handler(a.arg, ctx);
@@ -614,6 +616,36 @@ export class WorkerInstance implements CpuWatched {
       (err: unknown) => this.settleOp(reqId, id, { e: opFailure(err) }),
     );
     return { later: true };
+  }
+
+  private opContext(reqId: number, target: RequestContext | null): HostOpContext {
+    return {
+      worker: this.version.worker,
+      version: this.version.versionId,
+      manifest: this.version.manifest,
+      reqId,
+      depth: target?.depth ?? 0,
+      signal: target ? target.signal : new AbortController().signal,
+    };
+  }
+
+  /** A host op the guest blocks on ('op' invoke): its outcome, or a promise of it (the guest waits on a ticket). */
+  private syncHostOp(arg: unknown): InvokeOps['op']['reply'] | Promise<InvokeOps['op']['reply']> {
+    const a = (arg ?? {}) as Untrusted<InvokeOps['op']['arg']>;
+    if (typeof a.op !== 'string') return { x: 'malformed host op' };
+    const handler = this.hooks.ops.get(a.op);
+    if (!handler) return { e: { name: 'TypeError', message: `unknown host operation ${a.op}` } };
+    let result: unknown;
+    try {
+      result = handler(a.arg, this.opContext(0, null));
+    } catch (err) {
+      return { e: opFailure(err) };
+    }
+    if (result === null || typeof result !== 'object' || typeof (result as PromiseLike<unknown>).then !== 'function') return { v: result };
+    return Promise.resolve(result).then(
+      (v) => ({ v }),
+      (err: unknown) => ({ e: opFailure(err) }),
+    );
   }
 
   /** Answers the guest's pending host op `id` with a 'settled' entry (unless its request is over). */

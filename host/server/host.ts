@@ -23,6 +23,7 @@ import { KvEngine } from '../../storage/kv/kv-engine.ts';
 import { SqlEngine } from '../../storage/sql/sql-store.ts';
 import { DurableStore } from '../../storage/durable/durable-store.ts';
 import { registerDurableOps } from '../bindings/durable/durable-ops.ts';
+import { DURABLE_SQL_IDLE_MS, DURABLE_SQL_IDS, DURABLE_SQL_MAX_THREADS, registerDurableSqlOps } from '../bindings/durable/durable-sql.ts';
 import { DurableAlarms, ALARM_URL } from '../bindings/durable/durable-alarms.ts';
 import type { SqlLimits } from '../../storage/sql/sql-types.ts';
 import { BUILTIN_FACADES } from '../bindings/builtins.ts';
@@ -31,6 +32,7 @@ import { CronScheduler } from '../runtime/scheduler.ts';
 import type { ScheduledEventInit, ScheduledOutcome } from '../runtime/worker-types.ts';
 import { notDeployed } from '../runtime/worker-runtime.ts';
 import { registerWebCryptoOps } from '../web/crypto/webcrypto-ops.ts';
+import { registerZlibOps } from '../web/zlib/zlib-ops.ts';
 import { CacheStore } from '../../storage/cache/cache-store.ts';
 import { registerCacheOps } from '../web/cache/cache-ops.ts';
 import { BlobEngine } from '../../storage/blob/blob-engine.ts';
@@ -97,6 +99,8 @@ export interface RunningHost {
   readonly kv: KvEngine;
   /** The host's SQL store (every d1_databases database), shared by the D1 binding and the admin API. */
   readonly sql: SqlEngine;
+  /** SQLite-backed Durable Objects' databases (`ctx.storage.sql`), one per object. */
+  readonly durableSql: SqlEngine;
   /** The S3-compatible endpoint (path-style: <s3Url>/<bucket>/<key>). */
   s3Url: string;
   /** The access keys it accepts (`file` when they were generated). */
@@ -168,6 +172,14 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     ...(options.sqlIdleMs !== undefined ? { idleMs: options.sqlIdleMs } : {}),
     onTornTail: (t) => process.emitWarning(`D1 database ${t.database}: cut off a torn write at the end of ${t.file} (${t.droppedBytes} bytes: ${t.reason}); it had not been acknowledged`),
   });
+  // SQLite-backed Durable Objects' SQL: a database per object, on D1's engine (one compiled sql.js module).
+  const durableSql = sql.sibling(join(dataDir, 'do-sql'), {
+    ids: DURABLE_SQL_IDS,
+    maxThreads: DURABLE_SQL_MAX_THREADS,
+    idleMs: options.sqlIdleMs ?? DURABLE_SQL_IDLE_MS,
+    ...(options.sqlLimits ? { limits: options.sqlLimits } : {}),
+    onTornTail: (t) => process.emitWarning(`Durable Object SQL ${t.database}: cut off a torn write at the end of ${t.file} (${t.droppedBytes} bytes: ${t.reason}); it had not been acknowledged`),
+  });
   // Durable Objects' storage, every object of this host in one durable store.
   const durable = await DurableStore.open(join(dataDir, 'do'), {
     onTornTail: (t) => process.emitWarning(`Durable Object store: cut off a torn write at the end of ${t.file} (${t.droppedBytes} bytes: ${t.reason}); it had not been acknowledged`),
@@ -184,9 +196,11 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const ops = new HostOps();
   for (const [name, handler] of Object.entries(options.ops ?? {})) ops.register(name, handler);
   registerWebCryptoOps(ops);
+  registerZlibOps(ops);
   const alarms = new DurableAlarms(durable);
   if (options.alarmBackoffMs !== undefined) alarms.firstBackoffMs = options.alarmBackoffMs;
   registerDurableOps(ops, durable, alarms);
+  registerDurableSqlOps(ops, durableSql);
   const cacheStore = new CacheStore({ dir: join(dataDir, 'cache'), maxEntryBytes: CACHE_LIMITS.entryBytes, maxWorkerBytes: CACHE_LIMITS.workerBytes });
   const s3Credentials = await resolveS3Credentials(dataDir, options.s3AccessKeys ?? config.s3?.accessKeys);
   const s3Server = createS3Server({ store: blob, keys: s3Credentials.keys });
@@ -289,6 +303,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     cacheStore.close();
     await kv.close();
     await sql.close();
+    await durableSql.close();
     await durable.close();
     throw err;
   }
@@ -309,6 +324,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     blob,
     kv,
     sql,
+    durableSql,
     s3Url: `http://${urlHost(s3Host)}:${s3Port}`,
     s3Credentials,
     runScheduled,
@@ -330,6 +346,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       alarms.close();
       await blob.close();
       await sql.close();
+      await durableSql.close();
       await durable.close();
     },
   };

@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SegmentLog, syncDir, type Loc } from '../log/segment-log.ts';
-import { SqlError, type SqlDatabaseHandle, type SqlErrorCode, type SqlExecResult, type SqlLimits, type SqlRows, type SqlStatement } from './sql-types.ts';
+import { SqlError, type SqlDatabaseHandle, type SqlErrorCode, type SqlExecResult, type SqlLimits, type SqlRows, type SqlStatement, type SqlValue } from './sql-types.ts';
 import type { SqlWasmModule, ThreadRequest, ThreadResponse } from './sql-thread.ts';
 import { serialize } from 'node:v8';
 
@@ -27,6 +27,8 @@ export interface SqlDatabaseOptions {
   /** The thread is stopped (after a snapshot) once no call came for this long. Default 60 s. */
   idleMs?: number;
   onTornTail?(info: { file: string; offset: number; droppedBytes: number; reason: string }): void;
+  /** Told when the database's thread starts (the store keeps the number of running threads under its cap). */
+  onThreadStart?(): void;
 }
 
 interface Call {
@@ -55,7 +57,7 @@ function errorOf(res: ThreadResponse & { ok: false }): SqlError {
 
 export class SqlDatabase implements SqlDatabaseHandle {
   readonly id: string;
-  private readonly opts: Required<Omit<SqlDatabaseOptions, 'onTornTail'>> & Pick<SqlDatabaseOptions, 'onTornTail'>;
+  private readonly opts: Required<Omit<SqlDatabaseOptions, 'onTornTail' | 'onThreadStart'>> & Pick<SqlDatabaseOptions, 'onTornTail' | 'onThreadStart'>;
   private thread: Worker | null = null;
   /** Settles when the thread has loaded the database (null: no thread). */
   private starting: Promise<void> | null = null;
@@ -78,6 +80,12 @@ export class SqlDatabase implements SqlDatabaseHandle {
   private durable: Promise<void> = Promise.resolve();
   private snapshotting: Promise<Uint8Array> | null = null;
   private closed = false;
+  /**
+   * The transaction open on the thread (begin ... commit), named by its token; `lost` when the thread was restarted
+   * under it (its writes are gone: every later call of it fails with that error).
+   */
+  private txn: { token: number; lost: SqlError | null } | null = null;
+  private nextTxn = 1;
   /** Appends and fdatasync calls of the logs this database closed (the log is opened again after idling or a failure). */
   private readonly closedLogStats = { appends: 0, fsyncs: 0 };
 
@@ -105,6 +113,70 @@ export class SqlDatabase implements SqlDatabaseHandle {
     return { count: res.count ?? 0, durationMs: res.durationMs ?? 0 };
   }
 
+  /**
+   * SQL text of one or more statements, `params` bound to the last (a Durable Object's sql.exec): the last statement's
+   * rows, with the rows read and written by all of them. Atomic; inside transaction `txn` (begin()) it is logged, and
+   * durable, with the transaction's commit.
+   */
+  async script(sql: string, params: readonly SqlValue[], txn?: number): Promise<SqlRows> {
+    this.checkTxn(txn);
+    const res = await this.call({ op: 'script', sql, params: [...params] });
+    return res.results![0]!;
+  }
+
+  /**
+   * Opens a transaction over several calls (a Durable Object's transactionSync); returns its token for script(),
+   * commit() and rollback(). A transaction still open from before is rolled back first: its owner is gone (calls of
+   * one database come from one owner, who waits for each).
+   */
+  async begin(): Promise<number> {
+    this.abandon();
+    const token = this.nextTxn++;
+    this.txn = { token, lost: null };
+    try {
+      await this.call({ op: 'begin' });
+    } catch (err) {
+      if (this.txn?.token === token) this.txn = null;
+      throw err;
+    }
+    return token;
+  }
+
+  /** Applies transaction `txn`: resolves once its writes are durable. */
+  async commit(txn: number): Promise<void> {
+    this.checkTxn(txn);
+    this.txn = null;
+    await this.call({ op: 'commit' });
+  }
+
+  /** Drops transaction `txn`'s writes. */
+  async rollback(txn: number): Promise<void> {
+    if (this.txn?.token !== txn) return;
+    const lost = this.txn.lost;
+    this.txn = null;
+    if (!lost) await this.call({ op: 'rollback' });
+  }
+
+  /** A call in transaction `txn` (undefined: outside any); one outside while a transaction is open ends that one. */
+  private checkTxn(txn: number | undefined): void {
+    if (txn === undefined) return this.abandon();
+    if (this.txn?.token !== txn) throw new SqlError('internal', `database ${this.id}: the transaction is no longer open`, 'SQLITE_MISUSE');
+    if (this.txn.lost) throw this.txn.lost;
+  }
+
+  /** Rolls back the open transaction, whose owner went away without ending it. */
+  private abandon(): void {
+    const t = this.txn;
+    if (!t) return;
+    this.txn = null;
+    if (!t.lost) this.call({ op: 'rollback' }).catch(() => {});
+  }
+
+  /** The thread was restarted under an open transaction: its writes are gone. */
+  private loseTxn(why: string): void {
+    if (this.txn && !this.txn.lost) this.txn.lost = new SqlError('internal', `database ${this.id}: the transaction was rolled back (${why}); nothing of it was applied`, 'SQLITE_ABORT');
+  }
+
   /** The database as a SQLite file (also written as the new snapshot). */
   dump(): Promise<Uint8Array> {
     return this.snapshot();
@@ -112,6 +184,11 @@ export class SqlDatabase implements SqlDatabaseHandle {
 
   bookmark(): string {
     return seqHex(this.durableSeq);
+  }
+
+  /** Whether the database's thread is running (it stops after `idleMs` without a call). */
+  get running(): boolean {
+    return this.thread !== null || this.starting !== null;
   }
 
   /** Records appended to this database's log and fdatasync calls made for them, since it was first opened (read-only). */
@@ -203,7 +280,8 @@ export class SqlDatabase implements SqlDatabaseHandle {
       (loc) => {
         this.records.push({ seq, loc, payload });
         this.recordBytes += payload.byteLength;
-        if (this.recordBytes > this.opts.snapshotBytes && !this.snapshotting) this.snapshot().catch(() => {});
+        // Not under an open transaction: the snapshot (sql.js's export) reopens the connection.
+        if (this.recordBytes > this.opts.snapshotBytes && !this.snapshotting && !this.txn) this.snapshot().catch(() => {});
       },
       (err: unknown) => {
         // The thread holds a write the log does not: start again from what is durable.
@@ -225,6 +303,7 @@ export class SqlDatabase implements SqlDatabaseHandle {
     const ms = this.opts.limits.statementMs;
     this.inflight.shift();
     head.reject(new SqlError('timeout', `the statement ran for more than ${ms} ms (the D1 statement time limit) and was interrupted`, 'SQLITE_INTERRUPT'));
+    this.loseTxn(`a statement in it ran for more than ${ms} ms`);
     // Calls behind it had not started: they run on the next thread.
     this.backlog = [...this.inflight, ...this.backlog];
     this.inflight = [];
@@ -234,6 +313,7 @@ export class SqlDatabase implements SqlDatabaseHandle {
 
   /** The thread's state cannot be trusted (a failed append, a crashed thread): every call in flight fails. */
   private fail(err: unknown): void {
+    this.loseTxn((err as Error).message);
     const calls = [...this.inflight];
     this.inflight = [];
     this.stopThread();
@@ -262,6 +342,7 @@ export class SqlDatabase implements SqlDatabaseHandle {
 
   private start(): void {
     if (this.starting) return;
+    this.opts.onThreadStart?.();
     const starting = this.load().then(
       () => {
         if (this.starting !== starting) return;
@@ -427,8 +508,19 @@ export class SqlDatabase implements SqlDatabaseHandle {
     this.idleTimer.unref();
   }
 
+  /**
+   * Stops the thread now (after a snapshot) unless a call or a transaction is under way: the store's cap on running
+   * threads asks this of the databases used least recently. A later call starts it again.
+   */
+  stopIfIdle(): Promise<void> {
+    if (this.txn) return Promise.resolve();
+    return this.goIdle();
+  }
+
   private async goIdle(): Promise<void> {
     if (!this.thread && !this.starting) return;
+    // A transaction open through a whole idle period lost its owner.
+    this.abandon();
     // Busy (or still starting): idle is measured from the last answer.
     if (this.inflight.length > 0 || this.backlog.length > 0 || this.starting) return this.touch();
     try {

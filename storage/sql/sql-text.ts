@@ -149,3 +149,10 @@ export function hasSeveralStatements(sql: string): boolean {
   }
   return false;
 }
+
+/** Whether `sql` holds no statement: only space, comments and `;` (what is left after the last statement of a script). */
+export function isEmptySql(sql: string): boolean {
+  let i = skipSpace(sql, 0);
+  while (sql[i] === ';') i = skipSpace(sql, i + 1);
+  return i >= sql.length;
+}

@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { randomFillSync } from 'node:crypto';
 import { serialize, deserialize } from 'node:v8';
 import initSqlJs, { type Database, type Statement } from 'sql.js';
-import { classify, hasSeveralStatements, rewriteRandom, type StatementClass } from './sql-text.ts';
+import { classify, hasSeveralStatements, isEmptySql, rewriteRandom, type StatementClass } from './sql-text.ts';
 import type { SqlLimits, SqlValue, SqlRows, SqlErrorCode } from './sql-types.ts';
 
 /** sql.js's compiled module (opaque here: the project's lib has no WebAssembly types). */
@@ -24,8 +24,19 @@ export interface ThreadInit {
 
 /** A call's record: what replays it. */
 export interface CallRecord {
-  /** `reopen`: the connection was closed and opened again here (a snapshot was taken), as a replay must do too. */
-  kind: 'query' | 'batch' | 'exec' | 'reopen';
+  /**
+   * `reopen`: the connection was closed and opened again here (a snapshot was taken), as a replay must do too.
+   * `txn`: a committed transaction (begin ... commit), its calls in `parts`.
+   */
+  kind: 'query' | 'batch' | 'exec' | 'reopen' | 'txn';
+  now: number;
+  seed: [number, number, number, number];
+  statements: Array<{ sql: string; params: SqlValue[] }>;
+  parts?: TxnPart[];
+}
+
+/** One call that wrote inside a transaction: replayed in order, each with its own clock and seed, before the commit. */
+export interface TxnPart {
   now: number;
   seed: [number, number, number, number];
   statements: Array<{ sql: string; params: SqlValue[] }>;
@@ -36,6 +47,12 @@ export type ThreadRequest =
   | { op: 'query'; statements: Array<{ sql: string; params: SqlValue[] }> }
   | { op: 'batch'; statements: Array<{ sql: string; params: SqlValue[] }> }
   | { op: 'exec'; sql: string }
+  /** SQL text of one or more statements, `params` bound to the last; the last one's rows (a Durable Object's sql.exec). */
+  | { op: 'script'; sql: string; params: SqlValue[] }
+  /** A transaction over several calls (a Durable Object's transactionSync): logged as one record at commit. */
+  | { op: 'begin' }
+  | { op: 'commit' }
+  | { op: 'rollback' }
   | { op: 'export' };
 
 export type ThreadResponse =
@@ -93,6 +110,8 @@ let db: Database;
 /** Whether a call changed a connection-level PRAGMA: they are reset after each call, so that a replay sees the same. */
 let pragmasTouched = false;
 let replaying = false;
+/** The open transaction's calls that wrote (null: none open), logged together at commit. */
+let txn: TxnPart[] | null = null;
 /** The connection's last inserted rowid and the database's size, as of the last statement that changed it. */
 let lastRowId = 0n;
 /** The database's page size (SQLite's default until a snapshot says otherwise). */
@@ -100,6 +119,7 @@ let pageSize = 4096;
 let currentSize = 0;
 
 function openDatabase(bytes: Uint8Array | null): void {
+  txn = null;
   statements.clear();
   own.clear();
   db = bytes ? new SQL.Database(bytes) : new SQL.Database();
@@ -265,8 +285,16 @@ function prepare(sql: string, statement?: number): Statement {
   return stmt;
 }
 
-/** Runs `statements` (one transaction when any may write); returns their rows and whether the call wrote. */
-function runStatements(statements: ReadonlyArray<{ sql: string; params: SqlValue[] }>, atomic: boolean): { results: SqlRows[]; wrote: boolean } {
+/** A savepoint makes a call atomic inside an open transaction as well as outside one (where it acts as BEGIN). */
+const SAVEPOINT = { open: 'SAVEPOINT __edge_call', commit: 'RELEASE __edge_call', rollback: 'ROLLBACK TO __edge_call; RELEASE __edge_call' };
+const TRANSACTION = { open: 'BEGIN', commit: 'COMMIT', rollback: 'ROLLBACK' };
+
+/**
+ * Runs `statements` (one transaction when any may write; a savepoint when `nested`, as inside an open transaction);
+ * returns their rows and whether the call wrote.
+ */
+function runStatements(statements: ReadonlyArray<{ sql: string; params: SqlValue[] }>, atomic: boolean, nested = false): { results: SqlRows[]; wrote: boolean } {
+  const tx = nested ? SAVEPOINT : TRANSACTION;
   const classes = statements.map((s) => classify(s.sql));
   statements.forEach((s, i) => {
     try {
@@ -282,7 +310,7 @@ function runStatements(statements: ReadonlyArray<{ sql: string; params: SqlValue
   const inTx = atomic || classes.some((c) => c.kind !== 'read');
   const state: RunState = { wrote: false };
   const results: SqlRows[] = [];
-  if (inTx) db.run('BEGIN');
+  if (inTx) db.run(tx.open);
   try {
     statements.forEach((s, i) => {
       const started = performance.now();
@@ -297,11 +325,11 @@ function runStatements(statements: ReadonlyArray<{ sql: string; params: SqlValue
         stmt.reset();
       }
     });
-    if (inTx) db.run('COMMIT');
+    if (inTx) db.run(tx.commit);
   } catch (err) {
     if (inTx) {
       try {
-        db.run('ROLLBACK');
+        db.run(tx.rollback);
       } catch {
         // SQLite already rolled back (some errors end the transaction themselves).
       }
@@ -321,9 +349,35 @@ function runStatements(statements: ReadonlyArray<{ sql: string; params: SqlValue
 /** exec(): SQL text of several statements, split by SQLite itself, run in one transaction. */
 function runExec(sql: string): { count: number; statements: Array<{ sql: string; params: SqlValue[] }>; wrote: boolean } {
   if (Buffer.byteLength(sql) > limits.sqlBytes * 100) throw new Fail('too-large', `exec() was given ${Buffer.byteLength(sql)} bytes of SQL; at most ${limits.sqlBytes * 100}`, 'SQLITE_TOOBIG');
+  const r = runText(sql, [], TRANSACTION);
+  return { count: r.count, statements: r.statements, wrote: r.wrote };
+}
+
+/**
+ * A script: SQL text of one or more statements, `params` bound to the last one (as a Durable Object's sql.exec binds
+ * them), run in a savepoint (atomic, inside an open transaction too). Returns the last statement's rows, with the rows
+ * read and written by all of them.
+ */
+function runScript(sql: string, params: readonly SqlValue[]): { result: SqlRows; statements: Array<{ sql: string; params: SqlValue[] }>; wrote: boolean } {
+  const bytes = Buffer.byteLength(sql);
+  if (bytes > limits.sqlBytes) throw new Fail('too-large', `the query is ${bytes} bytes of SQL; at most ${limits.sqlBytes} are allowed`, 'SQLITE_TOOBIG');
+  if (params.length > limits.params) throw new Fail('too-large', `the query binds ${params.length} parameters; at most ${limits.params} are allowed`, 'SQLITE_TOOBIG');
+  const started = performance.now();
+  const r = runText(sql, params, SAVEPOINT);
+  const last = r.last ?? { columns: [], rows: [], meta: { changes: 0, lastRowId, rowsRead: 0, rowsWritten: 0, changedDb: false, sizeAfter: currentSize, durationMs: 0 } };
+  if (r.wrote) last.meta.sizeAfter = sizeBytes();
+  last.meta = { ...last.meta, rowsRead: r.rowsRead, rowsWritten: r.rowsWritten, durationMs: performance.now() - started };
+  return { result: last, statements: r.statements, wrote: r.wrote };
+}
+
+/** SQL text split into statements by SQLite itself, run one after another in `tx`, `params` bound to the last one. */
+function runText(sql: string, params: readonly SqlValue[], tx: typeof TRANSACTION) {
   const state: RunState = { wrote: false };
-  const done: Array<{ sql: string; params: SqlValue[] }> = [];
-  db.run('BEGIN');
+  const statements: Array<{ sql: string; params: SqlValue[] }> = [];
+  let last: SqlRows | null = null;
+  let rowsRead = 0;
+  let rowsWritten = 0;
+  db.run(tx.open);
   let n = 0;
   try {
     const it = db.iterateStatements(rewriteRandom(sql));
@@ -341,26 +395,31 @@ function runExec(sql: string): { count: number; statements: Array<{ sql: string;
         const text = stmt.getSQL();
         const cls = classify(text);
         if (cls.refused) throw new Fail('not-authorized', cls.refused, 'SQLITE_AUTH', n);
-        runStatement(stmt, cls, state, performance.now());
-        done.push({ sql: text, params: [] });
+        const bound = params.length > 0 && isEmptySql(it.getRemainingSQL()) ? [...params] : [];
+        bindParams(stmt, bound);
+        last = runStatement(stmt, cls, state, performance.now());
+        rowsRead += last.meta.rowsRead;
+        rowsWritten += last.meta.rowsWritten;
+        statements.push({ sql: text, params: bound });
       } catch (err) {
         throw sqliteFailure(err, n);
       } finally {
         stmt.free();
       }
     }
-    db.run('COMMIT');
+    db.run(tx.commit);
   } catch (err) {
     try {
-      db.run('ROLLBACK');
+      db.run(tx.rollback);
     } catch {
-      // already rolled back
+      // SQLite already rolled back (some errors end the transaction themselves): none is open any more.
+      txn = null;
     }
     throw err;
   } finally {
     if (pragmasTouched) resetPragmas();
   }
-  return { count: n, statements: done, wrote: state.wrote };
+  return { count: n, statements, wrote: state.wrote, last, rowsRead, rowsWritten };
 }
 
 // Seeds come from the OS 256 at a time: one randomFillSync per call cost more than a point read's SQL.
@@ -397,6 +456,17 @@ function replay(bytes: Uint8Array, index: number): void {
     return;
   }
   try {
+    if (rec.kind === 'txn') {
+      db.run(TRANSACTION.open);
+      try {
+        for (const part of rec.parts ?? []) withPinned(part.now, part.seed, () => runStatements(part.statements, true, true));
+        db.run(TRANSACTION.commit);
+      } catch (err) {
+        db.run(TRANSACTION.rollback);
+        throw err;
+      }
+      return;
+    }
     withPinned(rec.now, rec.seed, () => {
       if (rec.kind === 'exec') runStatements(rec.statements, true);
       else runStatements(rec.statements, rec.kind === 'batch');
@@ -436,6 +506,47 @@ function handle(req: ThreadRequest): ThreadResponse {
       const r = withPinned(now, seed, () => runExec(req.sql));
       const record: CallRecord | undefined = r.wrote ? { kind: 'exec', now, seed, statements: r.statements } : undefined;
       return { ok: true, count: r.count, durationMs: performance.now() - started, ...(record ? { record: serialize(record) } : {}) };
+    }
+    case 'script': {
+      const now = realNow();
+      const seed = newSeed();
+      const r = withPinned(now, seed, () => runScript(req.sql, req.params));
+      if (!r.wrote) return { ok: true, results: [r.result], durationMs: r.result.meta.durationMs };
+      // Inside a transaction the write is logged with it, at commit.
+      if (txn) {
+        txn.push({ now, seed, statements: r.statements });
+        return { ok: true, results: [r.result], durationMs: r.result.meta.durationMs };
+      }
+      const record: CallRecord = { kind: 'exec', now, seed, statements: r.statements };
+      return { ok: true, results: [r.result], durationMs: r.result.meta.durationMs, record: serialize(record) };
+    }
+    case 'begin': {
+      if (txn) throw new Fail('invalid-sql', 'a transaction is already open', 'SQLITE_MISUSE');
+      db.run(TRANSACTION.open);
+      txn = [];
+      return { ok: true };
+    }
+    case 'commit': {
+      if (!txn) throw new Fail('internal', 'the transaction was rolled back by SQLite after an error in it; nothing of it was applied', 'SQLITE_ABORT');
+      const parts = txn;
+      txn = null;
+      try {
+        db.run(TRANSACTION.commit);
+      } catch (err) {
+        // A deferred constraint failed: the transaction is still open, and goes.
+        db.run(TRANSACTION.rollback);
+        throw err;
+      }
+      if (parts.length === 0) return { ok: true };
+      const record: CallRecord = { kind: 'txn', now: parts[0]!.now, seed: parts[0]!.seed, statements: [], parts };
+      return { ok: true, record: serialize(record) };
+    }
+    case 'rollback': {
+      if (txn) {
+        txn = null;
+        db.run(TRANSACTION.rollback);
+      }
+      return { ok: true };
     }
     case 'export': {
       // sql.js's export() closes and reopens the connection (freeing every prepared statement): functions and

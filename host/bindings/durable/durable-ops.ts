@@ -10,14 +10,15 @@ import type { DurableAlarms } from './durable-alarms.ts';
 const CLASS_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const ID_RE = /^[0-9a-f]{64}$/;
 
-function objectKey(arg: Record<string, unknown>, ctx: HostOpContext): string {
+/** The storage key of the object an op came from: `<worker>/<class>/<id>`. */
+export function objectKey(arg: Record<string, unknown>, ctx: HostOpContext): string {
   const cls = arg['className'];
   const id = arg['id'];
   if (typeof cls !== 'string' || !CLASS_RE.test(cls) || typeof id !== 'string' || !ID_RE.test(id)) throw new HostOpError('TypeError', 'storage: not called from a Durable Object');
   return `${ctx.worker}/${cls}/${id}`;
 }
 
-function record(arg: unknown): Record<string, unknown> {
+export function record(arg: unknown): Record<string, unknown> {
   if (arg === null || typeof arg !== 'object') throw new HostOpError('TypeError', 'storage: bad arguments');
   return arg as Record<string, unknown>;
 }

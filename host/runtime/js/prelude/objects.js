@@ -14,6 +14,7 @@
 import { rpcDecode, rpcEncode } from './rpc-codec.js';
 import { structuredClone } from './structured-clone.js';
 import { Response } from './response.js';
+import { sqlStorageFor } from './objects-sql.js';
 
 /** A stub's RPC call arrives as a fetch to this URL (durable-facade.js). */
 export const RPC_URL = 'http://durable-object.rpc/';
@@ -47,6 +48,9 @@ function checkKeys(keys) {
 export function createObjects(rt) {
   /** `<class>/<id>` -> live object */
   const live = new Map();
+  /** An object's synchronous storage (objects-sql.js): sql, kv, transactionSync; its kv writes go through write(). */
+  const syncStorage = sqlStorageFor({ missing: MISSING, write: (obj, key, value) => write(obj, key, value), remove: (obj, key) => remove(obj, key), checkKey });
+  const syncOf = (obj) => (obj.sync ??= syncStorage(obj));
 
   class DurableObjectStorage {
     #obj;
@@ -124,6 +128,11 @@ export function createObjects(rt) {
 
     deleteAll(options = undefined) {
       const obj = this.#obj;
+      try {
+        syncOf(obj).deleteAll();
+      } catch (err) {
+        return Promise.reject(err);
+      }
       obj.cache.clear();
       obj.batch.clear();
       obj.deleteAll = true;
@@ -214,12 +223,18 @@ export function createObjects(rt) {
       return Promise.resolve();
     }
 
+    /** SQLite-backed objects' SQL database (objects-sql.js). */
     get sql() {
-      throw new Error('ctx.storage.sql (SQLite-backed Durable Objects) is not supported on this host yet; use the key-value API (get, put, list)');
+      return syncOf(this.#obj).sql;
     }
 
-    transactionSync() {
-      throw new Error('ctx.storage.transactionSync() is not supported on this host yet (it belongs to the SQL API)');
+    /** SQLite-backed objects' synchronous key-value API. */
+    get kv() {
+      return syncOf(this.#obj).kv;
+    }
+
+    transactionSync(closure) {
+      return syncOf(this.#obj).transactionSync(closure);
     }
   }
   Object.defineProperty(DurableObjectStorage, 'name', { value: 'DurableObjectStorage' });
