@@ -70,6 +70,14 @@ export const CRYPTO_LIMITS = Object.freeze({
   digestStreamBytes: 64 * 1024 * 1024,
 });
 
+/** nodejs_compat's node:zlib, run by the host (host/web/zlib). */
+export const ZLIB_LIMITS = Object.freeze({
+  /** Input of one zlib call. */
+  inputBytes: 32 * 1024 * 1024,
+  /** Output of one zlib call: a decompression bomb stops here. */
+  outputBytes: 128 * 1024 * 1024,
+});
+
 /** R2 for JS workers and components. */
 export const R2_LIMITS = Object.freeze({
   ...BLOB_LIMITS,

@@ -1,12 +1,12 @@
 // Bundling at deploy, as wrangler does: esbuild turns `main` (TypeScript or JavaScript) and everything it imports,
 // npm packages from the worker's own node_modules included, into one ES module plus its source map.
 
-import { builtinModules } from 'node:module';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { build, type BuildFailure, type Message, type Plugin } from 'esbuild';
 import { EdgeError } from '../core/errors.ts';
 import type { DeployManifest } from './manifest.ts';
 import { cloudflareModuleRefusal, PROVIDED_CLOUDFLARE_MODULES } from '../core/cloudflare-modules.ts';
+import { isPolyfillFile, NodeBuiltins, refusalSummary, type NodeModuleRefusals } from './node-compat.ts';
 
 /** Entry extensions that are bundled; the output keeps ESM-ness (`.mts` → `.mjs`), everything else becomes `.js`. */
 export const BUNDLED_ENTRY = /\.(m?[jt]s|[jt]sx|cts)$/;
@@ -15,8 +15,6 @@ export const BUNDLED_ENTRY = /\.(m?[jt]s|[jt]sx|cts)$/;
 const CONDITIONS = ['workerd', 'worker', 'browser'];
 const MAIN_FIELDS = ['browser', 'module', 'main'];
 const TARGET = 'es2024';
-
-const NODE_BUILTINS = new Set(builtinModules.filter((m) => !m.startsWith('_')));
 
 export interface BundleOutput {
   /** The bundle at `bundledEntryPath(main)` and its source map beside it (`<bundle>.map`), worker-relative posix paths. */
@@ -49,38 +47,25 @@ export function formatMessage(m: Message, root: string): string {
 }
 
 /**
- * Imports of Node built-ins (and of Cloudflare's `cloudflare:*` modules) fail here with a message saying why,
- * instead of esbuild's "Are you trying to bundle for node?". A bare name that an installed npm package provides
- * (`events`, `buffer`, ...) resolves as usual.
+ * Imports of Node built-ins resolve to nodejs_compat's polyfills or fail here with a message saying why (node-compat.ts),
+ * instead of esbuild's "Are you trying to bundle for node?"; Cloudflare's `cloudflare:*` modules are left to the runtime
+ * or refused by name.
  */
-function nodeBuiltinsPlugin(manifest: DeployManifest): Plugin {
-  const nodeCompat = manifest.compatibilityFlags.some((f) => f === 'nodejs_compat' || f === 'nodejs_compat_v2' || f === 'nodejs_als');
+function nodeBuiltinsPlugin(manifest: DeployManifest, node: NodeBuiltins): Plugin {
   return {
     name: 'edge-node-builtins',
     setup(b) {
+      node.setup(b);
       b.onResolve({ filter: /^[a-z_:]/ }, async (args) => {
-        if (args.pluginData === 'edge-node-builtins') return undefined;
+        const runtime = node.resolveRuntime(args);
+        if (runtime) return runtime;
         if (args.path.startsWith('cloudflare:') && !Object.hasOwn(manifest.bundle.alias, args.path)) {
           // The runtime provides these (as wrangler leaves them to workerd); the others are refused here, by name.
           if (PROVIDED_CLOUDFLARE_MODULES.includes(args.path)) return { path: args.path, external: true };
           return { errors: [{ text: `Could not resolve "${args.path}": ${cloudflareModuleRefusal(args.path)}. Map it with [alias] in the manifest to provide your own.` }] };
         }
-        const prefixed = args.path.startsWith('node:');
-        const name = prefixed ? args.path.slice(5) : args.path;
-        if (!prefixed && !NODE_BUILTINS.has(name)) return undefined;
-        if (Object.hasOwn(manifest.bundle.alias, args.path)) return undefined;
-        if (!prefixed) {
-          const found = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'edge-node-builtins' });
-          if (found.errors.length === 0 && found.path && isAbsolute(found.path)) return { path: found.path };
-        }
-        const why = nodeCompat
-          ? `the compatibility flag ${manifest.compatibilityFlags.find((f) => f.startsWith('nodejs_'))} is not supported by this runtime: it has no Node.js APIs`
-          : 'the worker runtime has no Node.js APIs';
-        return {
-          errors: [{
-            text: `Could not resolve "${args.path}": it is a Node.js built-in module and ${why}. Use the Web APIs a worker has instead (fetch, crypto.subtle, streams, TextEncoder, ...), an npm package that runs in browsers or Workers, or map it with [alias] in the manifest.`,
-          }],
-        };
+        if (!NodeBuiltins.isBuiltin(args.path) || Object.hasOwn(manifest.bundle.alias, args.path)) return undefined;
+        return node.resolve(b, args);
       });
     },
   };
@@ -92,15 +77,18 @@ function nodeEnvDefine(define: Record<string, string>, mode: 'production' | 'dev
   return { 'process.env.NODE_ENV': value, 'global.process.env.NODE_ENV': value, 'globalThis.process.env.NODE_ENV': value, ...define };
 }
 
-function bundleError(main: string, messages: Message[], root: string): EdgeError {
+function bundleError(main: string, messages: Message[], root: string, refused: NodeModuleRefusals): EdgeError {
   const first = messages.find((m) => m.location) ?? messages[0];
   const details: Record<string, unknown> = { main };
+  const nodeModules = [...refused.unsupported, ...refused.needFlag];
+  if (nodeModules.length > 0) details['nodeModules'] = nodeModules;
+  const summary = refusalSummary(main, refused);
   if (first?.location) Object.assign(details, { file: first.location.file, line: first.location.line, column: first.location.column + 1 });
   const shown = messages.slice(0, 10).map((m) => formatMessage(m, root));
   const more = messages.length > shown.length ? `\n(${messages.length - shown.length} more errors)` : '';
   return new EdgeError(
     'E_BUNDLE_FAILED',
-    `bundling ${main} failed with ${messages.length} error${messages.length === 1 ? '' : 's'}:\n${shown.join('\n')}${more}`,
+    `bundling ${main} failed with ${messages.length} error${messages.length === 1 ? '' : 's'}:\n${summary ? `${summary}\n` : ''}${shown.join('\n')}${more}`,
     { details },
   );
 }
@@ -120,6 +108,7 @@ export async function bundleWorker(root: string, manifest: DeployManifest, optio
   // Relative alias targets are paths in the worker's directory (esbuild resolves them against absWorkingDir).
   const alias: Record<string, string> = {};
   for (const [from, to] of Object.entries(settings.alias)) alias[from] = to.startsWith('./') || to.startsWith('../') ? resolve(root, to) : to;
+  const node = new NodeBuiltins(manifest);
   let result;
   try {
     result = await build({
@@ -147,19 +136,22 @@ export async function bundleWorker(root: string, manifest: DeployManifest, optio
       sourcesContent: false,
       metafile: true,
       logLevel: 'silent',
-      plugins: [nodeBuiltinsPlugin(manifest)],
+      inject: node.inject(),
+      plugins: [nodeBuiltinsPlugin(manifest, node)],
     });
   } catch (e) {
-    if (isBuildFailure(e)) throw bundleError(manifest.main, e.errors, root);
+    if (isBuildFailure(e)) throw bundleError(manifest.main, e.errors, root, node.refused);
     throw e;
   }
-  if (result.errors.length > 0) throw bundleError(manifest.main, result.errors, root);
+  if (result.errors.length > 0) throw bundleError(manifest.main, result.errors, root, node.refused);
   const modules = result.outputFiles
     .map((f) => ({ path: posixRel(root, f.path), content: f.text }))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const inputs = Object.keys(result.metafile.inputs)
     .filter((p) => !p.includes(':'))
-    .map((p) => resolve(root, p));
+    .map((p) => resolve(root, p))
+    // nodejs_compat's polyfills are the host's, not the worker's: `edge dev` does not watch them.
+    .filter((p) => !isPolyfillFile(p));
   return { modules, inputs, warnings: result.warnings.map((w) => formatMessage(w, root)) };
 }
 

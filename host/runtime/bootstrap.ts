@@ -4,7 +4,9 @@
 import { STARTUP_CPU_MS } from '../core/limits.ts';
 import ivm from 'isolated-vm';
 import { posix } from 'node:path';
+import { builtinModules } from 'node:module';
 import { EdgeError } from '../core/errors.ts';
+import { NODE_COMPAT_FLAG_HINT } from '../core/node-compat.ts';
 import type { ComponentWorkerConfig } from '../core/isolate-protocol.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
 import type { PooledIsolate } from './isolate-pool.ts';
@@ -12,6 +14,9 @@ import { webAssembly, type WasmModule } from '../core/webassembly-api.ts';
 import { errorStack, errorText } from './error-response.ts';
 import type { ComponentParts, LoadedVersion } from './worker-types.ts';
 import { dynamicImportBootstrap, dynamicImportsOf, explainLinkError, guestModule, usesCloudflareWorkers } from './guest-modules.ts';
+
+/** `node:x`, or a bare name Node resolves to a built-in. */
+const isNodeBuiltin = (specifier: string): boolean => specifier.startsWith('node:') || builtinModules.includes(specifier);
 
 export { STARTUP_CPU_MS };
 /** Up to this much source, a cold start compiles on the host thread (see evaluateWorker). */
@@ -105,6 +110,14 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
   const resolve = (specifier: string, referrer: ivm.Module): string => {
     const from = pathOf.get(referrer) ?? manifest.main;
     if (!specifier.startsWith('./') && !specifier.startsWith('../') && !specifier.startsWith('/')) {
+      if (isNodeBuiltin(specifier)) {
+        // nodejs_compat's modules are polyfills that `edge deploy` bundles into the worker, not modules of the runtime.
+        throw new EdgeError(
+          'E_MODULE_NOT_FOUND',
+          `${from}: cannot import "${specifier}": a Node.js built-in module is bundled into the worker by \`edge deploy\` (with ${NODE_COMPAT_FLAG_HINT}); these modules were uploaded unbundled (no_bundle), so they cannot import it.`,
+          { details: { module: from, specifier } },
+        );
+      }
       throw new EdgeError(
         'E_MODULE_NOT_FOUND',
         `${from}: cannot import "${specifier}": only relative imports of uploaded modules are supported (bundle npm packages into your worker first).`,

@@ -1,5 +1,6 @@
 // The modules a JS worker imports besides its own uploaded ones, as the bootstrap links them: `cloudflare:workers`
-// (env, WorkerEntrypoint, DurableObject, RpcTarget; the prelude's cloudflare-workers.js holds the classes), refusals of
+// (env, WorkerEntrypoint, DurableObject, RpcTarget; the prelude's cloudflare-workers.js holds the classes),
+// `edge:node-compat` (what nodejs_compat's bundled polyfills take from the runtime), refusals of
 // the `cloudflare:*` modules this runtime lacks, and dynamic `import()` of the worker's own modules. isolated-vm has no
 // dynamic import, so a module that uses it is rewritten (its `import(x)` calls `dynamicImport`) and every module it
 // names by a literal path is linked and evaluated by the bootstrap after the entry, then registered for lookup.
@@ -24,6 +25,12 @@ const CLOUDFLARE_WORKERS_SOURCE =
   `const m = globalThis.__edgeHost.cloudflareWorkers;\n` +
   `export const env = globalThis.__edgeEnv;\n` +
   `export const WorkerEntrypoint = m.WorkerEntrypoint, DurableObject = m.DurableObject, RpcTarget = m.RpcTarget;\n`;
+
+/** The runtime pieces nodejs_compat's polyfills import (host/deploy/node-compat; the prelude's index.js makes them). */
+export const NODE_COMPAT_SPECIFIER = 'edge:node-compat';
+const NODE_COMPAT_SOURCE =
+  `const m = globalThis.__edgeHost.nodeCompat;\n` +
+  `export const AsyncLocalStorage = m.AsyncLocalStorage, AsyncResource = m.AsyncResource, inspect = m.inspect, zlib = m.zlib;\n`;
 
 /** Resolves `import(specifier)` from module `from` against the modules the bootstrap registered. */
 const DYNAMIC_IMPORT_SOURCE = `
@@ -138,6 +145,7 @@ export function guestModule(isolate: ivm.Isolate, worker: string, specifier: str
   let source: string;
   if (specifier === CLOUDFLARE_WORKERS) source = CLOUDFLARE_WORKERS_SOURCE;
   else if (specifier === DYNAMIC_IMPORT_SPECIFIER) source = DYNAMIC_IMPORT_SOURCE;
+  else if (specifier === NODE_COMPAT_SPECIFIER) source = NODE_COMPAT_SOURCE;
   else if (specifier.startsWith('cloudflare:')) {
     throw new EdgeError('E_BINDING_UNSUPPORTED', `${from}: cannot import "${specifier}": ${cloudflareModuleRefusal(specifier)}.`, { details: { module: from, specifier } });
   } else return null;

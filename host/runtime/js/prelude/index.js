@@ -8,9 +8,18 @@ import { buildEnv, setCaps } from './env.js';
 import { createComponentWorker } from './component.js';
 import { installServiceWorkerGlobals, serviceWorkerHandlers } from './service-worker.js';
 import { DurableObject, entrypointHandlers, RpcTarget, WorkerEntrypoint } from './cloudflare-workers.js';
+import { AsyncLocalStorage, AsyncResource } from './async-context.js';
+import { hostAsync } from './internal/async.js';
+import { inspect } from './console.js';
 
 /** `cloudflare:workers`' classes, for the module the bootstrap links (and its dispatch of WorkerEntrypoint classes). */
 const cloudflareWorkers = Object.freeze({ WorkerEntrypoint, DurableObject, RpcTarget, entrypointHandlers });
+/**
+ * What nodejs_compat's polyfills (bundled into the worker, host/deploy/node-compat) need from the runtime, for the
+ * `edge:node-compat` module the bootstrap links: the request-aware AsyncLocalStorage, node:zlib run by the host, and
+ * console.log's formatting for util.inspect.
+ */
+const nodeCompat = Object.freeze({ AsyncLocalStorage, AsyncResource, inspect, zlib: (/** @type {unknown} */ arg) => hostAsync('zlib.run', arg) });
 
 installGlobals(globalThis);
 installServiceWorkerGlobals(globalThis);
@@ -31,7 +40,7 @@ Object.defineProperty(globalThis, '__edgeInit', {
     installWasmMemoryLimits(globalThis.WebAssembly, options.memoryBytes);
     setCaps(options.caps ?? {});
     // For the host's bootstrap module, which takes it away before the worker's code runs.
-    Object.defineProperty(globalThis, '__edgeHost', { value: Object.freeze({ buildEnv, createComponentWorker, serviceWorkerHandlers, cloudflareWorkers }), configurable: true, enumerable: false, writable: false });
+    Object.defineProperty(globalThis, '__edgeHost', { value: Object.freeze({ buildEnv, createComponentWorker, serviceWorkerHandlers, cloudflareWorkers, nodeCompat }), configurable: true, enumerable: false, writable: false });
     return createRuntime(options);
   },
 });

@@ -15,6 +15,7 @@ import { DOMException } from './dom-exception.js';
 import { createScheduledController } from './scheduled.js';
 import { NO_RESPONSE } from './service-worker.js';
 import { createObjects } from './objects.js';
+import { captureFrame, runInFrame, setFrameSlot } from './async-context.js';
 /**
  * @import {
  *   ChunkCommand, Deferred, EdgeInitOptions, EndCommand, EntryCommand, EntryEnvelope, EntryFailure, EntryFunction,
@@ -39,8 +40,9 @@ import { createObjects } from './objects.js';
  * @property {Promise<unknown>[]} waitUntil  ctx.waitUntil() work, each already caught
  * @property {PendingPull | null} pull  a pull of its incoming body waiting for a 'chunk' entry
  * @property {boolean} passThrough  ctx.passThroughOnException() was called
+ * @property {Map<object, unknown>} [asyncFrame]  its AsyncLocalStorage context (async-context.js)
  */
-/** @typedef {{ cb: (...args: unknown[]) => unknown, args: unknown[], reqId: number, interval: boolean }} TimerRecord */
+/** @typedef {{ cb: (...args: unknown[]) => unknown, args: unknown[], reqId: number, interval: boolean, frame: Map<object, unknown> }} TimerRecord */
 /** @typedef {{ reader: ReadableStreamDefaultReader<unknown>, reqId: number }} StreamRecord */
 /**
  * A guest fetch, while its response head or a read of its body is awaited.
@@ -114,6 +116,8 @@ export function createRuntime(options) {
   const streams = new Map();
   let nextTimerId = 1;
   let nextStreamId = 1;
+  // AsyncLocalStorage keeps its context per request: the one whose entry runs now.
+  setFrameSlot(() => requests.get(current));
 
   /**
    * An entry must end with its task so that the host can attribute CPU to it. A result that settles within
@@ -221,7 +225,7 @@ export function createRuntime(options) {
     let delay = Number(ms);
     if (!(delay >= 0)) delay = 0;
     if (delay > MAX_TIMER_MS) delay = MAX_TIMER_MS;
-    timers.set(id, { cb: /** @type {TimerRecord['cb']} */ (cb), args, reqId: current, interval });
+    timers.set(id, { cb: /** @type {TimerRecord['cb']} */ (cb), args, reqId: current, interval, frame: captureFrame() });
     const st = requests.get(current);
     if (st) st.timers.add(id);
     hostCall(current, 'timer.set', [id, delay, interval]);
@@ -807,7 +811,7 @@ export function createRuntime(options) {
       requests.get(t.reqId)?.timers.delete(cmd.id);
     }
     try {
-      t.cb(...t.args);
+      runInFrame(t.frame, t.cb, undefined, t.args);
     } catch (err) {
       reportException(t.reqId, err);
     }
