@@ -1,7 +1,7 @@
 // Types for JS/TS workers on this runtime: the globals a worker has, taken from @cloudflare/workers-types where our
 // implementation matches Workers, and our own declarations where it differs (ExecutionContext, ExportedHandler,
-// Fetcher, service-worker events). Only what the runtime provides is declared: code that uses a Workers API we do not have
-// (HTMLRewriter, WebSocketPair, KV, ...) fails to typecheck instead of failing at run time. README.md lists the
+// Fetcher, service-worker events, HTMLRewriter's content). Only what the runtime provides is declared: code that uses a
+// Workers API we do not have (WebSocketPair, connect(), ...) fails to typecheck instead of failing at run time. README.md lists the
 // differences. Use it as `"types": ["@edge/workers-types"]` with `"lib": ["es2024"]` (no "DOM").
 
 import * as CF from '@cloudflare/workers-types';
@@ -116,6 +116,83 @@ declare global {
   var URL: typeof CF.URL;
   type URLSearchParams = CF.URLSearchParams;
   var URLSearchParams: typeof CF.URLSearchParams;
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // HTMLRewriter: as on Workers, but inserted content is a string (Workers also takes a ReadableStream or Response).
+
+  interface ContentOptions {
+    /** Insert the content as HTML; by default it is text, and escaped. */
+    html?: boolean;
+  }
+  interface HTMLRewriterElementContentHandlers {
+    element?(element: Element): void | Promise<void>;
+    comments?(comment: Comment): void | Promise<void>;
+    text?(text: Text): void | Promise<void>;
+  }
+  interface HTMLRewriterDocumentContentHandlers {
+    doctype?(doctype: Doctype): void | Promise<void>;
+    comments?(comment: Comment): void | Promise<void>;
+    text?(text: Text): void | Promise<void>;
+    end?(end: DocumentEnd): void | Promise<void>;
+  }
+  /** Rewrites HTML as it streams through `transform(response)`; a bad selector throws a TypeError at `on()`. */
+  interface HTMLRewriter {
+    on(selector: string, handlers: HTMLRewriterElementContentHandlers): HTMLRewriter;
+    onDocument(handlers: HTMLRewriterDocumentContentHandlers): HTMLRewriter;
+    /** The response with its body rewritten as it is read (same status and headers, minus Content-Length). */
+    transform(response: Response): Response;
+  }
+  var HTMLRewriter: { prototype: HTMLRewriter; new (): HTMLRewriter };
+  interface Element {
+    tagName: string;
+    readonly attributes: IterableIterator<[name: string, value: string]>;
+    readonly removed: boolean;
+    readonly namespaceURI: string;
+    getAttribute(name: string): string | null;
+    hasAttribute(name: string): boolean;
+    setAttribute(name: string, value: string): Element;
+    removeAttribute(name: string): Element;
+    before(content: string, options?: ContentOptions): Element;
+    after(content: string, options?: ContentOptions): Element;
+    prepend(content: string, options?: ContentOptions): Element;
+    append(content: string, options?: ContentOptions): Element;
+    replace(content: string, options?: ContentOptions): Element;
+    setInnerContent(content: string, options?: ContentOptions): Element;
+    remove(): Element;
+    removeAndKeepContent(): Element;
+    onEndTag(handler: (tag: EndTag) => void | Promise<void>): void;
+  }
+  interface EndTag {
+    name: string;
+    before(content: string, options?: ContentOptions): EndTag;
+    after(content: string, options?: ContentOptions): EndTag;
+    remove(): EndTag;
+  }
+  interface Comment {
+    text: string;
+    readonly removed: boolean;
+    before(content: string, options?: ContentOptions): Comment;
+    after(content: string, options?: ContentOptions): Comment;
+    replace(content: string, options?: ContentOptions): Comment;
+    remove(): Comment;
+  }
+  interface Text {
+    readonly text: string;
+    readonly lastInTextNode: boolean;
+    readonly removed: boolean;
+    before(content: string, options?: ContentOptions): Text;
+    after(content: string, options?: ContentOptions): Text;
+    replace(content: string, options?: ContentOptions): Text;
+    remove(): Text;
+  }
+  interface Doctype {
+    readonly name: string | null;
+    readonly publicId: string | null;
+    readonly systemId: string | null;
+  }
+  interface DocumentEnd {
+    append(content: string, options?: ContentOptions): DocumentEnd;
+  }
 
   // ---------------------------------------------------------------------------------------------------------------
   // Streams, encoding, compression

@@ -46,6 +46,13 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   queueMicrotask(() => {});
   const mod: WebAssembly.Instance | undefined = WebAssembly.validate(new Uint8Array(8)) ? undefined : undefined;
   console.log(url.pathname, colo, form.has('file'), upstream.ok, authed.status, key.type, same, cached?.status, gz, readable, event.detail, start, ua, copy, mod, btoa(atob('aGk=')));
+  const page = new HTMLRewriter()
+    .on('a[href]', { element: (el: Element) => void el.setAttribute('rel', 'noopener').before('<i>', { html: true }) })
+    .onDocument({ async end(end) { end.append(await Promise.resolve('<!-- done -->'), { html: true }); } })
+    .transform(new Response('<a href="/">home</a>'));
+  // @ts-expect-error inserted content is a string here (Workers also takes a ReadableStream or Response)
+  new HTMLRewriter().on('p', { element: (el) => void el.append(new Response('x')) });
+  if (url.pathname === '/page') return page;
   return Response.json({ ok: true }, { headers });
 }
 
@@ -60,8 +67,6 @@ addEventListener('fetch', (event) => event.respondWith(new Response(event.reques
 
 // Workers APIs this runtime does not have.
 function missing(ctx: ExecutionContext): void {
-  // @ts-expect-error HTMLRewriter is not provided
-  new HTMLRewriter();
   // @ts-expect-error WebSockets are not provided
   new WebSocketPair();
   // @ts-expect-error D1 bindings are not provided

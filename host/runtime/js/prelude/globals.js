@@ -18,12 +18,39 @@ import { FormData } from './form-data.js';
 import { EVENT_GLOBALS, events } from './events.js';
 import { performance, Performance } from './performance.js';
 import { navigator, Navigator } from './navigator.js';
+import { isResponse, getResponseHead } from './response.js';
+import { utf8Encode, utf8Decode } from './encoding.js';
+import { chunkBytes } from './body.js';
+import { hostInvoke } from './internal/bridge.js';
 
 let compression = null;
 /** CompressionStream and DecompressionStream, with fflate, loaded on first use. */
 function compressionStreams() {
   // eslint-disable-next-line no-undef
   return (compression ??= require('./compression.js').createCompressionStreams(streams().TransformStream));
+}
+
+let htmlRewriter = null;
+/** HTMLRewriter, on lol-html compiled to wasm: loaded on first use, its module fetched from the host on first rewrite. */
+function htmlRewriterClass() {
+  // eslint-disable-next-line no-undef
+  return (htmlRewriter ??= require('./html-rewriter.js').createHTMLRewriter({
+    Response,
+    isResponse,
+    getResponseHead,
+    ReadableStream: () => streams().ReadableStream,
+    loadModule: loadLolHtmlModule,
+    chunkBytes,
+    utf8Encode,
+    utf8Decode,
+  }));
+}
+
+/** The lol-html wasm module, compiled once by the host (host/runtime/lol-html-module.ts) and shared by its isolates. */
+function loadLolHtmlModule() {
+  const reply = hostInvoke('htmlrewriter.module', null);
+  if ('v' in reply) return /** @type {WebAssembly.Module} */ (reply.v);
+  throw new Error(`HTMLRewriter is unavailable: ${'x' in reply ? reply.x : JSON.stringify(reply.e)}`);
 }
 
 const GLOBALS = {
@@ -64,6 +91,7 @@ const LAZY_GLOBALS = [
   [STREAM_GLOBALS, streams],
   [EVENT_GLOBALS, events],
   [['CompressionStream', 'DecompressionStream'], compressionStreams],
+  [['HTMLRewriter'], htmlRewriterClass],
 ];
 
 export function installGlobals(g) {
