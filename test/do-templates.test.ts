@@ -86,6 +86,43 @@ export default {
 `,
 };
 
+// The shape of durable-chat-template's server: WebSockets accepted by the object with hibernation. Not supported yet,
+// so it must be refused at deploy with every missing piece named, never deployed to fail on its first message.
+const CHAT = {
+  'wrangler.toml': `name = "chat-shape"
+main = "src/index.js"
+compatibility_date = "2025-04-01"
+
+[[durable_objects.bindings]]
+name = "Chat"
+class_name = "Chat"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Chat"]
+`,
+  'src/index.js': `import { DurableObject } from "cloudflare:workers";
+
+// A comment naming new WebSocketPair() is not a use.
+export class Chat extends DurableObject {
+  async fetch(request) {
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1]);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+  webSocketMessage(ws, message) {
+    for (const other of this.ctx.getWebSockets()) other.send(message);
+  }
+}
+
+export default {
+  fetch(request, env) {
+    return env.Chat.getByName("room").fetch(request);
+  },
+};
+`,
+};
+
 async function project(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'edge-do-template-'));
   for (const [path, content] of Object.entries(files)) {
@@ -123,5 +160,20 @@ describe("Cloudflare's Durable Object templates, unmodified", () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect((await t.get('do-starter', '/')).text).toBe('1 env');
     expect((await t.get('do-starter', '/')).text).toBe('2 env');
+  });
+
+  it('a WebSocket chat room is refused at deploy, naming every missing piece at once; the old version keeps serving', async () => {
+    const dir = await project({ ...CHAT, 'wrangler.toml': CHAT['wrangler.toml'].replace('chat-shape', 'do-starter') });
+    dirs.push(dir);
+    const res = await t.admin('POST', '/v1/workers', await collectUpload(dir));
+    expect(res.status).toBe(400);
+    const err = (res.body as { error: { code: string; message: string } }).error;
+    expect(err.code).toBe('E_BINDING_UNSUPPORTED');
+    expect(err.message).toMatch(/^The worker uses 3 Workers APIs this runtime does not support yet: new WebSocketPair\(\), ctx\.acceptWebSocket\(\), ctx\.getWebSockets\(\)\./);
+    expect(err.message).toContain('(in src/index.js)');
+    // do-starter (deployed by the test before) still answers with its own code.
+    const r = await t.get('do-starter', '/');
+    expect(r.status, r.text).toBe(200);
+    expect(r.text).toMatch(/^\d+ env$/);
   });
 });

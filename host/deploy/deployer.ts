@@ -3,6 +3,7 @@
 // stores the version durably, and only then switches traffic to it; any failure leaves the old version serving.
 import { posix } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
+import { findUnsupportedFeatures, unsupportedFeaturesMessage } from '../core/unsupported-features.ts';
 import { parseManifest } from './manifest.ts';
 import type { DeployUpload } from './upload.ts';
 import { MAX_UPLOAD_BYTES } from '../core/limits.ts';
@@ -123,6 +124,10 @@ export class Deployer {
       const entry = bundledEntryPath(manifest.main);
       if (entry !== manifest.main) manifest.main = entry;
       ({ modules, sourceMaps } = checkModules(upload, manifest.main));
+      const unsupported = findUnsupportedFeatures(modules);
+      if (unsupported.length > 0) {
+        throw new EdgeError('E_BINDING_UNSUPPORTED', unsupportedFeaturesMessage(unsupported), { details: { features: unsupported.map((f) => ({ use: f.use, module: f.module })) } });
+      }
     }
     for (const r of manifest.routes) {
       const owner = this.router.owner(r.pattern, manifest.name);
