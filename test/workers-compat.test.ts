@@ -226,6 +226,21 @@ describe('build output of Cloudflare\'s vite plugin', () => {
     expect(missing.text).toBe('TypeError: import("./assets/nope.js") in index.js: no module assets/nope.js was loaded; import() reaches the uploaded modules that some import() names by a literal path');
   });
 
+  it('links a module imported by two others once, also when the modules are large enough to compile off the main thread', async () => {
+    // Over 256 KiB of source: the host compiles asynchronously, and isolated-vm resolves imports concurrently.
+    const padding = `/* ${'x'.repeat(300 * 1024)} */\n`;
+    const dir = await workerDir({
+      'wrangler.toml': 'name = "shared-chunk"\nmain = "index.js"\nno_bundle = true\ncompatibility_date = "2025-04-01"\n',
+      'index.js': `import { token } from "./assets/shared.js";\nexport default { async fetch() { const m = await import("./assets/route.js"); return new Response(String(m.token === token) + " " + m.count()); } };\n`,
+      'assets/route.js': `${padding}import { token, count } from "./shared.js";\nexport { token, count };\n`,
+      'assets/shared.js': 'export const token = {};\nlet n = 0;\nexport function count() { return ++n; }\n',
+    });
+    const { res } = await deployDir(dir);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect((await t.get('shared-chunk')).text).toBe('true 1');
+    expect((await t.get('shared-chunk')).text).toBe('true 2');
+  });
+
   it('says to build first when the redirect points at nothing', async () => {
     const dir = await workerDir({ 'wrangler.toml': 'name = "x"\nmain = "src/index.js"\n', '.wrangler/deploy/config.json': '{"configPath":"../../dist/x/wrangler.json"}' });
     const e = await rejection(collectWorker(dir));

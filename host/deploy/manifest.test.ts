@@ -594,6 +594,7 @@ const REFUSED: Record<string, [unknown, string, string[]]> = {
   artifacts: [[{ binding: 'ARTIFACTS' }], 'artifacts', ['ARTIFACTS']],
   flagship: [[{ binding: 'FLAGS' }], 'feature flags', ['FLAGS']],
   connect: [[{ binding: 'CONNECT' }], 'connect', ['CONNECT']],
+  k2: [[{ binding: 'K2' }], 'K2 bindings', ['K2']],
   exports: [{ Counter: { type: 'durable_object' } }, 'export settings', []],
   logfwdr: [{ bindings: [{ name: 'LOGS', destination: 'd' }] }, 'log forwarding', ['LOGS']],
   containers: [[{ class_name: 'Box', image: './Dockerfile', name: 'box' }], 'Containers', []],

@@ -78,6 +78,7 @@ const UNSUPPORTED_KEYS: Record<string, string> = {
   artifacts: 'artifacts',
   flagship: 'feature flags',
   connect: 'connect',
+  k2: 'K2 bindings',
   exports: 'export settings',
   logfwdr: 'log forwarding',
   containers: 'Containers',

@@ -95,16 +95,24 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
       throw new EdgeError('E_MODULE_INVALID', `${path}: ${errorText(err)}`, { details: { module: path } });
     }
   };
-  const compileAsync = async (path: string): Promise<ivm.Module> => {
-    const existing = compiled.get(path);
-    if (existing) return existing;
-    const mod = byPath.get(path);
-    if (!mod) throw new EdgeError('E_MODULE_NOT_FOUND', `Module "${path}" was not uploaded.`);
-    try {
-      return record(path, await isolate.compileModule(sourceOf(path) ?? mod.source, compileOptions(path)));
-    } catch (err) {
-      throw new EdgeError('E_MODULE_INVALID', `${path}: ${errorText(err)}`, { details: { module: path } });
+  // isolated-vm resolves a module's imports concurrently: two modules importing a third must get the one compile
+  // under way, not start a second (a module compiled twice is two instances, with two copies of its state).
+  const compiling = new Map<string, Promise<ivm.Module>>();
+  const compileAsync = (path: string): Promise<ivm.Module> => {
+    let pending = compiling.get(path);
+    if (!pending) {
+      pending = (async () => {
+        const mod = byPath.get(path);
+        if (!mod) throw new EdgeError('E_MODULE_NOT_FOUND', `Module "${path}" was not uploaded.`);
+        try {
+          return record(path, await isolate.compileModule(sourceOf(path) ?? mod.source, compileOptions(path)));
+        } catch (err) {
+          throw new EdgeError('E_MODULE_INVALID', `${path}: ${errorText(err)}`, { details: { module: path } });
+        }
+      })();
+      compiling.set(path, pending);
     }
+    return pending;
   };
 
   const resolve = (specifier: string, referrer: ivm.Module): string => {
