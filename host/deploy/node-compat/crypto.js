@@ -58,12 +58,13 @@ function finished() {
   return err;
 }
 
-export class Hash {
+/** What Hash and Hmac share: data in, one digest out. */
+class Digest {
   #state;
   #done = false;
 
-  constructor(algorithm, _options, state) {
-    this.#state = state ?? hashFn(algorithm).create();
+  constructor(state) {
+    this.#state = state;
   }
 
   update(data, inputEncoding) {
@@ -78,31 +79,27 @@ export class Hash {
     return output(this.#state.digest(), encoding);
   }
 
-  copy() {
+  /** A copy of the state so far (for Hash.copy()). */
+  cloneState() {
     if (this.#done) throw finished();
-    return new Hash(undefined, undefined, this.#state.clone());
+    return this.#state.clone();
   }
 }
 
-export class Hmac {
-  #state;
-  #done = false;
+export class Hash extends Digest {
+  constructor(algorithm, _options, state) {
+    super(state ?? hashFn(algorithm).create());
+  }
 
+  copy() {
+    return new Hash(undefined, undefined, this.cloneState());
+  }
+}
+
+export class Hmac extends Digest {
   constructor(algorithm, key) {
     const k = key !== null && typeof key === 'object' && key.type === 'secret' && typeof key.export === 'function' ? key.export() : key;
-    this.#state = hmac.create(hashFn(algorithm), bytes(k, undefined, 'key'));
-  }
-
-  update(data, inputEncoding) {
-    if (this.#done) throw finished();
-    this.#state.update(bytes(data, inputEncoding, 'data'));
-    return this;
-  }
-
-  digest(encoding) {
-    if (this.#done) throw finished();
-    this.#done = true;
-    return output(this.#state.digest(), encoding);
+    super(hmac.create(hashFn(algorithm), bytes(k, undefined, 'key')));
   }
 }
 
