@@ -601,21 +601,27 @@ export class WorkerInstance implements CpuWatched {
       reply.then((v) => this.settleOp(reqId, id, { v }));
       return { later: true };
     }
-    const handler = this.hooks.ops.get(a.op);
-    if (!handler) return { e: { name: 'TypeError', message: `unknown host operation ${a.op}` } };
-    const ctx = this.opContext(reqId, target);
+    const outcome = this.runHostOp(a.op, a.arg, this.opContext(reqId, target));
+    if (!(outcome instanceof Promise)) return outcome;
+    outcome.then((o) => this.settleOp(reqId, id, o));
+    return { later: true };
+  }
+
+  /** Runs registered host op `op`: its outcome, or a promise of it when the handler answers later. */
+  private runHostOp(op: string, arg: unknown, ctx: HostOpContext): HostOpOutcome | Promise<HostOpOutcome> {
+    const handler = this.hooks.ops.get(op);
+    if (!handler) return { e: { name: 'TypeError', message: `unknown host operation ${op}` } };
     let result: unknown;
     try {
-      result = handler(a.arg, ctx);
+      result = handler(arg, ctx);
     } catch (err) {
       return { e: opFailure(err) };
     }
     if (result === null || typeof result !== 'object' || typeof (result as PromiseLike<unknown>).then !== 'function') return { v: result };
-    Promise.resolve(result).then(
-      (v) => this.settleOp(reqId, id, { v }),
-      (err: unknown) => this.settleOp(reqId, id, { e: opFailure(err) }),
+    return Promise.resolve(result).then(
+      (v) => ({ v }),
+      (err: unknown) => ({ e: opFailure(err) }),
     );
-    return { later: true };
   }
 
   private opContext(reqId: number, target: RequestContext | null): HostOpContext {
@@ -633,19 +639,7 @@ export class WorkerInstance implements CpuWatched {
   private syncHostOp(arg: unknown): InvokeOps['op']['reply'] | Promise<InvokeOps['op']['reply']> {
     const a = (arg ?? {}) as Untrusted<InvokeOps['op']['arg']>;
     if (typeof a.op !== 'string') return { x: 'malformed host op' };
-    const handler = this.hooks.ops.get(a.op);
-    if (!handler) return { e: { name: 'TypeError', message: `unknown host operation ${a.op}` } };
-    let result: unknown;
-    try {
-      result = handler(a.arg, this.opContext(0, null));
-    } catch (err) {
-      return { e: opFailure(err) };
-    }
-    if (result === null || typeof result !== 'object' || typeof (result as PromiseLike<unknown>).then !== 'function') return { v: result };
-    return Promise.resolve(result).then(
-      (v) => ({ v }),
-      (err: unknown) => ({ e: opFailure(err) }),
-    );
+    return this.runHostOp(a.op, a.arg, this.opContext(0, null));
   }
 
   /** Answers the guest's pending host op `id` with a 'settled' entry (unless its request is over). */

@@ -86,68 +86,46 @@ export function registerDurableSqlOps(ops: HostOps, engine: SqlEngine): void {
     databaseId(record(arg), ctx);
     return true;
   });
-  ops.register('do.sql.exec', async (arg, ctx) => {
-    const a = record(arg);
+  /** Registers op `name`: a SqlError it meets reaches the object as sqlFailure() words it; other errors as they are. */
+  const sqlOp = (name: string, fn: (a: Record<string, unknown>, ctx: HostOpContext) => Promise<unknown>): void => {
+    ops.register(name, async (arg, ctx) => {
+      try {
+        return await fn(record(arg), ctx);
+      } catch (err) {
+        sqlFailure(err);
+      }
+    });
+  };
+  sqlOp('do.sql.exec', async (a, ctx) => {
     if (typeof a['sql'] !== 'string') throw new HostOpError('TypeError', 'sql.exec(): the query must be a string');
     const params = bindings(a['params']);
-    try {
-      const r = await db(a, ctx).script(a['sql'], params, txnOf(a));
-      return { columns: r.columns, rows: r.rows.map((row) => row.map(number)), rowsRead: r.meta.rowsRead, rowsWritten: r.meta.rowsWritten, size: r.meta.sizeAfter } satisfies DurableSqlResult;
-    } catch (err) {
-      sqlFailure(err);
-    }
+    const r = await db(a, ctx).script(a['sql'], params, txnOf(a));
+    return { columns: r.columns, rows: r.rows.map((row) => row.map(number)), rowsRead: r.meta.rowsRead, rowsWritten: r.meta.rowsWritten, size: r.meta.sizeAfter } satisfies DurableSqlResult;
   });
-  ops.register('do.sql.size', async (arg, ctx) => {
-    try {
-      return (await db(record(arg), ctx).script('SELECT 1', [])).meta.sizeAfter;
-    } catch (err) {
-      sqlFailure(err);
-    }
+  sqlOp('do.sql.size', async (a, ctx) => (await db(a, ctx).script('SELECT 1', [])).meta.sizeAfter);
+  sqlOp('do.sql.begin', (a, ctx) => db(a, ctx).begin());
+  sqlOp('do.sql.commit', async (a, ctx) => {
+    await db(a, ctx).commit(txnOf(a) ?? -1);
+    return true;
   });
-  ops.register('do.sql.begin', async (arg, ctx) => {
-    try {
-      return await db(record(arg), ctx).begin();
-    } catch (err) {
-      sqlFailure(err);
-    }
-  });
-  ops.register('do.sql.commit', async (arg, ctx) => {
-    const a = record(arg);
-    try {
-      await db(a, ctx).commit(txnOf(a) ?? -1);
-      return true;
-    } catch (err) {
-      sqlFailure(err);
-    }
-  });
-  ops.register('do.sql.rollback', async (arg, ctx) => {
-    const a = record(arg);
-    try {
-      await db(a, ctx).rollback(txnOf(a) ?? -1);
-      return true;
-    } catch (err) {
-      sqlFailure(err);
-    }
+  sqlOp('do.sql.rollback', async (a, ctx) => {
+    await db(a, ctx).rollback(txnOf(a) ?? -1);
+    return true;
   });
   // deleteAll: every table, view and trigger of the object's database dropped, durably (nothing to do for an object
   // that never used SQL, or whose class is not SQLite-backed).
-  ops.register('do.sql.deleteAll', async (arg, ctx) => {
-    const a = record(arg);
+  sqlOp('do.sql.deleteAll', async (a, ctx) => {
     const cls = a['className'];
     const key = objectKey(a, ctx);
     if (!(ctx.manifest.sqliteClasses ?? []).includes(cls as string) || !(await engine.exists(key))) return true;
     const database = engine.database(key);
-    try {
-      const schema = await database.script("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'", []);
-      if (schema.rows.length === 0) return true;
-      const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-      const drops = schema.rows.map(([type, name]) => `DROP ${type === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${quote(String(name))};`);
-      // Views first (they name tables); foreign keys are checked at the end, when no table is left to violate them.
-      drops.sort((x, y) => Number(y.startsWith('DROP VIEW')) - Number(x.startsWith('DROP VIEW')));
-      await database.script(['PRAGMA defer_foreign_keys = ON;', ...drops].join('\n'), []);
-      return true;
-    } catch (err) {
-      sqlFailure(err);
-    }
+    const schema = await database.script("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'", []);
+    if (schema.rows.length === 0) return true;
+    const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+    const drops = schema.rows.map(([type, name]) => `DROP ${type === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${quote(String(name))};`);
+    // Views first (they name tables); foreign keys are checked at the end, when no table is left to violate them.
+    drops.sort((x, y) => Number(y.startsWith('DROP VIEW')) - Number(x.startsWith('DROP VIEW')));
+    await database.script(['PRAGMA defer_foreign_keys = ON;', ...drops].join('\n'), []);
+    return true;
   });
 }
