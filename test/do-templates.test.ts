@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectUpload } from '../host/deploy/upload.ts';
 import { startTestHost, type TestHost } from './helpers/test-host.ts';
+import { connect } from './helpers/ws-client.ts';
 
 const HELLO_DO = {
   'wrangler.json': JSON.stringify(
@@ -86,8 +87,8 @@ export default {
 `,
 };
 
-// The shape of durable-chat-template's server: WebSockets accepted by the object with hibernation. Not supported yet,
-// so it must be refused at deploy with every missing piece named, never deployed to fail on its first message.
+// The shape of durable-chat-template's server: WebSockets accepted by the object with hibernation, a broadcast to
+// every socket the object holds.
 const CHAT = {
   'wrangler.toml': `name = "chat-shape"
 main = "src/index.js"
@@ -103,7 +104,6 @@ new_sqlite_classes = ["Chat"]
 `,
   'src/index.js': `import { DurableObject } from "cloudflare:workers";
 
-// A comment naming new WebSocketPair() is not a use.
 export class Chat extends DurableObject {
   async fetch(request) {
     const pair = new WebSocketPair();
@@ -162,18 +162,18 @@ describe("Cloudflare's Durable Object templates, unmodified", () => {
     expect((await t.get('do-starter', '/')).text).toBe('2 env');
   });
 
-  it('a WebSocket chat room is refused at deploy, naming every missing piece at once; the old version keeps serving', async () => {
-    const dir = await project({ ...CHAT, 'wrangler.toml': CHAT['wrangler.toml'].replace('chat-shape', 'do-starter') });
+  it('the durable-chat shape: hibernatable WebSockets in the object, a message broadcast to every member', async () => {
+    const dir = await project(CHAT);
     dirs.push(dir);
     const res = await t.admin('POST', '/v1/workers', await collectUpload(dir));
-    expect(res.status).toBe(400);
-    const err = (res.body as { error: { code: string; message: string } }).error;
-    expect(err.code).toBe('E_BINDING_UNSUPPORTED');
-    expect(err.message).toMatch(/^The worker uses 3 Workers APIs this runtime does not support yet: new WebSocketPair\(\), ctx\.acceptWebSocket\(\), ctx\.getWebSockets\(\)\./);
-    expect(err.message).toContain('(in src/index.js)');
-    // do-starter (deployed by the test before) still answers with its own code.
-    const r = await t.get('do-starter', '/');
-    expect(r.status, r.text).toBe(200);
-    expect(r.text).toMatch(/^\d+ env$/);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const a = await connect(t, 'chat-shape');
+    const b = await connect(t, 'chat-shape');
+    a.ws.send('hello room');
+    expect(await a.next()).toBe('hello room');
+    expect(await b.next()).toBe('hello room');
+    a.ws.close();
+    b.ws.close();
+    await Promise.all([a.closed, b.closed]);
   });
 });

@@ -98,7 +98,8 @@ describe('CapabilityRegistry: deploy-time checks', () => {
     expect(notGranted.code).toBe('E_IMPORT_NOT_GRANTED');
     expect(notGranted.message).toContain('test:counter/counter');
     expect(notGranted.message).toContain('[[bindings]] type = "counter"');
-    expect(errorOf(() => registry.checkImports(granted, ['edge:platform/durable-storage'])).message).toContain('Durable Object classes written as components are not supported yet');
+    // Only a Durable Object class component has storage; the deploy (component-durable.ts) takes it out of what the registry checks.
+    expect(errorOf(() => registry.checkImports(granted, ['edge:platform/durable-storage'])).message).toContain('only a Durable Object class has storage: a component that exports edge:platform/durable-handler');
     expect(errorOf(() => registry.checkImports(granted, ['edge:platform/durable'])).message).toContain('this host was started without a Durable Object store');
     expect(errorOf(() => registry.checkImports(granted, ['edge:platform/sql'])).message).toContain('this host was started without a SQL store');
     expect(errorOf(() => registry.checkImports(granted, ['wasi:cli/environment@0.2.0'])).message).toContain('WASI interfaces are not offered');

@@ -14,9 +14,9 @@ import { BUILTIN_CAPABILITIES } from './builtins.ts';
 
 /** Interfaces of the platform that the runtime itself provides to every component (not capabilities). */
 const RUNTIME_INTERFACES = ['edge:platform/http-types'];
-/** Platform capabilities whose host side arrives with later work: importing them is refused with this hint. */
+/** Platform interfaces that are no capability a manifest grants: importing them elsewhere is refused with this hint. */
 const RESERVED: Record<string, string> = {
-  'edge:platform/durable-storage': 'Durable Object classes written as components are not supported yet (a JS class can be one)',
+  'edge:platform/durable-storage': 'only a Durable Object class has storage: a component that exports edge:platform/durable-handler (world edge:platform/durable-object) and whose manifest declares its class in [[migrations]] new_classes',
 };
 
 interface Registered {

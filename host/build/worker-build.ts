@@ -56,13 +56,27 @@ const PLATFORM_IMPORTS: [string, string, string][] = [
   ['http-types', 'begin-response', 'beginResponse'],
 ];
 
+/** What a Durable Object class (world `durable-object`) adds: its storage's functions (adapter-durable.ts). */
+const DURABLE_STORAGE_IMPORTS: [string, string, string][] = [
+  ['durable-storage', 'get', 'storageGet'],
+  ['durable-storage', 'put', 'storagePut'],
+  ['durable-storage', 'delete', 'storageDelete'],
+  ['durable-storage', 'list', 'storageList'],
+  ['durable-storage', 'delete-all', 'storageDeleteAll'],
+];
+
+/** The world an AssemblyScript worker is built for: a manifest that declares Durable Object classes makes it their class. */
+export function worldOf(manifest: { durableClasses?: string[] }): string {
+  return (manifest.durableClasses ?? []).length > 0 ? 'durable-object' : 'worker';
+}
+
 /**
  * `platform.ts`: re-exports the glue's import functions under the names the adapter uses. The glue names a function
  * `func`, or `iface_func` when two imported interfaces share the name (vars.get and durable-storage.get), so the
  * name is looked up in what was generated rather than assumed.
  */
-function platformModule(glueImports: string, world: string): string {
-  const lines = PLATFORM_IMPORTS.map(([iface, func, as]) => {
+function platformModule(glueImports: string, world: string, durable = false): string {
+  const lines = [...PLATFORM_IMPORTS, ...(durable ? DURABLE_STORAGE_IMPORTS : [])].map(([iface, func, as]) => {
     const candidates = [`${camelCase(iface)}_${camelCase(func)}`, camelCase(func)];
     const found = candidates.find((name) => glueImports.includes(`export function ${name}(`));
     if (found === undefined) throw new BuildError(`world '${world}' does not import ${iface}.${func}, which ${SDK_PACKAGE} needs (the world must import log, vars and http-types)`);
@@ -110,9 +124,12 @@ async function layOut(buildDir: string, dir: string, mainModule: string, witDir:
     throw new BuildError(`generating the glue for world '${world}' failed: ${cause instanceof Error ? cause.message : String(cause)}`, [], { cause });
   }
   for (const [name, text] of Object.entries(files)) await writeFile(join(buildDir, name), text);
-  await writeFile(join(buildDir, 'platform.ts'), platformModule(files['glue-imports.ts'] ?? '', world));
-  await copyFile(join(SDK_DIR, 'adapter.ts'), join(buildDir, 'handler.ts'));
-  await writeFile(join(buildDir, 'user-entry.ts'), `export { fetch } from "./${WORKER_LINK}/${mainModule}";\n`);
+  // A Durable Object class's glue also calls durableHandler_handle: adapter-durable.ts is the handler, over adapter.ts.
+  const durable = (files['glue.ts'] ?? '').includes('__user_durableHandler_handle');
+  await writeFile(join(buildDir, 'platform.ts'), platformModule(files['glue-imports.ts'] ?? '', world, durable));
+  await copyFile(join(SDK_DIR, 'adapter.ts'), join(buildDir, durable ? 'worker-handler.ts' : 'handler.ts'));
+  if (durable) await copyFile(join(SDK_DIR, 'adapter-durable.ts'), join(buildDir, 'handler.ts'));
+  await writeFile(join(buildDir, 'user-entry.ts'), `export { fetch${durable ? ', objectFetch' : ''} } from "./${WORKER_LINK}/${mainModule}";\n`);
   await symlink(dir, join(buildDir, WORKER_LINK), 'dir');
   const nodeModules = join(buildDir, 'node_modules');
   const sdkTarget = join(nodeModules, ...SDK_PACKAGE.split('/'));
@@ -127,6 +144,7 @@ async function layOut(buildDir: string, dir: string, mainModule: string, witDir:
 }
 
 const SIGNATURE = 'export function fetch(request: Request): Response';
+const OBJECT_SIGNATURE = 'export function objectFetch(id: string, request: Request): Response';
 
 /**
  * A diagnostic as the worker's author should see it: in their file (relative to the worker directory), or in
@@ -139,8 +157,9 @@ function mapDiagnostic(original: BuildDiagnostic, main: string): BuildDiagnostic
   if (file === null) return d;
   if (file.startsWith(`${WORKER_LINK}/`)) return { ...d, file: file.slice(WORKER_LINK.length + 1) };
   if (file.startsWith(`~lib/${SDK_PACKAGE}/`)) return { ...d, file: file.slice('~lib/'.length) };
-  if (file === 'user-entry.ts' || file === 'handler.ts') {
-    return { ...d, file: main, line: 1, column: 1, message: `${main} must \`${SIGNATURE}\` (Request and Response from "${SDK_PACKAGE}"): ${d.message}` };
+  if (file === 'user-entry.ts' || file === 'handler.ts' || file === 'worker-handler.ts') {
+    const objects = /objectFetch/.test(d.message) ? `, and as a Durable Object class (its manifest declares one in [[migrations]]) \`${OBJECT_SIGNATURE}\`` : '';
+    return { ...d, file: main, line: 1, column: 1, message: `${main} must \`${SIGNATURE}\`${objects} (Request and Response from "${SDK_PACKAGE}"): ${d.message}` };
   }
   if (file.startsWith('~lib/')) return d;
   return { ...d, file: `<generated ${file}>` };

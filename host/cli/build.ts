@@ -43,8 +43,8 @@ export async function buildWorkerDir(dir: string, options: { out?: string; optim
   }
   const capabilityWit = await capabilityWitFor(resolve(dir), manifest, options.config);
   // Loaded on use: the AssemblyScript compiler takes ~0.4 s to load, which other commands should not pay.
-  const { buildWorker } = await import('../build/worker-build.ts');
-  const { component, warnings } = await buildWorker({ dir, main: manifest.main, optimize: options.optimize ?? manifest.build.optimize, capabilityWit });
+  const { buildWorker, worldOf } = await import('../build/worker-build.ts');
+  const { component, warnings } = await buildWorker({ dir, main: manifest.main, optimize: options.optimize ?? manifest.build.optimize, capabilityWit, world: worldOf(manifest) });
   const path = resolve(options.out ?? join(dir, 'build', `${manifest.name}.wasm`));
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, component);

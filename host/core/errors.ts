@@ -16,6 +16,7 @@ export type EdgeErrorCode =
   | 'E_WORKER_NOT_FOUND'
   | 'E_VERSION_NOT_FOUND'
   | 'E_NO_ROUTE'
+  | 'E_WEBSOCKET'
   | 'E_CPU_LIMIT'
   | 'E_WALL_LIMIT'
   | 'E_MEMORY_LIMIT'

@@ -108,6 +108,8 @@ export type FetchReply =
       body: boolean;
       /** The whole (non-empty) body, when it came with the head (`body` is then false). */
       bytes?: Uint8Array;
+      /** A 101 carrying a WebSocket: the end the guest now holds (response.webSocket). */
+      ws?: number;
       error?: undefined;
     }
   | { error: string };
@@ -150,10 +152,30 @@ export interface MemoryCommand {
   t: 'memory';
 }
 
+/** What one WebSocket end sends the other (host/runtime/websockets.ts WsEvent). */
+export type SocketEvent = { t: 'message'; data: string | Uint8Array } | { t: 'close'; code: number; reason: string; wasClean: boolean };
+
+/**
+ * An event for a WebSocket end the guest holds: a message from the other end, or its close. Answered like a scheduled
+ * run (SocketEntryResult or Deferred): the event's handlers and the work they wait for are its request.
+ */
+export interface SocketCommand {
+  t: 'ws';
+  reqId: number;
+  /** The end's id (websocket.js keeps the guest's WebSocket for it). */
+  end: number;
+  ev: SocketEvent;
+  /** A hibernatable end's Durable Object: the event goes to its webSocketMessage/Close handler (started if need be). */
+  object?: { className: string; id: string };
+  /** With `object`: the end's attachment (serializeAttachment), for a WebSocket made after the object left memory. */
+  attachment?: unknown;
+}
+
 /** Every command the host enters the isolate with, discriminated by `t`. */
 export type EntryCommand =
   | FetchCommand
   | ScheduledCommand
+  | SocketCommand
   | ChunkCommand
   | TimerCommand
   | FetchedCommand
@@ -194,6 +216,15 @@ export interface ResponseResult {
   released?: true;
   /** WebAssembly fuel the request used, when metered. */
   fuel?: number;
+  /** A 101 with `webSocket`: the id of the end the response hands over (its pair's other end stays with its holder). */
+  ws?: number;
+}
+
+/** A WebSocket event whose handlers completed (runtime.js, dispatchSocket). */
+export interface SocketSuccess {
+  ok: true;
+  waitUntil?: true;
+  released?: true;
 }
 
 /** A scheduled handler that completed (runtime.js, dispatchScheduled). */
@@ -229,8 +260,11 @@ export type FetchEntryResult = ResponseResult | EntryFailure;
 /** What a ScheduledCommand produces (directly, or later as the 'response' call's argument). */
 export type ScheduledEntryResult = ScheduledSuccess | EntryFailure;
 
-/** The outcome of a fetch or scheduled entry. */
-export type EntryResult = FetchEntryResult | ScheduledEntryResult;
+/** What a SocketCommand produces (directly, or later as the 'response' call's argument). */
+export type SocketEntryResult = SocketSuccess | EntryFailure;
+
+/** The outcome of a fetch, scheduled or WebSocket entry. */
+export type EntryResult = FetchEntryResult | ScheduledEntryResult | SocketEntryResult;
 
 /** One pull of a guest stream (runtime.js, readStream): a chunk, the end, or the stream's failure. */
 export type PullResult = { done: false; chunk: Uint8Array; error?: undefined } | { done: true; chunk?: undefined; error?: GuestErrorDescription };
@@ -239,6 +273,7 @@ export type PullResult = { done: false; chunk: Uint8Array; error?: undefined } |
 export interface EntryReturns {
   fetch: FetchEntryResult | Deferred;
   scheduled: ScheduledEntryResult | Deferred;
+  ws: SocketEntryResult | Deferred;
   chunk: undefined;
   timer: undefined;
   fetched: undefined;
@@ -338,6 +373,12 @@ export interface GuestCalls {
   'fetch.read': number;
   /** The guest aborted fetch `arg` or cancelled its response body: the host releases the upstream. */
   'fetch.cancel': number;
+  /** A WebSocket end the guest holds sends a message to the other end (after the output gate, in an object). */
+  'ws.send': { end: number; data: string | Uint8Array };
+  /** A WebSocket end the guest holds closes. */
+  'ws.close': { end: number; code: number; reason: string };
+  /** Pairs whose request ended with neither end accepted nor handed over: the host forgets them. */
+  'ws.drop': number[];
 }
 
 /** A guest call op. */
@@ -406,6 +447,34 @@ export interface InvokeOps {
    * data; typed as `object` because the host and the prelude are checked against different WebAssembly declarations).
    */
   'htmlrewriter.module': { arg: null; reply: InvokeReply<object, never> };
+  /**
+   * A wasi:http/proxy component's outgoing-handler: a worker's fetch (the egress policy, the subrequest limit), its
+   * request body whole; answers with the response head (`body`: whether one follows, read with 'wasi.fetch.read').
+   * A failure is a wasi:http error-code.
+   */
+  'wasi.fetch': {
+    arg: { reqId: number; method: string; url: string; headers: HeaderList; body: Uint8Array | null };
+    reply: InvokeReply<{ id: number; status: number; headers: HeaderList; body: boolean }, { tag: string; val?: unknown }>;
+  };
+  /** Up to `max` bytes of an outgoing-handler response's body; `v: null` at its end. */
+  'wasi.fetch.read': { arg: { reqId: number; id: number; max: number }; reply: InvokeReply<Uint8Array | null, { tag: string; val?: unknown }> };
+  /** wasi:io/poll waiting for a timer: the guest's thread sleeps `ms` (at most its request's remaining wall time). */
+  'wasi.sleep': { arg: { ms: number }; reply: InvokeReply<null, never> };
+  /** `new WebSocketPair()`: the ids of its two ends, both held by this isolate. */
+  'ws.pair': { arg: null; reply: InvokeReply<[number, number], never> };
+  /**
+   * accept() of an end this isolate holds (events for it start flowing), or, with `object`, a Durable Object's
+   * ctx.acceptWebSocket(ws, tags): the end becomes hibernatable, held by the object rather than the isolate.
+   */
+  'ws.accept': { arg: { end: number; object?: { className: string; id: string }; tags?: string[] }; reply: InvokeReply<null, never> };
+  /** ctx.getWebSockets(tag): the object's hibernatable ends (with `tag`), oldest first, with their tags. */
+  'ws.list': { arg: { object: { className: string; id: string }; tag?: string }; reply: InvokeReply<Array<{ end: number; tags: string[] }>, never> };
+  /** ws.serializeAttachment(value): kept by the host (it outlives the object in memory); at most 2,048 bytes. */
+  'ws.attach': { arg: { end: number; value: unknown }; reply: InvokeReply<null, never> };
+  /** ws.deserializeAttachment() of an end whose guest object was made after hibernation. */
+  'ws.attachment': { arg: { end: number }; reply: InvokeReply<unknown, never> };
+  /** ctx.setWebSocketAutoResponse(pair), or its removal (null); or, with `end`, the time of that end's last auto-response. */
+  'ws.auto': { arg: { object: { className: string; id: string }; pair?: { request: string; response: string } | null; end?: number }; reply: InvokeReply<number | null, never> };
 }
 
 /** A synchronous op's name. */
@@ -477,7 +546,19 @@ export interface ComponentWorkerConfig {
   fuelExport: string | null;
   /** The core modules by the name the glue asks for: WebAssembly.Module objects compiled by the host (bytes are compiled in the isolate). */
   wasm: Record<string, unknown>;
+  /** The world it exports: our own (edge:platform/worker), or the standard wasi:http/proxy. Absent: our own. */
+  world?: ComponentWorld;
+  /** wasi:cli/environment: the worker's [vars] as strings. */
+  environment?: Record<string, string>;
+  /**
+   * The Durable Object classes its manifest declares (`[[migrations]]`), served by its `durable-handler` export
+   * (world edge:platform/durable-object; prelude component-objects.js). Absent or empty: none.
+   */
+  objectClasses?: string[];
 }
+
+/** The worlds a component worker may target. */
+export type ComponentWorld = 'edge:platform/worker' | 'wasi:http/proxy';
 
 /**
  * The arguments of `globalThis.__edgeInit(log, randomBytes, urlParse, call, invoke, wait, options)`, defined by the

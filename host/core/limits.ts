@@ -29,6 +29,12 @@ export const WAIT_UNTIL_MS = 30_000;
 export const MAX_CRONS = 250;
 /** A deploy's uploaded modules and assets, in bytes. */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+/**
+ * A component worker's .wasm, in bytes: above MAX_UPLOAD_BYTES because components from other toolchains carry their
+ * language's runtime (componentize-js's StarlingMonkey makes ~13 MB for a hello world). Base64 in the admin API's
+ * JSON, 20 MiB stays under its 32 MB body limit.
+ */
+export const MAX_COMPONENT_BYTES = 20 * 1024 * 1024;
 /** Static assets (`assets = { directory }`), per version: Workers' numbers. */
 export const ASSET_LIMITS = Object.freeze({
   files: 20_000,

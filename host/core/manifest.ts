@@ -58,6 +58,22 @@ export interface BundleSettings {
   /** wrangler's `jsx_factory` / `jsx_fragment`. */
   jsxFactory?: string;
   jsxFragment?: string;
+  /** wrangler's `[[rules]]` as written (set only when given); host/deploy/module-rules.ts adds wrangler's defaults. */
+  rules?: ModuleRule[];
+}
+
+/** The module types of wrangler's `[[rules]]` that this runtime runs. */
+export type ModuleRuleType = 'ESModule' | 'CompiledWasm' | 'Text' | 'Data';
+/** A module type whose default export is a value, not code: a WebAssembly.Module, a string or an ArrayBuffer. */
+export type ValueModuleType = Exclude<ModuleRuleType, 'ESModule'>;
+export const VALUE_MODULE_TYPES: readonly ValueModuleType[] = ['CompiledWasm', 'Text', 'Data'];
+
+/** One of wrangler's module rules: imports whose path matches one of `globs` are modules of `type`. */
+export interface ModuleRule {
+  type: ModuleRuleType;
+  globs: string[];
+  /** `true`: later rules of the same type still apply (wrangler's meaning). */
+  fallthrough?: boolean;
 }
 
 export interface DeployManifest {
@@ -79,6 +95,8 @@ export interface DeployManifest {
   assets?: AssetsConfig;
   /** Durable Object classes with SQLite storage (`[[migrations]] new_sqlite_classes`, after renames and deletions). */
   sqliteClasses?: string[];
+  /** Every Durable Object class it declares (`[[migrations]]` new_classes and new_sqlite_classes, after renames and deletions). */
+  durableClasses?: string[];
 }
 
 /** A worker's name: it becomes the host name <name>.localhost. */

@@ -1,10 +1,14 @@
 // Bundling at deploy, as wrangler does: esbuild turns `main` (TypeScript or JavaScript) and everything it imports,
 // npm packages from the worker's own node_modules included, into one ES module plus its source map.
 
-import { relative, resolve, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename, posix, relative, resolve, sep } from 'node:path';
 import { build, type BuildFailure, type Message, type Plugin } from 'esbuild';
 import { EdgeError } from '../core/errors.ts';
 import type { DeployManifest } from './manifest.ts';
+import type { ValueModuleType } from '../core/manifest.ts';
+import { globToRegExp, isValueModuleType, matchSpecifier, parseRules, stripModuleSuffix } from './module-rules.ts';
 import { cloudflareModuleRefusal, PROVIDED_CLOUDFLARE_MODULES } from '../core/cloudflare-modules.ts';
 import { isPolyfillFile, NodeBuiltins, refusalSummary, type NodeModuleRefusals } from './node-compat.ts';
 
@@ -16,9 +20,20 @@ const CONDITIONS = ['workerd', 'worker', 'browser'];
 const MAIN_FIELDS = ['browser', 'module', 'main'];
 const TARGET = 'es2024';
 
+/** A file of the upload: a JS module or source map (text), or a value module (its `type`; binary ones base64). */
+export interface BundledFile {
+  path: string;
+  content: string;
+  encoding?: 'base64';
+  type?: ValueModuleType;
+}
+
 export interface BundleOutput {
-  /** The bundle at `bundledEntryPath(main)` and its source map beside it (`<bundle>.map`), worker-relative posix paths. */
-  modules: Array<{ path: string; content: string }>;
+  /**
+   * The bundle at `bundledEntryPath(main)` and its source map beside it (`<bundle>.map`), and the WebAssembly, text
+   * and data modules it imports (`<sha1>-<name>` beside the bundle, as wrangler names them), worker-relative posix paths.
+   */
+  modules: BundledFile[];
   /** Absolute paths of every file the bundle read (what `edge dev` watches). */
   inputs: string[];
   /** esbuild's warnings, formatted `file:line:col: text`. */
@@ -71,6 +86,47 @@ function nodeBuiltinsPlugin(manifest: DeployManifest, node: NodeBuiltins): Plugi
   };
 }
 
+const SKIP_VALUE_RULES = Symbol('edge-value-modules');
+
+/**
+ * wrangler's module rules when bundling: an import matching a CompiledWasm, Text or Data rule (`./x.wasm`, an npm
+ * package's `./lib/x_bg.wasm`) stays an import, of a module uploaded beside the bundle as `<sha1>-<name>` (its
+ * content's hash, as wrangler names it). The file is found as esbuild resolves any import (package exports included).
+ */
+function valueModulesPlugin(manifest: DeployManifest, bundleDir: string, collected: Map<string, { file: BundledFile; abs: string }>): Plugin {
+  const parsed = parseRules(manifest.bundle.rules);
+  const globs = [...parsed.rules, ...parsed.removed].filter((r) => r.type !== 'ESModule').flatMap((r) => r.globs);
+  return {
+    name: 'edge-value-modules',
+    setup(b) {
+      if (globs.length === 0) return;
+      const filter = new RegExp(globs.map((g) => globToRegExp(g).source).join('|'));
+      b.onResolve({ filter }, async (args) => {
+        if (args.pluginData === SKIP_VALUE_RULES) return undefined;
+        const match = matchSpecifier(parsed, args.path);
+        if (!match || !isValueModuleType(match.rule.type)) return undefined;
+        if (match.removed) {
+          return { errors: [{ text: `The file ${args.path} matched a module rule in your configuration (${JSON.stringify(match.rule)}), but was ignored because a previous rule with the same type was not marked as \`fallthrough = true\`.` }] };
+        }
+        const resolved = await b.resolve(stripModuleSuffix(args.path), { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: SKIP_VALUE_RULES });
+        if (resolved.errors.length > 0) return { errors: resolved.errors };
+        let bytes: Buffer;
+        try {
+          bytes = await readFile(resolved.path);
+        } catch (err) {
+          return { errors: [{ text: `Could not read "${args.path}" (${match.rule.type} module): ${(err as Error).message}` }] };
+        }
+        const name = `${createHash('sha1').update(bytes).digest('hex')}-${basename(resolved.path)}`;
+        const path = posix.join(bundleDir, name);
+        const type = match.rule.type;
+        const file: BundledFile = type === 'Text' ? { path, content: bytes.toString('utf8'), type } : { path, content: bytes.toString('base64'), encoding: 'base64', type };
+        collected.set(path, { file, abs: resolved.path });
+        return { path: `./${name}`, external: true };
+      });
+    },
+  };
+}
+
 /** wrangler's `process.env.NODE_ENV` (so that libraries pick their production or development build), under the manifest's [define]. */
 function nodeEnvDefine(define: Record<string, string>, mode: 'production' | 'development'): Record<string, string> {
   const value = JSON.stringify(mode);
@@ -109,6 +165,8 @@ export async function bundleWorker(root: string, manifest: DeployManifest, optio
   const alias: Record<string, string> = {};
   for (const [from, to] of Object.entries(settings.alias)) alias[from] = to.startsWith('./') || to.startsWith('../') ? resolve(root, to) : to;
   const node = new NodeBuiltins(manifest);
+  const values = new Map<string, { file: BundledFile; abs: string }>();
+  const bundleDir = posix.dirname(bundledEntryPath(manifest.main));
   let result;
   try {
     result = await build({
@@ -137,21 +195,21 @@ export async function bundleWorker(root: string, manifest: DeployManifest, optio
       metafile: true,
       logLevel: 'silent',
       inject: node.inject(),
-      plugins: [nodeBuiltinsPlugin(manifest, node)],
+      plugins: [valueModulesPlugin(manifest, bundleDir === '.' ? '' : bundleDir, values), nodeBuiltinsPlugin(manifest, node)],
     });
   } catch (e) {
     if (isBuildFailure(e)) throw bundleError(manifest.main, e.errors, root, node.refused);
     throw e;
   }
   if (result.errors.length > 0) throw bundleError(manifest.main, result.errors, root, node.refused);
-  const modules = result.outputFiles
-    .map((f) => ({ path: posixRel(root, f.path), content: f.text }))
+  const modules = [...result.outputFiles.map((f): BundledFile => ({ path: posixRel(root, f.path), content: f.text })), ...[...values.values()].map((v) => v.file)]
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const inputs = Object.keys(result.metafile.inputs)
     .filter((p) => !p.includes(':'))
     .map((p) => resolve(root, p))
     // nodejs_compat's polyfills are the host's, not the worker's: `edge dev` does not watch them.
     .filter((p) => !isPolyfillFile(p));
+  for (const v of values.values()) if (!inputs.includes(v.abs)) inputs.push(v.abs);
   return { modules, inputs, warnings: result.warnings.map((w) => formatMessage(w, root)) };
 }
 

@@ -1,6 +1,7 @@
 // Deploy-time preparation of a WebAssembly component worker: checks the bytes are a component, transpiles it with
 // jco (synchronous instantiation: components are instantiated inside the isolate, where async compilation never
-// settles), checks it targets our world and imports only what its manifest grants, and prepares every core module
+// settles), checks it targets our world or wasi:http/proxy and imports only the WASI the isolate provides and the
+// capabilities its manifest grants, and prepares every core module
 // (memory capped at the worker's memory limit, fuel metered when `[limits] fuel` is set).
 // jco-transpile 0.1.1's bindgen, chosen by measurement (host/build/README.md): its glue is a quarter of 0.15's size,
 // instantiates faster and costs less per call; wasm-tools (embed, new, types) stays on 0.15.
@@ -9,11 +10,35 @@ import { EdgeError } from '../core/errors.ts';
 import type { DeployManifest } from './manifest.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
 import type { ComponentParts, VersionModule } from '../runtime/worker-types.ts';
+import type { ComponentWorld } from '../core/isolate-protocol.ts';
 import { memoryMbToPages, prepareCoreModule } from '../runtime/wasm/prepare.ts';
 import { wasmKind } from '../runtime/wasm/core-module-check.ts';
+import { checkDurableClass } from './component-durable.ts';
 
 /** The export every worker component has (world edge:platform/worker). */
 export const HANDLER_EXPORT = 'edge:platform/incoming-handler@0.1.0';
+/** The export of a component of the standard wasi:http/proxy world (any 0.2 release). */
+const WASI_HANDLER_EXPORT = /^wasi:http\/incoming-handler@0\.2\.\d+$/;
+
+/**
+ * The WASI 0.2 interfaces the isolate provides (host/runtime/js/prelude/wasi.js and wasi-http.js; jco names imports
+ * without version). A component importing any other WASI interface is refused at deploy, naming it.
+ */
+export const PROVIDED_WASI_INTERFACES: readonly string[] = [
+  'wasi:cli/environment', 'wasi:cli/exit', 'wasi:cli/stdin', 'wasi:cli/stdout', 'wasi:cli/stderr',
+  'wasi:cli/terminal-input', 'wasi:cli/terminal-output', 'wasi:cli/terminal-stdin', 'wasi:cli/terminal-stdout', 'wasi:cli/terminal-stderr',
+  'wasi:clocks/monotonic-clock', 'wasi:clocks/wall-clock',
+  'wasi:filesystem/types', 'wasi:filesystem/preopens',
+  'wasi:io/error', 'wasi:io/poll', 'wasi:io/streams',
+  'wasi:random/random', 'wasi:random/insecure', 'wasi:random/insecure-seed',
+  'wasi:http/types', 'wasi:http/outgoing-handler',
+];
+
+/** Why a WASI interface this host lacks is refused, by package. */
+const WASI_REFUSALS: Record<string, string> = {
+  'wasi:sockets': 'workers have no sockets; reach the network with wasi:http/outgoing-handler (under the egress policy)',
+  'wasi:filesystem': 'only wasi:filesystem/types and /preopens are provided, with no preopened directory',
+};
 const GLUE_NAME = 'component';
 
 /** Where a component worker's bytes are in its upload: `main` itself, or the component `edge build` made from an AssemblyScript `main`. */
@@ -55,14 +80,19 @@ export async function prepareComponent(bytes: Uint8Array, path: string, manifest
     throw new EdgeError('E_COMPONENT_INVALID', `${path} is not a valid component: ${firstLine(err)}`, { details: { module: path } });
   }
   const exported = out.exports.map(([name]) => name);
-  if (!exported.includes(HANDLER_EXPORT)) {
+  let world: ComponentWorld;
+  if (exported.includes(HANDLER_EXPORT)) world = 'edge:platform/worker';
+  else if (exported.some((e) => WASI_HANDLER_EXPORT.test(e))) world = 'wasi:http/proxy';
+  else {
     throw new EdgeError(
       'E_COMPONENT_INVALID',
-      `${path} does not target world edge:platform/worker: it must export ${HANDLER_EXPORT}, but it exports ${exported.filter((e) => e.includes(':')).join(', ') || 'nothing of an interface'}.`,
+      `${path} does not target world edge:platform/worker or wasi:http/proxy: it must export ${HANDLER_EXPORT} or wasi:http/incoming-handler@0.2.x, but it exports ${exported.filter((e) => e.includes(':')).join(', ') || 'nothing of an interface'}.`,
       { details: { module: path, exports: exported } },
     );
   }
-  registry.checkImports(manifest, out.imports);
+  checkWasiImports(path, out.imports);
+  // A Durable Object class (world durable-object) has its objects' storage: component-durable.ts.
+  registry.checkImports(manifest, checkDurableClass(path, manifest, exported, out.imports).filter((i) => !i.startsWith('wasi:')));
 
   const decoder = new TextDecoder();
   let glue: string | undefined;
@@ -76,6 +106,8 @@ export async function prepareComponent(bytes: Uint8Array, path: string, manifest
       try {
         prepared = prepareCoreModule(data, {
           memoryMaxPages: memoryMbToPages(manifest.limits.memoryMb),
+          // Every core module of the component is prepared here, so a memory one of them imports is capped where defined.
+          allowImportedMemory: true,
           fuel: manifest.limits.fuel !== undefined,
           ...(manifest.limits.fuel !== undefined ? { initialFuel: manifest.limits.fuel } : {}),
         });
@@ -91,8 +123,20 @@ export async function prepareComponent(bytes: Uint8Array, path: string, manifest
   const gluePath = `${GLUE_NAME}.js`;
   return {
     modules: [{ path: gluePath, source: glue }],
-    component: { glue: gluePath, wasm, imports: out.imports, fuelExport },
+    component: { glue: gluePath, wasm, imports: out.imports, fuelExport, world },
   };
+}
+
+/** Refuses, naming them all, the WASI interfaces the component imports that this host does not provide. */
+function checkWasiImports(path: string, imports: readonly string[]): void {
+  const missing = imports.filter((i) => i.startsWith('wasi:') && !PROVIDED_WASI_INTERFACES.includes(i.replace(/@[^/]*$/, '')));
+  if (missing.length === 0) return;
+  const reasons = [...new Set(missing.map((m) => WASI_REFUSALS[m.split('/')[0]!]).filter((r) => r !== undefined))];
+  throw new EdgeError(
+    'E_IMPORT_NOT_GRANTED',
+    `${path} imports ${missing.join(', ')}, which this host does not provide to components${reasons.length ? ` (${reasons.join('; ')})` : ''}. Provided WASI 0.2 interfaces: ${PROVIDED_WASI_INTERFACES.join(', ')}.`,
+    { details: { module: path, imports: missing } },
+  );
 }
 
 function firstLine(err: unknown): string {

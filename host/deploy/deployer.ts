@@ -3,14 +3,15 @@
 // stores the version durably, and only then switches traffic to it; any failure leaves the old version serving.
 import { posix } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
-import { findUnsupportedFeatures, unsupportedFeaturesMessage } from '../core/unsupported-features.ts';
 import { parseManifest } from './manifest.ts';
 import type { DeployUpload } from './upload.ts';
-import { MAX_UPLOAD_BYTES } from '../core/limits.ts';
+import { MAX_COMPONENT_BYTES, MAX_UPLOAD_BYTES } from '../core/limits.ts';
 import { newVersionId, type VersionInfo, type VersionStore } from './version-store.ts';
 import type { IsolatePool } from '../runtime/isolate-pool.ts';
 import { WorkerInstance } from '../runtime/worker-instance.ts';
-import type { LoadedVersion } from '../runtime/worker-types.ts';
+import type { LoadedVersion, ValueModule } from '../runtime/worker-types.ts';
+import type { DeployManifest } from '../core/manifest.ts';
+import { valueModuleOf } from './value-modules.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import type { Router } from './router.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
@@ -98,6 +99,7 @@ export class Deployer {
     let modules: LoadedVersion['modules'];
     let component: LoadedVersion['component'];
     let sourceMaps: ModuleSourceMap[] = [];
+    let valueModules: ValueModule[] = [];
     const assets = await this.checkAssets(upload, manifest);
     if (manifest.main === '') {
       // An assets-only worker: nothing runs, the host serves its files.
@@ -114,7 +116,7 @@ export class Deployer {
         throw new EdgeError('E_DEPLOY_INVALID', `A component worker is one .wasm file; the upload also holds ${upload.modules.filter((m) => m !== file).map((m) => m.path).join(', ')}.`);
       }
       const bytes = file.encoding === 'base64' ? Buffer.from(file.content, 'base64') : Buffer.from(file.content, 'latin1');
-      if (bytes.byteLength > MAX_UPLOAD_BYTES) throw new EdgeError('E_DEPLOY_INVALID', `The component is ${bytes.byteLength} bytes, more than the ${MAX_UPLOAD_BYTES} allowed.`);
+      if (bytes.byteLength > MAX_COMPONENT_BYTES) throw new EdgeError('E_DEPLOY_INVALID', `The component is ${bytes.byteLength} bytes, more than the ${MAX_COMPONENT_BYTES} allowed.`);
       const prepared = await prepareComponent(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), componentPath, manifest, this.registry);
       modules = prepared.modules;
       component = prepared.component;
@@ -123,11 +125,7 @@ export class Deployer {
       // version's manifest names the module that runs.
       const entry = bundledEntryPath(manifest.main);
       if (entry !== manifest.main) manifest.main = entry;
-      ({ modules, sourceMaps } = checkModules(upload, manifest.main));
-      const unsupported = findUnsupportedFeatures(modules);
-      if (unsupported.length > 0) {
-        throw new EdgeError('E_BINDING_UNSUPPORTED', unsupportedFeaturesMessage(unsupported), { details: { features: unsupported.map((f) => ({ use: f.use, module: f.module })) } });
-      }
+      ({ modules, sourceMaps, valueModules } = checkModules(upload, manifest));
     }
     for (const r of manifest.routes) {
       const owner = this.router.owner(r.pattern, manifest.name);
@@ -143,6 +141,7 @@ export class Deployer {
         versionId: newVersionId(),
         manifest,
         modules,
+        ...(valueModules.length ? { valueModules } : {}),
         ...(component ? { component } : {}),
         ...(sourceMaps.length ? { sourceMaps } : {}),
         ...(assets ? { assets } : {}),
@@ -282,16 +281,26 @@ export class Deployer {
   }
 }
 
-/** The JS modules of an upload and the source maps (`<module>.map`) uploaded beside them. */
-function checkModules(upload: DeployUpload, main: string): { modules: LoadedVersion['modules']; sourceMaps: ModuleSourceMap[] } {
+/** The JS modules of an upload, its WebAssembly, text and data modules, and the source maps (`<module>.map`) uploaded beside them. */
+function checkModules(upload: DeployUpload, manifest: DeployManifest): { modules: LoadedVersion['modules']; sourceMaps: ModuleSourceMap[]; valueModules: ValueModule[] } {
+  const main = manifest.main;
   const seen = new Set<string>();
   let total = 0;
   const modules: LoadedVersion['modules'] = [];
+  const valueModules: ValueModule[] = [];
   const maps: Array<{ path: string; content: string }> = [];
   for (const m of upload.modules) {
     const p = m.path;
     if (p.length === 0 || p.startsWith('/') || p.includes('\\') || p.includes('\0') || posix.normalize(p) !== p || p.startsWith('../')) {
       throw new EdgeError('E_DEPLOY_INVALID', `Module path "${p}" is not a relative path inside the worker directory.`, { details: { module: p } });
+    }
+    const value = valueModuleOf(m, manifest);
+    if (value) {
+      if (seen.has(p)) throw new EdgeError('E_DEPLOY_INVALID', `Module "${p}" was uploaded twice.`, { details: { module: p } });
+      seen.add(p);
+      total += value.bytes.byteLength;
+      valueModules.push(value);
+      continue;
     }
     if (m.encoding === 'base64') throw new EdgeError('E_DEPLOY_INVALID', `Module "${p}" is binary; only a component worker (main = "*.wasm") uploads a binary file.`, { details: { module: p } });
     if (p.endsWith('.map')) {
@@ -301,7 +310,7 @@ function checkModules(upload: DeployUpload, main: string): { modules: LoadedVers
       continue;
     }
     if (!/\.(m?js|cjs)$/.test(p)) {
-      throw new EdgeError('E_DEPLOY_INVALID', `Module "${p}" is not a JavaScript module (.js or .mjs) or a source map (<module>.map).`, { details: { module: p } });
+      throw new EdgeError('E_DEPLOY_INVALID', `Module "${p}" is not a JavaScript module (.js or .mjs), a source map (<module>.map), or a WebAssembly, text or data module by the manifest's rules.`, { details: { module: p } });
     }
     if (seen.has(p)) throw new EdgeError('E_DEPLOY_INVALID', `Module "${p}" was uploaded twice.`, { details: { module: p } });
     seen.add(p);
@@ -311,7 +320,7 @@ function checkModules(upload: DeployUpload, main: string): { modules: LoadedVers
   if (total > MAX_UPLOAD_BYTES) {
     throw new EdgeError('E_DEPLOY_INVALID', `The worker's modules total ${total} bytes, more than the ${MAX_UPLOAD_BYTES} allowed.`);
   }
-  if (!seen.has(main)) {
+  if (!modules.some((m) => m.path === main)) {
     throw new EdgeError('E_MODULE_NOT_FOUND', `The manifest's main "${main}" is not among the uploaded modules (${[...seen].join(', ') || 'none'}).`, {
       details: { module: main },
     });
@@ -324,7 +333,7 @@ function checkModules(upload: DeployUpload, main: string): { modules: LoadedVers
     parseSourceMap(module, content);
     return { module, map: content };
   });
-  return { modules, sourceMaps };
+  return { modules, sourceMaps, valueModules };
 }
 
 /** A deploy-time error whose stack (a throw in the global scope) names the user's source through the source maps. */

@@ -504,6 +504,26 @@ describe('parseManifestText: services, triggers and bundling', () => {
     expect(tomlError('no_bundle = "yes"\n').message).toContain('`no_bundle` must be a boolean');
     expect(tomlError('[define]\nX = 1\n').message).toContain('`define.X` must be a string');
   });
+
+  it('keeps [[rules]] of types ESModule, CompiledWasm, Text and Data as written, with wrangler\'s fallthrough warnings', () => {
+    const m = toml('[[rules]]\ntype = "Text"\nglobs = ["**/*.md"]\nfallthrough = true\n[[rules]]\ntype = "Data"\nglobs = ["**/*.dat"]\n[[rules]]\ntype = "ESModule"\nglobs = ["**/*.js"]\n');
+    expect(m.bundle.rules).toEqual([{ type: 'Text', globs: ['**/*.md'], fallthrough: true }, { type: 'Data', globs: ['**/*.dat'] }, { type: 'ESModule', globs: ['**/*.js'] }]);
+    expect(toml('').bundle.rules).toBeUndefined();
+    // A Data rule without fallthrough ends wrangler's default Data rule (**/*.bin): said, as wrangler says it.
+    const { warnings } = parseManifest('name = "w"\nmain = "index.js"\n[[rules]]\ntype = "Data"\nglobs = ["**/*.dat"]\n', 'wrangler.toml');
+    expect(warnings).toEqual([expect.stringMatching(/^wrangler\.toml: The default module rule .*\*\*\/\*\.bin.* will be ignored\. To use the previous rule, add `fallthrough = true`/)]);
+    expect(parseManifest('name = "w"\nmain = "index.js"\n[[rules]]\ntype = "Data"\nglobs = ["**/*.dat"]\nfallthrough = false\n', 'wrangler.toml').warnings).toEqual([]);
+  });
+
+  it('rejects [[rules]] with an unknown type, no globs or a non-boolean fallthrough, and refuses CommonJS by name', () => {
+    expect(tomlError('[[rules]]\ntype = "Wasm"\nglobs = ["**/*.wasm"]\n').message).toContain('`rules[0].type` must be one of "ESModule", "CompiledWasm", "Text", "Data"');
+    expect(tomlError('[[rules]]\ntype = "Text"\n').message).toContain('`rules[0].globs` must be a non-empty array of glob strings');
+    expect(tomlError('[[rules]]\ntype = "Text"\nglobs = ["*.md"]\nfallthrough = "yes"\n').message).toContain('`rules[0].fallthrough` must be a boolean');
+    expect(tomlError('[[rules]]\ntype = "Text"\nglobs = ["*.md"]\nmodule = true\n').message).toContain('rules[0]');
+    const e = tomlError('[[rules]]\ntype = "CommonJS"\nglobs = ["**/*.cjs"]\n');
+    expect(e.code).toBe('E_BINDING_UNSUPPORTED');
+    expect(e.message).toContain('`rules` (module rules of type CommonJS (CommonJS modules are not uploaded as they are: remove `no_bundle`');
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -648,7 +668,7 @@ describe('every top-level wrangler key', () => {
       queues: { producers: [{ binding: 'JOBS', queue: 'jobs' }] },
       ai: { binding: 'AI' },
       browser: { binding: 'BROWSER' },
-      rules: [{ type: 'Text', globs: ['**/*.txt'] }],
+      rules: [{ type: 'CommonJS', globs: ['**/*.cjs'] }],
       build: { command: 'npm run build' },
       observability: { enabled: true },
     }));
@@ -657,7 +677,7 @@ describe('every top-level wrangler key', () => {
     expect(e.message).toBe(
       'wrangler.json: not deployed: these 5 keys are not supported yet by this runtime: `queues` (Queues: env.JOBS), `ai` (Workers AI: env.AI), ' +
         '`browser` (Browser Rendering: env.BROWSER), `build.command` (a custom build command: build with your own tooling and point `main` at its output), ' +
-        '`rules` (module rules of type Text: only ES modules are uploaded); deployed without them, the worker would find env.JOBS, env.AI, env.BROWSER undefined. ' +
+        '`rules` (module rules of type CommonJS (CommonJS modules are not uploaded as they are: remove `no_bundle` so that the bundler converts them to ES modules)); deployed without them, the worker would find env.JOBS, env.AI, env.BROWSER undefined. ' +
         'The README\'s "Moving a Workers project" lists what runs here.',
     );
   });

@@ -11,11 +11,12 @@ import { parse as parseToml, TomlDate, TomlError } from 'smol-toml';
 import { parseTree, printParseErrorCode, type Node as JsonNode, type ParseError as JsonParseError } from 'jsonc-parser';
 import { Cron } from 'croner';
 import { EdgeError } from '../core/errors.ts';
-import { WORKER_NAME_RE, type BindingGrant, type BuildSettings, type BundleSettings, type DeployManifest, type RoutePattern, type SectionContext, type WorkerLimits } from '../core/manifest.ts';
+import { WORKER_NAME_RE, type BindingGrant, type BuildSettings, type BundleSettings, type DeployManifest, type ModuleRule, type RoutePattern, type SectionContext, type WorkerLimits } from '../core/manifest.ts';
 import { DEFAULT_LIMITS, LIMIT_RANGES, MAX_CRONS } from '../core/limits.ts';
 import { BUILTIN_SECTIONS } from '../bindings/builtins.ts';
 import { parseAssetsSection } from '../bindings/assets/assets-section.ts';
-import { sqliteClasses } from '../bindings/durable/durable-section.ts';
+import { declaredClasses, sqliteClasses } from '../bindings/durable/durable-section.ts';
+import { parseRules } from './module-rules.ts';
 
 export type { BindingGrant, BuildSettings, BundleSettings, DeployManifest, RoutePattern, WorkerLimits } from '../core/manifest.ts';
 
@@ -665,18 +666,48 @@ function applyEnvironment(top: Record<string, Raw>, ctx: Ctx, env: string | unde
   return merged;
 }
 
-/** wrangler's module `rules`: ES modules are what this runtime runs; other module types (Text, Data, CompiledWasm, CommonJS) are refused. */
-function checkRules(v: Raw, ctx: Ctx): Refusal | null {
-  if (v === undefined) return null;
+/** Module types of wrangler's `rules` that this runtime does not run, with what to do instead. */
+const REFUSED_RULE_TYPES: Record<string, string> = {
+  CommonJS: 'CommonJS modules are not uploaded as they are: remove `no_bundle` so that the bundler converts them to ES modules',
+  PythonModule: 'Python workers are not supported',
+  PythonRequirement: 'Python workers are not supported',
+  NodeJsCompatModule: 'use `compatibility_flags = ["nodejs_compat"]` instead',
+};
+const RULE_TYPES = ['ESModule', 'CompiledWasm', 'Text', 'Data'] as const;
+
+/**
+ * wrangler's module `rules`: ES modules, and the value modules (`CompiledWasm`, `Text`, `Data`) that an import of a
+ * matching path gives (host/deploy/module-rules.ts applies them with wrangler's defaults); CommonJS and Python are refused.
+ */
+function checkRules(v: Raw, ctx: Ctx): { rules: ModuleRule[] | undefined; refused: Refusal | null } {
+  if (v === undefined) return { rules: undefined, refused: null };
   if (!Array.isArray(v)) throw expected(ctx, 'rules', ctx.format === 'toml' ? 'an array of tables ([[rules]])' : 'an array of objects', v);
-  const other = new Set<string>();
+  const other = new Map<string, string>();
+  const rules: ModuleRule[] = [];
   v.forEach((rule, i) => {
-    if (!isTable(rule)) throw expected(ctx, `rules[${i}]`, 'a table such as { type = "ESModule", globs = ["**/*.js"] }', rule);
+    if (!isTable(rule)) throw expected(ctx, `rules[${i}]`, 'a table such as { type = "Text", globs = ["**/*.md"] }', rule);
     for (const k of Object.keys(rule)) if (!['type', 'globs', 'fallthrough'].includes(k)) throw unknownKey(ctx, `rules[${i}]`, k, ['type', 'globs', 'fallthrough']);
-    if (typeof rule['type'] !== 'string') throw expected(ctx, `rules[${i}].type`, 'a module type such as "ESModule"', rule['type']);
-    if (rule['type'] !== 'ESModule') other.add(rule['type']);
+    const type = rule['type'];
+    if (typeof type !== 'string') throw expected(ctx, `rules[${i}].type`, `a module type (${RULE_TYPES.map((t) => `"${t}"`).join(', ')})`, type);
+    if (Object.hasOwn(REFUSED_RULE_TYPES, type)) {
+      other.set(type, REFUSED_RULE_TYPES[type]!);
+      return;
+    }
+    if (!(RULE_TYPES as readonly string[]).includes(type)) throw expected(ctx, `rules[${i}].type`, `one of ${RULE_TYPES.map((t) => `"${t}"`).join(', ')}`, type);
+    const globs = rule['globs'];
+    if (!Array.isArray(globs) || globs.length === 0 || globs.some((g) => typeof g !== 'string' || g === '')) {
+      throw expected(ctx, `rules[${i}].globs`, 'a non-empty array of glob strings such as ["**/*.md"]', globs);
+    }
+    const fallthrough = rule['fallthrough'];
+    if (fallthrough !== undefined && typeof fallthrough !== 'boolean') throw expected(ctx, `rules[${i}].fallthrough`, 'a boolean', fallthrough);
+    const parsed: ModuleRule = { type: type as ModuleRule['type'], globs: [...(globs as string[])] };
+    if (fallthrough !== undefined) parsed.fallthrough = fallthrough;
+    rules.push(parsed);
   });
-  return other.size ? { key: 'rules', what: `module rules of type ${[...other].join(', ')}: only ES modules are uploaded`, bindings: [] } : null;
+  const refused = other.size
+    ? { key: 'rules', what: `module rules of type ${[...other].map(([t, why]) => `${t} (${why})`).join(', ')}`, bindings: [] }
+    : null;
+  return { rules, refused };
 }
 
 /** Parses and validates manifest text, with the warnings a deploy prints. */
@@ -724,7 +755,7 @@ export function parseManifest(text: string, fileName: string, options: ManifestO
     refused.push({ key: 'build.command', what: 'a custom build command: build with your own tooling and point `main` at its output', bindings: [] });
   }
   const rules = checkRules(raw['rules'], ctx);
-  if (rules) refused.push(rules);
+  if (rules.refused) refused.push(rules.refused);
   if (refused.length > 0) throw refusal(ctx, refused);
   if (raw['workers_dev'] !== undefined && typeof raw['workers_dev'] !== 'boolean') throw expected(ctx, 'workers_dev', 'a boolean', raw['workers_dev']);
   if (raw['account_id'] !== undefined && typeof raw['account_id'] !== 'string') throw expected(ctx, 'account_id', 'a string', raw['account_id']);
@@ -754,6 +785,10 @@ export function parseManifest(text: string, fileName: string, options: ManifestO
     crons: validateTriggers(raw['triggers'], ctx),
     bundle: validateBundle(raw, ctx),
   };
+  if (rules.rules !== undefined) {
+    manifest.bundle.rules = rules.rules;
+    warnings.push(...parseRules(rules.rules).warnings.map((w) => `${ctx.file}: ${w}`));
+  }
   if (raw['assets'] !== undefined) {
     const assets = parseAssetsSection(raw['assets'], sections, main !== '');
     manifest.assets = assets;
@@ -763,6 +798,8 @@ export function parseManifest(text: string, fileName: string, options: ManifestO
   if (date !== undefined) manifest.compatibilityDate = date;
   const sqlite = sqliteClasses(raw['migrations']);
   if (sqlite.length > 0) manifest.sqliteClasses = sqlite;
+  const declared = declaredClasses(raw['migrations']);
+  if (declared.length > 0) manifest.durableClasses = declared;
   return { manifest, warnings };
 }
 

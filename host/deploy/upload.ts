@@ -4,11 +4,12 @@
 // obviously wrong.
 
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
 import { findManifest, parseManifestText } from './manifest.ts';
-import { userGrants, type DeployManifest } from '../core/manifest.ts';
-import { MAX_UPLOAD_BYTES } from '../core/limits.ts';
+import { userGrants, type DeployManifest, type ValueModuleType } from '../core/manifest.ts';
+import { parseRules, valueTypeOfPath } from './module-rules.ts';
+import { MAX_COMPONENT_BYTES, MAX_UPLOAD_BYTES } from '../core/limits.ts';
 import { findHostConfig, loadHostConfig } from '../core/host-config.ts';
 import { BUNDLED_ENTRY, bundleWorker } from './bundle.ts';
 import { collectAssets, type CollectedAssets } from './asset-collect.ts';
@@ -17,8 +18,10 @@ import type { AssetsUpload } from './asset-manifest.ts';
 export interface UploadedFile {
   path: string;
   content: string;
-  /** Binary files (a component) travel base64-encoded. */
+  /** Binary files (a component, a WebAssembly or data module) travel base64-encoded. */
   encoding?: 'base64';
+  /** A value module (wrangler's module rules): a WebAssembly.Module, a string or an ArrayBuffer to what imports it; none for JS. */
+  type?: ValueModuleType;
 }
 export interface DeployUpload {
   /** `env`: the wrangler environment (`--env`) the manifest is deployed in. */
@@ -55,17 +58,20 @@ function formatBytes(n: number): string {
   return `${(n / (1024 * 1024)).toFixed(2)} MiB`;
 }
 
-/** Posix-relative paths of the module files under `root`; symlinked directories are not followed, so cycles cannot occur. */
-async function listModules(root: string, rel: string, out: string[]): Promise<void> {
+/**
+ * Posix-relative paths of the files under `root` that `wanted` accepts (default: JS modules); symlinked directories
+ * are not followed, so cycles cannot occur.
+ */
+async function listModules(root: string, rel: string, out: string[], wanted: (path: string) => boolean = (p) => MODULE_EXTENSIONS.some((ext) => p.endsWith(ext))): Promise<void> {
   const entries = await readdir(join(root, rel), { withFileTypes: true });
   for (const entry of entries) {
     const path = rel ? `${rel}/${entry.name}` : entry.name;
     if (entry.isDirectory()) {
       if (SKIPPED_DIRS.has(entry.name) || entry.name.startsWith('.')) continue;
-      await listModules(root, path, out);
+      await listModules(root, path, out, wanted);
       continue;
     }
-    if (!MODULE_EXTENSIONS.some((ext) => entry.name.endsWith(ext))) continue;
+    if (!wanted(path)) continue;
     if (entry.isFile() || (entry.isSymbolicLink() && (await stat(join(root, path)).then((s) => s.isFile(), () => false)))) out.push(path);
   }
 }
@@ -88,11 +94,11 @@ export async function capabilityWitFor(dir: string, manifest: DeployManifest, co
 
 /** An AssemblyScript worker travels as the component `edge build` makes of it, at `main` with `.wasm`. */
 async function collectAssemblyScript(root: string, found: { fileName: string; text: string }, manifest: DeployManifest, config?: string): Promise<DeployUpload> {
-  const { buildWorker } = await import('../build/worker-build.ts');
+  const { buildWorker, worldOf } = await import('../build/worker-build.ts');
   const capabilityWit = await capabilityWitFor(root, manifest, config);
-  const { component } = await buildWorker({ dir: root, main: manifest.main, optimize: manifest.build.optimize, capabilityWit });
-  if (component.byteLength > MAX_UPLOAD_BYTES) {
-    throw new EdgeError('E_DEPLOY_INVALID', `the component built from ${manifest.main} is ${formatBytes(component.byteLength)}, over the 10 MiB limit`);
+  const { component } = await buildWorker({ dir: root, main: manifest.main, optimize: manifest.build.optimize, capabilityWit, world: worldOf(manifest) });
+  if (component.byteLength > MAX_COMPONENT_BYTES) {
+    throw new EdgeError('E_DEPLOY_INVALID', `the component built from ${manifest.main} is ${formatBytes(component.byteLength)}, over the ${formatBytes(MAX_COMPONENT_BYTES)} limit`);
   }
   return {
     manifest: { fileName: found.fileName, content: found.text },
@@ -158,13 +164,13 @@ async function collectCode(root: string, found: { fileName: string; text: string
       });
     }
     const bundled = await bundleWorker(root, manifest, { mode: options.mode ?? 'production' });
-    checkTotal(root, bundled.modules.map((m) => ({ path: m.path, bytes: Buffer.byteLength(m.content) })), Buffer.byteLength(found.text));
+    checkTotal(root, bundled.modules.map((m) => ({ path: m.path, bytes: Buffer.byteLength(m.content, m.encoding === 'base64' ? 'base64' : 'utf8') })), Buffer.byteLength(found.text));
     return { upload: { manifest: { fileName: found.fileName, content: found.text }, modules: bundled.modules }, inputs: bundled.inputs, warnings: bundled.warnings };
   }
   return { upload: await collectUnbundled(root, found, manifest), inputs: [], warnings: [] };
 }
 
-/** `no_bundle = true` (or a `.wasm` main): every .js/.mjs module under the worker directory, as it is. */
+/** `no_bundle = true` (or a `.wasm` main): every .js/.mjs module under the worker directory, as it is, and the value modules the rules match. */
 async function collectUnbundled(root: string, found: { fileName: string; text: string }, manifest: DeployManifest): Promise<DeployUpload> {
   const paths: string[] = [];
   await listModules(root, '', paths);
@@ -182,9 +188,36 @@ async function collectUnbundled(root: string, found: { fileName: string; text: s
     });
   }
 
+  const values = await listValueModules(root, manifest);
   // Sizes come from stat so that an oversized tree is rejected before it is read into memory.
-  const sizes = await Promise.all(paths.map(async (path) => ({ path, bytes: (await stat(join(root, path))).size })));
+  const sizes = await Promise.all([...paths, ...values.map((v) => v.path)].map(async (path) => ({ path, bytes: (await stat(join(root, path))).size })));
   checkTotal(root, sizes, Buffer.byteLength(found.text));
-  const modules = await Promise.all(paths.map(async (path) => ({ path, content: await readFile(join(root, path), 'utf8') })));
+  const modules: UploadedFile[] = await Promise.all(paths.map(async (path) => ({ path, content: await readFile(join(root, path), 'utf8') })));
+  for (const { path, type } of values) {
+    const bytes = await readFile(join(root, path));
+    modules.push(type === 'Text' ? { path, content: bytes.toString('utf8'), type } : { path, content: bytes.toString('base64'), encoding: 'base64', type });
+  }
   return { manifest: { fileName: found.fileName, content: found.text }, modules };
+}
+
+/**
+ * The WebAssembly, text and data modules of an unbundled worker, as wrangler finds additional modules: the files
+ * under `main`'s directory (the module root) that a CompiledWasm, Text or Data rule matches (by default `*.wasm`,
+ * `*.txt`/`*.html`/`*.sql`, `*.bin`), less the static assets directory.
+ */
+async function listValueModules(root: string, manifest: DeployManifest): Promise<Array<{ path: string; type: ValueModuleType }>> {
+  // A component (a `.wasm` main) is one file; only a JS worker imports value modules.
+  if (!MODULE_EXTENSIONS.some((ext) => manifest.main.endsWith(ext))) return [];
+  const parsed = parseRules(manifest.bundle.rules);
+  const moduleRoot = posix.dirname(manifest.main) === '.' ? '' : posix.dirname(manifest.main);
+  const assetsDir = manifest.assets?.directory !== undefined ? posix.normalize(manifest.assets.directory).replace(/^\.\/|\/$/g, '') : null;
+  const under = (path: string) => (moduleRoot === '' ? path : path.slice(moduleRoot.length + 1));
+  const found: string[] = [];
+  const exists = await stat(join(root, moduleRoot)).then((s) => s.isDirectory(), () => false);
+  if (!exists) return [];
+  await listModules(root, moduleRoot, found, (path) => {
+    if (assetsDir !== null && (path === assetsDir || path.startsWith(`${assetsDir}/`))) return false;
+    return valueTypeOfPath(parsed, under(path)) !== null;
+  });
+  return found.sort(byCodeUnits).map((path) => ({ path, type: valueTypeOfPath(parsed, under(path))! }));
 }

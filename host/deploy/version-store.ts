@@ -6,15 +6,17 @@
 //   <dataDir>/workers/<name>/versions/<id>/version.json      { id, createdAt, manifest, manifestFile, modules: [path...] }
 //   <dataDir>/workers/<name>/versions/<id>/modules/<path>    module sources
 //   <dataDir>/workers/<name>/versions/<id>/cache/<n>.v8      V8 code cache per module (by index)
+//   <dataDir>/workers/<name>/versions/<id>/values/<path>     WebAssembly, text and data modules of a JS worker, as uploaded
 //   <dataDir>/workers/<name>/versions/<id>/maps/<path>.map   source maps of bundled modules (stack traces in tail)
 //   <dataDir>/workers/<name>/versions/<id>/assets.json        static assets: path → hash, size, type; rules (contents in asset-store.ts)
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
-import type { DeployManifest } from '../core/manifest.ts';
+import type { DeployManifest, ValueModuleType } from '../core/manifest.ts';
 import type { VersionAssets } from '../core/assets.ts';
 import type { LoadedVersion, VersionModule } from '../runtime/worker-types.ts';
+import type { ComponentWorld } from '../core/isolate-protocol.ts';
 
 export interface VersionInfo {
   id: string;
@@ -27,7 +29,9 @@ interface VersionFile extends VersionInfo {
   manifestFile: string;
   modules: string[];
   /** A component worker: its core modules are files under wasm/. */
-  component?: { glue: string; imports: string[]; fuelExport: string | null; wasm: string[] };
+  component?: { glue: string; imports: string[]; fuelExport: string | null; wasm: string[]; world?: ComponentWorld };
+  /** WebAssembly, text and data modules: files under values/. */
+  valueModules?: Array<{ path: string; type: ValueModuleType }>;
   /** Modules with a source map under maps/. */
   sourceMaps?: string[];
   /** The version has static assets (assets.json). */
@@ -126,8 +130,12 @@ export class VersionStore {
     };
     if (version.component) {
       const c = version.component;
-      info.component = { glue: c.glue, imports: c.imports, fuelExport: c.fuelExport, wasm: c.wasm.map((w) => w.name) };
+      info.component = { glue: c.glue, imports: c.imports, fuelExport: c.fuelExport, wasm: c.wasm.map((w) => w.name), ...(c.world ? { world: c.world } : {}) };
       for (const w of c.wasm) await writeFileDurable(join(tmp, 'wasm', w.name), w.bytes);
+    }
+    if (version.valueModules?.length) {
+      info.valueModules = version.valueModules.map((m) => ({ path: m.path, type: m.type }));
+      for (const m of version.valueModules) await writeFileDurable(join(tmp, 'values', m.path), m.bytes);
     }
     if (version.sourceMaps?.length) {
       info.sourceMaps = version.sourceMaps.map((m) => m.module);
@@ -176,7 +184,10 @@ export class VersionStore {
     if (info.component) {
       const c = info.component;
       const wasm = await Promise.all(c.wasm.map(async (n) => ({ name: n, bytes: new Uint8Array(await readFile(join(dir, 'wasm', n))) })));
-      loaded.component = { glue: c.glue, imports: c.imports, fuelExport: c.fuelExport, wasm };
+      loaded.component = { glue: c.glue, imports: c.imports, fuelExport: c.fuelExport, wasm, ...(c.world ? { world: c.world } : {}) };
+    }
+    if (info.valueModules?.length) {
+      loaded.valueModules = await Promise.all(info.valueModules.map(async (m) => ({ ...m, bytes: new Uint8Array(await readFile(join(dir, 'values', m.path))) })));
     }
     if (info.assets) loaded.assets = JSON.parse(await readFile(join(dir, 'assets.json'), 'utf8')) as VersionAssets;
     if (info.sourceMaps?.length) {

@@ -13,6 +13,7 @@ import type { PooledIsolate } from './isolate-pool.ts';
 import { webAssembly, type WasmModule } from '../core/webassembly-api.ts';
 import { errorStack, errorText } from './error-response.ts';
 import type { ComponentParts, LoadedVersion } from './worker-types.ts';
+import { isolateValues, VALUE_MODULES_GLOBAL, valueModuleSource } from './value-modules.ts';
 import { dynamicImportBootstrap, dynamicImportsOf, explainLinkError, guestModule, usesCloudflareWorkers } from './guest-modules.ts';
 
 /** `node:x`, or a bare name Node resolves to a built-in. */
@@ -60,6 +61,8 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
   const { isolate, context } = target.pooled;
   const { manifest, modules, worker } = target.version;
   const byPath = new Map(modules.map((m) => [m.path, m]));
+  // WebAssembly, text and data modules (wrangler's module rules): each a small JS module whose default export is the value.
+  const values = new Map((target.version.component ? [] : (target.version.valueModules ?? [])).map((m) => [m.path, m]));
   // Modules using import() run rewritten (guest-modules.ts); the code cache is made from and checked against that text.
   const dynamic = target.version.component ? null : dynamicImportsOf(modules);
   const sourceOf = (path: string): string | undefined => dynamic?.sources.get(path) ?? byPath.get(path)?.source;
@@ -85,9 +88,16 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
     pathOf.set(m, path);
     return m;
   };
+  const compileValue = (path: string): ivm.Module => {
+    const m = isolate.compileModuleSync(valueModuleSource(values.get(path)!, manifest.limits.memoryMb), { filename: `worker://${worker}/${path}` });
+    compiled.set(path, m);
+    pathOf.set(m, path);
+    return m;
+  };
   const compileSync = (path: string, source = sourceOf(path)): ivm.Module => {
     const existing = compiled.get(path);
     if (existing) return existing;
+    if (values.has(path)) return compileValue(path);
     if (source === undefined) throw new EdgeError('E_MODULE_NOT_FOUND', `Module "${path}" was not uploaded.`);
     try {
       return record(path, isolate.compileModuleSync(source, compileOptions(path)));
@@ -102,6 +112,7 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
     let pending = compiling.get(path);
     if (!pending) {
       pending = (async () => {
+        if (values.has(path)) return compileValue(path);
         const mod = byPath.get(path);
         if (!mod) throw new EdgeError('E_MODULE_NOT_FOUND', `Module "${path}" was not uploaded.`);
         try {
@@ -132,8 +143,10 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
         { details: { module: from, specifier } },
       );
     }
-    const path = specifier.startsWith('/') ? posix.normalize(specifier.slice(1)) : posix.join(posix.dirname(from), specifier);
-    if (!byPath.has(path)) {
+    // `./x.wasm?module` is wrangler's way of importing x.wasm as a WebAssembly.Module.
+    const file = specifier.endsWith('?module') ? specifier.slice(0, -'?module'.length) : specifier;
+    const path = file.startsWith('/') ? posix.normalize(file.slice(1)) : posix.join(posix.dirname(from), file);
+    if (!byPath.has(path) && !values.has(path)) {
       throw new EdgeError('E_MODULE_NOT_FOUND', `${from}: cannot import "${specifier}": no uploaded module at "${path}".`, {
         details: { module: from, specifier },
       });
@@ -157,6 +170,11 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
       context.global.setSync(`__edgeShared_${name}`, new ivm.ExternalCopy(buffer).copyInto({ release: true }));
     }
   }
+  if (values.size > 0) {
+    // Compiled (a .wasm) once per version by the host, handed over compiled; read by the modules that stand for them.
+    const copy = new ivm.ExternalCopy(isolateValues([...values.values()], manifest.limits.memoryMb));
+    context.global.setSync(VALUE_MODULES_GLOBAL, copy.copyInto({ release: true }));
+  }
   let bootstrapSource: string;
   let envModule: ivm.Module | null = null;
   if (component) {
@@ -164,14 +182,25 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
     // isolates): a cold start neither compiles nor re-parses the core modules.
     context.global.setSync('__edgeWasm', new ivm.ExternalCopy(compiledCoreModules(component)).copyInto({ release: true }));
     // ComponentWorkerConfig but its `wasm`, which the bootstrap adds from __edgeWasm.
-    const config: Omit<ComponentWorkerConfig, 'wasm'> = { interfaces: plan.interfaces, fuel: manifest.limits.fuel ?? null, fuelExport: component.fuelExport };
+    const config: Omit<ComponentWorkerConfig, 'wasm'> = {
+      interfaces: plan.interfaces,
+      fuel: manifest.limits.fuel ?? null,
+      fuelExport: component.fuelExport,
+      world: component.world ?? 'edge:platform/worker',
+      // wasi:cli/environment: [vars], JSON values as their JSON text.
+      environment: Object.fromEntries(Object.entries(manifest.vars).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
+      // Durable Object classes it declares, served by its durable-handler (the deploy checked it exports one).
+      ...(manifest.durableClasses && manifest.durableClasses.length > 0 ? { objectClasses: manifest.durableClasses } : {}),
+    };
     bootstrapSource =
       `import { instantiate } from ${JSON.stringify(`./${component.glue}`)};\n` +
       `const host = globalThis.__edgeHost; delete globalThis.__edgeHost;\n` +
       `const wasm = globalThis.__edgeWasm; delete globalThis.__edgeWasm;\n` +
       `const w = host.createComponentWorker(instantiate, Object.assign(${JSON.stringify(config)}, { wasm }));\n` +
       `Object.defineProperty(globalThis, '__edgeWorker', { value: w, configurable: true });\n` +
-      `Object.defineProperty(globalThis, '__edgeEnv', { value: ${envSource}, configurable: true });\n`;
+      `Object.defineProperty(globalThis, '__edgeEnv', { value: ${envSource}, configurable: true });\n` +
+      // Its Durable Object classes (component-objects.js), where objects.js looks for a JS worker's exported classes.
+      `Object.defineProperty(globalThis, '__edgeExports', { value: w.classes, configurable: true });\n`;
   } else {
     // Whether the worker uses the module or the service-worker syntax is known only once it ran (a default export,
     // or listeners). Its bindings are globals in the service-worker syntax, from the first line on: the env module,
@@ -199,6 +228,7 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
       `import * as entry from ${JSON.stringify(`./${manifest.main}`)};\n` +
       extra.imports +
       `const host = globalThis.__edgeHost; delete globalThis.__edgeHost;\n` +
+      (values.size > 0 ? `delete globalThis.${VALUE_MODULES_GLOBAL};\n` : '') +
       extra.body +
       (envEmpty
         ? `const saved = []; Object.defineProperty(globalThis, '__edgeEnv', { value: {}, configurable: true });\n`

@@ -108,7 +108,9 @@ export function subrequest(runner: RequestRunner, rc: RequestContext, arg: unkno
       }
       o.iter = iter;
       if (iter === null && o.body === null) inFlight.delete(id);
-      const head = { status: r.status, statusText: r.statusText, headers: r.headers, url: r.url, redirected: r.redirected, body: iter !== null };
+      const head: FetchReply = { status: r.status, statusText: r.statusText, headers: r.headers, url: r.url, redirected: r.redirected, body: iter !== null };
+      // A WebSocket the response carries: this isolate holds its end now (response.webSocket).
+      if (r.webSocket !== undefined && runner.holdSocket(r.webSocket)) head.ws = r.webSocket;
       return answer(r.bytes && r.bytes.byteLength > 0 && iter === null ? { ...head, bytes: r.bytes } : head);
     },
     (err: unknown) => {

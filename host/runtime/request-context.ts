@@ -138,4 +138,6 @@ export interface RequestRunner {
   finishAfter(rc: RequestContext, waitUntil: boolean): void;
   /** Ends the request with `err` (a limit breach goes to tail). */
   failRequest(rc: RequestContext, err: EdgeError): void;
+  /** A response carried WebSocket end `end` to this isolate: it holds it now (false when the end is gone). */
+  holdSocket(end: number): boolean;
 }

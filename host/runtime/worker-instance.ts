@@ -21,8 +21,10 @@ import type {
   InvokeOps,
   InvokeReply,
   ScheduledEntryResult,
+  SocketEntryResult,
   Untrusted,
 } from '../core/isolate-protocol.ts';
+import { MAX_ATTACHMENT_BYTES, MAX_MESSAGE_BYTES, WebSocketHub, type ObjectAddress, type ObjectEndState, type WsEvent, type WsHolder } from './websockets.ts';
 import type { PooledIsolate } from './isolate-pool.ts';
 import { cpuWatchdog, LimitExceededError, RequestLimitEnforcer, type CpuWatched } from './limits.ts';
 import type { CapabilityInstance, CapabilityRegistry, CapabilityReply } from '../bindings/registry.ts';
@@ -32,6 +34,7 @@ import { mapStack } from './source-map.ts';
 import { evaluateWorker, STARTUP_CPU_MS, type BootstrapTarget } from './bootstrap.ts';
 import { beginComponentResponse, pullBody, readBodyChunk, readBodyForComponent } from './body-streams.ts';
 import { dropFetch, forwardFetched, passThrough, readFetched, subrequest } from './egress.ts';
+import { componentFetch, componentFetchRead, componentSleep } from './component-egress.ts';
 import { asEdgeError, errorResponse, errorText } from './error-response.ts';
 import { RequestContext, type RequestRunner } from './request-context.ts';
 import { lolHtmlModule } from './lol-html-module.ts';
@@ -59,6 +62,8 @@ export interface InstanceHooks {
   registry: CapabilityRegistry;
   /** Asynchronous host operations the prelude may ask for (WebCrypto, the Cache API, ...). */
   ops: HostOps;
+  /** The host's WebSocket pairs (the instance holds the ends its guest has). */
+  sockets: WebSocketHub;
 }
 
 export { WAIT_UNTIL_MS };
@@ -97,7 +102,7 @@ async function inProcessCall(hooks: InstanceHooks, req: InProcessRequest): Promi
 
 const MEMORY_MESSAGE = /memory limit|array buffer allocation failed|out of memory/i;
 
-export class WorkerInstance implements CpuWatched {
+export class WorkerInstance implements CpuWatched, WsHolder {
   readonly version: LoadedVersion;
   readonly pooled: PooledIsolate;
   private readonly hooks: InstanceHooks;
@@ -155,11 +160,27 @@ export class WorkerInstance implements CpuWatched {
       armWallTimer: (rc) => this.armWallTimer(rc),
       finishAfter: (rc, waitUntil) => this.finishAfter(rc, waitUntil),
       failRequest: (rc, err) => this.failRequest(rc, err),
+      holdSocket: (end) => hooks.sockets.hold(end, this),
     };
   }
 
   get inFlight(): number {
     return this.requests.size;
+  }
+
+  /** The worker (as a WebSocket end's holder). */
+  get worker(): string {
+    return this.version.worker;
+  }
+
+  /** WebSocket ends this isolate holds (not hibernatable ones): it must not be evicted for idleness while it has any. */
+  get openSockets(): number {
+    return this.hooks.sockets.heldEnds(this).length;
+  }
+
+  /** An event for a WebSocket end this isolate holds (WsHolder); settles when its handlers are done. */
+  deliver(end: number, ev: WsEvent): Promise<void> {
+    return this.socketEvent(end, ev);
   }
 
   get disposed(): boolean {
@@ -255,6 +276,10 @@ export class WorkerInstance implements CpuWatched {
       }
       if (result.fuel !== undefined) rc.fuelUsed = result.fuel;
       const res: WorkerResponse = { status: result.status, statusText: result.statusText, headers: result.headers, body: result.body, stream: null };
+      if (result.ws !== undefined) {
+        if (typeof result.ws !== 'number' || !this.hooks.sockets.heldBy(result.ws, worker, this)) throw new EdgeError('E_INTERNAL', 'The response\'s WebSocket is not one this worker holds.', { status: 500 });
+        res.webSocket = result.ws;
+      }
       if (result.stream !== undefined) {
         this.armWallTimer(rc);
         res.stream = pullBody(this.runner, rc, result.stream, result.waitUntil === true);
@@ -352,6 +377,55 @@ export class WorkerInstance implements CpuWatched {
   }
 
   /**
+   * Delivers a WebSocket event to the guest: a message or the close of the other end, for an end this isolate holds
+   * (its listeners run) or a hibernatable end of one of its objects (its webSocketMessage/webSocketClose handler, the
+   * object started if need be). Each event is a request of its own for the limits, as on Workers (each message gets
+   * the CPU budget of a request). A handler that throws is reported to tail; a limit breach resets the isolate.
+   */
+  socketEvent(end: number, ev: WsEvent, object?: ObjectAddress, state?: ObjectEndState): Promise<void> {
+    const sockets = this.hooks.sockets;
+    if (this.dead) {
+      sockets.gone(end, 1011, 'the worker isolate was reset');
+      return Promise.resolve();
+    }
+    this.lastUsed = performance.now();
+    this.heapDirty = true;
+    const { worker, manifest } = this.version;
+    const rc = new RequestContext(this.nextReqId++, new RequestLimitEnforcer(worker, manifest.limits), null);
+    this.requests.set(rc.id, rc);
+    const run = async (): Promise<void> => {
+      let result = await this.enter(rc, { t: 'ws', reqId: rc.id, end, ev, ...(object ? { object, attachment: state?.attachment } : {}) });
+      if (rc.failure) throw rc.failure;
+      if ('deferred' in result) {
+        this.armWallTimer(rc);
+        result = await Promise.race([rc.wait<SocketEntryResult>('response'), rc.failed()]);
+      }
+      if (!result.ok) {
+        const e = result.error;
+        if (e.limit === 'E_MEMORY_LIMIT') {
+          const err = rc.limiter.memoryExceeded('WebAssembly memory');
+          this.dispose(err, rc);
+          throw err;
+        }
+        this.tail('error', 'exception', `Uncaught ${e.message.startsWith('Uncaught') ? e.message.slice(9) : `${e.name}: ${e.message}`} (in a WebSocket ${ev.t} handler)`, undefined, e.stack);
+        throw new EdgeError('E_WORKER_EXCEPTION', 'A WebSocket event handler threw an exception.', { status: 500 });
+      }
+      if (result.released === true) rc.released = true;
+      if (result.waitUntil === true) {
+        this.armWallTimer(rc);
+        await Promise.race([rc.wait('waitUntil'), rc.failed()]);
+      }
+      this.finish(rc, null);
+    };
+    return run().catch((err: unknown) => {
+      const e = rc.failure ?? asEdgeError(err);
+      this.finish(rc, e);
+      // An object whose handler failed keeps its socket (Workers: the exception is logged); a broken isolate does not.
+      if (this.dead) sockets.gone(end, 1011, 'the worker broke a limit');
+    });
+  }
+
+  /**
    * A component began its response: the head goes to the client now, the body follows as the guest writes it, and
    * the request ends when its handler returns (or fails: the client then sees a truncated body).
    */
@@ -421,8 +495,22 @@ export class WorkerInstance implements CpuWatched {
         if (!(a.chunk instanceof Uint8Array)) return { x: 'outgoing-body.write: chunk must be bytes' };
         return rc.out.write(a.chunk);
       }
+      case 'wasi.fetch':
+        return componentFetch(this.runner, this.requests, arg);
+      case 'wasi.fetch.read':
+        return componentFetchRead(this.requests, arg);
+      case 'wasi.sleep':
+        return componentSleep(arg);
       case 'op':
         return this.syncHostOp(arg);
+      case 'ws.pair':
+        return { v: this.hooks.sockets.pair(this) };
+      case 'ws.accept':
+      case 'ws.list':
+      case 'ws.attach':
+      case 'ws.attachment':
+      case 'ws.auto':
+        return this.socketOp(op as 'ws.accept', arg);
       case 'htmlrewriter.module':
         try {
           return { v: lolHtmlModule(this.version.manifest.limits.memoryMb) };
@@ -432,6 +520,69 @@ export class WorkerInstance implements CpuWatched {
       default:
         return { x: `unknown host op ${op}` };
     }
+  }
+
+  /** The guest's synchronous WebSocket ops (websocket.js, objects.js): each checks the end is this worker's. */
+  private socketOp(op: 'ws.accept' | 'ws.list' | 'ws.attach' | 'ws.attachment' | 'ws.auto', arg: unknown): InvokeReply {
+    const sockets = this.hooks.sockets;
+    const worker = this.version.worker;
+    const a = (arg ?? {}) as Untrusted<{ end: number; object: { className: string; id: string }; tags: string[]; tag: string; value: unknown; pair: { request: string; response: string } | null }>;
+    const address = objectAddress(a.object);
+    if (op === 'ws.list' || op === 'ws.auto') {
+      if (address === null) return { x: `${op}: a Durable Object address is required` };
+      if (op === 'ws.list') return { v: sockets.objectEnds(worker, address, typeof a.tag === 'string' ? a.tag : undefined) };
+      if (typeof a.end === 'number') return { v: sockets.heldBy(a.end, worker, this) ? sockets.autoResponseTimestamp(a.end) : null };
+      const pair = (a.pair ?? null) as Untrusted<{ request: string; response: string }> | null;
+      if (pair === null) sockets.setAutoResponse(worker, address, null);
+      else if (typeof pair.request === 'string' && typeof pair.response === 'string') sockets.setAutoResponse(worker, address, { request: pair.request, response: pair.response });
+      else return { x: 'setWebSocketAutoResponse(): the request and the response must be strings' };
+      return { v: null };
+    }
+    const end = a.end;
+    if (typeof end !== 'number' || !sockets.heldBy(end, worker, this)) return { x: 'This WebSocket is closed, or it is not held by this worker.' };
+    try {
+      switch (op) {
+        case 'ws.accept':
+          if (address === null) sockets.ready(end);
+          else sockets.hibernate(end, worker, address, Array.isArray(a.tags) ? a.tags.map(String) : []);
+          return { v: null };
+        case 'ws.attach': {
+          let size: number;
+          try {
+            size = WebSocketHub.attachmentSize(a.value);
+          } catch (err) {
+            return { x: `serializeAttachment(): the value cannot be serialized (${errorText(err)})` };
+          }
+          if (size > MAX_ATTACHMENT_BYTES) return { x: `serializeAttachment(): the attachment is ${size} bytes serialized; at most ${MAX_ATTACHMENT_BYTES} are allowed.` };
+          sockets.setAttachment(end, a.value);
+          return { v: null };
+        }
+        case 'ws.attachment':
+          return { v: sockets.attachment(end) ?? null };
+      }
+    } catch (err) {
+      return { x: errorText(err) };
+    }
+  }
+
+  /** A WebSocket end's send or close ('ws.send', 'ws.close'), from a guest that holds it. */
+  private socketCall(op: 'ws.send' | 'ws.close', arg: unknown): void {
+    const a = (arg ?? {}) as Untrusted<GuestCalls['ws.send'] & GuestCalls['ws.close']>;
+    const sockets = this.hooks.sockets;
+    if (typeof a.end !== 'number' || !sockets.heldBy(a.end, this.version.worker, this)) return;
+    if (op === 'ws.send') {
+      const data = a.data;
+      if (typeof data !== 'string' && !(data instanceof Uint8Array)) return;
+      if ((typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength) > MAX_MESSAGE_BYTES) {
+        this.tail('error', 'exception', `WebSocket send(): a message is at most ${MAX_MESSAGE_BYTES} bytes; the socket was closed.`);
+        sockets.send(a.end, { t: 'close', code: 1009, reason: 'message too big', wasClean: true });
+        return;
+      }
+      sockets.send(a.end, { t: 'message', data });
+      return;
+    }
+    const code = typeof a.code === 'number' ? a.code : 1000;
+    sockets.send(a.end, { t: 'close', code, reason: typeof a.reason === 'string' ? a.reason : '', wasClean: true });
   }
 
   /**
@@ -522,6 +673,16 @@ export class WorkerInstance implements CpuWatched {
       case 'waitUntil.done':
         if (rc && arg === true) rc.released = true;
         rc?.deliver('waitUntil', true);
+        return;
+      case 'ws.send':
+      case 'ws.close':
+        // The socket outlives the request that accepted it: not tied to one.
+        this.socketCall(call, arg);
+        return;
+      case 'ws.drop':
+        if (Array.isArray(arg)) {
+          for (const end of arg) if (typeof end === 'number' && this.hooks.sockets.heldBy(end, this.version.worker, this)) this.hooks.sockets.gone(end, 1006, 'never used');
+        }
         return;
       case 'op': {
         // Sent with the entry's result: even an answer known at once goes back as a 'settled' entry.
@@ -731,6 +892,8 @@ export class WorkerInstance implements CpuWatched {
     } catch {
       // already gone
     }
+    // WebSockets this isolate held end with it (hibernatable ones belong to their object and stay open).
+    for (const end of this.hooks.sockets.heldEnds(this)) this.hooks.sockets.gone(end, cause ? 1011 : 1001, cause ? 'the worker broke a limit' : 'the worker went away');
     this.capabilities.dispose();
     this.shared?.release();
     this.shared = null;
@@ -747,4 +910,11 @@ export class WorkerInstance implements CpuWatched {
 
 function normalizeLevel(level: string): TailEvent['level'] {
   return level === 'info' || level === 'warn' || level === 'error' || level === 'debug' ? level : 'log';
+}
+
+/** A Durable Object address from the guest, or null. */
+function objectAddress(v: unknown): ObjectAddress | null {
+  const o = (v ?? null) as Untrusted<ObjectAddress> | null;
+  if (o === null || typeof o !== 'object' || typeof o.className !== 'string' || typeof o.id !== 'string') return null;
+  return { className: o.className, id: o.id };
 }

@@ -7,6 +7,7 @@ import type { IsolatePool } from './isolate-pool.ts';
 import type { CapabilityRegistry } from '../bindings/registry.ts';
 import { HostOps } from '../core/host-ops.ts';
 import { WorkerInstance, type InstanceHooks } from './worker-instance.ts';
+import { WebSocketHub } from './websockets.ts';
 import type { LoadedVersion, SubrequestInit, SubrequestResult, TailEvent } from './worker-types.ts';
 
 export interface RuntimeObserver {
@@ -81,6 +82,8 @@ export class WorkerRuntime {
       subrequest: (req, depth) => this.observer.subrequest(req, depth),
       registry: options.registry,
       ops: options.ops ?? new HostOps(),
+      // An event for an object's hibernatable WebSocket starts the worker (and in it the object) if it is not running.
+      sockets: new WebSocketHub((worker) => this.instance(worker)),
       disposed: (inst) => {
         const name = inst.version.worker;
         if (this.warm.get(name) === inst) this.warm.delete(name);
@@ -123,6 +126,7 @@ export class WorkerRuntime {
    */
   activate(version: LoadedVersion, instance?: WorkerInstance): void {
     const name = version.worker;
+    this.closeSockets(name, 'the worker was redeployed');
     this.active.set(name, version);
     this.starting.delete(name);
     const old = this.warm.get(name);
@@ -135,6 +139,7 @@ export class WorkerRuntime {
   }
 
   remove(name: string): void {
+    this.closeSockets(name, 'the worker was deleted');
     this.active.delete(name);
     this.starting.delete(name);
     const old = this.warm.get(name);
@@ -142,7 +147,21 @@ export class WorkerRuntime {
     if (old) this.retire(old);
   }
 
-  /** Evicts the warm isolate of `name` (the next request cold-starts). For tests and benchmarks. */
+  /** The host's WebSocket pairs. */
+  get sockets(): WebSocketHub {
+    return this.hooks.sockets;
+  }
+
+  /** A new version (or none) serves `name`: its WebSockets close with 1012, as Workers closes them on a deploy. */
+  private closeSockets(name: string, reason: string): void {
+    const sockets = this.hooks.sockets;
+    for (const end of sockets.workerEnds(name)) sockets.gone(end, 1012, reason);
+  }
+
+  /**
+   * Evicts the warm isolate of `name` (the next request cold-starts). For tests and benchmarks. WebSockets it holds
+   * close (1001); hibernatable ones stay open, and their next event starts it again.
+   */
   evict(name: string): boolean {
     const inst = this.warm.get(name);
     if (!inst) return false;
@@ -220,7 +239,7 @@ export class WorkerRuntime {
     if (this.warm.size <= this.maxIsolates && this.heapBytes <= this.memoryBudgetBytes) return;
     for (const [name, inst] of this.warm) {
       if (this.warm.size <= this.maxIsolates && this.heapBytes <= this.memoryBudgetBytes) break;
-      if (inst.inFlight > 0) continue;
+      if (inst.inFlight > 0 || inst.openSockets > 0) continue;
       this.warm.delete(name);
       inst.dispose(null);
       this.evictions++;

@@ -1,7 +1,7 @@
 // The shapes a worker instance shares with the rest of the host: the loaded version it runs, the requests and
 // scheduled events it takes, and the responses, subrequests and tail events it gives out.
 import type { Readable } from 'node:stream';
-import type { DeployManifest } from '../core/manifest.ts';
+import type { DeployManifest, ValueModuleType } from '../core/manifest.ts';
 import type { VersionAssets } from '../core/assets.ts';
 import type { ModuleSourceMap } from './source-map.ts';
 
@@ -10,6 +10,16 @@ export interface VersionModule {
   source: string;
   /** V8 code cache produced at deploy. */
   cache?: Buffer;
+}
+
+/**
+ * A module of a JS worker whose default export is a value (wrangler's module rules): `CompiledWasm` a
+ * WebAssembly.Module, `Text` a string (the bytes as UTF-8), `Data` an ArrayBuffer. Imported by its path, as a JS module is.
+ */
+export interface ValueModule {
+  path: string;
+  type: ValueModuleType;
+  bytes: Uint8Array;
 }
 
 /** A WebAssembly component worker: jco's glue is one of `modules`, its core modules are here. */
@@ -22,6 +32,8 @@ export interface ComponentParts {
   imports: string[];
   /** The global each metered core module exports its fuel counter as; null when not metered. */
   fuelExport: string | null;
+  /** The world it exports (absent in versions stored before wasi:http/proxy components: our own). */
+  world?: import('../core/isolate-protocol.ts').ComponentWorld;
 }
 
 export interface LoadedVersion {
@@ -29,6 +41,8 @@ export interface LoadedVersion {
   versionId: string;
   manifest: DeployManifest;
   modules: VersionModule[];
+  /** A JS worker's WebAssembly, text and data modules. */
+  valueModules?: ValueModule[];
   component?: ComponentParts;
   /** Source maps of bundled modules: stacks sent to tail name the user's source through them. */
   sourceMaps?: ModuleSourceMap[];
@@ -81,6 +95,8 @@ export interface SubrequestResult {
   body: AsyncIterable<Uint8Array> | null;
   /** The whole body, when it was already here with the head (`body` is then null): sent with the head, in one entry. */
   bytes?: Uint8Array;
+  /** A 101 from a worker of this host: the WebSocket end it hands over (host/runtime/websockets.ts). */
+  webSocket?: number;
 }
 
 export interface WorkerResponse {
@@ -90,6 +106,8 @@ export interface WorkerResponse {
   /** Whole body, or null when `stream` carries it (or there is none). */
   body: Uint8Array | null;
   stream: AsyncGenerator<Uint8Array> | null;
+  /** A 101: the WebSocket end the worker hands over (host/runtime/websockets.ts); whoever takes it holds it next. */
+  webSocket?: number;
 }
 
 export type TailKind = 'console' | 'exception' | 'limit' | 'request';

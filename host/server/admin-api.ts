@@ -89,7 +89,7 @@ export function createAdminApi(deps: AdminDeps): FastifyInstance {
             modules: {
               type: 'array',
               maxItems: 1000,
-              items: { type: 'object', required: ['path', 'content'], additionalProperties: false, properties: { path: { type: 'string', minLength: 1, maxLength: 512 }, content: { type: 'string' }, encoding: { type: 'string', enum: ['base64'] } } },
+              items: { type: 'object', required: ['path', 'content'], additionalProperties: false, properties: { path: { type: 'string', minLength: 1, maxLength: 512 }, content: { type: 'string' }, encoding: { type: 'string', enum: ['base64'] }, type: { type: 'string', enum: ['CompiledWasm', 'Text', 'Data'] } } },
             },
             assets: {
               type: 'object',

@@ -2,6 +2,8 @@
 // stream in both directions without being buffered whole.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { EdgeError } from '../core/errors.ts';
 import type { Router } from '../deploy/router.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
@@ -13,6 +15,7 @@ import type { ScheduledEventInit, ScheduledOutcome, TailEvent, WorkerResponse } 
 /** Runs a worker's scheduled handler (the host's runScheduled). */
 type RunScheduled = (name: string, event: ScheduledEventInit) => Promise<ScheduledOutcome>;
 import type { HostMetrics } from './metrics.ts';
+import { WebSocketBridge, type UpgradeRequest } from './websocket-bridge.ts';
 import type { AssetServer } from './assets/asset-server.ts';
 
 /** Headers that describe one hop of the connection, not the message; Node sets its own. */
@@ -94,6 +97,23 @@ export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; 
     });
   }
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+  // A WebSocket upgrade is routed like any request (the worker decides: a 101 with a WebSocket, or any response);
+  // the bridge completes the handshake and carries frames between the client and the end the worker handed over.
+  const bridge = new WebSocketBridge(runtime.sockets);
+  app.addHook('preClose', (done) => {
+    bridge.closeAll();
+    done();
+  });
+  app.server.on('upgrade', (raw: IncomingMessage, socket: Duplex, head: Buffer) => {
+    (raw as UpgradeRequest)[WebSocketBridge.UPGRADE] = { socket, head };
+    const res = new ServerResponse(raw);
+    // An answer other than the upgrade ends the connection: the socket left HTTP's parser when the upgrade was asked.
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as import('node:net').Socket);
+    res.on('finish', () => socket.end());
+    socket.on('error', () => socket.destroy());
+    app.routing(raw, res);
+  });
 
   async function handle(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const rawUrl = req.raw.url ?? '/';
@@ -154,6 +174,12 @@ export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; 
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0);
     const cf = requestCf(req, country, cfOptions);
     const res = await instance.fetch({ method: req.method, url: `http://${host ?? 'localhost'}${rawUrl}`, headers, body: hasBody ? req.raw : null, cf });
+    if (res.webSocket !== undefined) {
+      const refused = bridge.accept(req.raw as UpgradeRequest, res, res.webSocket);
+      if (refused !== null) return send(reply, errorResponse(refused));
+      reply.hijack();
+      return reply;
+    }
     return send(reply, res);
   }
 

@@ -13,6 +13,9 @@ import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import { MAX_REDIRECTS, MAX_SUBREQUEST_DEPTH } from '../core/limits.ts';
 import type { SubrequestInit, SubrequestResult, WorkerResponse } from '../runtime/worker-types.ts';
 import { assetsTargetWorker } from '../core/assets.ts';
+import { WebSocket as WsClient } from 'ws';
+import { MAX_MESSAGE_BYTES, type WsHolder } from '../runtime/websockets.ts';
+import { bridgeSocket } from './websocket-bridge.ts';
 import type { AssetServer } from './assets/asset-server.ts';
 
 const MAX_DEPTH = MAX_SUBREQUEST_DEPTH;
@@ -134,7 +137,7 @@ export class SubrequestDispatcher {
       // A service binding keeps calling its worker; a URL goes wherever it now points.
       return this.dispatch(next, depth, redirects + 1);
     }
-    const head = { status: res.status, statusText: res.statusText, headers: res.headers, url: req.url, redirected: redirects > 0 };
+    const head = { status: res.status, statusText: res.statusText, headers: res.headers, url: req.url, redirected: redirects > 0, ...(res.webSocket !== undefined ? { webSocket: res.webSocket } : {}) };
     if (req.method === 'HEAD' || NULL_BODY.has(res.status)) {
       void res.stream?.return(undefined).catch(() => {});
       return { ...head, body: null };
@@ -192,6 +195,7 @@ export class SubrequestDispatcher {
         cb(null, addresses[0]!.address, addresses[0]!.family);
       });
     };
+    if (req.headers.some(([k, v]) => k.toLowerCase() === 'upgrade' && v.trim().toLowerCase() === 'websocket')) return this.webSocket(req, url, lookup);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const streamed = req.body !== null && !(req.body instanceof Uint8Array);
     const headers: Record<string, string | string[]> = {};
@@ -262,6 +266,53 @@ export class SubrequestDispatcher {
           if (!body.readableEnded) releaseBody(body);
         });
       }
+    });
+  }
+
+  /**
+   * A fetch() with `Upgrade: websocket` to the network: the host connects (the `ws` package, under the same egress
+   * policy) and answers 101 with a WebSocket end for the worker (response.webSocket: accept() it, or return it to
+   * proxy the connection). A server that refuses the upgrade answers as to any fetch.
+   */
+  private webSocket(req: SubrequestInit, url: URL, lookup: (hostname: string, options: object, cb: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => void): Promise<SubrequestResult> {
+    releaseBody(req.body);
+    const target = new URL(url.href);
+    target.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const headers: Record<string, string> = {};
+    let protocols: string[] = [];
+    for (const [k, v] of req.headers) {
+      const key = k.toLowerCase();
+      if (key === 'sec-websocket-protocol') protocols = v.split(',').map((p) => p.trim()).filter((p) => p !== '');
+      else if (!key.startsWith('sec-websocket-') && !['host', 'connection', 'upgrade', 'transfer-encoding', 'keep-alive', 'content-length'].includes(key)) headers[key] = v;
+    }
+    const sockets = this.runtime.sockets;
+    return new Promise<SubrequestResult>((resolve, reject) => {
+      const client = new WsClient(target, protocols, { headers, lookup: lookup as never, handshakeTimeout: 30_000, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false, followRedirects: false });
+      let upgradeHeaders: Array<[string, string]> = [];
+      client.on('upgrade', (res: IncomingMessage) => {
+        const raw = res.rawHeaders;
+        for (let i = 0; i < raw.length; i += 2) upgradeHeaders.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+      });
+      // Aborted (or its request ended) before the handshake completed; once open, the WebSocket outlives the request.
+      const abort = (): void => client.terminate();
+      req.signal?.addEventListener('abort', abort, { once: true });
+      client.once('open', () => {
+        req.signal?.removeEventListener('abort', abort);
+        // One end for the server's connection, the other for the worker: it holds it once the answer reaches it.
+        const placeholder: WsHolder = { worker: null, deliver() {} };
+        const [network, guest] = sockets.pair(placeholder);
+        bridgeSocket(client, network, sockets);
+        resolve({ status: 101, statusText: 'Switching Protocols', headers: upgradeHeaders, url: url.href, redirected: false, body: null, webSocket: guest });
+        upgradeHeaders = [];
+      });
+      client.once('unexpected-response', (_r, res: IncomingMessage) => {
+        res.on('error', () => {});
+        const headerPairs: Array<[string, string]> = [];
+        const raw = res.rawHeaders;
+        for (let i = 0; i < raw.length; i += 2) headerPairs.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+        resolve({ status: res.statusCode ?? 502, statusText: res.statusMessage ?? '', headers: headerPairs, url: url.href, redirected: false, body: req.method === 'HEAD' ? null : res });
+      });
+      client.once('error', (err) => reject(err instanceof TypeError ? err : new TypeError(`fetch(): the WebSocket connection to ${url.host} failed: ${err.message}`)));
     });
   }
 

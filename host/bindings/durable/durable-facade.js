@@ -31,13 +31,19 @@ export default function durableFacade(host) {
     }
   }
 
+  /** Ids a namespace made (or checked) itself: get() need not ask the host whether they are of its class. */
+  const madeBy = new WeakMap();
+  /** Names already hashed to ids (the same name always gives the same id), per namespace: at most this many each. */
+  const NAME_CACHE = 1024;
+
   class DurableObjectId {
     #id;
     #name;
-    constructor(key, id, name) {
+    constructor(key, id, name, ns = undefined) {
       if (key !== INTERNAL) throw new TypeError('Illegal constructor: ids come from a namespace (idFromName, newUniqueId, idFromString).');
       this.#id = id;
       this.#name = name;
+      if (ns !== undefined) madeBy.set(this, ns);
     }
     toString() {
       return this.#id;
@@ -62,7 +68,7 @@ export default function durableFacade(host) {
       name: id.name,
       fetch(input, init = undefined) {
         if (arguments.length === 0) return Promise.reject(new TypeError('fetch(): 1 argument required, but only 0 present.'));
-        return host.serviceFetch(ns.binding, input, init, id.toString());
+        return host.serviceFetch(ns.binding, input, init, id.toString(), ns.local ? ns.className : undefined);
       },
     };
     // Any other property is a method of the object's class, called over RPC.
@@ -71,7 +77,7 @@ export default function durableFacade(host) {
         if (prop in t || typeof prop === 'symbol') return t[prop];
         if (prop === 'then') return undefined;
         return async (...args) => {
-          const res = await host.serviceFetch(ns.binding, RPC_URL, { method: 'POST', headers: { 'x-edge-rpc': '1', 'content-type': 'application/json' }, body: encodeRpc(prop, args) }, id.toString());
+          const res = await host.serviceFetch(ns.binding, RPC_URL, { method: 'POST', headers: { 'x-edge-rpc': '1', 'content-type': 'application/json' }, body: encodeRpc(prop, args) }, id.toString(), ns.local ? ns.className : undefined);
           const text = await res.text();
           let out;
           try {
@@ -98,20 +104,28 @@ export default function durableFacade(host) {
     }
     idFromName(name) {
       if (typeof name !== 'string') throw new TypeError('idFromName(): the name must be a string');
-      return new DurableObjectId(INTERNAL, callSync(this.#state, 'idFromName', [name]), name);
+      const state = this.#state;
+      const names = (state.names ??= new Map());
+      let hex = names.get(name);
+      if (hex === undefined) {
+        hex = callSync(state, 'idFromName', [name]);
+        if (names.size >= NAME_CACHE) names.delete(names.keys().next().value);
+        names.set(name, hex);
+      }
+      return new DurableObjectId(INTERNAL, hex, name, state);
     }
     newUniqueId(options = undefined) {
       if (options !== undefined && (options === null || typeof options !== 'object')) throw new TypeError('newUniqueId(): options must be an object');
-      return new DurableObjectId(INTERNAL, callSync(this.#state, 'newUniqueId', []), undefined);
+      return new DurableObjectId(INTERNAL, callSync(this.#state, 'newUniqueId', []), undefined, this.#state);
     }
     idFromString(id) {
       if (typeof id !== 'string') throw new TypeError('idFromString(): the id must be a string');
-      return new DurableObjectId(INTERNAL, callSync(this.#state, 'idFromString', [id.toLowerCase()]), undefined);
+      return new DurableObjectId(INTERNAL, callSync(this.#state, 'idFromString', [id.toLowerCase()]), undefined, this.#state);
     }
     get(id, options = undefined) {
       if (!(id instanceof DurableObjectId)) throw new TypeError('get(): the id must be a DurableObjectId from this namespace (idFromName, newUniqueId, idFromString)');
       // An id made by another namespace is checked against this one's class.
-      callSync(this.#state, 'idFromString', [id.toString()]);
+      if (madeBy.get(id) !== this.#state) callSync(this.#state, 'idFromString', [id.toString()]);
       return makeStub(this.#state, id);
     }
     getByName(name, options = undefined) {
@@ -126,7 +140,7 @@ export default function durableFacade(host) {
 
   return {
     create(binding, config) {
-      return new DurableObjectNamespace(INTERNAL, { binding: String(binding), className: config?.className, handle: 0 });
+      return new DurableObjectNamespace(INTERNAL, { binding: String(binding), className: config?.className, local: config?.local === true, handle: 0 });
     },
   };
 }

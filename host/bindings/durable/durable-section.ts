@@ -79,3 +79,20 @@ export function sqliteClasses(migrations: unknown): string[] {
   }
   return [...classes];
 }
+
+/**
+ * Every class `[[migrations]]` (already checked) leave declared, SQLite-backed or not: new_classes and
+ * new_sqlite_classes, followed through renamed_classes, less deleted_classes. The classes the worker exports.
+ */
+export function declaredClasses(migrations: unknown): string[] {
+  const classes = new Set<string>();
+  if (!Array.isArray(migrations)) return [];
+  for (const m of migrations as Array<Record<string, unknown>>) {
+    for (const c of [...((m['new_classes'] as string[] | undefined) ?? []), ...((m['new_sqlite_classes'] as string[] | undefined) ?? [])]) classes.add(c);
+    for (const r of (m['renamed_classes'] as Array<{ from: string; to: string }> | undefined) ?? []) {
+      if (classes.delete(r.from)) classes.add(r.to);
+    }
+    for (const c of (m['deleted_classes'] as string[] | undefined) ?? []) classes.delete(c);
+  }
+  return [...classes];
+}

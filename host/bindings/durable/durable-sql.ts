@@ -83,7 +83,12 @@ export function registerDurableSqlOps(ops: HostOps, engine: SqlEngine): void {
   const db = (a: Record<string, unknown>, ctx: HostOpContext) => engine.database(databaseId(a, ctx));
   // check: whether the object may use SQL at all (what `ctx.storage.sql` asks first).
   ops.register('do.sql.check', (arg, ctx) => {
-    databaseId(record(arg), ctx);
+    const a = record(arg);
+    // A Durable Object class written as a component keeps its storage through the synchronous key-value API (prelude
+    // component-objects.js), whatever its migration; SQL itself stays for SQLite-backed classes (databaseId).
+    const component = ctx.manifest.main.endsWith('.wasm') || ctx.manifest.build.language === 'assemblyscript';
+    if (component && (ctx.manifest.durableClasses ?? []).includes(a['className'] as string)) objectKey(a, ctx);
+    else databaseId(a, ctx);
     return true;
   });
   /** Registers op `name`: a SqlError it meets reaches the object as sqlFailure() words it; other errors as they are. */

@@ -49,6 +49,10 @@ export function durableCapability(idKey: Buffer): CapabilityDefinition<DurableIm
           if (!isIdOf(idKey, this.#cls, id)) throw new CapabilityError({ tag: 'invalid-id', val: id } satisfies Durable.Error, `"${id}" is not an id of this Durable Object namespace`);
           if (!ctx.inProcess) throw new CapabilityError({ tag: 'internal', val: 'this host cannot reach Durable Objects from here' } satisfies Durable.Error);
           const slash = this.#cls.lastIndexOf('/');
+          if (this.#cls.slice(0, slash) === ctx.worker) {
+            // Its objects live in its own instance, which is running this call and cannot take another event until it returns.
+            throw new CapabilityError({ tag: 'object-failed', val: `a component cannot reach objects of a class it exports itself (${this.#cls.slice(slash + 1)}): its instance is busy with this request; reach them from another worker (script_name)` } satisfies Durable.Error);
+          }
           let res;
           try {
             res = await ctx.inProcess({
@@ -80,7 +84,8 @@ export const durableBuiltin: BuiltinCapability<DurableGrant> = {
   unavailable: 'this host was started without a Durable Object store',
   facade: {
     module: fileURLToPath(new URL('./durable-facade.js', import.meta.url)),
-    config: (settings) => ({ className: settings.className }),
+    // `local`: the class is this worker's own, so its objects live in this very isolate (exclusive, below).
+    config: (settings) => ({ className: settings.className, local: settings.scriptName === null }),
   },
   bind(host) {
     const store = host.durable;

@@ -48,18 +48,20 @@ const LIMITS_PAGE_SIZE = 0x08;
 
 /**
  * Caps every defined memory's maximum at `maxPages` (a smaller declared maximum is kept). Refuses, with
- * E_WASM_MEMORY, a module that imports a memory or whose initial size is already above the cap; refuses
+ * E_WASM_MEMORY, a module that imports a memory (unless `allowImportedMemory`) or whose initial size is already above the cap; refuses
  * shared, 64-bit and custom-page-size memories with E_WASM_UNSUPPORTED. Expects a module the engine
  * validated (assertValidCoreModule).
  */
-export function capMemories(wasm: Uint8Array, maxPages: number): MemoryCapResult {
+export function capMemories(wasm: Uint8Array, maxPages: number, options: { allowImportedMemory?: boolean } = {}): MemoryCapResult {
   if (!Number.isInteger(maxPages) || maxPages < 0 || maxPages > MAX_MEMORY32_PAGES) {
     throw new RangeError(`memoryMaxPages must be an integer from 0 to ${MAX_MEMORY32_PAGES}, got ${maxPages}`);
   }
   const sections = readSections(wasm);
 
   const importSection = sections.find((s) => s.id === SECTION_IMPORT);
-  if (importSection) {
+  // A component's adapter module (the WASI preview1 adapter) imports the memory of the component's main module,
+  // which is capped where it is defined: the caller says so.
+  if (importSection && !options.allowImportedMemory) {
     for (const memoryImport of memoryImports(wasm, importSection)) {
       throw new WasmModuleError(
         'E_WASM_MEMORY',
@@ -132,8 +134,8 @@ export function capMemories(wasm: Uint8Array, maxPages: number): MemoryCapResult
  * the final check on what the deployer stores, whatever rewrote it last. An exported memory without a
  * maximum would let the guest, or the host through the export, grow it without bound.
  */
-export function assertMemoriesCapped(wasm: Uint8Array, maxPages: number): void {
-  for (const memory of capMemories(wasm, maxPages).memories) {
+export function assertMemoriesCapped(wasm: Uint8Array, maxPages: number, options: { allowImportedMemory?: boolean } = {}): void {
+  for (const memory of capMemories(wasm, maxPages, options).memories) {
     if (memory.declaredMaxPages === null || memory.declaredMaxPages > maxPages) {
       const bound = memory.declaredMaxPages === null ? 'no maximum' : `a maximum of ${memory.declaredMaxPages} pages`;
       throw new WasmModuleError(

@@ -21,6 +21,11 @@ export interface PrepareOptions {
    * refill once the instance exists). Pass `[limits] fuel`. Default DEFAULT_INITIAL_FUEL (100,000,000).
    */
   initialFuel?: bigint | number;
+  /**
+   * Accept a module that imports its memory: right only for a component's core module whose memory is another core
+   * module's of the same component, prepared (capped) too, such as the WASI preview1 adapter of componentize-js.
+   */
+  allowImportedMemory?: boolean;
 }
 
 export interface PreparedCoreModule {
@@ -51,7 +56,7 @@ export interface PreparedCoreModule {
 export function prepareCoreModule(bytes: Uint8Array, options: PrepareOptions): PreparedCoreModule {
   const started = performance.now();
   assertValidCoreModule(bytes);
-  const capped = capMemories(bytes, options.memoryMaxPages);
+  const capped = capMemories(bytes, options.memoryMaxPages, { allowImportedMemory: options.allowImportedMemory === true });
 
   let output = capped.bytes;
   let fuel: FuelStats | null = null;
@@ -66,7 +71,7 @@ export function prepareCoreModule(bytes: Uint8Array, options: PrepareOptions): P
     }
   }
   // Whatever binaryen wrote, every memory must still be capped, exported ones included.
-  assertMemoriesCapped(output, options.memoryMaxPages);
+  assertMemoriesCapped(output, options.memoryMaxPages, { allowImportedMemory: options.allowImportedMemory === true });
   return {
     bytes: output,
     fuelExport: options.fuel ? DEFAULT_FUEL_EXPORT : null,

@@ -3,8 +3,14 @@
 // while the host waits for storage or a body chunk); http-types' bodies are read and written straight from and to
 // the host's request and response streams, chunk by chunk. Fuel is refilled before every request; a trap (fuel
 // exhausted or any other) discards the component instance, and the next request gets a new one.
+// A component of the standard `wasi:http/proxy` world (componentize-js, wasmtime serve, Spin...) runs the same way
+// through its `wasi:http/incoming-handler.handle(request, response-outparam)`, with WASI 0.2 (wasi.js, wasi-http.js).
 import { hostInvoke, hostInvokeIgnored } from './internal/bridge.js';
 import { CapabilityError, capabilityImports, unwrapReply } from './capabilities.js';
+import { forgetWasmMemory } from './wasm-memory.js';
+import { wasiImports } from './wasi.js';
+import { wasiHttp } from './wasi-http.js';
+import { componentObjects } from './component-objects.js';
 /** @import { ComponentWorkerConfig, HeaderList } from '../../../core/isolate-protocol.ts' */
 /** @import { Request } from './request.js' */
 
@@ -93,6 +99,7 @@ export function createComponentWorker(instantiate, config) {
    * @param {HeaderList} headers
    */
   function beginResponse(status, headers) {
+    if (inObject) throw new CapabilityError({ tag: 'io', val: "begin-response is not available in a Durable Object's handler: return the response whole" });
     if (begun) throw new CapabilityError({ tag: 'io', val: 'begin-response was already called for this request' });
     unwrapReply(hostInvoke('resp.begin', { reqId, status, headers }), 'begin-response');
     begun = true;
@@ -101,15 +108,30 @@ export function createComponentWorker(instantiate, config) {
 
   const imports = capabilityImports(config.interfaces);
   imports[HTTP] = { IncomingBody, OutgoingBody, beginResponse };
+  // WASI 0.2 (wasi.js) and wasi:http (wasi-http.js): a component imports what it uses, the deploy checked the rest.
+  const wasi = wasiImports({ environment: config.environment ?? {} });
+  Object.assign(imports, wasi.imports);
+  const http = wasiHttp(() => reqId);
+  Object.assign(imports, http.imports);
+  const wasiWorld = config.world === 'wasi:http/proxy';
+  // A Durable Object class written as the component (world durable-object): component-objects.js.
+  let inObject = false;
+  const objects = (config.objectClasses ?? []).length > 0 ? componentObjects({ classNames: config.objectClasses ?? [], handle: (id, req) => handleObject(id, req) }) : null;
+  if (objects) imports['edge:platform/durable-storage'] = objects.storage;
 
   /** @type {Record<string, unknown> | null} */
   let component = null;
   /** @type {WebAssembly.Global[]} */
   let fuelGlobals = [];
+  /** The current instance's memories (forgotten by the memory budget when a wasi:http/proxy instance is dropped). @type {WebAssembly.Memory[]} */
+  let memories = [];
   function instance() {
     if (component) return component;
     /** @type {WebAssembly.Global[]} */
     const globals = [];
+    /** @type {WebAssembly.Memory[]} */
+    const mems = [];
+    memories = mems;
     component = instantiate(
       (name) => {
         const m = modules[name];
@@ -119,6 +141,7 @@ export function createComponentWorker(instantiate, config) {
       imports,
       (module, importObject) => {
         const inst = new WebAssembly.Instance(module, importObject);
+        for (const v of Object.values(inst.exports)) if (v instanceof WebAssembly.Memory) mems.push(v);
         const g = inst.exports[fuelExport];
         if (g instanceof WebAssembly.Global) {
           if (fuelBudget !== null) g.value = fuelBudget;
@@ -141,7 +164,103 @@ export function createComponentWorker(instantiate, config) {
     return /** @type {IncomingHandler} */ (h);
   }
 
+  /** The component's wasi:http/incoming-handler (any 0.2 release). @returns {{ handle(req: object, out: object): void }} */
+  function wasiHandler() {
+    const c = component ?? instance();
+    const key = Object.keys(c).find((k) => k.startsWith('wasi:http/incoming-handler@0.2.'));
+    const h = /** @type {{ handle?: unknown } | undefined} */ (key ? c[key] : undefined);
+    if (!h || typeof h.handle !== 'function') throw new TypeError('the component does not export wasi:http/incoming-handler.handle');
+    return /** @type {{ handle(req: object, out: object): void }} */ (h);
+  }
+
+  /**
+   * A trap (or a failure in an import) ends the component instance: the next request gets a new one.
+   * @param {unknown} err
+   * @returns {never}
+   */
+  function trapped(err) {
+    // jco marks the instance as trapped and refuses further calls: the next request gets a fresh one. The host
+    // releases what the trapped instance held (open object bodies, unfinished writers, ...): it cannot drop them.
+    component = null;
+    hostInvokeIgnored('cap.reset', null);
+    if (fuelBudget !== null && fuelGlobals.some((g) => g.value < 0n)) {
+      const e = /** @type {RangeError & { edgeLimit?: string }} */ (new RangeError(`WebAssembly fuel exhausted (${fuelBudget} units)`));
+      e.edgeLimit = 'E_FUEL_LIMIT';
+      throw e;
+    }
+    throw err;
+  }
+
+  function fuelUsed() {
+    if (fuelBudget === null) return null;
+    let used = 0n;
+    for (const g of fuelGlobals) used += fuelBudget - g.value;
+    return Number(used);
+  }
+
+  /**
+   * A request through a wasi:http/proxy component: the head goes out when it sets its response-outparam, the body
+   * as it writes it; an error-code set instead of a response becomes a 500 naming it.
+   * @param {Request} request
+   * @returns {Response | StreamedMarker}
+   */
+  function fetchWasi(request) {
+    const h = wasiHandler();
+    /** @type {HeaderList} */
+    const headers = [];
+    for (const pair of request.headers) headers.push(pair);
+    if (fuelBudget !== null) for (const g of fuelGlobals) g.value = fuelBudget;
+    let outcome;
+    try {
+      outcome = http.serve((req, out) => h.handle(req, out), { reqId, method: request.method, url: request.url, headers, hasBody: request.body !== null });
+    } catch (err) {
+      trapped(err);
+    } finally {
+      // One instance per request, as `wasmtime serve` and Spin run this world: toolchains rely on it (StarlingMonkey
+      // keeps its fetch event in the instance). The next request instantiates the component again from the
+      // compiled modules; what the instance held in the host is released.
+      if (component !== null) {
+        component = null;
+        hostInvokeIgnored('cap.reset', null);
+      }
+      for (const m of memories.splice(0)) forgetWasmMemory(m);
+      wasi.endOutput();
+    }
+    const used = fuelUsed();
+    if (outcome.sent) return used === null ? { [STREAMED]: true } : { [STREAMED]: true, [FUEL_USED]: used };
+    const code = /** @type {{ tag?: unknown, val?: unknown } | undefined} */ (outcome.error);
+    const what = code && typeof code === 'object' ? `${String(code.tag)}${code.val !== undefined ? ` (${JSON.stringify(code.val)})` : ''}` : String(code);
+    const res = /** @type {Response & { [FUEL_USED]?: number }} */ (
+      new Response(`The component answered with the wasi:http error-code ${what}.\n`, { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-edge-error': 'E_WORKER_EXCEPTION' } })
+    );
+    if (used !== null) res[FUEL_USED] = used;
+    return res;
+  }
+
+  /**
+   * An event of one of its Durable Objects: the component's durable-handler.handle, with fresh fuel; a trap ends the
+   * instance as for a request.
+   * @param {string} id
+   * @param {{ method: string, url: string, headers: HeaderList, body: Uint8Array }} req
+   */
+  function handleObject(id, req) {
+    const c = component ?? instance();
+    const h = /** @type {{ handle?: unknown } | undefined} */ (c['edge:platform/durable-handler@0.1.0'] ?? c.durableHandler);
+    if (!h || typeof h.handle !== 'function') throw new TypeError('the component does not export edge:platform/durable-handler.handle, so it cannot be a Durable Object class');
+    if (fuelBudget !== null) for (const g of fuelGlobals) g.value = fuelBudget;
+    inObject = true;
+    try {
+      return /** @type {(id: string, req: object) => { status: number, headers: HeaderList, body: { tag: string, val?: Uint8Array } }} */ (h.handle)(id, req);
+    } catch (err) {
+      trapped(err);
+    } finally {
+      inObject = false;
+    }
+  }
+
   return {
+    /** Its Durable Object classes by name, for the object runtime (objects.js); none unless the manifest declares some. */
+    classes: objects ? objects.classes : {},
     /**
      * @param {Request} request
      * @param {unknown} _env
@@ -149,8 +268,9 @@ export function createComponentWorker(instantiate, config) {
      * @returns {Response | StreamedMarker}
      */
     fetch(request, _env, ctx) {
-      const handle = handler();
       reqId = ctx.__edgeReqId;
+      if (wasiWorld) return fetchWasi(request);
+      const handle = handler();
       begun = false;
       /** @type {HeaderList} */
       const headers = [];
@@ -166,29 +286,16 @@ export function createComponentWorker(instantiate, config) {
       try {
         out = handle.handle(witRequest);
       } catch (err) {
-        // jco marks the instance as trapped and refuses further calls: the next request gets a fresh one. The host
-        // releases what the trapped instance held (open object bodies, unfinished writers, ...): it cannot drop them.
-        component = null;
-        hostInvokeIgnored('cap.reset', null);
-        if (fuelBudget !== null && fuelGlobals.some((g) => g.value < 0n)) {
-          const e = /** @type {RangeError & { edgeLimit?: string }} */ (new RangeError(`WebAssembly fuel exhausted (${fuelBudget} units)`));
-          e.edgeLimit = 'E_FUEL_LIMIT';
-          throw e;
-        }
-        throw err;
+        trapped(err);
       }
-      let used = null;
-      if (fuelBudget !== null) {
-        used = 0n;
-        for (const g of fuelGlobals) used += fuelBudget - g.value;
-      }
+      const used = fuelUsed();
       if (begun) {
         if (out.body.tag !== 'streamed') throw new TypeError('begin-response was called, so the response body must be `streamed`');
-        return used === null ? { [STREAMED]: true } : { [STREAMED]: true, [FUEL_USED]: Number(used) };
+        return used === null ? { [STREAMED]: true } : { [STREAMED]: true, [FUEL_USED]: used };
       }
       if (out.body.tag === 'streamed') throw new TypeError('the response body is `streamed` but begin-response was never called');
       const res = /** @type {Response & { [FUEL_USED]?: number }} */ (new Response(out.body.tag === 'bytes' ? out.body.val : null, { status: out.status, headers: out.headers }));
-      if (used !== null) res[FUEL_USED] = Number(used);
+      if (used !== null) res[FUEL_USED] = used;
       return res;
     },
   };

@@ -3,13 +3,16 @@
 // addressed to the binding; the host maps the binding to its worker. The runtime supplies the transport.
 let transport = null;
 
-/** Set by the runtime: `(binding, input, init, object?) => Promise<Response>`. */
+/** Set by the runtime: `(binding, input, init, object?, localClass?) => Promise<Response>`. */
 export function setServiceTransport(fn) {
   transport = fn;
 }
 
-/** fetch() through service binding `binding`; with `object`, to that Durable Object of the namespace `binding`. */
-export function serviceFetch(binding, input, init, object = undefined) {
+/**
+ * fetch() through service binding `binding`; with `object`, to that Durable Object of the namespace `binding`, whose
+ * class is this worker's own `localClass` when given (the object lives in this isolate).
+ */
+export function serviceFetch(binding, input, init, object = undefined, localClass = undefined) {
   if (transport === null) return Promise.reject(new TypeError(`env.${binding}.fetch(): the runtime is not connected.`));
-  return transport(binding, input, init, object);
+  return transport(binding, input, init, object, localClass);
 }

@@ -16,6 +16,7 @@ import { STREAM_GLOBALS, streams } from './streams.js';
 import { Blob, File } from './blob.js';
 import { FormData } from './form-data.js';
 import { EVENT_GLOBALS, events } from './events.js';
+import { SOCKET_GLOBALS, webSockets } from './sockets.js';
 import { performance, Performance } from './performance.js';
 import { navigator, Navigator } from './navigator.js';
 import { isResponse, getResponseHead } from './response.js';
@@ -90,6 +91,7 @@ const GLOBALS = {
 const LAZY_GLOBALS = [
   [STREAM_GLOBALS, streams],
   [EVENT_GLOBALS, events],
+  [SOCKET_GLOBALS, webSockets],
   [['CompressionStream', 'DecompressionStream'], compressionStreams],
   [['HTMLRewriter'], htmlRewriterClass],
 ];

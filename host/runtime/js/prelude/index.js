@@ -2,7 +2,7 @@
 // wired to the host per context by __edgeInit, which deletes itself before any guest code runs.
 import { setBridge } from './internal/bridge.js';
 import { installGlobals } from './globals.js';
-import { installWasmMemoryLimits } from './wasm-memory.js';
+import { adoptWasmModule, installWasmMemoryLimits } from './wasm-memory.js';
 import { createRuntime } from './runtime.js';
 import { buildEnv, setCaps } from './env.js';
 import { createComponentWorker } from './component.js';
@@ -40,7 +40,7 @@ Object.defineProperty(globalThis, '__edgeInit', {
     installWasmMemoryLimits(globalThis.WebAssembly, options.memoryBytes);
     setCaps(options.caps ?? {});
     // For the host's bootstrap module, which takes it away before the worker's code runs.
-    Object.defineProperty(globalThis, '__edgeHost', { value: Object.freeze({ buildEnv, createComponentWorker, serviceWorkerHandlers, cloudflareWorkers, nodeCompat }), configurable: true, enumerable: false, writable: false });
+    Object.defineProperty(globalThis, '__edgeHost', { value: Object.freeze({ buildEnv, createComponentWorker, serviceWorkerHandlers, cloudflareWorkers, nodeCompat, adoptWasmModule }), configurable: true, enumerable: false, writable: false });
     return createRuntime(options);
   },
 });

@@ -15,6 +15,8 @@ import { rpcDecode, rpcEncode } from './rpc-codec.js';
 import { structuredClone } from './structured-clone.js';
 import { Response } from './response.js';
 import { sqlStorageFor } from './objects-sql.js';
+import { isWebSocket, webSockets } from './sockets.js';
+import { hostInvoke } from './internal/bridge.js';
 
 /** A stub's RPC call arrives as a fetch to this URL (durable-facade.js). */
 export const RPC_URL = 'http://durable-object.rpc/';
@@ -360,6 +362,13 @@ export function createObjects(rt) {
   }
 
   function makeState(obj) {
+    const address = { className: obj.className, id: obj.id };
+    // What the object's WebSockets send leaves once its writes made before are durable (the output gate).
+    const gate = () => obj.durable;
+    /** @type {unknown} */
+    let autoResponse = null;
+    /** @type {number | null} */
+    let eventTimeout = null;
     const id = Object.freeze({
       toString: () => obj.id,
       equals: (other) => other != null && String(other) === obj.id,
@@ -393,11 +402,62 @@ export function createObjects(rt) {
           },
         );
       },
-      acceptWebSocket() {
-        throw new Error('WebSockets in Durable Objects are not supported on this host yet');
+      /**
+       * Takes a WebSocket (the server end of a pair) as a hibernatable one: its events go to the object's
+       * webSocketMessage/webSocketClose handlers, and the object may leave memory while it stays open.
+       */
+      acceptWebSocket(ws, tags = []) {
+        if (!isWebSocket(ws)) throw new TypeError('acceptWebSocket(): the first argument must be a WebSocket (the server end of a WebSocketPair).');
+        if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string')) throw new TypeError('acceptWebSocket(): tags must be an array of strings.');
+        webSockets().hibernate(ws, address, tags, gate);
+        obj.hibernations++;
       },
-      getWebSockets() {
-        return [];
+      /** The object's hibernatable WebSockets (with `tag`, when given), oldest first. */
+      getWebSockets(tag = undefined) {
+        if (tag !== undefined && typeof tag !== 'string') throw new TypeError('getWebSockets(): the tag must be a string.');
+        const list = /** @type {Array<{ end: number }>} */ (hostValue(hostInvoke('ws.list', tag === undefined ? { object: address } : { object: address, tag }), 'getWebSockets()'));
+        return list.map((s) => webSockets().hibernated(s.end, gate));
+      },
+      /** The tags a hibernatable WebSocket was accepted with. */
+      getTags(ws) {
+        if (!isWebSocket(ws)) throw new TypeError('getTags(): the argument must be a WebSocket.');
+        const end = webSockets().endOf(ws);
+        const list = /** @type {Array<{ end: number, tags: string[] }>} */ (hostValue(hostInvoke('ws.list', { object: address }), 'getTags()'));
+        const found = list.find((s) => s.end === end);
+        if (found === undefined) throw new TypeError('getTags(): this WebSocket was not accepted with ctx.acceptWebSocket() by this object.');
+        return found.tags;
+      },
+      /**
+       * A text message answered by the host without waking the object (a ping, say); null removes it.
+       * @param {{ request: string, response: string } | null} [pair]
+       */
+      setWebSocketAutoResponse(pair = undefined) {
+        if (pair === undefined || pair === null) {
+          autoResponse = null;
+          hostValue(hostInvoke('ws.auto', { object: address, pair: null }), 'setWebSocketAutoResponse()');
+          return;
+        }
+        const request = pair.request;
+        const response = pair.response;
+        if (typeof request !== 'string' || typeof response !== 'string') throw new TypeError('setWebSocketAutoResponse(): pass a WebSocketRequestResponsePair of two strings.');
+        hostValue(hostInvoke('ws.auto', { object: address, pair: { request, response } }), 'setWebSocketAutoResponse()');
+        autoResponse = pair;
+      },
+      getWebSocketAutoResponse() {
+        return autoResponse;
+      },
+      /** When the host last auto-responded on `ws` (a Date), or null. */
+      getWebSocketAutoResponseTimestamp(ws) {
+        if (!isWebSocket(ws)) throw new TypeError('getWebSocketAutoResponseTimestamp(): the argument must be a WebSocket.');
+        const t = hostValue(hostInvoke('ws.auto', { object: address, end: webSockets().endOf(ws) }), 'getWebSocketAutoResponseTimestamp()');
+        return typeof t === 'number' ? new Date(t) : null;
+      },
+      setHibernatableWebSocketEventTimeout(ms = undefined) {
+        if (ms !== undefined && !(Number.isInteger(ms) && ms >= 0)) throw new TypeError('setHibernatableWebSocketEventTimeout(): the timeout must be a number of milliseconds.');
+        eventTimeout = ms ?? null;
+      },
+      getHibernatableWebSocketEventTimeout() {
+        return eventTimeout;
       },
       abort(reason) {
         breakObject(obj, reason ?? new Error('aborted'));
@@ -437,6 +497,10 @@ export function createObjects(rt) {
       written: Promise.resolve(),
       broken: null,
       lastUsed: Date.now(),
+      /** WebSockets it accepted for hibernation (ctx.acceptWebSocket). */
+      hibernations: 0,
+      /** It answered with a WebSocket it did not hibernate (accept()): it stays in memory while that may be open. */
+      pinned: false,
     };
     live.set(key, obj);
     const state = makeState(obj);
@@ -452,7 +516,7 @@ export function createObjects(rt) {
   function sweep() {
     const now = Date.now();
     for (const [key, o] of live) {
-      if (o.running === 0 && o.queue.length === 0 && o.reads === 0 && o.blocked === 0 && o.batch.size === 0 && now - o.lastUsed > IDLE_MS) live.delete(key);
+      if (!o.pinned && o.running === 0 && o.queue.length === 0 && o.reads === 0 && o.blocked === 0 && o.batch.size === 0 && now - o.lastUsed > IDLE_MS) live.delete(key);
     }
   }
 
@@ -488,6 +552,20 @@ export function createObjects(rt) {
         obj.running--;
         obj.lastUsed = Date.now();
       });
+  }
+
+  /** An event for `obj`: run now if its input gate is open and nothing waits before it, else queued. */
+  function enqueue(obj, ev) {
+    if (obj.queue.length === 0 && !closed(obj)) start(obj, ev);
+    else {
+      obj.queue.push(ev);
+      wake(obj);
+    }
+  }
+
+  function hostValue(reply, what) {
+    if (reply && 'v' in reply) return reply.v;
+    throw new TypeError(`${what}: ${reply && 'x' in reply ? reply.x : 'the host refused'}`);
   }
 
   async function rpc(instance, request) {
@@ -541,14 +619,51 @@ export function createObjects(rt) {
               return new Response(null, { status: 204 });
             }
             if (typeof instance.fetch !== 'function') throw new TypeError(`The Durable Object class "${obj.className}" has no fetch() method.`);
-            return instance.fetch(request);
+            const before = obj.hibernations;
+            const res = await instance.fetch(request);
+            // A WebSocket answered without hibernating one: the object must stay while its accept()ed end is open.
+            if (res !== null && typeof res === 'object' && res.status === 101 && obj.hibernations === before) obj.pinned = true;
+            return res;
           },
         };
-        if (obj.queue.length === 0 && !closed(obj)) start(obj, ev);
-        else {
-          obj.queue.push(ev);
-          wake(obj);
-        }
+        enqueue(obj, ev);
+      });
+    },
+
+    /**
+     * An event of a hibernatable WebSocket of the object at `address` (started again if it left memory): its
+     * webSocketMessage or webSocketClose handler runs, through the gates like any other event.
+     * @param {{ className: string, id: string }} address
+     * @param {number} end
+     * @param {import('../../../core/isolate-protocol.ts').SocketEvent} event
+     * @param {number} reqId
+     * @param {unknown} attachment  the end's attachment as the host has it
+     * @returns {Promise<unknown>}
+     */
+    socketEvent(address, end, event, reqId, attachment) {
+      let obj;
+      try {
+        obj = objectFor(address);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      const o = obj;
+      const ws = webSockets().hibernated(end, () => o.durable, attachment);
+      return new Promise((resolve, reject) => {
+        enqueue(o, {
+          reqId,
+          resolve,
+          reject,
+          run: async (instance) => {
+            const ev = /** @type {any} */ (webSockets().eventOf(ws, event));
+            if (event.t === 'message') {
+              if (typeof instance.webSocketMessage !== 'function') throw new TypeError(`The Durable Object class "${o.className}" accepted a WebSocket with ctx.acceptWebSocket() but has no webSocketMessage() method.`);
+              await instance.webSocketMessage(ws, ev.data);
+            } else if (typeof instance.webSocketClose === 'function') {
+              await instance.webSocketClose(ws, event.code, event.reason, event.wasClean);
+            }
+          },
+        });
       });
     },
   };

@@ -8,7 +8,7 @@ import { parseAbsoluteUrl } from './url.js';
 
 /**
  * What `new Response(body, init)` takes as init; each member is checked or converted as the standard says.
- * @typedef {{ status?: unknown, statusText?: unknown, headers?: HeadersInit, cf?: unknown }} ResponseInit
+ * @typedef {{ status?: unknown, statusText?: unknown, headers?: HeadersInit, cf?: unknown, webSocket?: unknown }} ResponseInit
  */
 
 const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -29,6 +29,13 @@ function toUnsignedShort(v) {
 let readHead;
 let isResponseImpl;
 let setFetched;
+/** `v instanceof WebSocket`, set by sockets.js (which Response must not import: structured-clone.js imports Response). */
+let isWebSocket = (/** @type {unknown} */ _v) => false;
+
+/** @param {(v: unknown) => boolean} fn */
+export function setWebSocketCheck(fn) {
+  isWebSocket = fn;
+}
 
 export class Response extends Body {
   #status = 200;
@@ -42,10 +49,13 @@ export class Response extends Body {
   #redirected = false;
   /** @type {unknown} */
   #cf = undefined;
+  /** Workers' WebSocket response (status 101): the end handed to whoever takes the response. @type {object | null} */
+  #webSocket = null;
 
   static {
     isResponseImpl = (v) => typeof v === 'object' && v !== null && #status in v;
-    setFetched = (res, status, statusText, headers, url, redirected) => {
+    setFetched = (res, status, statusText, headers, url, redirected, webSocket) => {
+      res.#webSocket = webSocket;
       res.#status = status;
       res.#statusText = statusText;
       res.#headers = headers;
@@ -88,8 +98,14 @@ export class Response extends Body {
       }
       if (init.headers !== undefined) this.#headers = new Headers(init.headers);
       if (init.cf !== undefined) this.#cf = init.cf;
+      if (init.webSocket !== undefined && init.webSocket !== null) {
+        if (!isWebSocket(init.webSocket)) throw new TypeError("Failed to construct 'Response': webSocket must be a WebSocket (the client end of a WebSocketPair).");
+        if (status !== 101) throw new RangeError(`A Response with a webSocket must have status 101, not ${status}.`);
+        this.#webSocket = init.webSocket;
+      }
     }
-    if (status < 200 || status > 599) throw new RangeError(`The status provided (${status}) is outside the range [200, 599].`);
+    if (status === 101 && this.#webSocket === null) throw new RangeError('The status provided (101) is only allowed with a webSocket: new Response(null, { status: 101, webSocket: client }).');
+    if (status !== 101 && (status < 200 || status > 599)) throw new RangeError(`The status provided (${status}) is outside the range [200, 599].`);
     this.#status = status;
     if (body !== null && body !== undefined) {
       if (isNullBodyStatus(status)) throw new TypeError(`Response with null body status (${status}) cannot have a body.`);
@@ -166,7 +182,7 @@ export class Response extends Body {
   }
 
   get webSocket() {
-    return null;
+    return this.#webSocket;
   }
 
   get cf() {
@@ -182,6 +198,7 @@ export class Response extends Body {
     c.#url = this.#url;
     c.#redirected = this.#redirected;
     c.#cf = this.#cf;
+    c.#webSocket = this.#webSocket;
     if (this.#headers !== null) {
       c.#headers = new Headers(this.#headers);
       if (isImmutable(this.#headers)) makeImmutable(c.#headers);
@@ -215,10 +232,10 @@ export function getResponseHead(response) {
  * HTTP status (0-999, including 1xx/3xx that the constructor refuses), headers are [name, value] pairs from the
  * HTTP parser (made immutable, as for fetch responses), body a ReadableStream or null, url the final URL.
  */
-/** @param {{ status: number, statusText?: string, headers: HeaderList, body?: ReadableStream | Uint8Array | null, url?: string, redirected?: boolean }} head */
-export function createFetchResponse({ status, statusText = '', headers, body = null, url = '', redirected = false }) {
+/** @param {{ status: number, statusText?: string, headers: HeaderList, body?: ReadableStream | Uint8Array | null, url?: string, redirected?: boolean, webSocket?: object | null }} head */
+export function createFetchResponse({ status, statusText = '', headers, body = null, url = '', redirected = false, webSocket = null }) {
   const res = new Response(INTERNAL);
-  setFetched(res, status, statusText, headersFromList(headers, true), url, redirected);
+  setFetched(res, status, statusText, headersFromList(headers, true), url, redirected, webSocket);
   if (body !== null && body !== undefined && !isNullBodyStatus(status)) initBody(res, body);
   return res;
 }

@@ -15,13 +15,14 @@ import { DOMException } from './dom-exception.js';
 import { createScheduledController } from './scheduled.js';
 import { NO_RESPONSE } from './service-worker.js';
 import { createObjects } from './objects.js';
+import { setSocketCall, socketRequestEnded, webSockets } from './sockets.js';
 import { captureFrame, runInFrame, setFrameSlot } from './async-context.js';
 /**
  * @import {
  *   ChunkCommand, Deferred, EdgeInitOptions, EndCommand, EntryCommand, EntryEnvelope, EntryFailure, EntryFunction,
  *   FetchChunkCommand, FetchCommand, FetchedCommand, FetchReply, FetchRequest, GuestCallOp, GuestCalls,
  *   GuestErrorDescription, PullCommand, PullResult, ResponseResult, ScheduledCommand, ScheduledEntryResult,
- *   SettledCommand, TimerCommand, HostOpFailure,
+ *   SettledCommand, TimerCommand, HostOpFailure, SocketCommand, SocketEntryResult,
  * } from '../../../core/isolate-protocol.ts'
  */
 /** @import { ReadableByteStreamController, ReadableStreamDefaultReader } from 'web-streams-polyfill' */
@@ -118,6 +119,8 @@ export function createRuntime(options) {
   let nextStreamId = 1;
   // AsyncLocalStorage keeps its context per request: the one whose entry runs now.
   setFrameSlot(() => requests.get(current));
+  // A WebSocket's sends and closes are not tied to the request that accepted it (it outlives it).
+  setSocketCall((op, arg) => hostCall(0, op, /** @type {any} */ (arg)), () => current);
 
   /**
    * An entry must end with its task so that the host can attribute CPU to it. A result that settles within
@@ -265,11 +268,20 @@ export function createRuntime(options) {
    * @param {string | null} service  a service binding's name, or null for the global fetch()
    * @param {unknown} input
    * @param {unknown} init
+   * @param {string} [object]  a Durable Object's id (a stub's fetch)
+   * @param {string} [localClass]  its class, when this worker exports it (the object lives here)
    */
-  async function outboundFetch(service, input, init, object) {
+  async function outboundFetch(service, input, init, object = undefined, localClass = undefined) {
     const reqId = current;
     // Request checks what it is given.
     const request = new Request(input, /** @type {RequestInit | null | undefined} */ (init));
+    if (typeof object === 'string' && typeof localClass === 'string') {
+      // A Durable Object of this worker's own class lives in this isolate (the runtime keeps one instance of a worker
+      // that hosts objects): the event goes to it here, through its gates, with no round trip through the host.
+      const res = await objects.dispatch({ className: localClass, id: object }, request, reqId);
+      if (!isResponse(res)) throw new TypeError(`The Durable Object's fetch() must return a Response, but it returned ${res === null ? 'null' : typeof res}.`);
+      return res;
+    }
     const signal = fetchSignal(input, init);
     if (signal !== null && signal.aborted) throw signal.reason;
     /** @type {FetchRequest} */
@@ -318,6 +330,8 @@ export function createRuntime(options) {
       body: head.body ? fetchedBody(rec) : head.bytes ?? null,
       url: head.url,
       redirected: head.redirected,
+      // A 101 from a worker of this host: the WebSocket end this isolate now holds (accept() it, or return it).
+      webSocket: head.ws !== undefined ? webSockets().received(head.ws) : null,
     });
   }
 
@@ -491,6 +505,7 @@ export function createRuntime(options) {
    */
   function releaseRequest(reqId) {
     requests.delete(reqId);
+    socketRequestEnded(reqId);
     for (const [id, p] of pendingOps) if (p.reqId === reqId) pendingOps.delete(id);
   }
 
@@ -550,6 +565,11 @@ export function createRuntime(options) {
     }
     checkMemory();
     const head = getResponseHead(res);
+    const socket = res.webSocket;
+    if (socket !== null && socket !== undefined) {
+      // A 101: the WebSocket's end goes to whoever takes the response (the client, or the worker that fetched it).
+      return afterResponse(state, { ok: true, status: head.status, statusText: head.statusText, headers: head.headers, body: null, ws: webSockets().handOver(socket) });
+    }
     const body = takeBody(res);
     /** @type {ResponseResult} */
     let out;
@@ -572,7 +592,7 @@ export function createRuntime(options) {
 
   /**
    * Tells the host (in `out`) whether waitUntil work goes on after the response, and reports when it settled.
-   * @template {ResponseResult | ScheduledEntryResult | EntryFailure} O
+   * @template {ResponseResult | ScheduledEntryResult | SocketEntryResult | EntryFailure} O
    * @param {RequestState} state
    * @param {O} out
    * @returns {O}
@@ -788,6 +808,43 @@ export function createRuntime(options) {
   }
 
   /**
+   * A WebSocket event: a message or close for an end this isolate holds (its listeners run; the promises they return
+   * extend the event, like waitUntil), or for a Durable Object's hibernatable end (its webSocketMessage/Close handler).
+   * @param {SocketCommand} cmd
+   */
+  function dispatchSocket(cmd) {
+    loadWorker();
+    const state = newRequestState(cmd.reqId);
+    /** @param {SocketEntryResult} out */
+    const done = (out) => {
+      if (!out.ok) return out;
+      checkMemory();
+      return afterResponse(state, out);
+    };
+    let result;
+    try {
+      if (cmd.object) result = objects.socketEvent(cmd.object, cmd.end, cmd.ev, state.reqId, cmd.attachment);
+      else {
+        for (const p of webSockets().deliver(cmd.end, cmd.ev)) state.waitUntil.push(p.catch((err) => reportException(state.reqId, err)));
+        return done({ ok: true });
+      }
+    } catch (err) {
+      return failure(err);
+    }
+    const outcome = Promise.resolve(result).then(
+      () => {
+        try {
+          return done({ ok: true });
+        } catch (err) {
+          return failure(err);
+        }
+      },
+      (err) => failure(err),
+    );
+    return settleOrDefer(state.reqId, outcome, 'response');
+  }
+
+  /**
    * @param {ChunkCommand} cmd
    * @returns {undefined}
    */
@@ -850,6 +907,7 @@ export function createRuntime(options) {
     const state = requests.get(cmd.reqId);
     if (!state) return;
     requests.delete(cmd.reqId);
+    socketRequestEnded(cmd.reqId);
     for (const id of state.timers) timers.delete(id);
     for (const [id, s] of streams) {
       if (s.reqId === cmd.reqId) {
@@ -920,6 +978,8 @@ export function createRuntime(options) {
         return dispatchFetch(cmd);
       case 'scheduled':
         return dispatchScheduled(cmd);
+      case 'ws':
+        return dispatchSocket(cmd);
       case 'chunk':
         return deliverChunk(cmd);
       case 'timer':

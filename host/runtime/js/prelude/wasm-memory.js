@@ -495,6 +495,40 @@ export function rewriteWasmMemoryLimits(bytes, maxPages) {
   return rewriteModule(copyBytes(bytes), maxPages).bytes;
 }
 
+/**
+ * For the host, which compiles a worker's `.wasm` modules once per version and hands them compiled to each isolate:
+ * the bytes rewritten as `new WebAssembly.Module` does in the isolate, with what adoptWasmModule needs to know.
+ * @returns {{ bytes: Uint8Array, initialBytes: number, hidden: string[] | null }}
+ */
+export function rewriteWasmModule(bytes, maxPages) {
+  capture();
+  const r = rewriteModule(copyBytes(bytes), maxPages);
+  /** @type {string[] | null} */
+  let hidden = null;
+  if (r.hidden !== null) {
+    hidden = [];
+    for (let i = 0; i < r.hidden.length; i++) hidden.push(r.hidden[i]);
+  }
+  return { bytes: r.bytes, initialBytes: r.initialBytes, hidden };
+}
+
+/**
+ * Takes a module the host compiled from rewriteWasmModule's bytes as if this context had compiled it: instantiating
+ * it is checked against the budget and its hidden memory exports stay hidden. A second call for a module changes nothing.
+ */
+export function adoptWasmModule(module, initialBytes, hidden) {
+  if (moduleInfo === null) throw new P.TypeError('adoptWasmModule: the WebAssembly limits are not installed');
+  P.ModuleExports(module); // TypeError unless a WebAssembly.Module
+  if (P.WeakMapGet(moduleInfo, module) !== undefined) return module;
+  let names = null;
+  if (hidden !== null && hidden !== undefined) {
+    names = nullArray();
+    for (let i = 0; i < hidden.length; i++) names[i] = P.String(hidden[i]);
+  }
+  P.WeakMapSet(moduleInfo, module, { __proto__: null, initialBytes: P.Number(initialBytes) || 0, hidden: names });
+  return module;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Accounting
 
@@ -546,6 +580,25 @@ export function wasmMemoryBytes() {
   return total;
 }
 
+/**
+ * Stops counting `mem` against the budget: for the memory of a component instance the runtime dropped and that
+ * nothing can reach any more (a wasi:http/proxy component gets a new instance per request), which would otherwise
+ * count until the garbage collector frees it. V8 counts it as external memory, so that collection comes soon.
+ */
+export function forgetWasmMemory(mem) {
+  if (refs === null) return;
+  const n = refs.length;
+  for (let r = 0; r < n; r++) {
+    if (P.WeakRefDeref(refs[r]) === mem) {
+      refs[r] = refs[n - 1];
+      sharedFlags[r] = sharedFlags[n - 1];
+      refs.length = n - 1;
+      sharedFlags.length = n - 1;
+      return;
+    }
+  }
+}
+
 /** True when the live WebAssembly memories together exceed the isolate's memory budget. */
 export function wasmMemoryExceeded() {
   return wasmMemoryBytes() > budget;
@@ -576,6 +629,7 @@ export function installWasmMemoryLimits(WebAssembly, budgetBytes) {
   P.MemoryGrow = uncurry(MemoryProto.grow);
   P.InstanceExports = uncurry(/** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(InstanceProto, 'exports')).get);
   const ModuleExports = OrigModule.exports;
+  P.ModuleExports = ModuleExports;
   const {
     ReflectConstruct, ReflectOwnKeys, ObjectDefineProperty, ObjectCreate, ObjectFreeze, WeakMapGet, WeakMapSet,
     Number: ToNumber, BigInt: ToBigInt, String: ToString, TypeError: TypeErrorCtor, Promise: PromiseCtor,
