@@ -103,6 +103,6 @@ describe('examples/do-chat', () => {
     expect(await b.nextOf('leave')).toMatchObject({ name: 'ann', members: ['ben'] });
     b.ws.close();
     await b.closed;
-    await expect.poll(() => t.host.runtime.sockets.size).toBe(0);
+    await expect.poll(() => t.host.runtime.sockets.size, { timeout: 10_000 }).toBe(0);
   });
 });

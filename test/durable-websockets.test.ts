@@ -76,7 +76,7 @@ describe('Durable Object WebSockets', () => {
     a.ws.close();
     b.ws.close();
     await Promise.all([a.closed, b.closed]);
-    await expect.poll(() => t.host.runtime.sockets.size).toBe(0);
+    await expect.poll(() => t.host.runtime.sockets.size, { timeout: 10_000 }).toBe(0);
   });
 
   it('attachments: kept across the object leaving memory, at most 2,048 bytes, structured-cloneable', async () => {
@@ -105,7 +105,7 @@ describe('Durable Object WebSockets', () => {
   it('a handler that throws is reported; the socket stays open and the next message is handled; storage works in handlers', async () => {
     const a = await connect(t, 'rooms', '/throw');
     a.ws.send('throw');
-    await expect.poll(() => tail.some((e) => e.worker === 'rooms' && e.message.includes('handler failed') && e.message.includes('WebSocket message handler'))).toBe(true);
+    await expect.poll(() => tail.some((e) => e.worker === 'rooms' && e.message.includes('handler failed') && e.message.includes('WebSocket message handler')), { timeout: 10_000 }).toBe(true);
     expect(await ask(a, 'count-put')).toBe(1);
     expect(await ask(a, 'count-put')).toBe(2);
     t.host.runtime.evict('rooms');

@@ -65,7 +65,7 @@ describe('WebSockets in a worker', () => {
     expect(await c.next()).toBe('186,120,22,191');
     c.ws.close(3001, 'done here');
     await c.closed;
-    await expect.poll(() => tail.some((e) => e.worker === 'echo' && e.message === 'closed 3001 done here true')).toBe(true);
+    await expect.poll(() => tail.some((e) => e.worker === 'echo' && e.message === 'closed 3001 done here true'), { timeout: 10_000 }).toBe(true);
   });
 
   it('serves many clients at once, each in order', async () => {
@@ -79,7 +79,7 @@ describe('WebSockets in a worker', () => {
     );
     for (const c of clients) c.ws.close();
     await Promise.all(clients.map((c) => c.closed));
-    await expect.poll(() => t.host.runtime.sockets.size).toBe(0);
+    await expect.poll(() => t.host.runtime.sockets.size, { timeout: 10_000 }).toBe(0);
   });
 
   it('answers the subprotocol the worker chose from those the client offered', async () => {
@@ -116,7 +116,7 @@ describe('WebSockets in a worker', () => {
     expect(notAsked.headers['x-edge-error']).toBe('E_WEBSOCKET');
     expect(notAsked.text).toContain('did not ask for one');
     await expect(connect(t, 'no-upgrade', '/refuse')).rejects.toMatchObject({ status: 403, body: 'go away' });
-    await expect.poll(() => t.host.runtime.sockets.size).toBe(0);
+    await expect.poll(() => t.host.runtime.sockets.size, { timeout: 10_000 }).toBe(0);
   });
 
   it('send() before accept() and accept() twice throw TypeErrors naming the fix', async () => {
@@ -172,7 +172,7 @@ describe('WebSockets in a worker', () => {
     await c.closed;
     const r = await t.get('front', '/client');
     expect(JSON.parse(r.text)).toEqual({ status: 101, got: ['hello', 'echo:from front'] });
-    await expect.poll(() => tail.some((e) => e.worker === 'echo' && e.message === 'closed 1000 thanks true')).toBe(true);
+    await expect.poll(() => tail.some((e) => e.worker === 'echo' && e.message === 'closed 1000 thanks true'), { timeout: 10_000 }).toBe(true);
   });
 
   it('a fast sender is slowed down: at most 64 of its messages are in the worker\'s hands at once, none lost', async () => {
@@ -210,7 +210,7 @@ describe('WebSockets in a worker', () => {
     c.ws.send('spin');
     const closed = await c.closed;
     expect(closed.code).toBe(1011);
-    await expect.poll(() => tail.some((e) => e.worker === 'echo' && e.code === 'E_CPU_LIMIT')).toBe(true);
+    await expect.poll(() => tail.some((e) => e.worker === 'echo' && e.code === 'E_CPU_LIMIT'), { timeout: 10_000 }).toBe(true);
     const again = await connect(t, 'echo');
     expect(await again.next()).toBe('hello');
     again.ws.close();
@@ -271,7 +271,7 @@ describe('fetch() with Upgrade: websocket to the network', () => {
     expect(await c.next()).toEqual(Buffer.from([9, 8, 7]));
     c.ws.close(1000, 'done');
     expect(await c.closed).toEqual({ code: 1000, reason: 'done' });
-    await expect.poll(() => t.host.runtime.sockets.size).toBe(0);
+    await expect.poll(() => t.host.runtime.sockets.size, { timeout: 10_000 }).toBe(0);
   });
 
   it('an origin refusing the upgrade answers as any fetch', async () => {
