@@ -14,6 +14,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ROOT, killAllChildren, removeAllTempDirs } from './child-host.ts';
 import { runColdStart } from './cold-start.ts';
+import { runWasiComponent } from './wasi-component.ts';
 import { runComponentInstantiate } from './component-instantiate.ts';
 import { runFuelSuite } from './fuel-suite.ts';
 import { helloAsComponent } from './hello-as.ts';
@@ -184,6 +185,8 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
           }),
         );
         if (!options.noInstantiate) results.push(await runComponentInstantiate({ samples: settings.cold.instantiateSamples, warmup: 20, log }));
+        // A component from a foreign toolchain (13 MB): only in a whole cold run, its deploy takes seconds.
+        if (!options.noInstantiate && !options.coldSubjects) results.push(await runWasiComponent({ samples: quick ? 5 : 15, log }));
       }
       if (suite === 'warm') {
         results.push(await runThroughput({ ...settings.warm, log, step: step('runs'), ...(workerd ? { workerd } : {}) }));
