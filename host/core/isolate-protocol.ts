@@ -126,6 +126,15 @@ export type FetchChunkCommand = { t: 'fchunk'; reqId?: number; id: number } & Ch
 /** Settles the guest's pending host op (HostOpRequest) `id`. `reqId` is 0 for an op from the global scope. */
 export type SettledCommand = { t: 'settled'; reqId: number; id: number } & HostOpOutcome;
 
+/**
+ * Settles several host ops of no request (reqId 0: a Durable Object's storage writes) at once: those a group commit
+ * made durable together go in one entry rather than one each.
+ */
+export interface SettledAllCommand {
+  t: 'settledAll';
+  items: Array<{ id: number } & HostOpOutcome>;
+}
+
 /** Asks a guest stream for its next chunk: a response body (EntryResult `stream`) or a fetch's request body (FetchRequest `stream`). */
 export interface PullCommand {
   t: 'pull';
@@ -181,6 +190,7 @@ export type EntryCommand =
   | FetchedCommand
   | FetchChunkCommand
   | SettledCommand
+  | SettledAllCommand
   | PullCommand
   | CancelCommand
   | EndCommand
@@ -279,6 +289,7 @@ export interface EntryReturns {
   fetched: undefined;
   fchunk: undefined;
   settled: undefined;
+  settledAll: undefined;
   pull: PullResult | Deferred;
   cancel: undefined;
   end: undefined;

@@ -127,6 +127,8 @@ export class WorkerInstance implements CpuWatched, WsHolder {
    * request's entry until its response head (the handler running cold). -1 until measured.
    */
   readonly timings = { codeLoadMs: -1, evaluateMs: -1, firstFetchMs: -1 };
+  /** Host ops of no request settled in this turn, entered together (settleAll). */
+  private settling: Array<{ id: number } & HostOpOutcome> = [];
   /** This instance as the per-request helpers (body streams, egress) see it. */
   private readonly runner: RequestRunner;
 
@@ -805,11 +807,26 @@ export class WorkerInstance implements CpuWatched, WsHolder {
 
   /** Answers the guest's pending host op `id` with a 'settled' entry (unless its request is over). */
   private settleOp(reqId: number, id: number, outcome: HostOpOutcome): void {
-    const target = reqId === 0 ? null : this.requests.get(reqId);
+    if (reqId === 0) {
+      // Ops of no request (an object's writes) that settle in the same turn, as a group commit's do, share one entry.
+      if (this.dead) return;
+      this.settling.push({ id, ...outcome });
+      if (this.settling.length === 1) setImmediate(() => this.settleAll());
+      return;
+    }
+    const target = this.requests.get(reqId);
     if (this.dead || target === undefined || (target && (target.ended || target.failure))) return;
     this.enter(target, { t: 'settled', reqId, id, ...outcome }).catch((err) => {
       if (target) this.failRequest(target, asEdgeError(err));
     });
+  }
+
+  private settleAll(): void {
+    const items = this.settling;
+    this.settling = [];
+    if (this.dead || items.length === 0) return;
+    const cmd: EntryCommand = items.length === 1 ? { t: 'settled', reqId: 0, ...items[0]! } : { t: 'settledAll', items };
+    this.enter(null, cmd).catch(() => {});
   }
 
   private armWallTimer(rc: RequestContext): void {

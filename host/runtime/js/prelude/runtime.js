@@ -22,7 +22,7 @@ import { captureFrame, runInFrame, setFrameSlot } from './async-context.js';
  *   ChunkCommand, Deferred, EdgeInitOptions, EndCommand, EntryCommand, EntryEnvelope, EntryFailure, EntryFunction,
  *   FetchChunkCommand, FetchCommand, FetchedCommand, FetchReply, FetchRequest, GuestCallOp, GuestCalls,
  *   GuestErrorDescription, PullCommand, PullResult, ResponseResult, ScheduledCommand, ScheduledEntryResult,
- *   SettledCommand, TimerCommand, HostOpFailure, SocketCommand, SocketEntryResult,
+ *   SettledCommand, TimerCommand, HostOpFailure, HostOpOutcome, SocketCommand, SocketEntryResult,
  * } from '../../../core/isolate-protocol.ts'
  */
 /** @import { ReadableByteStreamController, ReadableStreamDefaultReader } from 'web-streams-polyfill' */
@@ -510,7 +510,7 @@ export function createRuntime(options) {
   }
 
   /**
-   * @param {SettledCommand} cmd
+   * @param {{ id: number } & HostOpOutcome} cmd  a SettledCommand, or an item of a SettledAllCommand
    * @returns {undefined}
    */
   function settleOp(cmd) {
@@ -927,7 +927,7 @@ export function createRuntime(options) {
 
   /** Entries that resolve guest promises: their continuations run in the microtasks right after them. */
   /** @type {Partial<Record<EntryCommand['t'], true>>} */
-  const RESUMING = { timer: true, chunk: true, fetched: true, fchunk: true, settled: true };
+  const RESUMING = { timer: true, chunk: true, fetched: true, fchunk: true, settled: true, settledAll: true };
 
   /**
    * The one function the host enters the isolate through.
@@ -990,6 +990,9 @@ export function createRuntime(options) {
         return deliverFetchChunk(cmd);
       case 'settled':
         return settleOp(cmd);
+      case 'settledAll':
+        for (const item of cmd.items) settleOp(item);
+        return undefined;
       case 'pull':
         return settleOrDefer(cmd.reqId, readStream(cmd), 'pulled', { id: cmd.id });
       case 'cancel': {
