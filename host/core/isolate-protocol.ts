@@ -218,6 +218,8 @@ export interface ResponseResult {
   stream?: number;
   /** The body is that of this guest fetch, untouched: the host forwards it from the upstream without the guest. */
   forward?: number;
+  /** The body is a host stream the guest never read (HostBodyRef): the host sends it without the guest. */
+  hostBody?: HostBodyRef;
   /** A component wrote its body through 'resp.begin'/'resp.write' while it ran: it went out already. */
   streamed?: true;
   /** waitUntil() work goes on after the response; a 'waitUntil.done' call reports when it settled. */
@@ -356,6 +358,22 @@ export interface FetchRequest {
   stream?: number;
   /** The request body is the client's incoming body, untouched: the host sends it on without the guest. */
   incoming?: true;
+}
+
+/**
+ * A body whose bytes are still on the host, handed back unread by the guest (prelude host-streams.js): the incoming
+ * request's own body, or a capability resource with a `read(max)` method (an R2 object body), `first` being the bytes
+ * that came into the isolate with it already (h is 0 when they were all of it).
+ */
+export type HostBodyRef = { k: 'incoming'; reqId: number } | { k: 'cap'; i: string; r: string; h: number; first: Uint8Array };
+
+/**
+ * The 'body.pipe' host op: the host writes host body `from` into the capability resource `to` (one with a
+ * `write(chunk)` method, an R2 object writer), chunk by chunk as it takes them; settles once all is written.
+ */
+export interface HostBodyPipe {
+  from: HostBodyRef;
+  to: { i: string; r: string; h: number };
 }
 
 /** Every `call` op the guest makes, with its argument. */

@@ -2,9 +2,10 @@
 // ('body.read'), a response body pulled out of the isolate as the client reads, a guest stream sent as a fetch's
 // body, and a component's begin-response (the body it then writes is a ComponentBodyOut).
 import { EdgeError } from '../core/errors.ts';
-import type { ChunkCommand, InvokeOps, PullResult, Untrusted } from '../core/isolate-protocol.ts';
+import type { ChunkCommand, HostBodyPipe, HostOpOutcome, InvokeOps, PullResult, Untrusted } from '../core/isolate-protocol.ts';
 import { ComponentBodyOut } from './component-body-out.ts';
 import { asEdgeError, errorText } from './error-response.ts';
+import { LimitExceededError } from './limits.ts';
 import type { RequestContext, RequestRunner } from './request-context.ts';
 
 /** A request-body chunk as bytes (Node streams give Buffers, or strings when an encoding was set). */
@@ -86,9 +87,20 @@ export function beginComponentResponse(requests: ReadonlyMap<number, RequestCont
   return { v: null };
 }
 
+/**
+ * A response body cut off by a limit after its head went out: the client sees the connection reset (data-plane.ts
+ * destroys it), and tail says which limit and how much of the body had been sent.
+ */
+function tailCutOff(runner: RequestRunner, rc: RequestContext, sent: number): void {
+  const e = rc.failure;
+  if (!(e instanceof LimitExceededError)) return;
+  runner.tail('error', 'limit', `${e.code}: the response body was cut off after ${sent} bytes had been sent (the connection was reset): ${e.message}`, e.code);
+}
+
 /** Streams a response body out of the isolate, one chunk per entry, as fast as the client reads. */
 export async function* pullBody(runner: RequestRunner, rc: RequestContext, streamId: number, waitUntil: boolean): AsyncGenerator<Uint8Array> {
   let completed = false;
+  let sent = 0;
   try {
     for (;;) {
       let r = await rc.race(runner.enter(rc, { t: 'pull', reqId: rc.id, id: streamId }));
@@ -98,10 +110,14 @@ export async function* pullBody(runner: RequestRunner, rc: RequestContext, strea
         throw new EdgeError('E_WORKER_EXCEPTION', 'The response body stream failed.', { status: 500 });
       }
       if (r.done) break;
-      if (r.chunk && r.chunk.byteLength > 0) yield r.chunk;
+      if (r.chunk && r.chunk.byteLength > 0) {
+        sent += r.chunk.byteLength;
+        yield r.chunk;
+      }
     }
     completed = true;
   } finally {
+    if (!completed) tailCutOff(runner, rc, sent);
     if (!completed && !rc.failure) {
       // The client went away or the stream failed: let the guest's stream know.
       runner.enter(rc, { t: 'cancel', reqId: rc.id, id: streamId }).catch(() => {});
@@ -125,5 +141,108 @@ export async function* pullGuestStream(runner: RequestRunner, rc: RequestContext
   } finally {
     // The upstream went away, the fetch was aborted or the request ended: the guest's stream is cancelled.
     if (!completed && !runner.dead) runner.enter(rc.failure || rc.ended ? null : rc, { t: 'cancel', reqId: rc.id, id: streamId }).catch(() => {});
+  }
+}
+
+/** What the host needs of the instance's capabilities to read and write a resource's body (CapabilityInstance.invoke). */
+export interface HostBodyCaps {
+  invoke(call: { i: string; r: string; m: string; k: 'method' | 'drop'; h: number; a: unknown[] }, scope?: number): { v: unknown } | { e: unknown } | { x: string } | Promise<{ v: unknown } | { e: unknown } | { x: string }>;
+}
+
+/** Bytes per read of a resource's body: the blob store's own chunk size, so that reads pass its chunks on uncopied. */
+const HOST_BODY_READ_BYTES = 65536;
+
+function capFailure(what: string, r: { e: unknown } | { x: string }): Error {
+  return new Error(`${what}: ${'x' in r ? r.x : JSON.stringify(r.e)}`);
+}
+
+/**
+ * The bytes of a host body the guest handed back unread (HostBodyRef), read on the host as they are asked for: the
+ * request's own body, or a capability resource's (`read(max)` until it answers nothing; the handle is dropped after).
+ * The reference is untrusted: it can only name this request's body or a handle the worker holds anyway.
+ */
+export async function* hostBodyChunks(rc: RequestContext, caps: HostBodyCaps, ref: unknown): AsyncGenerator<Uint8Array> {
+  const r = (ref ?? {}) as Untrusted<{ k: string; reqId: number; i: string; r: string; h: number; first: Uint8Array }>;
+  if (r.k === 'incoming') {
+    if (r.reqId !== rc.id || rc.body === null || rc.bodyIter !== null || rc.bodyPassedOn) throw new TypeError('the request body was already read, so it cannot be sent on.');
+    const iter = (rc.bodyIter = rc.body[Symbol.asyncIterator]());
+    for (;;) {
+      const n = await iter.next();
+      if (n.done) return;
+      const chunk = asBytes(n.value);
+      if (chunk.byteLength > 0) yield chunk;
+    }
+  }
+  if (r.k !== 'cap' || typeof r.i !== 'string' || typeof r.r !== 'string' || typeof r.h !== 'number' || !(r.first instanceof Uint8Array)) throw new TypeError('malformed host body reference');
+  const call = { i: r.i, r: r.r, h: r.h };
+  try {
+    if (r.first.byteLength > 0) yield r.first;
+    if (call.h === 0) return;
+    for (;;) {
+      const reply = await caps.invoke({ ...call, m: 'read', k: 'method', a: [HOST_BODY_READ_BYTES] }, rc.id);
+      if (!('v' in reply)) throw capFailure(`${call.r}.read`, reply);
+      if (reply.v === undefined || reply.v === null) return;
+      if (!(reply.v instanceof Uint8Array)) throw new TypeError(`${call.r}.read did not answer bytes`);
+      if (reply.v.byteLength > 0) yield reply.v;
+    }
+  } finally {
+    if (call.h !== 0) void Promise.resolve(caps.invoke({ ...call, m: '', k: 'drop', a: [] }, rc.id)).catch(() => {});
+  }
+}
+
+/**
+ * A host body the worker returned unread as its response body, sent to the client by the host (no entry per chunk,
+ * no isolate CPU). A failure after the head went out ends the response visibly (the connection is reset).
+ */
+export async function* sendHostBody(runner: RequestRunner, rc: RequestContext, caps: HostBodyCaps, ref: unknown, waitUntil: boolean): AsyncGenerator<Uint8Array> {
+  const chunks = hostBodyChunks(rc, caps, ref);
+  let completed = false;
+  let sent = 0;
+  try {
+    for (;;) {
+      let n: IteratorResult<Uint8Array>;
+      try {
+        n = await rc.race(chunks.next());
+      } catch (err) {
+        if (rc.failure) throw rc.failure;
+        runner.tail('error', 'exception', `The response body failed after ${sent} bytes: ${errorText(err)}`);
+        throw new EdgeError('E_WORKER_EXCEPTION', 'The response body stream failed.', { status: 500 });
+      }
+      if (n.done) break;
+      sent += n.value.byteLength;
+      yield n.value;
+    }
+    completed = true;
+  } finally {
+    if (!completed) tailCutOff(runner, rc, sent);
+    if (!completed) void chunks.return(undefined).catch(() => {});
+    runner.finishAfter(rc, waitUntil && completed);
+  }
+}
+
+/**
+ * The 'body.pipe' host op (HostBodyPipe): host body `from` written into writer resource `to`, each write awaited
+ * (the store's backpressure); the guest finishes the writer itself. Settles with the outcome for the guest.
+ */
+export async function pipeHostBody(rc: RequestContext, caps: HostBodyCaps, arg: unknown): Promise<HostOpOutcome> {
+  const a = (arg ?? {}) as Untrusted<HostBodyPipe>;
+  const to = (a.to ?? {}) as Untrusted<HostBodyPipe['to']>;
+  if (typeof to.i !== 'string' || typeof to.r !== 'string' || typeof to.h !== 'number') return { e: { name: 'TypeError', message: 'body.pipe: malformed writer' } };
+  const target = { i: to.i, r: to.r, h: to.h };
+  const chunks = hostBodyChunks(rc, caps, a.from);
+  let completed = false;
+  try {
+    for (;;) {
+      const n = await rc.race(chunks.next());
+      if (n.done) break;
+      const reply = await rc.race(Promise.resolve(caps.invoke({ ...target, m: 'write', k: 'method', a: [n.value] }, rc.id)));
+      if (!('v' in reply)) return { e: { name: 'Error', message: capFailure(`${target.r}.write`, reply).message } };
+    }
+    completed = true;
+    return { v: null };
+  } catch (err) {
+    return { e: { name: err instanceof TypeError ? 'TypeError' : 'Error', message: errorText(err) } };
+  } finally {
+    if (!completed) void chunks.return(undefined).catch(() => {});
   }
 }

@@ -32,7 +32,7 @@ import type { InProcessRequest, InProcessResponse } from '../bindings/capability
 import { opFailure, type HostOpContext, type HostOps } from '../core/host-ops.ts';
 import { mapStack } from './source-map.ts';
 import { evaluateWorker, STARTUP_CPU_MS, type BootstrapTarget } from './bootstrap.ts';
-import { beginComponentResponse, pullBody, readBodyChunk, readBodyForComponent } from './body-streams.ts';
+import { beginComponentResponse, pullBody, readBodyChunk, readBodyForComponent, pipeHostBody, sendHostBody } from './body-streams.ts';
 import { dropFetch, forwardFetched, passThrough, readFetched, subrequest } from './egress.ts';
 import { componentFetch, componentFetchRead, componentSleep } from './component-egress.ts';
 import { asEdgeError, errorResponse, errorText } from './error-response.ts';
@@ -289,6 +289,11 @@ export class WorkerInstance implements CpuWatched, WsHolder {
         if (result.released === true) rc.released = true;
         this.armWallTimer(rc);
         res.stream = forwardFetched(this.runner, rc, result.forward, result.waitUntil === true);
+      } else if (result.hostBody !== undefined) {
+        // A host stream the worker returned unread (an R2 object's body, its request's body): sent by the host.
+        if (result.released === true) rc.released = true;
+        this.armWallTimer(rc);
+        res.stream = sendHostBody(this.runner, rc, this.capabilities, result.hostBody, result.waitUntil === true);
       } else {
         if (result.released === true) rc.released = true;
         this.finishAfter(rc, result.waitUntil === true);
@@ -762,6 +767,12 @@ export class WorkerInstance implements CpuWatched, WsHolder {
       const reply = this.capabilities.invoke(a.arg as InvokeOps['cap']['arg'], reqId);
       if (!(reply instanceof Promise)) return { v: reply };
       reply.then((v) => this.settleOp(reqId, id, { v }));
+      return { later: true };
+    }
+    if (a.op === 'body.pipe') {
+      // A host stream put into storage unread: the host writes it into the guest's writer handle itself.
+      if (!rc) return { e: { name: 'TypeError', message: 'body.pipe: only during a request' } };
+      pipeHostBody(rc, this.capabilities, a.arg).then((o) => this.settleOp(reqId, id, o));
       return { later: true };
     }
     const outcome = this.runHostOp(a.op, a.arg, this.opContext(reqId, target));

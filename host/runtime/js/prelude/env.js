@@ -7,6 +7,8 @@ import { CapabilityError, facadeChannel, witFacade } from './capabilities.js';
 import { readAllBytes } from './body.js';
 import { serviceFetch } from './fetcher.js';
 import { rpcDecode, rpcEncode } from './rpc-codec.js';
+import { claimHostStream, markHostStream } from './host-streams.js';
+import { hostAsync } from './internal/async.js';
 
 let caps = Object.freeze({});
 /** Facade factories' results, made on first use in this isolate. */
@@ -29,6 +31,11 @@ function facadeHost() {
     /** JS RPC's encoding of arguments and results (Durable Object stubs). */
     rpcEncode,
     rpcDecode,
+    /** Host streams (host-streams.js): a body the host can send or store without it entering the isolate. */
+    markHostStream,
+    claimHostStream,
+    /** Has the host write a claimed host body into a writer resource `to` ({ i, r, h }); resolves once all is written. */
+    pipeHostBody: (from, to) => hostAsync('body.pipe', { from, to }),
   });
 }
 

@@ -17,6 +17,7 @@ import { NO_RESPONSE } from './service-worker.js';
 import { createObjects } from './objects.js';
 import { setSocketCall, socketRequestEnded, webSockets } from './sockets.js';
 import { captureFrame, runInFrame, setFrameSlot } from './async-context.js';
+import { claimHostStream, markHostStream } from './host-streams.js';
 /**
  * @import {
  *   ChunkCommand, Deferred, EdgeInitOptions, EndCommand, EntryCommand, EntryEnvelope, EntryFailure, EntryFunction,
@@ -541,6 +542,8 @@ export function createRuntime(options) {
       },
     });
     incomingBodies.set(stream, state);
+    // Returned as the response body or put into storage unread: the host sends the client's bytes on by itself.
+    markHostStream(stream, () => (requests.get(state.reqId) === state && state.pull === null ? { k: 'incoming', reqId: state.reqId } : null));
     return stream;
   }
 
@@ -579,8 +582,11 @@ export function createRuntime(options) {
       if (typeof metered[FUEL_USED] === 'number') out.fuel = metered[FUEL_USED];
     } else {
       const forward = forwardableFetch(body, state.reqId);
+      const hostBody = forward === null ? claimHostStream(body) : null;
       if (forward !== null) {
         out = { ok: true, status: head.status, statusText: head.statusText, headers: head.headers, body: null, forward };
+      } else if (hostBody !== null) {
+        out = { ok: true, status: head.status, statusText: head.statusText, headers: head.headers, body: null, hostBody };
       } else {
         const id = nextStreamId++;
         streams.set(id, { reader: body.getReader(), reqId: state.reqId });

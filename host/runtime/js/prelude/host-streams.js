@@ -1,0 +1,41 @@
+// Byte streams whose bytes are still on the host: the incoming request's body, an R2 object's body. Until the worker
+// reads one, it is only a handle here; returned as a response body or put into storage unread, it is "claimed": the
+// isolate hands the host a reference (HostBodyRef, host/core/isolate-protocol.ts) and the host pipes the bytes itself,
+// with backpressure and no entry per chunk, so the worker is charged no CPU for them. Read in any way (a reader,
+// arrayBuffer(), tee(), pipeTo()), the stream is an ordinary one and its bytes enter as they are pulled.
+import { isDisturbed } from './streams.js';
+/** @import { HostBodyRef } from '../../../core/isolate-protocol.ts' */
+
+/** stream -> its claim: the reference to hand the host, or null when the bytes can no longer be taken outside. @type {WeakMap<object, () => HostBodyRef | null>} */
+const claims = new WeakMap();
+
+/**
+ * Marks `stream` as a host stream. `claim` runs at most once, when the stream leaves unread: it gives up the
+ * stream's source (its pulls will not be called any more) and returns what the host reads it from.
+ * @template {object} S
+ * @param {S} stream
+ * @param {() => HostBodyRef | null} claim
+ * @returns {S}
+ */
+export function markHostStream(stream, claim) {
+  claims.set(stream, claim);
+  return stream;
+}
+
+/**
+ * The host reference of `stream` if it is a host stream nobody has read, locked, or cancelled (it is then locked for
+ * good: its bytes are the host's to send); null otherwise (the caller reads it as any stream).
+ * @param {unknown} stream
+ * @returns {HostBodyRef | null}
+ */
+export function claimHostStream(stream) {
+  if (stream === null || typeof stream !== 'object') return null;
+  const claim = claims.get(stream);
+  const s = /** @type {ReadableStream} */ (stream);
+  if (claim === undefined || s.locked || isDisturbed(s)) return null;
+  const ref = claim();
+  claims.delete(stream);
+  if (ref === null) return null;
+  s.getReader();
+  return ref;
+}
