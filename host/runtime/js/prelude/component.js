@@ -5,12 +5,30 @@
 // exhausted or any other) discards the component instance, and the next request gets a new one.
 // A component of the standard `wasi:http/proxy` world (componentize-js, wasmtime serve, Spin...) runs the same way
 // through its `wasi:http/incoming-handler.handle(request, response-outparam)`, with WASI 0.2 (wasi.js, wasi-http.js).
-import { hostInvoke, hostInvokeIgnored } from './internal/bridge.js';
+import { hostInvoke, hostInvokeIgnored, hostLog } from './internal/bridge.js';
+import { TextDecoder, TextEncoder } from './encoding.js';
+import { URL } from './url.js';
 import { CapabilityError, capabilityImports, unwrapReply } from './capabilities.js';
 import { forgetWasmMemory } from './wasm-memory.js';
-import { wasiImports } from './wasi.js';
-import { wasiHttp } from './wasi-http.js';
 import { componentObjects } from './component-objects.js';
+
+/** @type {{ wasiImports: typeof import('./wasi.js').wasiImports, wasiHttp: typeof import('./wasi-http.js').wasiHttp } | null} */
+let wasiLoaded = null;
+/**
+ * WASI 0.2 (wasi.js, with @bytecodealliance/preview2-shim) and wasi:http (wasi-http.js), evaluated on a component's
+ * first use, like events.js: isolates of JS workers never pay for them. What they need of the eager prelude is
+ * passed in (a lazily loaded module imports no eager one).
+ */
+function wasiModules() {
+  if (wasiLoaded === null) {
+    // eslint-disable-next-line no-undef
+    const wasi = /** @type {typeof import('./wasi.js')} */ (require('./wasi.js'));
+    wasi.setWasiHost({ invoke: hostInvoke, log: hostLog, TextDecoder, TextEncoder, URL });
+    // eslint-disable-next-line no-undef
+    wasiLoaded = { wasiImports: wasi.wasiImports, wasiHttp: /** @type {typeof import('./wasi-http.js')} */ (require('./wasi-http.js')).wasiHttp };
+  }
+  return wasiLoaded;
+}
 /** @import { ComponentWorkerConfig, HeaderList } from '../../../core/isolate-protocol.ts' */
 /** @import { Request } from './request.js' */
 
@@ -109,6 +127,7 @@ export function createComponentWorker(instantiate, config) {
   const imports = capabilityImports(config.interfaces);
   imports[HTTP] = { IncomingBody, OutgoingBody, beginResponse };
   // WASI 0.2 (wasi.js) and wasi:http (wasi-http.js): a component imports what it uses, the deploy checked the rest.
+  const { wasiImports, wasiHttp } = wasiModules();
   const wasi = wasiImports({ environment: config.environment ?? {} });
   Object.assign(imports, wasi.imports);
   const http = wasiHttp(() => reqId);

@@ -5,17 +5,16 @@
 // subrequest limit as a JS worker's; its response body is pulled from the host as the component reads it.
 // Written here rather than taken from @bytecodealliance/preview2-shim: the shim's browser http is built on fetch()
 // promises, which a synchronously instantiated component cannot wait for; here every wait blocks in the host.
-import { hostInvoke } from './internal/bridge.js';
-import { TextEncoder } from './encoding.js';
-import { URL } from './url.js';
-import { ioErrorCreate, inputStreamCreate, outputStreamCreate, pollableCreate } from './wasi.js';
+import { ioErrorCreate, inputStreamCreate, outputStreamCreate, pollableCreate, wasiHost } from './wasi.js';
 
 const TOKEN = Symbol('edge.wasiHttp');
 const symbolDispose = Symbol.dispose || Symbol.for('dispose');
 const MAX_READ = 64 * 1024;
 const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const METHODS = ['get', 'head', 'post', 'put', 'delete', 'connect', 'options', 'trace', 'patch'];
-const encoder = new TextEncoder();
+/** @type {import('./encoding.js').TextEncoder | null} */
+let encoderRef = null;
+const encoder = { encode: (/** @type {string} */ v) => (encoderRef ??= new (wasiHost().TextEncoder)()).encode(v) };
 /** Header bytes as the host's header strings (HTTP field values are latin-1). @param {Uint8Array} bytes */
 function latin1(bytes) {
   let s = '';
@@ -206,7 +205,7 @@ class IncomingRequest {
   constructor(token, init) {
     if (token !== TOKEN) throw notOurs('incoming-request');
     this.#method = init.method;
-    this.#url = new URL(init.url);
+    this.#url = new (wasiHost().URL)(init.url);
     this.#headers = Fields._fromHeaders(init.headers, true);
     this.#body = init.read;
   }
@@ -478,7 +477,7 @@ export function wasiHttp(currentRequest) {
     const sink = request.sink;
     const start = () => {
       const head = unwrapHttp(
-        hostInvoke('wasi.fetch', {
+        wasiHost().invoke('wasi.fetch', {
           reqId,
           method: methodToken(request._method),
           url,
@@ -489,7 +488,7 @@ export function wasiHttp(currentRequest) {
       );
       const id = head.id;
       const read = head.body
-        ? (max) => unwrapHttp(hostInvoke('wasi.fetch.read', { reqId, id, max }), 'wasi:http incoming-body')
+        ? (max) => unwrapHttp(wasiHost().invoke('wasi.fetch.read', { reqId, id, max }), 'wasi:http incoming-body')
         : null;
       return new IncomingResponse(TOKEN, { status: head.status, headers: head.headers, read });
     };
@@ -507,7 +506,7 @@ export function wasiHttp(currentRequest) {
     const { reqId } = req;
     const read = req.hasBody
       ? (max) => {
-          const r = hostInvoke('body.read', { reqId, max });
+          const r = wasiHost().invoke('body.read', { reqId, max });
           if (r && typeof r === 'object' && 'v' in r) return r.v ?? null;
           if (r && typeof r === 'object' && 'e' in r) throw new Error(`reading the request body failed: ${JSON.stringify(r.e)}`);
           throw new Error(`reading the request body failed: ${r && typeof r === 'object' && 'x' in r ? String(r.x) : 'malformed reply'}`);
@@ -519,10 +518,10 @@ export function wasiHttp(currentRequest) {
       const response = /** @type {OutgoingResponse} */ (outcome.val);
       const head = OutgoingResponse._head(response);
       if (head.status < 200 || head.status > 599) throw new Error(`wasi:http: response status ${head.status} cannot be sent (200-599)`);
-      const begun = hostInvoke('resp.begin', { reqId, status: head.status, headers: head.headers });
+      const begun = wasiHost().invoke('resp.begin', { reqId, status: head.status, headers: head.headers });
       if (!(begun && typeof begun === 'object' && 'v' in begun)) throw new Error(`wasi:http: sending the response head failed: ${JSON.stringify(begun)}`);
       response.sink.attach((chunk) => {
-        const r = hostInvoke('resp.write', { reqId, chunk });
+        const r = wasiHost().invoke('resp.write', { reqId, chunk });
         // The client went away: the component's write fails as a closed stream.
         if (!(r && typeof r === 'object' && 'v' in r)) throw { tag: 'closed' };
       });

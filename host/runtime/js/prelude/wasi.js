@@ -9,10 +9,27 @@
 import { wallClock } from '@bytecodealliance/preview2-shim/clocks';
 import { error as ioError, inputStreamCreate, ioErrorCreate, outputStreamCreate, poll as shimPoll, pollableCreate, streams } from '@bytecodealliance/preview2-shim/io';
 import { insecure, insecureSeed, random } from '@bytecodealliance/preview2-shim/random';
-import { hostInvoke, hostLog } from './internal/bridge.js';
-import { TextDecoder } from './encoding.js';
 
 export { inputStreamCreate, ioErrorCreate, outputStreamCreate, pollableCreate };
+
+/**
+ * What this module and wasi-http.js need of the eager prelude, passed in by component.js when it loads them on a
+ * component's first use (a lazily loaded prelude module imports no eager one: see events.js).
+ * @typedef {{ invoke: (op: any, arg: unknown) => any, log: (level: string, text: string) => void, TextDecoder: typeof import('./encoding.js').TextDecoder, TextEncoder: typeof import('./encoding.js').TextEncoder, URL: typeof import('./url.js').URL }} WasiHost
+ */
+/** @type {WasiHost | null} */
+let wasiHostRef = null;
+
+/** @param {WasiHost} host */
+export function setWasiHost(host) {
+  wasiHostRef = host;
+}
+
+/** @returns {WasiHost} */
+export function wasiHost() {
+  if (wasiHostRef === null) throw new Error('WASI: the host is not connected');
+  return wasiHostRef;
+}
 export const { Pollable } = shimPoll;
 export const { InputStream, OutputStream } = streams;
 export const IoError = ioError.Error;
@@ -41,7 +58,7 @@ function sleepUntil(at) {
     const left = at - monotonicNow();
     if (left <= 0n) return;
     const ms = Math.min(MAX_SLEEP_MS, Math.ceil(Number(left) / 1e6));
-    const r = hostInvoke('wasi.sleep', { ms });
+    const r = wasiHost().invoke('wasi.sleep', { ms });
     if (r && typeof r === 'object' && 'x' in r) throw new Error(`wasi:io/poll: ${String(r.x)}`);
   }
 }
@@ -88,7 +105,7 @@ const monotonicClock = {
  * @param {(line: string) => void} emit
  */
 function lineSink(emit) {
-  const decoder = new TextDecoder();
+  const decoder = new (wasiHost().TextDecoder)();
   let pending = '';
   const end = () => {
     pending += decoder.decode();
@@ -145,8 +162,8 @@ export function wasiImports(options) {
     },
     subscribe: () => pollableCreate(),
   });
-  const out = lineSink((line) => hostLog('log', line));
-  const err = lineSink((line) => hostLog('error', line));
+  const out = lineSink((line) => wasiHost().log('log', line));
+  const err = lineSink((line) => wasiHost().log('error', line));
   const stdout = outputStreamCreate(out);
   const stderr = outputStreamCreate(err);
   const endOutput = () => {
