@@ -264,7 +264,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
           throw err;
         }
         if (result.passThrough) {
-          if (!result.quiet) this.tail('error', 'exception', `Uncaught ${e.message.startsWith('Uncaught') ? e.message.slice(9) : `${e.name}: ${e.message}`} (passing the request on to the origin)`, undefined, e.stack);
+          if (!result.quiet) this.tail('error', 'exception', `${uncaught(e)} (passing the request on to the origin)`, undefined, e.stack);
           return await passThrough(this.runner, rc, req, result.waitUntil === true, result.released === true);
         }
         if (e.limit === 'E_FUEL_LIMIT') {
@@ -273,7 +273,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
           this.tail('error', 'limit', err.message, err.code);
           throw err;
         }
-        this.tail('error', 'exception', `Uncaught ${e.message.startsWith('Uncaught') ? e.message.slice(9) : `${e.name}: ${e.message}`}`, undefined, e.stack);
+        this.tail('error', 'exception', uncaught(e), undefined, e.stack);
         throw new EdgeError('E_WORKER_EXCEPTION', `Worker "${worker}" threw an exception; see \`edge tail ${worker}\` for the stack.`, { status: 500 });
       }
       if (result.fuel !== undefined) rc.fuelUsed = result.fuel;
@@ -344,7 +344,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
             this.dispose(err, rc);
             throw err;
           }
-          this.tail('error', 'exception', `Uncaught ${e.message.startsWith('Uncaught') ? e.message.slice(9) : `${e.name}: ${e.message}`}`, undefined, e.stack);
+          this.tail('error', 'exception', uncaught(e), undefined, e.stack);
           throw new EdgeError('E_WORKER_EXCEPTION', `The scheduled handler of worker "${worker}" threw an exception; see \`edge tail ${worker}\` for the stack.`, { status: 500 });
         }
         if (result.released === true) rc.released = true;
@@ -414,7 +414,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
           this.dispose(err, rc);
           throw err;
         }
-        this.tail('error', 'exception', `Uncaught ${e.message.startsWith('Uncaught') ? e.message.slice(9) : `${e.name}: ${e.message}`} (in a WebSocket ${ev.t} handler)`, undefined, e.stack);
+        this.tail('error', 'exception', `${uncaught(e)} (in a WebSocket ${ev.t} handler)`, undefined, e.stack);
         throw new EdgeError('E_WORKER_EXCEPTION', 'A WebSocket event handler threw an exception.', { status: 500 });
       }
       if (result.released === true) rc.released = true;
@@ -945,4 +945,9 @@ function objectAddress(v: unknown): ObjectAddress | null {
   const o = (v ?? null) as Untrusted<ObjectAddress> | null;
   if (o === null || typeof o !== 'object' || typeof o.className !== 'string' || typeof o.id !== 'string') return null;
   return { className: o.className, id: o.id };
+}
+
+/** The tail line of a guest's uncaught error ("Uncaught TypeError: ..."), whether or not V8 already prefixed it. */
+function uncaught(e: GuestErrorDescription): string {
+  return `Uncaught ${e.message.startsWith('Uncaught') ? e.message.slice(9) : `${e.name}: ${e.message}`}`;
 }

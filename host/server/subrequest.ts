@@ -228,10 +228,7 @@ export class SubrequestDispatcher {
             }
             return;
           }
-          const headerPairs: Array<[string, string]> = [];
-          const raw = res.rawHeaders;
-          for (let i = 0; i < raw.length; i += 2) headerPairs.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
-          const head = { status, statusText: res.statusMessage ?? '', headers: headerPairs, url: url.href, redirected: redirects > 0 };
+          const head = { status, statusText: res.statusMessage ?? '', headers: headerPairs(res.rawHeaders), url: url.href, redirected: redirects > 0 };
           if (req.method === 'HEAD' || NULL_BODY.has(status)) {
             res.resume();
             return resolve({ ...head, body: null });
@@ -289,10 +286,7 @@ export class SubrequestDispatcher {
     return new Promise<SubrequestResult>((resolve, reject) => {
       const client = new WsClient(target, protocols, { headers, lookup: lookup as never, handshakeTimeout: 30_000, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false, followRedirects: false });
       let upgradeHeaders: Array<[string, string]> = [];
-      client.on('upgrade', (res: IncomingMessage) => {
-        const raw = res.rawHeaders;
-        for (let i = 0; i < raw.length; i += 2) upgradeHeaders.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
-      });
+      client.on('upgrade', (res: IncomingMessage) => (upgradeHeaders = headerPairs(res.rawHeaders)));
       // Aborted (or its request ended) before the handshake completed; once open, the WebSocket outlives the request.
       const abort = (): void => client.terminate();
       req.signal?.addEventListener('abort', abort, { once: true });
@@ -303,14 +297,10 @@ export class SubrequestDispatcher {
         const [network, guest] = sockets.pair(placeholder);
         bridgeSocket(client, network, sockets);
         resolve({ status: 101, statusText: 'Switching Protocols', headers: upgradeHeaders, url: url.href, redirected: false, body: null, webSocket: guest });
-        upgradeHeaders = [];
       });
       client.once('unexpected-response', (_r, res: IncomingMessage) => {
         res.on('error', () => {});
-        const headerPairs: Array<[string, string]> = [];
-        const raw = res.rawHeaders;
-        for (let i = 0; i < raw.length; i += 2) headerPairs.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
-        resolve({ status: res.statusCode ?? 502, statusText: res.statusMessage ?? '', headers: headerPairs, url: url.href, redirected: false, body: req.method === 'HEAD' ? null : res });
+        resolve({ status: res.statusCode ?? 502, statusText: res.statusMessage ?? '', headers: headerPairs(res.rawHeaders), url: url.href, redirected: false, body: req.method === 'HEAD' ? null : res });
       });
       client.once('error', (err) => reject(err instanceof TypeError ? err : new TypeError(`fetch(): the WebSocket connection to ${url.host} failed: ${err.message}`)));
     });
@@ -362,4 +352,11 @@ function releaseBody(body: SubrequestInit['body']): void {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A response's raw headers as [lower-case name, value] pairs, in order (repeated headers kept apart). */
+function headerPairs(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+  return out;
 }

@@ -16,6 +16,7 @@
 import { CapabilityError } from './capabilities.js';
 import { Response } from './response.js';
 import { utf8Encode } from './encoding.js';
+import { compareKeys } from './objects-sql.js';
 /** @import { HeaderList } from '../../../core/isolate-protocol.ts' */
 
 /** The store's limits on a value as stored and on a key (storage/durable DURABLE_LIMITS). */
@@ -28,22 +29,6 @@ function storedSize(n) {
   let varint = 1;
   for (let x = n; x >= 128; x = Math.floor(x / 128)) varint++;
   return n + 4 + varint;
-}
-
-/** A UTF-16 unit moved so that units compare in code point order (as objects-sql.js and the host's store order keys). */
-function unitRank(u) {
-  if (u >= 0xd800 && u <= 0xdfff) return u + 0x2000;
-  return u >= 0xe000 ? u - 0x800 : u;
-}
-
-function compareKeys(a, b) {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) return unitRank(x) - unitRank(y);
-  }
-  return a.length - b.length;
 }
 
 /**

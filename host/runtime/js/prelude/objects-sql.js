@@ -53,7 +53,7 @@ function unitRank(u) {
 }
 
 /** Keys in UTF-8 byte order (that is, code point order), as the host's store keeps them. */
-function compareKeys(a, b) {
+export function compareKeys(a, b) {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);

@@ -15,8 +15,7 @@ import { rpcDecode, rpcEncode } from './rpc-codec.js';
 import { structuredClone } from './structured-clone.js';
 import { Response } from './response.js';
 import { sqlStorageFor } from './objects-sql.js';
-import { isWebSocket, webSockets } from './sockets.js';
-import { hostInvoke } from './internal/bridge.js';
+import { isWebSocket, socketOp, webSockets } from './sockets.js';
 
 /** A stub's RPC call arrives as a fetch to this URL (durable-facade.js). */
 export const RPC_URL = 'http://durable-object.rpc/';
@@ -415,14 +414,14 @@ export function createObjects(rt) {
       /** The object's hibernatable WebSockets (with `tag`, when given), oldest first. */
       getWebSockets(tag = undefined) {
         if (tag !== undefined && typeof tag !== 'string') throw new TypeError('getWebSockets(): the tag must be a string.');
-        const list = /** @type {Array<{ end: number }>} */ (hostValue(hostInvoke('ws.list', tag === undefined ? { object: address } : { object: address, tag }), 'getWebSockets()'));
+        const list = /** @type {Array<{ end: number }>} */ (socketOp('ws.list', tag === undefined ? { object: address } : { object: address, tag }, 'getWebSockets()'));
         return list.map((s) => webSockets().hibernated(s.end, gate));
       },
       /** The tags a hibernatable WebSocket was accepted with. */
       getTags(ws) {
         if (!isWebSocket(ws)) throw new TypeError('getTags(): the argument must be a WebSocket.');
         const end = webSockets().endOf(ws);
-        const list = /** @type {Array<{ end: number, tags: string[] }>} */ (hostValue(hostInvoke('ws.list', { object: address }), 'getTags()'));
+        const list = /** @type {Array<{ end: number, tags: string[] }>} */ (socketOp('ws.list', { object: address }, 'getTags()'));
         const found = list.find((s) => s.end === end);
         if (found === undefined) throw new TypeError('getTags(): this WebSocket was not accepted with ctx.acceptWebSocket() by this object.');
         return found.tags;
@@ -434,13 +433,13 @@ export function createObjects(rt) {
       setWebSocketAutoResponse(pair = undefined) {
         if (pair === undefined || pair === null) {
           autoResponse = null;
-          hostValue(hostInvoke('ws.auto', { object: address, pair: null }), 'setWebSocketAutoResponse()');
+          socketOp('ws.auto', { object: address, pair: null }, 'setWebSocketAutoResponse()');
           return;
         }
         const request = pair.request;
         const response = pair.response;
         if (typeof request !== 'string' || typeof response !== 'string') throw new TypeError('setWebSocketAutoResponse(): pass a WebSocketRequestResponsePair of two strings.');
-        hostValue(hostInvoke('ws.auto', { object: address, pair: { request, response } }), 'setWebSocketAutoResponse()');
+        socketOp('ws.auto', { object: address, pair: { request, response } }, 'setWebSocketAutoResponse()');
         autoResponse = pair;
       },
       getWebSocketAutoResponse() {
@@ -449,7 +448,7 @@ export function createObjects(rt) {
       /** When the host last auto-responded on `ws` (a Date), or null. */
       getWebSocketAutoResponseTimestamp(ws) {
         if (!isWebSocket(ws)) throw new TypeError('getWebSocketAutoResponseTimestamp(): the argument must be a WebSocket.');
-        const t = hostValue(hostInvoke('ws.auto', { object: address, end: webSockets().endOf(ws) }), 'getWebSocketAutoResponseTimestamp()');
+        const t = socketOp('ws.auto', { object: address, end: webSockets().endOf(ws) }, 'getWebSocketAutoResponseTimestamp()');
         return typeof t === 'number' ? new Date(t) : null;
       },
       setHibernatableWebSocketEventTimeout(ms = undefined) {
@@ -561,11 +560,6 @@ export function createObjects(rt) {
       obj.queue.push(ev);
       wake(obj);
     }
-  }
-
-  function hostValue(reply, what) {
-    if (reply && 'v' in reply) return reply.v;
-    throw new TypeError(`${what}: ${reply && 'x' in reply ? reply.x : 'the host refused'}`);
   }
 
   async function rpc(instance, request) {

@@ -39,13 +39,26 @@ export function webSockets() {
         if (sendCall === null) throw new TypeError('WebSocket: the host is not connected');
         sendCall(op, arg);
       },
-      invoke: (op, arg) => hostInvoke(/** @type {any} */ (op), arg),
+      invoke: socketOp,
       currentRequest: () => currentRequest(),
       DOMException,
       structuredClone,
     });
   }
   return /** @type {SocketClasses} */ (loaded);
+}
+
+/**
+ * A synchronous WebSocket host op (websocket.js, objects.js): its value, or a TypeError naming `what` and the
+ * host's reason.
+ * @param {string} op
+ * @param {unknown} arg
+ * @param {string} what  the API the guest called, for the error
+ */
+export function socketOp(op, arg, what) {
+  const reply = /** @type {{ v?: unknown, x?: string }} */ (hostInvoke(/** @type {any} */ (op), arg));
+  if (reply && 'v' in reply) return reply.v;
+  throw new TypeError(`${what}: ${reply && 'x' in reply ? reply.x : 'the host refused'}`);
 }
 
 /**

@@ -18,7 +18,7 @@ const MAX_REASON_BYTES = 123;
  * @param {any} deps.events  the event classes (events.js)
  * @param {(op: 'ws.send' | 'ws.close' | 'ws.drop', arg: unknown) => void} deps.call  a guest call to the host (runtime.js hostCall)
  * @param {() => number} deps.currentRequest  the request running now (its pairs are dropped when it ends unused)
- * @param {(op: string, arg: unknown) => { v?: unknown, x?: string, e?: unknown }} deps.invoke  a synchronous host op
+ * @param {(op: string, arg: unknown, what: string) => unknown} deps.invoke  a synchronous host op: its value, or it throws naming `what`
  * @param {any} deps.DOMException
  * @param {(v: unknown) => unknown} deps.structuredClone
  */
@@ -40,11 +40,6 @@ export function createWebSocketClasses({ events, call, invoke, DOMException, str
   }
   /** listener -> its wrapper (which collects a returned promise). @type {WeakMap<Function, Function>} */
   const wrappers = new WeakMap();
-
-  function hostValue(reply, what) {
-    if (reply && 'v' in reply) return reply.v;
-    throw new TypeError(`${what}: ${reply && 'x' in reply ? reply.x : 'the host refused'}`);
-  }
 
   function wrap(fn) {
     let w = wrappers.get(fn);
@@ -149,7 +144,7 @@ export function createWebSocketClasses({ events, call, invoke, DOMException, str
     /** Takes this end's events here: the other end's messages start arriving. */
     accept(options = undefined) {
       if (this.#mode !== 'new') throw new TypeError(this.#mode === 'handed' ? 'This WebSocket was given away in a Response; it cannot be accepted here.' : 'This WebSocket was already accepted.');
-      hostValue(invoke('ws.accept', { end: this.#end }), 'WebSocket.accept()');
+      invoke('ws.accept', { end: this.#end }, 'WebSocket.accept()');
       this.#mode = 'accepted';
       void options;
     }
@@ -188,7 +183,7 @@ export function createWebSocketClasses({ events, call, invoke, DOMException, str
     /** Keeps `value` (structured-cloneable, at most 2,048 bytes) with this WebSocket; it survives hibernation. */
     serializeAttachment(value) {
       const copy = structuredClone(value);
-      if (this.#mode === 'hibernatable') hostValue(invoke('ws.attach', { end: this.#end, value: copy }), 'serializeAttachment()');
+      if (this.#mode === 'hibernatable') invoke('ws.attach', { end: this.#end, value: copy }, 'serializeAttachment()');
       this.#attachment = copy;
       this.#hasAttachment = true;
     }
@@ -196,7 +191,7 @@ export function createWebSocketClasses({ events, call, invoke, DOMException, str
     /** A copy of what serializeAttachment() kept, or null. */
     deserializeAttachment() {
       if (!this.#hasAttachment && this.#mode === 'hibernatable' && this.#readyState !== CLOSED) {
-        this.#attachment = hostValue(invoke('ws.attachment', { end: this.#end }), 'deserializeAttachment()');
+        this.#attachment = invoke('ws.attachment', { end: this.#end }, 'deserializeAttachment()');
         this.#hasAttachment = true;
       }
       return this.#hasAttachment ? structuredClone(this.#attachment) ?? null : null;
@@ -262,7 +257,7 @@ export function createWebSocketClasses({ events, call, invoke, DOMException, str
         ws.#hasAttachment = true;
       };
       internals.pushAttachment = (ws) => {
-        if (ws.#hasAttachment) hostValue(invoke('ws.attach', { end: ws.#end, value: ws.#attachment }), 'serializeAttachment()');
+        if (ws.#hasAttachment) invoke('ws.attach', { end: ws.#end, value: ws.#attachment }, 'serializeAttachment()');
       };
       internals.closed = (ws) => {
         ws.#readyState = CLOSED;
@@ -275,7 +270,7 @@ export function createWebSocketClasses({ events, call, invoke, DOMException, str
 
   class WebSocketPair {
     constructor() {
-      const [a, b] = /** @type {[number, number]} */ (hostValue(invoke('ws.pair', null), 'new WebSocketPair()'));
+      const [a, b] = /** @type {[number, number]} */ (invoke('ws.pair', null, 'new WebSocketPair()'));
       this[0] = track(new WebSocket(INTERNAL, a));
       this[1] = track(new WebSocket(INTERNAL, b));
     }
@@ -324,7 +319,7 @@ export function createWebSocketClasses({ events, call, invoke, DOMException, str
      */
     hibernate(ws, address, tags, gate) {
       if (internals.modeOf(ws) !== 'new') throw new TypeError('acceptWebSocket(): this WebSocket was already accepted (or given away).');
-      hostValue(invoke('ws.accept', { end: internals.endOf(ws), object: address, tags }), 'acceptWebSocket()');
+      invoke('ws.accept', { end: internals.endOf(ws), object: address, tags }, 'acceptWebSocket()');
       internals.setMode(ws, 'hibernatable', gate);
       internals.pushAttachment(ws);
     },
