@@ -42,7 +42,7 @@ module.exports = {
     {
       name: 'storage-not-host',
       comment:
-        'storage/ holds embedded engines independent of the host (no isolates, no HTTP), so that a distributed ' +
+        'storage/ holds embedded engines independent of the host (no worker isolates, no HTTP: SQL runs in an isolate of its own), so that a distributed ' +
         'backend can replace them and they can be tested alone; the host depends on storage, never the reverse.',
       severity: 'error',
       from: { path: '^storage/' },

@@ -218,6 +218,36 @@ describe('D1 for JS workers', () => {
     expect(out.grows).toBe(true);
   });
 
+  it('a point read on an idle database is answered within the entry that asked; a write only once it is durable', async () => {
+    // How many microtask turns a D1 call takes to settle: a read the host answers at once (queryNow) settles in the
+    // entry that made it; a write goes to the database's thread and its log, and can only settle in a later entry.
+    const worker = `export default { async fetch(req, env) {
+      const turns = async (p) => { let settled = false; p.then(() => (settled = true), () => (settled = true)); for (let i = 0; i < 20; i++) { if (settled) return i; await null; } return -1; };
+      const step = new URL(req.url).pathname;
+      if (step === '/setup') { await env.DB.exec('CREATE TABLE IF NOT EXISTS now (id INTEGER PRIMARY KEY, v TEXT)'); return new Response('ok'); }
+      const read = env.DB.prepare('SELECT count(*) AS n FROM now').first('n');
+      const readTurns = await turns(read);
+      const write = env.DB.prepare('INSERT INTO now (v) VALUES (?)').bind('x').run();
+      const writeTurns = await turns(write);
+      await write;
+      const after = await env.DB.prepare('SELECT count(*) AS n FROM now').first('n');
+      const badTurns = await turns(env.DB.prepare('SELECT nope FROM now').first());
+      const bad = await env.DB.prepare('SELECT nope FROM now').first().catch((e) => e.message);
+      return Response.json({ readTurns, before: await read, writeTurns, after, badTurns, bad });
+    } };`;
+    const toml = manifestFor('d1-now', 'index.js', 'd1_databases = [{ binding = "DB", database_name = "api-tests" }]');
+    expect((await t.deploy('d1-now', { toml, modules: { 'index.js': worker } })).status).toBe(201);
+    expect((await t.get('d1-now', '/setup')).text).toBe('ok');
+    for (let i = 1; i <= 3; i++) {
+      const o = JSON.parse((await t.get('d1-now', '/')).text);
+      expect(o.readTurns).toBeGreaterThanOrEqual(0);
+      expect(o.writeTurns).toBe(-1);
+      expect(o.after).toBe(o.before + 1);
+      expect(o.badTurns).toBeGreaterThanOrEqual(0);
+      expect(o.bad).toBe('D1_ERROR: no such column: nope: SQLITE_ERROR');
+    }
+  });
+
   it('random() is a 64-bit INTEGER and the rows it made are the same after a restart (replayed from the log)', async () => {
     const out = await step('random');
     expect(out.row.t).toBe('integer');
@@ -268,6 +298,36 @@ describe('D1 limits', () => {
     expect(ms).toBeLessThan(5000);
     // The acknowledged row is still there on the reloaded database.
     expect(JSON.parse((await t.get('d1-spin', '/')).text)).toEqual({ n: 1 });
+  }, 60_000);
+
+  it('a runaway plain SELECT (answered on the host thread when it can be) is stopped: the host thread is held for its read budget at most', async () => {
+    const worker = `export default { async fetch(req, env) {
+      const step = new URL(req.url).pathname;
+      if (step === '/setup') { await env.DB.exec('CREATE TABLE IF NOT EXISTS r (v INTEGER); DELETE FROM r; INSERT INTO r WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 200) SELECT x FROM c'); return new Response('ok'); }
+      if (step === '/spin') { const t0 = Date.now(); try { await env.DB.prepare('SELECT count(*) FROM r a, r b, r c, r d, r e, r f').all(); return new Response('finished?'); } catch (e) { return new Response(e.message + ' after ' + (Date.now() - t0)); } }
+      return Response.json(await env.DB.prepare('SELECT count(*) AS n FROM r').first());
+    } };`;
+    const toml = manifestFor('d1-spin-select', 'index.js', 'd1_databases = [{ binding = "DB", database_name = "spin-select" }]\n[limits]\nwall_ms = 30000');
+    expect((await t.deploy('d1-spin-select', { toml, modules: { 'index.js': worker } })).status).toBe(201);
+    expect((await t.get('d1-spin-select', '/setup')).text).toBe('ok');
+    expect(JSON.parse((await t.get('d1-spin-select', '/')).text)).toEqual({ n: 200 });
+    // The host runs in this process: the longest gap between ticks is how long its thread was held.
+    let last = performance.now();
+    let longest = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 5);
+    try {
+      const spun = (await t.get('d1-spin-select', '/spin')).text;
+      expect(spun).toMatch(/^D1_ERROR: the statement ran for more than 800 ms \(the D1 statement time limit\) and was interrupted: SQLITE_INTERRUPT after \d+$/);
+    } finally {
+      clearInterval(ticker);
+    }
+    // The read budget on the host thread is 20 ms; the rest ran on the database's own thread.
+    expect(longest).toBeLessThan(400);
+    expect(JSON.parse((await t.get('d1-spin-select', '/')).text)).toEqual({ n: 200 });
   }, 60_000);
 
   it('the database size limit and rows per query fail with clear errors and keep what was there', async () => {

@@ -161,6 +161,25 @@ export interface MemoryCommand {
   t: 'memory';
 }
 
+/**
+ * The host's synchronous entries (worker-instance.ts, enterSync): `sync` runs `cmd` on the host's thread and keeps its
+ * outcome in the isolate, `take` hands it over (pending while the entry's promise has not settled), and `await`, an
+ * asynchronous entry, waits for a pending one.
+ */
+export interface SyncCommand {
+  t: 'sync';
+  cmd: EntryCommand;
+}
+export interface TakeCommand {
+  t: 'take';
+}
+export interface AwaitCommand {
+  t: 'await';
+}
+
+/** What `take` returns: the envelope, the message the entry failed with, or pending. */
+export type SyncOutcome = { done: EntryEnvelope; failed?: undefined; pending?: undefined } | { failed: string; done?: undefined; pending?: undefined } | { pending: true; done?: undefined; failed?: undefined };
+
 /** What one WebSocket end sends the other (host/runtime/websockets.ts WsEvent). */
 export type SocketEvent = { t: 'message'; data: string | Uint8Array } | { t: 'close'; code: number; reason: string; wasClean: boolean };
 
@@ -310,7 +329,8 @@ export interface EntryEnvelope<R = EntryReturns[EntryKind]> {
 }
 
 /**
- * The prelude's entry function (what __edgeInit returns, kept by the host as a Reference). It throws (and the host
+ * The prelude's entry function (what __edgeInit returns, kept by the host as a Reference); also takes the
+ * SyncCommand, TakeCommand and AwaitCommand of synchronous entries. It throws (and the host
  * disposes the isolate) with a message containing `__EDGE_LIMIT__:E_MEMORY_LIMIT` when WebAssembly memories exceed
  * the budget at the end of an entry; the outbox is flushed through `call` first.
  */

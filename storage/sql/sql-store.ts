@@ -4,7 +4,7 @@ import { access, readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { SqlDatabase } from './sql-database.ts';
-import type { SqlWasmModule } from './sql-thread.ts';
+import type { SqlWasmModule } from './sql-engine.ts';
 import { SQL_DATABASE_ID_RE, SQL_LIMITS, type SqlLimits, type SqlStore } from './sql-types.ts';
 
 export interface SqlEngineOptions {

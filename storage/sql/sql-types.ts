@@ -87,6 +87,11 @@ export interface SqlDatabaseHandle {
   readonly id: string;
   /** One statement, in its own transaction when it writes. */
   query(statement: SqlStatement): Promise<SqlRows>;
+  /**
+   * The same statement answered at once when it is a read the database can run now (loaded, idle, every write
+   * durable), within a small time budget; null when it cannot (then query() does). Throws the statement's SQL error.
+   */
+  queryNow(statement: SqlStatement): SqlRows | null;
   /** All statements in one transaction: every one applied or none. */
   batch(statements: readonly SqlStatement[]): Promise<SqlRows[]>;
   /** SQL text of several statements, without parameters, in one transaction. */

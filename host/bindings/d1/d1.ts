@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { CapabilityError, type BuiltinCapability, type CapabilityDefinition } from '../capability.ts';
 import { d1Section, type D1Grant } from './d1-section.ts';
 import type * as Sql from '../generated/interfaces/edge-platform-sql.d.ts';
-import { SqlError, type SqlMeta, type SqlRows, type SqlStatement, type SqlStore, type SqlValue } from '../../../storage/sql/sql-types.ts';
+import { SqlError, type SqlDatabaseHandle, type SqlMeta, type SqlRows, type SqlStatement, type SqlStore, type SqlValue } from '../../../storage/sql/sql-types.ts';
 
 type SqlImpl = typeof Sql;
 
@@ -88,8 +88,26 @@ export function sqlCapability(store: SqlStore): CapabilityDefinition<SqlImpl, D1
           return new Database(g.id);
         }
 
-        async query(statement: Sql.Statement): Promise<Sql.Rows> {
-          return rowsOf(await store.database(this.#id).query(statementOf(statement)).catch(witError));
+        /** At once when the database can answer a read now (a component's call then needs no ticket), else later. */
+        query(statement: Sql.Statement): Sql.Rows | Promise<Sql.Rows> {
+          const db = store.database(this.#id);
+          const s = statementOf(statement);
+          const now = this.#now(db, s);
+          if (now) return rowsOf(now);
+          return db.query(s).then(rowsOf, witError);
+        }
+
+        queryNow(statement: Sql.Statement): Sql.Rows | undefined {
+          const now = this.#now(store.database(this.#id), statementOf(statement));
+          return now ? rowsOf(now) : undefined;
+        }
+
+        #now(db: SqlDatabaseHandle, s: SqlStatement): SqlRows | null {
+          try {
+            return db.queryNow(s);
+          } catch (err) {
+            return witError(err);
+          }
         }
 
         async batch(statements: Sql.Statement[]): Promise<Sql.Rows[]> {

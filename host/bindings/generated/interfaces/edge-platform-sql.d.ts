@@ -130,6 +130,12 @@ export class Database {
   */
   query(statement: Statement): Rows;
   /**
+  * The same statement answered at once, when it is a read the database can run right away (loaded, nothing
+  * queued, every write durable): none otherwise, and the caller uses `query`. For JS workers, whose `query`
+  * would otherwise cost a second entry into the isolate.
+  */
+  queryNow(statement: Statement): Rows | undefined;
+  /**
   * Runs the statements in one transaction: all of them or none (D1's `batch`).
   */
   batch(statements: Array<Statement>): Array<Rows>;

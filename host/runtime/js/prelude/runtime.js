@@ -23,7 +23,8 @@ import { claimHostStream, markHostStream } from './host-streams.js';
  *   ChunkCommand, Deferred, EdgeInitOptions, EndCommand, EntryCommand, EntryEnvelope, EntryFailure, EntryFunction,
  *   FetchChunkCommand, FetchCommand, FetchedCommand, FetchReply, FetchRequest, GuestCallOp, GuestCalls,
  *   GuestErrorDescription, PullCommand, PullResult, ResponseResult, ScheduledCommand, ScheduledEntryResult,
- *   SettledCommand, TimerCommand, HostOpFailure, HostOpOutcome, SocketCommand, SocketEntryResult,
+ *   SettledCommand, TimerCommand, HostOpFailure, HostOpOutcome, SocketCommand, SocketEntryResult, SyncOutcome,
+ *   SyncCommand, TakeCommand, AwaitCommand,
  * } from '../../../core/isolate-protocol.ts'
  */
 /** @import { ReadableByteStreamController, ReadableStreamDefaultReader } from 'web-streams-polyfill' */
@@ -941,6 +942,64 @@ export function createRuntime(options) {
    * @returns {EntryEnvelope | Promise<EntryEnvelope>}
    */
   function entry(cmd) {
+    // The host's synchronous entries (worker-instance.ts, enterSync): run now, result taken by a second call.
+    const c = /** @type {EntryCommand | SyncCommand | TakeCommand | AwaitCommand} */ (cmd);
+    if (c.t === 'sync') return /** @type {never} */ (enterNow(c.cmd));
+    if (c.t === 'take') return /** @type {never} */ (takeNow());
+    if (c.t === 'await') {
+      const p = syncPending;
+      syncPending = null;
+      return /** @type {never} */ (p ?? Promise.reject(new Error('no entry is pending')));
+    }
+    return enterCmd(cmd);
+  }
+
+  /**
+   * The outcome of the last synchronous entry, once it settled (microtasks run before the host's call returns), and
+   * its promise while it has not.
+   * @type {SyncOutcome | null}
+   */
+  let syncOut = null;
+  /** @type {Promise<EntryEnvelope> | null} */
+  let syncPending = null;
+
+  /**
+   * @param {EntryCommand} cmd
+   * @returns {0}
+   */
+  function enterNow(cmd) {
+    syncOut = null;
+    syncPending = null;
+    const r = enterCmd(cmd);
+    if (r !== null && typeof r === 'object' && typeof (/** @type {{ then?: unknown }} */ (r).then) === 'function') {
+      const p = /** @type {Promise<EntryEnvelope>} */ (r);
+      syncPending = p;
+      p.then(
+        (env) => {
+          if (syncPending === p) syncOut = { done: env };
+        },
+        (err) => {
+          if (syncPending === p) syncOut = { failed: err instanceof Error ? String(err.message) : String(err) };
+        },
+      );
+    } else syncOut = { done: /** @type {EntryEnvelope} */ (r) };
+    return 0;
+  }
+
+  /** @returns {SyncOutcome} */
+  function takeNow() {
+    const o = syncOut;
+    syncOut = null;
+    if (o === null) return { pending: true };
+    syncPending = null;
+    return o;
+  }
+
+  /**
+   * @param {EntryCommand} cmd
+   * @returns {EntryEnvelope | Promise<EntryEnvelope>}
+   */
+  function enterCmd(cmd) {
     current = /** @type {{ reqId?: number }} */ (cmd).reqId ?? 0;
     /** @type {unknown[]} */
     const box = [];

@@ -1,26 +1,20 @@
-// One D1 database on sql.js, in a worker thread of its own (sql-database.ts starts it): the thread can be terminated
-// when a statement runs past its time limit, without blocking the host's event loop or other databases.
+// One D1 database on sql.js, run inside a V8 isolate of its own (sql-isolate.ts creates it and bundles this file into
+// it; sql-database.ts drives it): the isolate can be stopped when a statement runs past its time limit, without
+// blocking the host's event loop or other databases, and the host can also run a read in it synchronously, bounded by
+// a short time budget (sql-database.ts, queryNow).
 //
-// Durability is the main thread's: every call that wrote returns a record (its statements, parameters, the time and
-// the random seed it ran with), which the main thread appends to the database's segment log before the result is
-// released. Replaying the records in order, on top of the last snapshot, gives the same rows: SQLite's clock is
-// pinned to the record's time (`Date.now`, which sql.js's VFS reads), and `random()` / `randomblob()` draw from a
-// generator seeded by the record, not from the OS.
-import { parentPort, workerData } from 'node:worker_threads';
-import { randomFillSync } from 'node:crypto';
-import { serialize, deserialize } from 'node:v8';
+// Durability is the host's: every call that wrote returns a record (its statements, parameters, the time and the
+// random seed it ran with), which the host appends to the database's segment log before the result is released.
+// Replaying the records in order, on top of the last snapshot, gives the same rows: SQLite's clock is pinned to the
+// record's time (`Date.now`, which sql.js's VFS reads), and `random()` / `randomblob()` draw from a generator seeded
+// by the record, not from the OS. Nothing here may use Node: the isolate has only what sql-isolate.ts gives it.
 import initSqlJs, { type Database, type Statement } from 'sql.js';
 import { classify, hasSeveralStatements, isEmptySql, rewriteRandom, type StatementClass } from './sql-text.ts';
 import type { SqlLimits, SqlValue, SqlRows, SqlErrorCode } from './sql-types.ts';
 
 /** sql.js's compiled module (opaque here: the project's lib has no WebAssembly types). */
 export type SqlWasmModule = object;
-const wasm = (globalThis as unknown as { WebAssembly: { instantiate(m: SqlWasmModule, imports: object): Promise<object> } }).WebAssembly;
-
-export interface ThreadInit {
-  module: SqlWasmModule;
-  limits: SqlLimits;
-}
+const wasm = (globalThis as unknown as { WebAssembly: { Instance: new (m: SqlWasmModule, imports: object) => { exports: object } } }).WebAssembly;
 
 /** A call's record: what replays it. */
 export interface CallRecord {
@@ -42,8 +36,9 @@ export interface TxnPart {
   statements: Array<{ sql: string; params: SqlValue[] }>;
 }
 
-export type ThreadRequest =
-  | { op: 'load'; snapshot: Uint8Array | null; records: Uint8Array[] }
+/** What the host sends; `seed` (four 32-bit words from the host's CSPRNG) seeds a call that may write. */
+export type EngineRequest = (
+  | { op: 'load'; snapshot: Uint8Array | null; records: CallRecord[] }
   | { op: 'query'; statements: Array<{ sql: string; params: SqlValue[] }> }
   | { op: 'batch'; statements: Array<{ sql: string; params: SqlValue[] }> }
   | { op: 'exec'; sql: string }
@@ -53,10 +48,11 @@ export type ThreadRequest =
   | { op: 'begin' }
   | { op: 'commit' }
   | { op: 'rollback' }
-  | { op: 'export' };
+  | { op: 'export' }
+) & { seed?: [number, number, number, number] };
 
-export type ThreadResponse =
-  | { ok: true; results?: SqlRows[]; count?: number; durationMs?: number; record?: Uint8Array; bytes?: Uint8Array }
+export type EngineResponse =
+  | { ok: true; results?: SqlRows[]; count?: number; durationMs?: number; record?: CallRecord; bytes?: Uint8Array }
   | { ok: false; code: SqlErrorCode; message: string; sqliteCode: string; statement?: number };
 
 class Fail extends Error {
@@ -71,13 +67,35 @@ class Fail extends Error {
   }
 }
 
-const { module, limits } = workerData as ThreadInit;
-const SQL = await initSqlJs({
-  instantiateWasm(imports: object, done: (instance: object) => void) {
-    void wasm.instantiate(module, imports).then((instance) => done(instance));
-    return {};
-  },
-} as Parameters<typeof initSqlJs>[0]);
+let limits: SqlLimits;
+let SQL: Awaited<ReturnType<typeof initSqlJs>>;
+
+/** Instantiates sql.js from the host's compiled module (synchronously: an isolate's async compile needs the host). */
+export async function init(module: SqlWasmModule, databaseLimits: SqlLimits): Promise<void> {
+  limits = databaseLimits;
+  SQL = await initSqlJs({
+    instantiateWasm(imports: object, done: (instance: object, module: SqlWasmModule) => void) {
+      const instance = new wasm.Instance(module, imports);
+      done(instance, module);
+      return instance.exports;
+    },
+  } as Parameters<typeof initSqlJs>[0]);
+}
+
+/** UTF-8 length of `s` (lone surrogates count 3, as they are encoded). */
+function utf8Bytes(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
 
 const realNow = Date.now;
 /** The pinned clock of the call running now (null: the real one). */
@@ -127,6 +145,10 @@ function openDatabase(bytes: Uint8Array | null): void {
 }
 
 function configure(): void {
+  // The file lives in sql.js's in-memory file system and durability is the host's log: the rollback journal stays in
+  // memory and the connection keeps its lock, so that a read does not look for a hot journal through the emulated
+  // file system first (an exception per lookup: half of a point read's time).
+  db.run('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY; PRAGMA temp_store = MEMORY;');
   // random(): 64 bits from two 32-bit draws (sql.js returns a JS function's numbers as REAL; the CASTs make an INTEGER).
   db.create_function('__edge_rand32', (signed: number) => (signed ? next32() | 0 : next32()));
   db.create_function('randomblob', (n: number) => {
@@ -206,7 +228,7 @@ function checkStatement(sql: string, params: readonly SqlValue[], cls: Statement
   if (cls.refused) throw new Fail('not-authorized', cls.refused, 'SQLITE_AUTH');
   // A replay applies what was acknowledged, whatever the limits are now.
   if (replaying) return;
-  if (Buffer.byteLength(sql) > limits.sqlBytes) throw new Fail('too-large', `the statement is ${Buffer.byteLength(sql)} bytes of SQL; D1 allows at most ${limits.sqlBytes}`, 'SQLITE_TOOBIG');
+  if (utf8Bytes(sql) > limits.sqlBytes) throw new Fail('too-large', `the statement is ${utf8Bytes(sql)} bytes of SQL; D1 allows at most ${limits.sqlBytes}`, 'SQLITE_TOOBIG');
   if (params.length > limits.params) throw new Fail('too-large', `the statement binds ${params.length} parameters; D1 allows at most ${limits.params}`, 'SQLITE_TOOBIG');
 }
 
@@ -348,7 +370,7 @@ function runStatements(statements: ReadonlyArray<{ sql: string; params: SqlValue
 
 /** exec(): SQL text of several statements, split by SQLite itself, run in one transaction. */
 function runExec(sql: string): { count: number; statements: Array<{ sql: string; params: SqlValue[] }>; wrote: boolean } {
-  if (Buffer.byteLength(sql) > limits.sqlBytes * 100) throw new Fail('too-large', `exec() was given ${Buffer.byteLength(sql)} bytes of SQL; at most ${limits.sqlBytes * 100}`, 'SQLITE_TOOBIG');
+  if (utf8Bytes(sql) > limits.sqlBytes * 100) throw new Fail('too-large', `exec() was given ${utf8Bytes(sql)} bytes of SQL; at most ${limits.sqlBytes * 100}`, 'SQLITE_TOOBIG');
   const r = runText(sql, [], TRANSACTION);
   return { count: r.count, statements: r.statements, wrote: r.wrote };
 }
@@ -359,7 +381,7 @@ function runExec(sql: string): { count: number; statements: Array<{ sql: string;
  * read and written by all of them.
  */
 function runScript(sql: string, params: readonly SqlValue[]): { result: SqlRows; statements: Array<{ sql: string; params: SqlValue[] }>; wrote: boolean } {
-  const bytes = Buffer.byteLength(sql);
+  const bytes = utf8Bytes(sql);
   if (bytes > limits.sqlBytes) throw new Fail('too-large', `the query is ${bytes} bytes of SQL; at most ${limits.sqlBytes} are allowed`, 'SQLITE_TOOBIG');
   if (params.length > limits.params) throw new Fail('too-large', `the query binds ${params.length} parameters; at most ${limits.params} are allowed`, 'SQLITE_TOOBIG');
   const started = performance.now();
@@ -422,17 +444,10 @@ function runText(sql: string, params: readonly SqlValue[], tx: typeof TRANSACTIO
   return { count: n, statements, wrote: state.wrote, last, rowsRead, rowsWritten };
 }
 
-// Seeds come from the OS 256 at a time: one randomFillSync per call cost more than a point read's SQL.
-const seeds = Buffer.alloc(4096);
-let seedAt = seeds.length;
+/** The seed the host sent with the call running now. */
+let callSeed: [number, number, number, number] = [1, 2, 3, 4];
 function newSeed(): [number, number, number, number] {
-  if (seedAt >= seeds.length) {
-    randomFillSync(seeds);
-    seedAt = 0;
-  }
-  const at = seedAt;
-  seedAt += 16;
-  return [seeds.readUInt32LE(at), seeds.readUInt32LE(at + 4), seeds.readUInt32LE(at + 8), seeds.readUInt32LE(at + 12)];
+  return callSeed;
 }
 
 function withPinned<T>(now: number, seed: readonly number[], fn: () => T): T {
@@ -445,8 +460,7 @@ function withPinned<T>(now: number, seed: readonly number[], fn: () => T): T {
   }
 }
 
-function replay(bytes: Uint8Array, index: number): void {
-  const rec = deserialize(bytes) as CallRecord;
+function replay(rec: CallRecord, index: number): void {
   if (rec.kind === 'reopen') {
     // export() frees every prepared statement itself.
     statements.clear();
@@ -476,7 +490,7 @@ function replay(bytes: Uint8Array, index: number): void {
   }
 }
 
-function handle(req: ThreadRequest): ThreadResponse {
+function handle(req: EngineRequest): EngineResponse {
   switch (req.op) {
     case 'load': {
       openDatabase(req.snapshot);
@@ -497,7 +511,7 @@ function handle(req: ThreadRequest): ThreadResponse {
       const started = performance.now();
       const { results, wrote } = withPinned(now, seed, () => runStatements(req.statements, req.op === 'batch'));
       const record: CallRecord | undefined = wrote ? { kind: req.op, now, seed, statements: req.statements } : undefined;
-      return { ok: true, results, durationMs: performance.now() - started, ...(record ? { record: serialize(record) } : {}) };
+      return { ok: true, results, durationMs: performance.now() - started, ...(record ? { record } : {}) };
     }
     case 'exec': {
       const now = realNow();
@@ -505,7 +519,7 @@ function handle(req: ThreadRequest): ThreadResponse {
       const started = performance.now();
       const r = withPinned(now, seed, () => runExec(req.sql));
       const record: CallRecord | undefined = r.wrote ? { kind: 'exec', now, seed, statements: r.statements } : undefined;
-      return { ok: true, count: r.count, durationMs: performance.now() - started, ...(record ? { record: serialize(record) } : {}) };
+      return { ok: true, count: r.count, durationMs: performance.now() - started, ...(record ? { record } : {}) };
     }
     case 'script': {
       const now = realNow();
@@ -518,7 +532,7 @@ function handle(req: ThreadRequest): ThreadResponse {
         return { ok: true, results: [r.result], durationMs: r.result.meta.durationMs };
       }
       const record: CallRecord = { kind: 'exec', now, seed, statements: r.statements };
-      return { ok: true, results: [r.result], durationMs: r.result.meta.durationMs, record: serialize(record) };
+      return { ok: true, results: [r.result], durationMs: r.result.meta.durationMs, record };
     }
     case 'begin': {
       if (txn) throw new Fail('invalid-sql', 'a transaction is already open', 'SQLITE_MISUSE');
@@ -539,7 +553,7 @@ function handle(req: ThreadRequest): ThreadResponse {
       }
       if (parts.length === 0) return { ok: true };
       const record: CallRecord = { kind: 'txn', now: parts[0]!.now, seed: parts[0]!.seed, statements: [], parts };
-      return { ok: true, record: serialize(record) };
+      return { ok: true, record };
     }
     case 'rollback': {
       if (txn) {
@@ -560,16 +574,13 @@ function handle(req: ThreadRequest): ThreadResponse {
   }
 }
 
-parentPort!.on('message', (req: ThreadRequest) => {
-  let res: ThreadResponse;
+/** One call: its answer, a failure included (nothing thrown reaches the host but an isolate-level one). */
+export function respond(req: EngineRequest): EngineResponse {
+  if (req.seed) callSeed = req.seed;
   try {
-    res = handle(req);
+    return handle(req);
   } catch (err) {
     const f = sqliteFailure(err);
-    res = { ok: false, code: f.code, message: f.message, sqliteCode: f.sqliteCode, ...(f.statement !== undefined ? { statement: f.statement } : {}) };
+    return { ok: false, code: f.code, message: f.message, sqliteCode: f.sqliteCode, ...(f.statement !== undefined ? { statement: f.statement } : {}) };
   }
-  const transfer: ArrayBuffer[] = [];
-  if (res.ok && res.bytes) transfer.push(res.bytes.buffer as ArrayBuffer);
-  parentPort!.postMessage(res, transfer);
-});
-parentPort!.postMessage({ ok: true, ready: true });
+}
