@@ -9,6 +9,8 @@
 //   storage  KV get/put and R2 put/get through a worker over HTTP (durable writes), fsyncs per acknowledged write;
 //            D1 point reads and inserts through a worker beside sql.js behind plain Fastify, sql.js and SqlEngine direct
 //            Durable Object counter increments through a worker and a stub, one object and 1,000 objects
+//   bytes    a 50 MB TextEncoder-built streamed response, a 30 MB upload read whole, a 100 MB object passed through
+//            (+ workerd): process CPU per request, throughput, CPU charged to the worker
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -23,6 +25,7 @@ import { runMemory } from './memory.ts';
 import { runStorage } from './storage.ts';
 import { runD1 } from './d1.ts';
 import { runDurable } from './durable.ts';
+import { runBytes } from './bytes.ts';
 import { createProgress } from './progress.ts';
 import { writeCharts } from './charts.ts';
 import { markdownReport } from './markdown.ts';
@@ -33,7 +36,7 @@ import { loadGenerator, runThroughput } from './throughput.ts';
 import { loadWorkerd, type WorkerdApi } from './workerd-bridge.ts';
 import { WORKERD_NOTES } from './workerd.ts';
 
-export const SUITES = ['cold', 'warm', 'memory', 'storage', 'limits', 'fuel'] as const;
+export const SUITES = ['cold', 'warm', 'memory', 'storage', 'limits', 'fuel', 'bytes'] as const;
 export type Suite = (typeof SUITES)[number];
 export const SUITE_CHOICES = [...SUITES, 'all'] as const;
 
@@ -151,6 +154,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
     // D1, part of the storage suite: reads at KV gets' concurrency (and 50 in a full run), inserts at KV puts'.
     durable: { rounds: quick ? 2 : 3, durationSec: quick ? 3 : 5, warmupSec: 1, concurrency: 10 },
     d1: { rounds: quick ? 2 : 3, durationSec: quick ? 3 : 5, warmupSec: quick ? 1 : 2, readConcurrencies: quick ? [10] : [10, 50], insertConcurrencies: quick ? [50] : [10, 50], directSec: quick ? 0.5 : 2, callers: 10 },
+    bytes: { requests: quick ? 3 : 10 },
     workerd: workerd ? { version: workerd.version, binary: workerd.binary } : { missing: workerdMissing },
   };
   log(`edge bench${quick ? ' --quick' : ''}: ${options.suites.join(', ')} on ${facts.cpuModel} × ${facts.cores}, ${facts.memoryGiB} GiB, Node ${process.version}; load generator ${gen.tool}; workerd ${workerd ? workerd.version : `skipped: ${workerdMissing}`}`);
@@ -194,6 +198,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
       if (suite === 'memory') results.push(await runMemory({ ...settings.memory, log, step: step('workers'), ...(workerd ? { workerd } : {}) }));
       if (suite === 'limits') results.push(await runLimits({ ...settings.limits, log, step: step('runs') }));
       if (suite === 'fuel') results.push(await runFuelSuite({ quick, log }));
+      if (suite === 'bytes') results.push(await runBytes({ ...settings.bytes, log, step: step('requests'), ...(workerd ? { workerd } : {}) }));
       if (suite === 'storage') {
         // KV/R2 and D1 apart: one part failing keeps the other's figures.
         const partFailures: string[] = [];

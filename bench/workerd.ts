@@ -138,10 +138,10 @@ interface SpawnedWorkerd {
  * Writes the config into a fresh temporary directory, spawns `workerd serve` with `--control-fd 3`, and
  * resolves once every socket has reported its port (`{"event":"listen","socket":...,"port":...}`).
  */
-async function spawnWorkerd(info: WorkerdInfo, names: readonly string[], script: string): Promise<SpawnedWorkerd> {
+async function spawnWorkerd(info: WorkerdInfo, names: readonly string[], script: string, config?: string): Promise<SpawnedWorkerd> {
   const dir = makeTempDir('workerd');
   writeFileSync(join(dir, 'worker.js'), script);
-  writeFileSync(join(dir, 'config.capnp'), workerdConfig(names, 'worker.js'));
+  writeFileSync(join(dir, 'config.capnp'), config ?? workerdConfig(names, 'worker.js'));
   const spawnedAt = performance.now();
   const child = spawn(info.binary, ['serve', 'config.capnp', '--control-fd', '3'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   trackChild(child);
@@ -213,13 +213,15 @@ async function getHello(port: number, host: string, agent: Agent, script: string
 /**
  * Starts workerd serving `workers` hello workers named `hello-0` … (one socket each, see the header), and
  * resolves once the first of them has answered 200. `script` replaces the hello module (an ES module with a
- * default export); its responses are then only checked for status 200.
+ * default export); its responses are then only checked for status 200. `config` replaces the generated Cap'n Proto
+ * config (a suite that needs bindings, e.g. a disk service): it must embed "worker.js" and name its sockets
+ * `hello-0` … like the workers.
  */
-export async function startWorkerd(options: { workers: number; script?: string }): Promise<RunningWorkerd> {
+export async function startWorkerd(options: { workers: number; script?: string; config?: string }): Promise<RunningWorkerd> {
   if (!(Number.isInteger(options.workers) && options.workers >= 1)) throw new RangeError(`workerd: workers must be a positive integer, got ${options.workers}`);
   const info = requireWorkerd();
   const names = Array.from({ length: options.workers }, (_, i) => `hello-${i}`);
-  const spawned = await spawnWorkerd(info, names, options.script ?? HELLO_SCRIPT);
+  const spawned = await spawnWorkerd(info, names, options.script ?? HELLO_SCRIPT, options.config);
   const url = (name: string): { url: string; host: string } => {
     const port = spawned.ports.get(name);
     if (port === undefined) throw new Error(`workerd: no worker named "${name}" (have ${names[0]} … ${names[names.length - 1]})`);

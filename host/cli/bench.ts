@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { EdgeError } from '../core/errors.ts';
 
-const SUITES = ['cold', 'warm', 'memory', 'storage', 'limits', 'fuel', 'all'] as const;
+const SUITES = ['cold', 'warm', 'memory', 'storage', 'limits', 'fuel', 'bytes', 'all'] as const;
 
 export function benchCommand(): Command {
   return new Command('bench')

@@ -298,7 +298,8 @@ export type SocketEntryResult = SocketSuccess | EntryFailure;
 export type EntryResult = FetchEntryResult | ScheduledEntryResult | SocketEntryResult;
 
 /** One pull of a guest stream (runtime.js, readStream): a chunk, the end, or the stream's failure. */
-export type PullResult = { done: false; chunk: Uint8Array; error?: undefined } | { done: true; chunk?: undefined; error?: GuestErrorDescription };
+/** `rest`: further chunks the stream had ready, taken out in the same entry (they follow `chunk`). */
+export type PullResult = { done: false; chunk: Uint8Array; rest?: Uint8Array[]; error?: undefined } | { done: true; chunk?: undefined; error?: GuestErrorDescription };
 
 /** What each entry kind returns in the envelope's `r`. */
 export interface EntryReturns {

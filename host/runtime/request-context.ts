@@ -91,7 +91,12 @@ export class RequestContext {
    * stream's loop that raced `failed()` for every chunk would keep every chunk reachable until the request ended.
    */
   race<T>(p: Promise<T>): Promise<T> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failure) {
+      // Failed already, maybe by `p`'s own making (a synchronous entry that broke a limit sets the failure before it
+      // returns its rejected promise): `p`'s verdict is this one, and must not surface as an unhandled rejection.
+      p.catch(() => {});
+      return Promise.reject(this.failure);
+    }
     return new Promise<T>((resolve, reject) => {
       const listeners = (this.failListeners ??= new Set());
       listeners.add(reject);

@@ -1,7 +1,7 @@
 // The Body mixin shared by Request and Response (as a base class). A body is either bytes or a string that were
 // never turned into a stream (kept as is: the common case of `new Response("...")` costs no stream at all), a
 // ReadableStream, or nothing. `takeBody` is how the runtime takes a body to send it to the host.
-import { isDisturbed, isReadableStream, streams } from './streams.js';
+import { isByteStream, isDisturbed, isReadableStream, streams } from './streams.js';
 import { utf8Encode, utf8Decode } from './encoding.js';
 import { URLSearchParams } from './url.js';
 import { isBlob, blobBytes, makeBlob, makeFile } from './blob.js';
@@ -15,6 +15,22 @@ const USED_MESSAGE = 'Body has already been used. It can only be used once. Use 
 const LOCKED_MESSAGE = "The body's ReadableStream is locked to a reader.";
 const TEXT_PLAIN = 'text/plain;charset=UTF-8';
 const FORM_URLENCODED = 'application/x-www-form-urlencoded;charset=UTF-8';
+
+// Captured at load: guest code may replace it.
+const transferBuffer = ArrayBuffer.prototype.transfer;
+
+/**
+ * Frees the memory of bytes nobody else holds, now rather than at the next GC: dead ArrayBuffers cost a worker far
+ * more in the GCs they bring on (measured: 50 MB of them, 60-200 ms of a later request's CPU) than in their copying.
+ * @param {Uint8Array} bytes
+ */
+function release(bytes) {
+  try {
+    transferBuffer.call(bytes.buffer, 0);
+  } catch {
+    // Not detachable (a SharedArrayBuffer, a wasm memory): left to the GC.
+  }
+}
 
 function copyBytes(buffer, offset, length) {
   const out = new Uint8Array(length);
@@ -44,6 +60,8 @@ function chunkBytes(value) {
  */
 async function readAllBytes(stream, options = undefined) {
   const max = options?.max ?? Infinity;
+  // A byte stream's chunks are its own (enqueue transferred them): once copied into the result they are let go.
+  const owned = isByteStream(stream);
   const reader = stream.getReader();
   const chunks = [];
   let total = 0;
@@ -65,16 +83,22 @@ async function readAllBytes(stream, options = undefined) {
     }
     chunks.push(chunk);
   }
-  return concatBytes(chunks, total);
+  // One chunk of a byte stream is the result as it is (nobody else holds it): no copy.
+  if (owned && chunks.length === 1) return chunks[0];
+  return concatBytes(chunks, total, owned);
 }
 
-/** The chunks one after the other in a new Uint8Array of `total` bytes. */
-function concatBytes(chunks, total) {
+/** The chunks one after the other in a new Uint8Array of `total` bytes; `release` frees each chunk once copied. */
+function concatBytes(chunks, total, releaseChunks = false) {
   const out = new Uint8Array(total);
   let offset = 0;
   for (let i = 0; i < chunks.length; i++) {
     out.set(chunks[i], offset);
     offset += chunks[i].length;
+    if (releaseChunks) {
+      release(chunks[i]);
+      chunks[i] = null;
+    }
   }
   return out;
 }
@@ -239,7 +263,12 @@ export class Body {
   async text() {
     const b = this.#consume();
     if (typeof b === 'string') return b.toWellFormed();
-    return utf8Decode(b instanceof Uint8Array ? b : await b);
+    if (b instanceof Uint8Array) return utf8Decode(b);
+    // Read from the stream into bytes of its own: once decoded, nothing holds them.
+    const bytes = await b;
+    const text = utf8Decode(bytes);
+    release(bytes);
+    return text;
   }
 
   async json() {

@@ -11,6 +11,7 @@ import { DurableObject, entrypointHandlers, RpcTarget, WorkerEntrypoint } from '
 import { AsyncLocalStorage, AsyncResource } from './async-context.js';
 import { hostAsync } from './internal/async.js';
 import { inspect } from './console.js';
+import { captureCodecWasm } from './encoding.js';
 
 /** `cloudflare:workers`' classes, for the module the bootstrap links (and its dispatch of WorkerEntrypoint classes). */
 const cloudflareWorkers = Object.freeze({ WorkerEntrypoint, DurableObject, RpcTarget, entrypointHandlers });
@@ -37,6 +38,8 @@ Object.defineProperty(globalThis, '__edgeInit', {
   value: function __edgeInit(log, randomBytes, urlParse, call, invoke, wait, options) {
     Reflect.deleteProperty(globalThis, '__edgeInit');
     setBridge({ log, randomBytes, urlParse, call, invoke, wait });
+    // Before the namespace is wrapped: TextEncoder's WebAssembly encoder uses the originals.
+    captureCodecWasm(globalThis.WebAssembly);
     installWasmMemoryLimits(globalThis.WebAssembly, options.memoryBytes);
     setCaps(options.caps ?? {});
     // For the host's bootstrap module, which takes it away before the worker's code runs.

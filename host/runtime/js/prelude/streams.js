@@ -37,6 +37,15 @@ export const STREAM_GLOBALS = [
   'CountQueuingStrategy',
 ];
 
+/**
+ * Whether `stream` is a byte stream (`type: 'bytes'`). Its chunks are the stream's own: enqueue() transferred each
+ * chunk's buffer, so a chunk read from it is held by nobody else (the polyfill keeps the controller as
+ * `_readableStreamController`).
+ */
+export function isByteStream(stream) {
+  return loaded !== null && stream._readableStreamController instanceof loaded.ReadableByteStreamController;
+}
+
 /** True when the stream has been read from (or cancelled): the polyfill keeps this as `_disturbed`. */
 export function isDisturbed(stream) {
   return stream._disturbed === true;
