@@ -121,6 +121,16 @@ export default {
         const text = await new Response(b).text();
         return new Response(a, { headers: { 'x-text-length': String(text.length), 'x-text-head': text.slice(0, 20) } });
       }
+      case '/fail': {
+        // Eight 64 KiB chunks as fast as they are asked for (the runtime batches them), then the stream fails.
+        let n = 0;
+        return new Response(new ReadableStream({
+          pull(c) {
+            if (n++ < 8) { c.enqueue(new Uint8Array(65536).fill(121)); return; }
+            throw new Error('the source broke');
+          },
+        }));
+      }
       case '/burn': {
         // Streams 1 MiB, then spins: the CPU limit breaks in the middle of the body.
         let n = 0;
@@ -272,5 +282,19 @@ describe('a limit breach in the middle of a streamed body', () => {
     const sent = Number(/after (\d+) bytes/.exec(cut!.message)![1]);
     expect(sent).toBeGreaterThanOrEqual(65536);
     expect(sent).toBeLessThanOrEqual(16 * 65536);
+  }, 60_000);
+});
+
+describe('a guest stream that fails in the middle of a streamed body', () => {
+  it('resets the connection after the chunks made before the failure, and tail names the error', async () => {
+    const name = await freshWorker();
+    const from = events.length;
+    const r = await stream(t, name, '/fail');
+    expect(r.status).toBe(200);
+    expect(r.error).not.toBeNull();
+    expect(r.bytes).toBeLessThanOrEqual(8 * 65536);
+    expect(r.text.slice(0, 10)).toBe('y'.repeat(10));
+    const lines = events.slice(from).filter((e) => e.worker === name && e.kind === 'exception');
+    expect(lines.map((e) => e.message), JSON.stringify(events.slice(from))).toContain('Uncaught (in response body stream) the source broke');
   }, 60_000);
 });

@@ -921,7 +921,8 @@ export function createRuntime(options) {
       s.batch = true;
       for (let total = chunk.byteLength; batch && total < PULL_BATCH_BYTES; ) {
         const next = s.reader.read();
-        const r = await Promise.race([next, yieldTurns().then(() => null)]);
+        // Not ready, or failed: the chunks taken so far go out, and the next pull reports what this read comes to.
+        const r = await Promise.race([next.then((v) => v, () => null), yieldTurns().then(() => null)]);
         if (r === null || r.done) {
           s.next = next;
           break;
