@@ -56,6 +56,8 @@ type LogRecord =
 
 const CHECKSUMS: ChecksumName[] = ['md5', 'sha1', 'sha256', 'sha384', 'sha512'];
 const HEX_LENGTH: Record<ChecksumName, number> = { md5: 32, sha1: 40, sha256: 64, sha384: 96, sha512: 128 };
+/** Bytes per read of an object's file: a read is a round trip to libuv's thread pool, so fewer larger ones cost less. */
+export const READ_CHUNK_BYTES = 256 * 1024;
 
 export interface BlobEngineOptions {
   now?: () => number;
@@ -287,7 +289,7 @@ export class BlobEngine implements BlobStore {
             let pos = skip;
             skip = 0;
             while (left > 0 && pos < part.size) {
-              const n = Math.min(64 * 1024, left, part.size - pos);
+              const n = Math.min(READ_CHUNK_BYTES, left, part.size - pos);
               const buf = Buffer.allocUnsafe(n);
               const { bytesRead } = await fh.read(buf, 0, n, pos);
               if (bytesRead === 0) throw new BlobError('internal', `object file ${part.file} is shorter than its recorded ${part.size} bytes`);

@@ -83,8 +83,9 @@ async function readAllBytes(stream, options = undefined) {
     }
     chunks.push(chunk);
   }
-  // One chunk of a byte stream is the result as it is (nobody else holds it): no copy.
-  if (owned && chunks.length === 1) return chunks[0];
+  // One chunk of a byte stream that spans its buffer is the result as it is (nobody else holds it): no copy. Callers
+  // take the result's .buffer (R2's arrayBuffer()), so a view on a larger buffer is copied out like several chunks.
+  if (owned && chunks.length === 1 && chunks[0].byteOffset === 0 && chunks[0].byteLength === chunks[0].buffer.byteLength) return chunks[0];
   return concatBytes(chunks, total, owned);
 }
 
