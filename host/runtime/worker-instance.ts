@@ -142,6 +142,13 @@ function syncRecord(version: LoadedVersion): SyncRecord {
   return r;
 }
 
+/**
+ * A synchronous entry is running on the host's thread (in any instance). Entries asked for meanwhile (by a host call
+ * of its guest: a WebSocket message to another worker, an event for its own) are asynchronous: a synchronous one
+ * would run inside it, on its time limit, and into its own isolate would break the entry in progress.
+ */
+let syncEntryActive = false;
+
 /** ivm's message when an entry ran past its timeout. */
 const TIMEOUT_MESSAGE = /Script execution timed out/;
 
@@ -666,14 +673,16 @@ export class WorkerInstance implements CpuWatched, WsHolder {
   private async enter<C extends EntryCommand>(rc: RequestContext | null, cmd: C): Promise<EntryReturns[C['t']]> {
     if (this.dead) throw this.dead;
     const isolate = this.pooled.isolate;
-    if (this.running.length === 0 && this.syncCapable && this.syncAllowed(rc)) {
+    // (An `await` of an entry a synchronous one left pending is itself always asynchronous.)
+    if (this.running.length === 0 && !syncEntryActive && this.syncCapable && (cmd as { t: string }).t !== 'await' && this.syncAllowed(rc)) {
       const now = this.enterSync(rc, cmd);
       if (now !== PENDING) return now;
       // Its promise waits for more than microtasks: an asynchronous entry waits for it.
       return this.enter(rc, { t: 'await' } as unknown as C);
     }
-    if (this.running.length === 0) {
-      // Idle until now: CPU the isolate used outside entries (heap statistics, say) is nobody's request.
+    if (this.running.length === 0 && !this.inSync) {
+      // Idle until now: CPU the isolate used outside entries (heap statistics, say) is nobody's request. (An entry
+      // asked for inside a synchronous one runs after it, which then sets the mark.)
       this.cpuMark = isolate.cpuTime;
       cpuWatchdog.watch(this);
     }
@@ -727,6 +736,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
     this.cpuMark = isolate.cpuTime;
     let outcome: SyncOutcome;
     this.inSync = true;
+    syncEntryActive = true;
     try {
       entry.applySync(undefined, [sync], { arguments: { copy: true }, timeout: Math.ceil((2 * left) / 1e6) + SYNC_SLACK_MS });
       outcome = entry.applySync(undefined, [take], { arguments: { copy: true }, result: { copy: true } }) as SyncOutcome;
@@ -742,6 +752,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
       throw this.entryFailure(rc, cmd, text);
     } finally {
       this.inSync = false;
+      syncEntryActive = false;
       if (!isolate.isDisposed) {
         const now = isolate.cpuTime;
         const used = Number(now - this.cpuMark);
