@@ -8,6 +8,7 @@ import { CapabilityRegistry } from '../host/bindings/registry.ts';
 import { PLATFORM_WIT_DIR } from '../host/build/worker-build.ts';
 import { prepareComponent } from '../host/deploy/component.ts';
 import { parseManifestText } from '../host/deploy/manifest.ts';
+import { isGlueScript } from '../host/runtime/bootstrap.ts';
 import { IsolatePool } from '../host/runtime/isolate-pool.ts';
 import { makeTempDir, removeTempDir } from './child-host.ts';
 import { HELLO_AS_COMPONENT_PATH, helloAsComponent, helloAsManifest } from './hello-as.ts';
@@ -93,7 +94,7 @@ async function loadGlue(pool: IsolatePool, memoryMb: number, p: Prepared, afterF
     const filename = `worker://instantiate-bench/${p.glue.path}`;
     const options = p.cache ? { filename, cachedData: p.cache } : { filename, produceCachedData: true };
     let cachedData: ArrayBuffer | undefined;
-    if (p.glue.source.startsWith('//')) {
+    if (isGlueScript(p.glue.source)) {
       const script = isolate.compileScriptSync(p.glue.source, options);
       cachedData = (script as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData?.copy();
       const instantiate = script.runSync(context, { reference: true }) as ivm.Reference<unknown>;
@@ -114,7 +115,7 @@ async function loadGlue(pool: IsolatePool, memoryMb: number, p: Prepared, afterF
     context.global.setSync('__benchClock', new ivm.Reference(() => performance.now()));
     context.evalSync(SETUP);
     const fn = (name: string): Fn => context.global.getSync(name, { reference: true }) as Fn;
-    if (afterFirst && p.glue.source.startsWith('//')) {
+    if (afterFirst && isGlueScript(p.glue.source)) {
       fn('__benchOne').applySync(undefined, []);
       const again = isolate.compileScriptSync(p.glue.source, { filename, produceCachedData: true });
       cachedData = (again as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData?.copy();

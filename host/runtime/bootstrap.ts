@@ -63,7 +63,8 @@ export function componentGlueScript(glue: string): string | null {
   return `${GLUE_SCRIPT_HEADER}function instantiate(${body.slice(GLUE_EXPORT.length)}\nreturn instantiate;\n})()\n`;
 }
 
-const isGlueScript = (source: string): boolean => source.startsWith(GLUE_SCRIPT_HEADER);
+/** Whether a stored glue has the classic-script form (versions deployed before it have the ES-module form). */
+export const isGlueScript = (source: string): boolean => source.startsWith(GLUE_SCRIPT_HEADER);
 
 /** What evaluating a version needs of the instance it loads into. */
 export interface BootstrapTarget {
