@@ -91,7 +91,11 @@ export class RequestContext {
    * stream's loop that raced `failed()` for every chunk would keep every chunk reachable until the request ended.
    */
   race<T>(p: Promise<T>): Promise<T> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failure) {
+      // Nobody waits for `p` now: its own failure (an entry into the isolate the breach disposed of) is not unhandled.
+      p.catch(() => {});
+      return Promise.reject(this.failure);
+    }
     return new Promise<T>((resolve, reject) => {
       const listeners = (this.failListeners ??= new Set());
       listeners.add(reject);
