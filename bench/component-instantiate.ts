@@ -1,5 +1,5 @@
 // The instantiate time of a component alone: jco's glue for examples/hello-as, exactly as the deployer prepares it
-// (host/deploy/component.ts prepareComponent), evaluated as an ES module in an isolate made the way the host makes
+// (host/deploy/component.ts prepareComponent), evaluated (a classic script, as the deploy stores it) in an isolate made the way the host makes
 // them (IsolatePool: the prelude's snapshot, its WebAssembly wrapper and TextDecoder), its core modules compiled
 // inside once, then `instantiate(getCoreModule, imports, instantiateCore)` called over and over with stub imports
 // of the shape the host passes (host/runtime/js/prelude/component.js). Nothing of the host is changed.
@@ -8,6 +8,7 @@ import { CapabilityRegistry } from '../host/bindings/registry.ts';
 import { PLATFORM_WIT_DIR } from '../host/build/worker-build.ts';
 import { prepareComponent } from '../host/deploy/component.ts';
 import { parseManifestText } from '../host/deploy/manifest.ts';
+import { isGlueScript } from '../host/runtime/bootstrap.ts';
 import { IsolatePool } from '../host/runtime/isolate-pool.ts';
 import { makeTempDir, removeTempDir } from './child-host.ts';
 import { HELLO_AS_COMPONENT_PATH, helloAsComponent, helloAsManifest } from './hello-as.ts';
@@ -81,24 +82,45 @@ interface Prepared {
 
 type Fn = ivm.Reference<(...args: unknown[]) => unknown>;
 
-/** An isolate from the pool with the glue evaluated (with the deploy-style code cache) and SETUP run in it. */
-async function loadGlue(pool: IsolatePool, memoryMb: number, p: Prepared): Promise<{ isolate: ivm.Isolate; fn(name: string): Fn; cachedData?: ArrayBuffer }> {
+/**
+ * An isolate from the pool with the glue evaluated (with the deploy-style code cache) and SETUP run in it. The glue
+ * is a classic script whose value is `instantiate` (the deploy's form, bootstrap.ts componentGlueScript) or, for a
+ * glue of another shape, an ES module. With `afterFirst`, the code cache is made as the deploy makes it: once the
+ * component was instantiated, from the same source compiled again in that isolate.
+ */
+async function loadGlue(pool: IsolatePool, memoryMb: number, p: Prepared, afterFirst = false): Promise<{ isolate: ivm.Isolate; fn(name: string): Fn; cachedData?: ArrayBuffer }> {
   const { isolate, context } = await pool.take(memoryMb);
   try {
     const filename = `worker://instantiate-bench/${p.glue.path}`;
-    const mod = isolate.compileModuleSync(p.glue.source, p.cache ? { filename, cachedData: p.cache } : { filename, produceCachedData: true });
-    mod.instantiateSync(context, (specifier) => {
-      throw new Error(`the glue imports "${specifier}"; the bench provides no modules`);
-    });
-    mod.evaluateSync();
-    const instantiate = mod.namespace.getSync('instantiate', { reference: true }) as ivm.Reference<unknown> | undefined;
-    if (!instantiate || instantiate.typeof !== 'function') throw new Error(`${p.glue.path} exports no instantiate function (was it transpiled with instantiation: 'sync'?)`);
-    context.global.setSync('__benchInstantiate', instantiate.derefInto());
+    const options = p.cache ? { filename, cachedData: p.cache } : { filename, produceCachedData: true };
+    let cachedData: ArrayBuffer | undefined;
+    if (isGlueScript(p.glue.source)) {
+      const script = isolate.compileScriptSync(p.glue.source, options);
+      cachedData = (script as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData?.copy();
+      const instantiate = script.runSync(context, { reference: true }) as ivm.Reference<unknown>;
+      if (instantiate.typeof !== 'function') throw new Error(`${p.glue.path} did not evaluate to an instantiate function`);
+      context.global.setSync('__benchInstantiate', instantiate.derefInto());
+    } else {
+      const mod = isolate.compileModuleSync(p.glue.source, options);
+      mod.instantiateSync(context, (specifier) => {
+        throw new Error(`the glue imports "${specifier}"; the bench provides no modules`);
+      });
+      mod.evaluateSync();
+      const instantiate = mod.namespace.getSync('instantiate', { reference: true }) as ivm.Reference<unknown> | undefined;
+      if (!instantiate || instantiate.typeof !== 'function') throw new Error(`${p.glue.path} exports no instantiate function (was it transpiled with instantiation: 'sync'?)`);
+      context.global.setSync('__benchInstantiate', instantiate.derefInto());
+      cachedData = (mod as ivm.Module & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData?.copy();
+    }
     context.global.setSync('__benchWasm', new ivm.ExternalCopy(Object.fromEntries(p.wasm.map((w) => [w.name, w.bytes]))).copyInto());
     context.global.setSync('__benchClock', new ivm.Reference(() => performance.now()));
     context.evalSync(SETUP);
-    const cachedData = (mod as ivm.Module & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData?.copy();
-    return { isolate, fn: (name) => context.global.getSync(name, { reference: true }) as Fn, ...(cachedData ? { cachedData } : {}) };
+    const fn = (name: string): Fn => context.global.getSync(name, { reference: true }) as Fn;
+    if (afterFirst && isGlueScript(p.glue.source)) {
+      fn('__benchOne').applySync(undefined, []);
+      const again = isolate.compileScriptSync(p.glue.source, { filename, produceCachedData: true });
+      cachedData = (again as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData?.copy();
+    }
+    return { isolate, fn, ...(cachedData ? { cachedData } : {}) };
   } catch (err) {
     if (!isolate.isDisposed) isolate.dispose();
     throw err;
@@ -147,7 +169,7 @@ export async function runComponentInstantiate(options: InstantiateOptions): Prom
     const memoryMb = manifest.limits.memoryMb;
 
     // The deploy's code cache for the glue, as the host keeps one per version.
-    const first = await loadGlue(pool, memoryMb, p);
+    const first = await loadGlue(pool, memoryMb, p, true);
     live.add(first.isolate);
     if (first.cachedData) p.cache = new ivm.ExternalCopy(first.cachedData);
     done(first.isolate);

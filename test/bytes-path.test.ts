@@ -1,10 +1,11 @@
 // Bodies the worker does not touch never enter its isolate: a 100 MB R2 object returned as the response and a
 // 100 MB request body put into R2 or echoed back pass through a worker with the default limits (cpu_ms 50) on a
-// fresh isolate, byte for byte, charged no more CPU than the same request with 70 KB; and a limit breach while the
-// worker produces a streamed body resets the connection (never a clean-looking short 200), with tail saying which
-// limit and how many bytes went out.
+// fresh isolate, byte for byte, at under 5 ms of charged CPU; so do a 20 MB KV value read as a stream and a 7 MB
+// Cache API match (returned, or stored into R2), and those bodies stored into KV or the cache; a body the worker
+// reads still enters. A limit breach while the worker produces a streamed body resets the connection (never a
+// clean-looking short 200), with tail saying which limit and how many bytes went out.
 import { createHash, randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TailEvent } from '../host/runtime/worker-types.ts';
@@ -41,9 +42,10 @@ interface Streamed {
 }
 
 /** A request whose response body is hashed as it arrives, not kept; a body that does not end cleanly sets `error`. */
-function stream(t: TestHost, name: string, path: string, init: { method?: string; body?: Readable } = {}): Promise<Streamed> {
+function stream(t: TestHost, name: string, path: string, init: { method?: string; body?: Readable; agent?: Agent } = {}): Promise<Streamed> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${t.host.dataUrl}${path}`, { method: init.method ?? 'GET', headers: { host: `${name}.localhost:${t.port}` } }, (res) => {
+    const options = { method: init.method ?? 'GET', headers: { host: `${name}.localhost:${t.port}` }, ...(init.agent ? { agent: init.agent } : {}) };
+    const req = httpRequest(`${t.host.dataUrl}${path}`, options, (res) => {
       const h = createHash('sha256');
       let bytes = 0;
       const head: Buffer[] = [];
@@ -69,21 +71,24 @@ function stream(t: TestHost, name: string, path: string, init: { method?: string
   });
 }
 
-/** The CPU charged to `worker`'s requests so far (edge_cpu_seconds_total), in ms. */
-async function cpuMs(t: TestHost, worker: string): Promise<number> {
+/** What `worker`'s requests were charged so far: CPU (edge_cpu_seconds_total, in ms) and entries into the isolate. */
+async function charged(t: TestHost, worker: string): Promise<{ ms: number; entries: number }> {
   const { body } = await t.admin('GET', '/metrics');
-  const m = new RegExp(`^edge_cpu_seconds_total\\{worker="${worker}"\\} (\\S+)$`, 'm').exec(String(body));
-  return m ? Number(m[1]) * 1000 : 0;
+  const read = (metric: string): number => {
+    const m = new RegExp(`^${metric}\\{worker="${worker}"\\} (\\S+)$`, 'm').exec(String(body));
+    return m ? Number(m[1]) : 0;
+  };
+  return { ms: read('edge_cpu_seconds_total') * 1000, entries: read('edge_isolate_entries_total') };
 }
 
-/** The request's CPU, once its end was accounted (after the last byte left, the request is finished). */
-async function cpuAfter(t: TestHost, worker: string, before: number): Promise<number> {
+/** The request's charge, once its end was accounted (after the last byte left, the request is finished). */
+async function chargedAfter(t: TestHost, worker: string, before: { ms: number; entries: number }): Promise<{ ms: number; entries: number }> {
   for (let i = 0; i < 100; i++) {
-    const now = await cpuMs(t, worker);
-    if (now > before) return now - before;
+    const now = await charged(t, worker);
+    if (now.entries > before.entries) return { ms: now.ms - before.ms, entries: now.entries - before.entries };
     await new Promise((r) => setTimeout(r, 20));
   }
-  return (await cpuMs(t, worker)) - before;
+  throw new Error(`no request of ${worker} was accounted`);
 }
 
 const WORKER = `
@@ -131,6 +136,63 @@ export default {
           },
         }));
       }
+      case '/kv-put': {
+        // The request's body into KV unread: read by the host.
+        await env.KV.put(key, request.body, { metadata: { via: 'stream' } });
+        return new Response('stored');
+      }
+      case '/kv-get': {
+        const v = url.searchParams.has('meta') ? (await env.KV.getWithMetadata(key, { type: 'stream' })).value : await env.KV.get(key, 'stream');
+        if (v === null) return new Response('missing', { status: 404 });
+        return new Response(v);
+      }
+      case '/kv-to-r2': {
+        const o = await env.BUCKET.put(url.searchParams.get('to'), await env.KV.get(key, { type: 'stream' }));
+        return Response.json({ size: o.size });
+      }
+      case '/r2-to-kv': {
+        await env.KV.put(url.searchParams.get('to'), (await env.BUCKET.get(key)).body);
+        return new Response('copied');
+      }
+      case '/kv-read': {
+        // Read by the worker: the value enters the isolate as it pulls.
+        const s = await env.KV.get(key, 'stream');
+        const buf = await new Response(s).arrayBuffer();
+        const digest = await crypto.subtle.digest('SHA-256', buf);
+        return new Response(buf.byteLength + ' ' + [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join(''));
+      }
+      case '/kv-tee': {
+        const [a, b] = (await env.KV.get(key, 'stream')).tee();
+        const text = await new Response(b).text();
+        return new Response(a, { headers: { 'x-text-length': String(text.length) } });
+      }
+      case '/cache-put': {
+        // An R2 body stored in the cache unread: read by the host.
+        const o = await env.BUCKET.get(key);
+        await caches.default.put('https://cache.example/' + key, new Response(o.body, { headers: { 'cache-control': 'max-age=3600', etag: '"v1"' } }));
+        return new Response('cached');
+      }
+      case '/cache-put-body': {
+        const cache = await caches.open('uploads');
+        await cache.put('https://cache.example/' + key, new Response(request.body, { headers: { 'cache-control': 'max-age=3600' } }));
+        return new Response('cached');
+      }
+      case '/cache-match': {
+        const cache = url.searchParams.has('named') ? await caches.open('uploads') : caches.default;
+        const hit = await cache.match(new Request('https://cache.example/' + key, { headers: request.headers }));
+        return hit ?? new Response('miss', { status: 404 });
+      }
+      case '/cache-read': {
+        const hit = await caches.default.match('https://cache.example/' + key);
+        const buf = await hit.arrayBuffer();
+        const digest = await crypto.subtle.digest('SHA-256', buf);
+        return new Response(buf.byteLength + ' ' + [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join(''));
+      }
+      case '/cache-to-r2': {
+        const hit = await caches.default.match('https://cache.example/' + key);
+        const o = await env.BUCKET.put(url.searchParams.get('to'), hit.body);
+        return Response.json({ size: o.size });
+      }
       case '/burn': {
         // Streams 1 MiB, then spins: the CPU limit breaks in the middle of the body.
         let n = 0;
@@ -152,10 +214,12 @@ let t: TestHost;
 const events: TailEvent[] = [];
 let deployed = 0;
 
-/** A new deployment of the worker: its first request runs on a fresh isolate, with the default limits. */
-async function freshWorker(): Promise<string> {
-  const name = `bytes-${++deployed}`;
-  const toml = manifestFor(name, 'index.js', 'r2_buckets = [{ binding = "BUCKET", bucket_name = "bytes" }]');
+/**
+ * A new deployment of the worker (a new version of `name`, when given: the same caches): its first request runs on
+ * a fresh isolate, with the default limits.
+ */
+async function freshWorker(name = `bytes-${++deployed}`): Promise<string> {
+  const toml = manifestFor(name, 'index.js', 'r2_buckets = [{ binding = "BUCKET", bucket_name = "bytes" }]\nkv_namespaces = [{ binding = "KV", id = "bytes-kv" }]');
   const r = await t.deploy(name, { toml, modules: { 'index.js': WORKER } });
   expect(r.status).toBe(201);
   return name;
@@ -170,88 +234,108 @@ afterAll(async () => {
   await t?.close();
 });
 
-/**
- * The CPU charged to one request on a fresh isolate. A fresh isolate's first request has a fixed cost of its own
- * (2-9 ms measured on this 2-core VM while other test runs shared it), so the bodies' share is the difference with
- * the same request for a small body, each on its own fresh isolate. Streamed through the isolate, 100 MB costs
- * seconds (the default cpu_ms 50 cut such a response off after a few MB): the margins below only absorb noise.
- */
-async function chargedMs(send: (name: string) => Promise<Streamed>): Promise<{ ms: number; r: Streamed }> {
-  const name = await freshWorker();
-  const before = await cpuMs(t, name);
+/** What one request on a fresh isolate was charged (a new deployment: its first request, with the default limits). */
+async function chargedFor(send: (name: string) => Promise<Streamed>, worker?: string): Promise<{ ms: number; entries: number; r: Streamed }> {
+  const name = await freshWorker(worker);
+  const before = await charged(t, name);
   const r = await send(name);
-  return { ms: await cpuAfter(t, name, before), r };
+  return { ...(await chargedAfter(t, name, before)), r };
 }
 
-/** What 100 MB may cost beyond a small body: nothing per byte, so what is left is noise (seen up to 9 ms under load). */
-const BYTES_SHARE_MS = 10;
 /**
- * The same for an upload, with more room: the client runs in this process, on the host's main thread, and writing
- * 100 MB keeps that thread busy while the isolate's synchronous calls to the host (URL parsing) wait for it, which
- * isolated-vm charges as the isolate's CPU (measured: +3-8 ms on the first entry, before any byte of the body moved).
+ * A pass-through's whole CPU charge on a fresh isolate: the worker's JS on its first request (the bytes are none of
+ * it). Measured alone on this 2-core VM it is 1-3 ms; with other test runs sharing the cores (load average 7-12) the
+ * same request, or one returning 'hi', measured 2-10 ms (thread CPU time grows with cache and scheduling
+ * contention; an isolate's cold code is most of it), so the figure is the least of RUNS runs, every run on its own
+ * fresh isolate and checked byte for byte.
  */
-const UPLOAD_SHARE_MS = 15;
-/** And in all: well below the default limit (cpu_ms 50). */
-const TOTAL_MS = 30;
+const PASS_THROUGH_MS = 5;
+const RUNS = 3;
+/**
+ * What does not depend on the machine's load: the entries into the isolate. A pass-through makes one per step of the
+ * worker's code (the handler, each awaited call: at most 6 in these handlers); bytes the worker reads come in at most
+ * 1 MiB per entry (a held body's 'body.take', host-streams.js) or 64 KiB (R2, the request body).
+ */
+const PASS_THROUGH_ENTRIES = 6;
+
+/**
+ * The least CPU charged to `send` over RUNS fresh isolates, `check` run on each response; the most entries any run
+ * took; and all the figures.
+ */
+async function leastChargedMs(send: (name: string) => Promise<Streamed>, check: (r: Streamed) => void | Promise<void>, worker?: string): Promise<{ ms: number; entries: number; all: string }> {
+  const all: Array<{ ms: number; entries: number }> = [];
+  for (let i = 0; i < RUNS; i++) {
+    const { ms, entries, r } = await chargedFor(send, worker);
+    await check(r);
+    all.push({ ms, entries });
+  }
+  return {
+    ms: Math.min(...all.map((c) => c.ms)),
+    entries: Math.max(...all.map((c) => c.entries)),
+    all: all.map((c) => `${c.ms.toFixed(2)} ms/${c.entries}`).join(', '),
+  };
+}
 
 describe('bodies the worker does not touch stay outside the isolate', () => {
   const sha = payloadSha(SIZE);
-  const SMALL = 70_000;
 
-  it('puts a 100 MB request body into R2 and returns a 100 MB R2 object, byte for byte, on fresh isolates with the default limits', async () => {
-    const small = await chargedMs((n) => stream(t, n, '/put?key=small-put', { method: 'PUT', body: Readable.from(payload(SMALL)) }));
-    expect(JSON.parse(small.r.text)).toEqual({ size: SMALL });
-    const put = await chargedMs((n) => stream(t, n, '/put?key=big', { method: 'PUT', body: Readable.from(payload(SIZE)) }));
-    expect(put.r.error).toBeNull();
-    expect(put.r.status).toBe(200);
-    expect(JSON.parse(put.r.text)).toEqual({ size: SIZE });
-    const h = createHash('sha256');
-    for await (const c of (await t.host.blob.get('bytes', 'big'))!.body!) h.update(c);
-    expect(h.digest('hex')).toBe(sha);
-
-    const smallGet = await chargedMs((n) => stream(t, n, '/get?key=small-put'));
-    expect(smallGet.r.bytes).toBe(SMALL);
-    const get = await chargedMs((n) => stream(t, n, '/get?key=big'));
-    expect(get.r.error).toBeNull();
-    expect(get.r.status).toBe(200);
-    expect(get.r.headers['x-size']).toBe(String(SIZE));
-    expect(get.r.bytes).toBe(SIZE);
-    expect(get.r.sha).toBe(sha);
-
-    const figures = `put: ${put.ms.toFixed(2)} ms (70 KB: ${small.ms.toFixed(2)}), get: ${get.ms.toFixed(2)} ms (70 KB: ${smallGet.ms.toFixed(2)})`;
+  it('puts a 100 MB request body into R2 and returns a 100 MB R2 object, byte for byte, on fresh isolates with the default limits, at under 5 ms of CPU', async () => {
+    const put = await leastChargedMs(
+      (n) => stream(t, n, '/put?key=big', { method: 'PUT', body: Readable.from(payload(SIZE)) }),
+      async (r) => {
+        expect(r.error).toBeNull();
+        expect(r.status).toBe(200);
+        expect(JSON.parse(r.text)).toEqual({ size: SIZE });
+        expect(await blobSha('bytes', 'big')).toBe(sha);
+      },
+    );
+    const get = await leastChargedMs(
+      (n) => stream(t, n, '/get?key=big'),
+      (r) => {
+        expect(r.error).toBeNull();
+        expect(r.status).toBe(200);
+        expect(r.headers['x-size']).toBe(String(SIZE));
+        expect(r.bytes).toBe(SIZE);
+        expect(r.sha).toBe(sha);
+      },
+    );
+    const figures = `put: ${put.all} ms, get: ${get.all} ms`;
     if (process.env.EDGE_BYTES_FIGURES) console.log(figures);
-    expect(put.ms, figures).toBeLessThan(small.ms + UPLOAD_SHARE_MS);
-    expect(get.ms, figures).toBeLessThan(smallGet.ms + BYTES_SHARE_MS);
-    expect(Math.max(put.ms, get.ms), figures).toBeLessThan(TOTAL_MS);
-  }, 120_000);
+    expect(put.ms, figures).toBeLessThan(PASS_THROUGH_MS);
+    expect(get.ms, figures).toBeLessThan(PASS_THROUGH_MS);
+    expect(put.entries, figures).toBeLessThanOrEqual(PASS_THROUGH_ENTRIES);
+    expect(get.entries, figures).toBeLessThanOrEqual(PASS_THROUGH_ENTRIES);
+  }, 180_000);
 
-  it('echoes a 100 MB request body returned unread, byte for byte', async () => {
-    const small = await chargedMs((n) => stream(t, n, '/echo', { method: 'POST', body: Readable.from(payload(SMALL)) }));
-    expect(small.r.bytes).toBe(SMALL);
-    const big = await chargedMs((n) => stream(t, n, '/echo', { method: 'POST', body: Readable.from(payload(SIZE)) }));
-    expect(big.r.error).toBeNull();
-    expect(big.r.status).toBe(200);
-    expect(big.r.bytes).toBe(SIZE);
-    expect(big.r.sha).toBe(sha);
-    const figures = `echo: ${big.ms.toFixed(2)} ms (70 KB: ${small.ms.toFixed(2)})`;
+  it('echoes a 100 MB request body returned unread, byte for byte, at under 5 ms of CPU', async () => {
+    const echo = await leastChargedMs(
+      (n) => stream(t, n, '/echo', { method: 'POST', body: Readable.from(payload(SIZE)) }),
+      (r) => {
+        expect(r.error).toBeNull();
+        expect(r.status).toBe(200);
+        expect(r.bytes).toBe(SIZE);
+        expect(r.sha).toBe(sha);
+      },
+    );
+    const figures = `echo: ${echo.all} ms`;
     if (process.env.EDGE_BYTES_FIGURES) console.log(figures);
-    expect(big.ms, figures).toBeLessThan(small.ms + UPLOAD_SHARE_MS);
-    expect(big.ms, figures).toBeLessThan(TOTAL_MS);
+    expect(echo.ms, figures).toBeLessThan(PASS_THROUGH_MS);
+    expect(echo.entries, figures).toBeLessThanOrEqual(PASS_THROUGH_ENTRIES);
   }, 120_000);
 
   it('copies an R2 object into another key on the host; a body the worker reads or tees still enters it', async () => {
-    const small = await chargedMs((n) => stream(t, n, '/copy?key=small-put&to=small-copy'));
-    expect(JSON.parse(small.r.text)).toEqual({ size: SMALL });
-    const copied = await chargedMs((n) => stream(t, n, '/copy?key=big&to=big-copy'));
-    expect(copied.r.error).toBeNull();
-    expect(JSON.parse(copied.r.text)).toEqual({ size: SIZE });
-    const figures = `copy: ${copied.ms.toFixed(2)} ms (70 KB: ${small.ms.toFixed(2)})`;
+    const copied = await leastChargedMs(
+      (n) => stream(t, n, '/copy?key=big&to=big-copy'),
+      async (r) => {
+        expect(r.error).toBeNull();
+        expect(JSON.parse(r.text)).toEqual({ size: SIZE });
+        expect(await blobSha('bytes', 'big-copy')).toBe(sha);
+      },
+    );
+    const figures = `copy: ${copied.all} ms`;
     if (process.env.EDGE_BYTES_FIGURES) console.log(figures);
-    expect(copied.ms, figures).toBeLessThan(small.ms + BYTES_SHARE_MS);
-    expect(copied.ms, figures).toBeLessThan(TOTAL_MS);
-    const h = createHash('sha256');
-    for await (const c of (await t.host.blob.get('bytes', 'big-copy'))!.body!) h.update(c);
-    expect(h.digest('hex')).toBe(sha);
+    expect(copied.ms, figures).toBeLessThan(PASS_THROUGH_MS);
+    expect(copied.entries, figures).toBeLessThanOrEqual(PASS_THROUGH_ENTRIES);
 
     await t.host.blob.put('bytes', 'text', Buffer.from('0123456789'.repeat(30_000)));
     const name = await freshWorker();
@@ -263,7 +347,170 @@ describe('bodies the worker does not touch stay outside the isolate', () => {
     expect(teed.sha).toBe(createHash('sha256').update('0123456789'.repeat(30_000)).digest('hex'));
     expect(teed.headers['x-text-length']).toBe('300000');
     expect(teed.headers['x-text-head']).toBe('01234567890123456789');
-  }, 120_000);
+  }, 180_000);
+});
+
+/** The messages of the exceptions `worker` threw, as tail reports them. */
+function thrown(worker: string): string {
+  return events
+    .filter((e) => e.worker === worker && e.kind === 'exception')
+    .map((e) => e.message)
+    .join('\n');
+}
+
+async function blobSha(bucket: string, key: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of (await t.host.blob.get(bucket, key))!.body!) h.update(c);
+  return h.digest('hex');
+}
+
+describe('KV values read as streams and Cache API matches stay outside the isolate unless read', () => {
+  const KV_SIZE = 20 * MB;
+  const kvSha = payloadSha(KV_SIZE);
+  // An entry of the Cache API is at most 8 MiB with its headers (storage/cache).
+  const CACHE_SIZE = 7 * MB;
+  const cacheSha = payloadSha(CACHE_SIZE);
+  /** The Cache API is per worker: each fresh isolate is a new version of this one. */
+  const CACHER = 'bytes-cacher';
+
+  it('puts a 20 MB request body into KV and returns it as a stream, into R2 and back, byte for byte at under 5 ms of CPU', async () => {
+    const kvSha256 = async (key: string): Promise<string> => createHash('sha256').update((await t.host.kv.get('bytes-kv', key))!.value).digest('hex');
+    const put = await leastChargedMs(
+      (n) => stream(t, n, '/kv-put?key=big', { method: 'PUT', body: Readable.from(payload(KV_SIZE)) }),
+      async (r) => {
+        expect(r.text).toBe('stored');
+        const stored = await t.host.kv.get('bytes-kv', 'big');
+        expect(stored!.value.byteLength).toBe(KV_SIZE);
+        expect(stored!.metadata).toBe('{"via":"stream"}');
+        expect(await kvSha256('big')).toBe(kvSha);
+      },
+    );
+    const whole = (r: Streamed): void => {
+      expect(r.error).toBeNull();
+      expect(r.status).toBe(200);
+      expect(r.bytes).toBe(KV_SIZE);
+      expect(r.sha).toBe(kvSha);
+    };
+    const get = await leastChargedMs((n) => stream(t, n, '/kv-get?key=big'), whole);
+    const meta = await leastChargedMs((n) => stream(t, n, '/kv-get?key=big&meta'), whole);
+    const toR2 = await leastChargedMs(
+      (n) => stream(t, n, '/kv-to-r2?key=big&to=from-kv'),
+      async (r) => {
+        expect(JSON.parse(r.text)).toEqual({ size: KV_SIZE });
+        expect(await blobSha('bytes', 'from-kv')).toBe(kvSha);
+      },
+    );
+    const toKv = await leastChargedMs(
+      (n) => stream(t, n, '/r2-to-kv?key=from-kv&to=from-r2'),
+      async (r) => {
+        expect(r.text).toBe('copied');
+        expect(await kvSha256('from-r2')).toBe(kvSha);
+      },
+    );
+    const figures = `kv put: ${put.all} ms, get: ${get.all}, getWithMetadata: ${meta.all}, to R2: ${toR2.all}, from R2: ${toKv.all}`;
+    if (process.env.EDGE_BYTES_FIGURES) console.log(figures);
+    for (const m of [put, get, meta, toR2, toKv]) expect(m.entries, figures).toBeLessThanOrEqual(PASS_THROUGH_ENTRIES);
+    for (const m of [put, get, meta, toR2, toKv]) expect(m.ms, figures).toBeLessThan(PASS_THROUGH_MS);
+  }, 180_000);
+
+  it('a KV stream the worker reads or tees still enters it, whole', async () => {
+    // 1.2 MB: held on the host, and taken in two pieces as the worker reads. (Reading it whole costs a fresh isolate
+    // 0.5-20 ms per MB, measured under load: 2.5 MB read with arrayBuffer(), or decoded with text(), came near or
+    // past the 50 ms limit.)
+    const small = Buffer.from('0123456789'.repeat(120_000));
+    await t.host.kv.put('bytes-kv', 'read-me', small, { expiration: null, expirationTtl: null, metadata: null });
+    const name = await freshWorker();
+    const read = await stream(t, name, '/kv-read?key=read-me');
+    expect(read.text).toBe(`${small.byteLength} ${createHash('sha256').update(small).digest('hex')}`);
+    const tee = small.subarray(0, 300_000);
+    await t.host.kv.put('bytes-kv', 'tee-me', tee, { expiration: null, expirationTtl: null, metadata: null });
+    const teed = await stream(t, name, '/kv-tee?key=tee-me');
+    expect(teed.error).toBeNull();
+    expect(teed.status).toBe(200);
+    expect(teed.headers['x-text-length']).toBe(String(tee.byteLength));
+    expect(teed.bytes).toBe(tee.byteLength);
+    expect(teed.sha).toBe(createHash('sha256').update(tee).digest('hex'));
+    // Over the KV limit: refused, as when the worker read the stream itself. The host stopped reading the body part
+    // way: the rest is let go, so the connection (one socket, kept alive) answers its next request.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const tooLong = await stream(t, name, '/kv-put?key=too-long', { method: 'PUT', body: Readable.from(payload(26 * MB)), agent });
+      expect(tooLong.status).toBe(500);
+      expect(thrown(name)).toContain('KV PUT failed: values are at most 26214400 bytes (25 MiB); this stream is longer');
+      expect(await t.host.kv.get('bytes-kv', 'too-long')).toBeNull();
+      const next = await stream(t, name, '/kv-read?key=read-me', { agent });
+      expect(next.text).toBe(`${small.byteLength} ${createHash('sha256').update(small).digest('hex')}`);
+    } finally {
+      agent.destroy();
+    }
+  }, 60_000);
+
+  it('stores a 7 MB R2 body in the Cache API and serves the match, byte for byte at under 5 ms of CPU; Range and reads still work', async () => {
+    await t.host.blob.put('bytes', 'seven', Buffer.concat([...payload(CACHE_SIZE)]));
+    const put = await leastChargedMs((n) => stream(t, n, '/cache-put?key=seven'), (r) => expect(r.text).toBe('cached'), CACHER);
+    const hit = await leastChargedMs(
+      (n) => stream(t, n, '/cache-match?key=seven'),
+      (r) => {
+        expect(r.error).toBeNull();
+        expect(r.status).toBe(200);
+        expect(r.headers['cf-cache-status']).toBe('HIT');
+        expect(r.bytes).toBe(CACHE_SIZE);
+        expect(r.sha).toBe(cacheSha);
+      },
+      CACHER,
+    );
+    const toR2 = await leastChargedMs(
+      (n) => stream(t, n, '/cache-to-r2?key=seven&to=from-cache'),
+      async (r) => {
+        expect(JSON.parse(r.text)).toEqual({ size: CACHE_SIZE });
+        expect(await blobSha('bytes', 'from-cache')).toBe(cacheSha);
+      },
+      CACHER,
+    );
+    const upload = await leastChargedMs(
+      (n) => stream(t, n, '/cache-put-body?key=upload', { method: 'PUT', body: Readable.from(payload(CACHE_SIZE)) }),
+      (r) => expect(r.text).toBe('cached'),
+      CACHER,
+    );
+    const named = await leastChargedMs((n) => stream(t, n, '/cache-match?key=upload&named'), (r) => expect(r.sha).toBe(cacheSha), CACHER);
+    const figures = `cache put: ${put.all} ms, match: ${hit.all}, to R2: ${toR2.all}, put body: ${upload.all}, match named: ${named.all}`;
+    if (process.env.EDGE_BYTES_FIGURES) console.log(figures);
+    for (const m of [put, hit, toR2, upload, named]) expect(m.entries, figures).toBeLessThanOrEqual(PASS_THROUGH_ENTRIES);
+    for (const m of [put, hit, toR2, upload, named]) expect(m.ms, figures).toBeLessThan(PASS_THROUGH_MS);
+
+    const name = await freshWorker(CACHER);
+    const before = await charged(t, name);
+    const read = await stream(t, name, '/cache-read?key=seven');
+    expect(read.text).toBe(`${CACHE_SIZE} ${cacheSha}`);
+    // Read by the worker, the 7 MiB come in (one entry per MiB at least): what the bound above tells apart.
+    expect((await chargedAfter(t, name, before)).entries).toBeGreaterThan(7);
+    const whole = Buffer.concat([...payload(CACHE_SIZE)]);
+    const ranged = (range: string): Promise<{ status: number; body: Buffer }> =>
+      new Promise((resolve, reject) => {
+        const req = httpRequest(`${t.host.dataUrl}/cache-match?key=seven`, { headers: { host: `${name}.localhost:${t.port}`, range } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const range = await ranged('bytes=1000-1099');
+    expect(range.status).toBe(206);
+    expect(range.body.equals(whole.subarray(1000, 1100))).toBe(true);
+    // A range longer than 64 KiB is held on the host too, and sent from there.
+    const long = await ranged('bytes=1000000-2999999');
+    expect(long.status).toBe(206);
+    expect(long.body.equals(whole.subarray(1_000_000, 3_000_000))).toBe(true);
+    const notModified = await t.get(name, '/cache-match?key=seven', { headers: { 'if-none-match': '"v1"' } });
+    expect(notModified.status).toBe(304);
+    // Past the entry bound: refused with Workers' TypeError, as when the worker read the body itself.
+    await t.host.blob.put('bytes', 'nine', Buffer.alloc(9 * MB, 1));
+    const tooLarge = await t.get(name, '/cache-put?key=nine');
+    expect(tooLarge.status).toBe(500);
+    // The message a worker reading the stream itself gets (prelude cache.js readCapped).
+    expect(thrown(name)).toContain('Cache.put(): the response body is larger than 8388608 bytes, the most this runtime caches per entry.');
+  }, 180_000);
 });
 
 describe('a limit breach in the middle of a streamed body', () => {

@@ -8,6 +8,7 @@
 // rejects the guest's promise with that error name (TypeError, RangeError, or a DOMException name such as
 // "OperationError"); any other throw is reported as a plain Error with its message.
 import type { DeployManifest } from './manifest.ts';
+import type { HeldBody } from './isolate-protocol.ts';
 
 export interface HostOpContext {
   worker: string;
@@ -19,6 +20,13 @@ export interface HostOpContext {
   depth: number;
   /** Aborted when the request ends or fails (never aborted for global-scope ops). */
   signal: AbortSignal;
+  /**
+   * Keeps bytes a result would carry on the host for the request (absent outside a request): the guest gets a
+   * HeldBody marker and a stream of it that the host sends or stores itself when the worker passes it on unread.
+   */
+  holdBody?(bytes: Uint8Array): HeldBody;
+  /** Reads a host body the guest handed over unread (a HostBodyRef) whole; fails with `tooLarge` past `max` bytes. */
+  readHostBody?(ref: unknown, max: number, tooLarge: string): Promise<Uint8Array>;
 }
 
 export type HostOpHandler = (arg: unknown, ctx: HostOpContext) => unknown;

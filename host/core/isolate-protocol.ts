@@ -383,10 +383,40 @@ export interface FetchRequest {
 
 /**
  * A body whose bytes are still on the host, handed back unread by the guest (prelude host-streams.js): the incoming
- * request's own body, or a capability resource with a `read(max)` method (an R2 object body), `first` being the bytes
- * that came into the isolate with it already (h is 0 when they were all of it).
+ * request's own body, a capability resource with a `read(max)` method (an R2 object body), `first` being the bytes
+ * that came into the isolate with it already (h is 0 when they were all of it), or bytes the host holds for the
+ * request (HeldBody: a KV value read as a stream, a Cache API match's body).
  */
-export type HostBodyRef = { k: 'incoming'; reqId: number } | { k: 'cap'; i: string; r: string; h: number; first: Uint8Array };
+export type HostBodyRef = { k: 'incoming'; reqId: number } | { k: 'cap'; i: string; r: string; h: number; first: Uint8Array } | { k: 'held'; id: number };
+
+/**
+ * Bytes the host keeps for a request instead of copying them into the isolate (host/runtime/held-bodies.ts), where a
+ * host op's result would have carried them: the guest makes a host stream of it (prelude host-streams.js), read with
+ * 'body.take' only if the worker reads it.
+ */
+export interface HeldBody {
+  __held: number;
+  /** Its length in bytes. */
+  size: number;
+}
+
+/** The 'body.take' host op: up to `max` bytes of held body `id`, in order; null once all were taken. */
+export interface HeldBodyTake {
+  id: number;
+  max: number;
+}
+
+/**
+ * The 'cap.held' host op: a capability call ('cap') whose bytes stay on the host. `bodies`: host bodies the guest
+ * handed over unread, each read whole by the host (at most `max` bytes, else the call fails with `tooLarge` as an
+ * Error) and passed as argument `arg`; `hold`: the result's field `hold.field`, when bytes longer than
+ * `hold.inline`, comes back as a HeldBody instead.
+ */
+export interface HeldCapCall {
+  call: CapabilityCall;
+  bodies?: Array<{ arg: number; ref: HostBodyRef; max: number; tooLarge: string }>;
+  hold?: { field: string; inline: number };
+}
 
 /**
  * The 'body.pipe' host op: the host writes host body `from` into the capability resource `to` (one with a

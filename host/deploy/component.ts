@@ -14,6 +14,7 @@ import type { ComponentWorld } from '../core/isolate-protocol.ts';
 import { memoryMbToPages, prepareCoreModule } from '../runtime/wasm/prepare.ts';
 import { wasmKind } from '../runtime/wasm/core-module-check.ts';
 import { checkDurableClass } from './component-durable.ts';
+import { componentGlueScript } from '../runtime/bootstrap.ts';
 
 /** The export every worker component has (world edge:platform/worker). */
 export const HANDLER_EXPORT = 'edge:platform/incoming-handler@0.1.0';
@@ -122,7 +123,7 @@ export async function prepareComponent(bytes: Uint8Array, path: string, manifest
   if (glue === undefined) throw new EdgeError('E_INTERNAL', `transpiling ${path} produced no glue`, { status: 500 });
   const gluePath = `${GLUE_NAME}.js`;
   return {
-    modules: [{ path: gluePath, source: glue }],
+    modules: [{ path: gluePath, source: componentGlueScript(glue) ?? glue }],
     component: { glue: gluePath, wasm, imports: out.imports, fuelExport, world },
   };
 }

@@ -1,12 +1,14 @@
 // Bodies crossing the isolate boundary: the request body read by a JS worker (chunk entries) or a component
 // ('body.read'), a response body pulled out of the isolate as the client reads, a guest stream sent as a fetch's
 // body, and a component's begin-response (the body it then writes is a ComponentBodyOut).
+import type { Readable } from 'node:stream';
 import { EdgeError } from '../core/errors.ts';
 import type { ChunkCommand, HostBodyPipe, HostOpOutcome, InvokeOps, PullResult, Untrusted } from '../core/isolate-protocol.ts';
 import { ComponentBodyOut } from './component-body-out.ts';
 import { asEdgeError, errorText } from './error-response.ts';
 import { LimitExceededError } from './limits.ts';
 import type { RequestContext, RequestRunner } from './request-context.ts';
+import { heldChunks } from './held-bodies.ts';
 
 /** A request-body chunk as bytes (Node streams give Buffers, or strings when an encoding was set). */
 export function asBytes(value: unknown): Uint8Array {
@@ -96,6 +98,17 @@ export function readBodyChunk(runner: RequestRunner, rc: RequestContext): void {
     runner.enter(rc, cmd).catch((err) => runner.failRequest(rc, asEdgeError(err)));
   };
   deliver();
+}
+
+/**
+ * Lets the rest of a request body nobody will read go, so that the connection can serve its next request. Once read
+ * through an async iterator (a worker's 'body.read', a host body stopped part way: a value too large to store), the
+ * body has that iterator's 'readable' listener, under which resume() does nothing: the body would stay paused, the
+ * client's next request on the connection unanswered.
+ */
+export function discardBody(body: Readable): void {
+  body.removeAllListeners('readable');
+  body.resume();
 }
 
 type BodyReadReply = InvokeOps['body.read']['reply'];
@@ -238,7 +251,12 @@ function capFailure(what: string, r: { e: unknown } | { x: string }): Error {
  * The reference is untrusted: it can only name this request's body or a handle the worker holds anyway.
  */
 export async function* hostBodyChunks(rc: RequestContext, caps: HostBodyCaps, ref: unknown): AsyncGenerator<Uint8Array> {
-  const r = (ref ?? {}) as Untrusted<{ k: string; reqId: number; i: string; r: string; h: number; first: Uint8Array }>;
+  const r = (ref ?? {}) as Untrusted<{ k: string; reqId: number; i: string; r: string; h: number; first: Uint8Array; id: number }>;
+  if (r.k === 'held') {
+    // Bytes the host kept for this request (held-bodies.ts: a KV value, a Cache API match).
+    yield* heldChunks(rc, r.id);
+    return;
+  }
   if (r.k === 'incoming') {
     if (r.reqId !== rc.id || rc.body === null || rc.bodyIter !== null || rc.bodyPassedOn) throw new TypeError('the request body was already read, so it cannot be sent on.');
     const iter = (rc.bodyIter = rc.body[Symbol.asyncIterator]());
@@ -325,4 +343,32 @@ export async function pipeHostBody(rc: RequestContext, caps: HostBodyCaps, arg: 
   } finally {
     if (!completed) void chunks.return(undefined).catch(() => {});
   }
+}
+
+/** A host body read whole on the host, failing with `tooLarge` past `max` bytes. */
+export async function collectHostBody(rc: RequestContext, caps: HostBodyCaps, ref: unknown, max: number, tooLarge: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const source = hostBodyChunks(rc, caps, ref);
+  let completed = false;
+  try {
+    for (;;) {
+      const n = await rc.race(source.next());
+      if (n.done) break;
+      size += n.value.byteLength;
+      if (size > max) throw new Error(tooLarge);
+      chunks.push(n.value);
+    }
+    completed = true;
+  } finally {
+    if (!completed) void source.return(undefined).catch(() => {});
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }

@@ -32,6 +32,8 @@ export interface LimitEnforcer {
   fuelExceeded(): LimitExceededError;
   /** CPU used so far, in nanoseconds. */
   readonly cpuUsedNs: number;
+  /** Entries into the isolate so far (exitJs calls): a body streamed through the isolate takes one per chunk. */
+  readonly entries: number;
   readonly subrequests: number;
 }
 
@@ -40,6 +42,7 @@ export class RequestLimitEnforcer implements LimitEnforcer {
   private readonly worker: string;
   private readonly startedAt: number;
   cpuUsedNs = 0;
+  entries = 0;
   subrequests = 0;
 
   constructor(worker: string, limits: WorkerLimits, now = performance.now()) {
@@ -54,6 +57,7 @@ export class RequestLimitEnforcer implements LimitEnforcer {
 
   exitJs(cpuNs: number): void {
     this.cpuUsedNs += cpuNs;
+    this.entries++;
   }
 
   cpuExceeded(): LimitExceededError {

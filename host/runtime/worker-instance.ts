@@ -36,7 +36,9 @@ import type { InProcessRequest, InProcessResponse } from '../bindings/capability
 import { opFailure, type HostOpContext, type HostOps } from '../core/host-ops.ts';
 import { mapStack } from './source-map.ts';
 import { evaluateWorker, STARTUP_CPU_MS, type BootstrapTarget } from './bootstrap.ts';
-import { beginComponentResponse, pullBody, readBodyChunk, readBodyForComponent, pipeHostBody, sendHostBody } from './body-streams.ts';
+import { beginComponentResponse, collectHostBody, discardBody, pullBody, readBodyChunk, readBodyForComponent, sendHostBody } from './body-streams.ts';
+import { holdBody } from './held-bodies.ts';
+import { hostBodyOp } from './host-body-ops.ts';
 import { dropFetch, forwardFetched, passThrough, readFetched, subrequest } from './egress.ts';
 import { componentFetch, componentFetchRead, componentSleep } from './component-egress.ts';
 import { asEdgeError, errorResponse, errorText } from './error-response.ts';
@@ -57,7 +59,7 @@ import type {
 export interface InstanceHooks {
   tail(event: TailEvent): void;
   /** A request finished; `code` is the error code when it failed. */
-  requestDone(info: { worker: string; cpuNs: number; code?: string; fuel?: number }): void;
+  requestDone(info: { worker: string; cpuNs: number; entries: number; code?: string; fuel?: number }): void;
   /** The isolate was discarded (limit breach or eviction). */
   disposed(instance: WorkerInstance): void;
   /** Performs a worker's outbound fetch. */
@@ -141,6 +143,13 @@ function syncRecord(version: LoadedVersion): SyncRecord {
   if (!r) syncRecords.set(version, (r = { offUntil: 0, avgNs: 0 }));
   return r;
 }
+
+/**
+ * A synchronous entry is running on the host's thread (in any instance). Entries asked for meanwhile (by a host call
+ * of its guest: a WebSocket message to another worker, an event for its own) are asynchronous: a synchronous one
+ * would run inside it, on its time limit, and into its own isolate would break the entry in progress.
+ */
+let syncEntryActive = false;
 
 /** ivm's message when an entry ran past its timeout. */
 const TIMEOUT_MESSAGE = /Script execution timed out/;
@@ -666,14 +675,16 @@ export class WorkerInstance implements CpuWatched, WsHolder {
   private async enter<C extends EntryCommand>(rc: RequestContext | null, cmd: C): Promise<EntryReturns[C['t']]> {
     if (this.dead) throw this.dead;
     const isolate = this.pooled.isolate;
-    if (this.running.length === 0 && this.syncCapable && this.syncAllowed(rc)) {
+    // (An `await` of an entry a synchronous one left pending is itself always asynchronous.)
+    if (this.running.length === 0 && !syncEntryActive && this.syncCapable && (cmd as { t: string }).t !== 'await' && this.syncAllowed(rc)) {
       const now = this.enterSync(rc, cmd);
       if (now !== PENDING) return now;
       // Its promise waits for more than microtasks: an asynchronous entry waits for it.
       return this.enter(rc, { t: 'await' } as unknown as C);
     }
-    if (this.running.length === 0) {
-      // Idle until now: CPU the isolate used outside entries (heap statistics, say) is nobody's request.
+    if (this.running.length === 0 && !this.inSync) {
+      // Idle until now: CPU the isolate used outside entries (heap statistics, say) is nobody's request. (An entry
+      // asked for inside a synchronous one runs after it, which then sets the mark.)
       this.cpuMark = isolate.cpuTime;
       cpuWatchdog.watch(this);
     }
@@ -727,6 +738,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
     this.cpuMark = isolate.cpuTime;
     let outcome: SyncOutcome;
     this.inSync = true;
+    syncEntryActive = true;
     try {
       entry.applySync(undefined, [sync], { arguments: { copy: true }, timeout: Math.ceil((2 * left) / 1e6) + SYNC_SLACK_MS });
       outcome = entry.applySync(undefined, [take], { arguments: { copy: true }, result: { copy: true } }) as SyncOutcome;
@@ -742,6 +754,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
       throw this.entryFailure(rc, cmd, text);
     } finally {
       this.inSync = false;
+      syncEntryActive = false;
       if (!isolate.isDisposed) {
         const now = isolate.cpuTime;
         const used = Number(now - this.cpuMark);
@@ -905,10 +918,13 @@ export class WorkerInstance implements CpuWatched, WsHolder {
       reply.then((v) => this.settleOp(reqId, id, { v }));
       return { later: true };
     }
-    if (a.op === 'body.pipe') {
-      // A host stream put into storage unread: the host writes it into the guest's writer handle itself.
-      if (!rc) return { e: { name: 'TypeError', message: 'body.pipe: only during a request' } };
-      pipeHostBody(rc, this.capabilities, a.arg).then((o) => this.settleOp(reqId, id, o));
+    if (a.op === 'body.pipe' || a.op === 'body.take' || a.op === 'cap.held') {
+      // Host bodies (host-body-ops.ts): a host stream put into storage unread, a held body read by the worker, a
+      // capability call whose bytes stay on the host.
+      if (!rc) return { e: { name: 'TypeError', message: `${a.op}: only during a request` } };
+      const o = hostBodyOp(a.op, rc, this.capabilities, a.arg)!;
+      if (!(o instanceof Promise)) return o;
+      o.then((x) => this.settleOp(reqId, id, x));
       return { later: true };
     }
     const outcome = this.runHostOp(a.op, a.arg, this.opContext(reqId, target));
@@ -942,6 +958,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
       reqId,
       depth: target?.depth ?? 0,
       signal: target ? target.signal : new AbortController().signal,
+      ...(target ? { holdBody: (bytes: Uint8Array) => holdBody(target, bytes), readHostBody: (ref: unknown, max: number, tooLarge: string) => collectHostBody(target, this.capabilities, ref, max, tooLarge) } : {}),
     };
   }
 
@@ -1027,11 +1044,12 @@ export class WorkerInstance implements CpuWatched, WsHolder {
     this.requests.delete(rc.id);
     // Resources the request's capability calls opened (a body it did not read to the end) are released.
     this.capabilities.releaseScope(rc.id);
-    if (rc.body && !rc.bodyPassedOn && !rc.body.readableEnded) rc.body.resume();
+    if (rc.body && !rc.bodyPassedOn && !rc.body.readableEnded) discardBody(rc.body);
     if (!this.dead && !rc.released) this.enter(null, { t: 'end', reqId: rc.id }).catch(() => {});
     this.hooks.requestDone({
       worker: this.version.worker,
       cpuNs: rc.limiter.cpuUsedNs,
+      entries: rc.limiter.entries,
       ...(err ? { code: err.code } : {}),
       ...(rc.fuelUsed !== undefined ? { fuel: rc.fuelUsed } : {}),
     });

@@ -12,7 +12,7 @@ import type { LoadedVersion, SubrequestInit, SubrequestResult, TailEvent } from 
 
 export interface RuntimeObserver {
   tail(event: TailEvent): void;
-  requestDone(info: { worker: string; cpuNs: number; code?: string; fuel?: number }): void;
+  requestDone(info: { worker: string; cpuNs: number; entries: number; code?: string; fuel?: number }): void;
   coldStart(info: { worker: string; ms: number }): void;
   subrequest(req: SubrequestInit, depth: number): Promise<SubrequestResult>;
 }

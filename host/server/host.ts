@@ -219,7 +219,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     observer: {
       tail: (e) => logs.publish(e),
       requestDone: (i) => {
-        metrics?.worker(i.worker).cpuSeconds.inc(i.cpuNs / 1e9);
+        const w = metrics?.worker(i.worker);
+        w?.cpuSeconds.inc(i.cpuNs / 1e9);
+        w?.entries.inc(i.entries);
         if (i.code) metrics?.errors.inc({ worker: i.worker, code: i.code });
         if (i.fuel !== undefined) metrics?.fuel.inc({ worker: i.worker }, i.fuel);
       },

@@ -13,16 +13,22 @@ export class HostMetrics {
     registers: [this.registry],
   });
   readonly cpuSeconds = new Counter({ name: 'edge_cpu_seconds_total', help: 'Isolate CPU time used by requests', labelNames: ['worker'] as const, registers: [this.registry] });
+  readonly isolateEntries = new Counter({
+    name: 'edge_isolate_entries_total',
+    help: 'Entries into isolates for requests (a body streamed through an isolate takes one per chunk; one the host pipes, none)',
+    labelNames: ['worker'] as const,
+    registers: [this.registry],
+  });
   readonly fuel = new Counter({ name: 'edge_fuel_consumed_total', help: 'WebAssembly fuel used by requests of metered component workers', labelNames: ['worker'] as const, registers: [this.registry] });
   readonly noRoute = new Counter({ name: 'edge_no_route_total', help: 'Requests that matched no worker', registers: [this.registry] });
 
-  private readonly perWorker = new Map<string, { requests: { inc(): void }; cpuSeconds: { inc(v: number): void } }>();
+  private readonly perWorker = new Map<string, { requests: { inc(): void }; cpuSeconds: { inc(v: number): void }; entries: { inc(v: number): void } }>();
 
   /** Label-bound children, cached: binding labels on every request costs more than the increment. */
-  worker(name: string): { requests: { inc(): void }; cpuSeconds: { inc(v: number): void } } {
+  worker(name: string): { requests: { inc(): void }; cpuSeconds: { inc(v: number): void }; entries: { inc(v: number): void } } {
     let w = this.perWorker.get(name);
     if (!w) {
-      w = { requests: this.requests.labels(name), cpuSeconds: this.cpuSeconds.labels(name) };
+      w = { requests: this.requests.labels(name), cpuSeconds: this.cpuSeconds.labels(name), entries: this.isolateEntries.labels(name) };
       // A worker served by the isolate its deploy left warm has had no cold start: show 0, not nothing.
       this.coldStarts.labels(name).inc(0);
       this.perWorker.set(name, w);

@@ -3,6 +3,7 @@
 // result is cached in node_modules/.cache/edge-wasi-fixtures, keyed by the sources, the WIT and the toolchain's
 // versions; nothing built is committed.
 import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -11,7 +12,9 @@ import { promisify } from 'node:util';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const FIXTURES = join(ROOT, 'test/fixtures/wasi-components');
-const CACHE = join(ROOT, 'node_modules/.cache/edge-wasi-fixtures');
+// Its real path: componentize-js reads the WIT through the preview2 shim, which fails on a path through a symlink
+// ("reading file .../wit"), as node_modules is in a git worktree that links the main checkout's.
+const CACHE = join(realpathSync(join(ROOT, 'node_modules')), '.cache/edge-wasi-fixtures');
 /** jco's copy of the WASI 0.2 WIT (0.2.12); componentize-js 0.23's StarlingMonkey is built against 0.2.10. */
 const WASI_WIT = join(ROOT, 'node_modules/@bytecodealliance/jco/lib/wit/builtin/0.2.12');
 const WASI_VERSION = '0.2.10';

@@ -39,6 +39,8 @@ export default function kvFacade(host) {
       case 'arrayBuffer':
         return bytes.slice().buffer;
       case 'stream':
+        // Left on the host by a stream read (readHeld): its bytes enter only if the worker reads them.
+        if (host.isHeldBody(bytes)) return host.heldStream(bytes);
         return new ReadableStreamCtor({
           type: 'bytes',
           start(c) {
@@ -51,6 +53,11 @@ export default function kvFacade(host) {
 
   function parseMetadata(text) {
     return text === null || text === undefined ? null : JSON.parse(text);
+  }
+
+  /** The stream's host reference when it is a host stream nobody read (the request's body, an R2 body): stored by the host. */
+  function hostValue(value) {
+    return value instanceof ReadableStreamCtor ? host.claimHostStream(value) : null;
   }
 
   async function valueBytes(value) {
@@ -108,6 +115,19 @@ export default function kvFacade(host) {
       return Promise.reject(guestError(op, err, state));
     }
     return host.call(KV, 'Namespace', member, 'method', h, args).catch((err) => {
+      throw guestError(op, err, state);
+    });
+  }
+
+  /** The same call, with the bytes of `extra` (callHeld: host bodies as arguments, a result field held) left on the host. */
+  function invokeHeld(state, op, member, args, extra) {
+    let h;
+    try {
+      h = handleOf(state);
+    } catch (err) {
+      return Promise.reject(guestError(op, err, state));
+    }
+    return host.callHeld(KV, 'Namespace', member, 'method', h, args, extra).catch((err) => {
       throw guestError(op, err, state);
     });
   }
@@ -175,6 +195,22 @@ export default function kvFacade(host) {
     return reply;
   }
 
+  /**
+   * Bytes of a value read as a stream that stay on the host past this length: returned or stored unread, it never
+   * enters the isolate. Shorter ones come in (and are cached) as for the other types.
+   */
+  const HELD_ABOVE = CACHE_ENTRY_BYTES;
+
+  /** One key's reply for a "stream" read: a long value stays on the host (its `value` is a HeldBody, not cached). */
+  async function readHeld(state, key) {
+    const hit = cached(state, key);
+    if (hit !== undefined) return hit;
+    const generation = state.counters === null ? 0 : Atomics.load(state.counters, state.slot);
+    const reply = replyOf(await invokeHeld(state, 'GET', 'get', [key], { hold: { field: 'value', inline: HELD_ABOVE } }));
+    if (reply === null || !host.isHeldBody(reply.value)) remember(state, key, generation, reply);
+    return reply;
+  }
+
   /** Several keys' replies: the interface gets one key at a time, so the gets run in parallel (each through the cache). */
   function readMany(state, keys) {
     if (keys.length === 0 || keys.length > 100) throw new TypeError('get() of several keys takes an array of 1 to 100 keys');
@@ -215,7 +251,7 @@ export default function kvFacade(host) {
         return new Map(keys.map((k, i) => [k, replies[i] ? decodeValue(replies[i].value, type) : null]));
       }
       const type = readType(options, false);
-      const reply = await read(state, String(key));
+      const reply = type === 'stream' ? await readHeld(state, String(key)) : await read(state, String(key));
       return reply ? decodeValue(reply.value, type) : null;
     }
 
@@ -228,7 +264,7 @@ export default function kvFacade(host) {
         return new Map(keys.map((k, i) => [k, replies[i] ? { value: decodeValue(replies[i].value, type), metadata: parseMetadata(replies[i].metadata) } : null]));
       }
       const type = readType(options, false);
-      const reply = await read(state, String(key));
+      const reply = type === 'stream' ? await readHeld(state, String(key)) : await read(state, String(key));
       if (!reply) return { value: null, metadata: null, cacheStatus: null };
       return { value: decodeValue(reply.value, type), metadata: parseMetadata(reply.metadata), cacheStatus: null };
     }
@@ -237,7 +273,9 @@ export default function kvFacade(host) {
       const state = stateOf(this);
       if (options !== undefined && options !== null && typeof options !== 'object') throw new TypeError('The options of put() must be an object ({ expiration, expirationTtl, metadata }).');
       const o = options ?? {};
-      const bytes = await valueBytes(value);
+      // A host stream (the request's body, an R2 body, another KV stream) is read by the host, not through the isolate.
+      const fromHost = hostValue(value);
+      const bytes = fromHost === null ? await valueBytes(value) : null;
       let metadata;
       if (o.metadata !== undefined && o.metadata !== null) {
         metadata = JSON.stringify(o.metadata);
@@ -251,7 +289,13 @@ export default function kvFacade(host) {
       if (expiration !== undefined) putOptions.expiration = expiration;
       if (expirationTtl !== undefined) putOptions.expirationTtl = expirationTtl;
       if (metadata !== undefined) putOptions.metadata = metadata;
-      await invoke(state, 'PUT', 'put', [String(key), bytes, putOptions]);
+      if (fromHost === null) {
+        await invoke(state, 'PUT', 'put', [String(key), bytes, putOptions]);
+        return;
+      }
+      const max = host.caps.kvValueBytes;
+      const tooLarge = `KV PUT failed: values are at most ${max} bytes (25 MiB); this stream is longer`;
+      await invokeHeld(state, 'PUT', 'put', [String(key), null, putOptions], { bodies: [{ arg: 1, ref: fromHost, max, tooLarge }] });
     }
 
     async delete(key) {

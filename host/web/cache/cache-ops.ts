@@ -2,7 +2,9 @@
 // registered as host ops by the server.
 //
 // Host side of the prelude's Cache API (prelude/cache.js): the 'cache.*' host ops, storing in a CacheStore
-// (storage/cache) under the calling worker's name, so a worker only ever reaches its own caches.
+// (storage/cache) under the calling worker's name, so a worker only ever reaches its own caches. Bodies may stay
+// outside the isolate both ways: a put of a host stream the worker did not read (`bodyRef`) is read by the host, and
+// a match's body longer than HELD_ABOVE is held for the request (HostOpContext.holdBody) instead of copied in.
 import { CACHE_LIMITS } from '../../core/limits.ts';
 import { CacheEntryTooLargeError, type CacheStore, type HeaderList } from '../../../storage/cache/cache-store.ts';
 import { HostOpError, type HostOpContext, type HostOps } from '../../core/host-ops.ts';
@@ -10,6 +12,8 @@ import { HostOpError, type HostOpContext, type HostOps } from '../../core/host-o
 const MAX_URL_LENGTH = CACHE_LIMITS.urlLength;
 const MAX_CACHE_NAME_LENGTH = CACHE_LIMITS.cacheNameLength;
 const MAX_HEADERS = CACHE_LIMITS.headers;
+/** A matched body longer than this stays on the host until the worker reads it (returned as it is, it never enters). */
+const HELD_ABOVE = 64 * 1024;
 
 function bad(message: string): never {
   throw new HostOpError('TypeError', message);
@@ -44,12 +48,24 @@ export function registerCacheOps(ops: HostOps, store: CacheStore): void {
   const register = (name: string, handler: (arg: unknown, ctx: HostOpContext) => unknown): void => {
     if (ops.get(name) === undefined) ops.register(name, handler);
   };
-  register('cache.put', (arg: unknown, ctx: HostOpContext) => {
+  register('cache.put', async (arg: unknown, ctx: HostOpContext) => {
     const a = record(arg);
     const status = a.status;
     if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) bad('Cache.put(): the response status must be an integer from 200 to 599');
     if (status === 206) bad('Cache.put(): cannot cache a response to a range request (206 Partial Content).');
     if (!(a.body instanceof Uint8Array)) bad('Cache.put(): the body must be bytes');
+    let body = a.body;
+    if (a.bodyRef !== undefined) {
+      // A host stream the worker handed over unread (an R2 body, its request's body): read here, at most the entry bound.
+      if (!ctx.readHostBody) bad('Cache.put(): a body stream can only be stored during a request');
+      const tooLarge = typeof a.tooLarge === 'string' ? a.tooLarge : `Cache.put(): the response body is larger than ${store.maxEntryBytes} bytes.`;
+      try {
+        body = await ctx.readHostBody(a.bodyRef, store.maxEntryBytes, tooLarge);
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        throw new HostOpError('TypeError', err instanceof Error ? err.message : String(err));
+      }
+    }
     try {
       const r = store.put(ctx.worker, cacheKey(a.cache), {
         url: url(a.url),
@@ -57,7 +73,7 @@ export function registerCacheOps(ops: HostOps, store: CacheStore): void {
         status,
         statusText: typeof a.statusText === 'string' ? a.statusText : '',
         headers: headers(a.headers, 'the response headers'),
-        body: a.body,
+        body,
       });
       return r.stored ? { stored: true } : { stored: false, reason: r.reason };
     } catch (err) {
@@ -67,7 +83,11 @@ export function registerCacheOps(ops: HostOps, store: CacheStore): void {
   });
   register('cache.match', (arg: unknown, ctx: HostOpContext) => {
     const a = record(arg);
-    return store.match(ctx.worker, cacheKey(a.cache), url(a.url), headers(a.headers, 'the request headers'));
+    const r = store.match(ctx.worker, cacheKey(a.cache), url(a.url), headers(a.headers, 'the request headers'));
+    if (r === null || r.body === null) return r;
+    if (r.body.byteLength > HELD_ABOVE && ctx.holdBody) return { ...r, body: ctx.holdBody(r.body) };
+    // A view (a Range of the entry) would cross into the isolate with the whole buffer under it.
+    return r.body.byteLength === r.body.buffer.byteLength ? r : { ...r, body: r.body.slice() };
   });
   register('cache.delete', (arg: unknown, ctx: HostOpContext) => {
     const a = record(arg);

@@ -1,13 +1,17 @@
 // The Workers Cache API: `caches.default` and `caches.open(name)`, each a Cache with match/put/delete, stored by the
 // host per worker (the 'cache.*' host ops, host/runtime/cache-ops.ts and cache-store.ts), which applies the HTTP
 // caching rules (Cache-Control, Set-Cookie, Vary, expiry, Range). The errors Workers throws on put are thrown here.
-// Bodies are read whole here and sent as bytes, so an entry is capped (MAX_ENTRY_BYTES, as the host's default).
+// A body the worker read is sent as bytes, so an entry is capped (MAX_ENTRY_BYTES, as the host's default); a host
+// stream nobody read (an R2 body, the request's body, a KV stream) is read by the host itself, and a match's body
+// longer than a few KB stays on the host (a held body, host-streams.js) until the worker reads it: returned as it
+// is, the host sends it without it entering the isolate.
 import { hostAsync } from './internal/async.js';
 import { Request, isRequest, getRequestHead } from './request.js';
 import { isResponse, getResponseHead, createFetchResponse } from './response.js';
 import { takeBody, readAllBytes } from './body.js';
 import { URL } from './url.js';
-/** @import { HeaderList } from '../../../core/isolate-protocol.ts' */
+import { claimHostStream, heldStream, isHeldBody } from './host-streams.js';
+/** @import { HeaderList, HeldBody } from '../../../core/isolate-protocol.ts' */
 
 export const MAX_ENTRY_BYTES = 8 * 1024 * 1024;
 const CONSTRUCT = Symbol('construct');
@@ -45,11 +49,12 @@ class Cache {
     const head = getRequestHead(requestOf('match', request));
     if (head.method !== 'GET' && !options?.ignoreMethod) return undefined;
     // The stored response, as the host's 'cache.match' (host/web/cache/cache-ops.ts) answers it.
-    const r = /** @type {{ status: number, statusText: string, headers: HeaderList, body: Uint8Array } | null | undefined} */ (
+    const r = /** @type {{ status: number, statusText: string, headers: HeaderList, body: Uint8Array | HeldBody | null } | null | undefined} */ (
       await hostAsync('cache.match', { cache: names.get(this), url: head.url, headers: head.headers })
     );
     if (r === null || r === undefined) return undefined;
-    return createFetchResponse({ status: r.status, statusText: r.statusText, headers: r.headers, body: r.body, url: head.url });
+    const body = isHeldBody(r.body) ? heldStream(r.body) : r.body;
+    return createFetchResponse({ status: r.status, statusText: r.statusText, headers: r.headers, body, url: head.url });
   }
 
   /** Stores the response for GETs of the request's URL (unless its headers say not to); consumes its body. */
@@ -62,7 +67,9 @@ class Cache {
     const vary = headerValue(res.headers, 'vary');
     if (vary !== null && vary.split(',').some((v) => v.trim() === '*')) throw new TypeError("Cannot cache response with 'Vary: *' header.");
     const taken = takeBody(response);
-    const body = taken === null ? new Uint8Array(0) : taken instanceof Uint8Array ? taken : await readCapped(taken);
+    // A host stream nobody read is read whole by the host (with the same cap), never entering the isolate.
+    const bodyRef = taken === null || taken instanceof Uint8Array ? null : claimHostStream(taken);
+    const body = taken === null ? new Uint8Array(0) : taken instanceof Uint8Array ? taken : bodyRef !== null ? new Uint8Array(0) : await readCapped(taken);
     if (body.byteLength > MAX_ENTRY_BYTES) {
       throw new TypeError(`Cache.put(): the response body is ${body.byteLength} bytes; this runtime caches at most ${MAX_ENTRY_BYTES} bytes per entry.`);
     }
@@ -74,6 +81,7 @@ class Cache {
       statusText: res.statusText,
       headers: res.headers,
       body,
+      ...(bodyRef !== null ? { bodyRef, tooLarge: `Cache.put(): the response body is larger than ${MAX_ENTRY_BYTES} bytes, the most this runtime caches per entry.` } : {}),
     });
     return undefined;
   }

@@ -193,6 +193,20 @@ export const facadeChannel = Object.freeze({
     }
     return hostAsync('cap', { i, r, m, k, h, a }).then((reply) => rawReply(reply));
   },
+  /**
+   * A call whose bytes stay on the host ('cap.held', HeldCapCall in host/core/isolate-protocol.ts): `extra.bodies`
+   * names host bodies (claimed host streams) the host reads whole as arguments, `extra.hold` a result field whose
+   * bytes it keeps (a HeldBody marker comes back instead, when they are longer than `hold.inline`).
+   */
+  callHeld(i, r, m, k, h, args, extra) {
+    let a;
+    try {
+      a = encode(args);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return hostAsync('cap.held', { call: { i, r, m, k, h, a }, ...extra }).then((reply) => rawReply(reply));
+  },
   /** A synchronous call, for what the host answers at once without I/O (opening a binding). */
   callSync(i, r, m, k, h, args) {
     return rawReply(hostInvoke('cap', { i, r, m, k, h, a: encode(args) }));

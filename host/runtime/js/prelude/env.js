@@ -7,7 +7,7 @@ import { CapabilityError, facadeChannel, witFacade } from './capabilities.js';
 import { readAllBytes } from './body.js';
 import { serviceFetch } from './fetcher.js';
 import { rpcDecode, rpcEncode } from './rpc-codec.js';
-import { claimHostStream, markHostStream } from './host-streams.js';
+import { claimHostStream, heldStream, isHeldBody, markHostStream } from './host-streams.js';
 import { hostAsync } from './internal/async.js';
 
 let caps = Object.freeze({});
@@ -36,6 +36,9 @@ function facadeHost() {
     claimHostStream,
     /** Has the host write a claimed host body into a writer resource `to` ({ i, r, h }); resolves once all is written. */
     pipeHostBody: (from, to) => hostAsync('body.pipe', { from, to }),
+    /** Bytes a callHeld result left on the host (a HeldBody marker), and the host stream of them. */
+    isHeldBody,
+    heldStream,
   });
 }
 

@@ -1,10 +1,15 @@
-// Byte streams whose bytes are still on the host: the incoming request's body, an R2 object's body. Until the worker
+// Byte streams whose bytes are still on the host: the incoming request's body, an R2 object's body, bytes the host
+// holds for the request (a KV value read as a stream, a Cache API match's body: heldStream). Until the worker
 // reads one, it is only a handle here; returned as a response body or put into storage unread, it is "claimed": the
 // isolate hands the host a reference (HostBodyRef, host/core/isolate-protocol.ts) and the host pipes the bytes itself,
 // with backpressure and no entry per chunk, so the worker is charged no CPU for them. Read in any way (a reader,
 // arrayBuffer(), tee(), pipeTo()), the stream is an ordinary one and its bytes enter as they are pulled.
-import { isDisturbed } from './streams.js';
-/** @import { HostBodyRef } from '../../../core/isolate-protocol.ts' */
+import { isDisturbed, streams } from './streams.js';
+import { hostAsync } from './internal/async.js';
+/** @import { HeldBody, HostBodyRef } from '../../../core/isolate-protocol.ts' */
+
+/** Bytes per 'body.take' when the worker reads a held body. */
+const TAKE_BYTES = 1024 * 1024;
 
 /** stream -> its claim: the reference to hand the host, or null when the bytes can no longer be taken outside. @type {WeakMap<object, () => HostBodyRef | null>} */
 const claims = new WeakMap();
@@ -38,4 +43,41 @@ export function claimHostStream(stream) {
   if (ref === null) return null;
   s.getReader();
   return ref;
+}
+
+/**
+ * Whether `v` is a HeldBody marker: bytes a host op's result left on the host (host/runtime/held-bodies.ts).
+ * @param {unknown} v
+ * @returns {v is HeldBody}
+ */
+export function isHeldBody(v) {
+  return v !== null && typeof v === 'object' && typeof (/** @type {{ __held?: unknown }} */ (v).__held) === 'number';
+}
+
+/**
+ * A byte stream of a held body: read by the worker, its bytes enter as it pulls ('body.take'); returned or stored
+ * unread, the host sends or stores them itself.
+ * @param {HeldBody} held
+ * @returns {ReadableStream}
+ */
+export function heldStream(held) {
+  const id = held.__held;
+  let taken = false;
+  let cancelled = false;
+  const { ReadableStream } = streams();
+  const stream = new ReadableStream({
+    type: 'bytes',
+    async pull(c) {
+      taken = true;
+      const chunk = /** @type {Uint8Array | null} */ (await hostAsync('body.take', { id, max: TAKE_BYTES }));
+      if (cancelled) return;
+      if (chunk === null) c.close();
+      else c.enqueue(chunk);
+    },
+    cancel() {
+      // The host lets the bytes go when the request ends.
+      cancelled = true;
+    },
+  });
+  return markHostStream(stream, () => (taken || cancelled ? null : { k: 'held', id }));
 }

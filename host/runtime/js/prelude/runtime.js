@@ -2,7 +2,7 @@
 // `apply` that carries the CPU timeout of the request it belongs to: a fetch dispatch, a request-body
 // chunk, a timer firing, a pull on a streamed response body. Async host work (timers, body reads) is
 // requested fire-and-forget through `call`, and its answer arrives as a later entry.
-import { connectedBridge } from './internal/bridge.js';
+import { connectedBridge, setSyncEntry } from './internal/bridge.js';
 import { createIncomingRequest, Request } from './request.js';
 import { chunkBytes, takeBody } from './body.js';
 import { isDisturbed } from './streams.js';
@@ -981,7 +981,11 @@ export function createRuntime(options) {
   function entry(cmd) {
     // The host's synchronous entries (worker-instance.ts, enterSync): run now, result taken by a second call.
     const c = /** @type {EntryCommand | SyncCommand | TakeCommand | AwaitCommand} */ (cmd);
-    if (c.t === 'sync') return /** @type {never} */ (enterNow(c.cmd));
+    if (c.t === 'sync') {
+      setSyncEntry(true);
+      return /** @type {never} */ (enterNow(c.cmd));
+    }
+    setSyncEntry(false);
     if (c.t === 'take') return /** @type {never} */ (takeNow());
     if (c.t === 'await') {
       const p = syncPending;

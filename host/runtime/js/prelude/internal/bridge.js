@@ -2,7 +2,7 @@
 // closure and never exposed to guest code. Every host function validates its arguments: guests are untrusted.
 //
 // Host functions (all receive and return copies, never host objects; HostFunctions in host/core/isolate-protocol.ts):
-//   log(level: string, text: string)                     applyIgnored   console output, to `edge tail`
+//   log(level: string, text: string)                     applyIgnored   console output, to `edge tail` (applySync in a synchronous entry)
 //   randomBytes(n: number) -> Uint8Array                 applySync      CSPRNG bytes, n <= 65536
 //   urlParse(input: string, base?: string) -> UrlRecord | null   applySync   WHATWG URL parse (host's Ada)
 //   call(reqId: number, op: string, arg: any)            applyIgnored   async host ops and late results; answers come back as entries
@@ -45,7 +45,18 @@ export function setBridge(refs) {
  * @param {string} text
  */
 export function hostLog(level, text) {
-  connectedBridge().log.applyIgnored(undefined, [level, text]);
+  // In a synchronous entry the host's thread is running this isolate: a log sent without waiting would reach it only
+  // after the entry and what the host does with its outcome (a request's end would be told before its last logs).
+  if (syncEntry) connectedBridge().log.applySync(undefined, [level, text]);
+  else connectedBridge().log.applyIgnored(undefined, [level, text]);
+}
+
+/** Inside one of the host's synchronous entries (from its `sync` command to its `take`). */
+let syncEntry = false;
+
+/** @param {boolean} on */
+export function setSyncEntry(on) {
+  syncEntry = on;
 }
 
 /**
