@@ -209,8 +209,10 @@ export class SubrequestDispatcher {
     }
     return new Promise<SubrequestResult>((resolve, reject) => {
       let out: ClientRequest;
+      let response: IncomingMessage | null = null;
       try {
-        out = send(url, { method: req.method, headers, lookup, timeout: 30_000, ...(req.signal ? { signal: req.signal } : {}) }, (res: IncomingMessage) => {
+        out = send(url, { method: req.method, headers, lookup, timeout: 30_000 }, (res: IncomingMessage) => {
+          response = res;
           // Errors after this point reach the guest through the body's iterator; without a listener they would crash the host.
           res.on('error', () => {});
           // The origin answered: from here on a slow body is the wall-clock limit's business, not a socket timeout's.
@@ -247,6 +249,21 @@ export class SubrequestDispatcher {
         releaseBody(req.body);
         reject(new TypeError(`fetch(): ${errorText(err)}`));
         return;
+      }
+      // Aborted (the fetch, or its request ended) while the exchange is under way. Not http.request's `signal`: that
+      // destroys the request even once its response is complete, and between the response's end and the request's
+      // 'close' (a request that ends in the same turn, as a synchronous entry's do) the socket it destroys is already
+      // back in the agent's pool, with nobody to hear its error (an uncaught AbortError).
+      const signal = req.signal;
+      if (signal) {
+        const abort = (): void => {
+          if (!(response as IncomingMessage | null)?.complete) out.destroy(new TypeError('fetch(): aborted'));
+        };
+        if (signal.aborted) queueMicrotask(abort);
+        else {
+          signal.addEventListener('abort', abort, { once: true });
+          out.once('close', () => signal.removeEventListener('abort', abort));
+        }
       }
       out.on('timeout', () => out.destroy(new TypeError(`fetch(): ${url.host} did not answer within 30 s`)));
       out.on('error', (err) => {
