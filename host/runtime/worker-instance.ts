@@ -676,8 +676,9 @@ export class WorkerInstance implements CpuWatched, WsHolder {
     if (this.dead) throw this.dead;
     const isolate = this.pooled.isolate;
     // (An `await` of an entry a synchronous one left pending is itself always asynchronous.)
-    if (this.running.length === 0 && !syncEntryActive && this.syncCapable && (cmd as { t: string }).t !== 'await' && this.syncAllowed(rc)) {
-      const now = this.enterSync(rc, cmd);
+    const syncLeftNs = this.running.length === 0 && !syncEntryActive && this.syncCapable && (cmd as { t: string }).t !== 'await' ? this.syncLeftNs(rc) : 0;
+    if (syncLeftNs > 0) {
+      const now = this.enterSync(rc, cmd, syncLeftNs);
       if (now !== PENDING) return now;
       // Its promise waits for more than microtasks: an asynchronous entry waits for it.
       return this.enter(rc, { t: 'await' } as unknown as C);
@@ -694,12 +695,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
         arguments: { copy: true },
         result: { copy: true, promise: true },
       })) as EntryEnvelope<EntryReturns[C['t']]>;
-      // The guest's calls made during this entry come back with it (see runtime.js, outbox).
-      const o = out.o;
-      for (let i = 0; i < o.length; i += 3) {
-        if (typeof o[i] === 'number' && typeof o[i + 1] === 'string') this.onCall(o[i] as number, o[i + 1] as string, o[i + 2]);
-      }
-      return out.r;
+      return this.delivered(out);
     } catch (err) {
       // Disposed under this entry (a limit, by this request or another one): each request has its own verdict.
       throw this.entryFailure(rc, cmd, errorText(err));
@@ -707,40 +703,56 @@ export class WorkerInstance implements CpuWatched, WsHolder {
       const at = this.running.indexOf(rc);
       if (at >= 0) this.running.splice(at, 1);
       if (this.running.length === 0) cpuWatchdog.unwatch(this);
-      if (!isolate.isDisposed) {
-        const now = isolate.cpuTime;
-        const used = now - this.cpuMark;
-        this.cpuMark = now;
-        if (rc) rc.limiter.exitJs(Number(used));
-      }
+      if (!isolate.isDisposed) this.charge(rc);
     }
   }
 
-  private syncAllowed(rc: RequestContext | null): boolean {
+  /** The CPU `rc` has left (ns) when its entry may be synchronous now, else 0. */
+  private syncLeftNs(rc: RequestContext | null): number {
     if (this.sync.offUntil !== 0) {
-      if (performance.now() < this.sync.offUntil) return false;
+      if (performance.now() < this.sync.offUntil) return 0;
       this.sync.offUntil = 0;
     }
     const left = rc ? rc.limiter.cpuRemainingNs() : STARTUP_CPU_MS * 1e6;
-    return left > 0 && left <= SYNC_MAX_CPU_MS * 1e6;
+    return left > 0 && left <= SYNC_MAX_CPU_MS * 1e6 ? left : 0;
   }
 
   /**
-   * Enters the isolate on this thread (see SYNC_DEMOTE_NS): the command runs, with the microtasks after it, and a
-   * second call takes its envelope. PENDING when the entry's promise did not settle in its microtasks.
+   * The guest's calls made during an entry come back with its envelope (runtime.js, outbox): made now. Its result.
    */
-  private enterSync<C extends EntryCommand>(rc: RequestContext | null, cmd: C): EntryReturns[C['t']] | typeof PENDING {
+  private delivered<R>(out: EntryEnvelope<R>): R {
+    const o = out.o;
+    for (let i = 0; i < o.length; i += 3) {
+      if (typeof o[i] === 'number' && typeof o[i + 1] === 'string') this.onCall(o[i] as number, o[i + 1] as string, o[i + 2]);
+    }
+    return out.r;
+  }
+
+  /** Charges the isolate's CPU since the mark to `rc` (when there is one) and moves the mark: what was charged (ns). */
+  private charge(rc: RequestContext | null): number {
+    const now = this.pooled.isolate.cpuTime;
+    const used = Number(now - this.cpuMark);
+    this.cpuMark = now;
+    if (rc) rc.limiter.exitJs(used);
+    return used;
+  }
+
+  /**
+   * Enters the isolate on this thread (see SYNC_DEMOTE_AVG_NS), `leftNs` being the request's CPU left: the command
+   * runs, with the microtasks after it, and a second call takes its envelope. PENDING when the entry's promise did not
+   * settle in its microtasks.
+   */
+  private enterSync<C extends EntryCommand>(rc: RequestContext | null, cmd: C, leftNs: number): EntryReturns[C['t']] | typeof PENDING {
     const isolate = this.pooled.isolate;
     const entry = this.pooled.entry as unknown as ivm.Reference<(cmd: SyncCommand | TakeCommand) => unknown>;
     const sync: SyncCommand = { t: 'sync', cmd };
     const take: TakeCommand = { t: 'take' };
-    const left = rc ? rc.limiter.cpuRemainingNs() : STARTUP_CPU_MS * 1e6;
     this.cpuMark = isolate.cpuTime;
     let outcome: SyncOutcome;
     this.inSync = true;
     syncEntryActive = true;
     try {
-      entry.applySync(undefined, [sync], { arguments: { copy: true }, timeout: Math.ceil((2 * left) / 1e6) + SYNC_SLACK_MS });
+      entry.applySync(undefined, [sync], { arguments: { copy: true }, timeout: Math.ceil((2 * leftNs) / 1e6) + SYNC_SLACK_MS });
       outcome = entry.applySync(undefined, [take], { arguments: { copy: true }, result: { copy: true } }) as SyncOutcome;
     } catch (err) {
       const text = errorText(err);
@@ -756,10 +768,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
       this.inSync = false;
       syncEntryActive = false;
       if (!isolate.isDisposed) {
-        const now = isolate.cpuTime;
-        const used = Number(now - this.cpuMark);
-        this.cpuMark = now;
-        if (rc) rc.limiter.exitJs(used);
+        const used = this.charge(rc);
         if (++this.syncEntries > SYNC_COLD_ENTRIES) this.sync.avgNs = 0.9 * this.sync.avgNs + 0.1 * used;
         if (this.sync.avgNs > SYNC_DEMOTE_AVG_NS) {
           this.sync.offUntil = performance.now() + SYNC_OFF_MS;
@@ -769,12 +778,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
     }
     if (outcome.pending) return PENDING;
     if (outcome.failed !== undefined) throw this.entryFailure(rc, cmd, outcome.failed);
-    const out = outcome.done as EntryEnvelope<EntryReturns[C['t']]>;
-    const o = out.o;
-    for (let i = 0; i < o.length; i += 3) {
-      if (typeof o[i] === 'number' && typeof o[i + 1] === 'string') this.onCall(o[i] as number, o[i + 1] as string, o[i + 2]);
-    }
-    return out.r;
+    return this.delivered(outcome.done as EntryEnvelope<EntryReturns[C['t']]>);
   }
 
   /** An entry that threw or rejected with `text`: the request's own verdict, a memory limit, or an internal error. */
