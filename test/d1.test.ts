@@ -109,6 +109,25 @@ export default {
         out.row = r;
         break;
       }
+      case 'values': {
+        // The same row through both ways the facade reads: first()/raw() of an idle database (the host's JSON text)
+        // and batch() (the sql interface's typed values), as JSON that keeps -0, infinities and number precision.
+        const sql = "SELECT 9007199254740993 AS big, -9223372036854775808 AS min, 9223372036854775807 AS max, 1e999 AS inf, -1e999 AS ninf, -0.0 AS nz, 5e-324 AS tiny, 1.7976931348623157e308 AS huge, 0.1 AS tenth, ? AS bound, ? AS boundReal, ? AS boundBig, 'a' || char(34) || 'b' || char(92) || 'c' || char(10, 9, 1, 127) || '😀é' AS text, x'' AS empty, x'00ff80' AS bytes, NULL AS nil, 1 AS dup, 2 AS dup, '' AS [q\\" x]";
+        const show = (v) => JSON.stringify(v, (k, x) => (typeof x === 'number' && !Number.isFinite(x)) || Object.is(x, -0) ? 'num:' + String(Object.is(x, -0) ? '-0' : x) : x);
+        const stmt = db.prepare(sql).bind(-4611686018427387905n, 2.5, 9007199254740993n);
+        try { await stmt.first(); } catch (e) { out.E1 = String(e.stack); }
+        try { await db.batch([stmt]); } catch (e) { out.E2 = String(e.stack); }
+        // (Either failing is said in full by the test.)
+        if (out.E1 || out.E2) break;
+        out.first = show(await stmt.first());
+        out.raw = show(await stmt.raw({ columnNames: true }));
+        out.dupCol = await stmt.first('dup');
+        const [viaBatch] = await db.batch([stmt]);
+        out.batchFirst = show(viaBatch.results[0]);
+        out.batchRaw = show([Object.keys(viaBatch.results[0]), Object.values(viaBatch.results[0])]);
+        out.allRows = show((await stmt.all()).results);
+        break;
+      }
       case 'count': {
         out.n = await db.prepare('SELECT count(*) AS n FROM items').first('n');
         break;
@@ -168,6 +187,40 @@ describe('D1 for JS workers', () => {
     expect(out.undefSync).toBe('throws at bind()');
     expect(out.object.message).toBe("D1_TYPE_ERROR: Type 'object' not supported for value '[object Object]'");
     expect(out.bigText).toBe(100000);
+  });
+
+  it('a read answered at once (JSON text from the host) gives the values the typed way gives: precision, infinities, -0, text, BLOBs', async () => {
+    const out = await step('values');
+    expect(out.E1 ?? out.E2).toBeUndefined();
+    expect(out.first).toBe(out.batchFirst);
+    expect(out.allRows).toBe(`[${out.batchFirst}]`);
+    const first = JSON.parse(out.first);
+    expect(first).toEqual({
+      big: 9007199254740992,
+      min: -9223372036854775808,
+      max: 9223372036854775807,
+      inf: 'num:Infinity',
+      ninf: 'num:-Infinity',
+      nz: first.nz,
+      tiny: 5e-324,
+      huge: 1.7976931348623157e308,
+      tenth: 0.1,
+      bound: -4611686018427387904,
+      boundReal: 2.5,
+      boundBig: 9007199254740992,
+      text: 'a"b\\c\n\t\u0001\u007f😀é',
+      empty: [],
+      bytes: [0, 255, 128],
+      nil: null,
+      dup: 2,
+      'q" x': '',
+    });
+    // SQLite may fold -0.0 to 0.0: whichever it gives, both ways agree (compared above), and it is a number.
+    expect([0, 'num:-0']).toContain(first.nz);
+    expect(out.dupCol).toBe(2);
+    const raw = JSON.parse(out.raw);
+    expect(raw[0]).toEqual(['big', 'min', 'max', 'inf', 'ninf', 'nz', 'tiny', 'huge', 'tenth', 'bound', 'boundReal', 'boundBig', 'text', 'empty', 'bytes', 'nil', 'dup', 'dup', 'q" x']);
+    expect(raw[1]).toEqual([9007199254740992, -9223372036854775808, 9223372036854775807, 'num:Infinity', 'num:-Infinity', first.nz, 5e-324, 1.7976931348623157e308, 0.1, -4611686018427387904, 2.5, 9007199254740992, first.text, [], [0, 255, 128], null, 1, 2, '']);
   });
 
   it('batch() is atomic: a failing statement rolls back the ones before it', async () => {

@@ -96,6 +96,8 @@ export class SqlDatabase implements SqlDatabaseHandle {
   private backlog: Call[] = [];
   private timer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
+  /** When the last call was answered (performance.now()). */
+  private usedAt = 0;
   /** The last record's sequence number, and the snapshot's. */
   private seq = 0n;
   private snapshotSeq = 0n;
@@ -141,14 +143,34 @@ export class SqlDatabase implements SqlDatabaseHandle {
    * for this database, and the database is loaded again (the engine was stopped mid-statement).
    */
   queryNow(statement: SqlStatement): SqlRows | null {
-    if (this.closed || this.starting || this.inflight.length > 0 || this.queue.length > 0 || this.backlog.length > 0) return null;
-    // A read may see every write before it: answered now only when they are all durable.
-    if (this.seq !== this.durableSeq) return null;
+    if (!this.canReadNow()) return null;
     const res = this.readNow({ op: 'query', statements: [{ sql: statement.sql, params: [...statement.params] }] });
     if (res === null || res === RESTARTED) return null;
     this.touch();
     if (!res.ok) throw errorOf(res);
     return res.results![0]!;
+  }
+
+  /**
+   * As queryNow, the rows as JSON text (sql-engine.ts, readJson: what a JS worker's D1 facade parses), so that they
+   * cross from the SQL isolate to the worker's as one string rather than as objects converted at every step.
+   */
+  queryNowJson(sql: string, params: readonly SqlValue[]): string | null {
+    if (!this.canReadNow()) return null;
+    const thread = this.thread;
+    if (!thread || !this.mayReadNow(sql)) return null;
+    const res = this.bounded(sql, () => thread.readSync(sql, params, NOW_BUDGET_MS));
+    if (res === RESTARTED) return null;
+    this.touch();
+    if (typeof res === 'string') return res;
+    if (!res.ok) throw errorOf(res);
+    // readJson answers a plain read with its text: anything else is a bug, said as such.
+    throw new SqlError('internal', `database ${this.id}: a plain read was answered with more than rows`, 'SQLITE_INTERNAL');
+  }
+
+  /** No call in flight or waiting (a read would have queued behind it), and every write so far durable (a read may see them all). */
+  private canReadNow(): boolean {
+    return !this.closed && !this.starting && this.inflight.length === 0 && this.queue.length === 0 && this.backlog.length === 0 && this.seq === this.durableSeq;
   }
 
   async batch(statements: readonly SqlStatement[]): Promise<SqlRows[]> {
@@ -319,22 +341,33 @@ export class SqlDatabase implements SqlDatabaseHandle {
    */
   private readNow(req: ThreadRequest): ThreadResponse | null | typeof RESTARTED {
     const thread = this.thread;
-    if (!thread || req.op !== 'query' || req.statements.length !== 1 || this.txn || this.snapshotting) return null;
+    if (!thread || req.op !== 'query' || req.statements.length !== 1) return null;
     const sql = req.statements[0]!.sql;
-    if (!isPlainRead(sql)) return null;
+    if (!this.mayReadNow(sql)) return null;
+    return this.bounded(sql, () => thread.runSync(req, NOW_BUDGET_MS));
+  }
+
+  /** Whether `sql` may run now on this thread: a plain read, not known to be slow, the fast way on, no transaction or snapshot under way. */
+  private mayReadNow(sql: string): boolean {
+    if (this.txn || this.snapshotting || !isPlainRead(sql)) return false;
     if (this.slowReads.size > 0) {
       const until = this.slowReads.get(sql);
       if (until !== undefined) {
-        if (performance.now() < until) return null;
+        if (performance.now() < until) return false;
         this.slowReads.delete(sql);
       }
     }
     if (this.nowOffUntil !== 0) {
-      if (performance.now() < this.nowOffUntil) return null;
+      if (performance.now() < this.nowOffUntil) return false;
       this.nowOffUntil = 0;
     }
+    return true;
+  }
+
+  /** Runs `sql` on this thread within NOW_BUDGET_MS: its answer, or RESTARTED past the budget (see readNow). */
+  private bounded<T>(sql: string, run: () => T): T | typeof RESTARTED {
     try {
-      return thread.runSync(req, NOW_BUDGET_MS);
+      return run();
     } catch (err) {
       if (this.slowReads.size >= 1024) this.slowReads.clear();
       this.nowOffUntil = performance.now() + NOW_OFF_MS;
@@ -626,10 +659,23 @@ export class SqlDatabase implements SqlDatabaseHandle {
 
   // ---- idle ----
 
+  /** Idle is measured from now: the timer, when it fires early, waits for the rest (a call only notes the time). */
   private touch(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => void this.goIdle(), this.opts.idleMs);
+    this.usedAt = performance.now();
+    if (this.idleTimer) return;
+    this.idleTimer = setTimeout(() => this.idleCheck(), this.opts.idleMs);
     this.idleTimer.unref();
+  }
+
+  private idleCheck(): void {
+    this.idleTimer = null;
+    const left = this.usedAt + this.opts.idleMs - performance.now();
+    if (left > 1) {
+      this.idleTimer = setTimeout(() => this.idleCheck(), left);
+      this.idleTimer.unref();
+      return;
+    }
+    void this.goIdle();
   }
 
   /**

@@ -584,3 +584,49 @@ export function respond(req: EngineRequest): EngineResponse {
     return { ok: false, code: f.code, message: f.message, sqliteCode: f.sqliteCode, ...(f.statement !== undefined ? { statement: f.statement } : {}) };
   }
 }
+
+/**
+ * A plain read answered as JSON text (sql-database.ts, queryNowJson: the host hands the text to a JS worker's D1
+ * facade, which parses it): `{"columns":[...],"rows":[[...]],"meta":{...}}`, values as D1 returns them to JavaScript
+ * (INTEGER and REAL as numbers, TEXT as strings, BLOB as arrays of byte values, NULL as null; an INTEGER beyond 2^53
+ * rounds to the nearest double as Number() would round it), meta as SqlMeta with numbers. The arguments are
+ * primitives, so that the call copies nothing but strings: the seed's four words, then the statement's parameters.
+ * Anything but a read's rows (a failure, or a record: the host only sends plain reads) comes back as respond's answer.
+ */
+export function readJson(sql: string, s0: number, s1: number, s2: number, s3: number, ...params: SqlValue[]): string | EngineResponse {
+  const res = respond({ op: 'query', statements: [{ sql, params }], seed: [s0, s1, s2, s3] });
+  if (!res.ok || res.record || !res.results) return res;
+  return rowsJson(res.results[0]!);
+}
+
+function rowsJson(r: SqlRows): string {
+  let out = '{"columns":[';
+  for (let i = 0; i < r.columns.length; i++) out += (i === 0 ? '' : ',') + JSON.stringify(r.columns[i]);
+  out += '],"rows":[';
+  for (let i = 0; i < r.rows.length; i++) {
+    const row = r.rows[i]!;
+    out += i === 0 ? '[' : ',[';
+    for (let j = 0; j < row.length; j++) out += (j === 0 ? '' : ',') + jsonValue(row[j]!);
+    out += ']';
+  }
+  const m = r.meta;
+  return `${out}],"meta":{"changes":${m.changes},"lastRowId":${m.lastRowId},"rowsRead":${m.rowsRead},"rowsWritten":${m.rowsWritten},"changedDb":${m.changedDb},"sizeAfter":${m.sizeAfter},"durationMs":${jsonValue(m.durationMs)}}}`;
+}
+
+/** One value as JSON text that JSON.parse turns into what D1 gives JavaScript. */
+function jsonValue(v: SqlValue): string {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'bigint':
+      // JSON.parse rounds the digits to the nearest double, exactly as Number(v) would.
+      return String(v);
+    case 'number':
+      if (Number.isFinite(v)) return Object.is(v, -0) ? '-0' : String(v);
+      // SQLite's REAL can be infinite (it has no NaN): a literal JSON.parse reads as ±Infinity.
+      return v > 0 ? '1e999' : v < 0 ? '-1e999' : 'null';
+    case 'string':
+      return JSON.stringify(v);
+    default:
+      return `[${Array.prototype.join.call(v, ',')}]`;
+  }
+}

@@ -101,21 +101,23 @@ function script(): EngineScript {
     mainFields: ['main', 'module'],
     logLevel: 'silent',
   });
-  engineScript = { code: `${PRELUDE}\n${out.outputFiles[0]!.text}\nglobalThis.__edgeSqlInit = __edgeSqlEngine.init;\nglobalThis.__edgeSqlRespond = __edgeSqlEngine.respond;\n`, cache: null };
+  engineScript = { code: `${PRELUDE}\n${out.outputFiles[0]!.text}\nglobalThis.__edgeSqlInit = __edgeSqlEngine.init;\nglobalThis.__edgeSqlRespond = __edgeSqlEngine.respond;\nglobalThis.__edgeSqlReadJson = __edgeSqlEngine.readJson;\n`, cache: null };
   return engineScript;
 }
 
 export class SqlIsolate extends EventEmitter<{ message: [SqlCallResponse]; error: [Error] }> {
   private readonly isolate: ivm.Isolate;
   private readonly respond: ivm.Reference<(req: EngineRequest) => EngineResponse>;
+  private readonly read: ivm.Reference<(...args: unknown[]) => string | EngineResponse>;
   /** Calls answered in order: each result is emitted after the one before it. */
   private answered: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  private constructor(isolate: ivm.Isolate, respond: ivm.Reference<(req: EngineRequest) => EngineResponse>) {
+  private constructor(isolate: ivm.Isolate, respond: ivm.Reference<(req: EngineRequest) => EngineResponse>, read: ivm.Reference<(...args: unknown[]) => string | EngineResponse>) {
     super();
     this.isolate = isolate;
     this.respond = respond;
+    this.read = read;
   }
 
   /** An isolate with the database engine loaded and sql.js instantiated (no database open yet: `load` opens it). */
@@ -137,7 +139,8 @@ export class SqlIsolate extends EventEmitter<{ message: [SqlCallResponse]; error
       const init = (await context.global.get('__edgeSqlInit', { reference: true })) as ivm.Reference<(m: unknown, l: SqlLimits) => Promise<void>>;
       await init.apply(undefined, [new ivm.ExternalCopy(module).copyInto({ release: true }), new ivm.ExternalCopy(limits).copyInto({ release: true })], { result: { promise: true } });
       const respond = (await context.global.get('__edgeSqlRespond', { reference: true })) as ivm.Reference<(req: EngineRequest) => EngineResponse>;
-      return new SqlIsolate(isolate, respond);
+      const read = (await context.global.get('__edgeSqlReadJson', { reference: true })) as ivm.Reference<(...args: unknown[]) => string | EngineResponse>;
+      return new SqlIsolate(isolate, respond, read);
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();
       throw err;
@@ -168,6 +171,23 @@ export class SqlIsolate extends EventEmitter<{ message: [SqlCallResponse]; error
   runSync(req: SqlCallRequest, timeoutMs: number): SqlCallResponse {
     try {
       return fromEngine(this.respond.applySync(undefined, [toEngine(req)], { arguments: { copy: true }, result: { copy: true }, timeout: timeoutMs }) as EngineResponse);
+    } catch (err) {
+      if (/timed out/i.test(String((err as Error)?.message))) throw new SqlIsolateTimeout(timeoutMs);
+      throw err;
+    }
+  }
+
+  /**
+   * As runSync, for a plain read answered as JSON text (sql-engine.ts, readJson): the text, or the engine's answer
+   * when it is anything else (a failure). Parameters that are all primitives cross as they are (no copy of an array).
+   */
+  readSync(sql: string, params: readonly SqlValue[], timeoutMs: number): string | SqlCallResponse {
+    const s = newSeed();
+    let primitive = true;
+    for (let i = 0; i < params.length; i++) if (params[i] !== null && typeof params[i] === 'object') primitive = false;
+    try {
+      const out = this.read.applySync(undefined, [sql, s[0], s[1], s[2], s[3], ...params] as never[], { ...(primitive ? {} : { arguments: { copy: true } }), result: { copy: true }, timeout: timeoutMs }) as string | EngineResponse;
+      return typeof out === 'string' ? out : fromEngine(out);
     } catch (err) {
       if (/timed out/i.test(String((err as Error)?.message))) throw new SqlIsolateTimeout(timeoutMs);
       throw err;

@@ -92,6 +92,12 @@ export interface SqlDatabaseHandle {
    * durable), within a small time budget; null when it cannot (then query() does). Throws the statement's SQL error.
    */
   queryNow(statement: SqlStatement): SqlRows | null;
+  /**
+   * As queryNow, its rows as JSON text for a JS worker's D1 facade: `{"columns":[...],"rows":[[...]],"meta":{...}}`,
+   * values as D1 gives them to JavaScript (INTEGER and REAL as numbers, BLOB as an array of byte values), meta as
+   * SqlMeta with numbers.
+   */
+  queryNowJson(sql: string, params: readonly SqlValue[]): string | null;
   /** All statements in one transaction: every one applied or none. */
   batch(statements: readonly SqlStatement[]): Promise<SqlRows[]>;
   /** SQL text of several statements, without parameters, in one transaction. */

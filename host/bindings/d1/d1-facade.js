@@ -20,28 +20,45 @@ export default function d1Facade(host) {
     return new Error(`D1_TYPE_ERROR: Type '${type}' not supported for value '${shown}'`);
   }
 
-  /** A bound JS value as a WIT sql value, with D1's conversions (booleans become integers, buffers BLOBs). */
-  function toWit(value) {
-    if (value === null) return { tag: 'null' };
+  /**
+   * A bound JS value as D1 binds it: safe integers (and booleans) as 64-bit INTEGERs (bigint), other numbers as REAL,
+   * strings as TEXT, buffers and arrays of byte values as BLOBs (a copy), null as NULL; anything else is D1's error.
+   */
+  function bindable(value) {
+    if (value === null) return null;
     switch (typeof value) {
       case 'number':
-        return Number.isSafeInteger(value) && !Object.is(value, -0) ? { tag: 'integer', val: BigInt(value) } : { tag: 'real', val: value };
+        return Number.isSafeInteger(value) && !Object.is(value, -0) ? BigInt(value) : value;
       case 'bigint':
         if (value > MAX_I64 || value < MIN_I64) throw new RangeError(`D1_TYPE_ERROR: ${value} does not fit in a 64-bit INTEGER`);
-        return { tag: 'integer', val: value };
+        return value;
       case 'boolean':
-        return { tag: 'integer', val: value ? 1n : 0n };
+        return value ? 1n : 0n;
       case 'string':
-        return { tag: 'text', val: value };
+        return value;
       case 'object':
-        if (value instanceof ArrayBufferCtor) return { tag: 'blob', val: new Uint8Array(value.slice(0)) };
-        if (ArrayBuffer.isView(value)) return { tag: 'blob', val: new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength)) };
+        if (value instanceof ArrayBufferCtor) return new Uint8Array(value.slice(0));
+        if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
         // D1 takes an array of byte values as a BLOB too.
-        if (Array.isArray(value) && value.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return { tag: 'blob', val: Uint8Array.from(value) };
+        if (Array.isArray(value) && value.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return Uint8Array.from(value);
         throw typeError(value);
       default:
         throw typeError(value);
     }
+  }
+
+  /** A bound value (bindable's) as a WIT sql value. */
+  function toWit(v) {
+    if (v === null) return { tag: 'null' };
+    switch (typeof v) {
+      case 'bigint':
+        return { tag: 'integer', val: v };
+      case 'number':
+        return { tag: 'real', val: v };
+      case 'string':
+        return { tag: 'text', val: v };
+    }
+    return { tag: 'blob', val: v };
   }
 
   /** A WIT sql value as D1 returns it: INTEGER and REAL as numbers, BLOB as an array of byte values. */
@@ -61,6 +78,14 @@ export default function d1Facade(host) {
     return null;
   }
 
+  /**
+   * The rows of a WIT answer as D1 gives them to JavaScript, in the shape queryNowJson's text parses to:
+   * `{ columns, rows: values[][], meta }`.
+   */
+  function plainOf(r) {
+    return { columns: r.columns, rows: r.rows.map((row) => row.map(fromWit)), meta: r.meta };
+  }
+
   function metaOf(m) {
     return {
       served_by: 'edge-d1',
@@ -77,12 +102,12 @@ export default function d1Facade(host) {
     };
   }
 
-  /** Rows as objects keyed by column (a later column of the same name wins, as in D1). */
+  /** Rows (plain) as objects keyed by column (a later column of the same name wins, as in D1). */
   function objects(r) {
     const cols = r.columns;
     return r.rows.map((row) => {
       const o = {};
-      for (let i = 0; i < cols.length; i++) o[cols[i]] = fromWit(row[i]);
+      for (let i = 0; i < cols.length; i++) o[cols[i]] = row[i];
       return o;
     });
   }
@@ -139,40 +164,47 @@ export default function d1Facade(host) {
 
     /** A new statement with these values bound to its placeholders (`?`, `?NNN`). */
     bind(...values) {
-      return new D1PreparedStatement(INTERNAL, this.#db, this.#sql, values.map(toWit));
+      return new D1PreparedStatement(INTERNAL, this.#db, this.#sql, values.map(bindable));
     }
 
     /** @internal the WIT statement (for batch). */
     static witOf(s) {
-      return { sql: s.#sql, params: s.#params };
+      return { sql: s.#sql, params: s.#params.map(toWit) };
     }
     static dbOf(s) {
       return s.#db;
     }
 
+    /** The statement's rows, plain (see plainOf). */
     #query() {
-      const stmt = { sql: this.#sql, params: this.#params };
       if (MAYBE_READ.test(this.#sql)) {
-        // A read the host can answer now comes back in this call, without a second entry into the isolate.
-        let rows;
+        // A read the host can answer now comes back in this call, as JSON text, without a second entry into the isolate.
+        let text;
         try {
-          rows = host.callSync(SQL, 'Database', 'queryNow', 'method', handleOf(this.#db), [stmt]);
+          text = host.callSync(SQL, 'Database', 'queryNowJson', 'method', handleOf(this.#db), [this.#sql, this.#params]);
         } catch (err) {
           return Promise.reject(guestError(err));
         }
-        if (rows !== undefined) return Promise.resolve(rows);
+        if (text !== undefined) return Promise.resolve(JSON.parse(text));
       }
-      return invoke(this.#db, 'query', [stmt]);
+      return invoke(this.#db, 'query', [{ sql: this.#sql, params: this.#params.map(toWit) }]).then(plainOf);
     }
 
     /** The first row as an object, or one column of it; null when there is no row. */
     async first(column) {
       const r = await this.#query();
       if (r.rows.length === 0) return null;
-      const row = objects({ columns: r.columns, rows: [r.rows[0]] })[0];
-      if (column === undefined) return row;
-      if (!r.columns.includes(column)) throw new Error('D1_COLUMN_NOTFOUND: Column not found');
-      return row[column];
+      const cols = r.columns;
+      const row = r.rows[0];
+      if (column === undefined) {
+        const o = {};
+        for (let i = 0; i < cols.length; i++) o[cols[i]] = row[i];
+        return o;
+      }
+      // The last column of that name, as the object would have it.
+      const at = cols.lastIndexOf(column);
+      if (at < 0) throw new Error('D1_COLUMN_NOTFOUND: Column not found');
+      return row[at];
     }
 
     async all() {
@@ -186,9 +218,8 @@ export default function d1Facade(host) {
     /** Rows as arrays; with `{ columnNames: true }` the column names come first. */
     async raw(options) {
       const r = await this.#query();
-      const rows = r.rows.map((row) => row.map(fromWit));
-      if (options && options.columnNames) return [r.columns.slice(), ...rows];
-      return rows;
+      if (options && options.columnNames) return [r.columns.slice(), ...r.rows];
+      return r.rows;
     }
   }
 
@@ -204,7 +235,7 @@ export default function d1Facade(host) {
     });
     if (wit.length === 0) return [];
     const results = await invoke(db, 'batch', [wit]);
-    return results.map(resultOf);
+    return results.map((r) => resultOf(plainOf(r)));
   }
 
   class D1Database {

@@ -51,6 +51,19 @@ function toWit(v: SqlValue): Sql.Value {
   return { tag: 'blob', val: v };
 }
 
+const MAX_I64 = 2n ** 63n - 1n;
+const MIN_I64 = -(2n ** 63n);
+
+/** A parameter a guest sent as a JS value: one of the sql interface's value kinds, else a clear error. */
+function checkParam(p: unknown): void {
+  if (p === null || typeof p === 'number' || typeof p === 'string' || p instanceof Uint8Array) return;
+  if (typeof p === 'bigint') {
+    if (p > MAX_I64 || p < MIN_I64) throw new RangeError(`D1_TYPE_ERROR: ${p} does not fit in a 64-bit INTEGER`);
+    return;
+  }
+  throw new TypeError(`D1_TYPE_ERROR: a parameter of type ${typeof p} is not a SQL value`);
+}
+
 function statementOf(s: Sql.Statement): SqlStatement {
   return { sql: s.sql, params: s.params.map(toStore) };
 }
@@ -100,6 +113,21 @@ export function sqlCapability(store: SqlStore): CapabilityDefinition<SqlImpl, D1
         queryNow(statement: Sql.Statement): Sql.Rows | undefined {
           const now = this.#now(store.database(this.#id), statementOf(statement));
           return now ? rowsOf(now) : undefined;
+        }
+
+        /**
+         * For JS workers' D1 facade only (not part of the WIT interface): queryNow with the statement as its text and
+         * its parameters as JS values, and the rows as JSON text (SqlDatabaseHandle.queryNowJson), which the facade
+         * parses. Undefined when the database cannot answer now (the facade then calls query).
+         */
+        queryNowJson(sql: unknown, params: unknown): string | undefined {
+          if (typeof sql !== 'string' || !Array.isArray(params)) throw new TypeError('queryNowJson takes SQL text and an array of parameters');
+          for (const p of params) checkParam(p);
+          try {
+            return store.database(this.#id).queryNowJson(sql, params as SqlValue[]) ?? undefined;
+          } catch (err) {
+            return witError(err);
+          }
         }
 
         #now(db: SqlDatabaseHandle, s: SqlStatement): SqlRows | null {
