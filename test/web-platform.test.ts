@@ -136,7 +136,11 @@ describe('Web platform through a real host', () => {
     await t.deploy('cf', {
       modules: {
         'index.js': `export default { fetch(request) {
-          return Response.json({ cf: request.cf, country: request.headers.get('cf-ipcountry'), ip: request.headers.get('cf-connecting-ip'), signal: [request.signal instanceof AbortSignal, request.signal.aborted] });
+          // cf is read after clone() and new Request() here: each still has it, as the same object as the original's.
+          const clone = request.clone();
+          const copy = new Request(request);
+          const cf = request.cf;
+          return Response.json({ cf, same: [cf === request.cf, clone.cf === cf, copy.cf === cf], country: request.headers.get('cf-ipcountry'), ip: request.headers.get('cf-connecting-ip'), signal: [request.signal instanceof AbortSignal, request.signal.aborted] });
         } };`,
       },
     });
@@ -145,6 +149,7 @@ describe('Web platform through a real host', () => {
     expect(body.country).toBe('XX');
     expect(body.ip).toBe('127.0.0.1');
     expect(body.signal).toEqual([true, false]);
+    expect(body.same).toEqual([true, true, true]);
     expect(body.cf).toMatchObject({ clientIp: '127.0.0.1', country: 'XX', colo: 'LOCAL', httpProtocol: 'HTTP/1.1', tlsVersion: '', clientAcceptEncoding: 'gzip, br', asn: 0 });
   });
 });

@@ -61,6 +61,8 @@ export interface FetchCommand {
   hasBody: boolean;
   /** `request.cf`, when the host has one. */
   cf?: Record<string, unknown>;
+  /** `request.cf` as JSON text instead (a synchronous entry's, SyncFetchArgs), parsed when the worker first reads it. */
+  cfJson?: string;
   /** For a Durable Object of this worker: the event goes to that object (created if it is not alive). */
   object?: { className: string; id: string };
 }
@@ -170,6 +172,15 @@ export interface SyncCommand {
   t: 'sync';
   cmd: EntryCommand;
 }
+/**
+ * A request's synchronous entry, the most frequent one, as primitive arguments instead of a SyncCommand to copy (a
+ * structured copy of its object, headers and `cf` cost more than running a small handler):
+ * `entry(SYNC_FETCH, reqId, method, url, hasBody, cfJson ('' for none), name, value, name, value, ...)`.
+ * Not for a Durable Object's request (`object`), which goes as a SyncCommand.
+ */
+export const SYNC_FETCH = 1;
+export type SyncFetchArgs = [typeof SYNC_FETCH, number, string, string, boolean, string, ...string[]];
+
 export interface TakeCommand {
   t: 'take';
 }

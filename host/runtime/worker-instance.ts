@@ -23,10 +23,12 @@ import type {
   ScheduledEntryResult,
   SocketEntryResult,
   SyncCommand,
+  SyncFetchArgs,
   SyncOutcome,
   TakeCommand,
   Untrusted,
 } from '../core/isolate-protocol.ts';
+import { SYNC_FETCH } from '../core/isolate-protocol.ts';
 import type ivm from 'isolated-vm';
 import { MAX_ATTACHMENT_BYTES, MAX_MESSAGE_BYTES, WebSocketHub, type ObjectAddress, type ObjectEndState, type WsEvent, type WsHolder } from './websockets.ts';
 import type { PooledIsolate } from './isolate-pool.ts';
@@ -745,14 +747,16 @@ export class WorkerInstance implements CpuWatched, WsHolder {
   private enterSync<C extends EntryCommand>(rc: RequestContext | null, cmd: C, leftNs: number): EntryReturns[C['t']] | typeof PENDING {
     const isolate = this.pooled.isolate;
     const entry = this.pooled.entry as unknown as ivm.Reference<(cmd: SyncCommand | TakeCommand) => unknown>;
-    const sync: SyncCommand = { t: 'sync', cmd };
     const take: TakeCommand = { t: 'take' };
+    const args = syncArgs(cmd);
     this.cpuMark = isolate.cpuTime;
     let outcome: SyncOutcome;
     this.inSync = true;
     syncEntryActive = true;
     try {
-      entry.applySync(undefined, [sync], { arguments: { copy: true }, timeout: Math.ceil((2 * leftNs) / 1e6) + SYNC_SLACK_MS });
+      const timeout = Math.ceil((2 * leftNs) / 1e6) + SYNC_SLACK_MS;
+      if (args[0] === SYNC_FETCH) (entry as unknown as ivm.Reference<(...a: SyncFetchArgs) => unknown>).applySync(undefined, args as SyncFetchArgs, { timeout });
+      else entry.applySync(undefined, args as [SyncCommand], { arguments: { copy: true }, timeout });
       outcome = entry.applySync(undefined, [take], { arguments: { copy: true }, result: { copy: true } }) as SyncOutcome;
     } catch (err) {
       const text = errorText(err);
@@ -1108,4 +1112,23 @@ function objectAddress(v: unknown): ObjectAddress | null {
 /** The tail line of a guest's uncaught error ("Uncaught TypeError: ..."), whether or not V8 already prefixed it. */
 function uncaught(e: GuestErrorDescription): string {
   return `Uncaught ${e.message.startsWith('Uncaught') ? e.message.slice(9) : `${e.name}: ${e.message}`}`;
+}
+
+/**
+ * A synchronous entry's arguments: a request's fetch as primitives (SyncFetchArgs) when its `cf` is plain (strings,
+ * numbers, booleans: the data plane's), else the command as a SyncCommand to copy.
+ */
+function syncArgs(cmd: EntryCommand): SyncFetchArgs | [SyncCommand] {
+  if (cmd.t !== 'fetch' || cmd.object !== undefined || cmd.cfJson !== undefined) return [{ t: 'sync', cmd }];
+  let cfJson = '';
+  if (cmd.cf !== undefined) {
+    for (const k in cmd.cf) {
+      const v = cmd.cf[k];
+      if (v !== null && typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) return [{ t: 'sync', cmd }];
+    }
+    cfJson = JSON.stringify(cmd.cf);
+  }
+  const args: SyncFetchArgs = [SYNC_FETCH, cmd.reqId, cmd.method, cmd.url, cmd.hasBody, cfJson];
+  for (const [name, value] of cmd.headers) args.push(name, value);
+  return args;
 }

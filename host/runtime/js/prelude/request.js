@@ -53,13 +53,16 @@ export class Request extends Body {
   #signal = null;
   /** @type {unknown} */
   #cf = undefined;
+  /** @type {string | null} `cf` as the host's JSON text, parsed when first read (most workers never read it) */
+  #cfJson = null;
 
   static {
-    setIncoming = (req, method, url, rawHeaders, cf) => {
+    setIncoming = (req, method, url, rawHeaders, cf, cfJson) => {
       req.#method = method;
       req.#url = url;
       req.#rawHeaders = rawHeaders;
       req.#cf = cf;
+      if (cfJson) req.#cfJson = cfJson;
     };
     isRequestImpl = (v) => typeof v === 'object' && v !== null && #method in v;
     readHead = (req) => ({
@@ -67,7 +70,7 @@ export class Request extends Body {
       url: req.#url,
       headers: req.#headers !== null ? headersToList(req.#headers) : req.#rawHeaders !== null ? req.#rawHeaders : [],
       redirect: req.#redirect,
-      cf: req.#cf,
+      cf: req.#cfValue(),
     });
   }
 
@@ -85,7 +88,7 @@ export class Request extends Body {
       this.#url = from.#url;
       this.#redirect = from.#redirect;
       this.#signal = from.#signal;
-      this.#cf = from.#cf;
+      this.#cf = from.#cfValue();
     } else {
       const href = parseAbsoluteUrl(input);
       if (href === null) throw new TypeError(`Invalid URL: ${String(input)}`);
@@ -156,6 +159,15 @@ export class Request extends Body {
   }
 
   get cf() {
+    return this.#cfValue();
+  }
+
+  #cfValue() {
+    const json = this.#cfJson;
+    if (json !== null) {
+      this.#cfJson = null;
+      this.#cf = JSON.parse(json);
+    }
     return this.#cf;
   }
 
@@ -177,7 +189,7 @@ export class Request extends Body {
     c.#url = this.#url;
     c.#redirect = this.#redirect;
     c.#signal = this.#signal;
-    c.#cf = this.#cf;
+    c.#cf = this.#cfValue();
     if (this.#headers !== null) {
       c.#headers = new Headers(this.#headers);
       if (isImmutable(this.#headers)) makeImmutable(c.#headers);
@@ -195,10 +207,10 @@ Object.defineProperty(Request.prototype, Symbol.toStringTag, { value: 'Request',
  * serialized URL, headers [name, value] pairs from the HTTP parser (lowercased lazily on first access, then
  * immutable), body a ReadableStream or null, cf an object or undefined.
  */
-/** @param {{ method: string, url: string, headers: HeaderList, body: ReadableStream | null, cf?: Record<string, unknown> }} head */
-export function createIncomingRequest({ method, url, headers, body, cf }) {
+/** @param {{ method: string, url: string, headers: HeaderList, body: ReadableStream | null, cf?: Record<string, unknown>, cfJson?: string }} head */
+export function createIncomingRequest({ method, url, headers, body, cf, cfJson }) {
   const req = new Request(INTERNAL);
-  setIncoming(req, method, url, headers, cf);
+  setIncoming(req, method, url, headers, cf, cfJson);
   if (body !== null && body !== undefined) initBody(req, body);
   return req;
 }

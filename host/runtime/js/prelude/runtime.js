@@ -24,7 +24,7 @@ import { claimHostStream, markHostStream } from './host-streams.js';
  *   FetchChunkCommand, FetchCommand, FetchedCommand, FetchReply, FetchRequest, GuestCallOp, GuestCalls,
  *   GuestErrorDescription, PullCommand, PullResult, ResponseResult, ScheduledCommand, ScheduledEntryResult,
  *   SettledCommand, TimerCommand, HostOpFailure, HostOpOutcome, SocketCommand, SocketEntryResult, SyncOutcome,
- *   SyncCommand, TakeCommand, AwaitCommand,
+ *   SyncCommand, TakeCommand, AwaitCommand, HeaderList,
  * } from '../../../core/isolate-protocol.ts'
  */
 /** @import { ReadableByteStreamController, ReadableStreamDefaultReader } from 'web-streams-polyfill' */
@@ -63,6 +63,8 @@ import { claimHostStream, markHostStream } from './host-streams.js';
 /** An error the runtime tags with the limit it breached, for the host (EntryFailure `error.limit`). @typedef {Error & { edgeLimit?: string }} LimitError */
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The first argument of a synchronous fetch entry made of primitives (isolate-protocol.ts, SYNC_FETCH). */
+const SYNC_FETCH = 1;
 /** Bytes a pull of a response body takes out of the isolate in one entry at most (readStream). */
 const PULL_BATCH_BYTES = 256 * 1024;
 
@@ -764,6 +766,7 @@ export function createRuntime(options) {
         headers: cmd.headers,
         body: cmd.hasBody ? requestBodyStream(state) : null,
         cf: cmd.cf,
+        cfJson: cmd.cfJson,
       });
       result = cmd.object ? objects.dispatch(cmd.object, request, state.reqId) : worker.fetch(request, env, ctx);
       if (result === null || typeof result !== 'object' || typeof (/** @type {{ then?: unknown }} */ (result).then) !== 'function') {
@@ -980,6 +983,10 @@ export function createRuntime(options) {
    */
   function entry(cmd) {
     // The host's synchronous entries (worker-instance.ts, enterSync): run now, result taken by a second call.
+    if (/** @type {unknown} */ (cmd) === SYNC_FETCH) {
+      setSyncEntry(true);
+      return /** @type {never} */ (enterNow(syncFetchCommand(arguments)));
+    }
     const c = /** @type {EntryCommand | SyncCommand | TakeCommand | AwaitCommand} */ (cmd);
     if (c.t === 'sync') {
       setSyncEntry(true);
@@ -993,6 +1000,21 @@ export function createRuntime(options) {
       return /** @type {never} */ (p ?? Promise.reject(new Error('no entry is pending')));
     }
     return enterCmd(cmd);
+  }
+
+  /**
+   * A request's synchronous entry as primitive arguments (isolate-protocol.ts, SyncFetchArgs): its FetchCommand.
+   * @param {IArguments} a
+   * @returns {FetchCommand}
+   */
+  function syncFetchCommand(a) {
+    /** @type {HeaderList} */
+    const headers = [];
+    for (let i = 6; i < a.length; i += 2) headers.push([a[i], a[i + 1]]);
+    /** @type {FetchCommand} */
+    const cmd = { t: 'fetch', reqId: a[1], method: a[2], url: a[3], hasBody: a[4], headers };
+    if (a[5] !== '') cmd.cfJson = a[5];
+    return cmd;
   }
 
   /**
