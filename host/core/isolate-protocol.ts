@@ -181,6 +181,17 @@ export interface SyncCommand {
 export const SYNC_FETCH = 1;
 export type SyncFetchArgs = [typeof SYNC_FETCH, number, string, string, boolean, string, ...string[]];
 
+/** A synchronous entry's `take` as a primitive argument (the same as a TakeCommand). */
+export const SYNC_TAKE = 2;
+
+/**
+ * What `take` returns for a plain response (a ResponseResult of only ok, status, statusText, headers, a whole body or
+ * none, and released) with no guest calls in its outbox: `[SYNC_FLAT, status, statusText, released, body, name,
+ * value, name, value, ...]`, which crosses for less than the SyncOutcome object and its header pairs.
+ */
+export const SYNC_FLAT = 3;
+export type FlatResponse = [typeof SYNC_FLAT, number, string, boolean, Uint8Array | null, ...string[]];
+
 export interface TakeCommand {
   t: 'take';
 }

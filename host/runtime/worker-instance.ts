@@ -24,11 +24,13 @@ import type {
   SocketEntryResult,
   SyncCommand,
   SyncFetchArgs,
+  FlatResponse,
+  ResponseResult,
   SyncOutcome,
   TakeCommand,
   Untrusted,
 } from '../core/isolate-protocol.ts';
-import { SYNC_FETCH } from '../core/isolate-protocol.ts';
+import { SYNC_FETCH, SYNC_TAKE } from '../core/isolate-protocol.ts';
 import type ivm from 'isolated-vm';
 import { MAX_ATTACHMENT_BYTES, MAX_MESSAGE_BYTES, WebSocketHub, type ObjectAddress, type ObjectEndState, type WsEvent, type WsHolder } from './websockets.ts';
 import type { PooledIsolate } from './isolate-pool.ts';
@@ -747,17 +749,16 @@ export class WorkerInstance implements CpuWatched, WsHolder {
   private enterSync<C extends EntryCommand>(rc: RequestContext | null, cmd: C, leftNs: number): EntryReturns[C['t']] | typeof PENDING {
     const isolate = this.pooled.isolate;
     const entry = this.pooled.entry as unknown as ivm.Reference<(cmd: SyncCommand | TakeCommand) => unknown>;
-    const take: TakeCommand = { t: 'take' };
     const args = syncArgs(cmd);
     this.cpuMark = isolate.cpuTime;
-    let outcome: SyncOutcome;
+    let outcome: SyncOutcome | FlatResponse;
     this.inSync = true;
     syncEntryActive = true;
     try {
       const timeout = Math.ceil((2 * leftNs) / 1e6) + SYNC_SLACK_MS;
       if (args[0] === SYNC_FETCH) (entry as unknown as ivm.Reference<(...a: SyncFetchArgs) => unknown>).applySync(undefined, args as SyncFetchArgs, { timeout });
       else entry.applySync(undefined, args as [SyncCommand], { arguments: { copy: true }, timeout });
-      outcome = entry.applySync(undefined, [take], { arguments: { copy: true }, result: { copy: true } }) as SyncOutcome;
+      outcome = (entry as unknown as ivm.Reference<(take: typeof SYNC_TAKE) => unknown>).applySync(undefined, [SYNC_TAKE], { result: { copy: true } }) as SyncOutcome | FlatResponse;
     } catch (err) {
       const text = errorText(err);
       if (TIMEOUT_MESSAGE.test(text) && !isolate.isDisposed) {
@@ -780,6 +781,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
         }
       }
     }
+    if (Array.isArray(outcome)) return responseOf(outcome) as EntryReturns[C['t']];
     if (outcome.pending) return PENDING;
     if (outcome.failed !== undefined) throw this.entryFailure(rc, cmd, outcome.failed);
     return this.delivered(outcome.done as EntryEnvelope<EntryReturns[C['t']]>);
@@ -1131,4 +1133,13 @@ function syncArgs(cmd: EntryCommand): SyncFetchArgs | [SyncCommand] {
   const args: SyncFetchArgs = [SYNC_FETCH, cmd.reqId, cmd.method, cmd.url, cmd.hasBody, cfJson];
   for (const [name, value] of cmd.headers) args.push(name, value);
   return args;
+}
+
+/** A FlatResponse as the ResponseResult it stands for. */
+function responseOf(flat: FlatResponse): ResponseResult {
+  const headers: HeaderList = [];
+  for (let i = 5; i < flat.length; i += 2) headers.push([flat[i] as string, flat[i + 1] as string]);
+  const r: ResponseResult = { ok: true, status: flat[1], statusText: flat[2], headers, body: flat[4] };
+  if (flat[3]) r.released = true;
+  return r;
 }

@@ -24,7 +24,7 @@ import { claimHostStream, markHostStream } from './host-streams.js';
  *   FetchChunkCommand, FetchCommand, FetchedCommand, FetchReply, FetchRequest, GuestCallOp, GuestCalls,
  *   GuestErrorDescription, PullCommand, PullResult, ResponseResult, ScheduledCommand, ScheduledEntryResult,
  *   SettledCommand, TimerCommand, HostOpFailure, HostOpOutcome, SocketCommand, SocketEntryResult, SyncOutcome,
- *   SyncCommand, TakeCommand, AwaitCommand, HeaderList,
+ *   SyncCommand, TakeCommand, AwaitCommand, HeaderList, FlatResponse,
  * } from '../../../core/isolate-protocol.ts'
  */
 /** @import { ReadableByteStreamController, ReadableStreamDefaultReader } from 'web-streams-polyfill' */
@@ -65,6 +65,10 @@ import { claimHostStream, markHostStream } from './host-streams.js';
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The first argument of a synchronous fetch entry made of primitives (isolate-protocol.ts, SYNC_FETCH). */
 const SYNC_FETCH = 1;
+/** A synchronous entry's `take` as a primitive (isolate-protocol.ts, SYNC_TAKE). */
+const SYNC_TAKE = 2;
+/** The first element of a FlatResponse (isolate-protocol.ts, SYNC_FLAT). */
+const SYNC_FLAT = 3;
 /** Bytes a pull of a response body takes out of the isolate in one entry at most (readStream). */
 const PULL_BATCH_BYTES = 256 * 1024;
 
@@ -972,6 +976,10 @@ export function createRuntime(options) {
     }
   }
 
+  /** The fields of a ResponseResult that a FlatResponse carries: one with any other goes as it is. */
+  /** @type {Partial<Record<keyof ResponseResult, true>>} */
+  const FLAT_KEYS = { ok: true, status: true, statusText: true, headers: true, body: true, released: true };
+
   /** Entries that resolve guest promises: their continuations run in the microtasks right after them. */
   /** @type {Partial<Record<EntryCommand['t'], true>>} */
   const RESUMING = { timer: true, chunk: true, fetched: true, fchunk: true, settled: true, settledAll: true };
@@ -993,7 +1001,7 @@ export function createRuntime(options) {
       return /** @type {never} */ (enterNow(c.cmd));
     }
     setSyncEntry(false);
-    if (c.t === 'take') return /** @type {never} */ (takeNow());
+    if (/** @type {unknown} */ (cmd) === SYNC_TAKE || c.t === 'take') return /** @type {never} */ (takeNow());
     if (c.t === 'await') {
       const p = syncPending;
       syncPending = null;
@@ -1049,13 +1057,31 @@ export function createRuntime(options) {
     return 0;
   }
 
-  /** @returns {SyncOutcome} */
+  /** @returns {SyncOutcome | FlatResponse} */
   function takeNow() {
     const o = syncOut;
     syncOut = null;
     if (o === null) return { pending: true };
     syncPending = null;
+    if (o.done !== undefined && o.done.o.length === 0) return flatResponse(o.done.r) ?? o;
     return o;
+  }
+
+  /**
+   * A plain response (isolate-protocol.ts, FlatResponse) as an array of primitives and its body, which crosses to the
+   * host for less than the object and its header pairs would; null for any other result.
+   * @param {unknown} r
+   * @returns {FlatResponse | null}
+   */
+  function flatResponse(r) {
+    if (r === null || typeof r !== 'object') return null;
+    const res = /** @type {ResponseResult} */ (r);
+    if (res.ok !== true || typeof res.status !== 'number' || !Array.isArray(res.headers) || !(res.body === null || res.body instanceof Uint8Array)) return null;
+    for (const k in res) if (!FLAT_KEYS[/** @type {keyof ResponseResult} */ (k)]) return null;
+    /** @type {FlatResponse} */
+    const out = [SYNC_FLAT, res.status, res.statusText, res.released === true, res.body];
+    for (const [name, value] of res.headers) out.push(name, value);
+    return out;
   }
 
   /**
