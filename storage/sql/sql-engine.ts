@@ -103,9 +103,12 @@ let pinnedNow: number | null = null;
 Date.now = () => pinnedNow ?? realNow();
 
 // xoshiro128** over the record's seed: what random() and randomblob() draw from.
-let rs = new Uint32Array(4);
+const rs = new Uint32Array(4);
 function seedRandom(seed: readonly number[]): void {
-  rs = Uint32Array.from(seed);
+  rs[0] = seed[0]!;
+  rs[1] = seed[1]!;
+  rs[2] = seed[2]!;
+  rs[3] = seed[3]!;
   if (rs[0] === 0 && rs[1] === 0 && rs[2] === 0 && rs[3] === 0) rs[0] = 1;
 }
 function next32(): number {
@@ -224,11 +227,28 @@ function sqliteFailure(err: unknown, statement?: number): Fail {
   return new Fail('invalid-sql', message, code === 'undefined' ? 'SQLITE_ERROR' : code, statement);
 }
 
+/** What the engine reads off a statement's text before running it, kept per text (a point read's text repeats). */
+interface TextFacts {
+  cls: StatementClass;
+  several: boolean;
+}
+const textFacts = new Map<string, TextFacts>();
+function textOf(sql: string): TextFacts {
+  let f = textFacts.get(sql);
+  if (f === undefined) {
+    f = { cls: classify(sql), several: hasSeveralStatements(sql) };
+    if (textFacts.size >= 1024) textFacts.clear();
+    textFacts.set(sql, f);
+  }
+  return f;
+}
+
 function checkStatement(sql: string, params: readonly SqlValue[], cls: StatementClass): void {
   if (cls.refused) throw new Fail('not-authorized', cls.refused, 'SQLITE_AUTH');
   // A replay applies what was acknowledged, whatever the limits are now.
   if (replaying) return;
-  if (utf8Bytes(sql) > limits.sqlBytes) throw new Fail('too-large', `the statement is ${utf8Bytes(sql)} bytes of SQL; D1 allows at most ${limits.sqlBytes}`, 'SQLITE_TOOBIG');
+  // (UTF-8 takes at most 3 bytes per UTF-16 unit: short text needs no count.)
+  if (sql.length * 3 > limits.sqlBytes && utf8Bytes(sql) > limits.sqlBytes) throw new Fail('too-large', `the statement is ${utf8Bytes(sql)} bytes of SQL; D1 allows at most ${limits.sqlBytes}`, 'SQLITE_TOOBIG');
   if (params.length > limits.params) throw new Fail('too-large', `the statement binds ${params.length} parameters; D1 allows at most ${limits.params}`, 'SQLITE_TOOBIG');
 }
 
@@ -288,8 +308,11 @@ const STATEMENT_CACHE = 128;
 function prepare(sql: string, statement?: number): Statement {
   const cached = statements.get(sql);
   if (cached) {
-    statements.delete(sql);
-    statements.set(sql, cached);
+    // Most recently used last: only worth the reordering once the cache is full and evicts.
+    if (statements.size >= STATEMENT_CACHE) {
+      statements.delete(sql);
+      statements.set(sql, cached);
+    }
     return cached;
   }
   let stmt: Statement;
@@ -317,11 +340,11 @@ const TRANSACTION = { open: 'BEGIN', commit: 'COMMIT', rollback: 'ROLLBACK' };
  */
 function runStatements(statements: ReadonlyArray<{ sql: string; params: SqlValue[] }>, atomic: boolean, nested = false): { results: SqlRows[]; wrote: boolean } {
   const tx = nested ? SAVEPOINT : TRANSACTION;
-  const classes = statements.map((s) => classify(s.sql));
+  const classes = statements.map((s) => textOf(s.sql).cls);
   statements.forEach((s, i) => {
     try {
       checkStatement(s.sql, s.params, classes[i]!);
-      if (!replaying && hasSeveralStatements(s.sql)) {
+      if (!replaying && textOf(s.sql).several) {
         throw new Fail('invalid-sql', 'a prepared statement holds one SQL statement; this text holds several (use exec() for SQL text of several statements, or batch())', 'SQLITE_ERROR');
       }
     } catch (err) {

@@ -36,6 +36,8 @@ export class SqlEngine implements SqlStore {
   private readonly options: SqlEngineOptions;
   private readonly databases = new Map<string, SqlDatabase>();
   private closed = false;
+  /** The database database() returned last (most recently used already). */
+  private last: SqlDatabase | null = null;
 
   private constructor(dir: string, module: SqlWasmModule, options: SqlEngineOptions) {
     this.dir = dir;
@@ -71,14 +73,17 @@ export class SqlEngine implements SqlStore {
   }
 
   database(id: string): SqlDatabase {
-    this.checkId(id);
     if (this.closed) throw new Error('the SQL store is closed');
     let db = this.databases.get(id);
     if (db) {
-      // Most recently used last: the order the thread cap stops them in.
-      this.databases.delete(id);
-      this.databases.set(id, db);
+      // Most recently used last: the order the thread cap stops them in (none without a cap; nor for the last one).
+      if (this.options.maxThreads !== undefined && this.last !== db) {
+        this.databases.delete(id);
+        this.databases.set(id, db);
+      }
     } else {
+      // (An id already in the map passed this check.)
+      this.checkId(id);
       const onTornTail = this.options.onTornTail;
       db = new SqlDatabase(id, {
         dir: join(this.dir, id),
@@ -91,6 +96,7 @@ export class SqlEngine implements SqlStore {
       });
       this.databases.set(id, db);
     }
+    this.last = db;
     return db;
   }
 
