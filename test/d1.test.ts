@@ -126,6 +126,8 @@ export default {
         out.batchFirst = show(viaBatch.results[0]);
         out.batchRaw = show([Object.keys(viaBatch.results[0]), Object.values(viaBatch.results[0])]);
         out.allRows = show((await stmt.all()).results);
+        // A BLOB parameter (not a primitive): the read still answers at once, the other way across.
+        out.blobParam = await db.prepare('SELECT ? AS b, typeof(?) AS t, ? AS n').bind(new Uint8Array([1, 2]), new Uint8Array([3]), 7).first();
         break;
       }
       case 'count': {
@@ -218,6 +220,7 @@ describe('D1 for JS workers', () => {
     // SQLite may fold -0.0 to 0.0: whichever it gives, both ways agree (compared above), and it is a number.
     expect([0, 'num:-0']).toContain(first.nz);
     expect(out.dupCol).toBe(2);
+    expect(out.blobParam).toEqual({ b: [1, 2], t: 'blob', n: 7 });
     const raw = JSON.parse(out.raw);
     expect(raw[0]).toEqual(['big', 'min', 'max', 'inf', 'ninf', 'nz', 'tiny', 'huge', 'tenth', 'bound', 'boundReal', 'boundBig', 'text', 'empty', 'bytes', 'nil', 'dup', 'dup', 'q" x']);
     expect(raw[1]).toEqual([9007199254740992, -9223372036854775808, 9223372036854775807, 'num:Infinity', 'num:-Infinity', first.nz, 5e-324, 1.7976931348623157e308, 0.1, -4611686018427387904, 2.5, 9007199254740992, first.text, [], [0, 255, 128], null, 1, 2, '']);

@@ -583,6 +583,9 @@ export interface InvokeOps {
 export type InvokeOp = keyof InvokeOps;
 
 /** What `invoke` returns for op K: the reply, or a ticket to wait on for it. */
+/** A primitive that crosses the isolate boundary as it is. */
+export type FlatArg = string | number | bigint | boolean | null | undefined;
+
 export type InvokeAnswer<K extends InvokeOp = InvokeOp> = InvokeOps[K]['reply'] | InvokeTicket;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -618,6 +621,9 @@ export interface HostFunctions {
   call<K extends GuestCallOp>(reqId: number, op: K, arg: GuestCalls[K]): void;
   /** A synchronous op (InvokeOps). */
   invoke<K extends InvokeOp>(op: K, arg: InvokeOps[K]['arg']): InvokeAnswer<K>;
+  // Also `invoke('cap.flat', interface, resource, method, handle, ...args)`: a capability method call whose arguments
+  // are all primitives (FlatArg), which cross without a copy of a call object; answered with the value itself when it
+  // is a primitive, else as 'cap' would be (a reply, or a ticket). (internal/bridge.js, hostInvokeFlat.)
   /** The reply of an invoke that answered with a ticket. */
   wait(ticket: number): Promise<InvokeReply>;
 }

@@ -36,6 +36,8 @@ class PendingReplies {
   }
 }
 
+const FLAT_CAP = 'cap.flat';
+
 function invokeFromGuest(sink: () => IsolateSink, pending: PendingReplies, op: unknown, arg: unknown): unknown {
   if (typeof op !== 'string') return { x: 'invoke: op must be a string' };
   let reply: unknown;
@@ -46,6 +48,20 @@ function invokeFromGuest(sink: () => IsolateSink, pending: PendingReplies, op: u
   }
   if (reply !== null && typeof reply === 'object' && typeof (reply as PromiseLike<unknown>).then === 'function') {
     return { p: pending.add(Promise.resolve(reply).catch((err: unknown) => ({ x: err instanceof Error ? err.message : String(err) }))) };
+  }
+  return reply;
+}
+
+/**
+ * A capability method call made of primitives (HostFunctions.invoke's FLAT_CAP form: `i, r, m, h, ...args`, which
+ * cross without a copy of an object): the call's value itself when it is a primitive, else its reply (or a ticket).
+ */
+function invokeFlatFromGuest(sink: () => IsolateSink, pending: PendingReplies, i: unknown, rest: unknown[]): unknown {
+  const call = { i, r: rest[0], m: rest[1], k: 'method', h: rest[2], a: rest.slice(3) };
+  const reply = invokeFromGuest(sink, pending, 'cap', call);
+  if (reply !== null && typeof reply === 'object' && 'v' in reply) {
+    const v = (reply as { v: unknown }).v;
+    if (v === null || typeof v !== 'object') return v;
   }
   return reply;
 }
@@ -303,7 +319,7 @@ export class IsolatePool {
           new ivm.Reference((reqId: unknown, op: unknown, arg: unknown) => {
             if (typeof reqId === 'number' && typeof op === 'string') pooled.sink.call(reqId, op, arg);
           }),
-          new ivm.Reference((op: unknown, arg: unknown) => invokeFromGuest(() => pooled.sink, pending, op, arg)),
+          new ivm.Reference((op: unknown, arg: unknown, ...rest: unknown[]) => (op === FLAT_CAP ? invokeFlatFromGuest(() => pooled.sink, pending, arg, rest) : invokeFromGuest(() => pooled.sink, pending, op, arg))),
           new ivm.Reference((ticket: unknown) => waitFromGuest(pending, ticket)),
           new ivm.ExternalCopy({ memoryBytes: memoryMb * 1024 * 1024, caps: PRELUDE_CAPS }).copyInto(),
         ],

@@ -610,9 +610,10 @@ export function respond(req: EngineRequest): EngineResponse {
 
 /**
  * A plain read answered as JSON text (sql-database.ts, queryNowJson: the host hands the text to a JS worker's D1
- * facade, which parses it): `{"columns":[...],"rows":[[...]],"meta":{...}}`, values as D1 returns them to JavaScript
- * (INTEGER and REAL as numbers, TEXT as strings, BLOB as arrays of byte values, NULL as null; an INTEGER beyond 2^53
- * rounds to the nearest double as Number() would round it), meta as SqlMeta with numbers. The arguments are
+ * facade, which parses it): `[columns, rows, meta]`, arrays only (JSON.parse then makes no property names), values as
+ * D1 returns them to JavaScript (INTEGER and REAL as numbers, TEXT as strings, BLOB as arrays of byte values, NULL as
+ * null; an INTEGER beyond 2^53 rounds to the nearest double as Number() would round it), meta as SqlMeta's values in
+ * its order: changes, lastRowId, rowsRead, rowsWritten, changedDb, sizeAfter, durationMs. The arguments are
  * primitives, so that the call copies nothing but strings: the seed's four words, then the statement's parameters.
  * Anything but a read's rows (a failure, or a record: the host only sends plain reads) comes back as respond's answer.
  */
@@ -623,9 +624,9 @@ export function readJson(sql: string, s0: number, s1: number, s2: number, s3: nu
 }
 
 function rowsJson(r: SqlRows): string {
-  let out = '{"columns":[';
+  let out = '[[';
   for (let i = 0; i < r.columns.length; i++) out += (i === 0 ? '' : ',') + JSON.stringify(r.columns[i]);
-  out += '],"rows":[';
+  out += '],[';
   for (let i = 0; i < r.rows.length; i++) {
     const row = r.rows[i]!;
     out += i === 0 ? '[' : ',[';
@@ -633,7 +634,7 @@ function rowsJson(r: SqlRows): string {
     out += ']';
   }
   const m = r.meta;
-  return `${out}],"meta":{"changes":${m.changes},"lastRowId":${m.lastRowId},"rowsRead":${m.rowsRead},"rowsWritten":${m.rowsWritten},"changedDb":${m.changedDb},"sizeAfter":${m.sizeAfter},"durationMs":${jsonValue(m.durationMs)}}}`;
+  return `${out}],[${m.changes},${m.lastRowId},${m.rowsRead},${m.rowsWritten},${m.changedDb},${m.sizeAfter},${jsonValue(m.durationMs)}]]`;
 }
 
 /** One value as JSON text that JSON.parse turns into what D1 gives JavaScript. */

@@ -93,9 +93,9 @@ export interface SqlDatabaseHandle {
    */
   queryNow(statement: SqlStatement): SqlRows | null;
   /**
-   * As queryNow, its rows as JSON text for a JS worker's D1 facade: `{"columns":[...],"rows":[[...]],"meta":{...}}`,
+   * As queryNow, its rows as JSON text for a JS worker's D1 facade: `[columns, rows, meta]` (sql-engine.ts, readJson),
    * values as D1 gives them to JavaScript (INTEGER and REAL as numbers, BLOB as an array of byte values), meta as
-   * SqlMeta with numbers.
+   * SqlMeta's values in order (changes, lastRowId, rowsRead, rowsWritten, changedDb, sizeAfter, durationMs).
    */
   queryNowJson(sql: string, params: readonly SqlValue[]): string | null;
   /** All statements in one transaction: every one applied or none. */

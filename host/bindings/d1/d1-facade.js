@@ -47,6 +47,10 @@ export default function d1Facade(host) {
     }
   }
 
+  function isPrimitive(v) {
+    return v === null || typeof v !== 'object';
+  }
+
   /** A bound value (bindable's) as a WIT sql value. */
   function toWit(v) {
     if (v === null) return { tag: 'null' };
@@ -78,10 +82,13 @@ export default function d1Facade(host) {
     return null;
   }
 
-  /**
-   * The rows of a WIT answer as D1 gives them to JavaScript, in the shape queryNowJson's text parses to:
-   * `{ columns, rows: values[][], meta }`.
-   */
+  /** queryNowJson's parsed text (`[columns, rows, meta values]`, SqlDatabaseHandle.queryNowJson) as plainOf's shape. */
+  function plainOfJson(a) {
+    const m = a[2];
+    return { columns: a[0], rows: a[1], meta: { changes: m[0], lastRowId: m[1], rowsRead: m[2], rowsWritten: m[3], changedDb: m[4], sizeAfter: m[5], durationMs: m[6] } };
+  }
+
+  /** The rows of a WIT answer as D1 gives them to JavaScript: `{ columns, rows: values[][], meta }`. */
   function plainOf(r) {
     return { columns: r.columns, rows: r.rows.map((row) => row.map(fromWit)), meta: r.meta };
   }
@@ -181,11 +188,15 @@ export default function d1Facade(host) {
         // A read the host can answer now comes back in this call, as JSON text, without a second entry into the isolate.
         let text;
         try {
-          text = host.callSync(SQL, 'Database', 'queryNowJson', 'method', handleOf(this.#db), [this.#sql, this.#params]);
+          const h = handleOf(this.#db);
+          // Parameters that are all primitives (no BLOB) cross as they are, without a call object to copy.
+          text = this.#params.every(isPrimitive)
+            ? host.callSyncFlat(SQL, 'Database', 'queryNowJsonFlat', h, [this.#sql, ...this.#params])
+            : host.callSync(SQL, 'Database', 'queryNowJson', 'method', h, [this.#sql, this.#params]);
         } catch (err) {
           return Promise.reject(guestError(err));
         }
-        if (text !== undefined) return Promise.resolve(JSON.parse(text));
+        if (text !== undefined) return Promise.resolve(plainOfJson(JSON.parse(text)));
       }
       return invoke(this.#db, 'query', [{ sql: this.#sql, params: this.#params.map(toWit) }]).then(plainOf);
     }

@@ -130,6 +130,11 @@ export function sqlCapability(store: SqlStore): CapabilityDefinition<SqlImpl, D1
           }
         }
 
+        /** queryNowJson with the parameters as arguments (all primitives: the facade's call of them crosses as they are). */
+        queryNowJsonFlat(sql: unknown, ...params: unknown[]): string | undefined {
+          return this.queryNowJson(sql, params);
+        }
+
         #now(db: SqlDatabaseHandle, s: SqlStatement): SqlRows | null {
           try {
             return db.queryNow(s);

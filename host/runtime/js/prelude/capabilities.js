@@ -4,7 +4,7 @@
 // so the isolate keeps running other work). A call is `{ i: interface, r: resource or function, m: member, k: kind,
 // h: handle, a: args }` (CapabilityCall in host/core/isolate-protocol.ts); the reply is `{ v } | { e } | { x }`.
 // Resources are proxies holding a host handle number.
-import { hostInvoke, hostInvokeIgnored } from './internal/bridge.js';
+import { hostInvoke, hostInvokeFlat, hostInvokeIgnored } from './internal/bridge.js';
 import { hostAsync } from './internal/async.js';
 
 const HANDLE = Symbol('edge.handle');
@@ -210,6 +210,10 @@ export const facadeChannel = Object.freeze({
   /** A synchronous call, for what the host answers at once without I/O (opening a binding). */
   callSync(i, r, m, k, h, args) {
     return rawReply(hostInvoke('cap', { i, r, m, k, h, a: encode(args) }));
+  },
+  /** As callSync, for a method call whose arguments are all primitives (strings, numbers, bigints, booleans, null). */
+  callSyncFlat(i, r, m, h, args) {
+    return rawReply(hostInvokeFlat(i, r, m, h, args));
   },
   /** Drops a resource handle (sent without waiting). */
   drop(i, r, h) {

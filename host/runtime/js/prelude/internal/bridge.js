@@ -7,10 +7,11 @@
 //   urlParse(input: string, base?: string) -> UrlRecord | null   applySync   WHATWG URL parse (host's Ada)
 //   call(reqId: number, op: string, arg: any)            applyIgnored   async host ops and late results; answers come back as entries
 //   invoke(op: string, arg: any) -> Reply | { p: ticket } applySync     synchronous host ops (capabilities, component bodies)
+//   invoke('cap.flat', i, r, m, h, ...primitives) -> primitive | Reply | { p: ticket }   a capability method call of primitives
 //   wait(ticket: number) -> Reply                        applySyncPromise  the answer of an invoke the host had to wait for
 // Reply = { v: value } | { e: WIT error payload } | { x: host failure message }
 // UrlRecord = { href, origin, protocol, username, password, host, hostname, port, pathname, search, hash }
-/** @import { HostFunctions, InvokeOp, InvokeOps, InvokeTicket, UrlRecord } from '../../../../core/isolate-protocol.ts' */
+/** @import { FlatArg, HostFunctions, InvokeOp, InvokeOps, InvokeTicket, UrlRecord } from '../../../../core/isolate-protocol.ts' */
 
 /** @typedef {{ [K in keyof HostFunctions]: HostReference<HostFunctions[K]> }} HostReferences */
 
@@ -92,6 +93,26 @@ export function hostInvoke(op, arg) {
     return /** @type {InvokeOps[K]['reply']} */ (connectedBridge().wait.applySyncPromise(undefined, [/** @type {InvokeTicket} */ (r).p], { arguments: { copy: true } }));
   }
   return /** @type {InvokeOps[K]['reply']} */ (r);
+}
+
+/**
+ * A capability method call whose arguments are all primitives (HostFunctions.invoke's 'cap.flat' form): no call
+ * object to copy either way when the answer is a primitive too. Its reply, as hostInvoke('cap', ...) gives it.
+ * @param {string} i
+ * @param {string} r
+ * @param {string} m
+ * @param {number} h
+ * @param {FlatArg[]} args
+ * @returns {InvokeOps['cap']['reply']}
+ */
+export function hostInvokeFlat(i, r, m, h, args) {
+  const invoke = /** @type {{ applySync(receiver: undefined, args: unknown[], options: object): unknown }} */ (/** @type {unknown} */ (connectedBridge().invoke));
+  const out = invoke.applySync(undefined, ['cap.flat', i, r, m, h, ...args], { result: { copy: true } });
+  if (out === null || typeof out !== 'object') return { v: out };
+  if (typeof (/** @type {{ p?: unknown }} */ (out).p) === 'number') {
+    return /** @type {InvokeOps['cap']['reply']} */ (connectedBridge().wait.applySyncPromise(undefined, [/** @type {InvokeTicket} */ (out).p], { arguments: { copy: true } }));
+  }
+  return /** @type {InvokeOps['cap']['reply']} */ (out);
 }
 
 /**
