@@ -25,6 +25,7 @@ import type {
   SyncCommand,
   SyncFetchArgs,
   FlatResponse,
+  FlatResponseText,
   ResponseResult,
   SyncOutcome,
   TakeCommand,
@@ -751,14 +752,14 @@ export class WorkerInstance implements CpuWatched, WsHolder {
     const entry = this.pooled.entry as unknown as ivm.Reference<(cmd: SyncCommand | TakeCommand) => unknown>;
     const args = syncArgs(cmd);
     this.cpuMark = isolate.cpuTime;
-    let outcome: SyncOutcome | FlatResponse;
+    let outcome: SyncOutcome | FlatResponse | FlatResponseText;
     this.inSync = true;
     syncEntryActive = true;
     try {
       const timeout = Math.ceil((2 * leftNs) / 1e6) + SYNC_SLACK_MS;
       if (args[0] === SYNC_FETCH) (entry as unknown as ivm.Reference<(...a: SyncFetchArgs) => unknown>).applySync(undefined, args as SyncFetchArgs, { timeout });
       else entry.applySync(undefined, args as [SyncCommand], { arguments: { copy: true }, timeout });
-      outcome = (entry as unknown as ivm.Reference<(take: typeof SYNC_TAKE) => unknown>).applySync(undefined, [SYNC_TAKE], { result: { copy: true } }) as SyncOutcome | FlatResponse;
+      outcome = (entry as unknown as ivm.Reference<(take: typeof SYNC_TAKE) => unknown>).applySync(undefined, [SYNC_TAKE], { result: { copy: true } }) as SyncOutcome | FlatResponse | FlatResponseText;
     } catch (err) {
       const text = errorText(err);
       if (TIMEOUT_MESSAGE.test(text) && !isolate.isDisposed) {
@@ -781,6 +782,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
         }
       }
     }
+    if (typeof outcome === 'string') return responseOfText(outcome) as EntryReturns[C['t']];
     if (Array.isArray(outcome)) return responseOf(outcome) as EntryReturns[C['t']];
     if (outcome.pending) return PENDING;
     if (outcome.failed !== undefined) throw this.entryFailure(rc, cmd, outcome.failed);
@@ -1141,5 +1143,25 @@ function responseOf(flat: FlatResponse): ResponseResult {
   for (let i = 5; i < flat.length; i += 2) headers.push([flat[i] as string, flat[i + 1] as string]);
   const r: ResponseResult = { ok: true, status: flat[1], statusText: flat[2], headers, body: flat[4] };
   if (flat[3]) r.released = true;
+  return r;
+}
+
+/** A FlatResponseText as the ResponseResult it stands for. */
+function responseOfText(text: FlatResponseText): ResponseResult {
+  let at = 0;
+  const line = (): string => {
+    const end = text.indexOf('\n', at);
+    const s = text.slice(at, end);
+    at = end + 1;
+    return s;
+  };
+  const status = Number(line());
+  const released = line() === '1';
+  const hasBody = line() === '1';
+  const statusText = line();
+  const headers: HeaderList = [];
+  for (let name = line(); name !== ''; name = line()) headers.push([name, line()]);
+  const r: ResponseResult = { ok: true, status, statusText, headers, body: hasBody ? Buffer.from(text.slice(at), 'latin1') : null };
+  if (released) r.released = true;
   return r;
 }

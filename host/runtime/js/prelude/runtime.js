@@ -69,6 +69,8 @@ const SYNC_FETCH = 1;
 const SYNC_TAKE = 2;
 /** The first element of a FlatResponse (isolate-protocol.ts, SYNC_FLAT). */
 const SYNC_FLAT = 3;
+/** A plain response whose body is at most this long comes back as FlatResponseText (isolate-protocol.ts). */
+const FLAT_TEXT_MAX = 16384;
 /** Bytes a pull of a response body takes out of the isolate in one entry at most (readStream). */
 const PULL_BATCH_BYTES = 256 * 1024;
 
@@ -1057,7 +1059,7 @@ export function createRuntime(options) {
     return 0;
   }
 
-  /** @returns {SyncOutcome | FlatResponse} */
+  /** @returns {SyncOutcome | FlatResponse | string} */
   function takeNow() {
     const o = syncOut;
     syncOut = null;
@@ -1071,17 +1073,38 @@ export function createRuntime(options) {
    * A plain response (isolate-protocol.ts, FlatResponse) as an array of primitives and its body, which crosses to the
    * host for less than the object and its header pairs would; null for any other result.
    * @param {unknown} r
-   * @returns {FlatResponse | null}
+   * @returns {FlatResponse | string | null}
    */
   function flatResponse(r) {
     if (r === null || typeof r !== 'object') return null;
     const res = /** @type {ResponseResult} */ (r);
     if (res.ok !== true || typeof res.status !== 'number' || !Array.isArray(res.headers) || !(res.body === null || res.body instanceof Uint8Array)) return null;
     for (const k in res) if (!FLAT_KEYS[/** @type {keyof ResponseResult} */ (k)]) return null;
+    const body = res.body;
+    if (body === null || body.length <= FLAT_TEXT_MAX) {
+      // Small: one string, body included as latin1 (a string crosses for a fraction of a Uint8Array's copy).
+      let head = `${res.status}\n${res.released === true ? 1 : 0}\n${body === null ? 0 : 1}\n${res.statusText}`;
+      let plain = !res.statusText.includes('\n');
+      for (const [name, value] of res.headers) {
+        if (value.includes('\n')) plain = false;
+        head += `\n${name}\n${value}`;
+      }
+      if (plain) return `${head}\n\n${body === null || body.length === 0 ? '' : latin1(body)}`;
+    }
     /** @type {FlatResponse} */
-    const out = [SYNC_FLAT, res.status, res.statusText, res.released === true, res.body];
+    const out = [SYNC_FLAT, res.status, res.statusText, res.released === true, body];
     for (const [name, value] of res.headers) out.push(name, value);
     return out;
+  }
+
+  /**
+   * Bytes as a string of one char per byte.
+   * @param {Uint8Array} b
+   */
+  function latin1(b) {
+    let s = '';
+    for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode.apply(null, /** @type {number[]} */ (/** @type {unknown} */ (b.subarray(i, i + 4096))));
+    return s;
   }
 
   /**
