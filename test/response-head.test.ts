@@ -1,7 +1,8 @@
 // A worker's response reaches the client byte for byte whichever way it crosses from the isolate: a small plain
 // response comes back from a synchronous entry as one string (its body one char per byte), a larger one as an array
 // with its bytes, others as objects (isolate-protocol.ts, FlatResponse and FlatResponseText). Bodies around the
-// 16 KiB boundary, every byte value, no body, an empty body, UTF-8 text, repeated headers.
+// 16 KiB boundary, every byte value, no body, an empty body, UTF-8 text, repeated headers; and the request's head,
+// which crosses the other way as lines of one string.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestFor, startTestHost, type TestHost } from './helpers/test-host.ts';
 
@@ -18,6 +19,7 @@ export default {
       headers.append('set-cookie', 'b=2; Path=/');
       return new Response(b, { status: 201, statusText: 'Made It', headers });
     }
+    if (url.pathname === '/echo') return Response.json({ method: request.method, url: request.url, headers: [...request.headers], country: request.cf?.country });
     if (url.pathname === '/none') return new Response(null, { status: 204, headers: { 'x-none': 'yes' } });
     if (url.pathname === '/empty') return new Response('', { status: 200 });
     if (url.pathname === '/text') return new Response('héllo ✓ 😀\\n\\nline', { headers: { 'content-type': 'text/plain; charset=utf-8' } });
@@ -57,6 +59,19 @@ describe('response heads and bodies across the isolate boundary', () => {
       expect(res.headers['x-a']).toBe('v1');
       expect(res.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; Path=/']);
     }
+  });
+
+  it("the request's head arrives as sent: method, URL, headers (an empty value too), cf", async () => {
+    const res = await t.get('heads', '/echo?q=a%20b&x=%E2%9C%93', { method: 'DELETE', headers: { 'x-empty': '', 'x-list': 'a, b', 'x-utf': 'caf\u00e9' } });
+    const body = JSON.parse(res.text);
+    expect(body.method).toBe('DELETE');
+    expect(body.url).toMatch(/\/echo\?q=a%20b&x=%E2%9C%93$/);
+    const headers = Object.fromEntries(body.headers);
+    expect(headers['x-empty']).toBe('');
+    expect(headers['x-list']).toBe('a, b');
+    expect(headers['x-utf']).toBe(Buffer.from('caf\u00e9', 'latin1').toString('latin1'));
+    expect(headers['cf-connecting-ip']).toBe('127.0.0.1');
+    expect(body.country).toBe('XX');
   });
 
   it('no body, an empty body, UTF-8 text with line feeds, and a response that waited', async () => {

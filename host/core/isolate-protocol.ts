@@ -174,12 +174,12 @@ export interface SyncCommand {
 }
 /**
  * A request's synchronous entry, the most frequent one, as primitive arguments instead of a SyncCommand to copy (a
- * structured copy of its object, headers and `cf` cost more than running a small handler):
- * `entry(SYNC_FETCH, reqId, method, url, hasBody, cfJson ('' for none), name, value, name, value, ...)`.
- * Not for a Durable Object's request (`object`), which goes as a SyncCommand.
+ * structured copy of its object, headers and `cf` cost more than running a small handler), its text fields as one
+ * string of lines: `entry(SYNC_FETCH, reqId, hasBody, "method\nurl\ncfJson ('' for none)\nname\nvalue...")`.
+ * Not for a Durable Object's request (`object`), nor for one with a line feed in a field: those go as a SyncCommand.
  */
 export const SYNC_FETCH = 1;
-export type SyncFetchArgs = [typeof SYNC_FETCH, number, string, string, boolean, string, ...string[]];
+export type SyncFetchArgs = [typeof SYNC_FETCH, number, boolean, string];
 
 /** A synchronous entry's `take` as a primitive argument (the same as a TakeCommand). */
 export const SYNC_TAKE = 2;

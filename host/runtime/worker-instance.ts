@@ -1120,7 +1120,8 @@ function uncaught(e: GuestErrorDescription): string {
 
 /**
  * A synchronous entry's arguments: a request's fetch as primitives (SyncFetchArgs) when its `cf` is plain (strings,
- * numbers, booleans: the data plane's), else the command as a SyncCommand to copy.
+ * finite numbers, booleans: the data plane's) and no line of it holds a line feed, else the command as a SyncCommand
+ * to copy.
  */
 function syncArgs(cmd: EntryCommand): SyncFetchArgs | [SyncCommand] {
   if (cmd.t !== 'fetch' || cmd.object !== undefined || cmd.cfJson !== undefined) return [{ t: 'sync', cmd }];
@@ -1130,11 +1131,16 @@ function syncArgs(cmd: EntryCommand): SyncFetchArgs | [SyncCommand] {
       const v = cmd.cf[k];
       if (v !== null && typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) return [{ t: 'sync', cmd }];
     }
+    // (JSON text has no raw line feed: JSON.stringify escapes them.)
     cfJson = JSON.stringify(cmd.cf);
   }
-  const args: SyncFetchArgs = [SYNC_FETCH, cmd.reqId, cmd.method, cmd.url, cmd.hasBody, cfJson];
-  for (const [name, value] of cmd.headers) args.push(name, value);
-  return args;
+  if (cmd.method.includes('\n') || cmd.url.includes('\n')) return [{ t: 'sync', cmd }];
+  let text = `${cmd.method}\n${cmd.url}\n${cfJson}`;
+  for (const [name, value] of cmd.headers) {
+    if (name.includes('\n') || value.includes('\n')) return [{ t: 'sync', cmd }];
+    text += `\n${name}\n${value}`;
+  }
+  return [SYNC_FETCH, cmd.reqId, cmd.hasBody, text];
 }
 
 /** A FlatResponse as the ResponseResult it stands for. */

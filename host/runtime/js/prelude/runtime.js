@@ -1018,12 +1018,13 @@ export function createRuntime(options) {
    * @returns {FetchCommand}
    */
   function syncFetchCommand(a) {
+    const lines = /** @type {string} */ (a[3]).split('\n');
     /** @type {HeaderList} */
     const headers = [];
-    for (let i = 6; i < a.length; i += 2) headers.push([a[i], a[i + 1]]);
+    for (let i = 3; i < lines.length; i += 2) headers.push([/** @type {string} */ (lines[i]), /** @type {string} */ (lines[i + 1])]);
     /** @type {FetchCommand} */
-    const cmd = { t: 'fetch', reqId: a[1], method: a[2], url: a[3], hasBody: a[4], headers };
-    if (a[5] !== '') cmd.cfJson = a[5];
+    const cmd = { t: 'fetch', reqId: a[1], method: /** @type {string} */ (lines[0]), url: /** @type {string} */ (lines[1]), hasBody: a[2], headers };
+    if (lines[2] !== '') cmd.cfJson = lines[2];
     return cmd;
   }
 
