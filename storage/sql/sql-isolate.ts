@@ -169,12 +169,7 @@ export class SqlIsolate extends EventEmitter<{ message: [SqlCallResponse]; error
    * this isolate must not be used again.
    */
   runSync(req: SqlCallRequest, timeoutMs: number): SqlCallResponse {
-    try {
-      return fromEngine(this.respond.applySync(undefined, [toEngine(req)], { arguments: { copy: true }, result: { copy: true }, timeout: timeoutMs }) as EngineResponse);
-    } catch (err) {
-      if (/timed out/i.test(String((err as Error)?.message))) throw new SqlIsolateTimeout(timeoutMs);
-      throw err;
-    }
+    return timed(timeoutMs, () => fromEngine(this.respond.applySync(undefined, [toEngine(req)], { arguments: { copy: true }, result: { copy: true }, timeout: timeoutMs }) as EngineResponse));
   }
 
   /**
@@ -185,13 +180,10 @@ export class SqlIsolate extends EventEmitter<{ message: [SqlCallResponse]; error
     const s = newSeed();
     let primitive = true;
     for (let i = 0; i < params.length; i++) if (params[i] !== null && typeof params[i] === 'object') primitive = false;
-    try {
+    return timed(timeoutMs, () => {
       const out = this.read.applySync(undefined, [sql, s[0], s[1], s[2], s[3], ...params] as never[], { ...(primitive ? {} : { arguments: { copy: true } }), result: { copy: true }, timeout: timeoutMs }) as string | EngineResponse;
       return typeof out === 'string' ? out : fromEngine(out);
-    } catch (err) {
-      if (/timed out/i.test(String((err as Error)?.message))) throw new SqlIsolateTimeout(timeoutMs);
-      throw err;
-    }
+    });
   }
 
   /** Stops the isolate (a statement running in it ends wherever it is); no event follows. */
@@ -204,6 +196,16 @@ export class SqlIsolate extends EventEmitter<{ message: [SqlCallResponse]; error
 export class SqlIsolateTimeout extends Error {
   constructor(ms: number) {
     super(`the statement ran past ${ms} ms`);
+  }
+}
+
+/** Runs a call with isolated-vm's `timeout`: its running past it is thrown as SqlIsolateTimeout. */
+function timed<T>(timeoutMs: number, call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    if (/timed out/i.test(String((err as Error)?.message))) throw new SqlIsolateTimeout(timeoutMs);
+    throw err;
   }
 }
 

@@ -111,12 +111,13 @@ export default function d1Facade(host) {
 
   /** Rows (plain) as objects keyed by column (a later column of the same name wins, as in D1). */
   function objects(r) {
-    const cols = r.columns;
-    return r.rows.map((row) => {
-      const o = {};
-      for (let i = 0; i < cols.length; i++) o[cols[i]] = row[i];
-      return o;
-    });
+    return r.rows.map((row) => rowObject(r.columns, row));
+  }
+
+  function rowObject(cols, row) {
+    const o = {};
+    for (let i = 0; i < cols.length; i++) o[cols[i]] = row[i];
+    return o;
   }
 
   function resultOf(r) {
@@ -207,11 +208,7 @@ export default function d1Facade(host) {
       if (r.rows.length === 0) return null;
       const cols = r.columns;
       const row = r.rows[0];
-      if (column === undefined) {
-        const o = {};
-        for (let i = 0; i < cols.length; i++) o[cols[i]] = row[i];
-        return o;
-      }
+      if (column === undefined) return rowObject(cols, row);
       // The last column of that name, as the object would have it.
       const at = cols.lastIndexOf(column);
       if (at < 0) throw new Error('D1_COLUMN_NOTFOUND: Column not found');

@@ -88,11 +88,19 @@ export function hostUrlParse(input, base) {
  */
 export function hostInvoke(op, arg) {
   const r = connectedBridge().invoke.applySync(undefined, [op, arg], { arguments: { copy: true }, result: { copy: true } });
+  return /** @type {InvokeOps[K]['reply']} */ (replyOf(r));
+}
+
+/**
+ * An invoke's answer as its reply: for a ticket, the reply of the op it stands for (waited for here).
+ * @param {unknown} r
+ * @returns {unknown}
+ */
+function replyOf(r) {
   if (r !== null && typeof r === 'object' && typeof (/** @type {{ p?: unknown }} */ (r).p) === 'number') {
-    // The host's reply to a ticket is that of the op the ticket stands for.
-    return /** @type {InvokeOps[K]['reply']} */ (connectedBridge().wait.applySyncPromise(undefined, [/** @type {InvokeTicket} */ (r).p], { arguments: { copy: true } }));
+    return connectedBridge().wait.applySyncPromise(undefined, [/** @type {InvokeTicket} */ (r).p], { arguments: { copy: true } });
   }
-  return /** @type {InvokeOps[K]['reply']} */ (r);
+  return r;
 }
 
 /**
@@ -109,10 +117,7 @@ export function hostInvokeFlat(i, r, m, h, args) {
   const invoke = /** @type {{ applySync(receiver: undefined, args: unknown[], options: object): unknown }} */ (/** @type {unknown} */ (connectedBridge().invoke));
   const out = invoke.applySync(undefined, ['cap.flat', i, r, m, h, ...args], { result: { copy: true } });
   if (out === null || typeof out !== 'object') return { v: out };
-  if (typeof (/** @type {{ p?: unknown }} */ (out).p) === 'number') {
-    return /** @type {InvokeOps['cap']['reply']} */ (connectedBridge().wait.applySyncPromise(undefined, [/** @type {InvokeTicket} */ (out).p], { arguments: { copy: true } }));
-  }
-  return /** @type {InvokeOps['cap']['reply']} */ (out);
+  return /** @type {InvokeOps['cap']['reply']} */ (replyOf(out));
 }
 
 /**
