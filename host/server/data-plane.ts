@@ -1,14 +1,14 @@
 // The data plane: guest traffic. Every method and path goes to the worker picked by the router; bodies
 // stream in both directions without being buffered whole.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { Readable } from 'node:stream';
-import { ServerResponse, type IncomingMessage } from 'node:http';
+import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { EdgeError } from '../core/errors.ts';
 import type { Router } from '../deploy/router.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import { PASS_THROUGH_HEADER } from '../runtime/egress.ts';
 import { errorResponse } from '../runtime/error-response.ts';
+import { releaseChunk } from '../runtime/body-streams.ts';
 import type { WorkerInstance } from '../runtime/worker-instance.ts';
 import type { ScheduledEventInit, ScheduledOutcome, TailEvent, WorkerResponse } from '../runtime/worker-types.ts';
 
@@ -194,6 +194,49 @@ function rawPairs(raw: string[]): Array<[string, string]> {
   return out;
 }
 
+/**
+ * A streamed body, written to the client as the worker makes it: each chunk goes straight to the response with a
+ * callback that gives it back (releaseChunk) once the socket has taken it, so that chunks pulled out of the isolate are
+ * freed then and there (Readable.from and pipe() would say nothing of when a chunk is written). Backpressure is the
+ * response's: a write over its high-water mark waits for 'drain' before the next chunk is pulled. A stream that fails
+ * part way resets the connection (never a clean-looking short body); a client that goes away stops the pulling.
+ */
+function sendStream(reply: FastifyReply, stream: AsyncGenerator<Uint8Array>): FastifyReply {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+  void pump(raw, stream);
+  return reply;
+}
+
+async function pump(raw: ServerResponse, stream: AsyncGenerator<Uint8Array>): Promise<void> {
+  let gone = false;
+  let wake: (() => void) | null = null;
+  const onDrain = (): void => wake?.();
+  const onClose = (): void => {
+    gone = true;
+    wake?.();
+  };
+  raw.on('drain', onDrain);
+  raw.on('close', onClose);
+  try {
+    for await (const chunk of stream) {
+      if (gone) break;
+      if (!raw.write(chunk, () => releaseChunk(chunk))) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+        if (gone) break;
+      }
+    }
+    if (!gone) raw.end();
+  } catch {
+    raw.destroy();
+  } finally {
+    raw.off('drain', onDrain);
+    raw.off('close', onClose);
+  }
+}
+
 /** `edge dev`'s /__scheduled?cron=<expr>&time=<ms>: runs the scheduled handler, answers with its outcome. */
 async function testScheduled(name: string, rawUrl: string, run: RunScheduled): Promise<WorkerResponse> {
   const query = new URL(rawUrl, 'http://localhost').searchParams;
@@ -225,7 +268,7 @@ function send(reply: FastifyReply, res: WorkerResponse): FastifyReply {
     else reply.header(name, v);
   }
   if (setCookies.length) reply.header('set-cookie', setCookies);
-  if (res.stream) return reply.send(Readable.from(res.stream, { objectMode: false }));
+  if (res.stream) return sendStream(reply, res.stream);
   const b = res.body;
   return reply.send(b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : '');
 }
