@@ -9,6 +9,7 @@ import { asEdgeError, errorText } from './error-response.ts';
 import { LimitExceededError } from './limits.ts';
 import type { RequestContext, RequestRunner } from './request-context.ts';
 import { heldChunks } from './held-bodies.ts';
+import { handOver } from '../../storage/owned-bytes.ts';
 
 /** A request-body chunk as bytes (Node streams give Buffers, or strings when an encoding was set). */
 export function asBytes(value: unknown): Uint8Array {
@@ -182,39 +183,6 @@ function pulledChunks(r: PullResult): Uint8Array[] {
   return out;
 }
 
-/**
- * Host buffers of chunks pulled out of the isolate, with how many of the chunks handed on are views of each. Every one
- * is the host's own copy (made by the entry that brought it), so a consumer done with a chunk's bytes (written to the
- * client's socket) gives it back with releaseChunk, and its memory is freed at once. Left to the GC instead, 50 MB of
- * 64 KiB chunks per response grew the host's external memory fast enough to make V8 run two or three mark-compacts of
- * the host's whole heap per response: most of a streamed body's CPU.
- */
-const pulledBuffers = new WeakMap<ArrayBufferLike, number>();
-
-/** A chunk pulled out of the isolate, about to be handed on: counted against its buffer (releaseChunk). */
-function ownChunk(chunk: Uint8Array): void {
-  const buf = chunk.buffer;
-  pulledBuffers.set(buf, (pulledBuffers.get(buf) ?? 0) + 1);
-}
-
-/**
- * Gives back a chunk whose bytes its consumer no longer needs (written out, the write's callback called). A chunk the
- * host pulled out of the isolate frees its buffer once every chunk viewing that buffer is given back; any other chunk
- * (a storage read's, a socket's) is left alone, so a consumer can give back whatever it wrote.
- */
-export function releaseChunk(chunk: Uint8Array): void {
-  const buf = chunk.buffer;
-  const views = pulledBuffers.get(buf);
-  if (views === undefined) return;
-  if (views > 1) {
-    pulledBuffers.set(buf, views - 1);
-    return;
-  }
-  pulledBuffers.delete(buf);
-  // Detaching drops the buffer's memory now (a new zero-length buffer takes its place).
-  if (buf instanceof ArrayBuffer && !buf.detached) buf.transfer(0);
-}
-
 /** Streams a response body out of the isolate, one entry per chunk the guest has ready (or several), as fast as the client reads. */
 export async function* pullBody(runner: RequestRunner, rc: RequestContext, streamId: number, waitUntil: boolean): AsyncGenerator<Uint8Array> {
   let completed = false;
@@ -228,9 +196,10 @@ export async function* pullBody(runner: RequestRunner, rc: RequestContext, strea
         throw new EdgeError('E_WORKER_EXCEPTION', 'The response body stream failed.', { status: 500 });
       }
       if (r.done) break;
-      // All of a pull's chunks are counted before the first is handed on: several can view one buffer.
+      // The entry made these chunks the host's own copies: handed over to the consumer (who may free them once
+      // written), all together, as several can view one buffer.
       const chunks = pulledChunks(r);
-      for (const chunk of chunks) ownChunk(chunk);
+      handOver(...chunks);
       for (const chunk of chunks) {
         sent += chunk.byteLength;
         yield chunk;

@@ -8,7 +8,7 @@ import type { Router } from '../deploy/router.ts';
 import type { WorkerRuntime } from '../runtime/worker-runtime.ts';
 import { PASS_THROUGH_HEADER } from '../runtime/egress.ts';
 import { errorResponse } from '../runtime/error-response.ts';
-import { releaseChunk } from '../runtime/body-streams.ts';
+import { release } from '../../storage/owned-bytes.ts';
 import type { WorkerInstance } from '../runtime/worker-instance.ts';
 import type { ScheduledEventInit, ScheduledOutcome, TailEvent, WorkerResponse } from '../runtime/worker-types.ts';
 
@@ -196,7 +196,7 @@ function rawPairs(raw: string[]): Array<[string, string]> {
 
 /**
  * A streamed body, written to the client as the worker makes it: each chunk goes straight to the response with a
- * callback that gives it back (releaseChunk) once the socket has taken it, so that chunks pulled out of the isolate are
+ * callback that gives it back (storage/owned-bytes.ts release) once the socket has taken it, so that chunks pulled out of the isolate are
  * freed then and there (Readable.from and pipe() would say nothing of when a chunk is written). Backpressure is the
  * response's: a write over its high-water mark waits for 'drain' before the next chunk is pulled. A stream that fails
  * part way resets the connection (never a clean-looking short body); a client that goes away stops the pulling.
@@ -222,7 +222,7 @@ async function pump(raw: ServerResponse, stream: AsyncGenerator<Uint8Array>): Pr
   try {
     for await (const chunk of stream) {
       if (gone) break;
-      if (!raw.write(chunk, () => releaseChunk(chunk))) {
+      if (!raw.write(chunk, () => release(chunk))) {
         await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
         if (gone) break;

@@ -8,6 +8,7 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { SegmentLog, syncDir, type Loc } from '../log/segment-log.ts';
+import { handOver } from '../owned-bytes.ts';
 import { sortedIndex, type SortedIndex } from '../sorted-index.ts';
 import { compareUtf8 } from '../kv/kv-types.ts';
 import {
@@ -290,12 +291,16 @@ export class BlobEngine implements BlobStore {
             skip = 0;
             while (left > 0 && pos < part.size) {
               const n = Math.min(READ_CHUNK_BYTES, left, part.size - pos);
-              const buf = Buffer.allocUnsafe(n);
+              // Never from Node's shared pool (a small tail would be): the buffer is this read's alone.
+              const buf = Buffer.allocUnsafeSlow(n);
               const { bytesRead } = await fh.read(buf, 0, n, pos);
               if (bytesRead === 0) throw new BlobError('internal', `object file ${part.file} is shorter than its recorded ${part.size} bytes`);
               pos += bytesRead;
               left -= bytesRead;
-              yield buf.subarray(0, bytesRead);
+              const chunk = buf.subarray(0, bytesRead);
+              // Read for this reader alone: whoever writes it out may free it (owned-bytes.ts).
+              handOver(chunk);
+              yield chunk;
             }
           } finally {
             await fh.close();
