@@ -5,7 +5,9 @@
 // four or five mark-compacts of the host's whole heap per object served, most of the CPU it cost.
 //
 // Only the very objects handed over count: a view cut from one (subarray, a Readable's concat) is not one of them, so
-// a consumer may give back anything it wrote, and a buffer someone else could still see is never freed.
+// a consumer may give back anything it wrote, and a buffer someone else could still see is never freed. Whoever keeps
+// a chunk past its consumer (a stored KV value, a held body) hands out views of it, never the object itself: the host's
+// held bodies do (held-bodies.ts heldChunks).
 
 /** Each chunk handed over: how many times (a chunk can be handed on twice, as a stream can enqueue it twice). */
 const handed = new WeakMap<Uint8Array, number>();

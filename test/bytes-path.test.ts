@@ -209,6 +209,17 @@ export default {
           },
         }));
       }
+      case '/count': {
+        // The request's body read by the worker, chunk by chunk: each enters the isolate.
+        const reader = request.body.getReader();
+        let n = 0;
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          n += value.byteLength;
+        }
+        return new Response(String(n));
+      }
       case '/made': {
         // Fresh chunks made as they are asked for.
         const total = Number(url.searchParams.get('mb')) * 16;
@@ -581,12 +592,17 @@ function fetchElsewhere(t: TestHost, name: string, path: string, putBytes = 0): 
   });
 }
 
-/** The most this process's live ArrayBuffer memory grew over what it was while `run` ran (sampled every 2 ms). */
+/**
+ * The most this process's live ArrayBuffer memory rose above its lowest point so far while `run` ran (sampled every
+ * 2 ms): what piled up, whatever garbage of earlier work a collection freed meanwhile.
+ */
 async function arrayBufferPeak(run: () => Promise<void>): Promise<number> {
-  const base = process.memoryUsage().arrayBuffers;
+  let low = process.memoryUsage().arrayBuffers;
   let peak = 0;
   const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
+    const now = process.memoryUsage().arrayBuffers;
+    low = Math.min(low, now);
+    peak = Math.max(peak, now - low);
   }, 2);
   try {
     await run();
@@ -623,6 +639,24 @@ describe('chunks of a streamed body, once written to the client', () => {
       expect(await fetchElsewhere(t, name, '/get?key=freed')).toBe(48 * MB);
     });
     expect(peak).toBeLessThan(6 * MB);
+  }, 60_000);
+
+  it('are freed at once when they are a request body\'s, read by the worker or echoed back unread', async () => {
+    // Node's HTTP parser copies each piece of a body into a buffer of its own: the host hands those over, and frees
+    // them once copied into the isolate or written back out. Read by the worker, 5.4-5.7 MB here (the isolate's own
+    // chunks, not yet collected by its GC, are in the same count), 18 MB without; echoed, 0.3 MB, 19 MB without.
+    const name = 'bytes-count';
+    const toml = manifestFor(name, 'index.js', '[limits]\ncpu_ms = 5000');
+    expect((await t.deploy(name, { toml, modules: { 'index.js': WORKER } })).status).toBe(201);
+    expect(await fetchElsewhere(t, name, '/count', MB)).toBe(String(MB).length);
+    const read = await arrayBufferPeak(async () => {
+      expect(await fetchElsewhere(t, name, '/count', 48 * MB)).toBe(String(48 * MB).length);
+    });
+    expect(read).toBeLessThan(10 * MB);
+    const echoed = await arrayBufferPeak(async () => {
+      expect(await fetchElsewhere(t, name, '/echo', 48 * MB)).toBe(48 * MB);
+    });
+    expect(echoed).toBeLessThan(6 * MB);
   }, 60_000);
 
   it('keep their own bytes when they view one buffer or repeat one chunk', async () => {

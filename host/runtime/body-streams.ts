@@ -9,7 +9,7 @@ import { asEdgeError, errorText } from './error-response.ts';
 import { LimitExceededError } from './limits.ts';
 import type { RequestContext, RequestRunner } from './request-context.ts';
 import { heldChunks } from './held-bodies.ts';
-import { handOver } from '../../storage/owned-bytes.ts';
+import { handOver, release } from '../../storage/owned-bytes.ts';
 
 /** A request-body chunk as bytes (Node streams give Buffers, or strings when an encoding was set). */
 export function asBytes(value: unknown): Uint8Array {
@@ -47,6 +47,7 @@ function readAhead(rc: RequestContext, ra: BodyReadAhead): void {
       else {
         const chunk = asBytes(value);
         if (chunk.byteLength > 0) {
+          handOverRead(chunk);
           ra.parts.push(chunk);
           ra.bytes += chunk.byteLength;
         }
@@ -66,6 +67,27 @@ function readAhead(rc: RequestContext, ra: BodyReadAhead): void {
   );
 }
 
+/**
+ * A chunk of the incoming body as the socket gave it: Node's HTTP parser copies each piece of a body into a buffer of
+ * its own, which nothing but this reader sees, so the chunk is handed over (freed once copied on or written out). A
+ * chunk that is a view of a larger buffer (a pool's, a read shared with other data) is left to the GC.
+ */
+function handOverRead(chunk: Uint8Array): void {
+  if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) handOver(chunk);
+}
+
+/** Parts joined into a buffer of their own (never from Node's shared pool), handed over to be freed once used. */
+function joined(parts: Uint8Array[], bytes: number): Uint8Array {
+  const out = Buffer.allocUnsafeSlow(bytes);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  handOver(out);
+  return out;
+}
+
 /** The next bytes of the incoming request's body for a JS worker's 'body.read' (all that was read ahead), as a 'chunk' entry. */
 export function readBodyChunk(runner: RequestRunner, rc: RequestContext): void {
   if (!rc.body) {
@@ -81,7 +103,9 @@ export function readBodyChunk(runner: RequestRunner, rc: RequestContext): void {
     let cmd: ChunkCommand;
     if (r.bytes > 0) {
       // One host copy when several parts wait (not the guest's CPU), then the one copy into the isolate.
-      const chunk = r.parts.length === 1 ? r.parts[0]! : Buffer.concat(r.parts, r.bytes);
+      const parts = r.parts;
+      const chunk = parts.length === 1 ? parts[0]! : joined(parts, r.bytes);
+      if (parts.length > 1) for (const p of parts) release(p);
       r.parts = [];
       r.bytes = 0;
       cmd = { t: 'chunk', reqId: rc.id, chunk };
@@ -96,7 +120,10 @@ export function readBodyChunk(runner: RequestRunner, rc: RequestContext): void {
     }
     // Read on while the guest handles these bytes.
     readAhead(rc, r);
-    runner.enter(rc, cmd).catch((err) => runner.failRequest(rc, asEdgeError(err)));
+    const entered = runner.enter(rc, cmd);
+    // The entry copied the bytes into the isolate: they are freed now, not at a mark-compact.
+    if ('chunk' in cmd) void entered.finally(() => release(cmd.chunk!)).catch(() => {});
+    entered.catch((err) => runner.failRequest(rc, asEdgeError(err)));
   };
   deliver();
 }
@@ -269,7 +296,9 @@ export async function* hostBodyChunks(rc: RequestContext, caps: HostBodyCaps, re
       const n = await iter.next();
       if (n.done) return;
       const chunk = asBytes(n.value);
-      if (chunk.byteLength > 0) yield chunk;
+      if (chunk.byteLength === 0) continue;
+      handOverRead(chunk);
+      yield chunk;
     }
   }
   if (r.k !== 'cap' || typeof r.i !== 'string' || typeof r.r !== 'string' || typeof r.h !== 'number' || !(r.first instanceof Uint8Array)) throw new TypeError('malformed host body reference');
