@@ -42,6 +42,7 @@ import { opFailure, type HostOpContext, type HostOps } from '../core/host-ops.ts
 import { mapStack } from './source-map.ts';
 import { evaluateWorker, STARTUP_CPU_MS, type BootstrapTarget } from './bootstrap.ts';
 import { beginComponentResponse, collectHostBody, discardBody, pullBody, readBodyChunk, readBodyForComponent, sendHostBody } from './body-streams.ts';
+import { sharedDeadlineMs } from '../../storage/ivm-timeout.ts';
 import { holdBody } from './held-bodies.ts';
 import { hostBodyOp } from './host-body-ops.ts';
 import { dropFetch, forwardFetched, passThrough, readFetched, subrequest } from './egress.ts';
@@ -756,7 +757,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
     this.inSync = true;
     syncEntryActive = true;
     try {
-      const timeout = Math.ceil((2 * leftNs) / 1e6) + SYNC_SLACK_MS;
+      const timeout = sharedDeadlineMs(Math.ceil((2 * leftNs) / 1e6) + SYNC_SLACK_MS);
       if (args[0] === SYNC_FETCH) (entry as unknown as ivm.Reference<(...a: SyncFetchArgs) => unknown>).applySync(undefined, args as SyncFetchArgs, { timeout });
       else entry.applySync(undefined, args as [SyncCommand], { arguments: { copy: true }, timeout });
       outcome = (entry as unknown as ivm.Reference<(take: typeof SYNC_TAKE) => unknown>).applySync(undefined, [SYNC_TAKE], { result: { copy: true } }) as SyncOutcome | FlatResponse | FlatResponseText;

@@ -5,6 +5,7 @@
 //
 // Calls are answered in the order they were made (`message` events, as a worker thread's would be); records cross as
 // objects and are serialized here, in the log's format (node:v8), so that the isolate needs nothing of Node.
+import { sharedDeadlineMs } from '../ivm-timeout.ts';
 import { EventEmitter } from 'node:events';
 import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -169,7 +170,7 @@ export class SqlIsolate extends EventEmitter<{ message: [SqlCallResponse]; error
    * this isolate must not be used again.
    */
   runSync(req: SqlCallRequest, timeoutMs: number): SqlCallResponse {
-    return timed(timeoutMs, () => fromEngine(this.respond.applySync(undefined, [toEngine(req)], { arguments: { copy: true }, result: { copy: true }, timeout: timeoutMs }) as EngineResponse));
+    return timed(timeoutMs, () => fromEngine(this.respond.applySync(undefined, [toEngine(req)], { arguments: { copy: true }, result: { copy: true }, timeout: sharedDeadlineMs(timeoutMs) }) as EngineResponse));
   }
 
   /**
@@ -181,7 +182,7 @@ export class SqlIsolate extends EventEmitter<{ message: [SqlCallResponse]; error
     let primitive = true;
     for (let i = 0; i < params.length; i++) if (params[i] !== null && typeof params[i] === 'object') primitive = false;
     return timed(timeoutMs, () => {
-      const out = this.read.applySync(undefined, [sql, s[0], s[1], s[2], s[3], ...params] as never[], { ...(primitive ? {} : { arguments: { copy: true } }), result: { copy: true }, timeout: timeoutMs }) as string | EngineResponse;
+      const out = this.read.applySync(undefined, [sql, s[0], s[1], s[2], s[3], ...params] as never[], { ...(primitive ? {} : { arguments: { copy: true } }), result: { copy: true }, timeout: sharedDeadlineMs(timeoutMs) }) as string | EngineResponse;
       return typeof out === 'string' ? out : fromEngine(out);
     });
   }
