@@ -196,10 +196,11 @@ function rawPairs(raw: string[]): Array<[string, string]> {
 
 /**
  * A streamed body, written to the client as the worker makes it: each chunk goes straight to the response with a
- * callback that gives it back (storage/owned-bytes.ts release) once the socket has taken it, so that chunks pulled out of the isolate are
- * freed then and there (Readable.from and pipe() would say nothing of when a chunk is written). Backpressure is the
- * response's: a write over its high-water mark waits for 'drain' before the next chunk is pulled. A stream that fails
- * part way resets the connection (never a clean-looking short body); a client that goes away stops the pulling.
+ * callback that gives it back (storage/owned-bytes.ts, release) once the socket has taken it, so that a chunk pulled
+ * out of the isolate or read from the blob store is freed then and there (Readable.from and pipe() would say nothing
+ * of when a chunk is written). Backpressure is the response's: a write over its high-water mark waits for 'drain'
+ * before the next chunk is pulled. A stream that fails part way resets the connection (never a clean-looking short
+ * body); a client that goes away stops the pulling.
  */
 function sendStream(reply: FastifyReply, stream: AsyncGenerator<Uint8Array>): FastifyReply {
   reply.hijack();
