@@ -161,10 +161,18 @@ export function utf8Encode(s) {
   return out;
 }
 
-function unitsToString(units, start, end) {
-  if (end - start <= CHUNK) return fromCharCode.apply(null, units.subarray(start, end));
+/**
+ * The string of one char per element of `units` from `start` to `end` (UTF-16 units, or bytes as latin1), made with
+ * the String.fromCharCode this module captured, CHUNK elements per call.
+ * @param {Uint8Array | Uint16Array} units
+ * @param {number} start
+ * @param {number} end
+ * @returns {string}
+ */
+export function unitsToString(units, start, end) {
+  if (end - start <= CHUNK) return fromCharCode.apply(null, /** @type {number[]} */ (/** @type {ArrayLike<number>} */ (units.subarray(start, end))));
   let s = '';
-  for (let i = start; i < end; i += CHUNK) s += fromCharCode.apply(null, units.subarray(i, Math.min(i + CHUNK, end)));
+  for (let i = start; i < end; i += CHUNK) s += fromCharCode.apply(null, /** @type {number[]} */ (/** @type {ArrayLike<number>} */ (units.subarray(i, Math.min(i + CHUNK, end)))));
   return s;
 }
 

@@ -3,15 +3,14 @@
 // RegExp, Map, Set, ArrayBuffer and typed arrays, Errors, and plain objects and arrays (shared and cyclic references
 // are refused rather than flattened).
 import { atob, btoa } from './base64.js';
+import { unitsToString } from './encoding.js';
 
 const TAG = '$edge';
 const TYPED = { Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array };
 const ERRORS = { Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
 
 function bytesToBase64(bytes) {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-  return btoa(s);
+  return btoa(unitsToString(bytes, 0, bytes.length));
 }
 
 function base64ToBytes(b64) {

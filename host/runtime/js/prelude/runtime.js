@@ -3,6 +3,7 @@
 // chunk, a timer firing, a pull on a streamed response body. Async host work (timers, body reads) is
 // requested fire-and-forget through `call`, and its answer arrives as a later entry.
 import { connectedBridge, setSyncEntry } from './internal/bridge.js';
+import { unitsToString } from './encoding.js';
 import { createIncomingRequest, Request } from './request.js';
 import { chunkBytes, takeBody } from './body.js';
 import { isDisturbed } from './streams.js';
@@ -1092,22 +1093,12 @@ export function createRuntime(options) {
         if (value.includes('\n')) plain = false;
         head += `\n${name}\n${value}`;
       }
-      if (plain) return `${head}\n\n${body === null || body.length === 0 ? '' : latin1(body)}`;
+      if (plain) return `${head}\n\n${body === null || body.length === 0 ? '' : unitsToString(body, 0, body.length)}`;
     }
     /** @type {FlatResponse} */
     const out = [SYNC_FLAT, res.status, res.statusText, res.released === true, body];
     for (const [name, value] of res.headers) out.push(name, value);
     return out;
-  }
-
-  /**
-   * Bytes as a string of one char per byte.
-   * @param {Uint8Array} b
-   */
-  function latin1(b) {
-    let s = '';
-    for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode.apply(null, /** @type {number[]} */ (/** @type {unknown} */ (b.subarray(i, i + 4096))));
-    return s;
   }
 
   /**
