@@ -5,7 +5,6 @@
 //
 // Calls are answered in the order they were made (`message` events, as a worker thread's would be); records cross as
 // objects and are serialized here, in the log's format (node:v8), so that the isolate needs nothing of Node.
-import { sharedDeadlineMs } from '../ivm-timeout.ts';
 import { EventEmitter } from 'node:events';
 import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -13,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { buildSync } from 'esbuild';
 import ivm from 'isolated-vm';
+import { sharedDeadlineMs } from '../ivm-timeout.ts';
 import type { CallRecord, EngineRequest, EngineResponse, SqlWasmModule } from './sql-engine.ts';
 import type { SqlLimits, SqlValue } from './sql-types.ts';
 
@@ -170,7 +170,7 @@ export class SqlIsolate extends EventEmitter<{ message: [SqlCallResponse]; error
    * this isolate must not be used again.
    */
   runSync(req: SqlCallRequest, timeoutMs: number): SqlCallResponse {
-    return timed(timeoutMs, () => fromEngine(this.respond.applySync(undefined, [toEngine(req)], { arguments: { copy: true }, result: { copy: true }, timeout: sharedDeadlineMs(timeoutMs) }) as EngineResponse));
+    return timed(timeoutMs, (timeout) => fromEngine(this.respond.applySync(undefined, [toEngine(req)], { arguments: { copy: true }, result: { copy: true }, timeout }) as EngineResponse));
   }
 
   /**
@@ -181,8 +181,8 @@ export class SqlIsolate extends EventEmitter<{ message: [SqlCallResponse]; error
     const s = newSeed();
     let primitive = true;
     for (let i = 0; i < params.length; i++) if (params[i] !== null && typeof params[i] === 'object') primitive = false;
-    return timed(timeoutMs, () => {
-      const out = this.read.applySync(undefined, [sql, s[0], s[1], s[2], s[3], ...params] as never[], { ...(primitive ? {} : { arguments: { copy: true } }), result: { copy: true }, timeout: sharedDeadlineMs(timeoutMs) }) as string | EngineResponse;
+    return timed(timeoutMs, (timeout) => {
+      const out = this.read.applySync(undefined, [sql, s[0], s[1], s[2], s[3], ...params] as never[], { ...(primitive ? {} : { arguments: { copy: true } }), result: { copy: true }, timeout }) as string | EngineResponse;
       return typeof out === 'string' ? out : fromEngine(out);
     });
   }
@@ -200,10 +200,13 @@ export class SqlIsolateTimeout extends Error {
   }
 }
 
-/** Runs a call with isolated-vm's `timeout`: its running past it is thrown as SqlIsolateTimeout. */
-function timed<T>(timeoutMs: number, call: () => T): T {
+/**
+ * Runs a call given isolated-vm's `timeout` for `timeoutMs` (on a shared deadline, ivm-timeout.ts): its running past
+ * it is thrown as SqlIsolateTimeout.
+ */
+function timed<T>(timeoutMs: number, call: (timeout: number) => T): T {
   try {
-    return call();
+    return call(sharedDeadlineMs(timeoutMs));
   } catch (err) {
     if (/timed out/i.test(String((err as Error)?.message))) throw new SqlIsolateTimeout(timeoutMs);
     throw err;
