@@ -12,7 +12,7 @@ import { componentGlueScript } from '../host/runtime/bootstrap.ts';
 import { CONTEXT_WARMUP, IsolatePool, randomBytes, snapshotWarmup, urlParse } from '../host/runtime/isolate-pool.ts';
 import { PRELUDE_CAPS } from '../host/core/limits.ts';
 import { buildPrelude } from '../host/runtime/js/prelude-bundle.ts';
-import { startTestHost, type TestHost } from './helpers/test-host.ts';
+import { manifestFor, startTestHost, type TestHost } from './helpers/test-host.ts';
 
 /** A context of a snapshot made of the prelude alone, as the snapshot's warm-up context starts. */
 async function bareContext(): Promise<{ isolate: ivm.Isolate; context: ivm.Context }> {
@@ -263,5 +263,94 @@ describe("a component's glue as a classic script", () => {
       expect(res.text).toContain('hello from');
       expect(t.host.runtime.evict('glue-script')).toBe(true);
     }
+  });
+});
+
+describe("a module worker's main module as a classic script", () => {
+  let t: TestHost;
+  beforeAll(async () => {
+    t = await startTestHost();
+  });
+  afterAll(() => t.close());
+
+  // Line 10 throws; its `new` is at column 48.
+  const WORKER = [
+    "import { DurableObject, env as bindings } from 'cloudflare:workers';",
+    'export class Tally extends DurableObject {',
+    "  async fetch() { const n = ((await this.ctx.storage.get('n')) ?? 0) + 1; await this.ctx.storage.put('n', n); return new Response(String(n)); }",
+    '}',
+    'let served = 0;',
+    'export default {',
+    '  async fetch(request, env) {',
+    '    served += 1;',
+    '    const path = new URL(request.url).pathname;',
+    "    if (path === '/boom') { served += 0; throw new Error('boom'); }",
+    "    if (path === '/tally') return env.TALLY.get(env.TALLY.idFromName('a')).fetch(request);",
+    '    return new Response(`served ${served} by ${bindings.WHO}`);',
+    '  },',
+    '};',
+    '',
+  ].join('\n');
+  const TOML = manifestFor('main-script', 'index.js', '[vars]\nWHO = "edge"\n[[durable_objects.bindings]]\nname = "TALLY"\nclass_name = "Tally"\n[[migrations]]\ntag = "v1"\nnew_classes = ["Tally"]\n');
+
+  const mainCode = (name: string): string | undefined => t.host.runtime.warmInstance(name)?.timings.mainCode;
+
+  it('deploys it with a code cache made after it ran, and cold-starts from that cache after eviction', async () => {
+    const d = await t.deploy('main-script', { toml: TOML, modules: { 'index.js': WORKER } });
+    expect(d.status, JSON.stringify(d.body)).toBe(201);
+    const main = t.host.runtime.activeVersion('main-script')!.modules.find((m) => m.path === 'index.js')!;
+    expect(main.source).toBe(WORKER);
+    expect(main.cache?.byteLength ?? 0).toBeGreaterThan(0);
+    // The deploy's isolate serves first (its code was compiled without a cache, which it made).
+    expect((await t.get('main-script')).text).toBe('served 1 by edge');
+    expect(mainCode('main-script')).toBe('script');
+    for (let i = 0; i < 2; i++) {
+      expect(t.host.runtime.evict('main-script')).toBe(true);
+      const res = await t.get('main-script');
+      expect(res.text).toBe('served 1 by edge');
+      expect(mainCode('main-script')).toBe('script+cache');
+    }
+    // Its exported class is the Durable Object's.
+    expect((await t.get('main-script', '/tally')).text).toBe('1');
+    expect((await t.get('main-script', '/tally')).text).toBe('2');
+  });
+
+  it("reports an exception at the module's own line and column", async () => {
+    const events: Array<{ kind: string; stack?: string }> = [];
+    const off = t.host.logs.subscribe('main-script', (ev) => events.push(ev));
+    try {
+      expect((await t.get('main-script', '/boom')).status).toBe(500);
+      await expect.poll(() => events.find((e) => e.kind === 'exception')).toBeDefined();
+    } finally {
+      off();
+    }
+    expect(events.find((e) => e.kind === 'exception')!.stack).toMatch(/at Object\.fetch \(worker:\/\/main-script\/index\.js:10:48\)/);
+  });
+
+  it('keeps the module form for a module a function body would change (a top-level await)', async () => {
+    const d = await t.deploy('main-module', { modules: { 'index.js': "const greeting = await Promise.resolve('awaited');\nexport default { fetch: () => new Response(greeting) };\n" } });
+    expect(d.status, JSON.stringify(d.body)).toBe(201);
+    expect(t.host.runtime.evict('main-module')).toBe(true);
+    expect((await t.get('main-module')).text).toBe('awaited');
+    expect(mainCode('main-module')).toBe('module');
+  });
+
+  it('cold-starts a version stored with a module code cache (deployed before the script form), making a cache it can use', async () => {
+    const version = t.host.runtime.activeVersion('main-script')!;
+    const index = version.modules.findIndex((m) => m.path === 'index.js');
+    const isolate = new ivm.Isolate({ memoryLimit: 32 });
+    try {
+      const mod = isolate.compileModuleSync(WORKER, { filename: 'index.js', produceCachedData: true });
+      await writeFile(join(t.dataDir, 'workers', 'main-script', 'versions', version.versionId, 'cache', `${index}.v8`), Buffer.from((mod as ivm.Module & ivm.CachedDataResult).cachedData!.copy()));
+    } finally {
+      isolate.dispose();
+    }
+    await t.restart();
+    expect((await t.get('main-script')).text).toBe('served 1 by edge');
+    expect(mainCode('main-script')).toBe('script');
+    expect(t.host.runtime.evict('main-script')).toBe(true);
+    expect((await t.get('main-script')).text).toBe('served 1 by edge');
+    expect(mainCode('main-script')).toBe('script+cache');
+    expect((await t.get('main-script', '/tally')).text).toBe('3');
   });
 });

@@ -12,9 +12,10 @@ import type { CapabilityRegistry } from '../bindings/registry.ts';
 import type { PooledIsolate } from './isolate-pool.ts';
 import { webAssembly, type WasmModule } from '../core/webassembly-api.ts';
 import { errorStack, errorText } from './error-response.ts';
-import type { ComponentParts, LoadedVersion } from './worker-types.ts';
+import type { ComponentParts, LoadedVersion, VersionModule } from './worker-types.ts';
 import { isolateValues, VALUE_MODULES_GLOBAL, valueModuleSource } from './value-modules.ts';
-import { dynamicImportBootstrap, dynamicImportsOf, explainLinkError, guestModule, usesCloudflareWorkers } from './guest-modules.ts';
+import { dynamicImportBootstrap, dynamicImportsOf, explainLinkError, guestModule, SCRIPT_IMPORTABLE, usesCloudflareWorkers } from './guest-modules.ts';
+import { callScriptForm, SCRIPT_FORM_LINE_OFFSET, scriptFormOf } from './script-form.ts';
 
 /** `node:x`, or a bare name Node resolves to a built-in. */
 const isNodeBuiltin = (specifier: string): boolean => specifier.startsWith('node:') || builtinModules.includes(specifier);
@@ -66,13 +67,19 @@ export function componentGlueScript(glue: string): string | null {
 /** Whether a stored glue has the classic-script form (versions deployed before it have the ES-module form). */
 export const isGlueScript = (source: string): boolean => source.startsWith(GLUE_SCRIPT_HEADER);
 
+/**
+ * How a JS worker's main module was compiled: as a module, or as a classic script (script-form.ts) with its code
+ * cache or without one ('' for a component).
+ */
+export type MainCode = '' | 'module' | 'script' | 'script+cache';
+
 /** What evaluating a version needs of the instance it loads into. */
 export interface BootstrapTarget {
   readonly version: LoadedVersion;
   readonly pooled: PooledIsolate;
   readonly registry: CapabilityRegistry;
   /** Where the cold start's time went (WorkerInstance.timings), filled in as each phase completes. */
-  readonly timings: { codeLoadMs: number; evaluateMs: number };
+  readonly timings: { codeLoadMs: number; evaluateMs: number; mainCode: MainCode };
   /** Takes the memory shared with the JS facades as soon as it exists: disposing the instance releases it, even when evaluation fails. */
   adoptShared(shared: { release(): void }): void;
 }
@@ -203,6 +210,8 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
   let bootstrapSource: string;
   let envModule: ivm.Module | null = null;
   let glueScript: { path: string; source: string } | null = null;
+  // The main module run as a classic script (script-form.ts), and whether its code cache is to be made after it ran.
+  let mainScript: { module: VersionModule; source: string; imports: string[]; options: ivm.ScriptOrigin; makeCache: boolean } | null = null;
   if (component) {
     // Compiled once per version in the host and handed to each isolate compiled (V8 shares the code between
     // isolates): a cold start neither compiles nor re-parses the core modules.
@@ -257,6 +266,29 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
     // `import { env } from "cloudflare:workers"` needs it too: the env module defines env before the worker's modules run.
     const envEmpty = plan.env.length === 0 && Object.keys(manifest.vars).length === 0 && !usesCloudflareWorkers(modules);
     const extra = dynamicImportBootstrap(dynamic!, manifest.main);
+    target.timings.mainCode = 'module';
+    const mainModule = dynamic!.sources.size === 0 ? byPath.get(manifest.main) : undefined;
+    const form = mainModule ? scriptFormOf(mainModule, mainModule.source, SCRIPT_IMPORTABLE) : null;
+    if (mainModule && form !== null) {
+      // Its value is the function whose body is the module (defining it runs nothing), for the bootstrap to call.
+      const options = { filename: `worker://${worker}/${manifest.main}`, lineOffset: SCRIPT_FORM_LINE_OFFSET };
+      const cache = !produceCache && mainModule.cache ? mainModule.cache : undefined;
+      let script: ivm.Script;
+      try {
+        const compileOptions = cache ? { ...options, cachedData: new ivm.ExternalCopy(new Uint8Array(cache).buffer as ArrayBuffer) } : options;
+        // With a code cache even a large script compiles in about a millisecond: on this thread.
+        script = sync || cache ? isolate.compileScriptSync(form.source, compileOptions) : await isolate.compileScript(form.source, compileOptions);
+      } catch (err) {
+        throw new EdgeError('E_MODULE_INVALID', `${manifest.main}: ${errorText(err)}`, { details: { module: manifest.main } });
+      }
+      // A cache made by a host before this form (a module's) or by another V8 is rejected: made again after this run.
+      const makeCache = cache === undefined || (script as ivm.Script & { cachedDataRejected?: boolean }).cachedDataRejected === true;
+      mainScript = { module: mainModule, source: form.source, imports: form.imports, options, makeCache };
+      target.timings.mainCode = makeCache ? 'script' : 'script+cache';
+      const main = script.runSync(context, { reference: true, timeout: Math.max(STARTUP_CPU_MS, manifest.limits.cpuMs) }) as ivm.Reference<unknown>;
+      context.global.setSync('__edgeMain', main.derefInto({ release: true }));
+      script.release();
+    }
     if (!envEmpty) envModule = isolate.compileModuleSync(
       `const host = globalThis.__edgeHost;\n` +
         `const env = ${envSource};\n` +
@@ -273,8 +305,14 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
     );
     bootstrapSource =
       (envEmpty ? '' : `import ${JSON.stringify(ENV_SPECIFIER)};\n`) +
-      `import * as entry from ${JSON.stringify(`./${manifest.main}`)};\n` +
+      (mainScript
+        ? mainScript.imports.map((spec, i) => `import * as __edge_i${i} from ${JSON.stringify(spec)};\n`).join('')
+        : `import * as entry from ${JSON.stringify(`./${manifest.main}`)};\n`) +
       extra.imports +
+      // The main module's body runs where its evaluation would have: after the env module and what it imports.
+      (mainScript
+        ? `const main = globalThis.__edgeMain; delete globalThis.__edgeMain;\n${callScriptForm('main', mainScript.imports.map((_, i) => `__edge_i${i}`))}`
+        : '') +
       `const host = globalThis.__edgeHost; delete globalThis.__edgeHost;\n` +
       (values.size > 0 ? `delete globalThis.${VALUE_MODULES_GLOBAL};\n` : '') +
       extra.body +
@@ -314,6 +352,14 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
       const again = isolate.compileScriptSync(glueScript.source, { filename: `worker://${worker}/${glueScript.path}`, produceCachedData: true });
       const cached = (again as ivm.Script & ivm.CachedDataResult).cachedData;
       if (cached) byPath.get(glueScript.path)!.cache = Buffer.from(cached.copy());
+      again.release();
+    }
+    if (mainScript?.makeCache) {
+      // As for the glue: the cache made now holds the functions the evaluation compiled. Kept with the version (the
+      // deploy stores it; a version loaded from disk with a cache V8 rejects gets one for the rest of this process).
+      const again = isolate.compileScriptSync(mainScript.source, { ...mainScript.options, produceCachedData: true });
+      const cached = (again as ivm.Script & ivm.CachedDataResult).cachedData;
+      if (cached) mainScript.module.cache = Buffer.from(cached.copy());
       again.release();
     }
   } catch (err) {

@@ -8,7 +8,8 @@ import ivm from 'isolated-vm';
 import { init as initLexer, parse as lexModule } from 'es-module-lexer';
 import { posix } from 'node:path';
 import { EdgeError } from '../core/errors.ts';
-import { cloudflareExportRefusal, cloudflareModuleRefusal } from '../core/cloudflare-modules.ts';
+import { CLOUDFLARE_WORKERS_EXPORTS, cloudflareExportRefusal, cloudflareModuleRefusal } from '../core/cloudflare-modules.ts';
+import type { ImportableModules } from './script-form.ts';
 import type { VersionModule } from './worker-types.ts';
 
 await initLexer;
@@ -28,9 +29,14 @@ const CLOUDFLARE_WORKERS_SOURCE =
 
 /** The runtime pieces nodejs_compat's polyfills import (host/deploy/node-compat; the prelude's index.js makes them). */
 export const NODE_COMPAT_SPECIFIER = 'edge:node-compat';
-const NODE_COMPAT_SOURCE =
-  `const m = globalThis.__edgeHost.nodeCompat;\n` +
-  `export const AsyncLocalStorage = m.AsyncLocalStorage, AsyncResource = m.AsyncResource, inspect = m.inspect, zlib = m.zlib;\n`;
+const NODE_COMPAT_EXPORTS = ['AsyncLocalStorage', 'AsyncResource', 'inspect', 'zlib'] as const;
+const NODE_COMPAT_SOURCE = `const m = globalThis.__edgeHost.nodeCompat;\nexport const ${NODE_COMPAT_EXPORTS.map((n) => `${n} = m.${n}`).join(', ')};\n`;
+
+/** The modules above a worker's main module may import and keep its script form (script-form.ts), with their exports. */
+export const SCRIPT_IMPORTABLE: ImportableModules = new Map([
+  [CLOUDFLARE_WORKERS, CLOUDFLARE_WORKERS_EXPORTS],
+  [NODE_COMPAT_SPECIFIER, NODE_COMPAT_EXPORTS],
+]);
 
 /** Resolves `import(specifier)` from module `from` against the modules the bootstrap registered. */
 const DYNAMIC_IMPORT_SOURCE = `

@@ -40,7 +40,7 @@ import type { CapabilityInstance, CapabilityRegistry, CapabilityReply } from '..
 import type { InProcessRequest, InProcessResponse } from '../bindings/capability.ts';
 import { opFailure, type HostOpContext, type HostOps } from '../core/host-ops.ts';
 import { mapStack } from './source-map.ts';
-import { evaluateWorker, STARTUP_CPU_MS, type BootstrapTarget } from './bootstrap.ts';
+import { evaluateWorker, STARTUP_CPU_MS, type BootstrapTarget, type MainCode } from './bootstrap.ts';
 import { beginComponentResponse, collectHostBody, discardBody, pullBody, readBodyChunk, readBodyForComponent, sendHostBody } from './body-streams.ts';
 import { sharedDeadlineMs } from '../../storage/ivm-timeout.ts';
 import { holdBody } from './held-bodies.ts';
@@ -182,9 +182,10 @@ export class WorkerInstance implements CpuWatched, WsHolder {
   /**
    * Where this instance's start went, for the benchmark's cold-start breakdown: compile and link (with the code
    * cache), evaluation (the global scope; for a component, glue evaluation and instantiation), and the first
-   * request's entry until its response head (the handler running cold). -1 until measured.
+   * request's entry until its response head (the handler running cold). -1 until measured. `mainCode`: how a JS
+   * worker's main module was compiled (bootstrap.ts, MainCode).
    */
-  readonly timings = { codeLoadMs: -1, evaluateMs: -1, firstFetchMs: -1 };
+  readonly timings: { codeLoadMs: number; evaluateMs: number; firstFetchMs: number; mainCode: MainCode } = { codeLoadMs: -1, evaluateMs: -1, firstFetchMs: -1, mainCode: '' };
   /** Host ops of no request settled in this turn, entered together (settleAll). */
   private settling: Array<{ id: number } & HostOpOutcome> = [];
   /**
