@@ -4,12 +4,12 @@
 // Cache API match (returned, or stored into R2), and those bodies stored into KV or the cache; a body the worker
 // reads still enters. A limit breach while the worker produces a streamed body resets the connection (never a
 // clean-looking short 200), with tail saying which limit and how many bytes went out.
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TailEvent } from '../host/runtime/worker-types.ts';
+import { arrayBufferPeak, fetchElsewhere } from './helpers/bytes.ts';
 import { manifestFor, startTestHost, type TestHost } from './helpers/test-host.ts';
 
 const MB = 1024 * 1024;
@@ -562,54 +562,6 @@ function viewsSha(): string {
     if (k % 4 === 0) h.update(new Uint8Array(65536).fill(122));
   }
   return h.digest('hex');
-}
-
-/**
- * A request to a worker sent from another process (whose reads and writes are not this one's memory): `putBytes`
- * bytes of zeros as a PUT's body, else a GET. Resolves to the response's length.
- */
-function fetchElsewhere(t: TestHost, name: string, path: string, putBytes = 0): Promise<number> {
-  const script = `const http = require('node:http');
-    const put = Number(process.argv[3]);
-    const req = http.request(process.argv[1], { method: put ? 'PUT' : 'GET', headers: { host: process.argv[2] } }, (res) => {
-      let n = 0;
-      res.on('data', (c) => { n += c.length; });
-      res.on('end', () => { process.stdout.write(String(n)); });
-      res.on('error', () => process.exit(2));
-    }).on('error', () => process.exit(3));
-    const block = Buffer.alloc(1 << 20);
-    let left = put;
-    (function more() {
-      while (left > 0) {
-        const n = Math.min(left, block.length);
-        left -= n;
-        if (!req.write(block.subarray(0, n))) return req.once('drain', more);
-      }
-      req.end();
-    })();`;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', script, `${t.host.dataUrl}${path}`, `${name}.localhost:${t.port}`, String(putBytes)], (err, stdout) => (err ? reject(err) : resolve(Number(stdout))));
-  });
-}
-
-/**
- * The most this process's live ArrayBuffer memory rose above its lowest point so far while `run` ran (sampled every
- * 2 ms): what piled up, whatever garbage of earlier work a collection freed meanwhile.
- */
-async function arrayBufferPeak(run: () => Promise<void>): Promise<number> {
-  let low = process.memoryUsage().arrayBuffers;
-  let peak = 0;
-  const sampler = setInterval(() => {
-    const now = process.memoryUsage().arrayBuffers;
-    low = Math.min(low, now);
-    peak = Math.max(peak, now - low);
-  }, 2);
-  try {
-    await run();
-  } finally {
-    clearInterval(sampler);
-  }
-  return peak;
 }
 
 describe('chunks of a streamed body, once written to the client', () => {

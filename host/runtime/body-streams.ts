@@ -162,7 +162,10 @@ export function readBodyForComponent(requests: ReadonlyMap<number, RequestContex
   const next = rc.bodyIter.next().then(
     ({ value, done }): BodyReadReply => {
       if (done) return { v: null };
-      return take(asBytes(value));
+      const chunk = asBytes(value);
+      // Copied into the isolate by the host's answer (isolate-pool.ts, bytesReply), which then frees it.
+      handOverRead(chunk);
+      return take(chunk);
     },
     (err: unknown): BodyReadReply => ({ e: { tag: 'io', val: `reading the request body failed: ${errorText(err)}` } }),
   );

@@ -5,6 +5,7 @@ import ivm from 'isolated-vm';
 import { randomFillSync } from 'node:crypto';
 import { buildPrelude, type FacadeModule } from './js/prelude-bundle.ts';
 import { CRYPTO_LIMITS, PRELUDE_CAPS } from '../core/limits.ts';
+import { handOver, release } from '../../storage/owned-bytes.ts';
 
 /** What a pooled isolate reports to whoever adopts it; swapped in on adoption. */
 export interface IsolateSink {
@@ -22,14 +23,15 @@ const idleSink: IsolateSink = {
 
 /** Replies an isolate's guest is blocked on, by ticket (see internal/bridge.js, hostInvoke). One per isolate. */
 class PendingReplies {
-  private readonly map = new Map<number, Promise<unknown>>();
+  /** Each ticket's reply, and whether it is a transferable already (bytesReply) or a value to copy. */
+  private readonly map = new Map<number, { reply: Promise<unknown>; transferable: boolean }>();
   private next = 1;
-  add(p: Promise<unknown>): number {
+  add(reply: Promise<unknown>, transferable = false): number {
     const t = this.next++;
-    this.map.set(t, p);
+    this.map.set(t, { reply, transferable });
     return t;
   }
-  take(t: unknown): Promise<unknown> | undefined {
+  take(t: unknown): { reply: Promise<unknown>; transferable: boolean } | undefined {
     const p = typeof t === 'number' ? this.map.get(t) : undefined;
     if (p) this.map.delete(t as number);
     return p;
@@ -37,6 +39,12 @@ class PendingReplies {
 }
 
 const FLAT_CAP = 'cap.flat';
+/** A component's request body read, answered with the bytes themselves (bytesReply): `invoke(READ_BYTES, reqId, max)`. */
+const READ_BYTES = 'body.read.bytes';
+/** A component's response body write, its bytes a whole ArrayBuffer argument: `invoke(WRITE_BYTES, reqId, buffer)`. */
+const WRITE_BYTES = 'resp.write.bytes';
+
+const failure = (err: unknown): { x: string } => ({ x: err instanceof Error ? err.message : String(err) });
 
 function invokeFromGuest(sink: () => IsolateSink, pending: PendingReplies, op: unknown, arg: unknown): unknown {
   if (typeof op !== 'string') return { x: 'invoke: op must be a string' };
@@ -44,12 +52,46 @@ function invokeFromGuest(sink: () => IsolateSink, pending: PendingReplies, op: u
   try {
     reply = sink().invoke(op, arg);
   } catch (err) {
-    return { x: err instanceof Error ? err.message : String(err) };
+    return failure(err);
   }
   if (reply !== null && typeof reply === 'object' && typeof (reply as PromiseLike<unknown>).then === 'function') {
-    return { p: pending.add(Promise.resolve(reply).catch((err: unknown) => ({ x: err instanceof Error ? err.message : String(err) }))) };
+    return { p: pending.add(Promise.resolve(reply).catch(failure)) };
   }
   return reply;
+}
+
+/**
+ * A body read's reply as it crosses into the isolate with no result options: bytes as an ArrayBuffer (one copy, moved
+ * in: no second copy into the isolate and no structured clone of a reply object), null at the end, else a copy.
+ */
+function bytesReply(reply: unknown): unknown {
+  if (reply !== null && typeof reply === 'object' && 'v' in reply) {
+    const v = (reply as { v: unknown }).v;
+    if (v === null) return null;
+    if (v instanceof Uint8Array) {
+      const whole = v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v.buffer : new Uint8Array(v).buffer;
+      const copy = new ivm.ExternalCopy(whole);
+      // A piece of the request body handed over (body-streams.ts) is done with once copied.
+      release(v);
+      return copy.copyInto({ release: true, transferIn: true });
+    }
+  }
+  return new ivm.ExternalCopy(reply).copyInto({ release: true });
+}
+
+/** READ_BYTES: the reply (bytesReply), or a ticket (copied) whose wait gets it. */
+function readBytesFromGuest(sink: () => IsolateSink, pending: PendingReplies, reqId: unknown, max: unknown): unknown {
+  let reply: unknown;
+  try {
+    reply = sink().invoke('body.read', { reqId, max });
+  } catch (err) {
+    return bytesReply(failure(err));
+  }
+  if (reply !== null && typeof reply === 'object' && typeof (reply as PromiseLike<unknown>).then === 'function') {
+    const ticket = pending.add(Promise.resolve(reply).then(bytesReply, (err: unknown) => bytesReply(failure(err))), true);
+    return new ivm.ExternalCopy({ p: ticket }).copyInto({ release: true });
+  }
+  return bytesReply(reply);
 }
 
 /**
@@ -68,8 +110,28 @@ function invokeFlatFromGuest(sink: () => IsolateSink, pending: PendingReplies, i
 
 /** applySyncPromise takes no result options: the reply crosses as a transferable copy. */
 function waitFromGuest(pending: PendingReplies, ticket: unknown): Promise<unknown> {
-  const p = pending.take(ticket) ?? Promise.resolve({ x: `no pending host reply ${String(ticket)}` });
-  return p.then((reply) => new ivm.ExternalCopy(reply).copyInto({ release: true }));
+  const p = pending.take(ticket) ?? { reply: Promise.resolve({ x: `no pending host reply ${String(ticket)}` }), transferable: false };
+  return p.transferable ? p.reply : p.reply.then((reply) => new ivm.ExternalCopy(reply).copyInto({ release: true }));
+}
+
+/** The host's `invoke` function (HostFunctions.invoke and its flat forms). */
+function invokeFunction(sink: () => IsolateSink, pending: PendingReplies): (op: unknown, arg: unknown, ...rest: unknown[]) => unknown {
+  return (op, arg, ...rest) => {
+    switch (op) {
+      case FLAT_CAP:
+        return invokeFlatFromGuest(sink, pending, arg, rest);
+      case READ_BYTES:
+        return readBytesFromGuest(sink, pending, arg, rest[0]);
+      case WRITE_BYTES: {
+        // A copy made for this write alone (`arguments: { copy: true }`): handed over to the socket that sends it.
+        const chunk = rest[0] instanceof ArrayBuffer ? new Uint8Array(rest[0]) : null;
+        if (chunk) handOver(chunk);
+        return invokeFromGuest(sink, pending, 'resp.write', { reqId: arg, chunk });
+      }
+      default:
+        return invokeFromGuest(sink, pending, op, arg);
+    }
+  };
 }
 
 export interface PooledIsolate {
@@ -319,7 +381,7 @@ export class IsolatePool {
           new ivm.Reference((reqId: unknown, op: unknown, arg: unknown) => {
             if (typeof reqId === 'number' && typeof op === 'string') pooled.sink.call(reqId, op, arg);
           }),
-          new ivm.Reference((op: unknown, arg: unknown, ...rest: unknown[]) => (op === FLAT_CAP ? invokeFlatFromGuest(() => pooled.sink, pending, arg, rest) : invokeFromGuest(() => pooled.sink, pending, op, arg))),
+          new ivm.Reference(invokeFunction(() => pooled.sink, pending)),
           new ivm.Reference((ticket: unknown) => waitFromGuest(pending, ticket)),
           new ivm.ExternalCopy({ memoryBytes: memoryMb * 1024 * 1024, caps: PRELUDE_CAPS }).copyInto(),
         ],

@@ -5,7 +5,7 @@
 // exhausted or any other) discards the component instance, and the next request gets a new one.
 // A component of the standard `wasi:http/proxy` world (componentize-js, wasmtime serve, Spin...) runs the same way
 // through its `wasi:http/incoming-handler.handle(request, response-outparam)`, with WASI 0.2 (wasi.js, wasi-http.js).
-import { hostInvoke, hostInvokeIgnored, hostLog } from './internal/bridge.js';
+import { hostInvoke, hostInvokeIgnored, hostLog, hostReadBytes, hostWriteBytes } from './internal/bridge.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
 import { URL } from './url.js';
 import { CapabilityError, capabilityImports, unwrapReply } from './capabilities.js';
@@ -75,6 +75,9 @@ export function createComponentWorker(instantiate, config) {
   let reqId = 0;
   let begun = false;
 
+  /** A body read's `max` that takes the host's next piece whole, and what a read of 0 bytes reads. */
+  const WHOLE_PIECE = 0xffffffff;
+  const DEFAULT_READ = 65536;
   class IncomingBody {
     /**
      * @param {symbol} token
@@ -85,16 +88,31 @@ export function createComponentWorker(instantiate, config) {
       /** @type {number} */
       this[REQ] = id;
       this.done = false;
+      /**
+       * What is left of the last piece the host gave: pieces come whole (one crossing, one copy each) and reads
+       * smaller than a piece are cut from it here.
+       * @type {Uint8Array | null}
+       */
+      this.rest = null;
     }
     /** @param {number} max */
     read(max) {
       if (this.done) return undefined;
-      const chunk = unwrapReply(hostInvoke('body.read', { reqId: this[REQ], max: max >>> 0 }), 'incoming-body.read');
-      if (chunk === null || chunk === undefined) {
-        this.done = true;
-        return undefined;
+      let piece = this.rest;
+      if (piece === null) {
+        piece = /** @type {Uint8Array | null} */ (unwrapReply(hostReadBytes(this[REQ], WHOLE_PIECE), 'incoming-body.read') ?? null);
+        if (piece === null) {
+          this.done = true;
+          return undefined;
+        }
       }
-      return chunk;
+      const n = max >>> 0 || DEFAULT_READ;
+      if (piece.byteLength <= n) {
+        this.rest = null;
+        return piece;
+      }
+      this.rest = piece.subarray(n);
+      return piece.subarray(0, n);
     }
   }
   class OutgoingBody {
@@ -109,7 +127,7 @@ export function createComponentWorker(instantiate, config) {
     }
     /** @param {Uint8Array} chunk */
     write(chunk) {
-      unwrapReply(hostInvoke('resp.write', { reqId: this[REQ], chunk }), 'outgoing-body.write');
+      unwrapReply(hostWriteBytes(this[REQ], chunk), 'outgoing-body.write');
     }
   }
   /**

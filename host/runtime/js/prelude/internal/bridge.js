@@ -8,6 +8,8 @@
 //   call(reqId: number, op: string, arg: any)            applyIgnored   async host ops and late results; answers come back as entries
 //   invoke(op: string, arg: any) -> Reply | { p: ticket } applySync     synchronous host ops (capabilities, component bodies)
 //   invoke('cap.flat', i, r, m, h, ...primitives) -> primitive | Reply | { p: ticket }   a capability method call of primitives
+//   invoke('body.read.bytes', reqId, max) -> ArrayBuffer | null | Reply | { p: ticket }   a component's request body read
+//   invoke('resp.write.bytes', reqId, ArrayBuffer) -> Reply | { p: ticket }   a component's response body write
 //   wait(ticket: number) -> Reply                        applySyncPromise  the answer of an invoke the host had to wait for
 // Reply = { v: value } | { e: WIT error payload } | { x: host failure message }
 // UrlRecord = { href, origin, protocol, username, password, host, hostname, port, pathname, search, hash }
@@ -118,6 +120,42 @@ export function hostInvokeFlat(i, r, m, h, args) {
   const out = invoke.applySync(undefined, ['cap.flat', i, r, m, h, ...args], { result: { copy: true } });
   if (out === null || typeof out !== 'object') return { v: out };
   return /** @type {InvokeOps['cap']['reply']} */ (replyOf(out));
+}
+
+const ArrayBufferCtor = ArrayBuffer;
+const Uint8ArrayCtor = Uint8Array;
+
+/**
+ * A component's read of its request body (`invoke('body.read.bytes', reqId, max)`), as 'body.read' replies: the
+ * bytes (moved in as an ArrayBuffer: no reply object cloned either way), null at the end, or a failure.
+ * @param {number} reqId
+ * @param {number} max
+ * @returns {InvokeOps['body.read']['reply']}
+ */
+export function hostReadBytes(reqId, max) {
+  const invoke = /** @type {{ applySync(receiver: undefined, args: unknown[]): unknown }} */ (/** @type {unknown} */ (connectedBridge().invoke));
+  let r = invoke.applySync(undefined, ['body.read.bytes', reqId, max]);
+  if (r !== null && typeof r === 'object' && !(r instanceof ArrayBufferCtor) && typeof (/** @type {{ p?: unknown }} */ (r).p) === 'number') {
+    r = connectedBridge().wait.applySyncPromise(undefined, [/** @type {InvokeTicket} */ (r).p]);
+  }
+  if (r instanceof ArrayBufferCtor) return { v: new Uint8ArrayCtor(r) };
+  if (r === null) return { v: null };
+  return /** @type {InvokeOps['body.read']['reply']} */ (r);
+}
+
+/**
+ * A component's write of its response body (`invoke('resp.write.bytes', reqId, buffer)`): the bytes cross as one
+ * ArrayBuffer argument (one copy), not inside a call object. Its reply.
+ * @param {number} reqId
+ * @param {Uint8Array} chunk
+ * @returns {InvokeOps['resp.write']['reply']}
+ */
+export function hostWriteBytes(reqId, chunk) {
+  // The bytes of the view alone, from an ArrayBuffer (a SharedArrayBuffer would be shared, not copied).
+  const whole = chunk.buffer instanceof ArrayBufferCtor && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+  const buffer = whole ? chunk.buffer : new Uint8ArrayCtor(chunk).buffer;
+  const invoke = /** @type {{ applySync(receiver: undefined, args: unknown[], options: object): unknown }} */ (/** @type {unknown} */ (connectedBridge().invoke));
+  return /** @type {InvokeOps['resp.write']['reply']} */ (replyOf(invoke.applySync(undefined, ['resp.write.bytes', reqId, buffer], { arguments: { copy: true }, result: { copy: true } })));
 }
 
 /**
