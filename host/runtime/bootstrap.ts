@@ -209,32 +209,46 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
   }
   let bootstrapSource: string;
   let envModule: ivm.Module | null = null;
-  let glueScript: { path: string; source: string } | null = null;
-  // The main module run as a classic script (script-form.ts), and whether its code cache is to be made after it ran.
-  let mainScript: { module: VersionModule; source: string; imports: string[]; options: ivm.ScriptOrigin; makeCache: boolean } | null = null;
+  let glueScript = false;
+  // The main module run as a classic script (script-form.ts): the runtime modules its function is called with.
+  let mainScript: { imports: string[] } | null = null;
+  // Classic scripts (the glue, the main module's script form) whose code cache is made once the worker ran.
+  const cacheAfterRun: Array<{ module: VersionModule; source: string; options: ivm.ScriptOrigin }> = [];
+  /**
+   * Compiles `source`, module `path`'s classic-script form, with the version's code cache when it has one (on this
+   * thread: with a cache even a large script compiles in about a millisecond), and runs it: its value. Without a
+   * usable cache (a deploy, a cache made for the module form or by another V8), one is made after the worker ran, so
+   * that it holds the functions the evaluation compiled.
+   */
+  const runClassic = async (path: string, source: string, lineOffset = 0): Promise<{ value: ivm.Reference<unknown>; cached: boolean }> => {
+    const module = byPath.get(path)!;
+    const options: ivm.ScriptOrigin = { filename: `worker://${worker}/${path}`, ...(lineOffset !== 0 ? { lineOffset } : {}) };
+    const cache = !produceCache && module.cache ? module.cache : undefined;
+    let script: ivm.Script;
+    try {
+      const compileOptions = cache ? { ...options, cachedData: new ivm.ExternalCopy(new Uint8Array(cache).buffer as ArrayBuffer) } : options;
+      script = sync || cache ? isolate.compileScriptSync(source, compileOptions) : await isolate.compileScript(source, compileOptions);
+    } catch (err) {
+      throw new EdgeError('E_MODULE_INVALID', `${path}: ${errorText(err)}`, { details: { module: path } });
+    }
+    const cached = cache !== undefined && (script as ivm.Script & { cachedDataRejected?: boolean }).cachedDataRejected !== true;
+    if (!cached) cacheAfterRun.push({ module, source, options });
+    const value = script.runSync(context, { reference: true, timeout: Math.max(STARTUP_CPU_MS, manifest.limits.cpuMs) }) as ivm.Reference<unknown>;
+    script.release();
+    return { value, cached };
+  };
   if (component) {
     // Compiled once per version in the host and handed to each isolate compiled (V8 shares the code between
     // isolates): a cold start neither compiles nor re-parses the core modules.
     context.global.setSync('__edgeWasm', new ivm.ExternalCopy(compiledCoreModules(component)).copyInto({ release: true }));
     const glueSource = sourceOf(component.glue);
     if (glueSource !== undefined && isGlueScript(glueSource)) {
-      // The glue's classic-script form (componentGlueScript; versions deployed before it have the module form).
-      glueScript = { path: component.glue, source: glueSource };
-      let script: ivm.Script;
-      try {
-        const options = compileOptions(component.glue);
-        script = sync ? isolate.compileScriptSync(glueSource, options) : await isolate.compileScript(glueSource, options);
-      } catch (err) {
-        throw new EdgeError('E_MODULE_INVALID', `${component.glue}: ${errorText(err)}`, { details: { module: component.glue } });
-      }
-      if (produceCache) {
-        const cached = (script as ivm.Script & ivm.CachedDataResult).cachedData;
-        if (cached) byPath.get(component.glue)!.cache = Buffer.from(cached.copy());
-      }
-      // Its value is `instantiate` (defining it runs nothing of the component), for the bootstrap to take.
-      const instantiate = script.runSync(context, { reference: true, timeout: Math.max(STARTUP_CPU_MS, manifest.limits.cpuMs) }) as ivm.Reference<unknown>;
-      context.global.setSync('__edgeGlue', instantiate.derefInto({ release: true }));
-      script.release();
+      // The glue's classic-script form (componentGlueScript; versions deployed before it have the module form). Its
+      // value is `instantiate` (defining it runs nothing of the component), for the bootstrap to take; its cache,
+      // made once the component was instantiated, holds what instantiation compiled (see componentGlueScript).
+      glueScript = true;
+      const { value } = await runClassic(component.glue, glueSource);
+      context.global.setSync('__edgeGlue', value.derefInto({ release: true }));
     }
     // ComponentWorkerConfig but its `wasm`, which the bootstrap adds from __edgeWasm.
     const config: Omit<ComponentWorkerConfig, 'wasm'> = {
@@ -271,23 +285,10 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
     const form = mainModule ? scriptFormOf(mainModule, mainModule.source, SCRIPT_IMPORTABLE) : null;
     if (mainModule && form !== null) {
       // Its value is the function whose body is the module (defining it runs nothing), for the bootstrap to call.
-      const options = { filename: `worker://${worker}/${manifest.main}`, lineOffset: SCRIPT_FORM_LINE_OFFSET };
-      const cache = !produceCache && mainModule.cache ? mainModule.cache : undefined;
-      let script: ivm.Script;
-      try {
-        const compileOptions = cache ? { ...options, cachedData: new ivm.ExternalCopy(new Uint8Array(cache).buffer as ArrayBuffer) } : options;
-        // With a code cache even a large script compiles in about a millisecond: on this thread.
-        script = sync || cache ? isolate.compileScriptSync(form.source, compileOptions) : await isolate.compileScript(form.source, compileOptions);
-      } catch (err) {
-        throw new EdgeError('E_MODULE_INVALID', `${manifest.main}: ${errorText(err)}`, { details: { module: manifest.main } });
-      }
-      // A cache made by a host before this form (a module's) or by another V8 is rejected: made again after this run.
-      const makeCache = cache === undefined || (script as ivm.Script & { cachedDataRejected?: boolean }).cachedDataRejected === true;
-      mainScript = { module: mainModule, source: form.source, imports: form.imports, options, makeCache };
-      target.timings.mainCode = makeCache ? 'script' : 'script+cache';
-      const main = script.runSync(context, { reference: true, timeout: Math.max(STARTUP_CPU_MS, manifest.limits.cpuMs) }) as ivm.Reference<unknown>;
-      context.global.setSync('__edgeMain', main.derefInto({ release: true }));
-      script.release();
+      const { value, cached } = await runClassic(manifest.main, form.source, SCRIPT_FORM_LINE_OFFSET);
+      mainScript = { imports: form.imports };
+      target.timings.mainCode = cached ? 'script+cache' : 'script';
+      context.global.setSync('__edgeMain', value.derefInto({ release: true }));
     }
     if (!envEmpty) envModule = isolate.compileModuleSync(
       `const host = globalThis.__edgeHost;\n` +
@@ -346,20 +347,13 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
   try {
     await bootstrap.evaluate({ timeout: startupMs, promise: true });
     target.timings.evaluateMs = performance.now() - linked;
-    if (produceCache && glueScript) {
-      // Now that the component was instantiated, the same source again: V8 answers from this isolate's compilation
-      // cache, and the code cache made from it holds what instantiation compiled (see componentGlueScript).
-      const again = isolate.compileScriptSync(glueScript.source, { filename: `worker://${worker}/${glueScript.path}`, produceCachedData: true });
+    for (const c of cacheAfterRun) {
+      // The same source again: V8 answers from this isolate's compilation cache, and the code cache made from it holds
+      // what the evaluation compiled. Kept with the version (the deploy stores it; a version loaded from disk with a
+      // cache V8 rejects gets one for the rest of this process).
+      const again = isolate.compileScriptSync(c.source, { ...c.options, produceCachedData: true });
       const cached = (again as ivm.Script & ivm.CachedDataResult).cachedData;
-      if (cached) byPath.get(glueScript.path)!.cache = Buffer.from(cached.copy());
-      again.release();
-    }
-    if (mainScript?.makeCache) {
-      // As for the glue: the cache made now holds the functions the evaluation compiled. Kept with the version (the
-      // deploy stores it; a version loaded from disk with a cache V8 rejects gets one for the rest of this process).
-      const again = isolate.compileScriptSync(mainScript.source, { ...mainScript.options, produceCachedData: true });
-      const cached = (again as ivm.Script & ivm.CachedDataResult).cachedData;
-      if (cached) mainScript.module.cache = Buffer.from(cached.copy());
+      if (cached) c.module.cache = Buffer.from(cached.copy());
       again.release();
     }
   } catch (err) {

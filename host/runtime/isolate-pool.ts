@@ -46,18 +46,25 @@ const WRITE_BYTES = 'resp.write.bytes';
 
 const failure = (err: unknown): { x: string } => ({ x: err instanceof Error ? err.message : String(err) });
 
-function invokeFromGuest(sink: () => IsolateSink, pending: PendingReplies, op: unknown, arg: unknown): unknown {
+/**
+ * Runs op `op` for the guest: its reply, or a ticket when the reply comes later. With `cross`, the reply and the
+ * ticket are returned (and the ticket's reply is waited for) as `cross` makes them, transferables for a call that
+ * takes no result options; without, as values the guest's call copies.
+ */
+function invokeFromGuest(sink: () => IsolateSink, pending: PendingReplies, op: unknown, arg: unknown, cross?: (reply: unknown) => unknown): unknown {
   if (typeof op !== 'string') return { x: 'invoke: op must be a string' };
   let reply: unknown;
   try {
     reply = sink().invoke(op, arg);
   } catch (err) {
-    return failure(err);
+    reply = failure(err);
   }
   if (reply !== null && typeof reply === 'object' && typeof (reply as PromiseLike<unknown>).then === 'function') {
-    return { p: pending.add(Promise.resolve(reply).catch(failure)) };
+    const later = Promise.resolve(reply).catch(failure);
+    const ticket = { p: cross ? pending.add(later.then(cross), true) : pending.add(later) };
+    return cross ? cross(ticket) : ticket;
   }
-  return reply;
+  return cross ? cross(reply) : reply;
 }
 
 /**
@@ -77,21 +84,6 @@ function bytesReply(reply: unknown): unknown {
     }
   }
   return new ivm.ExternalCopy(reply).copyInto({ release: true });
-}
-
-/** READ_BYTES: the reply (bytesReply), or a ticket (copied) whose wait gets it. */
-function readBytesFromGuest(sink: () => IsolateSink, pending: PendingReplies, reqId: unknown, max: unknown): unknown {
-  let reply: unknown;
-  try {
-    reply = sink().invoke('body.read', { reqId, max });
-  } catch (err) {
-    return bytesReply(failure(err));
-  }
-  if (reply !== null && typeof reply === 'object' && typeof (reply as PromiseLike<unknown>).then === 'function') {
-    const ticket = pending.add(Promise.resolve(reply).then(bytesReply, (err: unknown) => bytesReply(failure(err))), true);
-    return new ivm.ExternalCopy({ p: ticket }).copyInto({ release: true });
-  }
-  return bytesReply(reply);
 }
 
 /**
@@ -121,7 +113,7 @@ function invokeFunction(sink: () => IsolateSink, pending: PendingReplies): (op: 
       case FLAT_CAP:
         return invokeFlatFromGuest(sink, pending, arg, rest);
       case READ_BYTES:
-        return readBytesFromGuest(sink, pending, arg, rest[0]);
+        return invokeFromGuest(sink, pending, 'body.read', { reqId: arg, max: rest[0] }, bytesReply);
       case WRITE_BYTES: {
         // A copy made for this write alone (`arguments: { copy: true }`): handed over to the socket that sends it.
         const chunk = rest[0] instanceof ArrayBuffer ? new Uint8Array(rest[0]) : null;

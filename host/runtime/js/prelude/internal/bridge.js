@@ -134,10 +134,7 @@ const Uint8ArrayCtor = Uint8Array;
  */
 export function hostReadBytes(reqId, max) {
   const invoke = /** @type {{ applySync(receiver: undefined, args: unknown[]): unknown }} */ (/** @type {unknown} */ (connectedBridge().invoke));
-  let r = invoke.applySync(undefined, ['body.read.bytes', reqId, max]);
-  if (r !== null && typeof r === 'object' && !(r instanceof ArrayBufferCtor) && typeof (/** @type {{ p?: unknown }} */ (r).p) === 'number') {
-    r = connectedBridge().wait.applySyncPromise(undefined, [/** @type {InvokeTicket} */ (r).p]);
-  }
+  const r = replyOf(invoke.applySync(undefined, ['body.read.bytes', reqId, max]));
   if (r instanceof ArrayBufferCtor) return { v: new Uint8ArrayCtor(r) };
   if (r === null) return { v: null };
   return /** @type {InvokeOps['body.read']['reply']} */ (r);
