@@ -644,6 +644,12 @@ export interface EdgeInitOptions {
    * type check has not.
    */
   caps?: Readonly<Record<string, number>>;
+  /**
+   * The UTF-8 codec module (host/runtime/utf8-codec.ts), compiled by the host with V8's stringref operations, which
+   * TextEncoder and TextDecoder use for large inputs; absent where this V8 has none (the prelude's own encoder and
+   * decoder then do the work).
+   */
+  utf8Codec?: unknown;
 }
 
 /**

@@ -6,6 +6,8 @@ import { randomFillSync } from 'node:crypto';
 import { buildPrelude, type FacadeModule } from './js/prelude-bundle.ts';
 import { CRYPTO_LIMITS, PRELUDE_CAPS } from '../core/limits.ts';
 import { handOver, release } from '../../storage/owned-bytes.ts';
+import { utf8CodecModule } from './utf8-codec.ts';
+import type { EdgeInitOptions } from '../core/isolate-protocol.ts';
 
 /** What a pooled isolate reports to whoever adopts it; swapped in on adoption. */
 export interface IsolateSink {
@@ -20,6 +22,11 @@ const idleSink: IsolateSink = {
   call() {},
   invoke: () => ({ x: 'this isolate belongs to no worker' }),
 };
+
+/** __edgeInit's options for an isolate of `memoryMb` (EdgeInitOptions). */
+export function edgeInitOptions(memoryMb: number): EdgeInitOptions {
+  return { memoryBytes: memoryMb * 1024 * 1024, caps: PRELUDE_CAPS, ...(utf8CodecModule ? { utf8Codec: utf8CodecModule } : {}) };
+}
 
 /** Replies an isolate's guest is blocked on, by ticket (see internal/bridge.js, hostInvoke). One per isolate. */
 class PendingReplies {
@@ -375,7 +382,7 @@ export class IsolatePool {
           }),
           new ivm.Reference(invokeFunction(() => pooled.sink, pending)),
           new ivm.Reference((ticket: unknown) => waitFromGuest(pending, ticket)),
-          new ivm.ExternalCopy({ memoryBytes: memoryMb * 1024 * 1024, caps: PRELUDE_CAPS }).copyInto(),
+          new ivm.ExternalCopy(edgeInitOptions(memoryMb)).copyInto(),
         ],
         { result: { reference: true } },
       )) as ivm.Reference<(cmd: unknown) => unknown>;

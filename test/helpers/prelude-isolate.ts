@@ -2,7 +2,7 @@
 // so that the in-isolate Web APIs can be tested exactly as guests see them.
 import ivm from 'isolated-vm';
 import { buildPrelude } from '../../host/runtime/js/prelude-bundle.ts';
-import { randomBytes, urlParse } from '../../host/runtime/isolate-pool.ts';
+import { edgeInitOptions, randomBytes, urlParse } from '../../host/runtime/isolate-pool.ts';
 import { PRELUDE_CAPS } from '../../host/core/limits.ts';
 
 export interface PreludeIsolate {
@@ -17,7 +17,8 @@ export interface PreludeIsolate {
 /** The host's URL parser, as the pool hands it to isolates. */
 export const hostUrlParse = urlParse;
 
-export async function createPreludeIsolate(options: { memoryMb?: number } = {}): Promise<PreludeIsolate> {
+/** `codec: false`: without the host's UTF-8 codec module, as where V8 has no stringref (the prelude's own encoder). */
+export async function createPreludeIsolate(options: { memoryMb?: number; codec?: boolean } = {}): Promise<PreludeIsolate> {
   const memoryMb = options.memoryMb ?? 64;
   const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
   const context = await isolate.createContext();
@@ -34,7 +35,7 @@ export async function createPreludeIsolate(options: { memoryMb?: number } = {}):
       new ivm.Reference(() => undefined),
       new ivm.Reference(() => ({ x: 'no host invoke in the prelude harness' })),
       new ivm.Reference(async () => ({ x: 'no host wait in the prelude harness' })),
-      new ivm.ExternalCopy({ memoryBytes: memoryMb * 1024 * 1024, caps: PRELUDE_CAPS }).copyInto(),
+      new ivm.ExternalCopy(options.codec === false ? { memoryBytes: memoryMb * 1024 * 1024, caps: PRELUDE_CAPS } : edgeInitOptions(memoryMb)).copyInto(),
     ],
     { result: { reference: true } },
   );

@@ -1,12 +1,16 @@
 // TextEncoder / TextDecoder (UTF-8 only, per the WHATWG Encoding Standard), plus the UTF-8 helpers that
-// Body, URLSearchParams and the streams share. Written by hand: V8 has no built-in codec and the spec'd
-// algorithm is small; a library would only add bundle weight to every isolate. Large strings are encoded by a small
-// WebAssembly module (internal/utf8-encode.wat): it copies a string's units natively (wasm:js-string), where a JS
-// charCodeAt loop costs 1.5-5 ns a unit, and up to 40x more on a string sliced from a concatenation.
+// Body, URLSearchParams and the streams share. Written by hand: V8 has no built-in codec a bare isolate can reach and
+// the spec'd algorithm is small; a library would only add bundle weight to every isolate. Large inputs go to the
+// host's codec module (host/runtime/utf8-codec.ts: V8's own UTF-8 conversion, ~1 µs for 64 KiB of ASCII) when the
+// host gave one; else strings are encoded by a small WebAssembly module (internal/utf8-encode.wat) that copies a
+// string's units natively (wasm:js-string), where a JS charCodeAt loop costs 1.5-5 ns a unit, and up to 40x more on
+// a string sliced from a concatenation, and bytes are decoded by the state machine below.
 import { streams } from './streams.js';
 import { UTF8_ENCODE_WASM } from './internal/utf8-wasm.js';
 
 const fromCharCode = String.fromCharCode;
+/** String.prototype.slice as it is now, called as stringSlice(s, start, end) (guest code may replace the method). */
+const stringSlice = /** @type {(s: string, start: number, end: number) => string} */ (Function.prototype.call.bind(String.prototype.slice));
 const CHUNK = 0x2000;
 
 function isBufferSource(v) {
@@ -37,67 +41,89 @@ function utf8Length(s, from) {
 }
 
 // The originals, captured by __edgeInit (captureCodecWasm; a V8 snapshot context has no WebAssembly yet) before
-// guest code could replace them and before wasm-memory.js wraps the namespace: the encoder's 2 pages are the
-// runtime's own, not the worker's. The prelude harness of the tests, which evaluates the prelude in a plain context,
+// guest code could replace them and before wasm-memory.js wraps the namespace: the codec's memory is the runtime's
+// own, not the worker's. The prelude harness of the tests, which evaluates the prelude in a plain context,
 // captures them at load.
 /** With the js-string builtins option (V8 13), which lib.dom's WebAssembly types do not know yet. @typedef {new (bytes: Uint8Array, options: { builtins: string[] }) => WebAssembly.Module} WasmModuleWithBuiltins */
 /** @type {{ Module: WasmModuleWithBuiltins, Instance: typeof WebAssembly.Instance, exports: () => unknown, buffer: () => ArrayBuffer } | null} */
 let wasm = null;
+/** The host's codec module (host/runtime/utf8-codec.ts, EdgeInitOptions.utf8Codec), or null without one. @type {WebAssembly.Module | null} */
+let codecModule = null;
 
 /**
- * Keeps what the encoder needs of the WebAssembly namespace, as it is now.
+ * Keeps what the encoder needs of the WebAssembly namespace, as it is now, and the host's codec module if given.
  * @param {unknown} WA  globalThis.WebAssembly
+ * @param {unknown} [codec]  EdgeInitOptions.utf8Codec
  */
-export function captureCodecWasm(WA) {
+export function captureCodecWasm(WA, codec = undefined) {
   if (WA === null || typeof WA !== 'object') return;
   const W = /** @type {typeof WebAssembly} */ (WA);
   const exportsGetter = Object.getOwnPropertyDescriptor(W.Instance.prototype, 'exports')?.get;
   const bufferGetter = Object.getOwnPropertyDescriptor(W.Memory.prototype, 'buffer')?.get;
   if (typeof W.Module !== 'function' || typeof W.Instance !== 'function' || !exportsGetter || !bufferGetter) return;
   wasm = { Module: /** @type {WasmModuleWithBuiltins} */ (/** @type {unknown} */ (W.Module)), Instance: W.Instance, exports: exportsGetter, buffer: bufferGetter };
+  codecModule = codec instanceof W.Module ? codec : null;
+  wasmEncoder = null;
 }
-captureCodecWasm(/** @type {{ WebAssembly?: unknown }} */ (globalThis).WebAssembly);
 
-/** Strings shorter than this are encoded in JS: the module is compiled on first use, and a short loop costs less than the call. */
+/** Strings shorter than this are encoded in JS: the module is instantiated on first use, and a short loop costs less than the call. */
 const WASM_MIN_UNITS = 512;
-/** Units per call of the module: at most 3 bytes each, the output fits its 2 pages. */
-const WASM_BLOCK_UNITS = 32768;
+/** Bytes shorter than this are decoded in JS (a call of the codec costs about what a short loop does). */
+const NATIVE_DECODE_MIN_BYTES = 256;
 
-/** @type {{ enc: (s: string, start: number, end: number) => number, out: Uint8Array } | false | null} null: not tried yet, false: unavailable */
+/**
+ * The codec of this isolate: `enc(s, start, end)` writes the UTF-8 of units [start, end) at the start of `out` (the
+ * module's memory) and returns the byte count; `block` units at most per call (3 bytes each fit `out`). With the
+ * host's module, `dec(at, len)` / `strict(at, len)` decode bytes of `out` natively (strict: null if not valid UTF-8);
+ * without it (the js-string module, internal/utf8-encode.wat) they are null and the JS decoder does the work.
+ * @typedef {{ enc: (s: string, start: number, end: number) => number, out: Uint8Array, block: number, dec: ((at: number, len: number) => string) | null, strict: ((at: number, len: number) => string | null) | null }} Codec
+ */
+/** @type {Codec | false | null} null: not tried yet, false: unavailable */
 let wasmEncoder = null;
 
-/** The WebAssembly encoder of this isolate, compiled on first use (~0.1 ms), or null where it cannot be. */
+/** The codec of this isolate, instantiated on first use, or null where it cannot be. */
 function largeEncoder() {
   if (wasmEncoder === null) {
     wasmEncoder = false;
-    try {
-      if (wasm !== null) {
+    if (wasm !== null && codecModule !== null) {
+      try {
+        const x = /** @type {{ enc: (s: string, at: number) => number, dec: (at: number, len: number) => string, strict: (at: number, len: number) => string | null, m: WebAssembly.Memory }} */ (wasm.exports.call(new wasm.Instance(codecModule, {})));
+        const out = new Uint8Array(wasm.buffer.call(x.m));
+        const native = x.enc;
+        wasmEncoder = { enc: (s, start, end) => native(start === 0 && end === s.length ? s : stringSlice(s, start, end), 0), out, block: Math.floor(out.length / 3), dec: x.dec, strict: x.strict };
+      } catch {
+        // Not instantiable here: the js-string module below.
+      }
+    }
+    if (wasmEncoder === false && wasm !== null) {
+      try {
         const module = new wasm.Module(UTF8_ENCODE_WASM, { builtins: ['js-string'] });
         const exports = /** @type {{ enc: (s: string, start: number, end: number) => number, m: WebAssembly.Memory }} */ (wasm.exports.call(new wasm.Instance(module, {})));
-        wasmEncoder = { enc: exports.enc, out: new Uint8Array(wasm.buffer.call(exports.m)) };
+        const out = new Uint8Array(wasm.buffer.call(exports.m));
+        wasmEncoder = { enc: exports.enc, out, block: Math.floor(out.length / 3), dec: null, strict: null };
+      } catch {
+        // No js-string builtins in this V8: the JS loop below does the work.
       }
-    } catch {
-      // No js-string builtins in this V8: the JS loop below does the work.
     }
   }
   return wasmEncoder || null;
 }
 
-/** The block of s that starts at i: WASM_BLOCK_UNITS units, one less when that would split a surrogate pair. */
-function blockEnd(s, i, len) {
-  if (len - i <= WASM_BLOCK_UNITS) return len;
-  const end = i + WASM_BLOCK_UNITS;
+/** The block of s that starts at i: `block` units, one less when that would split a surrogate pair. */
+function blockEnd(s, i, len, block) {
+  if (len - i <= block) return len;
+  const end = i + block;
   return (s.charCodeAt(end - 1) & 0xfc00) === 0xd800 ? end - 1 : end;
 }
 
-/** utf8Encode for a large string, by the WebAssembly encoder. */
+/** utf8Encode for a large string, by the codec. */
 function encodeLarge(w, s) {
   const len = s.length;
   // Most text is ASCII: one byte a unit. More is made room for as it turns up, at the rate seen so far.
   let out = new Uint8Array(len);
   let p = 0;
   for (let i = 0; i < len; ) {
-    const end = blockEnd(s, i, len);
+    const end = blockEnd(s, i, len, w.block);
     const n = w.enc(s, i, end);
     if (p + n > out.length) {
       const estimate = Math.ceil(((p + n) / end) * len * 1.0625);
@@ -184,6 +210,19 @@ function asciiPrefix(bytes) {
 }
 
 /**
+ * Where to end a block of bytes that would end at k so that it splits no sequence: at the last byte at or before k
+ * that is not a continuation byte (it starts a sequence, or is ASCII), looking back three bytes; when those are all
+ * continuation bytes, no sequence can still be open at k (a sequence is four bytes at most), and k itself is.
+ * Decoding the bytes before and from that point separately then gives what decoding them at once does.
+ * @param {Uint8Array} bytes
+ * @param {number} k
+ */
+function sequenceStart(bytes, k) {
+  for (let m = k; m >= k - 3; m--) if ((bytes[m] & 0xc0) !== 0x80) return m;
+  return k;
+}
+
+/**
  * The WHATWG UTF-8 decoder as a resumable state machine (so `stream: true` works across chunk boundaries).
  * Invalid input yields U+FFFD per maximal subpart, or a TypeError when fatal.
  */
@@ -204,6 +243,10 @@ class Utf8Decoder {
   /** Decodes bytes into a string; with flush the trailing incomplete sequence becomes an error. */
   decode(bytes, flush) {
     const len = bytes.length;
+    if (this.need === 0 && len >= NATIVE_DECODE_MIN_BYTES) {
+      const w = largeEncoder();
+      if (w !== null && w.dec !== null) return this.#decodeNative(w, bytes, flush);
+    }
     // Fast path: a whole ASCII chunk with no pending sequence.
     if (this.need === 0) {
       const a = asciiPrefix(bytes);
@@ -275,6 +318,41 @@ class Utf8Decoder {
     return unitsToString(out, 0, n);
   }
 
+  /**
+   * decode() by the host's codec, from a state with no sequence pending: the bytes go through the codec's memory a
+   * block at a time, each block ending before a byte that starts a sequence, so that no sequence is split; in a
+   * stream, a sequence started by one of the last three bytes (which the next chunk may complete) is left to the
+   * state machine.
+   * @param {Codec} w
+   * @param {Uint8Array} bytes
+   * @param {boolean} flush
+   * @returns {string}
+   */
+  #decodeNative(w, bytes, flush) {
+    const len = bytes.length;
+    let j = len;
+    if (!flush) {
+      for (let k = len - 1; k >= len - 3; k--) {
+        if (bytes[k] >= 0xc0) {
+          j = k;
+          break;
+        }
+      }
+    }
+    const room = w.out.length;
+    const decode = /** @type {(at: number, len: number) => string | null} */ (this.fatal ? w.strict : w.dec);
+    let s = '';
+    for (let i = 0; i < j; ) {
+      const end = j - i <= room ? j : sequenceStart(bytes, i + room);
+      w.out.set(bytes.subarray(i, end));
+      const part = decode(0, end - i);
+      if (part === null) return this.#fail();
+      s += part;
+      i = end;
+    }
+    return j === len ? s : s + this.decode(bytes.subarray(j), flush);
+  }
+
   /** @returns {never} */
   #fail() {
     this.reset();
@@ -309,7 +387,7 @@ export class TextEncoder {
       if (w !== null) {
         let written = 0;
         for (let i = 0; i < len; ) {
-          const end = blockEnd(s, i, len);
+          const end = blockEnd(s, i, len, w.block);
           const n = w.enc(s, i, end);
           destination.set(w.out.subarray(0, n), written);
           written += n;

@@ -32,14 +32,15 @@ Object.defineProperty(globalThis, '__edgeInit', {
   /**
    * `log, randomBytes, urlParse, call, invoke, wait`: ivm References to host functions (see internal/bridge.js).
    * `options`: the isolate's memory budget (`memoryBytes`, shared by the JS heap and WebAssembly memories) and the
-   * platform's caps the prelude checks (`caps`: host/core/limits.ts, PRELUDE_CAPS); EdgeInitOptions in
+   * platform's caps the prelude checks (`caps`: host/core/limits.ts, PRELUDE_CAPS), the host's UTF-8 codec module
+   * (`utf8Codec`: host/runtime/utf8-codec.ts); EdgeInitOptions in
    * host/core/isolate-protocol.ts. Returns the runtime's entry function, which the host keeps a Reference to.
    */
   value: function __edgeInit(log, randomBytes, urlParse, call, invoke, wait, options) {
     Reflect.deleteProperty(globalThis, '__edgeInit');
     setBridge({ log, randomBytes, urlParse, call, invoke, wait });
     // Before the namespace is wrapped: TextEncoder's WebAssembly encoder uses the originals.
-    captureCodecWasm(globalThis.WebAssembly);
+    captureCodecWasm(globalThis.WebAssembly, options.utf8Codec);
     installWasmMemoryLimits(globalThis.WebAssembly, options.memoryBytes);
     setCaps(options.caps ?? {});
     // For the host's bootstrap module, which takes it away before the worker's code runs.
