@@ -46,8 +46,18 @@ export class EdgeError extends Error {
   readonly status: number;
   readonly details?: Record<string, unknown>;
 
-  constructor(code: EdgeErrorCode, message: string, options: { status?: number; details?: Record<string, unknown>; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  /**
+   * `stack: false` for an answer that is no fault of the host's (an unknown route): no stack trace is captured, which
+   * was ~10% of the host's CPU for a 404 (V8 walks and translates the optimized frames of the request path).
+   */
+  constructor(code: EdgeErrorCode, message: string, options: { status?: number; details?: Record<string, unknown>; cause?: unknown; stack?: false } = {}) {
+    const limit = Error.stackTraceLimit;
+    if (options.stack === false) Error.stackTraceLimit = 0;
+    try {
+      super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = 'EdgeError';
     this.code = code;
     this.status = options.status ?? 400;

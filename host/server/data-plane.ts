@@ -126,7 +126,7 @@ export function createDataPlane(deps: { router: Router; runtime: WorkerRuntime; 
       const err = new EdgeError(
         'E_NO_ROUTE',
         `No worker serves ${host ?? '(no Host header)'}${path}. A deployed worker answers at <name>.localhost (any port) and on the routes in its manifest; \`edge list\` shows what is deployed.`,
-        { status: 404 },
+        { status: 404, stack: false },
       );
       return send(reply, errorResponse(err));
     }
