@@ -237,6 +237,34 @@ describe("a component's glue as a classic script", () => {
     }
   });
 
+  it("makes the glue's code cache again after the first request, once per version: it then holds the request path", async () => {
+    const d = await t.admin('POST', '/v1/workers', {
+      manifest: { fileName: 'wrangler.toml', content: 'name = "glue-recache"\nmain = "assembly/index.ts"\n[build]\nlanguage = "assemblyscript"\n' },
+      modules: [{ path: 'assembly/index.wasm', content: Buffer.from(component).toString('base64'), encoding: 'base64' }],
+    });
+    expect(d.status, JSON.stringify(d.body)).toBe(201);
+    const version = t.host.runtime.activeVersion('glue-recache')!;
+    const glue = version.modules.find((m) => m.path === version.component!.glue)!;
+    const atDeploy = glue.cache!;
+    expect(atDeploy.byteLength).toBeGreaterThan(0);
+    const first = await t.get('glue-recache');
+    expect(first.status).toBe(200);
+    for (let i = 0; i < 100 && glue.cache === atDeploy; i++) await new Promise((r) => setTimeout(r, 20));
+    const afterRequest = glue.cache!;
+    expect(afterRequest).not.toBe(atDeploy);
+    // The functions the request compiled (the export's trampolines, lifting and lowering) are in it now.
+    expect(afterRequest.byteLength).toBeGreaterThan(atDeploy.byteLength);
+    for (let i = 0; i < 2; i++) {
+      expect(t.host.runtime.evict('glue-recache')).toBe(true);
+      const res = await t.get('glue-recache', `/again-${i}`);
+      expect(res.status).toBe(200);
+      expect(res.text).toContain('hello from');
+      expect(t.host.runtime.warmInstance('glue-recache')!.timings.firstFetchMs).toBeGreaterThan(0);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(glue.cache).toBe(afterRequest);
+  });
+
   it('still serves a version persisted with the glue as an ES module (deployed before the script form)', async () => {
     const version = t.host.runtime.activeVersion('glue-script')!;
     const index = version.modules.findIndex((m) => m.path === version.component!.glue);

@@ -82,6 +82,15 @@ export interface BootstrapTarget {
   readonly timings: { codeLoadMs: number; evaluateMs: number; mainCode: MainCode };
   /** Takes the memory shared with the JS facades as soon as it exists: disposing the instance releases it, even when evaluation fails. */
   adoptShared(shared: { release(): void }): void;
+  /** Takes the component glue's classic script, whose code cache the instance re-makes after its first request (ClassicScript). */
+  keepGlue(glue: ClassicScript): void;
+}
+
+/** A classic script of a version (the component glue, a main module's script form): what compiles it again. */
+export interface ClassicScript {
+  module: VersionModule;
+  source: string;
+  options: ivm.ScriptOrigin;
 }
 
 /**
@@ -213,14 +222,14 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
   // The main module run as a classic script (script-form.ts): the runtime modules its function is called with.
   let mainScript: { imports: string[] } | null = null;
   // Classic scripts (the glue, the main module's script form) whose code cache is made once the worker ran.
-  const cacheAfterRun: Array<{ module: VersionModule; source: string; options: ivm.ScriptOrigin }> = [];
+  const cacheAfterRun: ClassicScript[] = [];
   /**
    * Compiles `source`, module `path`'s classic-script form, with the version's code cache when it has one (on this
    * thread: with a cache even a large script compiles in about a millisecond), and runs it: its value. Without a
    * usable cache (a deploy, a cache made for the module form or by another V8), one is made after the worker ran, so
    * that it holds the functions the evaluation compiled.
    */
-  const runClassic = async (path: string, source: string, lineOffset = 0): Promise<{ value: ivm.Reference<unknown>; cached: boolean }> => {
+  const runClassic = async (path: string, source: string, lineOffset = 0): Promise<{ value: ivm.Reference<unknown>; cached: boolean; script: ClassicScript }> => {
     const module = byPath.get(path)!;
     const options: ivm.ScriptOrigin = { filename: `worker://${worker}/${path}`, ...(lineOffset !== 0 ? { lineOffset } : {}) };
     const cache = !produceCache && module.cache ? module.cache : undefined;
@@ -235,7 +244,7 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
     if (!cached) cacheAfterRun.push({ module, source, options });
     const value = script.runSync(context, { reference: true, timeout: Math.max(STARTUP_CPU_MS, manifest.limits.cpuMs) }) as ivm.Reference<unknown>;
     script.release();
-    return { value, cached };
+    return { value, cached, script: { module, source, options } };
   };
   if (component) {
     // Compiled once per version in the host and handed to each isolate compiled (V8 shares the code between
@@ -247,8 +256,9 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
       // value is `instantiate` (defining it runs nothing of the component), for the bootstrap to take; its cache,
       // made once the component was instantiated, holds what instantiation compiled (see componentGlueScript).
       glueScript = true;
-      const { value } = await runClassic(component.glue, glueSource);
+      const { value, script } = await runClassic(component.glue, glueSource);
       context.global.setSync('__edgeGlue', value.derefInto({ release: true }));
+      target.keepGlue(script);
     }
     // ComponentWorkerConfig but its `wasm`, which the bootstrap adds from __edgeWasm.
     const config: Omit<ComponentWorkerConfig, 'wasm'> = {

@@ -40,7 +40,7 @@ import type { CapabilityInstance, CapabilityRegistry, CapabilityReply } from '..
 import type { InProcessRequest, InProcessResponse } from '../bindings/capability.ts';
 import { opFailure, type HostOpContext, type HostOps } from '../core/host-ops.ts';
 import { mapStack } from './source-map.ts';
-import { evaluateWorker, STARTUP_CPU_MS, type BootstrapTarget, type MainCode } from './bootstrap.ts';
+import { evaluateWorker, STARTUP_CPU_MS, type BootstrapTarget, type ClassicScript, type MainCode } from './bootstrap.ts';
 import { beginComponentResponse, collectHostBody, discardBody, pullBody, readBodyChunk, readBodyForComponent, sendHostBody } from './body-streams.ts';
 import { sharedDeadlineMs } from '../../storage/ivm-timeout.ts';
 import { holdBody } from './held-bodies.ts';
@@ -59,6 +59,7 @@ import type {
   SubrequestResult,
   TailEvent,
   TailKind,
+  VersionModule,
   WorkerResponse,
 } from './worker-types.ts';
 
@@ -160,6 +161,9 @@ let syncEntryActive = false;
 /** ivm's message when an entry ran past its timeout. */
 const TIMEOUT_MESSAGE = /Script execution timed out/;
 
+/** Component glue scripts whose code cache was made again after a first request in this process (firstFetchDone). */
+const recachedAfterRequest = new WeakSet<VersionModule>();
+
 export class WorkerInstance implements CpuWatched, WsHolder {
   readonly version: LoadedVersion;
   readonly pooled: PooledIsolate;
@@ -179,6 +183,8 @@ export class WorkerInstance implements CpuWatched, WsHolder {
   private readonly capabilities: CapabilityInstance;
   /** Memory this instance's JS facades share with the host (released when it is disposed). */
   private shared: { release(): void } | null = null;
+  /** A component's glue script (bootstrap.ts), whose code cache is made again after the first request (firstFetchDone). */
+  private glue: ClassicScript | null = null;
   /**
    * Where this instance's start went, for the benchmark's cold-start breakdown: compile and link (with the code
    * cache), evaluation (the global scope; for a component, glue evaluation and instantiation), and the first
@@ -291,6 +297,34 @@ export class WorkerInstance implements CpuWatched, WsHolder {
     }
   }
 
+  /**
+   * The first request's handler ran (to its response head): its time is a timing, and a component's glue gets its
+   * code cache made again, off this request's path, once per version in this process. The cache the deploy made
+   * (after instantiation) leaves the functions a request runs (the exports' trampolines, lifting and lowering) to be
+   * compiled lazily in every new isolate; one made now holds them. Measured on hello-as, interleaved A/B, 200 cold
+   * starts each: the first request's handler 1.92 -> 1.34 ms, compile + link 0.58 -> 0.65 ms.
+   */
+  private firstFetchDone(): void {
+    if (this.timings.firstFetchMs >= 0) return;
+    this.timings.firstFetchMs = performance.now() - this.lastUsed;
+    const glue = this.glue;
+    if (glue === null || recachedAfterRequest.has(glue.module)) return;
+    recachedAfterRequest.add(glue.module);
+    const { isolate } = this.pooled;
+    // The same source and origin again: V8 answers from this isolate's compilation cache, with what has run since.
+    setImmediate(() => {
+      if (isolate.isDisposed) return void recachedAfterRequest.delete(glue.module);
+      isolate.compileScript(glue.source, { ...glue.options, produceCachedData: true }).then(
+        (script) => {
+          const cached = (script as ivm.Script & ivm.CachedDataResult).cachedData;
+          if (cached) glue.module.cache = Buffer.from(cached.copy());
+          script.release();
+        },
+        () => recachedAfterRequest.delete(glue.module),
+      );
+    });
+  }
+
   private async evaluate(produceCache: boolean): Promise<void> {
     const target: BootstrapTarget = {
       version: this.version,
@@ -298,6 +332,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
       registry: this.hooks.registry,
       timings: this.timings,
       adoptShared: (shared) => (this.shared = shared),
+      keepGlue: (glue) => (this.glue = glue),
     };
     await evaluateWorker(target, produceCache);
     this.cpuMark = this.pooled.isolate.cpuTime;
@@ -325,11 +360,14 @@ export class WorkerInstance implements CpuWatched, WsHolder {
           () => new Promise<never>(() => {}),
         );
         result = await Promise.race([entry, early]);
-        if ('early' in result) return this.streamFromComponent(rc, result.early, entry);
+        if ('early' in result) {
+          this.firstFetchDone();
+          return this.streamFromComponent(rc, result.early, entry);
+        }
       } else {
         result = await entry;
       }
-      if (this.timings.firstFetchMs < 0) this.timings.firstFetchMs = performance.now() - this.lastUsed;
+      this.firstFetchDone();
       if (rc.failure) throw rc.failure;
       if ('deferred' in result) {
         this.armWallTimer(rc);
