@@ -1,7 +1,8 @@
 // The cold path's warm-ups and the component glue's script form (issue 15): what the prelude snapshot and each
 // pooled isolate run before a worker adopts it must complete and leave nothing a guest could see, and a component
 // deployed with its glue as a classic script (with the code cache made after instantiation) starts cold from it,
-// as do versions stored with the glue as an ES module.
+// as do versions stored with the glue as an ES module; the script holding the worker's code (glue or main module)
+// gets its code cache made again after its first request.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ivm from 'isolated-vm';
@@ -329,15 +330,23 @@ describe("a module worker's main module as a classic script", () => {
     const main = t.host.runtime.activeVersion('main-script')!.modules.find((m) => m.path === 'index.js')!;
     expect(main.source).toBe(WORKER);
     expect(main.cache?.byteLength ?? 0).toBeGreaterThan(0);
+    const atDeploy = main.cache!;
     // The deploy's isolate serves first (its code was compiled without a cache, which it made).
     expect((await t.get('main-script')).text).toBe('served 1 by edge');
     expect(mainCode('main-script')).toBe('script');
+    // After that first request the cache is made again (WorkerInstance.firstFetchDone): it holds the handler now.
+    for (let i = 0; i < 100 && main.cache === atDeploy; i++) await new Promise((r) => setTimeout(r, 20));
+    const afterRequest = main.cache!;
+    expect(afterRequest).not.toBe(atDeploy);
+    expect(afterRequest.byteLength).toBeGreaterThan(atDeploy.byteLength);
     for (let i = 0; i < 2; i++) {
       expect(t.host.runtime.evict('main-script')).toBe(true);
       const res = await t.get('main-script');
       expect(res.text).toBe('served 1 by edge');
       expect(mainCode('main-script')).toBe('script+cache');
     }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(main.cache).toBe(afterRequest); // once per version in this process
     // Its exported class is the Durable Object's.
     expect((await t.get('main-script', '/tally')).text).toBe('1');
     expect((await t.get('main-script', '/tally')).text).toBe('2');

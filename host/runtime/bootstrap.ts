@@ -82,8 +82,11 @@ export interface BootstrapTarget {
   readonly timings: { codeLoadMs: number; evaluateMs: number; mainCode: MainCode };
   /** Takes the memory shared with the JS facades as soon as it exists: disposing the instance releases it, even when evaluation fails. */
   adoptShared(shared: { release(): void }): void;
-  /** Takes the component glue's classic script, whose code cache the instance re-makes after its first request (ClassicScript). */
-  keepGlue(glue: ClassicScript): void;
+  /**
+   * Takes the classic script that holds the worker's code (a component's glue, a JS worker's main module in its
+   * script form), whose code cache the instance makes again after its first request.
+   */
+  keepScript(script: ClassicScript): void;
 }
 
 /** A classic script of a version (the component glue, a main module's script form): what compiles it again. */
@@ -258,7 +261,7 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
       glueScript = true;
       const { value, script } = await runClassic(component.glue, glueSource);
       context.global.setSync('__edgeGlue', value.derefInto({ release: true }));
-      target.keepGlue(script);
+      target.keepScript(script);
     }
     // ComponentWorkerConfig but its `wasm`, which the bootstrap adds from __edgeWasm.
     const config: Omit<ComponentWorkerConfig, 'wasm'> = {
@@ -295,7 +298,8 @@ export async function evaluateWorker(target: BootstrapTarget, produceCache: bool
     const form = mainModule ? scriptFormOf(mainModule, mainModule.source, SCRIPT_IMPORTABLE) : null;
     if (mainModule && form !== null) {
       // Its value is the function whose body is the module (defining it runs nothing), for the bootstrap to call.
-      const { value, cached } = await runClassic(manifest.main, form.source, SCRIPT_FORM_LINE_OFFSET);
+      const { value, cached, script } = await runClassic(manifest.main, form.source, SCRIPT_FORM_LINE_OFFSET);
+      target.keepScript(script);
       mainScript = { imports: form.imports };
       target.timings.mainCode = cached ? 'script+cache' : 'script';
       context.global.setSync('__edgeMain', value.derefInto({ release: true }));
