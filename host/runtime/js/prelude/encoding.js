@@ -11,6 +11,8 @@ import { UTF8_ENCODE_WASM } from './internal/utf8-wasm.js';
 const fromCharCode = String.fromCharCode;
 /** String.prototype.slice as it is now, called as stringSlice(s, start, end) (guest code may replace the method). */
 const stringSlice = /** @type {(s: string, start: number, end: number) => string} */ (Function.prototype.call.bind(String.prototype.slice));
+/** String.prototype.charCodeAt as it is now, called as charCodeAt(s, i). */
+const charCodeAt = /** @type {(s: string, i: number) => number} */ (Function.prototype.call.bind(String.prototype.charCodeAt));
 const CHUNK = 0x2000;
 
 function isBufferSource(v) {
@@ -90,7 +92,7 @@ function largeEncoder() {
         const x = /** @type {{ enc: (s: string, at: number) => number, dec: (at: number, len: number) => string, strict: (at: number, len: number) => string | null, m: WebAssembly.Memory }} */ (wasm.exports.call(new wasm.Instance(codecModule, {})));
         const out = new Uint8Array(wasm.buffer.call(x.m));
         const native = x.enc;
-        wasmEncoder = { enc: (s, start, end) => native(start === 0 && end === s.length ? s : stringSlice(s, start, end), 0), out, block: Math.floor(out.length / 3), dec: x.dec, strict: x.strict };
+        wasmEncoder = { enc: (s, start, end) => codecEncode(native, s, start, end), out, block: Math.floor(out.length / 3), dec: x.dec, strict: x.strict };
       } catch {
         // Not instantiable here: the js-string module below.
       }
@@ -109,11 +111,34 @@ function largeEncoder() {
   return wasmEncoder || null;
 }
 
+/**
+ * The UTF-8 of s[start, end) into the codec's memory from 0, by its native encode; the byte count.
+ *
+ * The codec is only ever handed a slice of s, never s itself. V8's encode (Runtime_WasmStringEncodeWtf8) reads the
+ * instance without a handle and then flattens the string it gets; a string made by concatenation (a cons string)
+ * is flattened by allocating, and a GC that moves the instance there leaves V8 writing through a stale pointer: a
+ * SIGSEGV of the whole host, seen under load and every time with --stress-compaction (test/utf8-codec-gc.test.ts).
+ * A slice that is a proper part of s is made by String.prototype.slice, which flattens s first, in JS, where a GC is
+ * harmless; what reaches the codec is then already flat. So a whole string goes as two slices, cut where no
+ * surrogate pair is split.
+ * @param {(s: string, at: number) => number} native
+ * @param {string} s
+ * @param {number} start
+ * @param {number} end
+ */
+function codecEncode(native, s, start, end) {
+  if (start !== 0 || end !== s.length) return native(stringSlice(s, start, end), 0);
+  let cut = end - 1;
+  if (cut > 0 && (charCodeAt(s, cut - 1) & 0xfc00) === 0xd800) cut--;
+  const n = native(stringSlice(s, 0, cut), 0);
+  return n + native(stringSlice(s, cut, end), n);
+}
+
 /** The block of s that starts at i: `block` units, one less when that would split a surrogate pair. */
 function blockEnd(s, i, len, block) {
   if (len - i <= block) return len;
   const end = i + block;
-  return (s.charCodeAt(end - 1) & 0xfc00) === 0xd800 ? end - 1 : end;
+  return (charCodeAt(s, end - 1) & 0xfc00) === 0xd800 ? end - 1 : end;
 }
 
 /** utf8Encode for a large string, by the codec. */
