@@ -6,7 +6,7 @@
 // --stress-compaction makes every GC a compacting one, so that the window is hit on nearly every call that would
 // flatten; without the slices this file's worker process is killed by SIGSEGV within the first rounds. The flag is
 // process-wide (isolated-vm isolates share it); vitest runs each test file in its own process, and it is turned off
-// again after.
+// again after. The decodes (which read linear memory by a pointer that does not move) are held to the same.
 import { setFlagsFromString } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPreludeIsolate, type PreludeIsolate } from './helpers/prelude-isolate.ts';
@@ -73,6 +73,46 @@ describe.skipIf(utf8CodecModule === null)('the UTF-8 codec while every GC moves 
       return out;
     `);
     const want = Array.from({ length: ROUNDS }, (_, i) => fingerprint(new TextEncoder().encode(consString(i))));
+    expect(got).toEqual(want);
+  }, 120_000);
+
+  it('decodes (replacing, fatal, streamed) exactly while every GC moves objects', async () => {
+    const ROUNDS = 60;
+    const got = await pi.run<string[]>(`
+      const consString = ${CONS_SOURCE};
+      const out = [];
+      let churn = [];
+      for (let i = 0; i < ${ROUNDS}; i++) {
+        const bytes = new TextEncoder().encode(consString(i));
+        if (i % 4 === 3) bytes[bytes.length >> 1] = 0xff; // invalid: U+FFFD, or a TypeError when fatal
+        let text;
+        if (i % 3 === 0) text = new TextDecoder().decode(bytes);
+        else if (i % 3 === 1) {
+          try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch (e) { text = e.name; }
+        } else {
+          const d = new TextDecoder();
+          const cut = (bytes.length * 0.37) | 0;
+          text = d.decode(bytes.subarray(0, cut), { stream: true }) + d.decode(bytes.subarray(cut));
+        }
+        out.push(text.length + ':' + text.slice(0, 40) + ':' + text.slice(-40));
+        churn.push(new Array(2000).fill(i));
+        if (churn.length > 40) churn = [];
+      }
+      return out;
+    `);
+    const want = Array.from({ length: ROUNDS }, (_, i) => {
+      const bytes = new TextEncoder().encode(consString(i));
+      if (i % 4 === 3) bytes[bytes.length >> 1] = 0xff;
+      let text: string;
+      if (i % 3 === 1) {
+        try {
+          text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+        } catch (e) {
+          text = (e as Error).name;
+        }
+      } else text = new TextDecoder().decode(bytes);
+      return text.length + ':' + text.slice(0, 40) + ':' + text.slice(-40);
+    });
     expect(got).toEqual(want);
   }, 120_000);
 });
