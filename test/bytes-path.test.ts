@@ -1,8 +1,8 @@
 // Bodies the worker does not touch never enter its isolate: a 100 MB R2 object returned as the response and a
 // 100 MB request body put into R2 or echoed back pass through a worker with the default limits (cpu_ms 50) on a
-// fresh isolate, byte for byte, at under 5 ms of charged CPU; so do a 20 MB KV value read as a stream and a 7 MB
-// Cache API match (returned, or stored into R2), and those bodies stored into KV or the cache; a body the worker
-// reads still enters. A limit breach while the worker produces a streamed body resets the connection (never a
+// fresh isolate, byte for byte, in a handful of entries into the isolate, and the same request again is charged
+// under 5 ms of CPU; so do a 20 MB KV value read as a stream and a 7 MB Cache API match (returned, or stored into
+// R2), and those bodies stored into KV or the cache; a body the worker reads still enters. A limit breach while the worker produces a streamed body resets the connection (never a
 // clean-looking short 200), with tail saying which limit and how many bytes went out.
 import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
@@ -273,19 +273,21 @@ afterAll(async () => {
 });
 
 /** What one request on a fresh isolate was charged (a new deployment: its first request, with the default limits). */
-async function chargedFor(send: (name: string) => Promise<Streamed>, worker?: string): Promise<{ ms: number; entries: number; r: Streamed }> {
+async function chargedFor(send: (name: string) => Promise<Streamed>, worker?: string): Promise<{ ms: number; entries: number; r: Streamed; name: string }> {
   const name = await freshWorker(worker);
   const before = await charged(t, name);
   const r = await send(name);
-  return { ...(await chargedAfter(t, name, before)), r };
+  return { ...(await chargedAfter(t, name, before)), r, name };
 }
 
 /**
- * A pass-through's whole CPU charge on a fresh isolate: the worker's JS on its first request (the bytes are none of
- * it). Measured alone on this 2-core VM it is 1-3 ms; with other test runs sharing the cores (load average 7-12) the
- * same request, or one returning 'hi', measured 2-10 ms (thread CPU time grows with cache and scheduling
- * contention; an isolate's cold code is most of it), so the figure is the least of RUNS runs, every run on its own
- * fresh isolate and checked byte for byte.
+ * A pass-through's CPU charge once its isolate has run it before: the worker's JS (the bytes are none of it), the
+ * least of RUNS runs. On a fresh isolate the first request is mostly cold code (the prelude's paths compiled on
+ * their first call): alone on this 2-core VM 1-4 ms for these handlers, but 2-10 ms with other test runs sharing
+ * the cores (thread CPU time grows with cache and scheduling contention; in CI the 5-entry KV-to-R2 copy measured
+ * 5.4-6.1 ms in all three runs), which no fixed bar tells from bytes entering. So each run makes the request on a
+ * fresh isolate (held to the entries bound, and to coming through whole under the default cpu_ms) and then again on
+ * that isolate, whose charge is held to this bar; its figure is reported beside the fresh one.
  */
 const PASS_THROUGH_MS = 5;
 const RUNS = 3;
@@ -297,20 +299,25 @@ const RUNS = 3;
 const PASS_THROUGH_ENTRIES = 6;
 
 /**
- * The least CPU charged to `send` over RUNS fresh isolates, `check` run on each response; the most entries any run
- * took; and all the figures.
+ * `send` over RUNS fresh isolates, each request made twice (on the fresh isolate, then on it again), `check` run on
+ * every response: the least CPU charged to a second request (PASS_THROUGH_MS), the most entries any request took,
+ * and all the figures (fresh + again, ms/entries).
  */
 async function leastChargedMs(send: (name: string) => Promise<Streamed>, check: (r: Streamed) => void | Promise<void>, worker?: string): Promise<{ ms: number; entries: number; all: string }> {
-  const all: Array<{ ms: number; entries: number }> = [];
+  const all: Array<{ fresh: { ms: number; entries: number }; again: { ms: number; entries: number } }> = [];
   for (let i = 0; i < RUNS; i++) {
-    const { ms, entries, r } = await chargedFor(send, worker);
+    const fresh = await chargedFor(send, worker);
+    await check(fresh.r);
+    const before = await charged(t, fresh.name);
+    const r = await send(fresh.name);
+    const again = await chargedAfter(t, fresh.name, before);
     await check(r);
-    all.push({ ms, entries });
+    all.push({ fresh, again });
   }
   return {
-    ms: Math.min(...all.map((c) => c.ms)),
-    entries: Math.max(...all.map((c) => c.entries)),
-    all: all.map((c) => `${c.ms.toFixed(2)} ms/${c.entries}`).join(', '),
+    ms: Math.min(...all.map((c) => c.again.ms)),
+    entries: Math.max(...all.flatMap((c) => [c.fresh.entries, c.again.entries])),
+    all: all.map((c) => `${c.fresh.ms.toFixed(2)} + ${c.again.ms.toFixed(2)} ms/${c.fresh.entries} + ${c.again.entries}`).join(', '),
   };
 }
 
