@@ -2,8 +2,9 @@
 // 100 MB request body put into R2 or echoed back pass through a worker with the default limits (cpu_ms 50) on a
 // fresh isolate, byte for byte, in a handful of entries into the isolate, and the same request again is charged
 // under 5 ms of CPU; so do a 20 MB KV value read as a stream and a 7 MB Cache API match (returned, or stored into
-// R2), and those bodies stored into KV or the cache; a body the worker reads still enters. A limit breach while the worker produces a streamed body resets the connection (never a
-// clean-looking short 200), with tail saying which limit and how many bytes went out.
+// R2), and those bodies stored into KV or the cache; a body the worker reads still enters. A limit breach while the
+// worker produces a streamed body resets the connection (never a clean-looking short 200), with tail saying which
+// limit and how many bytes went out.
 import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
@@ -272,12 +273,11 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** What one request on a fresh isolate was charged (a new deployment: its first request, with the default limits). */
-async function chargedFor(send: (name: string) => Promise<Streamed>, worker?: string): Promise<{ ms: number; entries: number; r: Streamed; name: string }> {
-  const name = await freshWorker(worker);
+/** What one request to `name` was charged, and its response. */
+async function chargedRequest(send: (name: string) => Promise<Streamed>, name: string): Promise<{ ms: number; entries: number; r: Streamed }> {
   const before = await charged(t, name);
   const r = await send(name);
-  return { ...(await chargedAfter(t, name, before)), r, name };
+  return { ...(await chargedAfter(t, name, before)), r };
 }
 
 /**
@@ -306,12 +306,12 @@ const PASS_THROUGH_ENTRIES = 6;
 async function leastChargedMs(send: (name: string) => Promise<Streamed>, check: (r: Streamed) => void | Promise<void>, worker?: string): Promise<{ ms: number; entries: number; all: string }> {
   const all: Array<{ fresh: { ms: number; entries: number }; again: { ms: number; entries: number } }> = [];
   for (let i = 0; i < RUNS; i++) {
-    const fresh = await chargedFor(send, worker);
+    // A new deployment: its first request runs on a fresh isolate, with the default limits.
+    const name = await freshWorker(worker);
+    const fresh = await chargedRequest(send, name);
     await check(fresh.r);
-    const before = await charged(t, fresh.name);
-    const r = await send(fresh.name);
-    const again = await chargedAfter(t, fresh.name, before);
-    await check(r);
+    const again = await chargedRequest(send, name);
+    await check(again.r);
     all.push({ fresh, again });
   }
   return {

@@ -128,8 +128,7 @@ function largeEncoder() {
  */
 function codecEncode(native, s, start, end) {
   if (start !== 0 || end !== s.length) return native(stringSlice(s, start, end), 0);
-  let cut = end - 1;
-  if (cut > 0 && (charCodeAt(s, cut - 1) & 0xfc00) === 0xd800) cut--;
+  const cut = blockEnd(s, 0, end, end - 1);
   const n = native(stringSlice(s, 0, cut), 0);
   return n + native(stringSlice(s, cut, end), n);
 }
