@@ -428,6 +428,23 @@ export interface HeldBody {
   size: number;
 }
 
+/**
+ * The 'body.whole' host op: a host body the guest reads whole (arrayBuffer(), text(), ... of a host stream nobody
+ * read), read by the host into one buffer of its own, at most the worker's memory limit (else a RangeError). Kept for
+ * the request until the guest takes it with the synchronous 'body.whole.take', which moves the buffer into the
+ * isolate without a copy: no chunk enters, and the isolate concatenates nothing.
+ */
+export interface WholeBodyRead {
+  ref: HostBodyRef;
+}
+
+/** What 'body.whole' settles with: the kept buffer's id, its length, and the request it is kept for. */
+export interface WholeBody {
+  id: number;
+  size: number;
+  reqId: number;
+}
+
 /** The 'body.take' host op: up to `max` bytes of held body `id`, in order; null once all were taken. */
 export interface HeldBodyTake {
   id: number;
@@ -540,6 +557,11 @@ export interface InvokeOps {
   'cap.reset': { arg: null; reply: undefined };
   /** A component reads up to `max` bytes of its request body; `v: null` at its end. */
   'body.read': { arg: { reqId: number; max: number }; reply: InvokeReply<Uint8Array | null, BodyError> };
+  /**
+   * The buffer a 'body.whole' host op of request `reqId` kept (WholeBody `id`), moved into the isolate: the bytes, or
+   * a failure when the request has none of that id (taken already, or the request ended).
+   */
+  'body.whole.take': { arg: { reqId: number; id: number }; reply: InvokeReply<Uint8Array, never> };
   /** A component sends its response head now (begin-response); its body follows with 'resp.write'. */
   'resp.begin': { arg: { reqId: number; status: number; headers: HeaderList }; reply: InvokeReply<null, BodyError> };
   /** A component writes a chunk of its begun response; blocks (a ticket) while the client is slower. */

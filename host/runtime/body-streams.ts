@@ -382,30 +382,57 @@ export async function pipeHostBody(rc: RequestContext, caps: HostBodyCaps, arg: 
   }
 }
 
-/** A host body read whole on the host, failing with `tooLarge` past `max` bytes. */
-export async function collectHostBody(rc: RequestContext, caps: HostBodyCaps, ref: unknown, max: number, tooLarge: string): Promise<Uint8Array> {
+/**
+ * A host body read whole on the host, failing with `tooLarge` past `max` bytes (a RangeError). With `own`, the bytes are
+ * always in a buffer of their own that they fill (nothing else holds it: the caller may move it into an isolate), and
+ * each chunk handed over is given back once copied; `size`, when the length is known (an upload's Content-Length),
+ * has that buffer made first and each chunk copied in as it comes. Else a body of one chunk is that chunk.
+ */
+export async function collectHostBody(rc: RequestContext, caps: HostBodyCaps, ref: unknown, max: number, tooLarge: string, own = false, size?: number): Promise<Uint8Array> {
+  // A known length past `max` fails before a byte is read.
+  if (own && size !== undefined && size > max) throw new RangeError(tooLarge);
+  // Filled as the chunks come when the length is known; chunks past it (never, for a parsed upload) are kept apart.
+  let filled = own && size !== undefined && size <= max ? new Uint8Array(new ArrayBuffer(size)) : null;
+  let at = 0;
   const chunks: Uint8Array[] = [];
-  let size = 0;
+  let total = 0;
   const source = hostBodyChunks(rc, caps, ref);
   let completed = false;
   try {
     for (;;) {
       const n = await rc.race(source.next());
       if (n.done) break;
-      size += n.value.byteLength;
-      if (size > max) throw new Error(tooLarge);
-      chunks.push(n.value);
+      const chunk = n.value;
+      total += chunk.byteLength;
+      if (total > max) throw new RangeError(tooLarge);
+      if (filled !== null && at + chunk.byteLength <= filled.byteLength) {
+        filled.set(chunk, at);
+        at += chunk.byteLength;
+        release(chunk);
+        continue;
+      }
+      if (filled !== null) {
+        chunks.push(filled.subarray(0, at));
+        filled = null;
+      }
+      chunks.push(chunk);
     }
     completed = true;
   } finally {
-    if (!completed) void source.return(undefined).catch(() => {});
+    if (!completed) {
+      void source.return(undefined).catch(() => {});
+      for (const c of chunks) release(c);
+    }
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
+  if (filled !== null && at === filled.byteLength) return filled;
+  if (filled !== null) chunks.push(filled.subarray(0, at));
+  if (chunks.length === 1 && !own) return chunks[0]!;
+  const out = new Uint8Array(new ArrayBuffer(total));
+  let to = 0;
   for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
+    out.set(c, to);
+    to += c.byteLength;
+    if (own) release(c);
   }
   return out;
 }

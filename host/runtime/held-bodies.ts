@@ -3,7 +3,9 @@
 // or stored unread, the host sends or stores the bytes itself ('held' HostBodyRef, body-streams.ts hostBodyChunks);
 // read by the worker, they enter with 'body.take', as it pulls. Held bytes belong to their request: only its own ops
 // can name them, and they are let go when it ends. The host ops reading and storing them are in host-body-ops.ts.
-import type { HeldBody, HostOpOutcome, Untrusted } from '../core/isolate-protocol.ts';
+// Also kept here for their request: a host body the worker reads whole ('body.whole'), read by the host into one
+// buffer until the guest moves it into the isolate ('body.whole.take').
+import type { HeldBody, HostOpOutcome, InvokeOps, Untrusted, WholeBody } from '../core/isolate-protocol.ts';
 import { errorText } from './error-response.ts';
 import type { RequestContext } from './request-context.ts';
 
@@ -72,4 +74,29 @@ export function* heldChunks(rc: RequestContext, id: unknown): Generator<Uint8Arr
     h.at = end;
     yield chunk;
   }
+}
+
+/** Per request: the buffers 'body.whole' read for it, by id, until the guest takes them ('body.whole.take'). */
+const wholes = new WeakMap<RequestContext, Map<number, Uint8Array>>();
+
+/** Keeps `bytes` (a buffer of their own, which they fill) for request `rc` until the guest takes them. */
+export function keepWhole(rc: RequestContext, bytes: Uint8Array): WholeBody {
+  let table = wholes.get(rc);
+  if (!table) {
+    const t = (table = new Map());
+    wholes.set(rc, t);
+    rc.signal.addEventListener('abort', () => t.clear(), { once: true });
+  }
+  const id = nextId++;
+  table.set(id, bytes);
+  return { id, size: bytes.byteLength, reqId: rc.id };
+}
+
+/** The 'body.whole.take' op: the buffer kept as `id` for `rc`, let go here (the caller moves it into the isolate). */
+export function takeWhole(rc: RequestContext | undefined, id: unknown): InvokeOps['body.whole.take']['reply'] {
+  const table = rc ? wholes.get(rc) : undefined;
+  const bytes = typeof id === 'number' ? table?.get(id) : undefined;
+  if (bytes === undefined) return { x: 'this body was already taken, or its request has ended' };
+  table!.delete(id as number);
+  return { v: bytes };
 }

@@ -50,6 +50,8 @@ const FLAT_CAP = 'cap.flat';
 const READ_BYTES = 'body.read.bytes';
 /** A component's response body write, its bytes a whole ArrayBuffer argument: `invoke(WRITE_BYTES, reqId, buffer)`. */
 const WRITE_BYTES = 'resp.write.bytes';
+/** A body a 'body.whole' host op read, moved in: `invoke(TAKE_WHOLE, reqId, id)` answers its ArrayBuffer (movedReply). */
+const TAKE_WHOLE = 'body.whole.take';
 
 const failure = (err: unknown): { x: string } => ({ x: err instanceof Error ? err.message : String(err) });
 
@@ -94,6 +96,20 @@ function bytesReply(reply: unknown): unknown {
 }
 
 /**
+ * A kept whole body's reply as it crosses into the isolate with no result options: its buffer (which nothing else holds:
+ * held-bodies.ts keepWhole) moved in, not copied, so that its bytes cost the isolate nothing; else a copy of the reply.
+ */
+function movedReply(reply: unknown): unknown {
+  if (reply !== null && typeof reply === 'object' && 'v' in reply) {
+    const v = (reply as { v: unknown }).v;
+    if (v instanceof Uint8Array && v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) {
+      return new ivm.ExternalCopy(v.buffer, { transferOut: true }).copyInto({ release: true, transferIn: true });
+    }
+  }
+  return new ivm.ExternalCopy(reply).copyInto({ release: true });
+}
+
+/**
  * A capability method call made of primitives (HostFunctions.invoke's FLAT_CAP form: `i, r, m, h, ...args`, which
  * cross without a copy of an object): the call's value itself when it is a primitive, else its reply (or a ticket).
  */
@@ -121,6 +137,8 @@ function invokeFunction(sink: () => IsolateSink, pending: PendingReplies): (op: 
         return invokeFlatFromGuest(sink, pending, arg, rest);
       case READ_BYTES:
         return invokeFromGuest(sink, pending, 'body.read', { reqId: arg, max: rest[0] }, bytesReply);
+      case TAKE_WHOLE:
+        return invokeFromGuest(sink, pending, TAKE_WHOLE, { reqId: arg, id: rest[0] }, movedReply);
       case WRITE_BYTES: {
         // A copy made for this write alone (`arguments: { copy: true }`): handed over to the socket that sends it.
         const chunk = rest[0] instanceof ArrayBuffer ? new Uint8Array(rest[0]) : null;

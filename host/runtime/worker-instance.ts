@@ -43,7 +43,7 @@ import { mapStack } from './source-map.ts';
 import { evaluateWorker, STARTUP_CPU_MS, type BootstrapTarget, type ClassicScript, type MainCode } from './bootstrap.ts';
 import { beginComponentResponse, collectHostBody, discardBody, pullBody, readBodyChunk, readBodyForComponent, sendHostBody } from './body-streams.ts';
 import { sharedDeadlineMs } from '../../storage/ivm-timeout.ts';
-import { holdBody } from './held-bodies.ts';
+import { holdBody, takeWhole } from './held-bodies.ts';
 import { hostBodyOp } from './host-body-ops.ts';
 import { dropFetch, forwardFetched, passThrough, readFetched, subrequest } from './egress.ts';
 import { componentFetch, componentFetchRead, componentSleep } from './component-egress.ts';
@@ -619,6 +619,10 @@ export class WorkerInstance implements CpuWatched, WsHolder {
         return undefined;
       case 'body.read':
         return readBodyForComponent(this.requests, arg);
+      case 'body.whole.take': {
+        const a = (arg ?? {}) as Untrusted<InvokeOps['body.whole.take']['arg']>;
+        return takeWhole(typeof a.reqId === 'number' ? this.requests.get(a.reqId) : undefined, a.id);
+      }
       case 'resp.begin':
         return beginComponentResponse(this.requests, arg);
       case 'resp.write': {
@@ -976,11 +980,11 @@ export class WorkerInstance implements CpuWatched, WsHolder {
       reply.then((v) => this.settleOp(reqId, id, { v }));
       return { later: true };
     }
-    if (a.op === 'body.pipe' || a.op === 'body.take' || a.op === 'cap.held') {
-      // Host bodies (host-body-ops.ts): a host stream put into storage unread, a held body read by the worker, a
-      // capability call whose bytes stay on the host.
+    if (a.op === 'body.pipe' || a.op === 'body.take' || a.op === 'body.whole' || a.op === 'cap.held') {
+      // Host bodies (host-body-ops.ts): a host stream put into storage unread, a held body read by the worker, a host
+      // body read whole by the worker, a capability call whose bytes stay on the host.
       if (!rc) return { e: { name: 'TypeError', message: `${a.op}: only during a request` } };
-      const o = hostBodyOp(a.op, rc, this.capabilities, a.arg)!;
+      const o = hostBodyOp(a.op, rc, this.capabilities, a.arg, this.version.manifest.limits.memoryMb)!;
       if (!(o instanceof Promise)) return o;
       o.then((x) => this.settleOp(reqId, id, x));
       return { later: true };

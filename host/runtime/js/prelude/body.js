@@ -6,6 +6,7 @@ import { utf8Encode, utf8Decode } from './encoding.js';
 import { URLSearchParams } from './url.js';
 import { isBlob, blobBytes, makeBlob, makeFile } from './blob.js';
 import { FormData, isFormData, serializeFormData, formDataFromUrlEncoded, multipartBoundary, appendEntry } from './form-data.js';
+import { readHostStreamWhole } from './host-streams.js';
 
 /** What the lazily loaded multipart parser (multipart.js) builds its FormData with. */
 const MULTIPART_DEPS = { FormData, appendEntry, makeFile, utf8Decode };
@@ -60,6 +61,11 @@ function chunkBytes(value) {
  */
 async function readAllBytes(stream, options = undefined) {
   const max = options?.max ?? Infinity;
+  // A host stream nobody read (the request's body, an R2 or KV body, a cache match), read with no cap of the caller's,
+  // is read by the host and moved in as one buffer: no chunk crosses, nothing is copied here. (Callers with a cap, the
+  // KV and cache puts, hand such streams to the host unread before they get here.)
+  const whole = max === Infinity ? readHostStreamWhole(stream) : null;
+  if (whole !== null) return whole;
   // A byte stream's chunks are its own (enqueue transferred them): once copied into the result they are let go.
   const owned = isByteStream(stream);
   const reader = stream.getReader();

@@ -10,6 +10,7 @@
 //   invoke('cap.flat', i, r, m, h, ...primitives) -> primitive | Reply | { p: ticket }   a capability method call of primitives
 //   invoke('body.read.bytes', reqId, max) -> ArrayBuffer | null | Reply | { p: ticket }   a component's request body read
 //   invoke('resp.write.bytes', reqId, ArrayBuffer) -> Reply | { p: ticket }   a component's response body write
+//   invoke('body.whole.take', reqId, id) -> ArrayBuffer | Reply   a body the host read whole ('body.whole'), moved in
 //   wait(ticket: number) -> Reply                        applySyncPromise  the answer of an invoke the host had to wait for
 // Reply = { v: value } | { e: WIT error payload } | { x: host failure message }
 // UrlRecord = { href, origin, protocol, username, password, host, hostname, port, pathname, search, hash }
@@ -138,6 +139,21 @@ export function hostReadBytes(reqId, max) {
   if (r instanceof ArrayBufferCtor) return { v: new Uint8ArrayCtor(r) };
   if (r === null) return { v: null };
   return /** @type {InvokeOps['body.read']['reply']} */ (r);
+}
+
+/**
+ * The buffer a 'body.whole' host op read for request `reqId` (WholeBody `id`), moved into this isolate: no copy, no
+ * reply object cloned. Throws when the host has no such buffer.
+ * @param {number} reqId
+ * @param {number} id
+ * @returns {Uint8Array}
+ */
+export function hostTakeWhole(reqId, id) {
+  const invoke = /** @type {{ applySync(receiver: undefined, args: unknown[]): unknown }} */ (/** @type {unknown} */ (connectedBridge().invoke));
+  const r = replyOf(invoke.applySync(undefined, ['body.whole.take', reqId, id]));
+  if (r instanceof ArrayBufferCtor) return new Uint8ArrayCtor(r);
+  const x = r !== null && typeof r === 'object' ? /** @type {{ x?: unknown }} */ (r).x : undefined;
+  throw new TypeError(typeof x === 'string' ? x : 'the body read whole could not be taken');
 }
 
 /**
