@@ -411,11 +411,16 @@ export interface FetchRequest {
 
 /**
  * A body whose bytes are still on the host, handed back unread by the guest (prelude host-streams.js): the incoming
- * request's own body, a capability resource with a `read(max)` method (an R2 object body), `first` being the bytes
- * that came into the isolate with it already (h is 0 when they were all of it), or bytes the host holds for the
- * request (HeldBody: a KV value read as a stream, a Cache API match's body).
+ * request's own body, the response body of a fetch the request made (`id` its FetchRequest id), a capability resource
+ * with a `read(max)` method (an R2 object body), `first` being the bytes that came into the isolate with it already (h
+ * is 0 when they were all of it), or bytes the host holds for the request (HeldBody: a KV value read as a stream, a
+ * Cache API match's body).
  */
-export type HostBodyRef = { k: 'incoming'; reqId: number } | { k: 'cap'; i: string; r: string; h: number; first: Uint8Array } | { k: 'held'; id: number };
+export type HostBodyRef =
+  | { k: 'incoming'; reqId: number }
+  | { k: 'fetched'; reqId: number; id: number }
+  | { k: 'cap'; i: string; r: string; h: number; first: Uint8Array }
+  | { k: 'held'; id: number };
 
 /**
  * Bytes the host keeps for a request instead of copying them into the isolate (host/runtime/held-bodies.ts), where a

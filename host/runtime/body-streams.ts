@@ -9,6 +9,7 @@ import { asEdgeError, errorText } from './error-response.ts';
 import { LimitExceededError } from './limits.ts';
 import type { RequestContext, RequestRunner } from './request-context.ts';
 import { heldChunks } from './held-bodies.ts';
+import { fetchedChunks } from './egress.ts';
 import { handOver, release } from '../../storage/owned-bytes.ts';
 
 /** A request-body chunk as bytes (Node streams give Buffers, or strings when an encoding was set). */
@@ -290,6 +291,12 @@ export async function* hostBodyChunks(rc: RequestContext, caps: HostBodyCaps, re
   if (r.k === 'held') {
     // Bytes the host kept for this request (held-bodies.ts: a KV value, a Cache API match).
     yield* heldChunks(rc, r.id);
+    return;
+  }
+  if (r.k === 'fetched') {
+    // A fetch's response body (egress.ts), read from the upstream.
+    if (r.reqId !== rc.id) throw new TypeError('fetch(): a response body can be handed on only during the request that fetched it.');
+    yield* fetchedChunks(rc, r.id);
     return;
   }
   if (r.k === 'incoming') {

@@ -164,6 +164,35 @@ export function dropFetch(rc: RequestContext, arg: unknown): void {
   o.abort.abort(new Error('fetch(): aborted by the worker'));
 }
 
+/**
+ * A fetch's response body the worker handed over unread (a 'fetched' HostBodyRef: put into R2 or KV, stored in the
+ * cache, read whole), read by the host straight from the upstream, which is released if the reading stops early.
+ */
+export async function* fetchedChunks(rc: RequestContext, id: unknown): AsyncGenerator<Uint8Array> {
+  const inFlight = outboundFetches(rc);
+  const o = typeof id === 'number' ? inFlight.get(id) : undefined;
+  const iter = o?.iter;
+  if (!o || !iter) throw new TypeError('fetch(): the response body was already read, or its request has ended.');
+  inFlight.delete(id as number);
+  let completed = false;
+  try {
+    for (;;) {
+      let n: IteratorResult<Uint8Array>;
+      try {
+        n = await iter.next();
+      } catch (err) {
+        throw new TypeError(o.abort.signal.aborted ? 'fetch(): aborted' : `fetch(): reading the response body failed: ${errorText(err)}`);
+      }
+      if (n.done) break;
+      const chunk = asBytes(n.value);
+      if (chunk.byteLength > 0) yield chunk;
+    }
+    completed = true;
+  } finally {
+    if (!completed) releaseOutbound(o);
+  }
+}
+
 /** A fetch's response body that the worker returned untouched, sent on to the client straight from the upstream. */
 export async function* forwardFetched(runner: RequestRunner, rc: RequestContext, id: number, waitUntil: boolean): AsyncGenerator<Uint8Array> {
   const inFlight = outboundFetches(rc);

@@ -414,6 +414,13 @@ export function createRuntime(options) {
       },
     });
     fetchedStreams.set(stream, rec);
+    // Handed on unread during its request (put into R2 or KV, stored in the cache, read whole), the host reads it
+    // straight from the upstream. (Returned as the response, it is forwarded: forwardableFetch.)
+    markHostStream(stream, () => {
+      if (rec.finished || rec.read !== null || rec.reqId !== current) return null;
+      finishFetch(rec);
+      return { k: 'fetched', reqId: rec.reqId, id: rec.id };
+    });
     return stream;
   }
 
