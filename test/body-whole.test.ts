@@ -66,6 +66,20 @@ function put(t: TestHost, name: string, path: string, chunks: Buffer[], opts: { 
   });
 }
 
+/** A GET of `path` from `name`: its body as text. */
+function get(t: TestHost, name: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    httpRequest(`${t.host.dataUrl}${path}`, { headers: { host: `${name}.localhost:${t.port}` } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve(text));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
 /** What `worker`'s requests were charged so far: CPU (edge_cpu_seconds_total, in ms) and entries into the isolate. */
 async function charged(t: TestHost, worker: string): Promise<{ ms: number; entries: number }> {
   const { body } = await t.admin('GET', '/metrics');
@@ -150,6 +164,10 @@ export default {
       case '/r2': {
         const o = await env.BUCKET.get(url.searchParams.get('key'));
         return new Response(sum(new Uint8Array(await o.arrayBuffer())));
+      }
+      case '/r2-head': {
+        const o = await env.BUCKET.get(url.searchParams.get('key'));
+        return new Response(String(o.size));
       }
       case '/kv': {
         const s = await env.KV.get(url.searchParams.get('key'), 'stream');
@@ -238,43 +256,34 @@ describe('a body read whole enters the isolate as one buffer', () => {
     const name = await freshWorker();
     for (const [path, bytes] of [['/r2?key=big', object], ['/kv?key=big', value]] as const) {
       const before = await charged(t, name);
-      const r = await new Promise<string>((resolve, reject) => {
-        httpRequest(`${t.host.dataUrl}${path}`, { headers: { host: `${name}.localhost:${t.port}` } }, (res) => {
-          let s = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => (s += d));
-          res.on('end', () => resolve(s));
-        })
-          .on('error', reject)
-          .end();
-      });
+      const r = await get(t, name, path);
       expect(r).toBe(`${bytes.length} ${sampleSum(bytes)}`);
       // Pulled as it was read, the object came in 64 KiB (R2) or 1 MiB (KV) per entry.
       expect((await chargedAfter(t, name, before)).entries, path).toBeLessThanOrEqual(6);
     }
+    // An object small enough to come in whole with its metadata is read without asking the host again.
+    const small = Buffer.concat(payload(3000));
+    await t.host.blob.put('whole', 'small', small);
+    expect(await get(t, name, '/r2?key=small')).toBe(`${small.length} ${sampleSum(small)}`);
+    const before = await charged(t, name);
+    await get(t, name, '/r2?key=small');
+    const bare = await chargedAfter(t, name, before);
+    const before2 = await charged(t, name);
+    await get(t, name, '/r2-head?key=small');
+    // The same entries as a request that gets the object and does not read its body.
+    expect(bare.entries).toBe((await chargedAfter(t, name, before2)).entries);
   }, 60_000);
 
   it('reads a fetched response body whole, and hands one unread to R2, in a few entries', async () => {
     const object = Buffer.concat(payload(20 * MB + 5));
     await t.host.blob.put('whole', 'big', object);
     const name = await freshWorker();
-    const get = (path: string): Promise<string> =>
-      new Promise((resolve, reject) => {
-        httpRequest(`${t.host.dataUrl}${path}`, { headers: { host: `${name}.localhost:${t.port}` } }, (res) => {
-          let s = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => (s += d));
-          res.on('end', () => resolve(s));
-        })
-          .on('error', reject)
-          .end();
-      });
     let before = await charged(t, name);
-    expect(await get('/fetch-sum')).toBe(`${object.length} ${sampleSum(object)}`);
+    expect(await get(t, name, '/fetch-sum')).toBe(`${object.length} ${sampleSum(object)}`);
     // Pulled as it was read, the body came in a chunk per entry.
     expect((await chargedAfter(t, name, before)).entries).toBeLessThanOrEqual(6);
     before = await charged(t, name);
-    expect(JSON.parse(await get('/fetch-to-r2?key=fetched-copy'))).toEqual({ size: object.length });
+    expect(JSON.parse(await get(t, name, '/fetch-to-r2?key=fetched-copy'))).toEqual({ size: object.length });
     expect((await chargedAfter(t, name, before)).entries).toBeLessThanOrEqual(6);
     const copy = await t.host.blob.get('whole', 'fetched-copy');
     expect(copy).not.toBeNull();

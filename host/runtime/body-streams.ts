@@ -9,7 +9,7 @@ import { asEdgeError, errorText } from './error-response.ts';
 import { LimitExceededError } from './limits.ts';
 import type { RequestContext, RequestRunner } from './request-context.ts';
 import { heldChunks } from './held-bodies.ts';
-import { fetchedChunks } from './egress.ts';
+import { fetchedValues } from './outbound-fetches.ts';
 import { handOver, release } from '../../storage/owned-bytes.ts';
 
 /** A request-body chunk as bytes (Node streams give Buffers, or strings when an encoding was set). */
@@ -296,7 +296,10 @@ export async function* hostBodyChunks(rc: RequestContext, caps: HostBodyCaps, re
   if (r.k === 'fetched') {
     // A fetch's response body (egress.ts), read from the upstream.
     if (r.reqId !== rc.id) throw new TypeError('fetch(): a response body can be handed on only during the request that fetched it.');
-    yield* fetchedChunks(rc, r.id);
+    for await (const value of fetchedValues(rc, r.id)) {
+      const chunk = asBytes(value);
+      if (chunk.byteLength > 0) yield chunk;
+    }
     return;
   }
   if (r.k === 'incoming') {

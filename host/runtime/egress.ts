@@ -5,35 +5,13 @@ import { Readable } from 'node:stream';
 import { EdgeError } from '../core/errors.ts';
 import type { ChunkPayload, FetchReply, FetchRequest, Untrusted } from '../core/isolate-protocol.ts';
 import { asBytes, pullGuestStream } from './body-streams.ts';
+import { outboundFetches, releaseOutbound, type OutboundFetch } from './outbound-fetches.ts';
 import { asEdgeError, errorText } from './error-response.ts';
 import type { RequestContext, RequestRunner } from './request-context.ts';
 import type { IncomingRequestData, SubrequestInit, SubrequestResult, WorkerResponse } from './worker-types.ts';
 
 /** Carried by the request a passThroughOnException() sends on, so that it cannot come back into the same worker. */
 export const PASS_THROUGH_HEADER = 'x-edge-pass-through';
-
-/** A worker's fetch in flight: its abort switch, the request body it sends, the response body the guest reads. */
-interface OutboundFetch {
-  abort: AbortController;
-  /** A guest stream being sent (destroying it cancels the stream in the isolate). */
-  body: Readable | null;
-  iter: AsyncIterator<Uint8Array> | null;
-}
-
-const outboundByRequest = new WeakMap<RequestContext, Map<number, OutboundFetch>>();
-
-function outboundFetches(rc: RequestContext): Map<number, OutboundFetch> {
-  let m = outboundByRequest.get(rc);
-  if (!m) outboundByRequest.set(rc, (m = new Map()));
-  return m;
-}
-
-function releaseOutbound(o: OutboundFetch): void {
-  if (o.body && !o.body.destroyed) o.body.destroy();
-  const iter = o.iter;
-  o.iter = null;
-  if (iter) void iter.return?.()?.catch(() => {});
-}
 
 /**
  * A worker's fetch(): counted against the request's subrequest limit, its request body read from the guest as
@@ -162,35 +140,6 @@ export function dropFetch(rc: RequestContext, arg: unknown): void {
   if (!o) return;
   inFlight.delete(arg as number);
   o.abort.abort(new Error('fetch(): aborted by the worker'));
-}
-
-/**
- * A fetch's response body the worker handed over unread (a 'fetched' HostBodyRef: put into R2 or KV, stored in the
- * cache, read whole), read by the host straight from the upstream, which is released if the reading stops early.
- */
-export async function* fetchedChunks(rc: RequestContext, id: unknown): AsyncGenerator<Uint8Array> {
-  const inFlight = outboundFetches(rc);
-  const o = typeof id === 'number' ? inFlight.get(id) : undefined;
-  const iter = o?.iter;
-  if (!o || !iter) throw new TypeError('fetch(): the response body was already read, or its request has ended.');
-  inFlight.delete(id as number);
-  let completed = false;
-  try {
-    for (;;) {
-      let n: IteratorResult<Uint8Array>;
-      try {
-        n = await iter.next();
-      } catch (err) {
-        throw new TypeError(o.abort.signal.aborted ? 'fetch(): aborted' : `fetch(): reading the response body failed: ${errorText(err)}`);
-      }
-      if (n.done) break;
-      const chunk = asBytes(n.value);
-      if (chunk.byteLength > 0) yield chunk;
-    }
-    completed = true;
-  } finally {
-    if (!completed) releaseOutbound(o);
-  }
 }
 
 /** A fetch's response body that the worker returned untouched, sent on to the client straight from the upstream. */
