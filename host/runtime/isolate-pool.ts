@@ -6,6 +6,7 @@ import { randomFillSync } from 'node:crypto';
 import { buildPrelude, type FacadeModule } from './js/prelude-bundle.ts';
 import { CRYPTO_LIMITS, PRELUDE_CAPS } from '../core/limits.ts';
 import { handOver, release } from '../../storage/owned-bytes.ts';
+import { exactBytes } from './exact-bytes.ts';
 import { utf8CodecModule } from './utf8-codec.ts';
 import type { EdgeInitOptions } from '../core/isolate-protocol.ts';
 
@@ -69,11 +70,13 @@ function invokeFromGuest(sink: () => IsolateSink, pending: PendingReplies, op: u
     reply = failure(err);
   }
   if (reply !== null && typeof reply === 'object' && typeof (reply as PromiseLike<unknown>).then === 'function') {
-    const later = Promise.resolve(reply).catch(failure);
+    const later = Promise.resolve(reply).then(exactBytes, failure);
     const ticket = { p: cross ? pending.add(later.then(cross), true) : pending.add(later) };
     return cross ? cross(ticket) : ticket;
   }
-  return cross ? cross(reply) : reply;
+  // (Its bytes must not bring the memory around them into the isolate: exact-bytes.ts.)
+  const exact = exactBytes(reply);
+  return cross ? cross(exact) : exact;
 }
 
 /**

@@ -48,6 +48,7 @@ import { hostBodyOp } from './host-body-ops.ts';
 import { dropFetch, forwardFetched, passThrough, readFetched, subrequest } from './egress.ts';
 import { componentFetch, componentFetchRead, componentSleep } from './component-egress.ts';
 import { asEdgeError, errorResponse, errorText } from './error-response.ts';
+import { exactBytes } from './exact-bytes.ts';
 import { RequestContext, type RequestRunner } from './request-context.ts';
 import { lolHtmlModule } from './lol-html-module.ts';
 import type {
@@ -746,7 +747,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
     }
     this.running.push(rc);
     try {
-      const out = (await this.pooled.entry.apply(undefined, [cmd], {
+      const out = (await this.pooled.entry.apply(undefined, [exactBytes(cmd)], {
         arguments: { copy: true },
         result: { copy: true, promise: true },
       })) as EntryEnvelope<EntryReturns[C['t']]>;
@@ -1171,23 +1172,23 @@ function uncaught(e: GuestErrorDescription): string {
 /**
  * A synchronous entry's arguments: a request's fetch as primitives (SyncFetchArgs) when its `cf` is plain (strings,
  * finite numbers, booleans: the data plane's) and no line of it holds a line feed, else the command as a SyncCommand
- * to copy.
+ * to copy (its bytes each on a buffer of their own: exact-bytes.ts).
  */
 function syncArgs(cmd: EntryCommand): SyncFetchArgs | [SyncCommand] {
-  if (cmd.t !== 'fetch' || cmd.object !== undefined || cmd.cfJson !== undefined) return [{ t: 'sync', cmd }];
+  if (cmd.t !== 'fetch' || cmd.object !== undefined || cmd.cfJson !== undefined) return [{ t: 'sync', cmd: exactBytes(cmd) }];
   let cfJson = '';
   if (cmd.cf !== undefined) {
     for (const k in cmd.cf) {
       const v = cmd.cf[k];
-      if (v !== null && typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) return [{ t: 'sync', cmd }];
+      if (v !== null && typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) return [{ t: 'sync', cmd: exactBytes(cmd) }];
     }
     // (JSON text has no raw line feed: JSON.stringify escapes them.)
     cfJson = JSON.stringify(cmd.cf);
   }
-  if (cmd.method.includes('\n') || cmd.url.includes('\n')) return [{ t: 'sync', cmd }];
+  if (cmd.method.includes('\n') || cmd.url.includes('\n')) return [{ t: 'sync', cmd: exactBytes(cmd) }];
   let text = `${cmd.method}\n${cmd.url}\n${cfJson}`;
   for (const [name, value] of cmd.headers) {
-    if (name.includes('\n') || value.includes('\n')) return [{ t: 'sync', cmd }];
+    if (name.includes('\n') || value.includes('\n')) return [{ t: 'sync', cmd: exactBytes(cmd) }];
     text += `\n${name}\n${value}`;
   }
   return [SYNC_FETCH, cmd.reqId, cmd.hasBody, text];

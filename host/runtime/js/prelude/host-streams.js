@@ -60,7 +60,11 @@ export function readHostStreamWhole(stream) {
   const ref = claimHostStream(stream);
   if (ref === null) return null;
   // All of it came in with its metadata already (an R2 object of a few KiB): nothing to ask the host for.
-  if (ref.k === 'cap' && ref.h === 0) return Promise.resolve(ref.first);
+  if (ref.k === 'cap' && ref.h === 0) {
+    const first = ref.first;
+    // (Callers take the result's .buffer: bytes on a buffer of their own.)
+    return Promise.resolve(first.byteOffset === 0 && first.byteLength === first.buffer.byteLength ? first : first.slice());
+  }
   return hostAsync('body.whole', { ref }).then((w) => hostTakeWhole(/** @type {WholeBody} */ (w).reqId, /** @type {WholeBody} */ (w).id));
 }
 
