@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest, type Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { charged, chargedAfter } from './helpers/bytes.ts';
 import { manifestFor, startTestHost, type TestHost } from './helpers/test-host.ts';
 
 const MB = 1024 * 1024;
@@ -78,25 +79,6 @@ function get(t: TestHost, name: string, path: string): Promise<string> {
       .on('error', reject)
       .end();
   });
-}
-
-/** What `worker`'s requests were charged so far: CPU (edge_cpu_seconds_total, in ms) and entries into the isolate. */
-async function charged(t: TestHost, worker: string): Promise<{ ms: number; entries: number }> {
-  const { body } = await t.admin('GET', '/metrics');
-  const read = (metric: string): number => {
-    const m = new RegExp(`^${metric}\\{worker="${worker}"\\} (\\S+)$`, 'm').exec(String(body));
-    return m ? Number(m[1]) : 0;
-  };
-  return { ms: read('edge_cpu_seconds_total') * 1000, entries: read('edge_isolate_entries_total') };
-}
-
-async function chargedAfter(t: TestHost, worker: string, before: { ms: number; entries: number }): Promise<{ ms: number; entries: number }> {
-  for (let i = 0; i < 100; i++) {
-    const now = await charged(t, worker);
-    if (now.entries > before.entries) return { ms: now.ms - before.ms, entries: now.entries - before.entries };
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no request of ${worker} was accounted`);
 }
 
 const WORKER = `

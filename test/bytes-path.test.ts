@@ -10,7 +10,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TailEvent } from '../host/runtime/worker-types.ts';
-import { arrayBufferPeak, fetchElsewhere } from './helpers/bytes.ts';
+import { arrayBufferPeak, charged, chargedAfter, fetchElsewhere } from './helpers/bytes.ts';
 import { manifestFor, startTestHost, type TestHost } from './helpers/test-host.ts';
 
 const MB = 1024 * 1024;
@@ -71,26 +71,6 @@ function stream(t: TestHost, name: string, path: string, init: { method?: string
     if (init.body) init.body.pipe(req);
     else req.end();
   });
-}
-
-/** What `worker`'s requests were charged so far: CPU (edge_cpu_seconds_total, in ms) and entries into the isolate. */
-async function charged(t: TestHost, worker: string): Promise<{ ms: number; entries: number }> {
-  const { body } = await t.admin('GET', '/metrics');
-  const read = (metric: string): number => {
-    const m = new RegExp(`^${metric}\\{worker="${worker}"\\} (\\S+)$`, 'm').exec(String(body));
-    return m ? Number(m[1]) : 0;
-  };
-  return { ms: read('edge_cpu_seconds_total') * 1000, entries: read('edge_isolate_entries_total') };
-}
-
-/** The request's charge, once its end was accounted (after the last byte left, the request is finished). */
-async function chargedAfter(t: TestHost, worker: string, before: { ms: number; entries: number }): Promise<{ ms: number; entries: number }> {
-  for (let i = 0; i < 100; i++) {
-    const now = await charged(t, worker);
-    if (now.entries > before.entries) return { ms: now.ms - before.ms, entries: now.entries - before.entries };
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no request of ${worker} was accounted`);
 }
 
 const WORKER = `
@@ -197,8 +177,14 @@ export default {
       }
       case '/views': {
         // Views of one buffer and one chunk enqueued again and again, batched into the same pulls: each view's own bytes.
+        // Byte j is (j * 7 + (j >> 16)) & 255, which repeats every 256 bytes of a 64 KiB page: a page is its first 256
+        // bytes doubled (a loop over the whole MiB took 20-40 ms of a fresh isolate's 50, and ran out of it under CI load).
         const block = new Uint8Array(1 << 20);
-        for (let i = 0; i < block.length; i++) block[i] = (i * 7 + (i >> 16)) & 255;
+        for (let k = 0; k < 16; k++) {
+          const page = block.subarray(k * 65536, (k + 1) * 65536);
+          for (let i = 0; i < 256; i++) page[i] = (i * 7 + k) & 255;
+          for (let len = 256; len < 65536; len *= 2) page.copyWithin(len, 0, len);
+        }
         const repeated = new Uint8Array(65536).fill(122);
         let n = 0;
         return new Response(new ReadableStream({

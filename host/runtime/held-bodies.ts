@@ -24,15 +24,20 @@ const SEND_BYTES = 65536;
 
 /** Keeps `bytes` for request `rc` (they must not be modified afterwards) and returns the marker the guest gets. */
 export function holdBody(rc: RequestContext, bytes: Uint8Array): HeldBody {
-  let table = tables.get(rc);
+  const id = nextId++;
+  tableOf(tables, rc).set(id, { bytes, at: 0 });
+  return { __held: id, size: bytes.byteLength };
+}
+
+/** `rc`'s table in `byRequest`, made on first use and emptied when the request ends. */
+function tableOf<V>(byRequest: WeakMap<RequestContext, Map<number, V>>, rc: RequestContext): Map<number, V> {
+  let table = byRequest.get(rc);
   if (!table) {
-    const t = (table = new Map());
-    tables.set(rc, t);
+    const t = (table = new Map<number, V>());
+    byRequest.set(rc, t);
     rc.signal.addEventListener('abort', () => t.clear(), { once: true });
   }
-  const id = nextId++;
-  table.set(id, { bytes, at: 0 });
-  return { __held: id, size: bytes.byteLength };
+  return table;
 }
 
 function heldOf(rc: RequestContext, id: unknown): Held {
@@ -81,14 +86,8 @@ const wholes = new WeakMap<RequestContext, Map<number, Uint8Array>>();
 
 /** Keeps `bytes` (a buffer of their own, which they fill) for request `rc` until the guest takes them. */
 export function keepWhole(rc: RequestContext, bytes: Uint8Array): WholeBody {
-  let table = wholes.get(rc);
-  if (!table) {
-    const t = (table = new Map());
-    wholes.set(rc, t);
-    rc.signal.addEventListener('abort', () => t.clear(), { once: true });
-  }
   const id = nextId++;
-  table.set(id, bytes);
+  tableOf(wholes, rc).set(id, bytes);
   return { id, size: bytes.byteLength, reqId: rc.id };
 }
 

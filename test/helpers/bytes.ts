@@ -1,5 +1,5 @@
-// Measuring what bytes cost the host's own memory: a request sent from another process (so that the client's
-// buffers are not counted), and the most the live ArrayBuffer memory rose while something ran.
+// Measuring what bytes cost: a request sent from another process (so that the client's buffers are not counted), the
+// most the host's live ArrayBuffer memory rose while something ran, and what a worker's requests were charged.
 import { execFile } from 'node:child_process';
 import type { TestHost } from './test-host.ts';
 
@@ -49,4 +49,24 @@ export async function arrayBufferPeak(run: () => Promise<void>): Promise<number>
     clearInterval(sampler);
   }
   return peak;
+}
+
+/** What `worker`'s requests were charged so far: CPU (edge_cpu_seconds_total, in ms) and entries into the isolate. */
+export async function charged(t: TestHost, worker: string): Promise<{ ms: number; entries: number }> {
+  const { body } = await t.admin('GET', '/metrics');
+  const read = (metric: string): number => {
+    const m = new RegExp(`^${metric}\\{worker="${worker}"\\} (\\S+)$`, 'm').exec(String(body));
+    return m ? Number(m[1]) : 0;
+  };
+  return { ms: read('edge_cpu_seconds_total') * 1000, entries: read('edge_isolate_entries_total') };
+}
+
+/** The request's charge, once its end was accounted (after the last byte left, the request is finished). */
+export async function chargedAfter(t: TestHost, worker: string, before: { ms: number; entries: number }): Promise<{ ms: number; entries: number }> {
+  for (let i = 0; i < 100; i++) {
+    const now = await charged(t, worker);
+    if (now.entries > before.entries) return { ms: now.ms - before.ms, entries: now.entries - before.entries };
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no request of ${worker} was accounted`);
 }
