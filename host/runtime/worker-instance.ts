@@ -809,7 +809,7 @@ export class WorkerInstance implements CpuWatched, WsHolder {
     try {
       const timeout = sharedDeadlineMs(Math.ceil((2 * leftNs) / 1e6) + SYNC_SLACK_MS);
       if (args[0] === SYNC_FETCH) (entry as unknown as ivm.Reference<(...a: SyncFetchArgs) => unknown>).applySync(undefined, args as SyncFetchArgs, { timeout });
-      else entry.applySync(undefined, args as [SyncCommand], { arguments: { copy: true }, timeout });
+      else entry.applySync(undefined, exactBytes(args as [SyncCommand]), { arguments: { copy: true }, timeout });
       outcome = (entry as unknown as ivm.Reference<(take: typeof SYNC_TAKE) => unknown>).applySync(undefined, [SYNC_TAKE], { result: { copy: true } }) as SyncOutcome | FlatResponse | FlatResponseText;
     } catch (err) {
       const text = errorText(err);
@@ -1172,23 +1172,23 @@ function uncaught(e: GuestErrorDescription): string {
 /**
  * A synchronous entry's arguments: a request's fetch as primitives (SyncFetchArgs) when its `cf` is plain (strings,
  * finite numbers, booleans: the data plane's) and no line of it holds a line feed, else the command as a SyncCommand
- * to copy (its bytes each on a buffer of their own: exact-bytes.ts).
+ * to copy.
  */
 function syncArgs(cmd: EntryCommand): SyncFetchArgs | [SyncCommand] {
-  if (cmd.t !== 'fetch' || cmd.object !== undefined || cmd.cfJson !== undefined) return [{ t: 'sync', cmd: exactBytes(cmd) }];
+  if (cmd.t !== 'fetch' || cmd.object !== undefined || cmd.cfJson !== undefined) return [{ t: 'sync', cmd }];
   let cfJson = '';
   if (cmd.cf !== undefined) {
     for (const k in cmd.cf) {
       const v = cmd.cf[k];
-      if (v !== null && typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) return [{ t: 'sync', cmd: exactBytes(cmd) }];
+      if (v !== null && typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) return [{ t: 'sync', cmd }];
     }
     // (JSON text has no raw line feed: JSON.stringify escapes them.)
     cfJson = JSON.stringify(cmd.cf);
   }
-  if (cmd.method.includes('\n') || cmd.url.includes('\n')) return [{ t: 'sync', cmd: exactBytes(cmd) }];
+  if (cmd.method.includes('\n') || cmd.url.includes('\n')) return [{ t: 'sync', cmd }];
   let text = `${cmd.method}\n${cmd.url}\n${cfJson}`;
   for (const [name, value] of cmd.headers) {
-    if (name.includes('\n') || value.includes('\n')) return [{ t: 'sync', cmd: exactBytes(cmd) }];
+    if (name.includes('\n') || value.includes('\n')) return [{ t: 'sync', cmd }];
     text += `\n${name}\n${value}`;
   }
   return [SYNC_FETCH, cmd.reqId, cmd.hasBody, text];
