@@ -76,7 +76,8 @@ export default {
         out.pragma = await err(db.prepare('PRAGMA journal_mode = DELETE').run());
         out.loadExt = await err(db.prepare("SELECT load_extension('/tmp/x.so')").all());
         out.tableInfo = (await db.prepare('PRAGMA table_info(items)').all()).results.map((r) => r.name);
-        out.several = await err(db.prepare("INSERT INTO items (name) VALUES ('sev'); DELETE FROM items").run());
+        out.several = await err(db.prepare("INSERT INTO items (name) VALUES ('sev'); INSERT INTO nope VALUES (1)").run());
+        out.severalSneaky = await err(db.prepare("INSERT INTO items (name) VALUES ('sev'); COMMIT").run());
         out.sneaky = await err(db.batch([db.prepare("INSERT INTO items (name) VALUES ('sneak')"), db.prepare(';COMMIT')]));
         out.afterSneaky = await db.prepare("SELECT count(*) AS n FROM items WHERE name IN ('sev', 'sneak')").first('n');
         out.execError = await err(db.exec("INSERT INTO items (name) VALUES ('e1'); INSERT INTO nope VALUES (1)"));
@@ -102,6 +103,25 @@ export default {
         out.bookmarkType = typeof b1;
         out.batch = (await s2.batch([s2.prepare("SELECT 'x' AS v")]))[0].results;
         out.grows = s2.getBookmark() >= b1;
+        break;
+      }
+      case 'several': {
+        // As D1 runs a prepared statement of several statements: all of them, in one transaction; the last one's rows,
+        // with what all of them read and wrote (Cloudflare's sessions template resets its table this way).
+        const ddl = await db.prepare('DROP TABLE IF EXISTS orders; CREATE TABLE orders (customer TEXT NOT NULL, id TEXT NOT NULL, qty INTEGER NOT NULL, PRIMARY KEY (customer, id))').all();
+        out.ddl = { results: ddl.results, changed_db: ddl.meta.changed_db };
+        const w = await db.prepare("INSERT INTO orders VALUES ('c1', 'o1', 1); INSERT INTO orders VALUES ('c1', 'o2', 2); SELECT count(*) AS n, sum(qty) AS q FROM orders WHERE customer = ?").bind('c1').all();
+        out.write = { results: w.results, changes: w.meta.changes, rows_written: w.meta.rows_written, rows_read: w.meta.rows_read, changed_db: w.meta.changed_db };
+        out.reads = await db.prepare('SELECT 1 AS a; SELECT 2 AS b').first();
+        out.readsRaw = await db.prepare('SELECT 1 AS a; SELECT ? AS b, ? AS c').bind(2, 'x').raw({ columnNames: true });
+        out.paramsEarly = await err(db.prepare("INSERT INTO orders VALUES (?, 'o3', 3); SELECT 1").bind('c2').run());
+        out.failLater = await err(db.prepare("INSERT INTO orders VALUES ('c3', 'o4', 4); INSERT INTO nope VALUES (1)").run());
+        out.inBatch = (await db.batch([db.prepare("INSERT INTO orders VALUES ('c4', 'o5', 5); SELECT count(*) AS n FROM orders"), db.prepare('SELECT count(*) AS n FROM orders WHERE customer = ?').bind('c4')])).map((x) => x.results);
+        out.left = await db.prepare('SELECT customer, id FROM orders ORDER BY customer, id').raw();
+        break;
+      }
+      case 'orders': {
+        out.left = await db.prepare('SELECT customer, id FROM orders ORDER BY customer, id').raw();
         break;
       }
       case 'random': {
@@ -250,7 +270,9 @@ describe('D1 for JS workers', () => {
     expect(out.pragma.message).toMatch(/^D1_ERROR: PRAGMA journal_mode is not allowed on D1 \(allowed: .*table_info/);
     expect(out.loadExt.message).toBe('D1_ERROR: no such function: load_extension: SQLITE_ERROR');
     expect(out.tableInfo).toEqual(['id', 'name', 'price', 'qty', 'data', 'flag']);
-    expect(out.several.message).toMatch(/^D1_ERROR: a prepared statement holds one SQL statement; this text holds several/);
+    // Text of several statements runs as one call: one failing applies none of them ('sev' is counted in afterSneaky).
+    expect(out.several.message).toBe('D1_ERROR: no such table: nope: SQLITE_ERROR');
+    expect(out.severalSneaky.message).toMatch(/^D1_ERROR: COMMIT is not allowed/);
     expect(out.sneaky.message).toMatch(/^D1_ERROR: COMMIT is not allowed/);
     expect(out.afterSneaky).toBe(0);
     expect(out.execError.message).toBe('D1_EXEC_ERROR: Error in line 2: no such table: nope: SQLITE_ERROR');
@@ -303,6 +325,21 @@ describe('D1 for JS workers', () => {
       expect(o.bad).toBe('D1_ERROR: no such column: nope: SQLITE_ERROR');
     }
   });
+
+  it('a prepared statement of several statements runs them all as one call, as D1 does; their writes are logged and replayed', async () => {
+    const out = await step('several');
+    expect(out.ddl).toEqual({ results: [], changed_db: true });
+    expect(out.write).toEqual({ results: [{ n: 2, q: 3 }], changes: 2, rows_written: 2, rows_read: 1, changed_db: true });
+    expect(out.reads).toEqual({ b: 2 });
+    expect(out.readsRaw).toEqual([['b', 'c'], [2, 'x']]);
+    expect(out.paramsEarly.message).toMatch(/^D1_ERROR: When executing multiple SQL statements in a single call, only the last statement can have parameters\./);
+    expect(out.failLater.message).toBe('D1_ERROR: no such table: nope: SQLITE_ERROR');
+    expect(out.inBatch).toEqual([[{ n: 3 }], [{ n: 1 }]]);
+    const left = [['c1', 'o1'], ['c1', 'o2'], ['c4', 'o5']];
+    expect(out.left).toEqual(left);
+    await t.restart({ sqlLimits: { statementMs: 1500, databaseBytes: 2 * 1024 * 1024, rowsPerQuery: 1000 } });
+    expect((await step('orders')).left).toEqual(left);
+  }, 60_000);
 
   it('random() is a 64-bit INTEGER and the rows it made are the same after a restart (replayed from the log)', async () => {
     const out = await step('random');

@@ -88,6 +88,12 @@ export class Notes extends DurableObject {
       // A failed statement of several leaves nothing of the others.
       atomic: attempt(() => s.exec("CREATE TABLE half (x); INSERT INTO half VALUES (1); INSERT INTO nowhere VALUES (2)")),
       afterAtomic: attempt(() => s.exec("SELECT name FROM sqlite_master WHERE name = 'half'").toArray()),
+      // Parameters in a statement before the last are an error (as in workerd), not run as NULL; nothing is applied.
+      paramsEarly: attempt(() => s.exec('CREATE TABLE early (v TEXT); INSERT INTO early VALUES (?); SELECT 1', 'x')),
+      paramsEarlyUnbound: attempt(() => s.exec('CREATE TABLE early (v TEXT); INSERT INTO early VALUES (:v); SELECT 1')),
+      afterEarly: attempt(() => s.exec("SELECT name FROM sqlite_master WHERE name = 'early'").toArray()),
+      // A '?' or ':x' inside a string, a quoted name or a comment is no parameter.
+      notParams: attempt(() => s.exec("CREATE TABLE [q?] (v TEXT); INSERT INTO [q?] VALUES ('?:a@b$c') /* ? */; -- ?\\nSELECT v FROM [q?] WHERE v <> ?", 'z').toArray()),
       still: s.exec('SELECT 1 AS ok').one().ok,
     };
   }
@@ -250,6 +256,11 @@ describe('SQLite-backed Durable Objects', () => {
     expect(r.tooMany).toMatchObject({ error: true });
     expect(r.atomic).toMatchObject({ error: true, message: expect.stringMatching(/no such table: nowhere/) });
     expect(r.afterAtomic).toEqual({ ok: [] });
+    const early = 'When executing multiple SQL statements in a single call, only the last statement can have parameters.';
+    expect(r.paramsEarly).toMatchObject({ error: true, message: expect.stringContaining(early) });
+    expect(r.paramsEarlyUnbound).toMatchObject({ error: true, message: expect.stringContaining(early) });
+    expect(r.afterEarly).toEqual({ ok: [] });
+    expect(r.notParams).toEqual({ ok: [{ v: '?:a@b$c' }] });
     expect(r.still).toBe(1);
   });
 

@@ -9,7 +9,7 @@
 // record's time (`Date.now`, which sql.js's VFS reads), and `random()` / `randomblob()` draw from a generator seeded
 // by the record, not from the OS. Nothing here may use Node: the isolate has only what sql-isolate.ts gives it.
 import initSqlJs, { type Database, type Statement } from 'sql.js';
-import { classify, hasSeveralStatements, isEmptySql, rewriteRandom, type StatementClass } from './sql-text.ts';
+import { classify, hasParameters, hasSeveralStatements, isEmptySql, rewriteRandom, type StatementClass } from './sql-text.ts';
 import type { SqlLimits, SqlValue, SqlRows, SqlErrorCode } from './sql-types.ts';
 
 /** sql.js's compiled module (opaque here: the project's lib has no WebAssembly types). */
@@ -340,29 +340,31 @@ const TRANSACTION = { open: 'BEGIN', commit: 'COMMIT', rollback: 'ROLLBACK' };
  */
 function runStatements(statements: ReadonlyArray<{ sql: string; params: SqlValue[] }>, atomic: boolean, nested = false): { results: SqlRows[]; wrote: boolean } {
   const tx = nested ? SAVEPOINT : TRANSACTION;
-  const classes = statements.map((s) => textOf(s.sql).cls);
+  const facts = statements.map((s) => textOf(s.sql));
   statements.forEach((s, i) => {
     try {
-      checkStatement(s.sql, s.params, classes[i]!);
-      if (!replaying && textOf(s.sql).several) {
-        throw new Fail('invalid-sql', 'a prepared statement holds one SQL statement; this text holds several (use exec() for SQL text of several statements, or batch())', 'SQLITE_ERROR');
-      }
+      checkStatement(s.sql, s.params, facts[i]!.cls);
     } catch (err) {
       const f = sqliteFailure(err);
       throw new Fail(f.code, f.message, f.sqliteCode, i + 1);
     }
   });
-  const inTx = atomic || classes.some((c) => c.kind !== 'read');
+  // Text of several statements may write after a first that reads.
+  const inTx = atomic || facts.some((f) => f.cls.kind !== 'read' || f.several);
   const state: RunState = { wrote: false };
   const results: SqlRows[] = [];
   if (inTx) db.run(tx.open);
   try {
     statements.forEach((s, i) => {
       const started = performance.now();
+      if (facts[i]!.several) {
+        results.push(severalRows(runEach(s.sql, s.params, state, true, i + 1), started));
+        return;
+      }
       const stmt = prepare(s.sql, i + 1);
       try {
         bindParams(stmt, s.params);
-        results.push(runStatement(stmt, classes[i]!, state, started));
+        results.push(runStatement(stmt, facts[i]!.cls, state, started));
       } catch (err) {
         throw sqliteFailure(err, i + 1);
       } finally {
@@ -391,10 +393,19 @@ function runStatements(statements: ReadonlyArray<{ sql: string; params: SqlValue
   return { results, wrote: state.wrote };
 }
 
+/**
+ * A prepared statement whose text holds several statements (as D1 runs it, like a Durable Object's sql.exec): the
+ * last one's rows, with the rows read and written, and the changes, of all of them.
+ */
+function severalRows(r: EachResult, started: number): SqlRows {
+  const last = r.last ?? { columns: [], rows: [], meta: { changes: 0, lastRowId, rowsRead: 0, rowsWritten: 0, changedDb: false, sizeAfter: currentSize, durationMs: 0 } };
+  return { ...last, meta: { ...last.meta, changes: r.changes, rowsRead: r.rowsRead, rowsWritten: r.rowsWritten, changedDb: r.changed, durationMs: performance.now() - started } };
+}
+
 /** exec(): SQL text of several statements, split by SQLite itself, run in one transaction. */
 function runExec(sql: string): { count: number; statements: Array<{ sql: string; params: SqlValue[] }>; wrote: boolean } {
   if (utf8Bytes(sql) > limits.sqlBytes * 100) throw new Fail('too-large', `exec() was given ${utf8Bytes(sql)} bytes of SQL; at most ${limits.sqlBytes * 100}`, 'SQLITE_TOOBIG');
-  const r = runText(sql, [], TRANSACTION);
+  const r = runText(sql, [], TRANSACTION, false);
   return { count: r.count, statements: r.statements, wrote: r.wrote };
 }
 
@@ -408,7 +419,7 @@ function runScript(sql: string, params: readonly SqlValue[]): { result: SqlRows;
   if (bytes > limits.sqlBytes) throw new Fail('too-large', `the query is ${bytes} bytes of SQL; at most ${limits.sqlBytes} are allowed`, 'SQLITE_TOOBIG');
   if (params.length > limits.params) throw new Fail('too-large', `the query binds ${params.length} parameters; at most ${limits.params} are allowed`, 'SQLITE_TOOBIG');
   const started = performance.now();
-  const r = runText(sql, params, SAVEPOINT);
+  const r = runText(sql, params, SAVEPOINT, true);
   const last = r.last ?? { columns: [], rows: [], meta: { changes: 0, lastRowId, rowsRead: 0, rowsWritten: 0, changedDb: false, sizeAfter: currentSize, durationMs: 0 } };
   if (r.wrote) last.meta.sizeAfter = sizeBytes();
   last.meta = { ...last.meta, rowsRead: r.rowsRead, rowsWritten: r.rowsWritten, durationMs: performance.now() - started };
@@ -416,42 +427,12 @@ function runScript(sql: string, params: readonly SqlValue[]): { result: SqlRows;
 }
 
 /** SQL text split into statements by SQLite itself, run one after another in `tx`, `params` bound to the last one. */
-function runText(sql: string, params: readonly SqlValue[], tx: typeof TRANSACTION) {
+function runText(sql: string, params: readonly SqlValue[], tx: typeof TRANSACTION, strict: boolean) {
   const state: RunState = { wrote: false };
-  const statements: Array<{ sql: string; params: SqlValue[] }> = [];
-  let last: SqlRows | null = null;
-  let rowsRead = 0;
-  let rowsWritten = 0;
   db.run(tx.open);
-  let n = 0;
+  let r: EachResult;
   try {
-    const it = db.iterateStatements(rewriteRandom(sql));
-    for (;;) {
-      let stmt: Statement;
-      try {
-        const r = it.next();
-        if (r.done) break;
-        stmt = r.value;
-      } catch (err) {
-        throw sqliteFailure(err, n + 1);
-      }
-      n++;
-      try {
-        const text = stmt.getSQL();
-        const cls = classify(text);
-        if (cls.refused) throw new Fail('not-authorized', cls.refused, 'SQLITE_AUTH', n);
-        const bound = params.length > 0 && isEmptySql(it.getRemainingSQL()) ? [...params] : [];
-        bindParams(stmt, bound);
-        last = runStatement(stmt, cls, state, performance.now());
-        rowsRead += last.meta.rowsRead;
-        rowsWritten += last.meta.rowsWritten;
-        statements.push({ sql: text, params: bound });
-      } catch (err) {
-        throw sqliteFailure(err, n);
-      } finally {
-        stmt.free();
-      }
-    }
+    r = runEach(sql, params, state, strict, null);
     db.run(tx.commit);
   } catch (err) {
     try {
@@ -464,7 +445,69 @@ function runText(sql: string, params: readonly SqlValue[], tx: typeof TRANSACTIO
   } finally {
     if (pragmasTouched) resetPragmas();
   }
-  return { count: n, statements, wrote: state.wrote, last, rowsRead, rowsWritten };
+  return { ...r, wrote: state.wrote };
+}
+
+/** What the statements were, as they ran (for the log), and the last one's rows, with what all of them read and wrote. */
+interface EachResult {
+  count: number;
+  statements: Array<{ sql: string; params: SqlValue[] }>;
+  last: SqlRows | null;
+  rowsRead: number;
+  rowsWritten: number;
+  changes: number;
+  /** Whether any of them changed the database. */
+  changed: boolean;
+}
+
+/** workerd's words (a Durable Object's sql.exec, D1's prepare) for parameters in a statement before the last. */
+const PARAMS_BEFORE_LAST = 'When executing multiple SQL statements in a single call, only the last statement can have parameters.';
+
+/**
+ * Runs SQL text split into statements by SQLite itself, one after another, in the transaction open now, `params`
+ * bound to the last one. `strict`: a statement before the last may not have parameters at all (as in workerd), rather
+ * than run with them unbound (NULL). Errors name statement `at`, or (null) the statement of the text that failed.
+ */
+function runEach(sql: string, params: readonly SqlValue[], state: RunState, strict: boolean, at: number | null): EachResult {
+  const statements: Array<{ sql: string; params: SqlValue[] }> = [];
+  let last: SqlRows | null = null;
+  let rowsRead = 0;
+  let rowsWritten = 0;
+  let changes = 0;
+  let changed = false;
+  let n = 0;
+  const it = db.iterateStatements(rewriteRandom(sql));
+  for (;;) {
+    let stmt: Statement;
+    try {
+      const r = it.next();
+      if (r.done) break;
+      stmt = r.value;
+    } catch (err) {
+      throw sqliteFailure(err, at ?? n + 1);
+    }
+    n++;
+    try {
+      const text = stmt.getSQL();
+      const cls = classify(text);
+      if (cls.refused) throw new Fail('not-authorized', cls.refused, 'SQLITE_AUTH', at ?? n);
+      const isLast = isEmptySql(it.getRemainingSQL());
+      if (strict && !isLast && !replaying && hasParameters(text)) throw new Fail('invalid-sql', PARAMS_BEFORE_LAST, 'SQLITE_ERROR', at ?? n);
+      const bound = params.length > 0 && isLast ? [...params] : [];
+      bindParams(stmt, bound);
+      last = runStatement(stmt, cls, state, performance.now());
+      rowsRead += last.meta.rowsRead;
+      rowsWritten += last.meta.rowsWritten;
+      changes += last.meta.changes;
+      changed ||= last.meta.changedDb;
+      statements.push({ sql: text, params: bound });
+    } catch (err) {
+      throw sqliteFailure(err, at ?? n);
+    } finally {
+      stmt.free();
+    }
+  }
+  return { count: n, statements, last, rowsRead, rowsWritten, changes, changed };
 }
 
 /** The seed the host sent with the call running now. */

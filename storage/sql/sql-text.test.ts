@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classify, hasSeveralStatements, rewriteRandom } from './sql-text.ts';
+import { classify, hasParameters, hasSeveralStatements, rewriteRandom } from './sql-text.ts';
 
 describe('classify', () => {
   it('tells reads from writes by the first keyword, past comments', () => {
@@ -70,5 +70,12 @@ describe('hasSeveralStatements', () => {
     expect(hasSeveralStatements("SELECT 'a;b'")).toBe(false);
     expect(hasSeveralStatements('SELECT "x;y" FROM t /* ; */')).toBe(false);
     expect(hasSeveralStatements('CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE u SET n = n + 1; END')).toBe(false);
+  });
+});
+
+describe('hasParameters', () => {
+  it('finds ?, ?NNN, :name, @name and $name outside strings, quoted names and comments', () => {
+    for (const p of ['SELECT ?', 'SELECT ?12', 'SELECT :a', 'SELECT @a', 'SELECT $a', 'INSERT INTO t VALUES(?)', "SELECT 'x' || ?"]) expect(hasParameters(p), p).toBe(true);
+    for (const n of ['SELECT 1', "SELECT '?:a @b $c'", 'SELECT "?" FROM [t?]', 'SELECT `a?` -- ?', 'SELECT 1 /* :x */', 'SELECT a$b FROM t', "SELECT json_extract(v, '$.a')"]) expect(hasParameters(n), n).toBe(false);
   });
 });

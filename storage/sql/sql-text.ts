@@ -156,3 +156,26 @@ export function isEmptySql(sql: string): boolean {
   while (sql[i] === ';') i = skipSpace(sql, i + 1);
   return i >= sql.length;
 }
+
+/** Whether `sql` has a parameter (`?`, `?NNN`, `:name`, `@name`, `$name`) outside strings, quoted names and comments. */
+export function hasParameters(sql: string): boolean {
+  if (!/[?:@$]/.test(sql)) return false;
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"' || c === '`' || c === '[') {
+      i = skipQuoted(sql, i);
+    } else if (sql.startsWith('--', i) || sql.startsWith('/*', i)) {
+      i = skipSpace(sql, i);
+    } else if (c === '?') {
+      return true;
+    } else if ((c === ':' || c === '@' || c === '$') && /[A-Za-z0-9_]/.test(sql[i + 1] ?? '')) {
+      return true;
+    } else if (/[A-Za-z_]/.test(c)) {
+      // A name (which may hold `$`) is stepped over whole.
+      i++;
+      while (i < sql.length && /[A-Za-z0-9_$]/.test(sql[i]!)) i++;
+    } else i++;
+  }
+  return false;
+}

@@ -126,7 +126,8 @@ export class Database {
   */
   static open(binding: string): Database;
   /**
-  * Runs one statement (D1's `prepare(sql).bind(...).all()`).
+  * Runs a statement (D1's `prepare(sql).bind(...).all()`). Text of several statements runs them all in one
+  * transaction, as D1 does: the parameters go to the last one, whose rows come back.
   */
   query(statement: Statement): Rows;
   /**
