@@ -3,7 +3,7 @@
 // examples/d1-todo-js and a project shaped like Cloudflare's d1-template, each migrated and deployed from its directory.
 
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -459,5 +459,127 @@ export default {
       { id: 3, author: 'Max', content: 'Keep up the good work!' },
     ]);
     expect(JSON.parse((await ok(['d1', 'list', '--json'])).out).databases).toContainEqual({ id: uuid });
+  });
+
+  it("a project shaped like Cloudflare's d1-starter-sessions-api-template (Sessions API, tables made on first use, durable-utils) deploys unmodified", async () => {
+    const dir = await project({
+      'wrangler.jsonc': `/**
+ * Comments as wrangler writes them.
+ */{
+  "$schema": "node_modules/wrangler/config-schema.json",
+  "name": "d1-sessions",
+  "main": "src/index.ts",
+  "compatibility_date": "2025-10-08",
+  "observability": { "enabled": true },
+  "assets": { "directory": "./public/" },
+  "d1_databases": [
+    { "binding": "DB01", "database_name": "d1-sessions-db", "database_id": "3f0c33a4-7d5e-4a53-9c1e-5c2a0e6f7b10" }
+  ],
+  "upload_source_maps": true
+}
+`,
+      'public/index.html': '<!doctype html><title>Orders</title><h1>Orders</h1>\n',
+      'src/index.ts': `import { Retries } from "durable-utils";
+
+type Order = { orderId: string; customerId: string; quantity: number };
+
+export default {
+\tasync fetch(request, env): Promise<Response> {
+\t\tconst session = env.DB01.withSession(request.headers.get("x-d1-bookmark") ?? "first-unconstrained");
+\t\ttry {
+\t\t\tconst response = await tablesMade(request, session, route);
+\t\t\tresponse.headers.set("x-d1-bookmark", session.getBookmark() ?? "");
+\t\t\treturn response;
+\t\t} catch (e) {
+\t\t\treturn Response.json({ error: String(e) }, { status: 500 });
+\t\t}
+\t},
+} satisfies ExportedHandler<Env>;
+
+async function route(request: Request, session: D1DatabaseSession): Promise<Response> {
+\tconst { pathname } = new URL(request.url);
+\tconst started = Date.now();
+\tif (request.method === "GET" && pathname === "/api/orders") {
+\t\treturn Retries.tryWhile(async () => body(session, await session.prepare("SELECT * FROM Orders").all(), started), retryable);
+\t}
+\tif (request.method === "POST" && pathname === "/api/orders") {
+\t\tconst order = await request.json<Order>();
+\t\treturn Retries.tryWhile(async () => {
+\t\t\tawait session.prepare("INSERT INTO Orders VALUES (?, ?, ?) ON CONFLICT DO NOTHING").bind(order.customerId, order.orderId, order.quantity).run();
+\t\t\treturn body(session, await session.prepare("SELECT * FROM Orders").all(), started);
+\t\t}, retryable);
+\t}
+\tif (request.method === "POST" && pathname === "/api/reset") {
+\t\treturn Retries.tryWhile(async () => body(session, await make(session, true), started), retryable);
+\t}
+\treturn new Response("Not found", { status: 404 });
+}
+
+function body(session: D1DatabaseSession, res: D1Result, started: number): Response {
+\treturn Response.json({
+\t\tlatency: Date.now() - started,
+\t\tresults: res.results,
+\t\tservedByRegion: res.meta.served_by_region ?? "",
+\t\tservedByPrimary: res.meta.served_by_primary ?? "",
+\t\tsessionBookmark: session.getBookmark(),
+\t});
+}
+
+function retryable(err: unknown, nextAttempt: number): boolean {
+\treturn nextAttempt <= 5 && String(err).includes("Network connection lost");
+}
+
+// The table is made when a query first finds it missing, by the text of D1's error.
+async function tablesMade(request: Request, session: D1DatabaseSession, handler: (r: Request, s: D1DatabaseSession) => Promise<Response>): Promise<Response> {
+\ttry {
+\t\treturn await handler(request.clone(), session);
+\t} catch (e) {
+\t\tif (String(e).includes("no such table: Orders: SQLITE_ERROR")) {
+\t\t\tawait make(session, false);
+\t\t\treturn await handler(request.clone(), session);
+\t\t}
+\t\tthrow e;
+\t}
+}
+
+const TABLE = "CREATE TABLE IF NOT EXISTS Orders(customerId TEXT NOT NULL, orderId TEXT NOT NULL, quantity INTEGER NOT NULL, PRIMARY KEY (customerId, orderId))";
+
+async function make(session: D1DatabaseSession, drop: boolean): Promise<D1Result> {
+\t// Two statements in one prepare when resetting.
+\treturn session.prepare(drop ? "DROP TABLE IF EXISTS Orders; " + TABLE : TABLE).all();
+}
+`,
+    });
+    // As \`npm install\` leaves it: the template's devDependency, the real package.
+    await mkdir(join(dir, 'node_modules'), { recursive: true });
+    await symlink(join(ROOT, 'node_modules/durable-utils'), join(dir, 'node_modules/durable-utils'), 'dir');
+    expect((await ok(['deploy'], dir)).out).toContain('deployed d1-sessions');
+    expect((await t.get('d1-sessions', '/')).text).toContain('<h1>Orders</h1>');
+
+    // The first read finds no table, makes it, and reads again; each answer carries the session's bookmark.
+    const first = await t.get('d1-sessions', '/api/orders');
+    expect(first.status, first.text).toBe(200);
+    const b1 = first.headers['x-d1-bookmark'] as string;
+    expect(b1).toMatch(/\S/);
+    expect(JSON.parse(first.text)).toMatchObject({ results: [], servedByRegion: expect.any(String), servedByPrimary: true, sessionBookmark: b1 });
+
+    const post = (o: object, bookmark: string) => t.get('d1-sessions', '/api/orders', { method: 'POST', headers: { 'content-type': 'application/json', 'x-d1-bookmark': bookmark }, body: JSON.stringify(o) });
+    const added = await post({ customerId: 'c1', orderId: 'o1', quantity: 2 }, b1);
+    expect(added.status, added.text).toBe(200);
+    expect(JSON.parse(added.text).results).toEqual([{ customerId: 'c1', orderId: 'o1', quantity: 2 }]);
+    const b2 = added.headers['x-d1-bookmark'] as string;
+    expect(b2 > b1).toBe(true);
+    // The same order again: ON CONFLICT DO NOTHING; then a session resumed from the bookmark reads what it wrote.
+    expect(JSON.parse((await post({ customerId: 'c1', orderId: 'o1', quantity: 9 }, b2)).text).results).toHaveLength(1);
+    const resumed = await t.get('d1-sessions', '/api/orders', { headers: { 'x-d1-bookmark': b2 } });
+    expect(JSON.parse(resumed.text).results).toEqual([{ customerId: 'c1', orderId: 'o1', quantity: 2 }]);
+    expect((resumed.headers['x-d1-bookmark'] as string) >= b2).toBe(true);
+
+    // Reset: DROP and CREATE in one prepare.
+    const reset = await t.get('d1-sessions', '/api/reset', { method: 'POST' });
+    expect(reset.status, reset.text).toBe(200);
+    expect(JSON.parse(reset.text).results).toEqual([]);
+    expect(JSON.parse((await t.get('d1-sessions', '/api/orders')).text).results).toEqual([]);
+    expect((await t.get('d1-sessions', '/api/nothing')).status).toBe(404);
   });
 });
