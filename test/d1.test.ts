@@ -120,6 +120,16 @@ export default {
         out.left = await db.prepare('SELECT customer, id FROM orders ORDER BY customer, id').raw();
         break;
       }
+      case 'limit': {
+        // DELETE/UPDATE with ORDER BY/LIMIT, as D1's SQLite parses them (chanfana's delete endpoint sends one).
+        await db.exec("DROP TABLE IF EXISTS lim; CREATE TABLE lim (id INTEGER PRIMARY KEY, g TEXT, v INTEGER); INSERT INTO lim (g, v) VALUES ('a', 1), ('a', 2), ('a', 3), ('b', 4)");
+        out.deleted = (await db.prepare('DELETE FROM lim WHERE g = ? RETURNING * LIMIT 1').bind('a').all()).results.length;
+        const upd = await db.prepare('UPDATE lim SET v = v * 10 WHERE g = ?1 RETURNING id, v ORDER BY v DESC LIMIT ?2').bind('a', 1).run();
+        out.updated = { results: upd.results, changes: upd.meta.changes };
+        out.left = await db.prepare('SELECT g, v FROM lim ORDER BY id').raw();
+        out.bad = await err(db.prepare('DELETE FROM lim WHERE LIMIT 1').run());
+        break;
+      }
       case 'orders': {
         out.left = await db.prepare('SELECT customer, id FROM orders ORDER BY customer, id').raw();
         break;
@@ -340,6 +350,14 @@ describe('D1 for JS workers', () => {
     await t.restart({ sqlLimits: { statementMs: 1500, databaseBytes: 2 * 1024 * 1024, rowsPerQuery: 1000 } });
     expect((await step('orders')).left).toEqual(left);
   }, 60_000);
+
+  it('DELETE and UPDATE take ORDER BY and LIMIT, as in D1', async () => {
+    const out = await step('limit');
+    expect(out.deleted).toBe(1);
+    expect(out.updated).toEqual({ results: [{ id: 3, v: 30 }], changes: 1 });
+    expect(out.left).toEqual([['a', 2], ['a', 30], ['b', 4]]);
+    expect(out.bad.message).toMatch(/^D1_ERROR: near "LIMIT": syntax error/);
+  });
 
   it('random() is a 64-bit INTEGER and the rows it made are the same after a restart (replayed from the log)', async () => {
     const out = await step('random');

@@ -9,7 +9,7 @@
 // record's time (`Date.now`, which sql.js's VFS reads), and `random()` / `randomblob()` draw from a generator seeded
 // by the record, not from the OS. Nothing here may use Node: the isolate has only what sql-isolate.ts gives it.
 import initSqlJs, { type Database, type Statement } from 'sql.js';
-import { classify, hasParameters, hasSeveralStatements, isEmptySql, rewriteRandom, type StatementClass } from './sql-text.ts';
+import { classify, hasParameters, hasSeveralStatements, isEmptySql, rewriteRandom, rewriteRowLimit, type StatementClass } from './sql-text.ts';
 import type { SqlLimits, SqlValue, SqlRows, SqlErrorCode } from './sql-types.ts';
 
 /** sql.js's compiled module (opaque here: the project's lib has no WebAssembly types). */
@@ -319,7 +319,14 @@ function prepare(sql: string, statement?: number): Statement {
   try {
     stmt = db.prepare(rewriteRandom(sql));
   } catch (err) {
-    throw sqliteFailure(err, statement);
+    // DELETE/UPDATE ... LIMIT, which D1's SQLite parses and sql.js's does not (chanfana's D1 delete endpoint sends one).
+    const limited = /near "(?:LIMIT|ORDER)": syntax error/.test(String((err as Error)?.message)) ? rewriteRowLimit(sql) : null;
+    if (limited === null) throw sqliteFailure(err, statement);
+    try {
+      stmt = db.prepare(rewriteRandom(limited));
+    } catch (again) {
+      throw sqliteFailure(again, statement);
+    }
   }
   statements.set(sql, stmt);
   if (statements.size > STATEMENT_CACHE) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classify, hasParameters, hasSeveralStatements, rewriteRandom } from './sql-text.ts';
+import { classify, hasParameters, hasSeveralStatements, rewriteRandom, rewriteRowLimit } from './sql-text.ts';
 
 describe('classify', () => {
   it('tells reads from writes by the first keyword, past comments', () => {
@@ -77,5 +77,23 @@ describe('hasParameters', () => {
   it('finds ?, ?NNN, :name, @name and $name outside strings, quoted names and comments', () => {
     for (const p of ['SELECT ?', 'SELECT ?12', 'SELECT :a', 'SELECT @a', 'SELECT $a', 'INSERT INTO t VALUES(?)', "SELECT 'x' || ?"]) expect(hasParameters(p), p).toBe(true);
     for (const n of ['SELECT 1', "SELECT '?:a @b $c'", 'SELECT "?" FROM [t?]', 'SELECT `a?` -- ?', 'SELECT 1 /* :x */', 'SELECT a$b FROM t', "SELECT json_extract(v, '$.a')"]) expect(hasParameters(n), n).toBe(false);
+  });
+});
+
+describe('rewriteRowLimit', () => {
+  it('turns DELETE/UPDATE ... [ORDER BY] LIMIT into the same statement over the rows a SELECT picks', () => {
+    expect(rewriteRowLimit('DELETE FROM tasks WHERE id = ?1 RETURNING * LIMIT 1')).toBe('DELETE FROM tasks WHERE rowid IN (SELECT rowid FROM tasks WHERE id = ?1 LIMIT 1) RETURNING *');
+    expect(rewriteRowLimit('DELETE FROM t LIMIT 2')).toBe('DELETE FROM t WHERE rowid IN (SELECT rowid FROM t LIMIT 2)');
+    expect(rewriteRowLimit('delete from t as x where x.a > 1 order by x.a desc limit 2 offset 1;')).toBe('delete from t as x WHERE rowid IN (SELECT rowid FROM t as x where x.a > 1 order by x.a desc limit 2 offset 1);');
+    expect(rewriteRowLimit("UPDATE OR IGNORE t SET a = (SELECT max(b) FROM u LIMIT 1), c = 'LIMIT' WHERE id = 3 RETURNING id, a ORDER BY id LIMIT 5")).toBe(
+      "UPDATE OR IGNORE t SET a = (SELECT max(b) FROM u LIMIT 1), c = 'LIMIT' WHERE rowid IN (SELECT rowid FROM t WHERE id = 3 ORDER BY id LIMIT 5) RETURNING id, a",
+    );
+    expect(rewriteRowLimit('WITH c AS (SELECT 1 LIMIT 1) DELETE FROM t WHERE id IN c LIMIT 1')).toBe('WITH c AS (SELECT 1 LIMIT 1) DELETE FROM t WHERE rowid IN (SELECT rowid FROM t WHERE id IN c LIMIT 1)');
+  });
+
+  it('leaves alone what is not one such statement', () => {
+    for (const s of ['SELECT * FROM t LIMIT 1', 'DELETE FROM t WHERE id IN (SELECT id FROM u LIMIT 1)', 'UPDATE t SET a = 1 FROM u WHERE t.id = u.id LIMIT 1', 'DELETE FROM t LIMIT 1; DELETE FROM u', "INSERT INTO t VALUES ('LIMIT')"]) {
+      expect(rewriteRowLimit(s), s).toBeNull();
+    }
   });
 });

@@ -179,3 +179,73 @@ export function hasParameters(sql: string): boolean {
   }
   return false;
 }
+
+/**
+ * A DELETE or UPDATE with a LIMIT (and maybe ORDER BY), which SQLite only parses when built with
+ * SQLITE_ENABLE_UPDATE_DELETE_LIMIT (D1's is, sql.js's is not), as the same statement over the rows a SELECT of its
+ * table picks: `DELETE FROM t WHERE c RETURNING * LIMIT 1` becomes
+ * `DELETE FROM t WHERE rowid IN (SELECT rowid FROM t WHERE c LIMIT 1) RETURNING *`. Null when `sql` is not one such
+ * statement (an UPDATE ... FROM, whose WHERE may name the other tables, included).
+ */
+export function rewriteRowLimit(sql: string): string | null {
+  // Top-level keywords (outside parentheses, strings, quoted names and comments) and where they start and end.
+  const words: Array<{ w: string; at: number; end: number }> = [];
+  let depth = 0;
+  let i = 0;
+  let stop = sql.length;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"' || c === '`' || c === '[') i = skipQuoted(sql, i);
+    else if (sql.startsWith('--', i) || sql.startsWith('/*', i)) i = skipSpace(sql, i);
+    else if (c === '(') depth++, i++;
+    else if (c === ')') depth--, i++;
+    else if (c === ';' && depth === 0) {
+      stop = i;
+      break;
+    } else if (/[A-Za-z_]/.test(c)) {
+      let end = i + 1;
+      while (end < sql.length && /[A-Za-z0-9_$]/.test(sql[end]!)) end++;
+      if (depth === 0) words.push({ w: sql.slice(i, end).toUpperCase(), at: i, end });
+      i = end;
+    } else i++;
+  }
+  if (!isEmptySql(sql.slice(stop))) return null;
+  // The statement's verb: the first word, or the first DELETE/UPDATE at the top level after a WITH's common tables.
+  const verbAt = words[0]?.w === 'WITH' ? words.findIndex((x) => x.w === 'DELETE' || x.w === 'UPDATE') : 0;
+  const verb = words[verbAt]?.w;
+  if (verbAt < 0 || (verb !== 'DELETE' && verb !== 'UPDATE')) return null;
+  const rest = words.slice(verbAt + 1);
+  const find = (w: string, from = 0): number => rest.findIndex((x, k) => k >= from && x.w === w);
+  const limit = find('LIMIT');
+  if (limit < 0) return null;
+  let table: { start: number; end: number };
+  let clausesFrom: number;
+  if (verb === 'DELETE') {
+    if (rest[0]?.w !== 'FROM') return null;
+    clausesFrom = 1;
+    table = { start: rest[0].end, end: 0 };
+  } else {
+    const set = find('SET');
+    if (set < 0 || find('FROM', set) >= 0) return null;
+    // UPDATE [OR <conflict>] <table> SET ...
+    const first = rest[0]?.w === 'OR' ? rest[1] : undefined;
+    table = { start: first ? first.end : words[verbAt]!.end, end: rest[set]!.at };
+    clausesFrom = set + 1;
+  }
+  const clause = (w: string): number => {
+    const k = find(w, clausesFrom);
+    return k >= 0 && k <= limit ? k : -1;
+  };
+  const where = clause('WHERE');
+  const returning = clause('RETURNING');
+  const order = clause('ORDER');
+  const at = (k: number): number => (k >= 0 ? rest[k]!.at : stop);
+  const firstClause = Math.min(at(where), at(returning), at(order), rest[limit]!.at);
+  if (verb === 'DELETE') table.end = firstClause;
+  const tableText = sql.slice(table.start, table.end).trim();
+  if (tableText === '') return null;
+  const next = (from: number): number => Math.min(...[where, returning, order, limit].map((k) => (k >= 0 && rest[k]!.at > from ? rest[k]!.at : stop)));
+  const part = (k: number): string => (k >= 0 ? sql.slice(rest[k]!.at, next(rest[k]!.at)).trim() : '');
+  const picked = [`SELECT rowid FROM ${tableText}`, part(where), part(order), part(limit)].filter((s) => s !== '').join(' ');
+  return `${sql.slice(0, firstClause).trimEnd()} WHERE rowid IN (${picked})${returning >= 0 ? ` ${part(returning)}` : ''}${sql.slice(stop)}`;
+}
