@@ -1,6 +1,7 @@
 // `edge d1` and the admin API's D1 routes against a real host: migrations (numbering, applied once each, a failing one
 // stopping the run), execute (tables, files, JSON), export and its round trip into a fresh database, list, errors; then
-// examples/d1-todo-js and a project shaped like Cloudflare's d1-template, each migrated and deployed from its directory.
+// examples/d1-todo-js and projects shaped like Cloudflare's d1-template, d1-starter-sessions-api-template and
+// chanfana-openapi-template (with the real durable-utils, chanfana, hono and zod), each migrated and deployed from its directory.
 
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
@@ -581,5 +582,175 @@ async function make(session: D1DatabaseSession, drop: boolean): Promise<D1Result
     expect(JSON.parse(reset.text).results).toEqual([]);
     expect(JSON.parse((await t.get('d1-sessions', '/api/orders')).text).results).toEqual([]);
     expect((await t.get('d1-sessions', '/api/nothing')).status).toBe(404);
+  });
+
+  it("a project shaped like Cloudflare's chanfana-openapi-template (Hono, chanfana's D1 endpoints, zod, a migration) deploys unmodified", async () => {
+    const model = (fields: string): string => `import { D1${fields}Endpoint } from "chanfana";
+import { HandleArgs } from "../../types";
+import { TaskModel } from "./base";
+`;
+    const dir = await project({
+      'wrangler.jsonc': `{
+\t"compatibility_date": "2025-10-08",
+\t"main": "src/index.ts",
+\t"name": "openapi-tasks",
+\t"workers_dev": true,
+\t"upload_source_maps": true,
+\t"observability": { "enabled": true },
+\t"d1_databases": [{ "binding": "DB", "database_name": "openapi-tasks-db", "database_id": "0b7cf1d2-2f6e-4a8b-9d51-6c1f0e2a9b37" }]
+}
+`,
+      'migrations/0001_add_tasks_table.sql': `-- Migration number: 0001
+CREATE TABLE IF NOT EXISTS tasks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  slug TEXT NOT NULL,
+  description TEXT NOT NULL,
+  completed INTEGER NOT NULL DEFAULT 0,
+  due_date DATETIME NOT NULL
+);
+`,
+      'src/types.ts': `import type { Context } from "hono";
+
+export type AppContext = Context<{ Bindings: Env }>;
+export type HandleArgs = [AppContext];
+`,
+      'src/endpoints/tasks/base.ts': `import { z } from "zod";
+
+export const task = z.object({
+\tid: z.number().int(),
+\tname: z.string().min(1),
+\tslug: z.string(),
+\tdescription: z.string(),
+\tcompleted: z.boolean(),
+\tdue_date: z.string().datetime(),
+});
+
+export const TaskModel = {
+\ttableName: "tasks",
+\tprimaryKeys: ["id"],
+\tschema: task,
+\t// SQLite keeps booleans as 0/1.
+\tserializer: (obj: Partial<Record<string, string | number | boolean>>) => ({ ...obj, completed: Boolean(obj.completed) }),
+\tserializerObject: task,
+};
+`,
+      'src/endpoints/tasks/taskCreate.ts': `${model('Create')}
+export class TaskCreate extends D1CreateEndpoint<HandleArgs> {
+\t_meta = { model: TaskModel, fields: TaskModel.schema.pick({ name: true, slug: true, description: true, completed: true, due_date: true }) };
+}
+`,
+      'src/endpoints/tasks/taskList.ts': `${model('List')}
+export class TaskList extends D1ListEndpoint<HandleArgs> {
+\t_meta = { model: TaskModel };
+\tsearchFields = ["name", "slug", "description"];
+\tdefaultOrderBy = "id DESC";
+}
+`,
+      'src/endpoints/tasks/taskRead.ts': `${model('Read')}
+export class TaskRead extends D1ReadEndpoint<HandleArgs> {
+\t_meta = { model: TaskModel };
+}
+`,
+      'src/endpoints/tasks/taskUpdate.ts': `${model('Update')}
+export class TaskUpdate extends D1UpdateEndpoint<HandleArgs> {
+\t_meta = { model: TaskModel, fields: TaskModel.schema.pick({ name: true, slug: true, description: true, completed: true, due_date: true }) };
+}
+`,
+      'src/endpoints/tasks/taskDelete.ts': `${model('Delete')}
+export class TaskDelete extends D1DeleteEndpoint<HandleArgs> {
+\t_meta = { model: TaskModel };
+}
+`,
+      'src/endpoints/tasks/router.ts': `import { Hono } from "hono";
+import { fromHono } from "chanfana";
+import { TaskCreate } from "./taskCreate";
+import { TaskDelete } from "./taskDelete";
+import { TaskList } from "./taskList";
+import { TaskRead } from "./taskRead";
+import { TaskUpdate } from "./taskUpdate";
+
+export const tasksRouter = fromHono(new Hono());
+tasksRouter.get("/", TaskList);
+tasksRouter.post("/", TaskCreate);
+tasksRouter.get("/:id", TaskRead);
+tasksRouter.put("/:id", TaskUpdate);
+tasksRouter.delete("/:id", TaskDelete);
+`,
+      'src/index.ts': `import { ApiException, fromHono } from "chanfana";
+import { Hono } from "hono";
+import { ContentfulStatusCode } from "hono/utils/http-status";
+import { tasksRouter } from "./endpoints/tasks/router";
+
+const app = new Hono<{ Bindings: Env }>();
+
+app.onError((err, c) => {
+\tif (err instanceof ApiException) {
+\t\treturn c.json({ success: false, errors: err.buildResponse() }, err.status as ContentfulStatusCode);
+\t}
+\tconsole.error("unexpected", err);
+\treturn c.json({ success: false, errors: [{ code: 7000, message: "Internal Server Error" }] }, 500);
+});
+
+const openapi = fromHono(app, {
+\tdocs_url: "/",
+\tschema: { info: { title: "Tasks API", version: "2.0.0", description: "Tasks on D1." } },
+});
+openapi.route("/tasks", tasksRouter);
+
+export default app;
+`,
+      'worker-configuration.d.ts': 'interface Env { DB: D1Database }\n',
+    });
+    // As \`npm install\` leaves it: the template's dependencies, the real packages.
+    await mkdir(join(dir, 'node_modules'), { recursive: true });
+    for (const pkg of ['chanfana', 'hono', 'zod']) await symlink(join(ROOT, 'node_modules', pkg), join(dir, 'node_modules', pkg), 'dir');
+    // As its package.json's seedLocalDb runs it, then deploy.
+    expect((await ok(['d1', 'migrations', 'apply', 'DB', '--local'], dir)).out).toContain('1 migration applied to DB');
+    expect((await ok(['deploy'], dir)).out).toContain('deployed openapi-tasks');
+
+    const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+      const res = await t.get('openapi-tasks', path, { method, ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+      return { status: res.status, json: res.headers['content-type']?.toString().includes('json') ? JSON.parse(res.text) : res.text };
+    };
+    const schema = await call('GET', '/openapi.json');
+    expect(schema.status).toBe(200);
+    expect(schema.json.info.title).toBe('Tasks API');
+    expect(Object.keys(schema.json.paths)).toEqual(expect.arrayContaining(['/tasks', '/tasks/{id}']));
+    const docs = await t.get('openapi-tasks', '/');
+    expect(docs.status).toBe(200);
+    expect(docs.text).toMatch(/swagger/i);
+
+    expect(await call('GET', '/tasks')).toMatchObject({ status: 200, json: { success: true, result: [] } });
+    const a = { name: 'Write docs', slug: 'write-docs', description: 'the README', completed: false, due_date: '2025-01-01T00:00:00.000Z' };
+    const created = await call('POST', '/tasks', a);
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    expect(created.json).toEqual({ success: true, result: { id: expect.any(Number), ...a } });
+    const id = created.json.result.id as number;
+    const b = { name: 'Ship it', slug: 'ship-it', description: 'release', completed: true, due_date: '2025-02-01T12:00:00.000Z' };
+    expect((await call('POST', '/tasks', b)).status).toBe(201);
+    const invalid = await call('POST', '/tasks', { description: 'no name' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.json.success).toBe(false);
+    expect(invalid.json.errors).toBeInstanceOf(Array);
+
+    // Newest first (defaultOrderBy), then a search across its fields.
+    expect((await call('GET', '/tasks')).json.result.map((x: { slug: string }) => x.slug)).toEqual(['ship-it', 'write-docs']);
+    expect((await call('GET', '/tasks?search=README')).json.result).toEqual([{ id, ...a }]);
+    expect(await call('GET', `/tasks/${id}`)).toEqual({ status: 200, json: { success: true, result: { id, ...a } } });
+    const missing = await call('GET', '/tasks/9999');
+    expect(missing.status).toBe(404);
+    expect(missing.json.errors[0].message).toBe('Not Found');
+
+    const changed = { ...a, name: 'Write better docs', completed: true };
+    expect(await call('PUT', `/tasks/${id}`, changed)).toEqual({ status: 200, json: { success: true, result: { id, ...changed } } });
+    expect((await call('PUT', '/tasks/9999', changed)).status).toBe(404);
+    expect((await call('PUT', `/tasks/${id}`, { name: '' })).status).toBe(400);
+
+    // chanfana deletes with DELETE ... RETURNING * LIMIT 1.
+    expect(await call('DELETE', `/tasks/${id}`)).toMatchObject({ status: 200, json: { success: true, result: { id } } });
+    expect((await call('GET', `/tasks/${id}`)).status).toBe(404);
+    expect((await call('DELETE', '/tasks/9999')).status).toBe(404);
+    expect((await ok(['d1', 'execute', 'DB', '--command', 'SELECT slug FROM tasks'], dir)).out).toContain('│ ship-it │');
   });
 });
