@@ -56,6 +56,41 @@ function word(sql: string, i: number): { word: string; end: number } {
   return m ? { word: m[0], end: i + m[0].length } : { word: '', end: i };
 }
 
+/** A piece of a statement's code: a name or keyword (letters, digits, `_`, `$`), or any other character alone. */
+interface CodeToken {
+  text: string;
+  at: number;
+  end: number;
+}
+
+/** The code of `sql` from `from`, outside strings, quoted names and comments (which are stepped over), token by token. */
+function* codeTokens(sql: string, from = 0): Generator<CodeToken> {
+  let i = from;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"' || c === '`' || c === '[') i = skipQuoted(sql, i);
+    else if (sql.startsWith('--', i) || sql.startsWith('/*', i)) i = skipSpace(sql, i);
+    else if (/[A-Za-z_]/.test(c)) {
+      let end = i + 1;
+      while (end < sql.length && /[A-Za-z0-9_$]/.test(sql[end]!)) end++;
+      yield { text: sql.slice(i, end), at: i, end };
+      i = end;
+    } else {
+      yield { text: c, at: i, end: i + 1 };
+      i++;
+    }
+  }
+}
+
+/** The next token of `tokens` that is not white space. */
+function nextCode(tokens: Iterator<CodeToken>): CodeToken | undefined {
+  for (;;) {
+    const t = tokens.next();
+    if (t.done) return undefined;
+    if (!/\s/.test(t.value.text)) return t.value;
+  }
+}
+
 export function classify(sql: string): StatementClass {
   // SQLite skips empty statements (a lone ";") before the first keyword: so must we, or "; COMMIT" passes as a write.
   let start = skipSpace(sql, 0);
@@ -96,32 +131,16 @@ export function rewriteRandom(sql: string): string {
   if (!/random/i.test(sql)) return sql;
   let out = '';
   let last = 0;
-  let i = 0;
-  while (i < sql.length) {
-    const c = sql[i]!;
-    if (c === "'" || c === '"' || c === '`' || c === '[') {
-      i = skipQuoted(sql, i);
-    } else if (sql.startsWith('--', i) || sql.startsWith('/*', i)) {
-      i = skipSpace(sql, i);
-    } else if (/[A-Za-z_]/.test(c)) {
-      const w = word(sql, i);
-      let end = w.end;
-      // Longer identifiers than the 64-character window: step over the rest.
-      while (end < sql.length && /[A-Za-z0-9_$]/.test(sql[end]!)) end++;
-      if (w.word.toLowerCase() === 'random' && end === w.end && (i === 0 || sql[i - 1] !== '.')) {
-        const open = skipSpace(sql, end);
-        if (sql[open] === '(') {
-          const close = skipSpace(sql, open + 1);
-          if (sql[close] === ')') {
-            out += sql.slice(last, i) + RANDOM_EXPR;
-            last = close + 1;
-            i = close + 1;
-            continue;
-          }
-        }
-      }
-      i = end;
-    } else i++;
+  const tokens = codeTokens(sql);
+  for (let t = tokens.next(); !t.done; t = tokens.next()) {
+    const w = t.value;
+    if (w.text.toLowerCase() !== 'random' || (w.at > 0 && sql[w.at - 1] === '.')) continue;
+    const open = nextCode(tokens);
+    if (open?.text !== '(') continue;
+    const close = nextCode(tokens);
+    if (close?.text !== ')') continue;
+    out += sql.slice(last, w.at) + RANDOM_EXPR;
+    last = close.end;
   }
   return last === 0 ? sql : out + sql.slice(last);
 }
@@ -129,23 +148,16 @@ export function rewriteRandom(sql: string): string {
 /** Whether `sql` holds more than one statement (something other than space, comments and `;` after the first `;`). */
 export function hasSeveralStatements(sql: string): boolean {
   if (!sql.includes(';')) return false;
-  let i = 0;
-  while (i < sql.length) {
-    const c = sql[i]!;
-    if (c === "'" || c === '"' || c === '`' || c === '[') {
-      i = skipQuoted(sql, i);
-    } else if (sql.startsWith('--', i) || sql.startsWith('/*', i)) {
-      i = skipSpace(sql, i);
-    } else if (c === ';') {
-      let j = i + 1;
-      for (;;) {
-        j = skipSpace(sql, j);
-        if (sql[j] === ';') j++;
-        else break;
-      }
-      // A trigger body holds `;` inside BEGIN ... END: SQLite itself then reports what is wrong.
-      return j < sql.length && !/^\s*END\b/i.test(sql.slice(j));
-    } else i++;
+  for (const t of codeTokens(sql)) {
+    if (t.text !== ';') continue;
+    let j = t.end;
+    for (;;) {
+      j = skipSpace(sql, j);
+      if (sql[j] === ';') j++;
+      else break;
+    }
+    // A trigger body holds `;` inside BEGIN ... END: SQLite itself then reports what is wrong.
+    return j < sql.length && !/^END\b/i.test(sql.slice(j));
   }
   return false;
 }
@@ -160,22 +172,12 @@ export function isEmptySql(sql: string): boolean {
 /** Whether `sql` has a parameter (`?`, `?NNN`, `:name`, `@name`, `$name`) outside strings, quoted names and comments. */
 export function hasParameters(sql: string): boolean {
   if (!/[?:@$]/.test(sql)) return false;
-  let i = 0;
-  while (i < sql.length) {
-    const c = sql[i]!;
-    if (c === "'" || c === '"' || c === '`' || c === '[') {
-      i = skipQuoted(sql, i);
-    } else if (sql.startsWith('--', i) || sql.startsWith('/*', i)) {
-      i = skipSpace(sql, i);
-    } else if (c === '?') {
-      return true;
-    } else if ((c === ':' || c === '@' || c === '$') && /[A-Za-z0-9_]/.test(sql[i + 1] ?? '')) {
-      return true;
-    } else if (/[A-Za-z_]/.test(c)) {
-      // A name (which may hold `$`) is stepped over whole.
-      i++;
-      while (i < sql.length && /[A-Za-z0-9_$]/.test(sql[i]!)) i++;
-    } else i++;
+  let prev: CodeToken | null = null;
+  for (const t of codeTokens(sql)) {
+    if (t.text === '?') return true;
+    // `:name`, `@name`, `$name` (a name's own `$`, as in a$b, is inside its token).
+    if (prev !== null && /^[:@$]$/.test(prev.text) && prev.end === t.at && /^[A-Za-z0-9_]/.test(t.text)) return true;
+    prev = t;
   }
   return false;
 }
@@ -191,23 +193,14 @@ export function rewriteRowLimit(sql: string): string | null {
   // Top-level keywords (outside parentheses, strings, quoted names and comments) and where they start and end.
   const words: Array<{ w: string; at: number; end: number }> = [];
   let depth = 0;
-  let i = 0;
   let stop = sql.length;
-  while (i < sql.length) {
-    const c = sql[i]!;
-    if (c === "'" || c === '"' || c === '`' || c === '[') i = skipQuoted(sql, i);
-    else if (sql.startsWith('--', i) || sql.startsWith('/*', i)) i = skipSpace(sql, i);
-    else if (c === '(') depth++, i++;
-    else if (c === ')') depth--, i++;
-    else if (c === ';' && depth === 0) {
-      stop = i;
+  for (const t of codeTokens(sql)) {
+    if (t.text === '(') depth++;
+    else if (t.text === ')') depth--;
+    else if (t.text === ';' && depth === 0) {
+      stop = t.at;
       break;
-    } else if (/[A-Za-z_]/.test(c)) {
-      let end = i + 1;
-      while (end < sql.length && /[A-Za-z0-9_$]/.test(sql[end]!)) end++;
-      if (depth === 0) words.push({ w: sql.slice(i, end).toUpperCase(), at: i, end });
-      i = end;
-    } else i++;
+    } else if (depth === 0 && /^[A-Za-z_]/.test(t.text)) words.push({ w: t.text.toUpperCase(), at: t.at, end: t.end });
   }
   if (!isEmptySql(sql.slice(stop))) return null;
   // The statement's verb: the first word, or the first DELETE/UPDATE at the top level after a WITH's common tables.
