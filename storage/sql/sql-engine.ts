@@ -400,12 +400,17 @@ function runStatements(statements: ReadonlyArray<{ sql: string; params: SqlValue
   return { results, wrote: state.wrote };
 }
 
+/** The rows of SQL text that held no statement to run. */
+function noRows(): SqlRows {
+  return { columns: [], rows: [], meta: { changes: 0, lastRowId, rowsRead: 0, rowsWritten: 0, changedDb: false, sizeAfter: currentSize, durationMs: 0 } };
+}
+
 /**
  * A prepared statement whose text holds several statements (as D1 runs it, like a Durable Object's sql.exec): the
  * last one's rows, with the rows read and written, and the changes, of all of them.
  */
 function severalRows(r: EachResult, started: number): SqlRows {
-  const last = r.last ?? { columns: [], rows: [], meta: { changes: 0, lastRowId, rowsRead: 0, rowsWritten: 0, changedDb: false, sizeAfter: currentSize, durationMs: 0 } };
+  const last = r.last ?? noRows();
   return { ...last, meta: { ...last.meta, changes: r.changes, rowsRead: r.rowsRead, rowsWritten: r.rowsWritten, changedDb: r.changed, durationMs: performance.now() - started } };
 }
 
@@ -427,7 +432,7 @@ function runScript(sql: string, params: readonly SqlValue[]): { result: SqlRows;
   if (params.length > limits.params) throw new Fail('too-large', `the query binds ${params.length} parameters; at most ${limits.params} are allowed`, 'SQLITE_TOOBIG');
   const started = performance.now();
   const r = runText(sql, params, SAVEPOINT, true);
-  const last = r.last ?? { columns: [], rows: [], meta: { changes: 0, lastRowId, rowsRead: 0, rowsWritten: 0, changedDb: false, sizeAfter: currentSize, durationMs: 0 } };
+  const last = r.last ?? noRows();
   if (r.wrote) last.meta.sizeAfter = sizeBytes();
   last.meta = { ...last.meta, rowsRead: r.rowsRead, rowsWritten: r.rowsWritten, durationMs: performance.now() - started };
   return { result: last, statements: r.statements, wrote: r.wrote };
