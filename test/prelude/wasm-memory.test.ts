@@ -510,10 +510,13 @@ describe('wasm-memory.js alone in an isolate: wasmMemoryBytes / wasmMemoryExceed
     await ctx.eval(`WM.installWasmMemoryLimits(WebAssembly, ${16 * MIB})`);
     await ctx.eval(`globalThis.keep = new WebAssembly.Memory({ initial: 1 }); for (let i = 0; i < 20; i++) new WebAssembly.Memory({ initial: 4 });`);
     const before = (await ctx.eval('WM.wasmMemoryBytes()')) as number;
-    // Allocate JS garbage until V8 collects (there is no gc() in the isolate), then ask again.
+    // Make V8 collect (there is no gc() in the isolate), then ask again. A WeakRef's target is cleared by a full
+    // collection once it has left the young generation, and garbage that dies young never forces one (a memory that
+    // outlived two scavenges stayed counted through 50 rounds of it, 1 run in 30): so each round holds ~32 MB of large
+    // arrays at once, which the old generation's limit cannot take without a full collection.
     let after = before;
     for (let i = 0; i < 50 && after > 65536; i++) {
-      await ctx.eval('{ let a = []; for (let i = 0; i < 20000; i++) a.push({ i, s: "x" + i }); }');
+      await ctx.eval('{ const hold = []; for (let i = 0; i < 32; i++) hold.push(new Array(131072).fill(i)); }');
       after = (await ctx.eval('WM.wasmMemoryBytes()')) as number;
     }
     expect(before).toBeGreaterThan(65536);
